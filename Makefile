@@ -1,0 +1,35 @@
+# fleetsec.selinux — developer entry points. Every target sets up what it needs (cached).
+.PHONY: demo test setup unit sanity lint integration molecule bench docs clean distclean
+
+demo:            ## main job: the collection's fleet workflow against the local enforcing VM
+	tools/demo.sh
+
+test:            ## the whole test suite (what CI runs)
+	tools/test.sh
+
+setup:           ## Debian packages + pinned venvs (idempotent, cached)
+	tools/setup.sh all
+
+unit: setup
+	tools/test.sh unit-py311 unit-py27 unit-py36 unit-compat
+
+sanity: setup
+	tools/test.sh sanity-2.19 sanity-2.16
+
+lint: setup
+	tools/test.sh ansible-lint changelog
+
+integration: setup
+	tools/test.sh integration-store integration-targets
+
+molecule: setup
+	tools/test.sh molecule
+
+bench: setup     ## benchmarks -> BENCHMARKS.md
+	tools/bench.sh
+
+clean:
+	rm -rf build tests/output .pytest_cache
+
+distclean: clean ## also the venvs (the VM image cache stays in ~/.cache/fleetsec-selinux)
+	rm -rf .venv .venv-compat .venv-py27 .venv-py36

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# The whole test suite (what `make test` and CI run). Sets everything up first (cached), runs every
+# step even when an earlier one fails, prints a summary, and exits non-zero when any step failed.
+# Usage: tools/test.sh [STEP...]   (default: all steps; names as printed in the summary)
+set -uo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here" || exit 1
+# shellcheck source=tools/lib.sh
+. "$here/tools/lib.sh"
+export ANSIBLE_NOCOLOR=1 PY_COLORS=0 PYTHONDONTWRITEBYTECODE=1
+logdir="$here/build/test-logs"
+mkdir -p "$logdir"
+
+ALL_STEPS=(setup unit-py311 unit-py27 unit-py36 unit-compat integration-store integration-targets
+           sanity-2.19 sanity-2.16 ansible-lint changelog galaxy-build-install molecule)
+steps=("$@")
+[ ${#steps[@]} -gt 0 ] || steps=("${ALL_STEPS[@]}")
+
+TARGET_SIDE_TESTS=(tests/unit/plugins/module_utils tests/unit/plugins/modules)
+
+step_setup() { tools/setup.sh all; }
+
+step_unit-py311() { .venv/bin/python -m pytest -q -p no:cacheprovider tests/unit; }
+
+target_pytest() {  # target_pytest ENVDIR PYTHON
+  local env=$1 py=$2
+  [ -x "$py" ] || { echo "interpreter not found: $py"; return 1; }
+  PYTHONPATH="$here/$env/site" "$py" -m pytest -q -p no:cacheprovider "${TARGET_SIDE_TESTS[@]}"
+}
+step_unit-py27() { target_pytest .venv-py27 "$(pyenv_python 2.7)"; }
+step_unit-py36() { target_pytest .venv-py36 "$(pyenv_python 3.6)"; }
+# target-side code against ansible-core 2.16's module_utils on the controller Python
+step_unit-compat() { .venv-compat/bin/python -m pytest -q -p no:cacheprovider "${TARGET_SIDE_TESTS[@]}"; }
+
+step_integration-store() {
+  if [ -d tests/integration/pytest ]; then
+    .venv/bin/python -m pytest -q -p no:cacheprovider tests/integration/pytest
+  else
+    echo "no store integration tests yet"
+  fi
+}
+step_integration-targets() { tools/integration.sh; }
+
+step_sanity-2.19() { tools/sanity.sh .venv; }
+step_sanity-2.16() { tools/sanity.sh .venv-compat; }
+
+step_ansible-lint() {
+  local paths=()
+  for p in roles playbooks molecule; do
+    if find "$p" -name '*.yml' -print -quit 2>/dev/null | grep -q .; then paths+=("$p"); fi
+  done
+  if [ ${#paths[@]} -eq 0 ]; then echo "nothing to lint yet"; return 0; fi
+  ANSIBLE_COLLECTIONS_PATH="$(tools/collection-tree.sh)" .venv/bin/ansible-lint --offline -p "${paths[@]}"
+}
+
+step_changelog() { .venv/bin/antsibull-changelog lint; }
+
+step_galaxy-build-install() {
+  local tmp rc=0 m
+  shopt -s nullglob
+  tmp=$(mktemp -d)
+  .venv/bin/ansible-galaxy collection build --force --output-path "$tmp/dist" . || return 1
+  echo "tarball: $(tar -tzf "$tmp"/dist/*.tar.gz | wc -l) files"; tar -tzf "$tmp"/dist/*.tar.gz | grep -E '(^|/)(\.venv|build|tools|\.ci)/' && { echo "build_ignore leaks dev files"; return 1; }
+  .venv/bin/ansible-galaxy collection install --offline -p "$tmp/collections" "$tmp"/dist/fleetsec-selinux-*.tar.gz || return 1
+  for m in plugins/modules/*.py; do
+    m=$(basename "$m" .py)
+    echo "--- ansible-doc fleetsec.selinux.$m"
+    if ANSIBLE_COLLECTIONS_PATH="$tmp/collections" .venv/bin/ansible-doc "fleetsec.selinux.$m" > "$tmp/doc.txt" 2>&1 \
+       && grep -qiE "^> .*fleetsec\.selinux\.$m\b" "$tmp/doc.txt" && ! grep -qiE "error|not found" "$tmp/doc.txt"; then
+      head -3 "$tmp/doc.txt"
+    else
+      cat "$tmp/doc.txt"; rc=1
+    fi
+  done
+  for r in roles/*/; do
+    [ -d "$r" ] || continue
+    r=$(basename "$r")
+    echo "--- ansible-doc -t role fleetsec.selinux.$r"
+    ANSIBLE_COLLECTIONS_PATH="$tmp/collections" .venv/bin/ansible-doc -t role "fleetsec.selinux.$r" > "$tmp/doc.txt" 2>&1 || { cat "$tmp/doc.txt"; rc=1; }
+  done
+  rm -rf "$tmp"
+  return $rc
+}
+
+step_molecule() {
+  if [ -x tools/molecule.sh ]; then tools/molecule.sh; else echo "no molecule scenarios yet"; fi
+}
+
+passed=(); failed=()
+for s in "${steps[@]}"; do
+  if ! declare -F "step_$s" >/dev/null; then echo "unknown step: $s (known: ${ALL_STEPS[*]})"; exit 2; fi
+  echo "================ $s"
+  start=$(date +%s)
+  "step_$s" 2>&1 | tee "$logdir/$s.log"
+  rc=${PIPESTATUS[0]}
+  secs=$(( $(date +%s) - start ))
+  if [ "$rc" -eq 0 ]; then passed+=("$s (${secs}s)"); else failed+=("$s (${secs}s, rc=$rc, log: build/test-logs/$s.log)"); fi
+  # Set-up failures make every later step meaningless.
+  if [ "$s" = setup ] && [ "$rc" -ne 0 ]; then break; fi
+done
+
+echo "================ summary"
+for p in "${passed[@]}"; do echo "PASSED  $p"; done
+for f in "${failed[@]}"; do echo "FAILED  $f"; done
+echo "${#passed[@]} passed, ${#failed[@]} failed"
+[ ${#failed[@]} -eq 0 ]
