@@ -1,0 +1,474 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetsec.selinux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""PRIVATE: turn denials or type-enforcement text into a compiled policy package.
+
+* :func:`denial_lines` normalises the ``denials`` option (avc_collect ``lines``
+  or ``denials`` dicts, possibly many hosts concatenated) into unique raw AVC lines;
+* :func:`generate` runs the real ``audit2allow -m NAME`` on them;
+* :func:`parse_te` splits a ``.te`` into normalised statements (the ``rules``);
+* :func:`set_header` / :func:`derive_version` give the module the version derived
+  from its content;
+* :func:`compile_module` runs ``checkmodule -M -m`` and ``semodule_package``
+  (or the refpolicy devel Makefile for ``policy_module()`` sources).
+
+Not part of the public API of the collection: may change without notice.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import hashlib
+import os
+import re
+
+from ansible.module_utils.common.text.converters import to_bytes, to_text
+
+from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Command, CommandFailed, FleetsecError
+
+
+NAME_RE = re.compile(r'^[A-Za-z][A-Za-z0-9_]*$')
+DEVEL_MAKEFILES = ('/usr/share/selinux/devel/Makefile',)
+
+BUILD_COMMANDS = {
+    'audit2allow': Command('audit2allow', package_hint='policycoreutils-python-utils (EL8+/Debian) or policycoreutils-python (EL6/EL7)'),
+    'sepolgen_ifgen': Command('sepolgen-ifgen', package_hint='policycoreutils-devel (EL) or policycoreutils-dev (Debian)'),
+    'checkmodule': Command('checkmodule', package_hint='checkpolicy'),
+    'semodule_package': Command('semodule_package', package_hint='policycoreutils (EL) or semodule-utils (Debian)'),
+    'make': Command('make', package_hint='make and selinux-policy-devel (EL) or selinux-policy-dev (Debian)'),
+}
+
+
+class PolicySourceError(FleetsecError):
+    """The given sources cannot make a module (bad name, mismatching header, no rules)."""
+
+
+class PolicyCompileError(FleetsecError):
+    """The compiler rejected the module source; the message carries its file:line diagnostics."""
+
+
+def validate_name(name):
+    if not name or not NAME_RE.match(name):
+        raise PolicySourceError(
+            "Invalid module name %r: use letters, digits and '_' only, starting with a letter "
+            "(pattern [A-Za-z][A-Za-z0-9_]*)." % (name,))
+    return name
+
+
+def sha256_text(*parts):
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(to_bytes(part if part is not None else '\0None\0', errors='surrogate_or_strict'))
+        digest.update(b'\0\0')
+    return digest.hexdigest()
+
+
+# ---------------------------------------------------------------- denials ---
+
+_AVC_RE = re.compile(
+    r'avc:\s+denied\s+\{(?P<perms>[^}]*)\}.*?\bscontext=(?P<scontext>\S+)\s.*?\btcontext=(?P<tcontext>\S+)\s.*?'
+    r'\btclass=(?P<tclass>[A-Za-z0-9_]+)')
+
+
+def _context_type(context):
+    parts = context.strip('"\'').split(':')
+    return parts[2] if len(parts) >= 3 else context
+
+
+def _context(value, type_name, role):
+    if value:
+        return value
+    return 'system_u:%s:%s:s0' % (role, type_name)
+
+
+def denial_from_dict(entry, serial):
+    """One canonical raw AVC line for an avc_collect ``denials`` dict."""
+    perms = entry.get('permissions') or entry.get('perms') or []
+    if isinstance(perms, str):
+        perms = perms.split()
+    source = entry.get('source_type') or _context_type(entry.get('scontext') or '')
+    target = entry.get('target_type') or _context_type(entry.get('tcontext') or '')
+    tclass = entry.get('tclass')
+    if not (perms and source and target and tclass):
+        raise PolicySourceError(
+            'A denials entry lacks permissions, source/target type or tclass: %r. Pass the denials or lines '
+            'returned by fleetsec.selinux.avc_collect.' % (entry,))
+    scontext = _context(entry.get('scontext'), source, 'system_r')
+    tcontext = _context(entry.get('tcontext'), target, 'object_r')
+    comm = str(entry.get('comm') or 'unknown').replace('"', '')
+    return ('type=AVC msg=audit(0.000:%d): avc:  denied  { %s } for  pid=0 comm="%s" scontext=%s tcontext=%s '
+            'tclass=%s permissive=0' % (serial, ' '.join(perms), comm, scontext, tcontext, tclass))
+
+
+def denial_lines(items):
+    """Unique raw lines, in first-seen order, from avc_collect ``lines`` (strings) and/or ``denials`` (dicts)."""
+    lines = []
+    seen = set()
+    serial = 0
+    for item in items or []:
+        if isinstance(item, dict):
+            serial += 1
+            candidates = [denial_from_dict(item, serial)]
+        else:
+            candidates = to_text(item, errors='surrogate_or_strict').splitlines()
+        for line in candidates:
+            line = line.strip()
+            if not line or line in seen:
+                continue
+            seen.add(line)
+            lines.append(line)
+    return lines
+
+
+def parse_denial(line):
+    """(source_type, target_type, tclass, [perms]) of a raw AVC line, or None when it is not a denial."""
+    match = _AVC_RE.search(line)
+    if not match:
+        return None
+    return (_context_type(match.group('scontext')), _context_type(match.group('tcontext')),
+            match.group('tclass'), match.group('perms').split())
+
+
+def generate(runner, name, lines, policy_file=None, refpolicy=False, interface_info=None):
+    """Run the real ``audit2allow -m NAME`` on ``lines``; return (te, stderr)."""
+    args = []
+    if refpolicy:
+        args.append('-R')
+        if interface_info:
+            args.append('--interface-info=%s' % interface_info)
+    args.extend(['-m', name])
+    if policy_file:
+        args.extend(['-p', policy_file])
+    data = '\n'.join(lines) + '\n'
+    result = runner.run('audit2allow', args, data=data, what="module '%s'" % name)
+    return to_text(result.stdout), to_text(result.stderr)
+
+
+_UNDEFINED_RE = re.compile(r'type (\S+) is not defined')
+
+
+def uncovered_denials(lines, rules, stderr=''):
+    """Denials that no generated rule grants: audit2allow drops those whose types the policy does not know.
+
+    ``rules`` are parsed rules (:func:`parse_te`); refpolicy interface calls
+    cannot be checked this way and count as covering their first argument.
+    Returns a list of dicts (line, source_type, target_type, tclass, permissions, reason).
+    """
+    undefined = set(_UNDEFINED_RE.findall(stderr or ''))
+    granted = set()
+    call_domains = set()
+    for rule in rules:
+        if rule.get('kind') == 'call':
+            call_domains.update(rule.get('args', [])[:1])
+            continue
+        if rule.get('kind') not in ('allow', 'dontaudit'):
+            continue
+        for source in _set_names(rule['source']):
+            for target in _set_names(rule['target']):
+                for tclass in _set_names(rule['tclass']):
+                    for perm in _set_names(rule['perms']):
+                        granted.add((source, source if target == 'self' else target, tclass, perm))
+    dropped = []
+    for line in lines:
+        parsed = parse_denial(line)
+        if parsed is None:
+            continue
+        source, target, tclass, perms = parsed
+        if source in call_domains and source not in undefined and target not in undefined:
+            continue
+        missing = [p for p in perms if (source, target, tclass, p) not in granted]
+        if not missing:
+            continue
+        unknown = [t for t in (source, target) if t in undefined]
+        reason = ('type(s) %s not defined in the loaded policy' % ', '.join(unknown) if unknown
+                  else 'no rule generated (unknown class/permission or filtered by audit2allow)')
+        dropped.append({'line': line, 'source_type': source, 'target_type': target, 'tclass': tclass,
+                        'permissions': missing, 'reason': reason})
+    return dropped
+
+
+_BOOLEAN_ONE_RE = re.compile(r"can be allowed using the boolean '([^']+)'")
+_BOOLEAN_MANY_RE = re.compile(r'can be allowed using one of the these booleans:\s*\n#\s*(.*)')
+
+
+def boolean_hints(te):
+    """Rules audit2allow says a boolean already allows: [{'rule': ..., 'booleans': [...]}]."""
+    hints = []
+    pending = None
+    for raw in te.splitlines():
+        line = raw.strip()
+        one = _BOOLEAN_ONE_RE.search(line)
+        if one:
+            pending = [one.group(1)]
+            continue
+        if 'can be allowed using one of the these booleans' in line:
+            pending = []
+            continue
+        if pending == [] and line.startswith('#'):
+            pending = [b.strip() for b in line.lstrip('#').split(',') if b.strip()]
+            continue
+        if pending and line and not line.startswith('#'):
+            hints.append({'rule': ' '.join(line.split()), 'booleans': pending})
+            pending = None
+    return hints
+
+
+# ---------------------------------------------------------------- te text ---
+
+_MODULE_RE = re.compile(r'^\s*module\s+([A-Za-z][A-Za-z0-9_.-]*)\s+([^\s;]+)\s*;', re.M)
+_POLICY_MODULE_RE = re.compile(r'^\s*policy_module\(\s*`?([A-Za-z][A-Za-z0-9_.-]*)\'?\s*(?:,\s*`?([^)\']*)\'?\s*)?\)', re.M)
+_REQUIRE_START_RE = re.compile(r'\brequire\s*\{')
+_GEN_REQUIRE_RE = re.compile(r'\bgen_require\(\s*`.*?\'\s*\)', re.S)
+_SET = r'(?:~?\s*\{[^{}]*\}|[~A-Za-z0-9_.*$-]+)'
+_AV_RE = re.compile(
+    r'^(allow|auditallow|dontaudit|neverallow)\s+(%s)\s+(%s)\s*:\s*(%s)\s+(%s)\s*;$' % (_SET, _SET, _SET, _SET), re.S)
+_TT_RE = re.compile(r'^(type_transition|type_change|type_member)\s+(%s)\s+(%s)\s*:\s*(%s)\s+([A-Za-z0-9_.$-]+)(\s+"[^"]*")?\s*;$'
+                    % (_SET, _SET, _SET), re.S)
+_CALL_RE = re.compile(r'^([A-Za-z_][A-Za-z0-9_]*)\((.*)\)\s*;?$', re.S)
+
+
+def _set_names(field):
+    field = field.strip().lstrip('~').strip()
+    if field.startswith('{'):
+        return field.strip('{}').split()
+    return [field]
+
+
+def _norm(field):
+    field = ' '.join(field.split())
+    field = re.sub(r'~\s*\{', '~{', field)
+    return field
+
+
+def is_refpolicy_source(te):
+    return bool(_POLICY_MODULE_RE.search(te or ''))
+
+
+def module_header(te):
+    """(name, version) declared by ``module N V;`` or ``policy_module(N, V)``; (None, None) if missing."""
+    match = _MODULE_RE.search(te or '') or _POLICY_MODULE_RE.search(te or '')
+    if not match:
+        return None, None
+    return match.group(1), match.group(2)
+
+
+def _strip_comments(te):
+    out = []
+    for line in te.splitlines():
+        line = re.sub(r'#.*$', '', line)
+        line = re.sub(r'^\s*dnl\b.*$', '', line)
+        out.append(line)
+    return '\n'.join(out)
+
+
+def _body(te):
+    text = _strip_comments(te)
+    text = _MODULE_RE.sub('', text)
+    text = _POLICY_MODULE_RE.sub('', text)
+    text = _remove_require_blocks(text)
+    text = _GEN_REQUIRE_RE.sub('', text)
+    return text
+
+
+def _remove_require_blocks(text):
+    """Drop ``require { ... }`` blocks (they nest ``class x { ... }`` braces) and an optional trailing ``;``."""
+    out = []
+    pos = 0
+    for match in _REQUIRE_START_RE.finditer(text):
+        if match.start() < pos:
+            continue
+        depth = 0
+        end = match.end() - 1
+        while end < len(text):
+            if text[end] == '{':
+                depth += 1
+            elif text[end] == '}':
+                depth -= 1
+                if depth == 0:
+                    break
+            end += 1
+        end += 1
+        trailing = re.match(r'\s*;', text[end:])
+        if trailing:
+            end += trailing.end()
+        out.append(text[pos:match.start()])
+        pos = end
+    out.append(text[pos:])
+    return ''.join(out)
+
+
+def _statements(body):
+    """Split a te body into statements: ``...;`` or ``macro(...)`` (balanced parentheses)."""
+    statements = []
+    current = []
+    depth = 0
+    for char in body:
+        current.append(char)
+        if char == '(':
+            depth += 1
+        elif char == ')':
+            depth -= 1
+            if depth == 0:
+                text = ''.join(current).strip()
+                if _CALL_RE.match(text):
+                    statements.append(text)
+                    current = []
+        elif char == ';' and depth == 0:
+            text = ''.join(current).strip()
+            if text == ';' and statements:
+                statements[-1] += ';'
+            elif text:
+                statements.append(text)
+            current = []
+    tail = ''.join(current).strip()
+    if tail:
+        statements.append(tail)
+    return statements
+
+
+def parse_te(te):
+    """Parsed statements of a ``.te`` (outside ``module``/``require``) as dicts with ``kind`` and ``text``.
+
+    ``allow``-like rules carry ``source``, ``target``, ``tclass``, ``perms``;
+    type transitions carry ``default``; refpolicy macro calls are ``kind: call``
+    with ``args``.  ``text`` is whitespace-normalised and ends with ``;``.
+    """
+    rules = []
+    for statement in _statements(_body(te or '')):
+        text = ' '.join(statement.split())
+        av = _AV_RE.match(text)
+        if av:
+            kind, source, target, tclass, perms = av.groups()
+            source, target, tclass, perms = _norm(source), _norm(target), _norm(tclass), _norm(perms)
+            rules.append({'kind': kind, 'source': source, 'target': target, 'tclass': tclass, 'perms': perms,
+                          'text': '%s %s %s:%s %s;' % (kind, source, target, tclass, perms)})
+            continue
+        tt = _TT_RE.match(text)
+        if tt:
+            kind, source, target, tclass, default, objname = tt.groups()
+            rule_text = '%s %s %s:%s %s%s;' % (kind, _norm(source), _norm(target), _norm(tclass), default,
+                                               objname or '')
+            rules.append({'kind': kind, 'source': _norm(source), 'target': _norm(target), 'tclass': _norm(tclass),
+                          'default': default, 'text': rule_text})
+            continue
+        call = _CALL_RE.match(text)
+        if call and not text.startswith(('optional_policy', 'tunable_policy', 'ifdef', 'ifndef')):
+            args = [a.strip().strip('`\'') for a in call.group(2).split(',')]
+            rules.append({'kind': 'call', 'name': call.group(1), 'args': args, 'text': text.rstrip(';')})
+            continue
+        rules.append({'kind': text.split()[0] if text.split() else 'other', 'text': text if text.endswith((';', ')')) else text + ';'})
+    return rules
+
+
+def rule_texts(rules):
+    return [rule['text'] for rule in rules]
+
+
+def derive_version(te, fc=None, if_text=None):
+    """A version that changes whenever the rules change: ``1.<int of 24 bits of sha256(body)>``."""
+    digest = sha256_text(_body(te or ''), ' '.join((fc or '').split()), ' '.join((if_text or '').split()))
+    return '1.%d' % int(digest[:6], 16)
+
+
+def set_header(te, name, version):
+    """Return ``te`` whose ``module``/``policy_module`` statement names ``name`` with ``version``.
+
+    A ``.te`` without a header gets ``module NAME VERSION;`` prepended; a header
+    naming another module is an error (the user probably passed the wrong file).
+    """
+    te = te or ''
+    declared, dummy = module_header(te)
+    if declared is not None and declared != name:
+        raise PolicySourceError(
+            "The .te declares module '%s' but name is '%s': the module statement and the name option must agree "
+            "(checkmodule names the package after it)." % (declared, name))
+    match = _MODULE_RE.search(te)
+    if match:
+        return te[:match.start()] + te[match.start():match.end()].replace(
+            match.group(0).strip(), 'module %s %s;' % (name, version)) + te[match.end():]
+    match = _POLICY_MODULE_RE.search(te)
+    if match:
+        return te[:match.start()] + te[match.start():match.end()].replace(
+            match.group(0).strip(), 'policy_module(%s, %s)' % (name, version)) + te[match.end():]
+    return 'module %s %s;\n\n%s' % (name, version, te.lstrip('\n'))
+
+
+# ---------------------------------------------------------------- compile ---
+
+def _write(path, text):
+    data = to_bytes(text, errors='surrogate_or_strict')
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
+def _compile_error(name, err):
+    text = '\n'.join(p for p in ((err.stderr or '').strip(), (err.stdout or '').strip()) if p)
+    lines = [line for line in text.splitlines() if 'ERROR' in line or 'error' in line.lower()]
+    where = lines[0] if lines else (text.splitlines()[0] if text else 'no output')
+    return PolicyCompileError(
+        "Compiling module '%s' failed (rc=%s): %s. Nothing was installed; the module already loaded (if any) is "
+        "unchanged. Full compiler output: %s" % (name, err.rc, where, text),
+        rc=err.rc, stdout=err.stdout, stderr=err.stderr, cmd=err.cmd)
+
+
+def find_devel_makefile(exists=os.path.exists):
+    for path in DEVEL_MAKEFILES:
+        if exists(path):
+            return path
+    return None
+
+
+def compile_module(runner, workdir, name, te, fc=None, if_text=None):
+    """Compile sources in ``workdir`` (mode 0700); return dict(pp=path, expanded=te after m4 or None).
+
+    Plain ``module`` sources: ``checkmodule -M -m`` then ``semodule_package``
+    (``-f`` when ``fc`` is given).  Refpolicy sources (``policy_module()`` or
+    an ``if`` text) go through the policy devel Makefile, which runs m4 and the
+    same two tools.  Compiler errors become :class:`PolicyCompileError`.
+    """
+    te_path = os.path.join(workdir, '%s.te' % name)
+    pp_path = os.path.join(workdir, '%s.pp' % name)
+    _write(te_path, te)
+    fc_path = None
+    if fc:
+        fc_path = os.path.join(workdir, '%s.fc' % name)
+        _write(fc_path, fc)
+    if is_refpolicy_source(te) or if_text:
+        makefile = find_devel_makefile()
+        if makefile is None:
+            raise PolicySourceError(
+                "Module '%s' uses refpolicy macros (policy_module/interfaces) but the policy devel Makefile "
+                "(%s) is missing. Install selinux-policy-devel (EL) or selinux-policy-dev (Debian)."
+                % (name, DEVEL_MAKEFILES[0]))
+        _write(os.path.join(workdir, '%s.if' % name), if_text or '')
+        if not fc:
+            _write(os.path.join(workdir, '%s.fc' % name), '')
+        try:
+            runner.run('make', ['-f', makefile, '%s.pp' % name], cwd=workdir, what="module '%s'" % name)
+        except CommandFailed as err:
+            raise _compile_error(name, err)
+        expanded = None
+        tmp_te = os.path.join(workdir, 'tmp', '%s.tmp' % name)
+        if os.path.exists(tmp_te):
+            with open(tmp_te, 'rb') as handle:
+                expanded = to_text(handle.read(), errors='surrogate_or_strict')
+        return {'pp': pp_path, 'expanded': expanded}
+    mod_path = os.path.join(workdir, '%s.mod' % name)
+    try:
+        runner.run('checkmodule', ['-M', '-m', '-o', mod_path, te_path], cwd=workdir, what="module '%s'" % name)
+        args = ['-o', pp_path, '-m', mod_path]
+        if fc_path:
+            args.extend(['-f', fc_path])
+        runner.run('semodule_package', args, cwd=workdir, what="module '%s'" % name)
+    except CommandFailed as err:
+        raise _compile_error(name, err)
+    return {'pp': pp_path, 'expanded': None}
+
+
+def read_file_text(path):
+    with open(path, 'rb') as handle:
+        return to_text(handle.read(), errors='surrogate_or_strict')

@@ -1,0 +1,182 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetsec.selinux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""PRIVATE: find the rules of a policy module that hand out power.
+
+The list of findings is documented in ``docs/local_policy_module.md`` and in
+the module's ``allow_dangerous`` option; keep the three in step.  Each finding
+names ONE granted permission (``allow src_t tgt_t:class perm``) so that it can
+be acknowledged precisely in ``allow_dangerous``.
+
+Not part of the public API of the collection: may change without notice.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import re
+
+from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError
+
+
+# Types whose modification (or relabelling to) gives control over the system or its security policy.
+PROTECTED_TYPES = frozenset([
+    'shadow_t', 'security_t', 'etc_t', 'bin_t', 'sbin_t', 'lib_t', 'ld_so_t', 'boot_t', 'modules_object_t',
+    'policy_config_t', 'policy_src_t', 'selinux_config_t', 'semanage_store_t', 'default_context_t',
+    'file_context_t', 'load_policy_exec_t', 'setfiles_exec_t', 'passwd_file_t',
+])
+# Relabelling something INTO these types defeats the policy (security objects).
+SECURITY_TYPES = frozenset([
+    'security_t', 'shadow_t', 'policy_config_t', 'policy_src_t', 'selinux_config_t', 'semanage_store_t',
+    'default_context_t', 'file_context_t', 'etc_t', 'bin_t',
+])
+WRITE_PERMS = frozenset([
+    'write', 'append', 'create', 'unlink', 'rename', 'setattr', 'link', 'add_name', 'remove_name',
+    'reparent', 'rmdir', 'relabelfrom', 'mounton',
+])
+SECURITY_PERMS = frozenset(['load_policy', 'setenforce', 'setbool', 'setsecparam', 'setcheckreqprot'])
+CAPABILITIES = frozenset(['sys_module', 'sys_admin', 'sys_rawio', 'sys_ptrace', 'mac_override', 'mac_admin'])
+EXEC_PERMS = frozenset(['execmem', 'execstack', 'execheap', 'execmod'])
+UNCONFINED_DOMAINS = frozenset([
+    'unconfined_t', 'unconfined_service_t', 'unconfined_execmem_t', 'initrc_t', 'kernel_t', 'sysadm_t', 'spc_t',
+    'init_t', 'rpm_t', 'setfiles_t', 'load_policy_t', 'semanage_t',
+])
+TRANSITION_PERMS = frozenset(['transition', 'dyntransition'])
+
+_SET_RE = re.compile(r'^(~)?\{([^{}]*)\}$')
+
+
+def _names(field):
+    """Split a type/class/perm field (``x``, ``{ a b }``, ``~{ a }``, ``*``) into (negated, [names])."""
+    field = field.strip()
+    match = _SET_RE.match(field)
+    if match:
+        return bool(match.group(1)), match.group(2).split()
+    if field.startswith('~'):
+        return True, [field[1:].strip()]
+    return False, [field]
+
+
+def _is_protected(target):
+    return target in PROTECTED_TYPES or target.endswith('_exec_t')
+
+
+def _finding(kind, source, target, tclass, perm, reason):
+    return {
+        'rule': '%s %s %s:%s %s' % (kind, source, target, tclass, perm),
+        'reason': reason,
+    }
+
+
+def analyse_rule(rule):
+    """Findings of one parsed rule dict (see ``_policy_build.parse_te``); a list of dicts."""
+    findings = []
+    if rule.get('kind') == 'type_transition':
+        if rule.get('tclass') == 'process' and rule.get('default') in UNCONFINED_DOMAINS:
+            findings.append({'rule': rule['text'], 'reason': 'transition into the unconfined domain %s' % rule['default']})
+        return findings
+    if rule.get('kind') not in ('allow', 'allowxperm'):
+        return findings
+    s_neg, sources = _names(rule['source'])
+    t_neg, targets = _names(rule['target'])
+    c_neg, classes = _names(rule['tclass'])
+    p_neg, perms = _names(rule['perms'])
+    if p_neg or '*' in perms:
+        findings.append({'rule': rule['text'], 'reason': 'wildcard (* or ~) permission set grants every permission'})
+        return findings
+    if s_neg or t_neg or c_neg or '*' in sources or '*' in targets or '*' in classes:
+        findings.append({'rule': rule['text'], 'reason': 'wildcard (* or ~) type or class set'})
+        return findings
+    for source in sources:
+        for target in targets:
+            real_target = source if target == 'self' else target
+            for tclass in classes:
+                for perm in perms:
+                    reason = _reason(real_target, tclass, perm)
+                    if reason:
+                        findings.append(_finding(rule['kind'], source, target, tclass, perm, reason))
+    return findings
+
+
+def _reason(target, tclass, perm):
+    if tclass in ('capability', 'capability2', 'cap_userns', 'cap2_userns') and perm in CAPABILITIES:
+        return 'capability %s' % perm
+    if tclass == 'security' and perm in SECURITY_PERMS:
+        return '%s on the security server' % perm
+    if perm in EXEC_PERMS:
+        return '%s (executable memory or stack)' % perm
+    if perm == 'relabelto' and target in SECURITY_TYPES:
+        return 'relabel to the security type %s' % target
+    if perm in WRITE_PERMS and _is_protected(target):
+        return 'write (%s) to %s' % (perm, target)
+    if tclass == 'process' and perm in TRANSITION_PERMS and target in UNCONFINED_DOMAINS:
+        return 'transition into the unconfined domain %s' % target
+    return None
+
+
+def analyse(rules):
+    """Findings for a list of parsed rules, without duplicates, in rule order."""
+    seen = set()
+    findings = []
+    for rule in rules:
+        for finding in analyse_rule(rule):
+            if finding['rule'] not in seen:
+                seen.add(finding['rule'])
+                findings.append(finding)
+    return findings
+
+
+def _normalise(text):
+    return ' '.join(str(text).replace(';', ' ').split())
+
+
+def acknowledge(findings, allow_dangerous):
+    """Mark findings acknowledged by ``allow_dangerous`` (True, or a list of rule texts); return unacknowledged.
+
+    An entry acknowledges a finding when it equals (whitespace-normalised, ``;``
+    ignored) the finding's ``rule`` or ``"rule (reason)"``.
+    """
+    if allow_dangerous is True:
+        acked = None
+    else:
+        acked = set(_normalise(item) for item in (allow_dangerous or []))
+    missing = []
+    for finding in findings:
+        text = _normalise(finding['rule'])
+        full = _normalise('%s (%s)' % (finding['rule'], finding['reason']))
+        finding['acknowledged'] = acked is None or text in acked or full in acked
+        if not finding['acknowledged']:
+            missing.append(finding)
+    return missing
+
+
+class DangerousRules(FleetsecError):
+    pass
+
+
+def parse_allow_dangerous(value):
+    """Normalise the raw ``allow_dangerous`` option: True/False, a list of strings, or a string."""
+    if value is None or value is False:
+        return []
+    if value is True:
+        return True
+    if isinstance(value, (list, tuple)):
+        return [str(item) for item in value]
+    text = str(value).strip()
+    if text.lower() in ('true', 'yes', 'on', '1'):
+        return True
+    if text.lower() in ('false', 'no', 'off', '0', ''):
+        return []
+    return [text]
+
+
+def gate(name, findings, allow_dangerous):
+    """Raise :class:`DangerousRules` naming every unacknowledged finding of module ``name``."""
+    missing = acknowledge(findings, allow_dangerous)
+    if missing:
+        lines = ['%s (%s)' % (f['rule'], f['reason']) for f in missing]
+        raise DangerousRules(
+            "Refusing to load module '%s': %d dangerous rule(s) not acknowledged: %s. Review them; to load anyway, "
+            "list each rule in allow_dangerous (or set allow_dangerous: true)." % (name, len(missing), '; '.join(lines)),
+            dangerous=findings)

@@ -1,0 +1,309 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetsec.selinux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""PRIVATE: the SELinux module store, as libsemanage's ``semodule`` shows it.
+
+* which modules are installed, at which priority, enabled or not, with which
+  checksum (``semodule -lfull -m`` on userspace >= 3.4; otherwise ``semodule -E``
+  extraction (>= 2.5), otherwise the stored ``.pp`` copy on EL6);
+* the checksum a freshly built package WILL have once installed, computed the
+  same way, so equal content is recognised without any policy rebuild;
+* the record of what fleetsec.selinux installed (``/var/lib/fleetsec-selinux``,
+  0700, under ``policy_root`` when set): an unchanged rerun compares source
+  checksums and builds nothing;
+* ONE ``semodule`` transaction for every install/remove/enable/disable,
+  retried a bounded time while another process holds the libsemanage lock.
+
+Not part of the public API of the collection: may change without notice.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import bz2
+import glob
+import hashlib
+import json
+import os
+import re
+import tempfile
+
+from ansible.module_utils.common.text.converters import to_bytes, to_text
+
+from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Command, FleetsecError
+
+
+STORE_COMMANDS = {
+    'semodule': Command('semodule', mutating=True, package_hint='policycoreutils'),
+    'semodule_ro': Command('semodule', package_hint='policycoreutils'),
+    'hll_pp': Command('/usr/libexec/selinux/hll/pp'),
+    'hll_pp_lib': Command('/usr/lib/selinux/hll/pp'),
+    'chcon': Command('chcon'),
+}
+STATE_DIR = 'var/lib/fleetsec-selinux'
+VENDOR_PRIORITIES = {100: 'distribution policy', 200: 'third-party package', 300: 'setroubleshoot', 350: 'selinuxd'}
+LOCK_MARKERS = ('could not get direct transaction lock', 'semanage_get_lock', 'resource temporarily unavailable',
+                'could not get transaction lock', 'semanage_get_active_lock')
+LOCK_ATTEMPTS = 12
+LOCK_DELAY = 5.0
+
+
+class StoreError(FleetsecError):
+    pass
+
+
+class NotOurModule(FleetsecError):
+    """A module of that name exists and fleetsec.selinux did not install it (needs ``force``)."""
+
+
+def _lock_held(result):
+    text = ('%s\n%s' % (result.stderr or '', result.stdout or '')).lower()
+    return any(marker in text for marker in LOCK_MARKERS)
+
+
+def parse_list(text, has_priority=True):
+    """Parse ``semodule -lfull [-m]`` (or EL6 ``semodule -l``) output: {name: [entry, ...]}.
+
+    An entry is a dict with ``priority`` (int or None on EL6), ``kind``,
+    ``enabled`` and ``checksum`` (``sha256:...`` or None).
+    """
+    modules = {}
+    for raw in (text or '').splitlines():
+        fields = raw.split()
+        if not fields:
+            continue
+        checksum = None
+        rest = []
+        for field in fields:
+            if field.startswith('sha256:'):
+                checksum = field
+            else:
+                rest.append(field)
+        if has_priority:
+            if len(rest) < 2 or not rest[0].isdigit():
+                continue
+            priority, name = int(rest[0]), rest[1]
+            kind = rest[2] if len(rest) > 2 else None
+            enabled = 'disabled' not in [f.lower() for f in rest[3:]]
+        else:
+            priority, name, kind = None, rest[0], None
+            enabled = 'disabled' not in [f.lower() for f in rest[1:]]
+        modules.setdefault(name, []).append(
+            {'priority': priority, 'kind': kind, 'enabled': enabled, 'checksum': checksum})
+    for entries in modules.values():
+        entries.sort(key=lambda e: -(e['priority'] or 0))
+    return modules
+
+
+def sha256_bytes(data):
+    return 'sha256:' + hashlib.sha256(data).hexdigest()
+
+
+def read_bytes(path):
+    with open(path, 'rb') as handle:
+        return handle.read()
+
+
+def maybe_bunzip(data):
+    if data[:3] == b'BZh':
+        return bz2.decompress(data)
+    return data
+
+
+class PolicyStore(object):
+    """The module store of the running system, or of ``policy_root`` (``semodule -p ROOT``)."""
+
+    def __init__(self, module, runner, policy_root=None, state_dir=None):
+        self.module = module
+        self.runner = runner
+        self.root = policy_root or None
+        self.state_dir = state_dir or os.path.join(self.root or '/', STATE_DIR)
+        self._features = None
+        self._modules = None
+
+    # ------------------------------------------------------------ facts ---
+    def _base(self):
+        return ['-p', self.root] if self.root else []
+
+    def features(self):
+        """What this semodule supports: priorities (-lfull/-X, >= 2.4), extract (-E, >= 2.5), checksum (-m, >= 3.4)."""
+        if self._features is None:
+            result = self.runner.run('semodule_ro', ['--help'], check=False)
+            text = '%s\n%s' % (result.stdout or '', result.stderr or '')
+            self._features = {
+                'priority': '--priority' in text or '-X' in text,
+                'extract': '--extract' in text,
+                'checksum': '--checksum' in text,
+            }
+        return self._features
+
+    def method(self):
+        """How installed content is compared: ``list`` (-m checksums), ``extract`` (-E) or ``stored`` (EL6 copy)."""
+        features = self.features()
+        if features['checksum']:
+            return 'list'
+        if features['extract']:
+            return 'extract'
+        return 'stored'
+
+    def policy_type(self):
+        path = os.path.join(self.root or '/', 'etc/selinux/config')
+        try:
+            text = to_text(read_bytes(path))
+        except (IOError, OSError):
+            return 'targeted'
+        match = re.search(r'^\s*SELINUXTYPE\s*=\s*(\S+)', text, re.M)
+        return match.group(1) if match else 'targeted'
+
+    def policy_file(self):
+        """The newest binary policy of the store (``policy.NN``), for ``audit2allow -p``."""
+        pattern = os.path.join(self.root or '/', 'etc/selinux', self.policy_type(), 'policy', 'policy.*')
+        candidates = [p for p in glob.glob(pattern) if p.rsplit('.', 1)[-1].isdigit()]
+        if not candidates:
+            raise StoreError('No binary policy matches %s: is the SELinux policy package installed%s?'
+                             % (pattern, ' under policy_root' if self.root else ''))
+        return max(candidates, key=lambda p: int(p.rsplit('.', 1)[-1]))
+
+    def modules(self, refresh=False):
+        """Installed modules: {name: [entries, highest priority first]} (see :func:`parse_list`)."""
+        if self._modules is None or refresh:
+            features = self.features()
+            if features['priority']:
+                args = self._base() + ['-lfull'] + (['-m'] if features['checksum'] else [])
+            else:
+                args = self._base() + ['-l']
+            result = self.runner.run_with_retry('semodule_ro', args, retry_if=_lock_held, attempts=LOCK_ATTEMPTS,
+                                                delay=LOCK_DELAY, what='listing modules')
+            self._modules = parse_list(result.stdout, has_priority=features['priority'])
+        return self._modules
+
+    def entry(self, name, priority):
+        for entry in self.modules().get(name, []):
+            if entry['priority'] in (priority, None):
+                return entry
+        return None
+
+    # -------------------------------------------------------- checksums ---
+    def built_checksum(self, path, kind):
+        """Checksum the package at ``path`` will have once installed, comparable to :meth:`installed_checksum`."""
+        data = read_bytes(path)
+        if kind == 'cil' or self.method() != 'list':
+            return sha256_bytes(data)
+        for name in ('hll_pp', 'hll_pp_lib'):
+            if self.runner.has(name):
+                result = self.runner.run(name, [path], what='converting %s to CIL' % os.path.basename(path))
+                return sha256_bytes(to_bytes(result.stdout, errors='surrogate_or_strict'))
+        return None
+
+    def installed_checksum(self, name, priority, workdir):
+        """Checksum of the installed module ``name`` at ``priority`` (None when not installed)."""
+        entry = self.entry(name, priority)
+        if entry is None:
+            return None
+        method = self.method()
+        if method == 'list':
+            return entry['checksum']
+        if method == 'extract':
+            return self._extracted_checksum(name, priority, workdir)
+        return self._stored_checksum(name)
+
+    def _extracted_checksum(self, name, priority, workdir):
+        target = tempfile.mkdtemp(prefix='extract-', dir=workdir)
+        if os.path.exists('/sys/fs/selinux/enforce') and self.runner.has('chcon'):
+            # semodule -E under enforcing may only write in a directory labelled semanage_tmp_t.
+            self.runner.run('chcon', ['-t', 'semanage_tmp_t', target], check=False)
+        self.runner.run_with_retry('semodule_ro', self._base() + ['-X', str(priority), '-E', name], retry_if=_lock_held,
+                                   attempts=LOCK_ATTEMPTS, delay=LOCK_DELAY, cwd=target,
+                                   what="extracting module '%s'" % name)
+        files = sorted(os.listdir(target))
+        if not files:
+            return None
+        return sha256_bytes(maybe_bunzip(read_bytes(os.path.join(target, files[0]))))
+
+    def _stored_checksum(self, name):
+        base = os.path.join(self.root or '/', 'etc/selinux', self.policy_type(), 'modules/active/modules')
+        for candidate in (os.path.join(base, '%s.pp' % name), os.path.join(base, '%s.pp.disabled' % name)):
+            if os.path.exists(candidate):
+                return sha256_bytes(maybe_bunzip(read_bytes(candidate)))
+        return None
+
+    # ------------------------------------------------------- ownership ---
+    def check_ownership(self, name, record, force):
+        """Raise :class:`NotOurModule` when ``name`` is installed and fleetsec.selinux has no record of installing it."""
+        entries = self.modules().get(name, [])
+        if force or record is not None or not entries:
+            return
+        where = ', '.join('priority %s%s' % (e['priority'], ' (%s)' % VENDOR_PRIORITIES[e['priority']]
+                                             if e['priority'] in VENDOR_PRIORITIES else '') for e in entries)
+        raise NotOurModule(
+            "A module named '%s' is already installed at %s and was not installed by fleetsec.selinux. "
+            "Refusing to replace, override or remove it: choose an organisation-specific name (see 'semodule -l'), "
+            "or set force=true if you really mean it." % (name, where))
+
+    # ---------------------------------------------------------- record ---
+    def _record_path(self, name):
+        return os.path.join(self.state_dir, 'modules', '%s.json' % name)
+
+    def read_record(self, name):
+        try:
+            data = json.loads(to_text(read_bytes(self._record_path(name))))
+        except (IOError, OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def _ensure_dir(self, path):
+        if not os.path.isdir(path):
+            os.makedirs(path, 0o700)
+        os.chmod(path, 0o700)
+
+    def write_record(self, name, data):
+        self._ensure_dir(self.state_dir)
+        directory = os.path.dirname(self._record_path(name))
+        self._ensure_dir(directory)
+        fd, tmp = tempfile.mkstemp(prefix='.%s.' % name, dir=directory)
+        try:
+            os.write(fd, to_bytes(json.dumps(data, indent=2, sort_keys=True)))
+        finally:
+            os.close(fd)
+        self.module.atomic_move(tmp, self._record_path(name))
+        os.chmod(self._record_path(name), 0o600)  # atomic_move applies the umask to new files
+
+    def remove_record(self, name):
+        path = self._record_path(name)
+        if os.path.exists(path):
+            os.unlink(path)
+
+    # ----------------------------------------------------- transaction ---
+    def transaction_args(self, operations):
+        """argv (after ``semodule``) for ``operations``: tuples ('install', prio, path) / ('remove', prio, name) /
+        ('enable', name) / ('disable', name)."""
+        args = self._base()
+        if self.root:
+            args.append('-n')  # never load an alternate root's policy into the running kernel
+        priority_ok = self.features()['priority']
+        current = None
+        for operation in operations:
+            verb = operation[0]
+            if verb in ('install', 'remove'):
+                if priority_ok and operation[1] != current:
+                    args.extend(['-X', str(operation[1])])
+                    current = operation[1]
+                args.extend(['-i' if verb == 'install' else '-r', operation[2]])
+            elif verb == 'enable':
+                args.extend(['-e', operation[1]])
+            elif verb == 'disable':
+                args.extend(['-d', operation[1]])
+            else:
+                raise StoreError('Unknown store operation %r' % (verb,))
+        return args
+
+    def commit(self, operations):
+        """Run ``operations`` as ONE semodule transaction (one policy rebuild); return the Result (skipped in check mode)."""
+        result = self.runner.run_with_retry(
+            'semodule', self.transaction_args(operations), retry_if=_lock_held, attempts=LOCK_ATTEMPTS,
+            delay=LOCK_DELAY, what='the module transaction',
+            hint='Nothing was changed: libsemanage applies all or none of a transaction. If another rpm/semodule '
+                 'held the store lock, retry later')
+        self._modules = None
+        return result

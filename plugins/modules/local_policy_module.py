@@ -1,0 +1,475 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: fleetsec.selinux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+
+DOCUMENTATION = r'''
+module: local_policy_module
+short_description: Generate, compile and load SELinux local policy modules idempotently and safely
+version_added: 0.1.0
+description:
+  - Builds an SELinux policy module from AVC denials (with the real C(audit2allow -m NAME)), from type-enforcement
+    text, from a C(.te) file kept on the controller (policy as code), or takes a prebuilt C(.pp)/C(.cil) file, and
+    loads it with C(semodule) at a given priority.
+  - Compiles with C(checkmodule -M -m) and C(semodule_package) (refpolicy sources with C(policy_module()) go through
+    the policy devel Makefile). A source that does not compile fails with the compiler's message and line; nothing is
+    installed and the module already loaded stays as it was.
+  - Several modules given in O(modules) are installed, removed, enabled or disabled in ONE C(semodule) transaction,
+    that is one policy rebuild instead of one per module.
+  - Idempotent with zero policy rebuilds on an unchanged rerun. The module keeps a record of what it installed under
+    C(/var/lib/fleetsec-selinux/modules/) (mode 0700, below O(policy_root) when set); when the source checksum and the
+    installed module's checksum still match the record, nothing is compiled. Otherwise the freshly compiled package
+    is compared with the installed one (C(semodule -lfull -m) on userspace 3.4 and later, C(semodule -E) extraction
+    on 2.5 and later, the stored copy on EL6) and loaded only when it differs.
+  - Refuses rules that hand out power (see O(allow_dangerous)) and refuses to replace a module of the same name that
+    it did not install (see O(force)).
+  - The action plugin of the same name reads (and templates, for names ending in C(.j2)) O(src) on the controller
+    and writes the generated sources to O(dest) on the controller.
+author:
+  - fleetsec.selinux contributors
+extends_documentation_fragment:
+  - fleetsec.selinux.attributes
+  - fleetsec.selinux.attributes.platform
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Sources are compiled in a temporary directory to compare them; nothing is written to the policy store or to
+        the record. RV(rebuilds) tells how many transactions would run.
+  diff_mode:
+    support: full
+    details:
+      - The diff lists the module's rules before and after, one per line.
+  platform:
+    platforms: linux
+options:
+  name:
+    description:
+      - Name of the policy module. Letters, digits and V(_), starting with a letter.
+      - Pick an organisation-specific name; never the name of a distribution module (C(semodule -l)).
+      - Required unless O(modules) is given.
+    type: str
+  state:
+    description:
+      - V(present) installs the module from its source (and enables it if it was disabled).
+      - V(absent) removes the module at O(priority).
+      - V(enabled) / V(disabled) enable or disable an installed module; with a source, the module is also installed
+        or updated first.
+    type: str
+    choices: [present, absent, enabled, disabled]
+    default: present
+  priority:
+    description:
+      - Module priority. 100 is the distribution policy, 200 third-party packages, 400 the local administrator.
+    type: int
+    default: 400
+  version:
+    description:
+      - Version written in the module statement.
+      - Default derived from the content, so it changes whenever the rules change.
+    type: str
+  denials:
+    description:
+      - AVC denials to allow, as returned by M(fleetsec.selinux.avc_collect) in RV(fleetsec.selinux.avc_collect#module:lines)
+        (raw lines) or RV(fleetsec.selinux.avc_collect#module:denials) (dicts with C(scontext), C(tcontext),
+        C(tclass), C(permissions)); lists from many hosts may be concatenated (duplicates are removed).
+      - The module is generated on the target with the real C(audit2allow -m NAME) (with C(-p POLICY) when SELinux
+        is disabled or O(policy_root) is set). Denials whose types the policy does not define are reported in
+        RV(dropped) with a warning; rules a boolean could allow are reported in RV(booleans).
+      - Mutually exclusive with O(te), O(src), O(pp) and O(cil).
+    type: list
+    elements: raw
+  te:
+    description:
+      - Type-enforcement source text. Its C(module) (or C(policy_module)) statement, if any, must name O(name); the
+        version in it is replaced by O(version) or the derived one.
+    type: str
+  fc:
+    description:
+      - File-context text (C(.fc)) packaged with the module (C(semodule_package -f)).
+    type: str
+  if:
+    description:
+      - Interface text (C(.if)); the module is then built with the policy devel Makefile.
+    type: str
+  src:
+    description:
+      - Path to a C(.te) file. On the controller (read, and templated when its name ends in C(.j2), by the action
+        plugin; a sibling C(.fc) file with the same base name is packaged too) unless O(remote_src=true).
+    type: path
+  remote_src:
+    description:
+      - Whether O(src) is a path on the target.
+    type: bool
+    default: false
+  pp:
+    description:
+      - Path on the target of a prebuilt policy package (C(.pp)) to install as O(name).
+    type: path
+  cil:
+    description:
+      - Path on the target of a CIL module to install as O(name) (given straight to C(semodule -i)).
+    type: path
+  refpolicy:
+    description:
+      - With O(denials), generate refpolicy-style sources (C(audit2allow -R), interface calls); the interface
+        information is (re)generated with C(sepolgen-ifgen) when missing or older than the policy headers.
+    type: bool
+    default: false
+  modules:
+    description:
+      - Several modules handled in ONE C(semodule) transaction (one policy rebuild).
+      - Each entry takes the same options as a single module; O(state), O(priority), O(refpolicy), O(force),
+        O(allow_dangerous) and O(remote_src) default to the top-level values.
+      - Mutually exclusive with O(name).
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Module name, see O(name).
+        type: str
+        required: true
+      state:
+        description: See O(state); default the top-level O(state).
+        type: str
+        choices: [present, absent, enabled, disabled]
+      priority:
+        description: See O(priority); default the top-level O(priority).
+        type: int
+      version:
+        description: See O(version).
+        type: str
+      denials:
+        description: See O(denials).
+        type: list
+        elements: raw
+      te:
+        description: See O(te).
+        type: str
+      fc:
+        description: See O(fc).
+        type: str
+      if:
+        description: See O(if).
+        type: str
+      src:
+        description: See O(src).
+        type: path
+      remote_src:
+        description: See O(remote_src); default the top-level O(remote_src).
+        type: bool
+      pp:
+        description: See O(pp).
+        type: path
+      cil:
+        description: See O(cil).
+        type: path
+      refpolicy:
+        description: See O(refpolicy); default the top-level O(refpolicy).
+        type: bool
+      force:
+        description: See O(force); default the top-level O(force).
+        type: bool
+      allow_dangerous:
+        description: See O(allow_dangerous); default the top-level O(allow_dangerous).
+        type: raw
+  policy_root:
+    description:
+      - Operate on the policy store below this alternate root (C(semodule -p ROOT -n)), for image builds, chroots
+        and tests. The policy is never loaded into the running kernel then.
+    type: path
+  force:
+    description:
+      - Allow replacing, overriding or removing a module of the same name that fleetsec.selinux did not install
+        (a distribution or vendor module at priority 100/200, or one installed by hand).
+    type: bool
+    default: false
+  allow_dangerous:
+    description:
+      - Dangerous rules to load anyway. Before loading, these findings refuse the module
+        - writes (V(write), V(append), V(create), V(unlink), V(rename), V(setattr), V(link), V(add_name),
+          V(remove_name), V(reparent), V(rmdir), V(relabelfrom), V(mounton)) to C(shadow_t), C(security_t), C(etc_t),
+          C(bin_t), C(sbin_t), C(lib_t), policy and SELinux configuration types, or any C(*_exec_t);
+        - V(load_policy), V(setenforce), V(setbool), V(setsecparam), V(setcheckreqprot) on the C(security) class,
+          V(relabelto) to security types;
+        - capabilities V(sys_module), V(sys_admin), V(sys_rawio), V(sys_ptrace), V(mac_override), V(mac_admin);
+        - V(execmem), V(execstack), V(execheap), V(execmod);
+        - transitions into unconfined domains (C(unconfined_t), C(initrc_t), C(kernel_t), C(sysadm_t), ...);
+        - C(*) or C(~) permission (or type/class) sets.
+      - A list acknowledges the findings it names, one rule each as reported in RV(dangerous), for example
+        V(allow myapp_t self:capability sys_admin). V(true) acknowledges every finding.
+    type: raw
+  dest:
+    description:
+      - Folder on the CONTROLLER where the action plugin writes the generated C(NAME.te) (and C(NAME.fc)) for review
+        and commit. Not written in check mode.
+    type: path
+notes:
+  - Rules that only a boolean needs are kept in the generated source (as C(audit2allow) does) and reported in
+    RV(booleans) with a warning; consider setting the boolean instead.
+  - C(.pp) packages are not portable to older policy versions; build on the target (the default) or the oldest one.
+seealso:
+  - module: fleetsec.selinux.avc_collect
+  - name: Local policy modules in fleetsec.selinux
+    description: The safety list, the idempotence record and keeping .te files in git.
+    link: https://github.com/fleetsec/selinux/blob/main/docs/local_policy_module.md
+'''
+
+EXAMPLES = r'''
+- name: Collect the denials of the last boot
+  fleetsec.selinux.avc_collect:
+    since: boot
+  register: avc
+
+- name: Allow them in a local module (generated with audit2allow on the target)
+  fleetsec.selinux.local_policy_module:
+    name: acme_ntpd_local
+    denials: "{{ avc.lines }}"
+    dest: "{{ playbook_dir }}/selinux"
+
+- name: Load a reviewed .te kept in git next to the playbook
+  fleetsec.selinux.local_policy_module:
+    name: acme_app
+    src: selinux/acme_app.te
+
+- name: Three modules, one policy rebuild
+  fleetsec.selinux.local_policy_module:
+    modules:
+      - name: acme_web
+        src: selinux/acme_web.te
+      - name: acme_db
+        te: "{{ lookup('ansible.builtin.file', 'selinux/acme_db.te') }}"
+      - name: acme_old
+        state: absent
+
+- name: A rule that needs a capability, acknowledged after review
+  fleetsec.selinux.local_policy_module:
+    name: acme_agent
+    te: |
+      require { type acme_agent_t; class capability sys_ptrace; }
+      allow acme_agent_t self:capability sys_ptrace;
+    allow_dangerous:
+      - allow acme_agent_t self:capability sys_ptrace
+
+- name: Build into an image root without touching the running system
+  fleetsec.selinux.local_policy_module:
+    name: acme_app
+    src: selinux/acme_app.te
+    policy_root: /srv/image-root
+
+- name: Disable a module
+  fleetsec.selinux.local_policy_module:
+    name: acme_old
+    state: disabled
+'''
+
+RETURN = r'''
+te:
+  description: Final type-enforcement source (with its version); null with O(modules) or for O(pp)/O(cil) sources.
+  returned: always
+  type: str
+  sample: "module acme_ntpd_local 1.4242;\n\nrequire {\n\ttype ntpd_t;\n ..."
+rules:
+  description: Policy statements of the module (outside C(module) and C(require)), whitespace-normalised; with
+    O(modules), those of every module.
+  returned: always
+  type: list
+  elements: str
+  sample: ["allow ntpd_t user_home_t:file { open read };"]
+checksum:
+  description:
+    - Checksum of the module as the store reports it after the run (C(sha256:...) of its CIL with userspace 3.4
+      and later); null when absent or with O(modules).
+  returned: always
+  type: str
+  sample: "sha256:921ff3043297e34cc51f806ce26b34e88b568c3bec5de1307742bddce8f8d0a0"
+priority:
+  description: Priority the module is (or would be) installed at.
+  returned: always
+  type: int
+  sample: 400
+installed_before:
+  description: Checksum of the module installed at that priority before the run, null when none (or with O(modules)).
+  returned: always
+  type: str
+  sample: null
+rebuilds:
+  description: Number of C(semodule) transactions (policy rebuilds) run, or that would run in check mode; 0 when
+    nothing changes.
+  returned: always
+  type: int
+  sample: 1
+dangerous:
+  description: Dangerous-rule findings (see O(allow_dangerous)), with whether each was acknowledged.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    rule:
+      description: The rule, one permission per finding (or the whole rule for wildcards).
+      type: str
+      sample: "allow acme_agent_t self:capability sys_ptrace"
+    reason:
+      description: Why it is dangerous.
+      type: str
+      sample: "capability sys_ptrace"
+    acknowledged:
+      description: Whether O(allow_dangerous) acknowledges it.
+      type: bool
+      sample: true
+    module:
+      description: Module the rule belongs to.
+      type: str
+      sample: acme_agent
+dropped:
+  description: Denials that produced no rule (for example types the local policy does not define), with the reason.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"line": "type=AVC ...", "source_type": "nosuch_t", "target_type": "etc_t", "tclass": "file",
+            "permissions": ["read"], "reason": "type(s) nosuch_t not defined in the loaded policy", "module": "acme"}]
+booleans:
+  description: Generated rules that a boolean already allows, with the booleans C(audit2allow) names.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"rule": "allow httpd_t user_home_t:file read;", "booleans": ["httpd_read_user_content"], "module": "acme"}]
+modules:
+  description: One entry per managed module (also for a single O(name)).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Module name.
+      type: str
+      sample: acme_web
+    state:
+      description: Requested state.
+      type: str
+      sample: present
+    changed:
+      description: Whether this module changed (or would change).
+      type: bool
+      sample: true
+    action:
+      description: What was done to it, V(none), V(install), V(remove), V(enable), V(disable), or V(install+disable).
+      type: str
+      sample: install
+    te:
+      description: Final source, see RV(te).
+      type: str
+      sample: "module acme_web 1.77;\n..."
+    rules:
+      description: See RV(rules).
+      type: list
+      elements: str
+      sample: ["allow httpd_t acme_web_t:file read;"]
+    version:
+      description: Version given to the module.
+      type: str
+      sample: "1.77"
+    checksum:
+      description: See RV(checksum).
+      type: str
+      sample: "sha256:..."
+    installed_before:
+      description: See RV(installed_before).
+      type: str
+      sample: null
+    priority:
+      description: See RV(priority).
+      type: int
+      sample: 400
+    compiled:
+      description: Whether the sources were compiled in this run (false when the record proved them unchanged).
+      type: bool
+      sample: false
+msg:
+  description: Summary of what changed.
+  returned: always
+  type: str
+  sample: "installed acme_web; 1 policy rebuild"
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError, Runner
+from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_build import BUILD_COMMANDS
+from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_store import STORE_COMMANDS, PolicyStore
+from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_plan import ENTRY_KEYS, Planner
+
+
+def _entry_spec(top_level):
+    spec = dict(
+        name=dict(type='str', required=not top_level),
+        state=dict(type='str', choices=['present', 'absent', 'enabled', 'disabled']),
+        priority=dict(type='int'),
+        version=dict(type='str'),
+        denials=dict(type='list', elements='raw'),
+        te=dict(type='str'),
+        fc=dict(type='str'),
+        src=dict(type='path'),
+        remote_src=dict(type='bool'),
+        pp=dict(type='path'),
+        cil=dict(type='path'),
+        refpolicy=dict(type='bool'),
+        force=dict(type='bool'),
+        allow_dangerous=dict(type='raw'),
+    )
+    spec['if'] = dict(type='str')
+    if top_level:
+        spec['name'] = dict(type='str')
+        spec['state']['default'] = 'present'
+        spec['priority']['default'] = 400
+        spec['remote_src']['default'] = False
+        spec['refpolicy']['default'] = False
+        spec['force']['default'] = False
+    return spec
+
+
+SOURCES = ['denials', 'te', 'src', 'pp', 'cil']
+
+
+def main():
+    argument_spec = _entry_spec(top_level=True)
+    argument_spec.update(
+        modules=dict(type='list', elements='dict', options=_entry_spec(top_level=False),
+                     mutually_exclusive=[SOURCES]),
+        policy_root=dict(type='path'),
+        dest=dict(type='path'),
+    )
+    module = AnsibleModule(
+        argument_spec=argument_spec,
+        mutually_exclusive=[SOURCES, ['name', 'modules']],
+        required_one_of=[['name', 'modules']],
+        supports_check_mode=True,
+    )
+    params = module.params
+    commands = dict(BUILD_COMMANDS)
+    commands.update(STORE_COMMANDS)
+    runner = Runner(module, commands)
+    try:
+        store = PolicyStore(module, runner, policy_root=params['policy_root'])
+        defaults = dict((key, params[key]) for key in ('state', 'priority', 'refpolicy', 'force', 'allow_dangerous',
+                                                        'remote_src'))
+        if params['modules'] is not None:
+            entries = [dict((k, e.get(k)) for k in ENTRY_KEYS) for e in params['modules']]
+        else:
+            entries = [dict((k, params.get(k)) for k in ENTRY_KEYS)]
+        planner = Planner(module, runner, store, defaults)
+        result = planner.run(entries, single=params['modules'] is None)
+    except FleetsecError as err:
+        module.fail_json(**err.fail_kwargs())
+    for warning in planner.warnings:
+        module.warn(warning)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
