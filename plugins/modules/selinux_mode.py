@@ -1,0 +1,389 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: fleetsec.selinux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: selinux_mode
+short_description: Set the SELinux mode at runtime and in the config file, and per-domain permissive mode
+version_added: 0.1.0
+description:
+  - Compares the running SELinux mode and the mode in O(configfile) separately and changes only what differs.
+  - The runtime mode is changed with C(setenforce) (or the selinuxfs C(enforce) file); the persistent mode by
+    rewriting C(SELINUX=) (and C(SELINUXTYPE=) when O(policy) is given) in O(configfile). Comments and
+    unrelated lines are kept; the file is replaced atomically, which keeps its SELinux label.
+  - Never reboots the host. When the request can only take effect after a reboot (enabling SELinux where the
+    running kernel has it disabled, disabling it, switching policy type) the module says so with
+    RV(reboot_required).
+  - Where SELinux is disabled in the running kernel and O(state) is enabled, the config is set to C(permissive)
+    first and C(/.autorelabel) is created (see O(autorelabel)); run the module again after the reboot to reach
+    C(enforcing).
+  - Works without the libselinux Python bindings, so it runs on the platform Python of EL7 to EL10 and Debian.
+  - Domain types can be made permissive one by one with O(permissive_domains), the safer alternative to a
+    system-wide permissive mode. All additions and removals are made in one C(semanage import) transaction, so
+    an invalid type name changes nothing.
+author:
+  - fleetsec.selinux contributors
+options:
+  state:
+    description:
+      - The SELinux mode wanted.
+      - Required unless only O(permissive_domains) is given.
+      - V(disabled) cannot be reached at runtime: with O(scope=both) the config is set to V(disabled), an enforcing
+        runtime is set to permissive and a reboot is reported as required. From EL 9 on, C(SELINUX=disabled) no
+        longer disables SELinux (the kernel argument C(selinux=0) does); the module warns about it.
+    type: str
+    choices: [enforcing, permissive, disabled]
+  scope:
+    description:
+      - Where to set O(state).
+      - V(runtime) changes the running kernel only, V(config) only O(configfile), V(both) both.
+      - A V(runtime) request that the running kernel cannot satisfy (SELinux disabled in the kernel, or
+        O(state=disabled)) fails and changes nothing.
+    type: str
+    choices: [both, runtime, config]
+    default: both
+  policy:
+    description:
+      - Policy type to write as C(SELINUXTYPE=) in O(configfile), for example V(targeted) (EL), V(default)
+        (Debian) or V(mls). Left unchanged when omitted.
+      - The policy must be installed, that is a directory of that name must exist beside O(configfile).
+      - A change of policy type takes effect at the next boot and needs a relabel (see O(autorelabel)).
+      - Requires O(state).
+    type: str
+  configfile:
+    description:
+      - Path of the SELinux config file.
+      - When it does not exist and O(scope) is V(both) or V(config), it is created from a template; its policy
+        type is then O(policy), else the loaded policy, else the only policy installed beside it.
+    type: path
+    default: /etc/selinux/config
+  permissive_domains:
+    description:
+      - Domain types (for example V(ntpd_t)) to make permissive or enforcing again, see O(permissive_domains_state).
+      - Each must be a type of the policy; it is checked with C(seinfo) when that is installed, and by C(semanage)
+        itself otherwise.
+    type: list
+    elements: str
+  permissive_domains_state:
+    description:
+      - V(present) makes the O(permissive_domains) permissive, V(absent) makes them enforcing again (removes the
+        C(permissive_<type>) policy modules made by C(semanage permissive -a)).
+    type: str
+    choices: [present, absent]
+    default: present
+  autorelabel:
+    description:
+      - When SELinux is disabled in the running kernel and O(state) is V(enforcing) or V(permissive) (or when
+        O(policy) changes the policy type), create C(/.autorelabel) so that the next boot relabels the file systems.
+      - With V(true), a request for V(enforcing) on such a host sets the config to V(permissive) first: going
+        straight from disabled to enforcing leaves files unlabelled and can lock the host out.
+    type: bool
+    default: true
+notes:
+  - Needs C(setenforce) and C(getenforce) (libselinux-utils on EL, selinux-utils on Debian), C(sestatus)
+    (policycoreutils), and for O(permissive_domains) C(semanage) (policycoreutils-python-utils, policycoreutils-python
+    on EL7). C(seinfo) (setools) is used to validate type names when present.
+seealso:
+  - module: ansible.posix.selinux
+extends_documentation_fragment:
+  - fleetsec.selinux.attributes
+  - fleetsec.selinux.attributes.platform
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details:
+      - Shows the change of O(configfile).
+  platform:
+    platforms: linux
+'''
+
+EXAMPLES = r'''
+- name: Enforce SELinux now and after reboots
+  fleetsec.selinux.selinux_mode:
+    state: enforcing
+
+- name: Stop enforcing until the next boot only
+  fleetsec.selinux.selinux_mode:
+    state: permissive
+    scope: runtime
+
+- name: Enable SELinux on a host where it is disabled (goes through permissive and a relabel)
+  fleetsec.selinux.selinux_mode:
+    state: enforcing
+    policy: targeted
+  register: selinux_mode
+
+- name: Reboot when needed, then run the module again to reach enforcing
+  ansible.builtin.reboot:
+    reboot_command: systemctl reboot
+  when: selinux_mode.reboot_required
+
+- name: Make one domain permissive instead of the whole system
+  fleetsec.selinux.selinux_mode:
+    permissive_domains:
+      - ntpd_t
+
+- name: Make it enforcing again
+  fleetsec.selinux.selinux_mode:
+    permissive_domains:
+      - ntpd_t
+    permissive_domains_state: absent
+'''
+
+RETURN = r'''
+runtime_before:
+  description: Mode of the running kernel before the module ran.
+  returned: always
+  type: str
+  sample: permissive
+runtime_after:
+  description:
+    - Mode of the running kernel after the module ran, read back from the kernel (predicted in check mode).
+    - Stays V(disabled) where SELinux is disabled in the kernel, whatever was asked: only a reboot can change it.
+  returned: always
+  type: str
+  sample: enforcing
+config_before:
+  description: Value of C(SELINUX=) in the config file before the module ran; null when the file or the key is missing.
+  returned: always
+  type: str
+  sample: permissive
+config_after:
+  description: Value of C(SELINUX=) in the config file after the module ran (predicted in check mode).
+  returned: always
+  type: str
+  sample: enforcing
+policy:
+  description: Policy type of the config file after the module ran (C(SELINUXTYPE=)), else the loaded policy; null if neither is known.
+  returned: always
+  type: str
+  sample: targeted
+permissive_domains:
+  description:
+    - Every permissive domain type after the module ran (predicted in check mode), built-in and customized, sorted.
+    - Null when O(permissive_domains) was not given (the list is then not read).
+  returned: always
+  type: list
+  elements: str
+  sample: [ntpd_t]
+reboot_required:
+  description:
+    - True when the request takes effect only after a reboot (enable or disable SELinux, pending relabel,
+      change of policy type). The module never reboots.
+  returned: always
+  type: bool
+  sample: true
+msg:
+  description: What changed (or would change in check mode), what is left to do, separated by C(; ).
+  returned: always
+  type: str
+  sample: "config SELINUX: disabled -> permissive; created /.autorelabel; reboot required"
+'''
+
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
+
+from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError, Runner
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _selinux_config as config
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _selinux_state as selinux_state
+
+
+def argument_spec():
+    return dict(
+        state=dict(type='str', choices=list(selinux_state.MODES)),
+        scope=dict(type='str', default='both', choices=['both', 'runtime', 'config']),
+        policy=dict(type='str'),
+        configfile=dict(type='path', default='/etc/selinux/config'),
+        permissive_domains=dict(type='list', elements='str'),
+        permissive_domains_state=dict(type='str', default='present', choices=['present', 'absent']),
+        autorelabel=dict(type='bool', default=True),
+    )
+
+
+def read_file(path):
+    """Text of ``path`` (line endings kept), or None when it does not exist."""
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path, 'rb') as handle:
+            return to_text(handle.read(), errors='surrogate_or_strict')
+    except (IOError, OSError) as exc:
+        raise selinux_state.ModeError('Could not read %s: %s' % (path, to_native(exc)))
+
+
+def check_writable(path):
+    directory = os.path.dirname(path) or '.'
+    if not os.path.isdir(directory):
+        raise selinux_state.ModeError('Cannot write %s: directory %s does not exist.' % (path, directory))
+    target = path if os.path.exists(path) else directory
+    if not os.access(target, os.W_OK) or not os.access(directory, os.W_OK):
+        raise selinux_state.ModeError('Cannot write %s: permission denied or read-only file system.' % path)
+
+
+def write_file(module, path, text):
+    fd, tmp = tempfile.mkstemp(prefix='selinux-config.', dir=module.tmpdir)
+    try:
+        os.write(fd, to_bytes(text, errors='surrogate_or_strict'))
+    finally:
+        os.close(fd)
+    module.atomic_move(tmp, path)
+
+
+def installed_policies(directory):
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError:
+        return []
+    return [name for name in names if os.path.isdir(os.path.join(directory, name, 'policy'))]
+
+
+def template_policy(module, configfile, loaded):
+    if module.params['policy']:
+        return module.params['policy']
+    if loaded:
+        return loaded
+    found = installed_policies(os.path.dirname(configfile))
+    if len(found) == 1:
+        return found[0]
+    raise selinux_state.ModeError(
+        '%s does not exist and its policy type is unknown (installed beside it: %s): set the policy option.'
+        % (configfile, ', '.join(found) or 'none'))
+
+
+def check_policy(configfile, policy):
+    if not config.POLICY_NAME_RE.match(policy):
+        raise selinux_state.ModeError('Invalid policy type %r.' % policy)
+    directory = os.path.join(os.path.dirname(configfile), policy)
+    if not os.path.isdir(directory):
+        raise selinux_state.ModeError(
+            'Policy type %r is not installed: %s does not exist (booting with it would fail). Install its policy '
+            'package first.' % (policy, directory))
+
+
+def run(module):
+    params = module.params
+    state, scope, configfile = params['state'], params['scope'], params['configfile']
+    domains = params['permissive_domains']
+    manage_config = state is not None and scope in ('both', 'config')
+    host = selinux_state.SelinuxHost(Runner(module, selinux_state.COMMANDS))
+    warnings, changes = [], []
+
+    # Validate what needs no host access first.
+    if params['policy'] is not None:
+        if scope == 'runtime':
+            raise selinux_state.ModeError('policy is written to the config file: it cannot be used with scope=runtime.')
+        check_policy(configfile, params['policy'])
+    if domains:
+        selinux_state.check_type_names(domains)
+
+    # Read the current state.
+    runtime_before = host.runtime_mode()
+    loaded = host.loaded_policy() if runtime_before != 'disabled' else None
+    text_before = read_file(configfile)
+    before = config.read_config(text_before)
+    el = host.el_major() if state == 'disabled' else None
+
+    # Decide.
+    policy_change = bool(params['policy'] and manage_config and loaded and params['policy'] != loaded)
+    plan = selinux_state.plan_mode(state, scope, params['autorelabel'], runtime_before,
+                                   policy_change=policy_change, el=el)
+    warnings.extend(plan.warnings)
+
+    text_after = text_before
+    if manage_config:
+        if text_before is None:
+            text_after = config.template(plan.config_mode, template_policy(module, configfile, loaded))
+        else:
+            text_after = config.render(text_before, mode=plan.config_mode, policy=params['policy'])
+    after = config.read_config(text_after)
+    config_changed = text_after != text_before
+    if config_changed:
+        check_writable(configfile)
+        if text_before is None:
+            changes.append('created %s (SELINUX=%s, SELINUXTYPE=%s)' % (configfile, after['mode'], after['policy']))
+        else:
+            for key, label in (('mode', 'SELINUX'), ('policy', 'SELINUXTYPE')):
+                if before[key] != after[key]:
+                    changes.append('config %s: %s -> %s' % (label, before[key], after[key]))
+            if before == after:
+                changes.append('rewrote the SELinux lines of %s in the form libselinux reads' % configfile)
+
+    add, remove, domains_after = [], [], None
+    if domains is not None:
+        builtin, customized = host.permissive_domains()
+        unknown = host.unknown_types(domains) if domains else []
+        if unknown:
+            raise selinux_state.ModeError('Not a type of the loaded policy: %s. Nothing was changed.' % ', '.join(unknown))
+        add, remove, domain_warnings = selinux_state.permissive_changes(domains, params['permissive_domains_state'],
+                                                                         builtin, customized)
+        warnings.extend(domain_warnings)
+        if unknown is None and add and module.check_mode:
+            warnings.append('seinfo (setools) is missing: the domain types could not be checked in check mode.')
+        domains_after = sorted((set(builtin) | set(customized) | set(add)) - set(remove))
+
+    # Act (nothing above changed the host).
+    if config_changed and not module.check_mode:
+        write_file(module, configfile, text_after)
+    if plan.relabel and host.ensure_relabel_flag():
+        changes.append('created %s (relabel at next boot)' % host.relabel_flag)
+    runtime_after = runtime_before
+    if plan.runtime_target is not None and plan.runtime_target != runtime_before:
+        runtime_after = host.set_runtime(plan.runtime_target)
+        changes.append('runtime: %s -> %s' % (runtime_before, runtime_after))
+    if add or remove:
+        host.change_permissive(add, remove)
+        if add:
+            changes.append('permissive domains added: %s' % ', '.join(add))
+        if remove:
+            changes.append('permissive domains removed: %s' % ', '.join(remove))
+
+    changed = bool(changes)
+    notes = list(changes) + plan.notes
+    if plan.reboot_required:
+        notes.append('reboot required')
+    if not changed:
+        notes.insert(0, 'no change needed')
+    result = dict(
+        changed=changed,
+        runtime_before=runtime_before,
+        runtime_after=runtime_after,
+        config_before=before['mode'],
+        config_after=after['mode'],
+        policy=after['policy'] or loaded,
+        permissive_domains=domains_after,
+        reboot_required=plan.reboot_required,
+        msg='; '.join(notes),
+    )
+    if module._diff:
+        result['diff'] = config.make_diff(configfile, text_before, text_after)
+    return result, warnings
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argument_spec(),
+        required_one_of=[('state', 'permissive_domains')],
+        required_by={'policy': 'state'},
+        supports_check_mode=True,
+    )
+    try:
+        result, warnings = run(module)
+    except FleetsecError as err:
+        module.fail_json(**err.fail_kwargs())
+    for warning in warnings:
+        module.warn(warning)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
