@@ -50,7 +50,7 @@ step_ansible-lint() {
     if find "$p" -name '*.yml' -print -quit 2>/dev/null | grep -q .; then paths+=("$p"); fi
   done
   if [ ${#paths[@]} -eq 0 ]; then echo "nothing to lint yet"; return 0; fi
-  ANSIBLE_COLLECTIONS_PATH="$(tools/collection-tree.sh)" .venv/bin/ansible-lint --offline -p "${paths[@]}"
+  ANSIBLE_COLLECTIONS_PATH="$(tools/collection-tree.sh)" .venv/bin/ansible-lint --offline --nocolor "${paths[@]}"
 }
 
 step_changelog() { .venv/bin/antsibull-changelog lint; }
