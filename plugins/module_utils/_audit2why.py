@@ -1,0 +1,117 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetsec.selinux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""PRIVATE: classify denials with the real ``audit2why`` (run through the Runner).
+
+``audit2why`` echoes each AVC line it analysed followed by a "Was caused by:" block;
+:func:`parse_output` maps each of our canonical lines to an explanation dict
+``{"kind": ..., "booleans": [...], "text": ...}`` with kind one of ``missing_rule``,
+``boolean``, ``constraint``, ``reload`` or ``unknown``.
+
+Where SELinux is disabled (no /sys/fs/selinux) audit2why needs ``-p POLICY``;
+:func:`default_policy` finds the newest binary policy of the configured type.
+
+Not part of the public API of the collection: may change without notice.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import glob
+import os
+import re
+
+from ansible.module_utils.common.text.converters import to_text
+
+from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Command
+
+COMMANDS = {
+    'audit2why': Command('audit2why', package_hint='policycoreutils-python-utils (policycoreutils-python on EL7)'),
+}
+
+KINDS = ('missing_rule', 'boolean', 'constraint', 'reload', 'unknown')
+_BOOL = re.compile(r'setsebool -P (\S+) ([01])')
+_CONFIG_TYPE = re.compile(r'^\s*SELINUXTYPE\s*=\s*"?([A-Za-z0-9_.-]+)"?\s*$', re.M)
+
+
+def selinux_active(selinuxfs='/sys/fs/selinux'):
+    return os.path.isdir(selinuxfs) and os.path.exists(os.path.join(selinuxfs, 'enforce'))
+
+
+def default_policy(root='/etc/selinux'):
+    """Path of the newest ``policy.N`` of the SELINUXTYPE in /etc/selinux/config, or None."""
+    try:
+        with open(os.path.join(root, 'config')) as f:
+            m = _CONFIG_TYPE.search(f.read())
+    except (IOError, OSError):
+        m = None
+    names = [m.group(1)] if m else ['targeted', 'default', 'mls']
+    for name in names:
+        found = glob.glob(os.path.join(root, name, 'policy', 'policy.[0-9]*'))
+        numbered = [(int(p.rsplit('.', 1)[1]), p) for p in found if p.rsplit('.', 1)[1].isdigit()]
+        if numbered:
+            return max(numbered)[1]
+    return None
+
+
+def explanation(kind, booleans=None, text=''):
+    return {'kind': kind, 'booleans': list(booleans or []), 'text': text}
+
+
+def classify(block):
+    """Explanation dict for the text that follows one echoed AVC line."""
+    text = '\n'.join(line.strip() for line in block.splitlines() if line.strip())
+    booleans = []
+    for name, _value in _BOOL.findall(block):
+        if name not in booleans:
+            booleans.append(name)
+    if 'Unknown - would be allowed by active policy' in block:
+        kind = 'reload'
+    elif booleans or 'boolean' in block.lower():
+        kind = 'boolean'
+    elif 'Constraint rule' in block or 'constraint violation' in block.lower():
+        kind = 'constraint'
+    elif 'Missing type enforcement' in block or 'Missing role allow rule' in block or 'Typebounds violation' in block:
+        kind = 'missing_rule'
+    else:
+        kind = 'unknown'
+    return explanation(kind, booleans, text)
+
+
+def parse_output(output, lines):
+    """Map each of ``lines`` to its explanation, from audit2why's output."""
+    wanted = set(lines)
+    blocks = {}
+    current = None
+    buf = []
+    for raw in output.splitlines():
+        line = raw.rstrip('\r')
+        if line in wanted:
+            if current is not None:
+                blocks[current] = '\n'.join(buf)
+            current = line
+            buf = []
+        elif current is not None:
+            buf.append(line)
+    if current is not None:
+        blocks[current] = '\n'.join(buf)
+    result = {}
+    for line in lines:
+        if line in blocks:
+            result[line] = classify(blocks[line])
+        else:
+            result[line] = explanation('unknown', text='audit2why gave no analysis (types or class unknown to the policy?)')
+    return result
+
+
+def explain(runner, lines, policy=None):
+    """Run audit2why once on ``lines``; return {line: explanation}."""
+    if not lines:
+        return {}
+    args = []
+    if policy:
+        args += ['-p', policy]
+    result = runner.run('audit2why', args, data='\n'.join(lines) + '\n', what='the collected denials',
+                        hint='Pass policy= (a binary policy file) when SELinux is disabled.')
+    return parse_output(to_text(result.stdout, errors='surrogate_or_strict'), lines)

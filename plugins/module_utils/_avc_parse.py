@@ -1,0 +1,690 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetsec.selinux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""PRIVATE: parse SELinux AVC denials out of audit records, in any log format.
+
+Pure functions and one accumulator (:class:`Collector`); no AnsibleModule, no I/O.
+The collector is fed byte buffers (``scan``) or single lines (``feed_line``); it
+finds candidate lines with a byte-level ``find`` (no regex on ordinary lines),
+parses only those, and keeps one entry per unique (source type, target type,
+class), so memory grows with the number of unique denials, not with the log.
+
+Formats understood: raw audit.log (``type=AVC msg=audit(...)``), ``node=`` prefix,
+auditd ENRICHED fields after a 0x1d byte, ``ausearch -i`` interpreted output,
+syslog/journal/dmesg (``type=1400``/``1107``/``1401``, ``audit[PID]: AVC``),
+USER_AVC with the denial nested in ``msg='...'``, hex-encoded untrusted fields.
+
+Not part of the public API of the collection: may change without notice.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import binascii
+import calendar
+import re
+import time
+
+AVC_NEEDLE = b'avc:'
+ERR_NEEDLE = b'SELINUX_ERR'
+SYSLOG_ERR_NEEDLE = b'type=1401'
+CONTEXT_NEEDLE = b'context='
+# Every record of interest carries a context field (scontext=, tcontext=, invalid_context=,
+# oldcontext=): one pass for this needle finds AVC, USER_AVC and SELINUX_ERR lines in
+# every format.  ``avc:`` as a second needle also catches denials truncated before
+# their contexts (counted in ``skipped``).
+FILE_NEEDLES = (CONTEXT_NEEDLE, AVC_NEEDLE)
+ALL_NEEDLES = (AVC_NEEDLE, ERR_NEEDLE, SYSLOG_ERR_NEEDLE)
+
+MAX_LINE = 65536          # longer candidate lines are counted as skipped
+MAX_SAMPLES = 5
+SAMPLE_LEN = 200
+EXE_WINDOW = 8192         # bytes searched around an AVC for its SYSCALL record
+FAST_CACHE_MAX = 20000    # bound of the "seen this denial text" cache
+
+UNTRUSTED_FIELDS = ('comm', 'name', 'path', 'exe')
+
+_HDR_RAW = re.compile(br'audit\((\d+)\.(\d+):(\d+)\)')
+_HDR_INTERP = re.compile(br'audit\((\d{1,4})([/.-])(\d{1,2})[/.-](\d{1,4}) (\d{1,2}):(\d\d):(\d\d)\.(\d+):(\d+)\)')
+_NODE = re.compile(br'(?:^|\s)node=(\S+)')
+_TYPE_NAME = re.compile(br'(?:^|\s)type=([A-Z][A-Z_]*)\s+msg=audit\(')
+_TYPE_NUM = re.compile(br'(?:^|\s)type=(\d+)\s+audit\(')
+_JOURNAL_TYPE = re.compile(br'audit\[\d+\]:\s+([A-Z][A-Z_]*)\s')
+_JOURNAL_CAT_TYPE = re.compile(br'^\s*([A-Z][A-Z_]*)\s+(?:avc:|op=|security_)')
+_AVC = re.compile(br'avc:\s+(denied|granted)\s+\{([^}]*)\}\s*(?:for\s)?')
+_KEY = re.compile(br'(?:^|\s)([A-Za-z_][A-Za-z0-9_.-]*)=')
+_HEX = re.compile(br'^(?:[0-9A-Fa-f]{2})+$')
+_CTX = re.compile(r'^[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+(?::[A-Za-z0-9_.,:-]+)?$')
+_WORD = re.compile(r'^[a-z0-9_]+$')
+_UNIX_PREFIX = re.compile(br'^\s*(\d{9,11})\.(\d+)\s')
+_ISO_PREFIX = re.compile(br'^\s*(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,]\d+)?(Z|[+-]\d\d:?\d\d)?\s')
+_BSD_PREFIX = re.compile(br'^\s*([A-Z][a-z]{2})\s+(\d{1,2}) (\d\d):(\d\d):(\d\d)\s')
+_MONTHS = dict((m, i + 1) for i, m in enumerate(
+    (b'Jan', b'Feb', b'Mar', b'Apr', b'May', b'Jun', b'Jul', b'Aug', b'Sep', b'Oct', b'Nov', b'Dec')))
+_NUM_TYPES = {b'1400': 'AVC', b'1107': 'USER_AVC', b'1401': 'SELINUX_ERR', b'1420': 'USER_SELINUX_ERR'}
+
+
+class Malformed(ValueError):
+    """A line that looks like an SELinux record but cannot be parsed."""
+
+
+def to_text_escaped(data):
+    """Decode UTF-8 bytes; bytes that are not valid UTF-8 are kept as ``\\xNN`` escapes."""
+    out = []
+    while data:
+        try:
+            out.append(data.decode('utf-8'))
+            break
+        except UnicodeDecodeError as e:
+            out.append(data[:e.start].decode('utf-8'))
+            out.extend('\\x%02x' % b for b in bytearray(data[e.start:e.end]))
+            data = data[e.end:]
+    return u''.join(out)
+
+
+def encode_untrusted(raw):
+    """Encode a field like the kernel does: quoted when safe, else upper-case hex."""
+    for b in bytearray(raw):
+        if b <= 0x20 or b >= 0x7f or b == 0x22:
+            return binascii.hexlify(raw).decode('ascii').upper()
+    return u'"%s"' % raw.decode('ascii')
+
+
+def iso_utc(ts):
+    if ts is None:
+        return None
+    return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(ts))
+
+
+def _ascii(data):
+    return data.decode('ascii', 'replace') if isinstance(data, bytes) else data
+
+
+def parse_fields(text, interpreted=False):
+    """Split ``key=value`` fields; return dict of key -> (raw bytes, decoded text or None).
+
+    Values extend to the next `` key=`` so unquoted interpreted values may contain spaces.
+    Quoted values are plain text; unquoted values of untrusted fields are hex (raw format).
+    The first occurrence of a key wins.
+    """
+    fields = {}
+    matches = list(_KEY.finditer(text))
+    for idx, m in enumerate(matches):
+        key = m.group(1).decode('ascii')
+        if key in fields:
+            continue
+        stop = matches[idx + 1].start() if idx + 1 < len(matches) else len(text)
+        value = text[m.end():stop].strip()
+        if value.startswith(b'"'):
+            close = value.find(b'"', 1)
+            raw = value[1:close] if close > 0 else value[1:]
+        elif key in UNTRUSTED_FIELDS and not interpreted and _HEX.match(value):
+            raw = binascii.unhexlify(value)
+        else:
+            raw = value
+        if raw in (b'?', b'(null)', b''):
+            fields[key] = (raw, None)
+        else:
+            fields[key] = (raw, to_text_escaped(raw))
+    return fields
+
+
+def _local_to_epoch(year, month, day, hour, minute, second):
+    return time.mktime((year, month, day, hour, minute, second, 0, 0, -1))
+
+
+def parse_header(line):
+    """Return (ts float or None, ms text, serial int or None, event id bytes or None, interpreted)."""
+    m = _HDR_RAW.search(line)
+    if m:
+        ms = m.group(2)
+        return (int(m.group(1)) + int(ms) / (10.0 ** len(ms)), ms.decode('ascii'), int(m.group(3)),
+                m.group(0), False)
+    m = _HDR_INTERP.search(line)
+    if m:
+        a, sep, b, c = int(m.group(1)), m.group(2), int(m.group(3)), int(m.group(4))
+        if sep == b'-':
+            year, month, day = a, b, c          # ISO locale: YYYY-MM-DD
+        elif sep == b'.':
+            day, month, year = a, b, c          # e.g. de_DE: DD.MM.YYYY
+        else:
+            month, day, year = a, b, c          # C / en_US: MM/DD/YY(YY)
+        if year < 100:
+            year += 2000
+        hour, minute, second = int(m.group(5)), int(m.group(6)), int(m.group(7))
+        if not (1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 62):
+            raise Malformed('invalid interpreted date')
+        ms = m.group(8)
+        ts = _local_to_epoch(year, month, day, hour, minute, second) + int(ms) / (10.0 ** len(ms))
+        return ts, ms.decode('ascii'), int(m.group(9)), m.group(0), True
+    return _prefix_time(line) + (None, None, False)
+
+
+def _prefix_time(line):
+    """Time from a syslog/journal prefix when the record has no audit() header."""
+    m = _UNIX_PREFIX.match(line)
+    if m:
+        ms = m.group(2)[:3]
+        return int(m.group(1)) + int(ms) / (10.0 ** len(ms)), ms.decode('ascii')
+    m = _ISO_PREFIX.match(line)
+    if m:
+        parts = [int(m.group(i)) for i in range(1, 7)]
+        zone = m.group(7)
+        try:
+            if zone is None:
+                ts = _local_to_epoch(*parts)
+            else:
+                ts = calendar.timegm(tuple(parts) + (0, 0, 0))
+                if zone != b'Z':
+                    sign = -1 if zone[:1] == b'-' else 1
+                    digits = zone[1:].replace(b':', b'')
+                    ts -= sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
+        except (OverflowError, ValueError):
+            return None, '000'
+        return float(ts), '000'
+    m = _BSD_PREFIX.match(line)
+    if m and m.group(1) in _MONTHS:
+        # Classic syslog dates have no year: the current one, or the previous one when
+        # that would put the record more than a day in the future.
+        now = time.time()
+        year = time.localtime(now).tm_year
+        try:
+            ts = _local_to_epoch(year, _MONTHS[m.group(1)], int(m.group(2)), int(m.group(3)),
+                                 int(m.group(4)), int(m.group(5)))
+            if ts > now + 86400:
+                ts = _local_to_epoch(year - 1, _MONTHS[m.group(1)], int(m.group(2)), int(m.group(3)),
+                                     int(m.group(4)), int(m.group(5)))
+        except (OverflowError, ValueError):
+            return None, '000'
+        return ts, '000'
+    return None, '000'
+
+
+def record_type(line, avc_pos=None):
+    m = _TYPE_NAME.search(line)
+    if m:
+        return m.group(1).decode('ascii')
+    m = _TYPE_NUM.search(line)
+    if m:
+        return _NUM_TYPES.get(m.group(1), m.group(1).decode('ascii'))
+    m = _JOURNAL_TYPE.search(line)
+    if m:
+        return m.group(1).decode('ascii')
+    m = _JOURNAL_CAT_TYPE.search(line)
+    if m:
+        return m.group(1).decode('ascii')
+    if avc_pos is not None and line[max(0, avc_pos - 5):avc_pos] == b"msg='":
+        return 'USER_AVC'
+    return None
+
+
+def _context(fields, key):
+    value = fields.get(key, (None, None))[1]
+    if value is None or not _CTX.match(value):
+        raise Malformed('missing or invalid %s' % key)
+    return value
+
+
+def parse_line(line):
+    """Parse one line.
+
+    Returns ``None`` for lines that carry no denial and no error (granted, notices,
+    policy loads, unrelated lines), ``('denial', dict)`` or ``('error', dict)``.
+    Raises :class:`Malformed` for an SELinux record that cannot be parsed.
+    """
+    line = line.rstrip(b'\r\n')
+    if len(line) > MAX_LINE:
+        raise Malformed('line longer than %d bytes' % MAX_LINE)
+    enriched = line.find(b'\x1d')
+    if enriched >= 0:
+        line = line[:enriched]
+    avc_pos = line.find(AVC_NEEDLE)
+    if avc_pos < 0:
+        if ERR_NEEDLE in line or SYSLOG_ERR_NEEDLE in line:
+            return _parse_error(line)
+        return None
+    m = _AVC.match(line, avc_pos)
+    if m is None:
+        rest = line[avc_pos + 4:].lstrip()
+        if rest.startswith((b'received', b'op=')):
+            return None
+        if rest.startswith((b'denied', b'granted')):
+            raise Malformed('truncated or invalid permission list')
+        raise Malformed('avc record without denied/granted')
+    if m.group(1) == b'granted':
+        return None
+    rtype = record_type(line, avc_pos) or 'AVC'
+    if rtype in ('USER_AVC', '1107') or line[max(0, avc_pos - 5):avc_pos] == b"msg='":
+        rtype = 'USER_AVC'
+        body = line[m.end():]
+        close = body.rfind(b"'")
+        if close >= 0:
+            body = body[:close]
+    else:
+        rtype = 'AVC'
+        body = line[m.end():]
+    ts, ms, serial, event, interpreted = parse_header(line)
+    perms = m.group(2).decode('ascii', 'replace').split()
+    if not perms or not all(_WORD.match(p) for p in perms):
+        raise Malformed('invalid permission list')
+    fields = parse_fields(body, interpreted)
+    scontext = _context(fields, 'scontext')
+    tcontext = _context(fields, 'tcontext')
+    tclass = fields.get('tclass', (None, None))[1]
+    if tclass is None or not _WORD.match(tclass):
+        raise Malformed('missing or invalid tclass')
+    permissive = fields.get('permissive', (None, None))[1]
+    if permissive is not None:
+        permissive = permissive.strip() == u'1'
+    node = None
+    nm = _NODE.search(line[:avc_pos])
+    if nm:
+        node = to_text_escaped(nm.group(1))
+    pid = fields.get('pid', (None, None))[1]
+    if pid is None and rtype == 'USER_AVC':
+        outer = parse_fields(line[:avc_pos], interpreted)
+        pid = outer.get('pid', (None, None))[1]
+    rec = {
+        'record_type': rtype,
+        'scontext': scontext,
+        'tcontext': tcontext,
+        'source_type': scontext.split(':')[2],
+        'target_type': tcontext.split(':')[2],
+        'tclass': tclass,
+        'permissions': perms,
+        'permissive': permissive,
+        'node': node,
+        'ts': ts,
+        'ms': ms,
+        'serial': serial,
+        'event': event,
+        'pid': pid if pid is not None and pid.isdigit() else None,
+    }
+    for key in UNTRUSTED_FIELDS:
+        raw, text = fields.get(key, (None, None))
+        rec[key] = text
+        rec[key + '_raw'] = raw if text is not None else None
+    return 'denial', rec
+
+
+def _parse_error(line):
+    rtype = record_type(line)
+    if rtype not in ('SELINUX_ERR', 'USER_SELINUX_ERR'):
+        return None
+    ts, ms, serial, event, interpreted = parse_header(line)
+    start = 0
+    if event is not None:
+        start = line.find(event) + len(event)
+        while line[start:start + 1] in (b':', b' '):
+            start += 1
+    else:
+        jm = _JOURNAL_TYPE.search(line) or _JOURNAL_CAT_TYPE.search(line)
+        if jm:
+            start = jm.end(1)
+    text = line[start:].strip()
+    fields = parse_fields(text, interpreted)
+    result = {'record_type': rtype, 'ts': ts, 'serial': serial,
+              'text': to_text_escaped(text[:SAMPLE_LEN * 2])}
+    for key in ('op', 'invalid_context', 'scontext', 'tcontext', 'tclass', 'oldcontext', 'newcontext', 'taskcontext'):
+        result[key] = fields.get(key, (None, None))[1]
+    nm = _NODE.search(line)
+    result['node'] = to_text_escaped(nm.group(1)) if nm else None
+    return 'error', result
+
+
+class Collector(object):
+    """Accumulates unique denials and errors from lines or byte buffers.
+
+    :param since: epoch; records strictly older are ignored.
+    :param after: (ts, serial); records at or before this event are ignored (checkpoint).
+    :param domains/exclude_domains/comms/tclasses: filters (lists or None).
+    """
+
+    def __init__(self, since=None, after=None, domains=None, exclude_domains=None, comms=None, tclasses=None):
+        self.since = since
+        self.after = tuple(after) if after else None
+        self.domains = set(domains) if domains else None
+        self.exclude_domains = set(exclude_domains or ())
+        self.comms = set(comms) if comms else None
+        self.tclasses = set(tclasses) if tclasses else None
+        self.denials = {}
+        self.order = []
+        self.errors = {}
+        self.error_order = []
+        self.records = 0
+        self.skipped = 0
+        self.samples = []
+        self.last_event = None
+        self._fast = {}
+        self._pending = {}
+        self.dedupe = False
+        self._seen = set()
+
+    # -- results ---------------------------------------------------------
+    def skip(self, line, reason):
+        self.skipped += 1
+        if len(self.samples) < MAX_SAMPLES:
+            sample = to_text_escaped(line[:SAMPLE_LEN].rstrip(b'\r\n'))
+            self.samples.append(u'%s (%s)' % (sample, reason))
+
+    def _passes_time(self, ts, serial):
+        if ts is None:
+            return True
+        if self.since is not None and ts < self.since:
+            return False
+        if self.after is not None and (ts, serial or 0) <= self.after:
+            return False
+        return True
+
+    def _mark(self, ts, serial):
+        if ts is None:
+            return
+        event = (ts, serial or 0)
+        if self.last_event is None or event > self.last_event:
+            self.last_event = event
+
+    def _wanted(self, rec):
+        if self.domains is not None and rec['source_type'] not in self.domains:
+            return False
+        if rec['source_type'] in self.exclude_domains:
+            return False
+        if self.tclasses is not None and rec['tclass'] not in self.tclasses:
+            return False
+        return True
+
+    # -- feeding ---------------------------------------------------------
+    def feed_line(self, line):
+        """Parse one line (bytes) without exe correlation across lines."""
+        if AVC_NEEDLE in line or ERR_NEEDLE in line or SYSLOG_ERR_NEEDLE in line:
+            self._candidate(line, None, 0, 0)
+
+    def feed_lines(self, data):
+        """Feed a whole bytes blob (command output): scan with exe correlation."""
+        self.scan(data, final=True, needles=ALL_NEEDLES + (CONTEXT_NEEDLE,))
+
+    def scan(self, buf, start=0, final=False, needles=FILE_NEEDLES):
+        """Process the complete lines of ``buf[start:]``; return the offset after the last one.
+
+        ``buf`` is bytes or an mmap.  With ``final`` a last line without newline is processed too.
+        """
+        end = len(buf) if final else buf.rfind(b'\n', start) + 1
+        if end <= start:
+            return start
+        if self._pending:
+            self._resolve_pending(buf, start, end)
+        hits = []
+        find = buf.find
+        for needle in needles:
+            i = find(needle, start, end)
+            while i >= 0:
+                s = max(start, buf.rfind(b'\n', start, i) + 1)
+                e = find(b'\n', i, end)
+                if e < 0:
+                    e = end
+                hits.append((s, e))
+                i = find(needle, e, end)
+        if len(needles) > 1 and hits:
+            hits = sorted(set(hits))
+        for s, e in hits:
+            self._candidate(buf[s:e], buf, s, e, end, final)
+        return end
+
+    def _duplicate(self, line):
+        """True when the same denial text was already seen within a second (journal: kernel + audit copies)."""
+        i = line.find(AVC_NEEDLE)
+        if i < 0:
+            return False
+        try:
+            ts = parse_header(line)[0]
+        except Malformed:
+            return False
+        if ts is None:
+            return False
+        body = line[i:].rstrip(b'\r\n')
+        second = int(ts)
+        if (body, second) in self._seen or (body, second - 1) in self._seen or (body, second + 1) in self._seen:
+            return True
+        self._seen.add((body, second))
+        return False
+
+    def _candidate(self, line, buf, s, e, end=0, final=True):
+        key = None
+        if self.dedupe and self._duplicate(line):
+            return
+        if buf is not None:
+            key = self._fast_path(line)
+            if key is False:
+                return
+        if key is None:
+            try:
+                parsed = parse_line(line)
+            except Malformed as exc:
+                self.skip(line, str(exc))
+                return
+            except (ValueError, OverflowError, UnicodeError, IndexError) as exc:
+                self.skip(line, 'unparsable: %s' % exc.__class__.__name__)
+                return
+            if parsed is None:
+                return
+            kind, rec = parsed
+            self._mark(rec['ts'], rec['serial'])
+            if not self._passes_time(rec['ts'], rec['serial']):
+                return
+            if kind == 'error':
+                self._add_error(rec)
+                return
+            if not self._wanted(rec):
+                self._remember(line, False)
+                return
+            if self.comms is not None and rec['comm'] not in self.comms:
+                return
+            key = self._add(rec)
+            if rec['comm'] is not None:
+                self._remember(line, key)
+        d = self.denials[key]
+        if d['exe'] is None and buf is not None and d.get('_event') is not None:
+            self._find_exe(d, buf, s, e, end, final)
+
+    def _fast_path(self, line):
+        """Cheap merge for a denial text already seen; None when a full parse is needed."""
+        if self.comms is not None or AVC_NEEDLE not in line:
+            return None
+        cut = line.find(b' scontext=')
+        if cut < 0 or b'audit(' not in line:
+            return None
+        cached = self._fast.get(line[cut:])
+        if cached is None:
+            return None
+        hs = line.find(b'audit(')
+        he = line.find(b')', hs)
+        head = line[hs + 6:he]
+        if b' ' in head or b'/' in head:
+            return None
+        dot = head.find(b'.')
+        colon = head.find(b':')
+        if dot < 0 or colon < dot:
+            return None
+        try:
+            ms = head[dot + 1:colon]
+            ts = int(head[:dot]) + int(ms) / (10.0 ** len(ms))
+            serial = int(head[colon + 1:])
+        except ValueError:
+            return None
+        self._mark(ts, serial)
+        if not self._passes_time(ts, serial):
+            return False
+        if cached is False:
+            return False
+        ps = line.find(b'{')
+        pe = line.find(b'}', ps)
+        if ps < 0 or pe < 0:
+            return None
+        d = self.denials[cached]
+        d['_perms'].update(p.decode('ascii') for p in line[ps + 1:pe].split())
+        d['count'] += 1
+        self.records += 1
+        if d['_first'] is None or ts < d['_first']:
+            d['_first'] = ts
+        if d['_last'] is None or ts > d['_last']:
+            d['_last'] = ts
+        d['_event'] = line[hs:he + 1]
+        return cached
+
+    def _remember(self, line, key):
+        if len(self._fast) >= FAST_CACHE_MAX:
+            self._fast.clear()
+        cut = line.find(b' scontext=')
+        if cut >= 0 and b"msg='" not in line:
+            self._fast[line[cut:]] = key
+
+    def _add(self, rec):
+        key = (rec['source_type'], rec['target_type'], rec['tclass'])
+        self.records += 1
+        ts = rec['ts']
+        d = self.denials.get(key)
+        if d is None:
+            d = dict(rec)
+            d['_perms'] = set(rec['permissions'])
+            d['count'] = 1
+            d['_first'] = d['_last'] = ts
+            d['_event'] = rec['event']
+            self.denials[key] = d
+            self.order.append(key)
+            return key
+        d['_perms'].update(rec['permissions'])
+        d['count'] += 1
+        if ts is not None:
+            if d['_first'] is None or ts < d['_first']:
+                d['_first'] = ts
+            if d['_last'] is None or ts > d['_last']:
+                d['_last'] = ts
+        if rec['permissive'] is False:
+            d['permissive'] = False
+        elif d['permissive'] is None:
+            d['permissive'] = rec['permissive']
+        for field in UNTRUSTED_FIELDS:
+            if d[field] is None and rec[field] is not None:
+                d[field] = rec[field]
+                d[field + '_raw'] = rec[field + '_raw']
+        d['_event'] = rec['event']
+        return key
+
+    def _add_error(self, rec):
+        key = (rec['record_type'], rec['op'], rec['invalid_context'], rec['scontext'], rec['tcontext'], rec['tclass'])
+        err = self.errors.get(key)
+        if err is None:
+            if rec['op'] is None and rec['scontext'] is None:
+                key = key + (rec['text'],)
+                err = self.errors.get(key)
+        if err is None:
+            err = dict(rec)
+            err['count'] = 0
+            err['_first'] = err['_last'] = rec['ts']
+            self.errors[key] = err
+            self.error_order.append(key)
+        err['count'] += 1
+        ts = rec['ts']
+        if ts is not None:
+            if err['_first'] is None or ts < err['_first']:
+                err['_first'] = ts
+            if err['_last'] is None or ts > err['_last']:
+                err['_last'] = ts
+
+    # -- exe from the SYSCALL record of the same event -------------------
+    def _find_exe(self, d, buf, s, e, end, final):
+        event = d['_event']
+        exe = _syscall_exe(buf, event, e, min(end, e + EXE_WINDOW)) or \
+            _syscall_exe(buf, event, max(0, s - EXE_WINDOW), s)
+        if exe is not None:
+            d['exe'], d['exe_raw'] = exe
+        elif not final and e + EXE_WINDOW > end:
+            self._pending[event] = d
+
+    def _resolve_pending(self, buf, start, end):
+        pending, self._pending = self._pending, {}
+        for event, d in pending.items():
+            if d['exe'] is None:
+                exe = _syscall_exe(buf, event, start, min(end, start + EXE_WINDOW))
+                if exe is not None:
+                    d['exe'], d['exe_raw'] = exe
+
+    # -- output ----------------------------------------------------------
+    def result_denials(self):
+        out = []
+        for key in self.order:
+            d = self.denials[key]
+            out.append({
+                'source_type': d['source_type'],
+                'target_type': d['target_type'],
+                'tclass': d['tclass'],
+                'permissions': sorted(d['_perms']),
+                'scontext': d['scontext'],
+                'tcontext': d['tcontext'],
+                'comm': d['comm'],
+                'exe': d['exe'],
+                'path': d['path'],
+                'name': d['name'],
+                'count': d['count'],
+                'first_seen': iso_utc(d['_first']),
+                'last_seen': iso_utc(d['_last']),
+                'permissive': d['permissive'],
+                'record_type': d['record_type'],
+                'node': d['node'],
+            })
+        return out
+
+    def result_lines(self):
+        return [canonical_line(self.denials[key]) for key in self.order]
+
+    def result_errors(self):
+        out = []
+        for key in self.error_order:
+            err = self.errors[key]
+            item = dict((k, v) for k, v in err.items() if not k.startswith('_') and k not in ('ts', 'serial'))
+            item['first_seen'] = iso_utc(err['_first'])
+            item['last_seen'] = iso_utc(err['_last'])
+            out.append(item)
+        return out
+
+    def result_skipped(self):
+        return {'count': self.skipped, 'samples': list(self.samples)}
+
+
+def _syscall_exe(buf, event, lo, hi):
+    """exe of the SYSCALL record carrying ``event`` in buf[lo:hi], as (text, raw) or None."""
+    i = buf.find(event, lo, hi)
+    while i >= 0:
+        ls = buf.rfind(b'\n', 0, i) + 1
+        le = buf.find(b'\n', i)
+        if le < 0:
+            le = len(buf)
+        line = buf[ls:le]
+        if b'SYSCALL' in line[:i - ls + 1] and b' exe=' in line:
+            interpreted = b'/' in event or b' ' in event
+            fields = parse_fields(line[line.find(event) + len(event):], interpreted)
+            raw, text = fields.get('exe', (None, None))
+            if text is not None:
+                return text, raw
+            return None
+        i = buf.find(event, i + len(event), hi)
+    return None
+
+
+def canonical_line(d):
+    """One raw audit.log AVC line for a merged denial, fit for audit2allow / audit2why."""
+    ts = d['ts']
+    if ts is None:
+        stamp = u'0.000:0'
+    else:
+        stamp = u'%d.%s:%d' % (int(ts), (d['ms'] or u'000'), d['serial'] or 0)
+    parts = [u'type=AVC msg=audit(%s): avc:  denied  { %s } for ' % (stamp, u' '.join(sorted(d['_perms'])))]
+    if d['pid'] is not None:
+        parts.append(u' pid=%s' % d['pid'])
+    for field in ('comm', 'path', 'name'):
+        if d.get(field + '_raw') is not None:
+            parts.append(u' %s=%s' % (field, encode_untrusted(d[field + '_raw'])))
+    parts.append(u' scontext=%s tcontext=%s tclass=%s' % (d['scontext'], d['tcontext'], d['tclass']))
+    if d['permissive'] is not None:
+        parts.append(u' permissive=%d' % (1 if d['permissive'] else 0))
+    return u''.join(parts)

@@ -1,0 +1,401 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: fleetsec.selinux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: avc_collect
+short_description: Collect SELinux AVC denials from audit logs, ausearch or the journal
+version_added: 0.1.0
+description:
+  - Reads SELinux denial records (C(AVC), C(USER_AVC)) and returns one entry per unique
+    (source type, target type, class) with the permissions merged, plus the deduplicated
+    raw AVC lines ready to feed C(audit2allow).
+  - Understands raw C(audit.log) lines (with or without C(node=), with auditd ENRICHED fields),
+    C(ausearch -i) interpreted output, syslog, journal and dmesg lines (C(type=1400), C(type=1107),
+    C(type=1401), C(audit[PID]: AVC)), C(USER_AVC) records with the denial nested in C(msg='...'),
+    hex-encoded C(comm), C(name), C(path) and C(exe) fields and MLS ranges. The executable is taken
+    from the C(SYSCALL) record of the same event when the denial does not carry it.
+  - C(avc: granted) records, policy load notices and C(SELINUX_ERR) records produce no denial;
+    C(SELINUX_ERR) records are returned in RV(errors).
+  - Log files are streamed; memory grows with the number of unique denials, not with the log size.
+  - Read-only on the host; only the O(checkpoint) state file is written (never in check mode).
+author:
+  - fleetsec.selinux maintainers
+extends_documentation_fragment:
+  - fleetsec.selinux.attributes
+  - fleetsec.selinux.attributes.platform
+attributes:
+  check_mode:
+    support: full
+    details:
+      - The O(checkpoint) file is not advanced in check mode; everything else is read-only.
+  diff_mode:
+    support: none
+  platform:
+    platforms: linux
+options:
+  source:
+    description:
+      - Where to read the records from.
+      - V(auto) reads the files named in O(paths) when O(paths) is set; otherwise it uses
+        C(ausearch) when it is installed and C(/var/log/audit/audit.log) exists, then that file
+        without C(ausearch), then the journal.
+      - V(file) streams the files in O(paths) (any of the formats listed above).
+      - V(ausearch) runs C(ausearch --raw) on the auditd logs (C(--input-logs)), or with C(-if) on
+        each file of O(paths) when O(paths) is set (raw auditd format only).
+      - V(journal) reads audit and kernel messages with C(journalctl) (hosts without auditd).
+    type: str
+    choices: [auto, file, ausearch, journal]
+    default: auto
+  paths:
+    description:
+      - Log files or glob patterns to read.
+      - When not set, C(/var/log/audit/audit.log).
+    type: list
+    elements: path
+  include_rotated:
+    description:
+      - Also read the rotated siblings of each file (C(audit.log.1), C(audit.log.2.gz),
+        C(audit.log-20261120)), oldest first.
+    type: bool
+    default: true
+  since:
+    description:
+      - Only records at or after this time.
+      - V(boot) (the last boot), V(today) (local midnight), V(recent) (the last 10 minutes),
+        an epoch (V(1764115800)) or an ISO 8601 time (V(2026-11-26T00:10:00Z); without a zone, UTC).
+    type: str
+  checkpoint:
+    description:
+      - Path of a state file. When set, only records newer than the previous run are returned and
+        the file is then advanced (not in check mode).
+      - The state holds each file's identity (device, inode, digest of its first bytes) and the
+        offset read, plus the last event (timestamp and serial), so log rotation is survived.
+      - The file is written with mode C(0600); its directory must exist.
+    type: path
+  domains:
+    description:
+      - Only denials whose source type is in this list (for example V(ntpd_t)).
+    type: list
+    elements: str
+  exclude_domains:
+    description:
+      - Ignore denials whose source type is in this list.
+    type: list
+    elements: str
+  comms:
+    description:
+      - Only denial records whose C(comm) is in this list.
+    type: list
+    elements: str
+  tclasses:
+    description:
+      - Only denials of these object classes (for example V(file), V(tcp_socket)).
+    type: list
+    elements: str
+  explain:
+    description:
+      - Classify each denial with C(audit2why) and add RV(denials[].explanation).
+    type: bool
+    default: false
+  policy:
+    description:
+      - Binary policy file passed to C(audit2why -p) with O(explain=true).
+      - When not set and SELinux is not active on the host, the newest
+        C(/etc/selinux/<SELINUXTYPE>/policy/policy.N) is used.
+    type: path
+notes:
+  - C(ausearch) understands only raw auditd records; use O(source=file) for syslog or journal exports.
+  - For the fastest scan of large logs use O(source=file).
+seealso:
+  - name: audit2allow(1)
+    description: Generates policy allow rules from denials.
+    link: https://man7.org/linux/man-pages/man1/audit2allow.1.html
+'''
+
+EXAMPLES = r'''
+- name: Collect today's denials of the ntpd domain
+  fleetsec.selinux.avc_collect:
+    since: today
+    domains:
+      - ntpd_t
+  register: avc
+
+- name: Collect only what is new since the last run, with an explanation
+  fleetsec.selinux.avc_collect:
+    source: file
+    checkpoint: /var/lib/fleetsec/avc.checkpoint
+    explain: true
+  register: avc
+
+- name: Show the lines to give to audit2allow
+  ansible.builtin.debug:
+    var: avc.lines
+
+- name: Read an exported journal or syslog file
+  fleetsec.selinux.avc_collect:
+    source: file
+    paths:
+      - /var/log/messages
+    include_rotated: false
+'''
+
+RETURN = r'''
+denials:
+  description: One entry per unique (source type, target type, class).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    source_type:
+      description: Type of the source (process) context.
+      type: str
+      sample: ntpd_t
+    target_type:
+      description: Type of the target context.
+      type: str
+      sample: user_home_t
+    tclass:
+      description: Object class.
+      type: str
+      sample: file
+    permissions:
+      description: Denied permissions of all merged records, sorted.
+      type: list
+      elements: str
+      sample: [open, read]
+    scontext:
+      description: Full source context of the first record.
+      type: str
+      sample: system_u:system_r:ntpd_t:s0
+    tcontext:
+      description: Full target context of the first record.
+      type: str
+      sample: system_u:object_r:user_home_t:s0
+    comm:
+      description: Command name (hex-encoded values decoded; bytes that are not UTF-8 kept as C(\xNN)).
+      type: str
+      sample: avctest
+    exe:
+      description: Executable, from the record or from the C(SYSCALL) record of the same event.
+      type: str
+      sample: /usr/local/sbin/avctest
+    path:
+      description: C(path) field of the first record that had one, decoded.
+      type: str
+      sample: /root/secret.txt
+    name:
+      description: C(name) field of the first record that had one, decoded.
+      type: str
+      sample: secret.txt
+    count:
+      description: Number of denial records merged into this entry.
+      type: int
+      sample: 3
+    first_seen:
+      description: Time of the oldest record, ISO 8601 UTC (null when the format has no time).
+      type: str
+      sample: '2026-11-26T00:10:00Z'
+    last_seen:
+      description: Time of the newest record, ISO 8601 UTC (null when the format has no time).
+      type: str
+      sample: '2026-11-26T00:12:31Z'
+    permissive:
+      description:
+        - V(false) when at least one record was enforced (C(permissive=0)), V(true) when every
+          record that tells says C(permissive=1), null when no record carries the field.
+      type: bool
+      sample: false
+    record_type:
+      description: C(AVC) (kernel) or C(USER_AVC) (userspace object manager such as D-Bus).
+      type: str
+      sample: AVC
+    node:
+      description: Host name from the C(node=) prefix of the first record, else null.
+      type: str
+      sample: web01
+    explanation:
+      description: Only with O(explain=true). What audit2why says about the denial.
+      type: dict
+      returned: when O(explain=true)
+      contains:
+        kind:
+          description: V(missing_rule), V(boolean), V(constraint), V(reload) (would be allowed by the current policy) or V(unknown).
+          type: str
+          sample: boolean
+        booleans:
+          description: Booleans that would allow the access.
+          type: list
+          elements: str
+          sample: [httpd_can_network_connect_db]
+        text:
+          description: The audit2why analysis, one line per line.
+          type: str
+          sample: Missing type enforcement (TE) allow rule.
+lines:
+  description:
+    - One canonical raw AVC line per entry of RV(denials) (same order), in C(audit.log) form with the
+      merged permissions, fit to feed C(audit2allow) or C(audit2why).
+  returned: always
+  type: list
+  elements: str
+  sample:
+    - 'type=AVC msg=audit(1764115800.123:4242): avc:  denied  { open read } for  pid=812 comm="avctest"
+      name="secret.txt" scontext=system_u:system_r:ntpd_t:s0 tcontext=system_u:object_r:user_home_t:s0 tclass=file permissive=0'
+records:
+  description: Number of denial records read that passed the time and domain filters.
+  returned: always
+  type: int
+  sample: 12
+skipped:
+  description: Lines that look like SELinux records but could not be parsed (truncated, garbage, too long).
+  returned: always
+  type: dict
+  contains:
+    count:
+      description: How many lines were skipped.
+      type: int
+      sample: 1
+    samples:
+      description: Up to 5 of them (first 200 bytes) with the reason.
+      type: list
+      elements: str
+      sample: ['type=AVC msg=audit(1764115800.123:4242): avc:  denied  { read } for  pid=812 (missing or invalid scontext)']
+errors:
+  description:
+    - Records that are not denials but matter, such as C(SELINUX_ERR) invalid contexts and refused
+      transitions, one entry per unique record with C(count), C(first_seen), C(last_seen).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - record_type: SELINUX_ERR
+      op: security_compute_sid
+      invalid_context: root:sysadm_r:myapp_t
+      scontext: root:sysadm_r:myapp_t
+      tcontext: root:sysadm_r:myapp_t
+      tclass: unix_dgram_socket
+      count: 1
+      first_seen: '2024-06-24T09:23:33Z'
+      last_seen: '2024-06-24T09:23:33Z'
+checkpoint_updated:
+  description: Whether the O(checkpoint) file was written (always V(false) in check mode and without O(checkpoint)).
+  returned: always
+  type: bool
+  sample: true
+source:
+  description: The source actually read (V(file), V(ausearch) or V(journal)).
+  returned: always
+  type: str
+  sample: file
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.fleetsec.selinux.plugins.module_utils._avc_parse import Collector
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _avc_sources as sources
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _audit2why as a2w
+from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError, Runner
+
+
+def choose_source(params, runner, exists=None):
+    exists = exists or sources.os.path.exists
+    source = params['source']
+    if source != 'auto':
+        return source
+    if params['paths']:
+        return 'file'
+    if exists(sources.DEFAULT_PATH):
+        return 'ausearch' if runner.has('ausearch') else 'file'
+    return 'journal'
+
+
+def collect(module, runner, params):
+    """Read the chosen source; return (collector, source, new checkpoint state or None, old state)."""
+    since = sources.since_to_epoch(params['since'])
+    state = sources.load_checkpoint(params['checkpoint']) if params['checkpoint'] else None
+    source = choose_source(params, runner)
+    collector = Collector(since=since, after=sources.checkpoint_last_event(state),
+                          domains=params['domains'], exclude_domains=params['exclude_domains'],
+                          comms=params['comms'], tclasses=params['tclasses'])
+    paths = params['paths'] or [sources.DEFAULT_PATH]
+    files = []
+    if source == 'file':
+        previous = state if state and state.get('source') == 'file' else None
+        files = sources.collect_files(paths, params['include_rotated'], collector, previous,
+                                      checkpointing=bool(params['checkpoint']), warn=module.warn)
+    elif source == 'ausearch':
+        keyword = params['since'] if params['since'] in ('boot', 'today', 'recent') else None
+        inputs = None
+        if params['paths']:
+            inputs, missing = sources.expand_paths(params['paths'], params['include_rotated'])
+            if not inputs:
+                raise sources.SourceError('No audit log file matches %s.' % ', '.join(params['paths']))
+        sources.collect_ausearch(runner, collector, keyword, inputs)
+    else:
+        sources.collect_journal(runner, collector, since)
+    new_state = None
+    if params['checkpoint']:
+        last = collector.last_event or sources.checkpoint_last_event(state)
+        new_state = sources.new_checkpoint(source, last, files)
+    return collector, source, new_state, state
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            source=dict(type='str', default='auto', choices=['auto', 'file', 'ausearch', 'journal']),
+            paths=dict(type='list', elements='path'),
+            include_rotated=dict(type='bool', default=True),
+            since=dict(type='str'),
+            checkpoint=dict(type='path'),
+            domains=dict(type='list', elements='str'),
+            exclude_domains=dict(type='list', elements='str'),
+            comms=dict(type='list', elements='str'),
+            tclasses=dict(type='list', elements='str'),
+            explain=dict(type='bool', default=False),
+            policy=dict(type='path'),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    commands = dict(sources.COMMANDS)
+    commands.update(a2w.COMMANDS)
+    runner = Runner(module, commands)
+    try:
+        collector, source, new_state, old_state = collect(module, runner, params)
+        denials = collector.result_denials()
+        lines = collector.result_lines()
+        if params['explain'] and lines:
+            policy = params['policy']
+            if policy is None and not a2w.selinux_active():
+                policy = a2w.default_policy()
+            explained = a2w.explain(runner, lines, policy)
+            for denial, line in zip(denials, lines):
+                denial['explanation'] = explained[line]
+        checkpoint_updated = False
+        if new_state is not None and not module.check_mode and not sources.same_checkpoint(old_state, new_state):
+            sources.save_checkpoint(module, params['checkpoint'], new_state)
+            checkpoint_updated = True
+    except FleetsecError as err:
+        module.fail_json(**err.fail_kwargs())
+    module.exit_json(
+        changed=False,
+        denials=denials,
+        lines=lines,
+        records=collector.records,
+        skipped=collector.result_skipped(),
+        errors=collector.result_errors(),
+        checkpoint_updated=checkpoint_updated,
+        source=source,
+    )
+
+
+if __name__ == '__main__':
+    main()
