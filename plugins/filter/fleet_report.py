@@ -1,0 +1,168 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetsec.selinux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+name: fleet_report
+short_description: Aggregate the denials of many hosts into the fleet report's data
+version_added: 0.1.0
+author: fleetsec.selinux maintainers
+description:
+  - Takes the per-host results of M(fleetsec.selinux.avc_collect) and M(fleetsec.selinux.selinux_mode)
+    and returns one structure the report templates render - per host and per domain, each denial with counts,
+    first/last seen, the explanation, whether the deployed module covers it, and the hosts still permissive.
+  - Deterministic - the same input gives the same output, so a rerun rewrites an identical report.
+options:
+  _input:
+    description:
+      - Mapping of host name to that host's variables (normally C(hostvars)).
+      - Each host's O(avc_var) holds its avc_collect result and O(mode_var) its selinux_mode result; either may be missing
+        (an unreachable host).
+    type: dict
+    required: true
+  hosts:
+    description: Hosts to report on (normally C(ansible_play_hosts_all)). Default - every key of the input.
+    type: list
+    elements: str
+  avc_var:
+    description: Name of the host variable holding the avc_collect result.
+    type: str
+    default: fleetsec_avc
+  mode_var:
+    description: Name of the host variable holding the selinux_mode result.
+    type: str
+    default: fleetsec_mode
+  rules:
+    description: Allow rules of the deployed module (the C(rules) returned by M(fleetsec.selinux.local_policy_module)).
+    type: list
+    elements: str
+    default: []
+'''
+
+EXAMPLES = r'''
+- name: Build the report data on the controller
+  ansible.builtin.set_fact:
+    report: "{{ hostvars | fleetsec.selinux.fleet_report(hosts=ansible_play_hosts_all, rules=module_rules) }}"
+  run_once: true
+'''
+
+RETURN = r'''
+_value:
+  description: The report data.
+  type: dict
+  contains:
+    hosts:
+      description: One entry per host - C(name), C(runtime), C(config), C(permissive_domains), C(denials), C(records), C(skipped), C(reachable).
+      type: list
+      elements: dict
+    rows:
+      description: One entry per host and unique denial, sorted by domain, host, target type and class.
+      type: list
+      elements: dict
+    domains:
+      description: Domain name to the number of hosts and denials seen for it.
+      type: dict
+    permissive_hosts:
+      description: Hosts whose runtime mode is permissive or that have permissive domains.
+      type: list
+      elements: str
+    totals:
+      description: C(hosts), C(denials), C(uncovered), C(booleans).
+      type: dict
+'''
+
+import re
+
+from collections.abc import Mapping
+
+from ansible.errors import AnsibleFilterError
+
+_RULE = re.compile(r'^\s*allow\s+(\S+)\s+(\S+):(\S+)\s+(\{[^}]*\}|\S+)\s*;')
+
+
+def parse_rules(rules):
+    """Return {(source, target, class): set(permissions)} from allow rule lines."""
+    allowed = {}
+    for rule in rules or []:
+        for line in str(rule).splitlines():
+            m = _RULE.match(line)
+            if not m:
+                continue
+            perms = m.group(4).strip('{} ').split()
+            allowed.setdefault((m.group(1), m.group(2), m.group(3)), set()).update(perms)
+    return allowed
+
+
+def _covered(denial, allowed):
+    key = (denial.get('source_type'), denial.get('target_type'), denial.get('tclass'))
+    perms = set(denial.get('permissions') or [])
+    return bool(perms) and perms <= allowed.get(key, set())
+
+
+def fleet_report(hostvars, hosts=None, rules=None, avc_var='fleetsec_avc', mode_var='fleetsec_mode'):
+    if not isinstance(hostvars, Mapping):
+        raise AnsibleFilterError('fleet_report expects a mapping of host name to host variables, got %s' % type(hostvars).__name__)
+    allowed = parse_rules(rules)
+    out_hosts, rows, domains, permissive = [], [], {}, []
+    for name in sorted(hostvars if hosts is None else hosts):
+        data = hostvars.get(name) or {}
+        avc = data.get(avc_var) or {}
+        mode = data.get(mode_var) or {}
+        denials = avc.get('denials') or []
+        runtime = mode.get('runtime_after') or mode.get('runtime_before')
+        pdomains = sorted(mode.get('permissive_domains') or [])
+        out_hosts.append({
+            'name': name,
+            'runtime': runtime,
+            'config': mode.get('config_after') or mode.get('config_before'),
+            'permissive_domains': pdomains,
+            'denials': len(denials),
+            'records': avc.get('records', 0),
+            'skipped': (avc.get('skipped') or {}).get('count', 0),
+            'reachable': bool(avc or mode),
+        })
+        if runtime == 'permissive' or pdomains:
+            permissive.append(name)
+        for d in denials:
+            explanation = d.get('explanation') or {}
+            row = {
+                'host': name,
+                'domain': d.get('source_type'),
+                'target_type': d.get('target_type'),
+                'tclass': d.get('tclass'),
+                'permissions': sorted(d.get('permissions') or []),
+                'count': d.get('count', 0),
+                'first_seen': d.get('first_seen'),
+                'last_seen': d.get('last_seen'),
+                'comm': d.get('comm'),
+                'path': d.get('path') or d.get('name'),
+                'explanation': explanation.get('kind', 'not explained'),
+                'booleans': list(explanation.get('booleans') or []),
+                'covered': _covered(d, allowed),
+            }
+            rows.append(row)
+            dom = domains.setdefault(row['domain'], {'hosts': set(), 'denials': 0})
+            dom['hosts'].add(name)
+            dom['denials'] += 1
+    rows.sort(key=lambda r: (r['domain'] or '', r['host'], r['target_type'] or '', r['tclass'] or ''))
+    return {
+        'hosts': out_hosts,
+        'rows': rows,
+        'domains': dict((k, {'hosts': len(v['hosts']), 'denials': v['denials']}) for k, v in sorted(domains.items())),
+        'permissive_hosts': permissive,
+        'totals': {
+            'hosts': len(out_hosts),
+            'denials': len(rows),
+            'uncovered': len([r for r in rows if not r['covered']]),
+            'booleans': len([r for r in rows if r['explanation'] == 'boolean']),
+        },
+    }
+
+
+class FilterModule(object):
+    def filters(self):
+        return {'fleet_report': fleet_report}

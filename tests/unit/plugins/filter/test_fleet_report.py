@@ -1,0 +1,57 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Controller-side filter: runs on the controller Python only.
+import sys
+
+import pytest
+
+if sys.version_info < (3, 8):  # controller code; the py2.7/3.6 runs only cover target-side code
+    pytest.skip('controller-side plugin', allow_module_level=True)
+
+from ansible.errors import AnsibleFilterError  # noqa: E402
+from ansible_collections.fleetsec.selinux.plugins.filter.fleet_report import fleet_report, parse_rules  # noqa: E402
+
+
+def denial(src, tgt, cls, perms, count=1, kind='missing_rule', booleans=()):
+    return {'source_type': src, 'target_type': tgt, 'tclass': cls, 'permissions': list(perms), 'count': count,
+            'first_seen': '2026-11-26T00:00:00Z', 'last_seen': '2026-11-26T00:05:00Z', 'comm': 'avctest',
+            'path': '/root/secret.txt', 'explanation': {'kind': kind, 'booleans': list(booleans)}}
+
+
+HOSTVARS = {
+    'web1': {'fleetsec_avc': {'denials': [denial('ntpd_t', 'user_home_t', 'file', ['read', 'open'], 3)], 'records': 5,
+                              'skipped': {'count': 1}},
+             'fleetsec_mode': {'runtime_before': 'enforcing', 'config_before': 'enforcing', 'permissive_domains': []}},
+    'web2': {'fleetsec_avc': {'denials': [denial('ntpd_t', 'user_home_t', 'file', ['getattr']),
+                                          denial('httpd_t', 'port_t', 'tcp_socket', ['name_connect'], kind='boolean',
+                                                 booleans=['httpd_can_network_connect'])], 'records': 2},
+             'fleetsec_mode': {'runtime_before': 'permissive', 'config_before': 'enforcing', 'permissive_domains': ['ntpd_t']}},
+    'down': {},
+}
+
+
+def test_rules_parse_braced_and_single_permissions():
+    allowed = parse_rules(['allow ntpd_t user_home_t:file { open read };', '#x', 'allow a_t b_t:dir search;'])
+    assert allowed == {('ntpd_t', 'user_home_t', 'file'): {'open', 'read'}, ('a_t', 'b_t', 'dir'): {'search'}}
+
+
+def test_report_rows_coverage_and_permissive_hosts():
+    report = fleet_report(HOSTVARS, hosts=['web2', 'web1', 'down'], rules=['allow ntpd_t user_home_t:file { open read };'])
+    assert [h['name'] for h in report['hosts']] == ['down', 'web1', 'web2']
+    assert report['hosts'][0]['reachable'] is False
+    assert report['permissive_hosts'] == ['web2']
+    by_key = dict(((r['host'], r['domain'], tuple(r['permissions'])), r) for r in report['rows'])
+    assert by_key[('web1', 'ntpd_t', ('open', 'read'))]['covered'] is True
+    assert by_key[('web2', 'ntpd_t', ('getattr',))]['covered'] is False  # read/open allowed, getattr not
+    assert by_key[('web2', 'httpd_t', ('name_connect',))]['booleans'] == ['httpd_can_network_connect']
+    assert report['domains'] == {'httpd_t': {'hosts': 1, 'denials': 1}, 'ntpd_t': {'hosts': 2, 'denials': 2}}
+    assert report['totals'] == {'hosts': 3, 'denials': 3, 'uncovered': 2, 'booleans': 1}
+    assert report['hosts'][1]['skipped'] == 1
+
+
+def test_report_is_deterministic():
+    assert fleet_report(HOSTVARS) == fleet_report(dict(reversed(list(HOSTVARS.items()))))
+
+
+def test_bad_input_is_a_clear_error():
+    with pytest.raises(AnsibleFilterError, match='mapping of host name'):
+        fleet_report(['web1'])
