@@ -1,0 +1,381 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import io
+import os
+
+import pytest
+
+from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import CommandFailed, FleetsecError, Runner
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _selinux_state as st
+
+
+PROC_MOUNTS_ENABLED = (
+    'sysfs /sys sysfs rw,seclabel,nosuid,nodev,noexec,relatime 0 0\n'
+    'proc /proc proc rw,nosuid,nodev,noexec,relatime 0 0\n'
+    'selinuxfs /sys/fs/selinux selinuxfs rw,nosuid,noexec,relatime 0 0\n'
+    '/dev/vda / ext4 rw,seclabel,relatime 0 0\n'
+)
+PROC_MOUNTS_DISABLED = 'sysfs /sys sysfs rw,nosuid,nodev,noexec,relatime 0 0\n/dev/vda / ext4 rw,relatime 0 0\n'
+
+SESTATUS_ENABLED = (
+    'SELinux status:                 enabled\n'
+    'SELinuxfs mount:                /sys/fs/selinux\n'
+    'SELinux root directory:         /etc/selinux\n'
+    'Loaded policy name:             targeted\n'
+    'Current mode:                   enforcing\n'
+    'Mode from config file:          enforcing\n'
+    'Policy MLS status:              enabled\n'
+    'Policy deny_unknown status:     allowed\n'
+    'Memory protection checking:     actual (secure)\n'
+    'Max kernel policy version:      33\n'
+)
+SESTATUS_DISABLED = 'SELinux status:                 disabled\n'
+
+# recorded on Debian 12 (policycoreutils 3.4) after `semanage permissive -a ntpd_t`
+PERMISSIVE_LIST = '\nBuiltin Permissive Types \n\n\nCustomized Permissive Types\n\nntpd_t\n'
+PERMISSIVE_LIST_EL = '\nBuiltin Permissive Types \n\nsanlk_resetd_t\n\nCustomized Permissive Types\n\nhttpd_t\nntpd_t\n'
+
+SEINFO_ALL = 'Types: 4\n   httpd_t\n   init_t\n   ntpd_t\n   ntpd_exec_t\n'
+
+
+# ------------------------------------------------------------------ parsers
+
+def test_parse_mounts():
+    assert st.parse_mounts(PROC_MOUNTS_ENABLED) == '/sys/fs/selinux'
+    assert st.parse_mounts(PROC_MOUNTS_DISABLED) is None
+    assert st.parse_mounts('none /selinux selinuxfs rw 0 0\n') == '/selinux'  # EL6 mount point
+    assert st.parse_mounts('') is None
+
+
+@pytest.mark.parametrize('text, mode', [('1', 'enforcing'), ('0', 'permissive'), ('1\n', 'enforcing')])
+def test_parse_enforce(text, mode):
+    assert st.parse_enforce(text) == mode
+
+
+def test_parse_enforce_rejects_junk():
+    with pytest.raises(FleetsecError):
+        st.parse_enforce('2')
+
+
+@pytest.mark.parametrize('text, mode', [('Enforcing\n', 'enforcing'), ('Permissive\n', 'permissive'), ('Disabled\n', 'disabled')])
+def test_parse_getenforce(text, mode):
+    assert st.parse_getenforce(text) == mode
+
+
+def test_parse_getenforce_rejects_junk():
+    with pytest.raises(FleetsecError):
+        st.parse_getenforce('getenforce: command failed\n')
+
+
+def test_parse_sestatus():
+    info = st.parse_sestatus(SESTATUS_ENABLED)
+    assert info['selinux status'] == 'enabled'
+    assert info['loaded policy name'] == 'targeted'
+    assert st.parse_sestatus(SESTATUS_DISABLED) == {'selinux status': 'disabled'}
+
+
+@pytest.mark.parametrize('text, major', [
+    ('NAME="Rocky Linux"\nID="rocky"\nID_LIKE="rhel centos fedora"\nVERSION_ID="9.4"\n', 9),
+    ('NAME="Red Hat Enterprise Linux"\nID="rhel"\nID_LIKE="fedora"\nVERSION_ID="10.0"\n', 10),
+    ('NAME="CentOS Linux"\nID="centos"\nID_LIKE="rhel fedora"\nVERSION_ID="7"\n', 7),
+    ('NAME="AlmaLinux"\nID="almalinux"\nID_LIKE="rhel centos fedora"\nVERSION_ID="8.10"\n', 8),
+    ('NAME="Oracle Linux Server"\nID="ol"\nID_LIKE="fedora"\nVERSION_ID="9.3"\n', 9),
+    ('PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n', None),
+    ('NAME="Fedora Linux"\nID=fedora\nVERSION_ID=40\n', None),
+    ('ID=rhel\n', None),
+])
+def test_el_major(text, major):
+    assert st.el_major(st.parse_os_release(text)) == major
+
+
+def test_parse_permissive_list():
+    assert st.parse_permissive_list(PERMISSIVE_LIST) == ([], ['ntpd_t'])
+    assert st.parse_permissive_list(PERMISSIVE_LIST_EL) == (['sanlk_resetd_t'], ['httpd_t', 'ntpd_t'])
+    assert st.parse_permissive_list('') == ([], [])
+    with pytest.raises(FleetsecError):
+        st.parse_permissive_list('ValueError: SELinux policy is not managed\n')
+
+
+def test_parse_seinfo_types():
+    assert st.parse_seinfo_types(SEINFO_ALL) == set(['httpd_t', 'init_t', 'ntpd_t', 'ntpd_exec_t'])
+    # setools 3 prints a heading with a colon and may follow a name with its attributes
+    assert st.parse_seinfo_types('\nTypes: 2\n   ntpd_t\n   foo_t, alias bar_t\n') == set(['ntpd_t', 'foo_t,'])
+
+
+def test_check_type_names():
+    st.check_type_names(['ntpd_t', 'httpd_sys_script_t'])
+    with pytest.raises(st.ModeError) as exc:
+        st.check_type_names(['ntpd_t', 'bad name', '-a'])
+    assert "'bad name'" not in exc.value.msg and 'bad name, -a' in exc.value.msg
+
+
+# ------------------------------------------------------------------ decisions
+
+# (state, scope, autorelabel, runtime, policy_change, el) -> (runtime_target, config_mode, relabel, reboot_required)
+PLAN_TABLE = [
+    # nothing asked
+    (None, 'both', True, 'enforcing', False, None, (None, None, False, False)),
+    # ordinary changes on an enabled kernel
+    ('enforcing', 'both', True, 'permissive', False, None, ('enforcing', 'enforcing', False, False)),
+    ('permissive', 'both', True, 'enforcing', False, None, ('permissive', 'permissive', False, False)),
+    ('enforcing', 'both', True, 'enforcing', False, None, (None, 'enforcing', False, False)),
+    ('permissive', 'runtime', True, 'enforcing', False, None, ('permissive', None, False, False)),
+    ('enforcing', 'config', True, 'permissive', False, None, (None, 'enforcing', False, False)),
+    # disabled kernel: config first, permissive first with relabel, reboot reported
+    ('enforcing', 'both', True, 'disabled', False, None, (None, 'permissive', True, True)),
+    ('enforcing', 'config', True, 'disabled', False, None, (None, 'permissive', True, True)),
+    ('permissive', 'both', True, 'disabled', False, None, (None, 'permissive', True, True)),
+    ('enforcing', 'both', False, 'disabled', False, None, (None, 'enforcing', False, True)),
+    ('disabled', 'both', True, 'disabled', False, None, (None, 'disabled', False, False)),
+    ('disabled', 'runtime', True, 'disabled', False, None, (None, None, False, False)),
+    # disabling: impossible at runtime, permissive meanwhile
+    ('disabled', 'both', True, 'enforcing', False, None, ('permissive', 'disabled', False, True)),
+    ('disabled', 'both', True, 'permissive', False, None, (None, 'disabled', False, True)),
+    ('disabled', 'config', True, 'enforcing', False, None, (None, 'disabled', False, True)),
+    ('disabled', 'both', True, 'enforcing', False, 9, ('permissive', 'disabled', False, True)),
+    # policy type change needs a reboot and a relabel
+    ('enforcing', 'both', True, 'enforcing', True, None, (None, 'enforcing', True, True)),
+    ('enforcing', 'both', False, 'enforcing', True, None, (None, 'enforcing', False, True)),
+    ('disabled', 'both', True, 'enforcing', True, None, ('permissive', 'disabled', False, True)),
+]
+
+
+@pytest.mark.parametrize('state, scope, autorelabel, runtime, policy_change, el, expected', PLAN_TABLE)
+def test_plan_mode_table(state, scope, autorelabel, runtime, policy_change, el, expected):
+    plan = st.plan_mode(state, scope, autorelabel, runtime, policy_change=policy_change, el=el)
+    assert (plan.runtime_target, plan.config_mode, plan.relabel, plan.reboot_required) == expected
+
+
+def test_plan_from_disabled_to_enforcing_says_to_run_again():
+    plan = st.plan_mode('enforcing', 'both', True, 'disabled')
+    assert any('run again to reach enforcing' in note for note in plan.notes)
+    assert plan.warnings == []
+
+
+def test_plan_without_autorelabel_warns_about_lockout():
+    plan = st.plan_mode('enforcing', 'both', False, 'disabled')
+    assert len(plan.warnings) == 1 and 'unlabelled' in plan.warnings[0]
+
+
+@pytest.mark.parametrize('el, warned', [(None, False), (7, False), (8, False), (9, True), (10, True)])
+def test_plan_el9_disabled_caveat(el, warned):
+    plan = st.plan_mode('disabled', 'config', True, 'enforcing', el=el)
+    assert bool(plan.warnings) == warned
+    if warned:
+        assert 'selinux=0' in plan.warnings[0] and ('EL %d' % el) in plan.warnings[0]
+
+
+@pytest.mark.parametrize('state, runtime, words', [
+    ('enforcing', 'disabled', 'disabled in the running kernel'),
+    ('permissive', 'disabled', 'disabled in the running kernel'),
+    ('disabled', 'enforcing', 'cannot be disabled at runtime'),
+    ('disabled', 'permissive', 'cannot be disabled at runtime'),
+])
+def test_plan_impossible_runtime_requests_fail(state, runtime, words):
+    with pytest.raises(st.ModeError) as exc:
+        st.plan_mode(state, 'runtime', True, runtime)
+    assert words in exc.value.msg
+
+
+@pytest.mark.parametrize('wanted, wanted_state, builtin, customized, add, remove, warned', [
+    (['ntpd_t'], 'present', [], [], ['ntpd_t'], [], False),
+    (['ntpd_t'], 'present', [], ['ntpd_t'], [], [], False),
+    (['ntpd_t', 'ntpd_t'], 'present', [], [], ['ntpd_t'], [], False),
+    (['sanlk_resetd_t'], 'present', ['sanlk_resetd_t'], [], [], [], False),
+    (['ntpd_t', 'httpd_t'], 'absent', [], ['ntpd_t'], [], ['ntpd_t'], False),
+    (['sanlk_resetd_t'], 'absent', ['sanlk_resetd_t'], [], [], [], True),
+    ([], 'present', [], ['ntpd_t'], [], [], False),
+])
+def test_permissive_changes(wanted, wanted_state, builtin, customized, add, remove, warned):
+    got = st.permissive_changes(wanted, wanted_state, builtin, customized)
+    assert got[0] == add and got[1] == remove and bool(got[2]) == warned
+
+
+# ------------------------------------------------------------------ host access through the Runner
+
+BINS = dict((name, '/usr/sbin/' + name) for name in ('getenforce', 'setenforce', 'sestatus', 'semanage', 'seinfo'))
+
+
+class FakeModule(object):
+    """Answers commands from a dict; ``setenforce`` writes the fake enforce file like the kernel would."""
+
+    def __init__(self, answers=None, check_mode=False, bins=None, enforce_file=None):
+        self.answers = dict(answers or {})
+        self.check_mode = check_mode
+        self.bins = BINS if bins is None else bins
+        self.enforce_file = enforce_file
+        self.calls = []
+
+    def get_bin_path(self, name, required=False, opt_dirs=None):
+        return self.bins.get(name)
+
+    def run_command(self, cmd, **kwargs):
+        self.calls.append((cmd, kwargs))
+        name = os.path.basename(cmd[0])
+        if name == 'setenforce' and self.enforce_file:
+            with io.open(self.enforce_file, 'w') as handle:
+                handle.write(u'1' if cmd[1] == '1' else u'0')
+            return 0, '', ''
+        return self.answers[name]
+
+
+def make_host(tmpdir, module, mounts=PROC_MOUNTS_ENABLED, enforce='1', os_release=None):
+    root = str(tmpdir)
+    selinuxfs = os.path.join(root, 'selinuxfs')
+    os.mkdir(selinuxfs)
+    if enforce is not None:
+        with io.open(os.path.join(selinuxfs, 'enforce'), 'w') as handle:
+            handle.write(u'%s' % enforce)
+    mounts_file = os.path.join(root, 'mounts')
+    with io.open(mounts_file, 'w') as handle:
+        handle.write(u'' + mounts.replace('/sys/fs/selinux', selinuxfs))
+    release = os.path.join(root, 'os-release')
+    if os_release is not None:
+        with io.open(release, 'w') as handle:
+            handle.write(u'' + os_release)
+    module.enforce_file = os.path.join(selinuxfs, 'enforce')
+    return st.SelinuxHost(Runner(module, st.COMMANDS), proc_mounts=mounts_file, os_release=(release,),
+                          relabel_flag=os.path.join(root, 'autorelabel'))
+
+
+def test_runtime_mode_from_selinuxfs_without_commands(tmpdir):
+    module = FakeModule()
+    host = make_host(tmpdir, module, enforce='0')
+    assert host.runtime_mode() == 'permissive'
+    assert module.calls == []
+
+
+def test_runtime_mode_disabled_when_selinuxfs_not_mounted(tmpdir):
+    module = FakeModule()
+    host = make_host(tmpdir, module, mounts=PROC_MOUNTS_DISABLED)
+    assert host.runtime_mode() == 'disabled'
+    assert module.calls == []
+
+
+def test_runtime_mode_falls_back_to_getenforce(tmpdir):
+    module = FakeModule({'getenforce': (0, 'Enforcing\n', '')})
+    host = st.SelinuxHost(Runner(module, st.COMMANDS), proc_mounts=str(tmpdir.join('no-such-file')))
+    assert host.runtime_mode() == 'enforcing'
+    assert module.calls[0][0] == ['/usr/sbin/getenforce']
+    assert module.calls[0][1]['environ_update']['LC_ALL'] == 'C'
+
+
+def test_loaded_policy(tmpdir):
+    host = make_host(tmpdir, FakeModule({'sestatus': (0, SESTATUS_ENABLED, '')}))
+    assert host.loaded_policy() == 'targeted'
+    host = make_host(tmpdir.mkdir('b'), FakeModule({'sestatus': (0, SESTATUS_DISABLED, '')}))
+    assert host.loaded_policy() is None
+    host = make_host(tmpdir.mkdir('c'), FakeModule(bins={}))
+    assert host.loaded_policy() is None
+
+
+def test_el_major_reads_os_release(tmpdir):
+    host = make_host(tmpdir, FakeModule(), os_release='ID="rhel"\nVERSION_ID="9.4"\n')
+    assert host.el_major() == 9
+    host = make_host(tmpdir.mkdir('b'), FakeModule())
+    assert host.el_major() is None
+
+
+def test_set_runtime_runs_setenforce_and_reads_back(tmpdir):
+    module = FakeModule()
+    host = make_host(tmpdir, module, enforce='1')
+    assert host.set_runtime('permissive') == 'permissive'
+    assert module.calls[0][0] == ['/usr/sbin/setenforce', '0']
+    assert host.runtime_mode() == 'permissive'
+
+
+def test_set_runtime_writes_enforce_file_without_setenforce(tmpdir):
+    bins = dict(BINS)
+    del bins['setenforce']
+    module = FakeModule(bins=bins)
+    host = make_host(tmpdir, module, enforce='0')
+    assert host.set_runtime('enforcing') == 'enforcing'
+    assert module.calls == []
+    assert io.open(module.enforce_file).read() == '1'
+
+
+def test_set_runtime_reports_a_kernel_that_did_not_follow(tmpdir):
+    module = FakeModule()
+    host = make_host(tmpdir, module, enforce='1')
+    module.enforce_file = None  # setenforce "succeeds" but nothing changes
+    module.answers['setenforce'] = (0, '', '')
+    with pytest.raises(FleetsecError) as exc:
+        host.set_runtime('permissive')
+    assert 'reports enforcing' in exc.value.msg
+
+
+def test_set_runtime_failure_is_a_command_failure(tmpdir):
+    module = FakeModule()
+    host = make_host(tmpdir, module, enforce='1')
+    module.enforce_file = None
+    module.answers['setenforce'] = (1, '', 'setenforce: SELinux is disabled\n')
+    with pytest.raises(CommandFailed) as exc:
+        host.set_runtime('permissive')
+    assert exc.value.msg == 'setenforce failed for mode permissive (rc=1): setenforce: SELinux is disabled'
+
+
+def test_set_runtime_in_check_mode_changes_nothing(tmpdir):
+    module = FakeModule(check_mode=True)
+    host = make_host(tmpdir, module, enforce='1')
+    assert host.set_runtime('permissive') == 'permissive'
+    assert module.calls == [] and host.runtime_mode() == 'enforcing'
+
+
+def test_relabel_flag(tmpdir):
+    module = FakeModule(check_mode=True)
+    host = make_host(tmpdir, module)
+    assert host.ensure_relabel_flag() is True
+    assert not os.path.exists(host.relabel_flag)
+    module.check_mode = host.runner.check_mode = False
+    assert host.ensure_relabel_flag() is True
+    assert os.path.exists(host.relabel_flag)
+    assert host.ensure_relabel_flag() is False
+
+
+def test_permissive_domains_and_types(tmpdir):
+    module = FakeModule({'semanage': (0, PERMISSIVE_LIST_EL, ''), 'seinfo': (0, SEINFO_ALL, '')})
+    host = make_host(tmpdir, module)
+    assert host.permissive_domains() == (['sanlk_resetd_t'], ['httpd_t', 'ntpd_t'])
+    assert module.calls[0][0] == ['/usr/sbin/semanage', 'permissive', '-l']
+    assert host.unknown_types(['ntpd_t', 'bogus_t']) == ['bogus_t']
+    assert module.calls[1][0] == ['/usr/sbin/seinfo', '--type']
+
+
+def test_unknown_types_is_none_without_seinfo(tmpdir):
+    bins = dict(BINS)
+    del bins['seinfo']
+    host = make_host(tmpdir, FakeModule(bins=bins))
+    assert host.unknown_types(['ntpd_t']) is None
+
+
+def test_change_permissive_is_one_transaction(tmpdir):
+    module = FakeModule({'semanage': (0, '', '')})
+    host = make_host(tmpdir, module)
+    host.change_permissive(['ntpd_t', 'httpd_t'], ['sshd_t'])
+    assert len(module.calls) == 1
+    cmd, kwargs = module.calls[0]
+    assert cmd == ['/usr/sbin/semanage', 'import']
+    assert kwargs['data'] == 'permissive -a ntpd_t\npermissive -a httpd_t\npermissive -d sshd_t\n'
+
+
+def test_change_permissive_failure_says_nothing_changed(tmpdir):
+    err = ('Failed to resolve typepermissive statement at /var/lib/selinux/default/tmp/modules/400/permissive_bogus_t/cil:1\n'
+           'Failed to resolve AST\nOSError: [Errno 0] Error\n')
+    module = FakeModule({'semanage': (1, '', err)})
+    host = make_host(tmpdir, module)
+    with pytest.raises(CommandFailed) as exc:
+        host.change_permissive(['bogus_t'], [])
+    assert len(module.calls) == 1  # no lock message: not retried
+    assert exc.value.msg.startswith('semanage failed for permissive domains bogus_t (rc=1): Failed to resolve')
+    assert 'Nothing was changed' in exc.value.msg
+
+
+def test_change_permissive_in_check_mode_runs_nothing(tmpdir):
+    module = FakeModule(check_mode=True)
+    host = make_host(tmpdir, module)
+    host.change_permissive(['ntpd_t'], [])
+    host.change_permissive([], [])
+    assert module.calls == []

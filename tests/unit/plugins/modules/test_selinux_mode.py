@@ -1,0 +1,416 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Decision tables for fleetsec.selinux.selinux_mode: input + host state -> commands run + result.
+
+The host is simulated in a temp dir: a selinuxfs ``enforce`` file (that the fake
+``setenforce`` writes, as the kernel would), ``/proc/mounts``, os-release, the
+config file with its policy directories, the permissive-domain store behind a
+fake ``semanage`` (``import`` is all or nothing, as in libsemanage) and the
+policy's types behind a fake ``seinfo``.
+"""
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import io
+import os
+
+import pytest
+
+from ansible.module_utils import basic
+
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _selinux_state
+from ansible_collections.fleetsec.selinux.plugins.modules import selinux_mode
+
+from module_helpers import run_module
+
+
+RESULT_KEYS = set(['changed', 'runtime_before', 'runtime_after', 'config_before', 'config_after', 'policy',
+                   'permissive_domains', 'reboot_required', 'msg'])
+
+EL_CONFIG = (
+    '# This file controls the state of SELinux on the system.\n'
+    '# SELINUX= can take one of these three values:\n'
+    'SELINUX=enforcing\n'
+    '# SELINUXTYPE= can take one of these three values:\n'
+    'SELINUXTYPE=targeted\n'
+)
+
+DEBIAN_OS = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n'
+EL9_OS = 'NAME="Rocky Linux"\nID="rocky"\nID_LIKE="rhel centos fedora"\nVERSION_ID="9.4"\n'
+KNOWN_TYPES = ('ntpd_t', 'httpd_t', 'init_t', 'sshd_t')
+
+
+def _write(path, text):
+    with io.open(path, 'w', newline='') as handle:
+        handle.write(u'' + text)
+
+
+def _read(path):
+    with io.open(path, 'r', newline='') as handle:
+        return handle.read()
+
+
+class FakeHost(object):
+    """A simulated SELinux host (see module docstring)."""
+
+    def __init__(self, root, runtime='enforcing', config=EL_CONFIG, os_release=DEBIAN_OS, loaded='targeted',
+                 policies=('targeted', 'mls'), customized=(), builtin=(), bins=None):
+        self.root = root
+        self.selinuxfs = os.path.join(root, 'selinuxfs')
+        os.mkdir(self.selinuxfs)
+        self.enforce = os.path.join(self.selinuxfs, 'enforce')
+        self.mounts = os.path.join(root, 'mounts')
+        mounts = 'proc /proc proc rw 0 0\n'
+        if runtime != 'disabled':
+            mounts += 'selinuxfs %s selinuxfs rw,relatime 0 0\n' % self.selinuxfs
+            _write(self.enforce, '1' if runtime == 'enforcing' else '0')
+        _write(self.mounts, mounts)
+        self.os_release = os.path.join(root, 'os-release')
+        _write(self.os_release, os_release)
+        self.etc = os.path.join(root, 'etc', 'selinux')
+        os.makedirs(self.etc)
+        for name in policies:
+            os.makedirs(os.path.join(self.etc, name, 'policy'))
+        self.configfile = os.path.join(self.etc, 'config')
+        if config is not None:
+            _write(self.configfile, config)
+        self.relabel = os.path.join(root, 'autorelabel')
+        self.loaded = loaded if runtime != 'disabled' else None
+        self.customized = list(customized)
+        self.builtin = list(builtin)
+        self.bins = bins if bins is not None else ('getenforce', 'setenforce', 'sestatus', 'semanage', 'seinfo')
+        self.calls = []
+
+    # -- what the module sees
+    def install(self, monkeypatch):
+        monkeypatch.setattr(_selinux_state, 'PROC_MOUNTS', self.mounts)
+        monkeypatch.setattr(_selinux_state, 'OS_RELEASE_PATHS', (self.os_release,))
+        monkeypatch.setattr(_selinux_state, 'RELABEL_FLAG', self.relabel)
+        host = self
+
+        def get_bin_path(module, name, required=False, opt_dirs=None):
+            return '/usr/sbin/' + name if name in host.bins else None
+
+        def run_command(module, cmd, **kwargs):
+            return host.run(cmd, kwargs)
+
+        monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', get_bin_path)
+        monkeypatch.setattr(basic.AnsibleModule, 'run_command', run_command)
+
+    def run(self, cmd, kwargs):
+        assert kwargs['environ_update']['LC_ALL'] == 'C'
+        name = os.path.basename(cmd[0])
+        args = cmd[1:]
+        self.calls.append([name] + args)
+        if name == 'setenforce':
+            if not os.path.exists(self.enforce):
+                return 1, '', 'setenforce: SELinux is disabled\n'
+            _write(self.enforce, args[0])
+            return 0, '', ''
+        if name == 'getenforce':
+            return 0, self.runtime().capitalize() + '\n', ''
+        if name == 'sestatus':
+            if self.runtime() == 'disabled':
+                return 0, 'SELinux status:                 disabled\n', ''
+            return 0, ('SELinux status:                 enabled\nLoaded policy name:             %s\n'
+                       'Current mode:                   %s\n' % (self.loaded, self.runtime())), ''
+        if name == 'seinfo':
+            return 0, 'Types: %d\n%s' % (len(KNOWN_TYPES), ''.join('   %s\n' % t for t in KNOWN_TYPES)), ''
+        if name == 'semanage' and args == ['permissive', '-l']:
+            out = '\nBuiltin Permissive Types \n\n%s\nCustomized Permissive Types\n\n%s' % (
+                ''.join(t + '\n' for t in self.builtin), ''.join(t + '\n' for t in self.customized))
+            return 0, out, ''
+        if name == 'semanage' and args == ['import']:
+            store = list(self.customized)
+            for line in kwargs['data'].splitlines():
+                dummy, op, domain = line.split()
+                if domain not in KNOWN_TYPES:
+                    return 1, '', 'Failed to resolve typepermissive statement\nOSError: [Errno 0] Error\n'
+                if op == '-a':
+                    store.append(domain)
+                else:
+                    store.remove(domain)
+            self.customized = sorted(store)
+            return 0, '', 'libsemanage.add_user: user sddm not in password file\n'
+        raise AssertionError('unexpected command %r' % (cmd,))
+
+    # -- what the tests look at
+    def runtime(self):
+        if not os.path.exists(self.enforce):
+            return 'disabled'
+        return 'enforcing' if _read(self.enforce).strip() == '1' else 'permissive'
+
+    def config(self):
+        return _read(self.configfile) if os.path.exists(self.configfile) else None
+
+    def mutating_calls(self):
+        return [c for c in self.calls if c[0] == 'setenforce' or c[:2] == ['semanage', 'import']]
+
+    def snapshot(self):
+        return (self.runtime(), self.config(), os.path.exists(self.relabel), list(self.customized))
+
+
+@pytest.fixture
+def make_host(tmpdir, monkeypatch):
+    def factory(**kwargs):
+        host = FakeHost(str(tmpdir), **kwargs)
+        host.install(monkeypatch)
+        return host
+    return factory
+
+
+def call(monkeypatch, host, args, check_mode=False, diff=False):
+    """Run the module; warnings given with module.warn() are returned as result['warnings']."""
+    args = dict(args)
+    args.setdefault('configfile', host.configfile)
+    warnings = []
+    monkeypatch.setattr(basic.AnsibleModule, 'warn', lambda module, text: warnings.append(text))
+    result, failed = run_module(monkeypatch, selinux_mode.main, args, check_mode=check_mode, diff=diff)
+    if warnings:
+        result['warnings'] = warnings
+    return result, failed
+
+
+# ------------------------------------------------------------------ decision table
+# host state + input -> result figures, commands that change the host, config lines after
+TABLE = [
+    # id, host kwargs, module args,
+    #   expected (changed, runtime_after, config_after, reboot_required), mutating commands, relabel flag
+    ('runtime-and-config-to-permissive', dict(runtime='enforcing'), dict(state='permissive'),
+     (True, 'permissive', 'permissive', False), [['setenforce', '0']], False),
+    ('already-enforcing', dict(runtime='enforcing'), dict(state='enforcing'),
+     (False, 'enforcing', 'enforcing', False), [], False),
+    ('runtime-only', dict(runtime='permissive'), dict(state='enforcing', scope='runtime'),
+     (True, 'enforcing', 'enforcing', False), [['setenforce', '1']], False),
+    ('config-only-leaves-runtime', dict(runtime='enforcing'), dict(state='permissive', scope='config'),
+     (True, 'enforcing', 'permissive', False), [], False),
+    ('disabled-kernel-to-enforcing-goes-permissive-first', dict(runtime='disabled'), dict(state='enforcing'),
+     (True, 'disabled', 'permissive', True), [], True),
+    ('disabled-kernel-to-enforcing-without-relabel', dict(runtime='disabled'), dict(state='enforcing', autorelabel=False),
+     (False, 'disabled', 'enforcing', True), [], False),
+    ('disabled-kernel-to-permissive', dict(runtime='disabled', config=EL_CONFIG.replace('=enforcing', '=disabled')),
+     dict(state='permissive'), (True, 'disabled', 'permissive', True), [], True),
+    ('disable-sets-permissive-meanwhile', dict(runtime='enforcing'), dict(state='disabled'),
+     (True, 'permissive', 'disabled', True), [['setenforce', '0']], False),
+    ('disable-on-el9', dict(runtime='permissive', os_release=EL9_OS), dict(state='disabled', scope='config'),
+     (True, 'permissive', 'disabled', True), [], False),
+    ('disabled-stays-disabled', dict(runtime='disabled', config=EL_CONFIG.replace('=enforcing', '=disabled')),
+     dict(state='disabled'), (False, 'disabled', 'disabled', False), [], False),
+    ('policy-change', dict(runtime='enforcing'), dict(state='enforcing', policy='mls'),
+     (True, 'enforcing', 'enforcing', True), [], True),
+    ('missing-config-created', dict(runtime='permissive', config=None), dict(state='permissive'),
+     (True, 'permissive', 'permissive', False), [], False),
+    ('domains-only', dict(runtime='enforcing'), dict(permissive_domains=['ntpd_t']),
+     (True, 'enforcing', 'enforcing', False), [['semanage', 'import']], False),
+]
+
+
+@pytest.mark.parametrize('host_kwargs, args, expected, mutating, relabel', [t[1:] for t in TABLE], ids=[t[0] for t in TABLE])
+def test_decision_table(monkeypatch, make_host, host_kwargs, args, expected, mutating, relabel):
+    host = make_host(**host_kwargs)
+    result, failed = call(monkeypatch, host, args)
+    assert not failed, result
+    assert set(result) - set(['warnings']) == RESULT_KEYS
+    assert (result['changed'], result['runtime_after'], result['config_after'], result['reboot_required']) == expected
+    assert host.mutating_calls() == mutating
+    assert os.path.exists(host.relabel) == relabel
+    # what the module reports is what the host now is
+    assert result['runtime_after'] == host.runtime()
+    assert selinux_mode.config.read_config(host.config())['mode'] == result['config_after']
+
+
+@pytest.mark.parametrize('host_kwargs, args', [t[1:3] for t in TABLE], ids=[t[0] for t in TABLE])
+def test_check_real_check_real(monkeypatch, make_host, host_kwargs, args):
+    """Check mode predicts the real run with the SAME keys and changes nothing; the second round is unchanged."""
+    host = make_host(**host_kwargs)
+    before = host.snapshot()
+    predicted, failed = call(monkeypatch, host, args, check_mode=True)
+    assert not failed, predicted
+    assert host.snapshot() == before
+    assert host.mutating_calls() == []
+    real, failed = call(monkeypatch, host, args)
+    assert not failed, real
+    assert sorted(predicted) == sorted(real)
+    for key in RESULT_KEYS:
+        assert predicted[key] == real[key], key
+    again, failed = call(monkeypatch, host, args, check_mode=True)
+    assert not failed and again['changed'] is False
+    host.calls = []
+    last, failed = call(monkeypatch, host, args)
+    assert not failed and last['changed'] is False and host.mutating_calls() == []
+    assert last['reboot_required'] == real['reboot_required']
+
+
+# ------------------------------------------------------------------ details a user sees
+
+def test_disabled_to_enforcing_message(monkeypatch, make_host):
+    host = make_host(runtime='disabled')
+    result, failed = call(monkeypatch, host, dict(state='enforcing'))
+    assert not failed
+    assert result['runtime_before'] == result['runtime_after'] == 'disabled'
+    assert 'config SELINUX: enforcing -> permissive' in result['msg']
+    assert 'run again to reach enforcing' in result['msg'] and 'reboot required' in result['msg']
+    assert 'SELINUX=permissive\n' in host.config()
+
+
+def test_el9_disabled_warns(monkeypatch, make_host):
+    host = make_host(runtime='enforcing', os_release=EL9_OS)
+    result, failed = call(monkeypatch, host, dict(state='disabled'))
+    assert not failed
+    assert any('selinux=0' in w for w in result['warnings'])
+    assert 'selinux=0' in result['msg']
+
+
+def test_debian_disabled_does_not_warn(monkeypatch, make_host):
+    host = make_host(runtime='enforcing')
+    result, failed = call(monkeypatch, host, dict(state='disabled'))
+    assert not failed and not result.get('warnings')
+
+
+def test_diff_mode(monkeypatch, make_host):
+    host = make_host(runtime='permissive')
+    result, failed = call(monkeypatch, host, dict(state='permissive', scope='config'), check_mode=True, diff=True)
+    assert not failed
+    assert result['diff'] == {
+        'before': EL_CONFIG, 'after': EL_CONFIG.replace('SELINUX=enforcing', 'SELINUX=permissive'),
+        'before_header': host.configfile, 'after_header': host.configfile}
+    assert host.config() == EL_CONFIG
+
+
+def test_diff_of_created_file(monkeypatch, make_host):
+    host = make_host(runtime='enforcing', config=None)
+    result, failed = call(monkeypatch, host, dict(state='enforcing'), diff=True)
+    assert not failed and result['changed']
+    assert result['diff']['before'] == '' and result['diff']['before_header'].endswith('(absent)')
+    assert result['diff']['after'] == host.config()
+    assert result['config_before'] is None and result['policy'] == 'targeted'  # the loaded policy
+
+
+def test_missing_config_on_disabled_host_uses_the_only_installed_policy(monkeypatch, make_host):
+    host = make_host(runtime='disabled', config=None, policies=('default',))
+    result, failed = call(monkeypatch, host, dict(state='permissive', autorelabel=False))
+    assert not failed
+    assert selinux_mode.config.read_config(host.config()) == {'mode': 'permissive', 'policy': 'default'}
+
+
+def test_missing_config_with_unknown_policy_fails(monkeypatch, make_host):
+    host = make_host(runtime='disabled', config=None, policies=('default', 'mls'))
+    result, failed = call(monkeypatch, host, dict(state='permissive', autorelabel=False))
+    assert failed and 'set the policy option' in result['msg'] and 'default, mls' in result['msg']
+    assert host.config() is None
+
+
+def test_crlf_config_keeps_crlf(monkeypatch, make_host):
+    host = make_host(runtime='enforcing', config=EL_CONFIG.replace('\n', '\r\n'))
+    result, failed = call(monkeypatch, host, dict(state='permissive', scope='config'))
+    assert not failed and result['changed']
+    assert host.config() == EL_CONFIG.replace('SELINUX=enforcing', 'SELINUX=permissive').replace('\n', '\r\n')
+
+
+def test_non_canonical_line_is_normalised(monkeypatch, make_host):
+    host = make_host(runtime='enforcing', config='SELINUX = "enforcing"\nSELINUXTYPE=targeted\n')
+    result, failed = call(monkeypatch, host, dict(state='enforcing'))
+    assert not failed and result['changed']
+    assert result['config_before'] == result['config_after'] == 'enforcing'
+    assert 'form libselinux reads' in result['msg']
+    assert host.config() == 'SELINUX=enforcing\nSELINUXTYPE=targeted\n'
+
+
+def test_permissive_domains_present_and_absent(monkeypatch, make_host):
+    host = make_host(runtime='enforcing', builtin=['init_t'])
+    result, failed = call(monkeypatch, host, dict(permissive_domains=['ntpd_t', 'httpd_t']))
+    assert not failed and result['changed']
+    assert result['permissive_domains'] == ['httpd_t', 'init_t', 'ntpd_t']
+    assert host.customized == ['httpd_t', 'ntpd_t']
+    assert result['runtime_after'] == 'enforcing' and result['reboot_required'] is False
+    result, failed = call(monkeypatch, host, dict(permissive_domains=['ntpd_t'], permissive_domains_state='absent'))
+    assert not failed and result['changed'] and result['permissive_domains'] == ['httpd_t', 'init_t']
+    assert 'permissive domains removed: ntpd_t' in result['msg']
+    result, failed = call(monkeypatch, host, dict(permissive_domains=['init_t'], permissive_domains_state='absent'))
+    assert not failed and not result['changed'] and 'builtin' in result['warnings'][0]
+
+
+def test_state_and_domains_together(monkeypatch, make_host):
+    host = make_host(runtime='permissive')
+    result, failed = call(monkeypatch, host, dict(state='enforcing', permissive_domains=['ntpd_t']))
+    assert not failed
+    assert host.mutating_calls() == [['setenforce', '1'], ['semanage', 'import']]
+    assert result['runtime_after'] == 'enforcing' and result['permissive_domains'] == ['ntpd_t']
+
+
+def test_domains_not_listed_when_not_asked(monkeypatch, make_host):
+    host = make_host(runtime='enforcing')
+    result, failed = call(monkeypatch, host, dict(state='enforcing'))
+    assert not failed and result['permissive_domains'] is None
+    assert not [c for c in host.calls if c[0] in ('semanage', 'seinfo')]
+
+
+def test_domains_without_seinfo_rely_on_semanage(monkeypatch, make_host):
+    host = make_host(runtime='enforcing', bins=('getenforce', 'setenforce', 'sestatus', 'semanage'))
+    result, failed = call(monkeypatch, host, dict(permissive_domains=['ntpd_t']), check_mode=True)
+    assert not failed and result['changed'] and 'could not be checked' in result['warnings'][0]
+    result, failed = call(monkeypatch, host, dict(permissive_domains=['ntpd_t', 'bogus_t']))
+    assert failed and 'Nothing was changed' in result['msg'] and result['rc'] == 1
+    assert host.customized == []
+
+
+# ------------------------------------------------------------------ bad input: failed, nothing changed
+
+BAD = [
+    ('unknown-state', dict(state='enforced'), 'value of state must be one of'),
+    ('nothing-asked', dict(), 'one of the following is required: state, permissive_domains'),
+    ('policy-without-state', dict(policy='mls', permissive_domains=['ntpd_t']), 'state'),
+    ('policy-not-installed', dict(state='enforcing', policy='strict'), "Policy type 'strict' is not installed"),
+    ('policy-path-like', dict(state='enforcing', policy='../x'), "Invalid policy type '../x'"),
+    ('policy-with-runtime-scope', dict(state='enforcing', policy='mls', scope='runtime'), 'scope=runtime'),
+    ('domain-not-in-policy', dict(state='permissive', permissive_domains=['ntpd_t', 'bogus_t']), 'Not a type of the loaded policy: bogus_t'),
+    ('domain-bad-name', dict(permissive_domains=['ntpd_t; reboot']), 'Invalid SELinux type name'),
+    ('disable-at-runtime', dict(state='disabled', scope='runtime'), 'cannot be disabled at runtime'),
+    ('config-dir-missing', dict(state='permissive', configfile='/nonexistent-dir/config'), 'does not exist'),
+]
+
+
+@pytest.mark.parametrize('args, words', [b[1:] for b in BAD], ids=[b[0] for b in BAD])
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_bad_input_fails_and_changes_nothing(monkeypatch, make_host, args, words, check_mode):
+    host = make_host(runtime='enforcing')
+    before = host.snapshot()
+    result, failed = call(monkeypatch, host, args, check_mode=check_mode)
+    assert failed, result
+    assert words in result['msg']
+    assert host.snapshot() == before
+    assert host.mutating_calls() == []
+
+
+def test_runtime_request_on_disabled_kernel_fails(monkeypatch, make_host):
+    host = make_host(runtime='disabled')
+    before = host.snapshot()
+    result, failed = call(monkeypatch, host, dict(state='enforcing', scope='runtime'))
+    assert failed and 'disabled in the running kernel' in result['msg']
+    assert host.snapshot() == before
+
+
+def test_unwritable_config_fails(monkeypatch, make_host):
+    host = make_host(runtime='enforcing')
+    real_access = os.access
+    monkeypatch.setattr(os, 'access', lambda path, mode: False if path.startswith(host.etc) else real_access(path, mode))
+    result, failed = call(monkeypatch, host, dict(state='permissive'))
+    assert failed and 'Cannot write' in result['msg']
+    assert host.snapshot()[:2] == ('enforcing', EL_CONFIG)
+
+
+def test_setenforce_failure_is_reported(monkeypatch, make_host):
+    host = make_host(runtime='enforcing')
+    os.chmod(host.selinuxfs, 0o755)
+    original = host.run
+
+    def refuse(cmd, kwargs):
+        if os.path.basename(cmd[0]) == 'setenforce':
+            host.calls.append(['setenforce'] + cmd[1:])
+            return 1, '', 'setenforce: setenforce() failed\n'
+        return original(cmd, kwargs)
+
+    host.run = refuse
+    result, failed = call(monkeypatch, host, dict(state='permissive', scope='runtime'))
+    assert failed and result['msg'] == 'setenforce failed for mode permissive (rc=1): setenforce: setenforce() failed'
+    assert result['cmd'] == ['/usr/sbin/setenforce', '0'] and host.runtime() == 'enforcing'
