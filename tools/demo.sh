@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# `make demo`: the collection's main job against its default target, the local SELinux-enforcing VM.
+#   1. set-up (packages, venvs), build the VM image on first use (cached), boot a throw-away VM;
+#   2. inside the VM, an application (a copy of cat running as ntpd_t) is denied reading a file;
+#   3. `ansible-playbook fleetsec.selinux.rollout` without approval: it captures on the canary, collects,
+#      generates ONE module and stops at the review gate, showing the rules;
+#   4. the same with approve=true: the module is loaded, the VM enforces, the report is written;
+#   5. a rerun changes nothing (changed=0), and the application now works under enforcing.
+# Outputs stay in build/demo/ (selinux-policy/*.te, selinux-report/fleet-report.{md,html}, logs).
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+demo="$here/build/demo"
+run="$demo/vm"
+mkdir -p "$demo"
+
+say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+
+say "Set-up (cached)"
+tools/setup.sh all
+
+say "Booting the enforcing VM (the image is built on first use and cached)"
+cleanup() { tools/vm/stop.sh "$run" >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+tools/vm/start.sh "$run"
+vm() { tools/vm/ssh.sh -d "$run" "$@"; }
+echo "VM: $(vm getenforce) / $(vm sestatus | grep -i 'loaded policy name')"
+
+say "An application is denied under enforcing"
+vm sh -s setup < tools/vm/make-denial.sh
+vm sh -s run < tools/vm/make-denial.sh || true
+
+cat > "$demo/inventory-groups.yml" <<'EOF'
+canary:
+  hosts:
+    fleetsec-vm:
+EOF
+export ANSIBLE_COLLECTIONS_PATH
+ANSIBLE_COLLECTIONS_PATH=$(tools/collection-tree.sh)
+export ANSIBLE_PIPELINING=1 ANSIBLE_HOST_KEY_CHECKING=0 ANSIBLE_NOCOLOR=${ANSIBLE_NOCOLOR:-0}
+play() {
+  (cd "$demo" && "$here/.venv/bin/ansible-playbook" -i "$run/inventory.yml" -i "$demo/inventory-groups.yml" \
+    fleetsec.selinux.rollout \
+    -e fleetsec_module_name=fleetsec_demo \
+    -e '{"local_policy_permissive_domains": ["ntpd_t"]}' \
+    -e '{"local_policy_exercise_command": ["systemd-run", "--wait", "--quiet", "-p", "Type=oneshot", "/usr/local/sbin/avctest", "/root/secret.txt"]}' \
+    "$@")
+}
+
+say "Rollout, first pass: capture on the canary, collect, generate one module, stop at the review gate"
+if play 2>&1 | tee "$demo/rollout-1.log"; then
+  echo "the review gate did not stop the unapproved rollout" >&2; exit 1
+fi
+grep -q "Review .*fleetsec_demo.te" "$demo/rollout-1.log" || { echo "rollout failed before the review gate" >&2; exit 1; }
+say "Generated module for review: $demo/selinux-policy/fleetsec_demo.te"
+cat "$demo/selinux-policy/fleetsec_demo.te"
+
+say "Rollout, approved: deploy, enforce, report"
+play -e approve=true 2>&1 | tee "$demo/rollout-2.log"
+
+say "Rollout again: nothing changes"
+play -e approve=true 2>&1 | tee "$demo/rollout-3.log"
+grep -E "fleetsec-vm +: ok=[0-9]+ +changed=0 +unreachable=0 +failed=0" "$demo/rollout-3.log" \
+  || { echo "the rerun changed something" >&2; exit 1; }
+
+say "The application under enforcing now"
+echo "mode: $(vm getenforce); module: $(vm semodule -l | grep fleetsec_demo)"
+vm sh -s run < tools/vm/make-denial.sh
+
+say "Done. Report: $demo/selinux-report/fleet-report.html (and .md); module source: $demo/selinux-policy/fleetsec_demo.te"
