@@ -141,8 +141,18 @@ def generate(runner, name, lines, policy_file=None, refpolicy=False, interface_i
     if policy_file:
         args.extend(['-p', policy_file])
     data = '\n'.join(lines) + '\n'
-    result = runner.run('audit2allow', args, data=data, what="module '%s'" % name)
-    return to_text(result.stdout), to_text(result.stderr)
+    # sepolgen orders the require block by set iteration: fix the hash seed so the same input gives the same text
+    result = runner.run('audit2allow', args, data=data, what="module '%s'" % name, environ={'PYTHONHASHSEED': '0'})
+    return strip_volatile_remarks(to_text(result.stdout)), to_text(result.stderr)
+
+
+_VOLATILE_RE = re.compile(r'^#!!!! This avc is allowed in the current policy\n', re.M)
+
+
+def strip_volatile_remarks(te):
+    """Drop audit2allow's "allowed in the current policy" remark: once this very module is loaded it appears on
+    every rule, so keeping it would make the generated source change after the first install."""
+    return _VOLATILE_RE.sub('', te)
 
 
 _UNDEFINED_RE = re.compile(r'type (\S+) is not defined')
@@ -367,8 +377,32 @@ def rule_texts(rules):
 
 def derive_version(te, fc=None, if_text=None):
     """A version that changes whenever the rules change: ``1.<int of 24 bits of sha256(body)>``."""
-    digest = sha256_text(_body(te or ''), ' '.join((fc or '').split()), ' '.join((if_text or '').split()))
+    digest = sha256_text(_canonical(te), ' '.join((fc or '').split()), ' '.join((if_text or '').split()))
     return '1.%d' % int(digest[:6], 16)
+
+
+def _canonical(te):
+    """Statements outside module/require, whitespace-normalised, plus the sorted require items."""
+    te = _strip_comments(te or '')
+    required = set()
+    for match in _REQUIRE_START_RE.finditer(te):
+        depth, end = 0, match.end() - 1
+        while end < len(te):
+            depth += {'{': 1, '}': -1}.get(te[end], 0)
+            if depth == 0:
+                break
+            end += 1
+        inner = te[match.end():end]
+        required.update(' '.join(item.split()) for item in inner.split(';') if item.strip())
+    return '%s\nrequire: %s' % (' '.join(_body(te).split()), ' | '.join(sorted(required)))
+
+
+def source_fingerprint(te, fc=None, if_text=None):
+    """sha256 of what the compiler sees (comments and whitespace ignored): audit2allow's remarks may change
+    between runs (\"allowed in the current policy\") without changing the module."""
+    header = module_header(te)
+    return sha256_text('te', '%s %s' % header, _canonical(te), ' '.join((fc or '').split()),
+                       ' '.join((if_text or '').split()))
 
 
 def set_header(te, name, version):

@@ -182,7 +182,7 @@ class Planner(object):
             raise PlanError("Module '%s': the source holds no rule%s." % (
                 name, ' (every denial was dropped: %s)' % prep['dropped'][0]['reason'] if prep['dropped'] else ''))
         prep['findings'] = safety.analyse(parsed)
-        prep['source_sha256'] = build.sha256_text('te', prep['te'], prep['fc'], prep['if'])
+        prep['source_sha256'] = build.source_fingerprint(prep['te'], prep['fc'], prep['if'])
         return prep
 
     def compile(self, prep):

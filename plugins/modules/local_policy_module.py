@@ -390,6 +390,12 @@ modules:
       description: Whether the sources were compiled in this run (false when the record proved them unchanged).
       type: bool
       sample: false
+dest_files:
+  description: Files written (or, in check mode, that would be written or are unchanged) in O(dest) on the controller.
+  returned: when O(dest) is set
+  type: list
+  elements: str
+  sample: ["/home/me/policy/selinux/acme_app.te"]
 msg:
   description: Summary of what changed.
   returned: always

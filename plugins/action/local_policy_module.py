@@ -1,0 +1,164 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetsec.selinux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Controller side of fleetsec.selinux.local_policy_module.
+
+* ``src`` (top level or in ``modules`` entries) with ``remote_src: false`` is a
+  ``.te`` file on the CONTROLLER: it is found like the ``template`` action finds
+  files (``files/`` search path, relative to the role or playbook), read,
+  templated when its name ends in ``.j2``, and passed to the module as ``te``.
+  A sibling ``.fc`` file with the same base name is passed as ``fc``.
+* ``dest``: the final ``.te`` (and ``.fc``) of every module are written to that
+  controller folder (0600 files) for review and commit, outside check mode.
+
+Runs under ansible-core 2.16 and 2.19.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import os
+import tempfile
+
+from ansible.errors import AnsibleActionFail, AnsibleError
+from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
+from ansible.plugins.action import ActionBase
+
+try:  # ansible-core >= 2.19: file contents must be trusted before templating
+    from ansible.template import trust_as_template
+except ImportError:  # pragma: no cover - ansible-core < 2.19
+    trust_as_template = None
+
+MODULE = 'fleetsec.selinux.local_policy_module'
+
+
+def _strip_suffixes(path):
+    base = path[:-3] if path.endswith('.j2') else path
+    return os.path.splitext(base)[0]
+
+
+def write_if_changed(path, text):
+    """Write ``text`` to ``path`` atomically with mode 0600; return True when the content changed."""
+    data = to_bytes(text, errors='surrogate_or_strict')
+    try:
+        with open(path, 'rb') as handle:
+            if handle.read() == data:
+                return False
+    except FileNotFoundError:
+        pass
+    directory = os.path.dirname(path)
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=directory)
+    try:
+        with os.fdopen(fd, 'wb') as handle:
+            handle.write(data)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return True
+
+
+class ActionModule(ActionBase):
+
+    TRANSFERS_FILES = False
+    _requires_connection = True
+
+    def _template(self, text, task_vars):
+        if trust_as_template is not None:
+            templar = self._templar.copy_with_new_env(available_variables=task_vars)
+            return templar.template(trust_as_template(text), escape_backslashes=False,
+                                    preserve_trailing_newlines=True)
+        with self._templar.set_temporary_context(available_variables=task_vars):
+            return self._templar.template(text, escape_backslashes=False, preserve_trailing_newlines=True,
+                                          convert_data=False)
+
+    def _read_controller_file(self, path):
+        real = self._loader.get_real_file(path, decrypt=True)
+        try:
+            with open(real, 'rb') as handle:
+                return to_text(handle.read(), errors='surrogate_or_strict')
+        finally:
+            self._loader.cleanup_tmp_file(real)
+
+    def _resolve_src(self, entry, remote_default, task_vars):
+        """Replace a controller-side ``src`` in ``entry`` by ``te`` (+ ``fc``); keep target-side ones."""
+        src = entry.get('src')
+        remote = entry.get('remote_src')
+        if remote is None:
+            remote = remote_default
+        if not src or remote:
+            return entry
+        if entry.get('te') is not None:
+            raise AnsibleActionFail("Module '%s': give either src or te, not both." % entry.get('name'))
+        try:
+            found = self._find_needle('files', src)
+        except AnsibleError as err:
+            raise AnsibleActionFail('Could not find src %s on the controller: %s' % (src, to_native(err)))
+        text = self._read_controller_file(found)
+        if found.endswith('.j2'):
+            text = self._template(text, task_vars)
+        entry = dict(entry)
+        entry.pop('src')
+        entry['te'] = to_text(text)
+        sibling = _strip_suffixes(found) + '.fc'
+        if entry.get('fc') is None and os.path.isfile(sibling):
+            entry['fc'] = self._read_controller_file(sibling)
+        entry.setdefault('remote_src', False)
+        return entry
+
+    def _dest_dir(self, dest):
+        dest = os.path.expanduser(dest)
+        if not os.path.isabs(dest):
+            dest = os.path.join(self._loader.get_basedir(), dest)
+        return dest
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        args = dict(self._task.args)
+        dest = args.pop('dest', None)
+        remote_default = bool(args.get('remote_src'))
+        if args.get('modules'):
+            if not isinstance(args['modules'], list):
+                raise AnsibleActionFail('modules must be a list of dicts.')
+            args['modules'] = [self._resolve_src(dict(e), remote_default, task_vars) if isinstance(e, dict) else e
+                               for e in args['modules']]
+        else:
+            args = self._resolve_src(args, remote_default, task_vars)
+
+        result.update(self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars))
+        if result.get('failed') or not dest:
+            return result
+
+        folder = self._dest_dir(dest)
+        entries = args['modules'] if args.get('modules') else [args]
+        fcs = dict((e.get('name'), e.get('fc')) for e in entries if isinstance(e, dict))
+        written, unchanged = [], []
+        for mod in result.get('modules', []):
+            if not mod.get('te'):
+                continue
+            files = [('%s.te' % mod['name'], mod['te'])]
+            if fcs.get(mod['name']):
+                files.append(('%s.fc' % mod['name'], fcs[mod['name']]))
+            for filename, text in files:
+                path = os.path.join(folder, filename)
+                if self._task.check_mode:
+                    try:
+                        with open(path, 'rb') as handle:
+                            same = handle.read() == to_bytes(text, errors='surrogate_or_strict')
+                    except FileNotFoundError:
+                        same = False
+                    (unchanged if same else written).append(path)
+                elif write_if_changed(path, text):
+                    written.append(path)
+                else:
+                    unchanged.append(path)
+        result['dest_files'] = sorted(written + unchanged)
+        if written:
+            result['changed'] = True
+        return result
