@@ -28,6 +28,8 @@ APT_PACKAGES=(
   debootstrap qemu-system-x86 qemu-utils e2fsprogs openssh-client
   # container scenario
   podman runc
+  # fleet report rendering test
+  chromium
   # misc
   git rsync shellcheck
 )

@@ -11,7 +11,7 @@ export ANSIBLE_NOCOLOR=1 PY_COLORS=0 PYTHONDONTWRITEBYTECODE=1
 logdir="$here/build/test-logs"
 mkdir -p "$logdir"
 
-ALL_STEPS=(setup unit-py311 unit-py27 unit-py36 unit-compat integration-store integration-targets
+ALL_STEPS=(setup unit-py311 unit-py27 unit-py36 unit-compat integration-store integration-targets report
            sanity-2.19 sanity-2.16 ansible-lint changelog galaxy-build-install molecule)
 steps=("$@")
 [ ${#steps[@]} -gt 0 ] || steps=("${ALL_STEPS[@]}")
@@ -40,6 +40,8 @@ step_integration-store() {
   fi
 }
 step_integration-targets() { tools/integration.sh; }
+# the fleet report written by the playbooks' tasks, rendered in headless Chromium
+step_report() { .venv/bin/python -m pytest -q -p no:cacheprovider tests/integration/report; }
 
 step_sanity-2.19() { tools/sanity.sh .venv; }
 step_sanity-2.16() { tools/sanity.sh .venv-compat; }

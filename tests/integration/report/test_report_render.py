@@ -1,0 +1,64 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The fleet report as a user sees it: written by the playbooks' own tasks, opened in headless Chromium.
+
+The DOM Chromium builds must hold the tables with the right rows, and a screenshot must show them
+(header cells and the red "not covered" cells are painted).
+"""
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.abspath(os.path.join(HERE, '..', '..', '..'))
+VENV = os.path.join(REPO, '.venv', 'bin')
+CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
+FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+         '--disable-background-networking', '--disable-component-update', '--disable-sync', '--hide-scrollbars']
+
+
+@pytest.fixture(scope='module')
+def report_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp('report')
+    collections = subprocess.run([os.path.join(REPO, 'tools', 'collection-tree.sh')], check=True,
+                                 capture_output=True, text=True).stdout.strip()
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections, ANSIBLE_NOCOLOR='1', ANSIBLE_LOCALHOST_WARNING='0')
+    cmd = [os.path.join(VENV, 'ansible-playbook'), '-i', os.path.join(HERE, 'hosts.yml'), os.path.join(HERE, 'write-report.yml'),
+           '-e', 'fleetsec_report_dir=%s' % out, '-e', 'ansible_python_interpreter=%s' % os.path.join(VENV, 'python')]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return out
+
+
+def test_markdown_report_lists_hosts_domains_and_coverage(report_dir):
+    md = (report_dir / 'fleet-report.md').read_text()
+    assert '2 host(s), 3 unique denial(s) per host' in md
+    assert '| web2.example.test | permissive | enforcing | httpd_t |' in md
+    assert re.search(r'\| web1\.example\.test \| user_home_t \| file \| open read \| 4 \| .* \| yes \|', md)
+    assert re.search(r'\| web2\.example\.test \| user_home_t \| file \| getattr \| 1 \| .* \| no \|', md)
+    assert 'boolean (httpd_can_network_connect)' in md
+    assert '## Hosts still permissive\n\n- web2.example.test' in md
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason='chromium is installed by tools/setup.sh')
+def test_html_report_renders_its_tables_in_chromium(report_dir, tmp_path):
+    page = 'file://%s' % (report_dir / 'fleet-report.html')
+    dom = subprocess.run([CHROMIUM] + FLAGS + ['--dump-dom', page], capture_output=True, text=True, timeout=120).stdout
+    assert dom.count('<table') == 3  # hosts + one per domain (httpd_t, ntpd_t)
+    assert len(re.findall(r'<td class="no">no</td>', dom)) == 2
+    assert len(re.findall(r'<td class="yes">yes</td>', dom)) == 1
+
+    from PIL import Image
+    shot = tmp_path / 'report.png'
+    subprocess.run([CHROMIUM] + FLAGS + ['--window-size=1400,1000', '--screenshot=%s' % shot, page],
+                   capture_output=True, timeout=120, check=True)
+    img = Image.open(str(shot)).convert('RGB')
+    colours = img.getcolors(maxcolors=1 << 20)
+    painted = dict((rgb, n) for n, rgb in colours)
+    header = painted.get((0xdd, 0xe4, 0xee), 0)
+    uncovered = painted.get((0xf6, 0xd5, 0xd5), 0)
+    covered = painted.get((0xd8, 0xef, 0xd8), 0)
+    assert header > 2000, 'table header cells not painted (%d px)' % header
+    assert uncovered > 200 and covered > 100, 'coverage cells not painted (%d/%d px)' % (uncovered, covered)

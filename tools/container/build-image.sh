@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Build (or reuse) the local Debian 12 container image for molecule/container:
+#   debootstrap --variant=minbase + python3 + sudo, then "podman import" as localhost/fleetsec-debian12.
+# No registry is needed. The image carries the sha256 of this recipe as a label; an unchanged
+# recipe reuses the image, a changed one rebuilds it.
+#
+# It also writes the podman configuration this kind of machine needs and prints its path as the
+# LAST line on stdout (export it as CONTAINERS_CONF before running podman or molecule):
+#   runtime runc (crun fails: "cgroups in hybrid mode not supported") and explicit default
+#   ulimits (podman's defaults fail: "setrlimit RLIMIT_NOFILE: Operation not permitted").
+#
+# Usage: tools/container/build-image.sh [--force]
+# Environment: FLEETSEC_CACHE (default ~/.cache/fleetsec-selinux), FLEETSEC_MIRROR (default: the
+# mirror apt already uses for bookworm/main), FLEETSEC_CONTAINER_IMAGE (default localhost/fleetsec-debian12).
+set -euo pipefail
+log() { printf '[container-image] %s\n' "$*" >&2; }
+die() { printf '[container-image] ERROR: %s\n' "$*" >&2; exit 1; }
+
+recipe=$(readlink -f "${BASH_SOURCE[0]}")
+hash=$(sha256sum "$recipe" | cut -c1-16)
+cache=${FLEETSEC_CACHE:-$HOME/.cache/fleetsec-selinux}
+image=${FLEETSEC_CONTAINER_IMAGE:-localhost/fleetsec-debian12}
+suite=bookworm
+conf="$cache/containers.conf"
+mkdir -p "$cache"
+
+need=()
+command -v podman >/dev/null || need+=(podman)
+command -v runc >/dev/null || need+=(runc)
+command -v debootstrap >/dev/null || need+=(debootstrap)
+if [ ${#need[@]} -gt 0 ]; then
+  [ "$(id -u)" -eq 0 ] || die "missing host packages (${need[*]}) and not root"
+  log "installing host packages: ${need[*]}"
+  apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
+fi
+
+cat >"$conf.tmp" <<CONF
+# written by tools/container/build-image.sh
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+
+[engine]
+runtime = "runc"
+CONF
+mv "$conf.tmp" "$conf"
+export CONTAINERS_CONF="$conf"
+
+if [ "${1:-}" != "--force" ]; then
+  have=$(podman image inspect "$image" --format '{{ index .Labels "fleetsec.recipe" }}' 2>/dev/null || true)
+  if [ "$have" = "$hash" ]; then
+    log "reusing $image (recipe sha256 prefix $hash)"
+    echo "$conf"
+    exit 0
+  fi
+fi
+
+[ "$(id -u)" -eq 0 ] || die "must run as root (debootstrap)"
+mirror=${FLEETSEC_MIRROR:-}
+if [ -z "$mirror" ]; then
+  mirror=$(apt-cache policy 2>/dev/null | awk -v s="$suite/main" '$3 == s && $4 == "amd64" { print $2; exit }')
+fi
+[ -n "$mirror" ] || die "no apt source for $suite/main found (apt-cache policy); set FLEETSEC_MIRROR"
+eval "$(apt-config shell http_proxy Acquire::http::Proxy https_proxy Acquire::https::Proxy 2>/dev/null || true)"
+[ -n "${http_proxy:-}" ] && export http_proxy
+[ -n "${https_proxy:-}" ] && export https_proxy
+
+work=$(mktemp -d "$cache/container-build.XXXXXX")
+rootfs="$work/rootfs"
+cleanup() {
+  local m
+  for m in dev/pts dev sys proc; do
+    if mountpoint -q "$rootfs/$m" 2>/dev/null; then umount -l "$rootfs/$m" || true; fi
+  done
+  rm -rf --one-file-system "$work"
+}
+trap cleanup EXIT
+
+start=$(date +%s)
+log "debootstrap --variant=minbase $suite from $mirror ..."
+debootstrap --variant=minbase --include=python3,sudo "$suite" "$rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 \
+  || { tail -30 "$work/debootstrap.log" >&2; die "debootstrap failed (log above)"; }
+chroot "$rootfs" apt-get clean
+rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/log/*.log
+log "importing as $image ..."
+tar --numeric-owner -C "$rootfs" -c . | podman import \
+  --change "LABEL fleetsec.recipe=$hash" --change 'CMD ["/bin/bash"]' - "$image" >&2
+log "image $image ready in $(( $(date +%s) - start )) s"
+echo "$conf"
