@@ -94,10 +94,12 @@ rm -f "$run/stop" "$run/console.log" "$run/qemu.log" "$run/supervisor.log"
 probe_kvm() {
   [ -r /dev/kvm ] && [ -w /dev/kvm ] || { log "KVM: /dev/kvm not usable"; return 1; }
   local plog="$run/kvm-probe.log"
-  timeout 30 "$qemu" -accel kvm -cpu host -m 256 -smp 1 -display none -no-reboot -nodefaults \
-    -serial "file:$plog" -kernel "$image/vmlinuz" \
-    -append 'console=ttyS0 panic=-1 root=/dev/fleetsec-no-such-disk rootwait=0 loglevel=4' \
-    >"$run/kvm-probe.qemu.log" 2>&1 || true
+  rm -f "$plog"
+  # (in a subshell, so a QEMU that aborts is reported into the log, not on the terminal)
+  ( timeout 30 "$qemu" -accel kvm -cpu host -m 256 -smp 1 -display none -no-reboot -nodefaults \
+      -serial "file:$plog" -kernel "$image/vmlinuz" \
+      -append 'console=ttyS0 panic=-1 root=/dev/fleetsec-no-such-disk loglevel=4'
+    echo "probe exit status $?" ) >"$run/kvm-probe.qemu.log" 2>&1
   if grep -q 'Unable to mount root fs' "$plog" 2>/dev/null; then
     return 0
   fi
