@@ -61,7 +61,8 @@ def explanation(kind, booleans=None, text=''):
 
 def classify(block):
     """Explanation dict for the text that follows one echoed AVC line."""
-    text = '\n'.join(line.strip() for line in block.splitlines() if line.strip())
+    text = '\n'.join(line.strip() for line in block.splitlines()
+                     if line.strip() and line.strip() != 'Was caused by:')
     booleans = []
     for name, _value in _BOOL.findall(block):
         if name not in booleans:

@@ -521,6 +521,8 @@ class Collector(object):
         if ps < 0 or pe < 0:
             return None
         d = self.denials[cached]
+        if (d['path'] is None and b' path=' in line) or (d['name'] is None and b' name=' in line):
+            return None
         d['_perms'].update(p.decode('ascii') for p in line[ps + 1:pe].split())
         d['count'] += 1
         self.records += 1

@@ -353,4 +353,3 @@ def check_type_names(names):
     bad = [name for name in names if not TYPE_NAME_RE.match(name)]
     if bad:
         raise ModeError('Invalid SELinux type name(s): %s (expected letters, digits and _ such as ntpd_t).' % ', '.join(bad))
-

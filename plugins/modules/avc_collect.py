@@ -18,10 +18,11 @@ description:
     raw AVC lines ready to feed C(audit2allow).
   - Understands raw C(audit.log) lines (with or without C(node=), with auditd ENRICHED fields),
     C(ausearch -i) interpreted output, syslog, journal and dmesg lines (C(type=1400), C(type=1107),
-    C(type=1401), C(audit[PID]: AVC)), C(USER_AVC) records with the denial nested in C(msg='...'),
+    C(type=1401), C(audit[PID]) followed by C(AVC)), C(USER_AVC) records with the denial nested in C(msg='...'),
     hex-encoded C(comm), C(name), C(path) and C(exe) fields and MLS ranges. The executable is taken
     from the C(SYSCALL) record of the same event when the denial does not carry it.
-  - C(avc: granted) records, policy load notices and C(SELINUX_ERR) records produce no denial;
+  - Records of granted permissions (C(granted) instead of C(denied)), policy load notices and
+    C(SELINUX_ERR) records produce no denial;
     C(SELINUX_ERR) records are returned in RV(errors).
   - Log files are streamed; memory grows with the number of unique denials, not with the log size.
   - Read-only on the host; only the O(checkpoint) state file is written (never in check mode).
@@ -253,8 +254,11 @@ records:
   returned: always
   type: int
   sample: 12
-skipped:
-  description: Lines that look like SELinux records but could not be parsed (truncated, garbage, too long).
+skipped_lines:
+  description:
+    - Lines that look like SELinux records but could not be parsed (truncated, garbage, too long).
+    - Named C(skipped_lines) because Ansible reserves the result key C(skipped) (a task returning a
+      true C(skipped) is shown and counted as skipped).
   returned: always
   type: dict
   contains:
@@ -390,7 +394,7 @@ def main():
         denials=denials,
         lines=lines,
         records=collector.records,
-        skipped=collector.result_skipped(),
+        skipped_lines=collector.result_skipped(),
         errors=collector.result_errors(),
         checkpoint_updated=checkpoint_updated,
         source=source,

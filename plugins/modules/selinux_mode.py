@@ -27,13 +27,13 @@ description:
     system-wide permissive mode. All additions and removals are made in one C(semanage import) transaction, so
     an invalid type name changes nothing.
 author:
-  - fleetsec.selinux contributors
+  - fleetsec.selinux contributors (!UNKNOWN)
 options:
   state:
     description:
       - The SELinux mode wanted.
       - Required unless only O(permissive_domains) is given.
-      - V(disabled) cannot be reached at runtime: with O(scope=both) the config is set to V(disabled), an enforcing
+      - V(disabled) cannot be reached at runtime. With O(scope=both) the config is set to V(disabled), an enforcing
         runtime is set to permissive and a reboot is reported as required. From EL 9 on, C(SELINUX=disabled) no
         longer disables SELinux (the kernel argument C(selinux=0) does); the module warns about it.
     type: str
@@ -51,7 +51,7 @@ options:
     description:
       - Policy type to write as C(SELINUXTYPE=) in O(configfile), for example V(targeted) (EL), V(default)
         (Debian) or V(mls). Left unchanged when omitted.
-      - The policy must be installed, that is a directory of that name must exist beside O(configfile).
+      - The policy must be installed, so a directory of that name must exist beside O(configfile).
       - A change of policy type takes effect at the next boot and needs a relabel (see O(autorelabel)).
       - Requires O(state).
     type: str
@@ -80,7 +80,7 @@ options:
     description:
       - When SELinux is disabled in the running kernel and O(state) is V(enforcing) or V(permissive) (or when
         O(policy) changes the policy type), create C(/.autorelabel) so that the next boot relabels the file systems.
-      - With V(true), a request for V(enforcing) on such a host sets the config to V(permissive) first: going
+      - With V(true), a request for V(enforcing) on such a host sets the config to V(permissive) first, because going
         straight from disabled to enforcing leaves files unlabelled and can lock the host out.
     type: bool
     default: true
@@ -146,7 +146,7 @@ runtime_before:
 runtime_after:
   description:
     - Mode of the running kernel after the module ran, read back from the kernel (predicted in check mode).
-    - Stays V(disabled) where SELinux is disabled in the kernel, whatever was asked: only a reboot can change it.
+    - Stays V(disabled) where SELinux is disabled in the kernel, whatever was asked. Only a reboot can change it.
   returned: always
   type: str
   sample: enforcing
@@ -324,8 +324,8 @@ def run(module):
         unknown = host.unknown_types(domains) if domains else []
         if unknown:
             raise selinux_state.ModeError('Not a type of the loaded policy: %s. Nothing was changed.' % ', '.join(unknown))
-        add, remove, domain_warnings = selinux_state.permissive_changes(domains, params['permissive_domains_state'],
-                                                                         builtin, customized)
+        add, remove, domain_warnings = selinux_state.permissive_changes(
+            domains, params['permissive_domains_state'], builtin, customized)
         warnings.extend(domain_warnings)
         if unknown is None and add and module.check_mode:
             warnings.append('seinfo (setools) is missing: the domain types could not be checked in check mode.')

@@ -1,0 +1,259 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Parser tests on published audit records (see tests/unit/fixtures/avc/README.md for sources)."""
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import io
+import os
+import time
+
+import pytest
+
+from ansible_collections.fleetsec.selinux.plugins.module_utils._avc_parse import (
+    Collector, Malformed, canonical_line, encode_untrusted, parse_line, to_text_escaped,
+)
+
+FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'avc')
+
+
+def fixture_bytes(name):
+    with io.open(os.path.join(FIXTURES, name), 'rb') as f:
+        return f.read()
+
+
+def collect(name, **kwargs):
+    c = Collector(**kwargs)
+    c.scan(fixture_bytes(name), final=True)
+    return c
+
+
+def by_key(collector):
+    return dict(((d['source_type'], d['target_type'], d['tclass']), d) for d in collector.result_denials())
+
+
+def test_raw_log_merges_permissions_and_ignores_non_denials():
+    c = collect('raw_audit.log')
+    denials = by_key(c)
+    assert sorted(denials) == sorted([
+        ('resolvconf_t', 'selinux_config_t', 'dir'),
+        ('resolvconf_t', 'proc_t', 'file'),
+        ('systemd_hostnamed_t', 'file_t', 'file'),
+        ('staff_t', 'auditd_log_t', 'file'),
+        ('tpm2_abrmd_t', 'tpm2_abrmd_t', 'unix_dgram_socket'),
+        ('svirt_t', 'kernel_t', 'system'),
+    ])
+    # granted, setenforce/policyload notices, MAC_POLICY_LOAD and SELINUX_ERR give no denial
+    assert c.records == 10
+    assert c.skipped == 0
+    hostnamed = denials[('systemd_hostnamed_t', 'file_t', 'file')]
+    assert hostnamed['permissions'] == ['open', 'read']
+    assert hostnamed['count'] == 2
+    assert hostnamed['permissive'] is None          # record without permissive= (kernel < 4.17)
+    assert hostnamed['path'] == '/etc/hostname' and hostnamed['name'] == 'hostname'
+    search = denials[('resolvconf_t', 'selinux_config_t', 'dir')]
+    assert search['count'] == 2 and search['first_seen'] == '2019-12-04T18:21:48Z'
+
+
+def test_exe_comes_from_the_syscall_record_of_the_same_event():
+    staff = by_key(collect('raw_audit.log'))[('staff_t', 'auditd_log_t', 'file')]
+    assert staff['exe'] == '/usr/bin/bash'
+    assert staff['scontext'] == 'root:staff_r:staff_t:s0-s0:c0.c1023'
+    assert staff['permissions'] == ['open', 'write']
+
+
+def test_node_prefix_mcs_and_permissive():
+    denials = by_key(collect('raw_audit.log'))
+    tpm = denials[('tpm2_abrmd_t', 'tpm2_abrmd_t', 'unix_dgram_socket')]
+    assert tpm['node'] == 'localhost' and tpm['permissive'] is True
+    assert tpm['permissions'] == ['create', 'write']
+    svirt = denials[('svirt_t', 'kernel_t', 'system')]
+    assert svirt['scontext'] == 'system_u:system_r:svirt_t:s0:c370,c450'
+    assert svirt['node'] is None and svirt['permissive'] is False
+
+
+def test_selinux_err_is_an_error_not_a_denial():
+    errors = collect('raw_audit.log').result_errors()
+    assert len(errors) == 1
+    err = errors[0]
+    assert err['record_type'] == 'SELINUX_ERR'
+    assert err['op'] == 'security_compute_sid'
+    assert err['invalid_context'] == 'root:sysadm_r:myapp_t'
+    assert err['tclass'] == 'unix_dgram_socket'
+    assert err['first_seen'] == '2024-06-24T09:23:33Z'
+
+
+def test_user_avc_nested_msg_enriched_and_exe():
+    denials = by_key(collect('user_avc.log'))
+    locale = denials[('script_t', 'systemd_locale_t', 'dbus')]
+    assert locale['record_type'] == 'USER_AVC'
+    assert locale['exe'] == '/usr/bin/dbus-broker'        # not polluted by the ENRICHED part
+    assert locale['node'] == 'localhost'
+    assert locale['permissive'] is True
+    dnsmasq = denials[('dnsmasq_t', 'NetworkManager_t', 'dbus')]
+    assert dnsmasq['permissive'] is None and dnsmasq['exe'] == '/usr/bin/dbus-daemon'
+
+
+def test_interpreted_output_dates_unquoted_values_and_reverse_syscall(monkeypatch):
+    monkeypatch.setenv('TZ', 'UTC')
+    time.tzset()
+    try:
+        c = collect('interpreted.log')
+    finally:
+        monkeypatch.delenv('TZ')
+        time.tzset()
+    denials = by_key(c)
+    less = denials[('journalctl_t', 'user_devpts_t', 'chr_file')]
+    assert less['first_seen'] == '2023-04-25T21:22:49Z'   # MM/DD/YYYY
+    assert less['exe'] == '/usr/bin/less'                  # SYSCALL printed before the AVC
+    assert less['comm'] == 'less' and less['path'] == '/dev/pts/2'
+    journal = denials[('user_t', 'syslogd_var_run_t', 'file')]
+    assert journal['first_seen'] == '2021-10-27T15:45:16Z'  # DD.MM.YYYY
+    assert journal['permissions'] == ['open', 'read'] and journal['exe'] == '/usr/bin/systemctl'
+    dbus = denials[('accountsd_t', 'sandbox_x_client_t', 'dbus')]
+    assert dbus['record_type'] == 'USER_AVC' and dbus['tcontext'].endswith(':s0:c13,c243')
+    assert [e['op'] for e in c.result_errors()] == ['security_compute_sid']
+    # interpreted (local) dates become epochs again in the canonical raw lines
+    assert c.result_lines()[0].startswith(
+        'type=AVC msg=audit(1682457769.431:10767): avc:  denied  { open } for  pid=246920 comm="less" path="/dev/pts/2" ')
+
+
+def test_syslog_journal_dmesg_and_logcat_forms(monkeypatch):
+    monkeypatch.setenv('TZ', 'UTC')
+    time.tzset()
+    try:
+        c = collect('syslog.log')
+    finally:
+        monkeypatch.delenv('TZ')
+        time.tzset()
+    denials = by_key(c)
+    assert ('abrt_dump_oops_t', 'init_t', 'unix_stream_socket') in denials      # kernel: audit: type=1400
+    assert ('syslogd_t', 'cgroup_t', 'file') in denials                          # dmesg
+    assert ('syslogd_t', 'nsfs_t', 'file') in denials                            # audit[657]: AVC
+    assert denials[('staff_ssh_agent_t', 'xsession_log_t', 'file')]['node'] == 'localhost'
+    user = denials[('initrc_t', 'unconfined_t', 'dbus')]
+    assert user['record_type'] == 'USER_AVC'
+    assert denials[('init', 'system_data_file', 'file')]['name'] == '.temp.hSR6Ty'
+    assert len(denials) == 7
+    assert [e['record_type'] for e in c.result_errors()] == ['SELINUX_ERR']   # type=1401
+    # a syslog date has no year: the latest one that is not in the future
+    journal = denials[('syslogd_t', 'nsfs_t', 'file')]
+    assert journal['first_seen'][4:] == '-12-11T13:42:42Z'
+    assert journal['first_seen'] <= time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(time.time() + 86400))
+    assert int(journal['first_seen'][:4]) >= time.gmtime().tm_year - 1
+
+
+def test_hex_fields_are_decoded_and_undecodable_bytes_kept_escaped():
+    denials = by_key(collect('hex.log'))
+    assert denials[('staff_t', 'staff_cockpit_tmpfs_t', 'file')]['path'] == '/dev/#793 (deleted)'
+    assert denials[('system_app', 'netd', 'binder')]['comm'] == 'AsyncTask #2'
+    ntpd = denials[('ntpd_t', 'user_home_t', 'file')]
+    assert ntpd['comm'] == u'avc \\xfftest'
+    assert ntpd['name'] == u'secret\\xfe.txt'
+    assert ntpd['exe'] == u'/usr/local/sbin/avc \\xfftest'
+
+
+def test_canonical_lines_reencode_untrusted_fields_and_merge_permissions():
+    c = collect('hex.log')
+    lines = c.result_lines()
+    assert lines[0] == (
+        'type=AVC msg=audit(1714870999.370:3558): avc:  denied  { map } for  pid=7081 comm="cockpit-bridge" '
+        'path=2F6465762F23373933202864656C6574656429 scontext=staff_u:staff_r:staff_t:s0-s0:c0.c1023 '
+        'tcontext=staff_u:object_r:staff_cockpit_tmpfs_t:s0 tclass=file permissive=0')
+    assert 'comm=61766320FF74657374 name=736563726574FE2E747874' in lines[2]
+    ntpd = collect('ntpd.log').result_lines()
+    assert ntpd[0] == (
+        'type=AVC msg=audit(1764115800.123:4242): avc:  denied  { open read } for  pid=812 comm="avctest" '
+        'path="/root/secret.txt" name="secret.txt" scontext=system_u:system_r:ntpd_t:s0 tcontext=system_u:object_r:user_home_t:s0 '
+        'tclass=file permissive=0')
+
+
+def test_bad_lines_are_counted_with_samples():
+    c = collect('bad.log')
+    assert c.skipped == 4
+    assert len(c.samples) == 4
+    assert 'missing or invalid scontext' in c.samples[0]
+    assert [d['target_type'] for d in c.result_denials()] == ['var_log_t']
+
+
+def test_samples_are_capped_at_five():
+    c = Collector()
+    data = b''.join(b'type=AVC msg=audit(1.0:%d): avc:  denied  { read } for  pid=1\n' % i for i in range(9))
+    c.scan(data, final=True)
+    assert c.skipped == 9 and len(c.samples) == 5
+
+
+def test_overlong_line_is_skipped():
+    line = b'type=AVC msg=audit(1.0:1): avc:  denied  { read } for  name="' + b'a' * 70000 + \
+        b'" scontext=a_u:a_r:a_t:s0 tcontext=a_u:a_r:b_t:s0 tclass=file\n'
+    c = Collector()
+    c.scan(line, final=True)
+    assert c.skipped == 1 and c.result_denials() == []
+
+
+def test_filters_domains_exclude_tclass_comm():
+    data = fixture_bytes('raw_audit.log')
+    c = Collector(domains=['resolvconf_t', 'staff_t'], exclude_domains=['staff_t'], tclasses=['dir'])
+    c.scan(data, final=True)
+    assert [(d['source_type'], d['tclass']) for d in c.result_denials()] == [('resolvconf_t', 'dir')]
+    c = Collector(comms=['bash'])
+    c.scan(data, final=True)
+    assert [d['source_type'] for d in c.result_denials()] == ['staff_t']
+
+
+def test_since_and_after_event_filters():
+    data = fixture_bytes('ntpd.log')
+    c = Collector(since=1764115830.0)
+    c.scan(data, final=True)
+    assert [(d['source_type'], d['permissions']) for d in c.result_denials()] == [
+        ('ntpd_t', ['open']), ('httpd_t', ['name_connect'])]
+    c = Collector(after=(1764115830.456, 4250))
+    c.scan(data, final=True)
+    assert [d['source_type'] for d in c.result_denials()] == ['httpd_t']
+    assert c.last_event == (1764115840.0, 4260)
+
+
+def test_scan_in_pieces_equals_scan_at_once():
+    data = fixture_bytes('raw_audit.log') + fixture_bytes('ntpd.log')
+    whole = Collector()
+    whole.scan(data, final=True)
+    pieces = Collector()
+    pos = 0
+    for size in (100, 333, 1, 2000, 10 ** 6):
+        buf = data[pos:pos + size]
+        if not buf:
+            break
+        done = pieces.scan(data[:pos + size], pos, final=pos + size >= len(data))
+        pos = done
+    assert pieces.result_denials() == whole.result_denials()
+    assert pieces.result_lines() == whole.result_lines()
+
+
+@pytest.mark.parametrize('line', [
+    b'type=AVC msg=audit(1.0:1): avc:  granted  { setenforce } for  pid=1 scontext=a_u:a_r:a_t:s0 '
+    b'tcontext=a_u:a_r:b_t:s0 tclass=security',
+    b'type=MAC_POLICY_LOAD msg=audit(1.0:2): auid=0 ses=1 lsm=selinux res=1',
+    b'type=SYSCALL msg=audit(1.0:3): arch=c000003e syscall=2 exe="/bin/x" subj=a_u:a_r:a_t:s0',
+    b"type=USER_AVC msg=audit(1.0:4): pid=1 uid=0 msg='avc:  received policyload notice (seqno=2)'",
+])
+def test_lines_without_denial(line):
+    assert parse_line(line) is None
+
+
+def test_malformed_raises():
+    with pytest.raises(Malformed):
+        parse_line(b'type=AVC msg=audit(1.0:1): avc:  denied  { read } for  pid=1 tclass=file')
+    with pytest.raises(Malformed):
+        parse_line(b'type=AVC msg=audit(1.0:1): avc:  denied  { rea\xff } for scontext=a:b:c tcontext=a:b:c tclass=file')
+
+
+def test_helpers():
+    assert to_text_escaped(b'ok\xffx\xc3\xa9') == u'ok\\xffx\xe9'
+    assert encode_untrusted(b'plain') == u'"plain"'
+    assert encode_untrusted(b'a b') == u'612062'
+    assert encode_untrusted(b'q"') == u'7122'
+    d = {'ts': None, 'ms': None, 'serial': None, '_perms': set(['b', 'a']), 'pid': None, 'comm_raw': None,
+         'path_raw': None, 'name_raw': None, 'scontext': 'a:b:c', 'tcontext': 'a:b:d', 'tclass': 'file',
+         'permissive': None}
+    assert canonical_line(d) == (u'type=AVC msg=audit(0.000:0): avc:  denied  { a b } for  '
+                                 u'scontext=a:b:c tcontext=a:b:d tclass=file')
