@@ -12,7 +12,7 @@ logdir="$here/build/test-logs"
 mkdir -p "$logdir"
 
 ALL_STEPS=(setup unit-py311 unit-py27 unit-py36 unit-compat integration-store integration-targets report
-           sanity-2.19 sanity-2.16 ansible-lint changelog galaxy-build-install molecule)
+           sanity-2.19 sanity-2.16 ansible-lint changelog galaxy-build-install integration-vm molecule)
 steps=("$@")
 [ ${#steps[@]} -gt 0 ] || steps=("${ALL_STEPS[@]}")
 
@@ -83,6 +83,9 @@ step_galaxy-build-install() {
   rm -rf "$tmp"
   return $rc
 }
+
+# targets that need a real enforcing kernel, in the test VM
+step_integration-vm() { tools/vm-integration.sh; }
 
 step_molecule() {
   if [ -x tools/molecule.sh ]; then tools/molecule.sh; else echo "no molecule scenarios yet"; fi

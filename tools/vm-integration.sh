@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Run the integration targets that need a real enforcing kernel (alias needs/vm) in the test VM.
+# Boots one throw-away VM for all of them (tools/vm/start.sh), always stops it.
+# Usage: tools/vm-integration.sh [TARGET...]
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+venv=${VENV:-$here/.venv}
+run="$here/build/vm-integration"
+targets=("$@")
+if [ ${#targets[@]} -eq 0 ]; then
+  for d in tests/integration/targets/*/; do
+    if [ -f "$d/aliases" ] && grep -q '^needs/vm' "$d/aliases" && ! grep -q '^disabled' "$d/aliases"; then
+      targets+=("$(basename "$d")")
+    fi
+  done
+fi
+if [ ${#targets[@]} -eq 0 ]; then echo "no VM integration targets"; exit 0; fi
+trap 'tools/vm/stop.sh "$run" || true' EXIT
+tools/vm/start.sh "$run"
+ANSIBLE_COLLECTIONS_PATH=$(tools/collection-tree.sh)
+export ANSIBLE_COLLECTIONS_PATH ANSIBLE_ROLES_PATH="$here/tests/integration/targets" ANSIBLE_NOCOLOR=1 ANSIBLE_PIPELINING=1
+fail=0
+for t in "${targets[@]}"; do
+  echo "== VM integration target: $t"
+  if ! "$venv/bin/ansible-playbook" -i "$run/inventory.yml" tests/integration/run-target-vm.yml -e "target=$t"; then
+    echo "FAILED: VM integration target $t"; fail=1
+  fi
+done
+exit $fail
