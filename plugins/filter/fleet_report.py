@@ -10,7 +10,7 @@ DOCUMENTATION = r'''
 name: fleet_report
 short_description: Aggregate the denials of many hosts into the fleet report's data
 version_added: 0.1.0
-author: fleetsec.selinux maintainers
+author: fleetsec.selinux maintainers (@fleetsec)
 description:
   - Takes the per-host results of M(fleetsec.selinux.avc_collect) and M(fleetsec.selinux.selinux_mode)
     and returns one structure the report templates render - per host and per domain, each denial with counts,

@@ -27,7 +27,7 @@ def report_dir(tmp_path_factory):
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections, ANSIBLE_NOCOLOR='1', ANSIBLE_LOCALHOST_WARNING='0')
     cmd = [os.path.join(VENV, 'ansible-playbook'), '-i', os.path.join(HERE, 'hosts.yml'), os.path.join(HERE, 'write-report.yml'),
            '-e', 'fleetsec_report_dir=%s' % out, '-e', 'ansible_python_interpreter=%s' % os.path.join(VENV, 'python')]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return out
 
@@ -45,7 +45,7 @@ def test_markdown_report_lists_hosts_domains_and_coverage(report_dir):
 @pytest.mark.skipif(CHROMIUM is None, reason='chromium is installed by tools/setup.sh')
 def test_html_report_renders_its_tables_in_chromium(report_dir, tmp_path):
     page = 'file://%s' % (report_dir / 'fleet-report.html')
-    dom = subprocess.run([CHROMIUM] + FLAGS + ['--dump-dom', page], capture_output=True, text=True, timeout=120).stdout
+    dom = subprocess.run([CHROMIUM] + FLAGS + ["--dump-dom", page], capture_output=True, text=True, timeout=120, check=True).stdout
     assert dom.count('<table') == 3  # hosts + one per domain (httpd_t, ntpd_t)
     assert len(re.findall(r'<td class="no">no</td>', dom)) == 2
     assert len(re.findall(r'<td class="yes">yes</td>', dom)) == 1
