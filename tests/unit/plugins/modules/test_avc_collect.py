@@ -1,0 +1,135 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""avc_collect module: end to end in-process on fixture logs (commands mocked where needed)."""
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import io
+import json
+import os
+import shutil
+
+from ansible.module_utils import basic
+
+from ansible_collections.fleetsec.selinux.plugins.modules import avc_collect
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _audit2why as a2w
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _avc_sources as sources
+
+from module_helpers import run_module
+
+FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'avc')
+KEYS = set(['changed', 'denials', 'lines', 'records', 'skipped_lines', 'errors', 'checkpoint_updated', 'source'])
+
+
+def fixture(name):
+    return os.path.join(FIXTURES, name)
+
+
+def test_file_source_returns_the_contract(monkeypatch):
+    result, failed = run_module(monkeypatch, avc_collect.main, {'source': 'file', 'paths': [fixture('ntpd.log')]})
+    assert not failed
+    assert KEYS <= set(result)
+    assert result['changed'] is False and result['source'] == 'file'
+    ntpd = result['denials'][0]
+    assert sorted(ntpd) == sorted([
+        'source_type', 'target_type', 'tclass', 'permissions', 'scontext', 'tcontext', 'comm', 'exe', 'path',
+        'name', 'count', 'first_seen', 'last_seen', 'permissive', 'record_type', 'node'])
+    assert ntpd['permissions'] == ['open', 'read'] and ntpd['count'] == 2
+    assert ntpd['first_seen'] == '2025-11-26T00:10:00Z' and ntpd['last_seen'] == '2025-11-26T00:10:30Z'
+    assert ntpd['exe'] == '/usr/local/sbin/avctest'
+    assert len(result['lines']) == len(result['denials']) == 2
+    assert result['records'] == 3
+    assert result['skipped_lines'] == {'count': 0, 'samples': []}
+    assert result['checkpoint_updated'] is False
+    json.dumps(result)
+
+
+def test_skipped_lines_and_errors_are_reported(monkeypatch):
+    result, failed = run_module(monkeypatch, avc_collect.main, {
+        'source': 'file', 'paths': [fixture('bad.log'), fixture('raw_audit.log')], 'include_rotated': False})
+    assert not failed
+    assert result['skipped_lines']['count'] == 4 and len(result['skipped_lines']['samples']) == 4
+    assert [e['op'] for e in result['errors']] == ['security_compute_sid']
+
+
+def test_checkpoint_not_advanced_in_check_mode_then_advanced(monkeypatch, tmp_path):
+    log = str(tmp_path / 'audit.log')
+    shutil.copy(fixture('ntpd.log'), log)
+    state = str(tmp_path / 'avc.state')
+    args = {'source': 'file', 'paths': [log], 'checkpoint': state}
+    check, failed = run_module(monkeypatch, avc_collect.main, args, check_mode=True)
+    assert not failed and check['checkpoint_updated'] is False and not os.path.exists(state)
+    assert set(check) == set(run_module(monkeypatch, avc_collect.main, args, check_mode=True)[0])
+    real, failed = run_module(monkeypatch, avc_collect.main, args)
+    assert real['checkpoint_updated'] is True and os.path.exists(state)
+    assert real['denials'] == check['denials'] and real['lines'] == check['lines']
+    again, failed = run_module(monkeypatch, avc_collect.main, args)
+    assert again['denials'] == [] and again['checkpoint_updated'] is False and again['changed'] is False
+    with io.open(log, 'ab') as f:
+        f.write(b'type=AVC msg=audit(1764115900.000:4300): avc:  denied  { write } for  pid=9 comm="avctest" '
+                b'name="secret.txt" scontext=system_u:system_r:ntpd_t:s0 tcontext=system_u:object_r:user_home_t:s0 '
+                b'tclass=file permissive=0\n')
+    new, failed = run_module(monkeypatch, avc_collect.main, args)
+    assert [d['permissions'] for d in new['denials']] == [['write']] and new['checkpoint_updated'] is True
+
+
+def test_explain_adds_explanations(monkeypatch):
+    monkeypatch.setattr(a2w, 'selinux_active', lambda: False)
+    monkeypatch.setattr(a2w, 'default_policy', lambda: '/etc/selinux/default/policy/policy.33')
+    calls = []
+
+    def explain(runner, lines, policy):
+        calls.append(policy)
+        return dict((line, a2w.explanation('boolean' if 'httpd' in line else 'missing_rule')) for line in lines)
+    monkeypatch.setattr(a2w, 'explain', explain)
+    result, failed = run_module(monkeypatch, avc_collect.main, {
+        'source': 'file', 'paths': [fixture('ntpd.log')], 'explain': True})
+    assert not failed
+    assert calls == ['/etc/selinux/default/policy/policy.33']
+    assert [d['explanation']['kind'] for d in result['denials']] == ['missing_rule', 'boolean']
+
+
+def test_auto_source_choice(monkeypatch):
+    class R(object):
+        def __init__(self, has):
+            self._has = has
+
+        def has(self, name):
+            return self._has
+    params = {'source': 'auto', 'paths': None}
+    assert avc_collect.choose_source(params, R(True), exists=lambda p: True) == 'ausearch'
+    assert avc_collect.choose_source(params, R(False), exists=lambda p: True) == 'file'
+    assert avc_collect.choose_source(params, R(True), exists=lambda p: False) == 'journal'
+    assert avc_collect.choose_source(dict(params, paths=['/x']), R(True), exists=lambda p: True) == 'file'
+    assert avc_collect.choose_source(dict(params, source='journal'), R(True), exists=lambda p: True) == 'journal'
+
+
+def test_ausearch_source_through_the_runner(monkeypatch):
+    calls = []
+
+    def run_command(self, cmd, **kwargs):
+        calls.append(cmd)
+        with io.open(fixture('ntpd.log'), encoding='utf-8') as f:
+            return 0, f.read(), ''
+    monkeypatch.setattr(basic.AnsibleModule, 'run_command', run_command)
+    monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda self, name, **kw: '/usr/sbin/' + name)
+    result, failed = run_module(monkeypatch, avc_collect.main, {'source': 'ausearch'})
+    assert not failed, result
+    assert calls == [['/usr/sbin/ausearch', '-m', sources.AUSEARCH_TYPES, '--raw', '--input-logs']]
+    assert result['source'] == 'ausearch' and len(result['denials']) == 2
+    # since=today is passed to ausearch and applied again to what it returns (2025 records are older)
+    del calls[:]
+    result, failed = run_module(monkeypatch, avc_collect.main, {'source': 'ausearch', 'since': 'today'})
+    assert calls == [['/usr/sbin/ausearch', '-m', sources.AUSEARCH_TYPES, '--raw', '-ts', 'today', '--input-logs']]
+    assert result['denials'] == []
+
+
+def test_errors_become_one_clear_failure(monkeypatch, tmp_path):
+    result, failed = run_module(monkeypatch, avc_collect.main, {'source': 'file', 'paths': [str(tmp_path / 'x.log')]})
+    assert failed and 'No audit log file matches' in result['msg']
+    result, failed = run_module(monkeypatch, avc_collect.main, {
+        'source': 'file', 'paths': [fixture('ntpd.log')], 'since': 'last tuesday'})
+    assert failed and "since='last tuesday'" in result['msg']
+    monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda self, name, **kw: None)
+    result, failed = run_module(monkeypatch, avc_collect.main, {'source': 'journal'})
+    assert failed and "'journalctl' was not found" in result['msg']
