@@ -36,6 +36,9 @@ ENABLED = ('enforcing', 'permissive')
 RELABEL_FLAG = '/.autorelabel'
 PROC_MOUNTS = '/proc/mounts'
 OS_RELEASE_PATHS = ('/etc/os-release', '/usr/lib/os-release')
+# The context of this process: 'kernel' while selinuxfs is mounted but no policy is loaded (the
+# EL9+ "SELINUX=disabled" boot, or a kernel without runtime disable), which getenforce calls Disabled.
+ATTR_CURRENT_PATHS = ('/proc/self/attr/selinux/current', '/proc/self/attr/current')
 TYPE_NAME_RE = re.compile(r'^[A-Za-z][A-Za-z0-9_]*$')
 EL_IDS = ('rhel', 'centos', 'rocky', 'almalinux', 'ol', 'cloudlinux', 'eurolinux', 'navy', 'circle')
 
@@ -252,8 +255,9 @@ def _read_text(path):
 class SelinuxHost(object):
     """Reads and changes the SELinux state of the host through a Runner."""
 
-    def __init__(self, runner, proc_mounts=None, os_release=None, relabel_flag=None):
+    def __init__(self, runner, proc_mounts=None, os_release=None, relabel_flag=None, attr_current=None):
         self.runner = runner
+        self.attr_current_paths = attr_current or ATTR_CURRENT_PATHS
         self.proc_mounts = proc_mounts or PROC_MOUNTS
         self.os_release_paths = os_release or OS_RELEASE_PATHS
         self.relabel_flag = relabel_flag or RELABEL_FLAG
@@ -273,11 +277,23 @@ class SelinuxHost(object):
         if mount == '':
             return 'disabled'
         if mount:
+            if not self.policy_loaded():
+                return 'disabled'
             try:
                 return parse_enforce(_read_text(os.path.join(mount, 'enforce')))
             except (IOError, OSError):
                 pass
         return parse_getenforce(self.runner.run('getenforce').stdout)
+
+    def policy_loaded(self):
+        """False when the kernel runs SELinux without a policy (this process is in the 'kernel' context)."""
+        for path in self.attr_current_paths:
+            try:
+                context = _read_text(path)
+            except (IOError, OSError):
+                continue
+            return context.strip('\x00\n ') != 'kernel'
+        return True
 
     def loaded_policy(self):
         """Name of the loaded policy (``sestatus``), None when disabled or unknown."""

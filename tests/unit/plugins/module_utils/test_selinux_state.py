@@ -222,8 +222,12 @@ class FakeModule(object):
         return self.answers[name]
 
 
-def make_host(tmpdir, module, mounts=PROC_MOUNTS_ENABLED, enforce='1', os_release=None):
+def make_host(tmpdir, module, mounts=PROC_MOUNTS_ENABLED, enforce='1', os_release=None, context=u'system_u:system_r:unconfined_t:s0\x00'):
     root = str(tmpdir)
+    attr = os.path.join(root, 'attr-current')
+    if context is not None:
+        with io.open(attr, 'w') as handle:
+            handle.write(context)
     selinuxfs = os.path.join(root, 'selinuxfs')
     os.mkdir(selinuxfs)
     if enforce is not None:
@@ -238,7 +242,7 @@ def make_host(tmpdir, module, mounts=PROC_MOUNTS_ENABLED, enforce='1', os_releas
             handle.write(u'' + os_release)
     module.enforce_file = os.path.join(selinuxfs, 'enforce')
     return st.SelinuxHost(Runner(module, st.COMMANDS), proc_mounts=mounts_file, os_release=(release,),
-                          relabel_flag=os.path.join(root, 'autorelabel'))
+                          relabel_flag=os.path.join(root, 'autorelabel'), attr_current=(attr,))
 
 
 def test_runtime_mode_from_selinuxfs_without_commands(tmpdir):
@@ -253,6 +257,20 @@ def test_runtime_mode_disabled_when_selinuxfs_not_mounted(tmpdir):
     host = make_host(tmpdir, module, mounts=PROC_MOUNTS_DISABLED)
     assert host.runtime_mode() == 'disabled'
     assert module.calls == []
+
+
+def test_runtime_mode_disabled_when_no_policy_is_loaded(tmpdir):
+    # selinuxfs mounted, enforce reads 0, but every process is in the 'kernel' context: getenforce says Disabled
+    module = FakeModule()
+    host = make_host(tmpdir, module, enforce='0', context=u'kernel\x00')
+    assert host.runtime_mode() == 'disabled'
+    assert module.calls == []
+
+
+def test_unreadable_context_means_policy_loaded(tmpdir):
+    host = make_host(tmpdir, FakeModule(), enforce='1', context=None)
+    assert host.policy_loaded() is True
+    assert host.runtime_mode() == 'enforcing'
 
 
 def test_runtime_mode_falls_back_to_getenforce(tmpdir):

@@ -75,6 +75,8 @@ class FakeHost(object):
         if config is not None:
             _write(self.configfile, config)
         self.relabel = os.path.join(root, 'autorelabel')
+        self.attr_current = os.path.join(root, 'attr-current')
+        _write(self.attr_current, 'system_u:system_r:unconfined_t:s0-s0:c0.c1023\x00')
         self.loaded = loaded if runtime != 'disabled' else None
         self.customized = list(customized)
         self.builtin = list(builtin)
@@ -86,6 +88,7 @@ class FakeHost(object):
         monkeypatch.setattr(_selinux_state, 'PROC_MOUNTS', self.mounts)
         monkeypatch.setattr(_selinux_state, 'OS_RELEASE_PATHS', (self.os_release,))
         monkeypatch.setattr(_selinux_state, 'RELABEL_FLAG', self.relabel)
+        monkeypatch.setattr(_selinux_state, 'ATTR_CURRENT_PATHS', (self.attr_current,))
         host = self
 
         def get_bin_path(module, name, required=False, opt_dirs=None):
