@@ -31,10 +31,10 @@ ERR_NEEDLE = b'SELINUX_ERR'
 SYSLOG_ERR_NEEDLE = b'type=1401'
 CONTEXT_NEEDLE = b'context='
 # Every record of interest carries a context field (scontext=, tcontext=, invalid_context=,
-# oldcontext=): one pass for this needle finds AVC, USER_AVC and SELINUX_ERR lines in
-# every format.  ``avc:`` as a second needle also catches denials truncated before
-# their contexts (counted in ``skipped``).
-FILE_NEEDLES = (CONTEXT_NEEDLE, AVC_NEEDLE)
+# oldcontext=): ONE pass of bytes.find for this needle finds AVC, USER_AVC and SELINUX_ERR
+# lines in every format (a second needle would cost a second pass over the whole log).
+# A denial truncated before its first context field is therefore not seen at all.
+FILE_NEEDLES = (CONTEXT_NEEDLE,)
 ALL_NEEDLES = (AVC_NEEDLE, ERR_NEEDLE, SYSLOG_ERR_NEEDLE)
 
 MAX_LINE = 65536          # longer candidate lines are counted as skipped
@@ -57,6 +57,7 @@ _KEY = re.compile(br'(?:^|\s)([A-Za-z_][A-Za-z0-9_.-]*)=')
 _HEX = re.compile(br'^(?:[0-9A-Fa-f]{2})+$')
 _CTX = re.compile(r'^[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+(?::[A-Za-z0-9_.,:-]+)?$')
 _WORD = re.compile(r'^[a-z0-9_]+$')
+_PERMS = re.compile(br'(?: [a-z0-9_]+)+ $')
 _UNIX_PREFIX = re.compile(br'^\s*(\d{9,11})\.(\d+)\s')
 _ISO_PREFIX = re.compile(br'^\s*(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,]\d+)?(Z|[+-]\d\d:?\d\d)?\s')
 _BSD_PREFIX = re.compile(br'^\s*([A-Z][a-z]{2})\s+(\d{1,2}) (\d\d):(\d\d):(\d\d)\s')
@@ -116,6 +117,9 @@ def parse_fields(text, interpreted=False):
             continue
         stop = matches[idx + 1].start() if idx + 1 < len(matches) else len(text)
         value = text[m.end():stop].strip()
+        if value in (b'?', b'(null)', b'', b'""'):
+            fields[key] = (value, None)
+            continue
         if value.startswith(b'"'):
             close = value.find(b'"', 1)
             raw = value[1:close] if close > 0 else value[1:]
@@ -123,10 +127,7 @@ def parse_fields(text, interpreted=False):
             raw = binascii.unhexlify(value)
         else:
             raw = value
-        if raw in (b'?', b'(null)', b''):
-            fields[key] = (raw, None)
-        else:
-            fields[key] = (raw, to_text_escaped(raw))
+        fields[key] = (raw, to_text_escaped(raw))
     return fields
 
 
@@ -516,10 +517,11 @@ class Collector(object):
             return False
         if cached is False:
             return False
-        ps = line.find(b'{')
+        ps = line.find(b'avc:  denied  {')
         pe = line.find(b'}', ps)
-        if ps < 0 or pe < 0:
+        if ps < 0 or pe < 0 or not _PERMS.match(line, ps + 15, pe):
             return None
+        ps += 14
         d = self.denials[cached]
         if (d['path'] is None and b' path=' in line) or (d['name'] is None and b' name=' in line):
             return None

@@ -170,15 +170,19 @@ def test_canonical_lines_reencode_untrusted_fields_and_merge_permissions():
 
 def test_bad_lines_are_counted_with_samples():
     c = collect('bad.log')
-    assert c.skipped == 4
-    assert len(c.samples) == 4
-    assert 'missing or invalid scontext' in c.samples[0]
+    assert c.skipped == 5
+    assert len(c.samples) == 5
+    assert c.samples[0].endswith('(missing or invalid scontext)')  # 'tcont' glued to the scontext value
+    assert c.samples[1].endswith('(avc record without denied/granted)')
+    assert c.samples[1].startswith(u'\x00\x01\x02\\xff\\xfe garbage')
+    assert c.samples[3].endswith('(invalid permission list)')
+    assert c.samples[4].endswith('(missing or invalid scontext)')
     assert [d['target_type'] for d in c.result_denials()] == ['var_log_t']
 
 
 def test_samples_are_capped_at_five():
     c = Collector()
-    data = b''.join(b'type=AVC msg=audit(1.0:%d): avc:  denied  { read } for  pid=1\n' % i for i in range(9))
+    data = b''.join(b'type=AVC msg=audit(1.0:%d): avc:  denied  { read } for  pid=1 scontext=x\n' % i for i in range(9))
     c.scan(data, final=True)
     assert c.skipped == 9 and len(c.samples) == 5
 
@@ -257,3 +261,15 @@ def test_helpers():
          'permissive': None}
     assert canonical_line(d) == (u'type=AVC msg=audit(0.000:0): avc:  denied  { a b } for  '
                                  u'scontext=a:b:c tcontext=a:b:d tclass=file')
+
+
+def test_fast_path_never_accepts_what_the_full_parser_rejects():
+    tail = b' scontext=system_u:system_r:a_t:s0 tcontext=system_u:object_r:b_t:s0 tclass=file permissive=0\n'
+    data = (b'type=AVC msg=audit(1.0:1): avc:  denied  { read } for  pid=1' + tail +
+            b'type=AVC msg=audit(2.0:2): avc:  granted  { write } for  pid=1' + tail +
+            b'type=AVC msg=audit(3.0:3): avc:  denied  { re\xffad } for  pid=1' + tail +
+            b'type=AVC msg=audit(4.0:4): avc:  denied  { open } for  pid=1' + tail)
+    c = Collector()
+    c.scan(data, final=True)
+    assert [(d['permissions'], d['count']) for d in c.result_denials()] == [(['open', 'read'], 2)]
+    assert c.skipped == 1

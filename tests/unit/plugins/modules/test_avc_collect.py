@@ -48,7 +48,7 @@ def test_skipped_lines_and_errors_are_reported(monkeypatch):
     result, failed = run_module(monkeypatch, avc_collect.main, {
         'source': 'file', 'paths': [fixture('bad.log'), fixture('raw_audit.log')], 'include_rotated': False})
     assert not failed
-    assert result['skipped_lines']['count'] == 4 and len(result['skipped_lines']['samples']) == 4
+    assert result['skipped_lines']['count'] == 5 and len(result['skipped_lines']['samples']) == 5
     assert [e['op'] for e in result['errors']] == ['security_compute_sid']
 
 

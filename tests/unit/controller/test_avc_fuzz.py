@@ -1,0 +1,127 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Property/fuzz tests for the AVC parser: random and mutated records never raise.
+
+Controller-side (Python 3.11, hypothesis). Malformed candidate lines must be counted in
+``skipped``; every line that is produced must be one a real audit2allow would parse.
+"""
+import os
+import re
+
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from ansible_collections.fleetsec.selinux.plugins.module_utils._avc_parse import Collector, parse_line, Malformed
+
+FIXTURES = os.path.join(os.path.dirname(__file__), '..', 'fixtures', 'avc')
+SEEDS = []
+for name in sorted(os.listdir(FIXTURES)):
+    if name.endswith('.log'):
+        with open(os.path.join(FIXTURES, name), 'rb') as f:
+            SEEDS.extend(line for line in f.read().split(b'\n') if line)
+
+LINE_RE = re.compile(
+    r'^type=AVC msg=audit\(\d+\.\d+:\d+\): avc:  denied  \{ [a-z0-9_]+( [a-z0-9_]+)* \} for '
+    r'( pid=\d+)?( comm=("[!#-~]*"|[0-9A-F]+))?( path=("[!#-~]*"|[0-9A-F]+))?( name=("[!#-~]*"|[0-9A-F]+))?'
+    r' scontext=\S+ tcontext=\S+ tclass=[a-z0-9_]+( permissive=[01])?$')
+
+FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def check_outputs(collector):
+    denials = collector.result_denials()
+    lines = collector.result_lines()
+    assert len(denials) == len(lines)
+    for d, line in zip(denials, lines):
+        assert LINE_RE.match(line), line
+        assert '\n' not in line
+        assert d['count'] >= 1 and d['permissions'] == sorted(set(d['permissions']))
+    skipped = collector.result_skipped()
+    assert skipped['count'] >= len(skipped['samples']) and len(skipped['samples']) <= 5
+
+
+@FUZZ
+@given(st.binary(max_size=2000))
+def test_random_bytes_never_raise(data):
+    c = Collector()
+    c.scan(data, final=True)
+    check_outputs(c)
+
+
+@st.composite
+def mutated(draw):
+    line = bytearray(draw(st.sampled_from(SEEDS)))
+    for _ in range(draw(st.integers(0, 6))):
+        op = draw(st.sampled_from(['flip', 'cut', 'insert', 'delete', 'dup']))
+        if not line:
+            break
+        pos = draw(st.integers(0, len(line) - 1))
+        if op == 'flip':
+            line[pos] = draw(st.integers(0, 255))
+        elif op == 'cut':
+            del line[pos:]
+        elif op == 'insert':
+            line[pos:pos] = draw(st.binary(min_size=1, max_size=20))
+        elif op == 'delete':
+            del line[pos:pos + draw(st.integers(1, 30))]
+        else:
+            line[pos:pos] = line[pos:pos + draw(st.integers(1, 40))]
+    return bytes(line)
+
+
+@FUZZ
+@given(st.lists(mutated(), min_size=1, max_size=30))
+def test_mutated_records_never_raise_and_failures_are_counted(lines):
+    c = Collector()
+    c.scan(b'\n'.join(lines) + b'\n', final=True)
+    check_outputs(c)
+    expected_skips = 0
+    for line in lines:
+        for part in line.split(b'\n'):
+            if b'context=' in part:
+                try:
+                    parse_line(part)
+                except Malformed:
+                    expected_skips += 1
+    assert c.skipped == expected_skips
+
+
+@FUZZ
+@given(st.lists(st.sampled_from(SEEDS), min_size=1, max_size=40), st.integers(1, 4096))
+def test_chunked_scan_equals_whole_scan(lines, chunk):
+    data = b'\n'.join(lines) + b'\n'
+    whole = Collector()
+    whole.scan(data, final=True)
+    pieces = Collector()
+    pos = 0
+    upto = 0
+    while upto < len(data):
+        upto = min(len(data), upto + chunk)
+        pos = pieces.scan(data[:upto], pos, final=upto == len(data))
+    assert pieces.result_lines() == whole.result_lines()
+    assert [(d['source_type'], d['count'], d['permissions']) for d in pieces.result_denials()] == \
+        [(d['source_type'], d['count'], d['permissions']) for d in whole.result_denials()]
+    assert pieces.skipped == whole.skipped
+
+
+@FUZZ
+@given(st.text(alphabet=st.characters(blacklist_categories=('Cs',)), max_size=40),
+       st.binary(max_size=40))
+def test_untrusted_fields_roundtrip_through_hex(text, raw):
+    value = text.encode('utf-8') + raw
+    hexed = value.hex().upper()
+    if not value:
+        return
+    line = ('type=AVC msg=audit(1.5:2): avc:  denied  { read } for  pid=3 comm=%s name=%s '
+            'scontext=system_u:system_r:a_t:s0 tcontext=system_u:object_r:b_t:s0 tclass=file permissive=0' % (hexed, hexed))
+    c = Collector()
+    c.scan(line.encode('ascii'), final=True)
+    (d,) = c.result_denials()
+    (out,) = c.result_lines()
+    assert LINE_RE.match(out)
+    # decoded text re-encodes to the same bytes when it was valid UTF-8
+    try:
+        assert d['comm'] == value.decode('utf-8')
+    except UnicodeDecodeError:
+        assert '\\x' in d['comm']
+    second = Collector()
+    second.scan(out.encode('ascii'), final=True)
+    assert second.result_denials()[0]['comm'] == d['comm']
