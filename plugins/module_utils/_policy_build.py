@@ -141,9 +141,25 @@ def generate(runner, name, lines, policy_file=None, refpolicy=False, interface_i
     if policy_file:
         args.extend(['-p', policy_file])
     data = '\n'.join(lines) + '\n'
-    # sepolgen orders the require block by set iteration: fix the hash seed so the same input gives the same text
-    result = runner.run('audit2allow', args, data=data, what="module '%s'" % name, environ={'PYTHONHASHSEED': '0'})
-    return strip_volatile_remarks(to_text(result.stdout)), to_text(result.stderr)
+    result = runner.run('audit2allow', args, data=data, what="module '%s'" % name)
+    return sort_require_block(strip_volatile_remarks(to_text(result.stdout))), to_text(result.stderr)
+
+
+def sort_require_block(te):
+    """Sort the lines of audit2allow's ``require {`` block (types, then classes).
+
+    sepolgen writes them in set-iteration order, which changes from run to run
+    (audit2allow runs ``python3 -E``, so PYTHONHASHSEED cannot pin it): sorting
+    makes the same denials give the same text, hence stable files in ``dest``.
+    """
+    lines = te.split('\n')
+    try:
+        start = next(i for i, line in enumerate(lines) if line.strip() == 'require {')
+        end = next(i for i in range(start + 1, len(lines)) if lines[i].strip() == '}')
+    except StopIteration:
+        return te
+    block = sorted(lines[start + 1:end], key=lambda line: (not line.strip().startswith('type '), line.strip()))
+    return '\n'.join(lines[:start + 1] + block + lines[end:])
 
 
 _VOLATILE_RE = re.compile(r'^#!!!! This avc is allowed in the current policy\n', re.M)
