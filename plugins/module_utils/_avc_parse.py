@@ -55,6 +55,7 @@ _JOURNAL_CAT_TYPE = re.compile(br'^\s*([A-Z][A-Z_]*)\s+(?:avc:|op=|security_)')
 _AVC = re.compile(br'avc:\s+(denied|granted)\s+\{([^}]*)\}\s*(?:for\s)?')
 _KEY = re.compile(br'(?:^|\s)([A-Za-z_][A-Za-z0-9_.-]*)=')
 _HEX = re.compile(br'^(?:[0-9A-Fa-f]{2})+$')
+_EXE = re.compile(br'\sexe=(?:"[^"]*"|\S+)')
 _CTX = re.compile(r'^[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+(?::[A-Za-z0-9_.,:-]+)?$')
 _WORD = re.compile(r'^[a-z0-9_]+$')
 _PERMS = re.compile(br'(?: [a-z0-9_]+)+ $')
@@ -102,18 +103,22 @@ def _ascii(data):
     return data.decode('ascii', 'replace') if isinstance(data, bytes) else data
 
 
-def parse_fields(text, interpreted=False):
+AVC_FIELDS = frozenset(('scontext', 'tcontext', 'tclass', 'permissive', 'pid') + UNTRUSTED_FIELDS)
+ERR_FIELDS = frozenset(('op', 'invalid_context', 'scontext', 'tcontext', 'tclass', 'oldcontext', 'newcontext', 'taskcontext'))
+
+
+def parse_fields(text, interpreted=False, wanted=None):
     """Split ``key=value`` fields; return dict of key -> (raw bytes, decoded text or None).
 
     Values extend to the next `` key=`` so unquoted interpreted values may contain spaces.
     Quoted values are plain text; unquoted values of untrusted fields are hex (raw format).
-    The first occurrence of a key wins.
+    The first occurrence of a key wins; with ``wanted`` only those keys are decoded.
     """
     fields = {}
     matches = list(_KEY.finditer(text))
     for idx, m in enumerate(matches):
         key = m.group(1).decode('ascii')
-        if key in fields:
+        if key in fields or (wanted is not None and key not in wanted):
             continue
         stop = matches[idx + 1].start() if idx + 1 < len(matches) else len(text)
         value = text[m.end():stop].strip()
@@ -269,7 +274,7 @@ def parse_line(line):
     perms = m.group(2).decode('ascii', 'replace').split()
     if not perms or not all(_WORD.match(p) for p in perms):
         raise Malformed('invalid permission list')
-    fields = parse_fields(body, interpreted)
+    fields = parse_fields(body, interpreted, AVC_FIELDS)
     scontext = _context(fields, 'scontext')
     tcontext = _context(fields, 'tcontext')
     tclass = fields.get('tclass', (None, None))[1]
@@ -284,7 +289,7 @@ def parse_line(line):
         node = to_text_escaped(nm.group(1))
     pid = fields.get('pid', (None, None))[1]
     if pid is None and rtype == 'USER_AVC':
-        outer = parse_fields(line[:avc_pos], interpreted)
+        outer = parse_fields(line[:avc_pos], interpreted, ('pid',))
         pid = outer.get('pid', (None, None))[1]
     rec = {
         'record_type': rtype,
@@ -324,7 +329,7 @@ def _parse_error(line):
         if jm:
             start = jm.end(1)
     text = line[start:].strip()
-    fields = parse_fields(text, interpreted)
+    fields = parse_fields(text, interpreted, ERR_FIELDS)
     result = {'record_type': rtype, 'ts': ts, 'serial': serial,
               'text': to_text_escaped(text[:SAMPLE_LEN * 2])}
     for key in ('op', 'invalid_context', 'scontext', 'tcontext', 'tclass', 'oldcontext', 'newcontext', 'taskcontext'):
@@ -665,9 +670,12 @@ def _syscall_exe(buf, event, lo, hi):
             le = len(buf)
         line = buf[ls:le]
         if b'SYSCALL' in line[:i - ls + 1] and b' exe=' in line:
-            interpreted = b'/' in event or b' ' in event
-            fields = parse_fields(line[line.find(event) + len(event):], interpreted)
-            raw, text = fields.get('exe', (None, None))
+            rest = line[line.find(event) + len(event):]
+            if b' ' in event:      # interpreted: unquoted values may contain spaces
+                raw, text = parse_fields(rest, True, ('exe',)).get('exe', (None, None))
+            else:
+                m = _EXE.search(rest)
+                raw, text = parse_fields(m.group(0), False, ('exe',)).get('exe', (None, None)) if m else (None, None)
             if text is not None:
                 return text, raw
             return None
