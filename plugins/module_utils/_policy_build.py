@@ -108,6 +108,10 @@ def denial_lines(items):
     serial = 0
     for item in items or []:
         if isinstance(item, dict):
+            key = denial_from_dict(item, 0)
+            if key in seen:
+                continue
+            seen.add(key)
             serial += 1
             candidates = [denial_from_dict(item, serial)]
         else:

@@ -1,0 +1,253 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import io
+import os
+
+import pytest
+
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_build as build
+from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Command, Runner
+
+LINE = ('type=AVC msg=audit(1700000000.100:10): avc:  denied  { read open } for  pid=100 comm="avctest" '
+        'scontext=system_u:system_r:ntpd_t:s0 tcontext=unconfined_u:object_r:user_home_t:s0 tclass=file permissive=0')
+
+# Output of the real audit2allow -m mymod (Debian 12, policy 33), kept verbatim.
+AUDIT2ALLOW = """
+module mymod 1.0;
+
+require {
+\ttype user_home_t;
+\tclass file { open read };
+\ttype httpd_t;
+\ttype ntpd_t;
+\tclass tcp_socket name_connect;
+\ttype http_port_t;
+}
+
+#============= httpd_t ==============
+
+#!!!! This avc can be allowed using one of the these booleans:
+#     httpd_can_network_connect, httpd_can_network_relay, httpd_graceful_shutdown
+allow httpd_t http_port_t:tcp_socket name_connect;
+
+#!!!! This avc can be allowed using the boolean 'httpd_read_user_content'
+allow httpd_t user_home_t:file read;
+
+#============= ntpd_t ==============
+
+#!!!! This avc is allowed in the current policy
+allow ntpd_t user_home_t:file { open read };
+"""
+
+
+@pytest.mark.parametrize('name, ok', [
+    ('acme_app', True), ('A1', True), ('a', True), ('1abc', False), ('_x', False), ('a-b', False), ('a.b', False),
+    ('', False), (None, False), ('a b', False),
+])
+def test_validate_name(name, ok):
+    if ok:
+        assert build.validate_name(name) == name
+    else:
+        with pytest.raises(build.PolicySourceError):
+            build.validate_name(name)
+
+
+def test_denial_lines_dedupes_hosts_and_synthesizes_dicts():
+    denial = {'scontext': 'system_u:system_r:ntpd_t:s0', 'tcontext': 'system_u:object_r:user_home_t:s0',
+              'tclass': 'file', 'permissions': ['read', 'open'], 'comm': 'av"c', 'count': 4}
+    lines = build.denial_lines([LINE, LINE + '\n', '  ' + LINE, denial, dict(denial), LINE + '\n' + LINE])
+    assert lines == [LINE, 'type=AVC msg=audit(0.000:1): avc:  denied  { read open } for  pid=0 comm="avc" '
+                     'scontext=system_u:system_r:ntpd_t:s0 tcontext=system_u:object_r:user_home_t:s0 tclass=file '
+                     'permissive=0']
+
+
+def test_denial_from_dict_with_types_only():
+    line = build.denial_from_dict({'source_type': 'a_t', 'target_type': 'b_t', 'tclass': 'dir', 'permissions': 'search'}, 7)
+    assert build.parse_denial(line) == ('a_t', 'b_t', 'dir', ['search'])
+    assert 'scontext=system_u:system_r:a_t:s0 tcontext=system_u:object_r:b_t:s0' in line
+
+
+def test_denial_from_dict_rejects_incomplete_entries():
+    with pytest.raises(build.PolicySourceError):
+        build.denial_from_dict({'source_type': 'a_t', 'tclass': 'file', 'permissions': ['read']}, 1)
+
+
+@pytest.mark.parametrize('line, expected', [
+    (LINE, ('ntpd_t', 'user_home_t', 'file', ['read', 'open'])),
+    ('node=h1 ' + LINE, ('ntpd_t', 'user_home_t', 'file', ['read', 'open'])),
+    ('type=SYSCALL msg=audit(1.2:3): arch=c000003e', None),
+    ('type=AVC msg=audit(1.2:3): avc:  granted  { setenforce } for scontext=a:b:c_t:s0 tcontext=a:b:d_t:s0 tclass=security', None),
+])
+def test_parse_denial(line, expected):
+    assert build.parse_denial(line) == expected
+
+
+def test_sort_require_block_and_volatile_remark():
+    te = build.sort_require_block(build.strip_volatile_remarks(AUDIT2ALLOW))
+    assert te.split('require {\n')[1].split('\n}')[0].split('\n') == [
+        '\ttype http_port_t;', '\ttype httpd_t;', '\ttype ntpd_t;', '\ttype user_home_t;',
+        '\tclass file { open read };', '\tclass tcp_socket name_connect;']
+    assert 'allowed in the current policy' not in te
+    assert "using the boolean 'httpd_read_user_content'" in te
+    assert sorted(te.splitlines()) == sorted(l for l in AUDIT2ALLOW.splitlines() if 'current policy' not in l)
+
+
+def test_boolean_hints():
+    assert build.boolean_hints(AUDIT2ALLOW) == [
+        {'rule': 'allow httpd_t http_port_t:tcp_socket name_connect;',
+         'booleans': ['httpd_can_network_connect', 'httpd_can_network_relay', 'httpd_graceful_shutdown']},
+        {'rule': 'allow httpd_t user_home_t:file read;', 'booleans': ['httpd_read_user_content']},
+    ]
+
+
+def test_parse_te_statements():
+    te = """module x 1.0;
+require {
+    type a_t; type b_t;
+    class file { read write };   # nested braces
+    class process transition;
+};
+# a comment; with a semicolon
+allow a_t b_t : file   { read
+   write };
+allow a_t self:capability ~{ sys_admin };
+dontaudit a_t b_t:dir search;
+type_transition a_t b_t:process c_t;
+type_transition a_t b_t:file c_t "name";
+type myapp_t;
+optional {
+  allow a_t b_t:file getattr;
+}
+"""
+    rules = build.parse_te(te)
+    assert build.rule_texts(rules)[:6] == [
+        'allow a_t b_t:file { read write };',
+        'allow a_t self:capability ~{ sys_admin };',
+        'dontaudit a_t b_t:dir search;',
+        'type_transition a_t b_t:process c_t;',
+        'type_transition a_t b_t:file c_t "name";',
+        'type myapp_t;',
+    ]
+    assert rules[0]['perms'] == '{ read write }' and rules[3]['default'] == 'c_t'
+
+
+def test_parse_te_refpolicy_calls():
+    te = "policy_module(acme, 1.0)\ngen_require(`\n  type a_t;\n')\nuserdom_read_user_home_content_files(a_t)\n" \
+         "corenet_tcp_connect_http_port(a_t)\n"
+    rules = build.parse_te(te)
+    assert build.rule_texts(rules) == ['userdom_read_user_home_content_files(a_t)', 'corenet_tcp_connect_http_port(a_t)']
+    assert rules[0]['kind'] == 'call' and rules[0]['args'] == ['a_t']
+    assert build.is_refpolicy_source(te) and not build.is_refpolicy_source('module x 1.0;')
+    assert build.module_header(te) == ('acme', '1.0')
+
+
+@pytest.mark.parametrize('te, expected', [
+    ('module x 1.0;\nallow a b:c d;\n', 'module x 2.5;\nallow a b:c d;\n'),
+    ('\nmodule  x  1.0 ;\nallow a b:c d;\n', '\nmodule x 2.5;\nallow a b:c d;\n'),
+    ('allow a b:c d;\n', 'module x 2.5;\n\nallow a b:c d;\n'),
+    ('policy_module(x, 1.0)\nfoo(a)\n', 'policy_module(x, 2.5)\nfoo(a)\n'),
+])
+def test_set_header(te, expected):
+    assert build.set_header(te, 'x', '2.5') == expected
+
+
+def test_set_header_refuses_another_module_name():
+    with pytest.raises(build.PolicySourceError) as info:
+        build.set_header('module other 1.0;\n', 'x', '1')
+    assert "declares module 'other' but name is 'x'" in info.value.msg
+
+
+def test_version_and_fingerprint_follow_the_rules_only():
+    te = 'module x 1.0;\nrequire { type b_t; type a_t; }\nallow a_t b_t:file read;\n'
+    same = '# reviewed\nmodule x 1.0;\nrequire {\n type a_t;\n type b_t;\n}\n\nallow  a_t b_t:file read; # why\n'
+    other = te.replace('read', 'write')
+    assert build.derive_version(te) == build.derive_version(same) != build.derive_version(other)
+    assert build.derive_version(te, fc='/a  x') == build.derive_version(te, fc='/a x') != build.derive_version(te)
+    assert build.derive_version(te).startswith('1.')
+    assert build.source_fingerprint(te) == build.source_fingerprint(same) != build.source_fingerprint(other)
+    assert build.source_fingerprint(te) != build.source_fingerprint(te.replace('1.0', '1.1'))
+
+
+def test_uncovered_denials_reports_unknown_types():
+    lines = [LINE, LINE.replace('ntpd_t', 'nosuch_t').replace('read open', 'read')]
+    rules = build.parse_te('allow ntpd_t user_home_t:file { open read };')
+    dropped = build.uncovered_denials(lines, rules, 'libsepol.context_from_record: type nosuch_t is not defined\n')
+    assert [(d['source_type'], d['permissions'], d['reason']) for d in dropped] == [
+        ('nosuch_t', ['read'], 'type(s) nosuch_t not defined in the loaded policy')]
+    partial = build.uncovered_denials([LINE], build.parse_te('allow ntpd_t user_home_t:file read;'))
+    assert partial[0]['permissions'] == ['open'] and 'no rule generated' in partial[0]['reason']
+
+
+class FakeModule(object):
+    check_mode = False
+
+    def __init__(self, answers):
+        self.answers = list(answers)
+        self.calls = []
+
+    def get_bin_path(self, name, required=False, opt_dirs=None):
+        return '/usr/bin/' + name
+
+    def run_command(self, cmd, **kwargs):
+        self.calls.append((cmd, kwargs))
+        rc, out, err = self.answers.pop(0)
+        if rc == 0 and '-o' in cmd:
+            with io.open(cmd[cmd.index('-o') + 1], 'w') as handle:
+                handle.write(u'built')
+        return rc, out, err
+
+
+def test_generate_passes_module_name_policy_and_stdin():
+    module = FakeModule([(0, AUDIT2ALLOW, 'libsepol: type nosuch_t is not defined')])
+    runner = Runner(module, build.BUILD_COMMANDS)
+    te, err = build.generate(runner, 'mymod', [LINE], policy_file='/r/etc/selinux/default/policy/policy.33')
+    cmd, kwargs = module.calls[0]
+    assert cmd == ['/usr/bin/audit2allow', '-m', 'mymod', '-p', '/r/etc/selinux/default/policy/policy.33']
+    assert kwargs['data'] == LINE + '\n'
+    assert 'nosuch_t' in err and 'current policy' not in te
+    module.answers.append((0, 'policy_module(mymod, 1.0)\n', ''))
+    build.generate(runner, 'mymod', [LINE], refpolicy=True, interface_info='/x/if')
+    assert module.calls[1][0] == ['/usr/bin/audit2allow', '-R', '--interface-info=/x/if', '-m', 'mymod']
+
+
+def test_compile_module_runs_checkmodule_then_semodule_package(tmpdir):
+    module = FakeModule([(0, '', ''), (0, '', '')])
+    runner = Runner(module, build.BUILD_COMMANDS)
+    work = str(tmpdir)
+    built = build.compile_module(runner, work, 'acme', 'module acme 1.0;\n', fc='/x(/.*)? a_t\n')
+    assert [c[0] for c in module.calls] == [
+        ['/usr/bin/checkmodule', '-M', '-m', '-o', os.path.join(work, 'acme.mod'), os.path.join(work, 'acme.te')],
+        ['/usr/bin/semodule_package', '-o', os.path.join(work, 'acme.pp'), '-m', os.path.join(work, 'acme.mod'),
+         '-f', os.path.join(work, 'acme.fc')],
+    ]
+    assert built == {'pp': os.path.join(work, 'acme.pp'), 'expanded': None}
+    assert oct(os.stat(os.path.join(work, 'acme.te')).st_mode & 0o777) in ('0600', '0o600')
+
+
+def test_compile_error_carries_the_compiler_line(tmpdir):
+    err = ("acme.te:6:ERROR 'unknown type nosuch_t' at token ';' on line 6:\nallow a_t nosuch_t:file read;\n"
+           "checkmodule:  error(s) encountered while parsing configuration\n")
+    module = FakeModule([(1, '', err)])
+    with pytest.raises(build.PolicyCompileError) as info:
+        build.compile_module(Runner(module, build.BUILD_COMMANDS), str(tmpdir), 'acme', 'module acme 1.0;\n')
+    msg = info.value.msg
+    assert msg.startswith("Compiling module 'acme' failed (rc=1): acme.te:6:ERROR 'unknown type nosuch_t' at token ';' on line 6:")
+    assert 'Nothing was installed' in msg and info.value.fail_kwargs()['rc'] == 1
+    assert len(module.calls) == 1
+
+
+def test_refpolicy_source_uses_the_devel_makefile(tmpdir, monkeypatch):
+    monkeypatch.setattr(build, 'find_devel_makefile', lambda: '/usr/share/selinux/devel/Makefile')
+    module = FakeModule([(0, '', '')])
+    work = str(tmpdir)
+    os.mkdir(os.path.join(work, 'tmp'))
+    with io.open(os.path.join(work, 'tmp', 'acme.tmp'), 'w') as handle:
+        handle.write(u'allow a_t shadow_t:file write;\n')
+    built = build.compile_module(Runner(module, build.BUILD_COMMANDS), work, 'acme', 'policy_module(acme, 1.0)\nfoo(a_t)\n')
+    cmd, kwargs = module.calls[0]
+    assert cmd == ['/usr/bin/make', '-f', '/usr/share/selinux/devel/Makefile', 'acme.pp'] and kwargs['cwd'] == work
+    assert built['expanded'] == 'allow a_t shadow_t:file write;\n'
+    assert os.path.exists(os.path.join(work, 'acme.if')) and os.path.exists(os.path.join(work, 'acme.fc'))

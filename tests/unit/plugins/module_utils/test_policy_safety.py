@@ -1,0 +1,95 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_safety as safety
+from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_build import parse_te
+
+
+def findings(te):
+    return [(f['rule'], f['reason']) for f in safety.analyse(parse_te(te))]
+
+
+@pytest.mark.parametrize('rule, expected', [
+    ('allow a_t shadow_t:file write;', [('allow a_t shadow_t:file write', 'write (write) to shadow_t')]),
+    ('allow a_t shadow_t:file { read getattr };', []),
+    ('allow a_t etc_t:file { read append };', [('allow a_t etc_t:file append', 'write (append) to etc_t')]),
+    ('allow a_t bin_t:dir add_name;', [('allow a_t bin_t:dir add_name', 'write (add_name) to bin_t')]),
+    ('allow a_t httpd_exec_t:file unlink;', [('allow a_t httpd_exec_t:file unlink', 'write (unlink) to httpd_exec_t')]),
+    ('allow a_t security_t:security setenforce;', [('allow a_t security_t:security setenforce', 'setenforce on the security server')]),
+    ('allow a_t security_t:security { load_policy setbool };', [
+        ('allow a_t security_t:security load_policy', 'load_policy on the security server'),
+        ('allow a_t security_t:security setbool', 'setbool on the security server')]),
+    ('allow a_t tmp_t:file relabelfrom;', []),
+    ('allow a_t shadow_t:file relabelto;', [('allow a_t shadow_t:file relabelto', 'relabel to the security type shadow_t')]),
+    ('allow a_t self:capability { sys_admin chown };', [('allow a_t self:capability sys_admin', 'capability sys_admin')]),
+    ('allow a_t self:capability2 mac_admin;', [('allow a_t self:capability2 mac_admin', 'capability mac_admin')]),
+    ('allow a_t self:capability { sys_module sys_rawio sys_ptrace mac_override };', [
+        ('allow a_t self:capability sys_module', 'capability sys_module'),
+        ('allow a_t self:capability sys_rawio', 'capability sys_rawio'),
+        ('allow a_t self:capability sys_ptrace', 'capability sys_ptrace'),
+        ('allow a_t self:capability mac_override', 'capability mac_override')]),
+    ('allow a_t self:process { execmem execstack execheap };', [
+        ('allow a_t self:process execmem', 'execmem (executable memory or stack)'),
+        ('allow a_t self:process execstack', 'execstack (executable memory or stack)'),
+        ('allow a_t self:process execheap', 'execheap (executable memory or stack)')]),
+    ('allow a_t lib_t:file execmod;', [('allow a_t lib_t:file execmod', 'execmod (executable memory or stack)')]),
+    ('allow a_t unconfined_t:process transition;', [
+        ('allow a_t unconfined_t:process transition', 'transition into the unconfined domain unconfined_t')]),
+    ('type_transition a_t shell_exec_t:process unconfined_t;', [
+        ('type_transition a_t shell_exec_t:process unconfined_t;', 'transition into the unconfined domain unconfined_t')]),
+    ('allow a_t b_t:process transition;', []),
+    ('allow a_t tmp_t:file *;', [('allow a_t tmp_t:file *;', 'wildcard (* or ~) permission set grants every permission')]),
+    ('allow a_t tmp_t:file ~{ read };', [('allow a_t tmp_t:file ~{ read };', 'wildcard (* or ~) permission set grants every permission')]),
+    ('allow a_t ~{ tmp_t }:file read;', [('allow a_t ~{ tmp_t }:file read;', 'wildcard (* or ~) type or class set')]),
+    ('dontaudit a_t shadow_t:file write;', []),
+    ('allow a_t user_home_t:file { read open getattr };', []),
+    ('allow { a_t b_t } { shadow_t tmp_t }:file write;', [
+        ('allow a_t shadow_t:file write', 'write (write) to shadow_t'),
+        ('allow b_t shadow_t:file write', 'write (write) to shadow_t')]),
+])
+def test_findings_table(rule, expected):
+    assert findings(rule) == expected
+
+
+def test_duplicate_findings_are_reported_once():
+    assert len(findings('allow a_t shadow_t:file write;\nallow a_t shadow_t:file { write read };')) == 1
+
+
+@pytest.mark.parametrize('value, expected', [
+    (None, []), (False, []), (True, True), ('true', True), ('yes', True), ('no', []), ('', []),
+    (['allow a_t b_t:file write'], ['allow a_t b_t:file write']), ('allow a_t b_t:file write', ['allow a_t b_t:file write']),
+])
+def test_parse_allow_dangerous(value, expected):
+    assert safety.parse_allow_dangerous(value) == expected
+
+
+TWO = 'allow a_t shadow_t:file write;\nallow a_t self:capability sys_admin;'
+
+
+@pytest.mark.parametrize('acks, missing', [
+    ([], ['allow a_t shadow_t:file write', 'allow a_t self:capability sys_admin']),
+    (['allow a_t shadow_t:file write'], ['allow a_t self:capability sys_admin']),
+    (['allow  a_t   shadow_t:file write;'], ['allow a_t self:capability sys_admin']),
+    (['allow a_t self:capability sys_admin (capability sys_admin)', 'allow a_t shadow_t:file write'], []),
+    (['allow a_t shadow_t:file read'], ['allow a_t shadow_t:file write', 'allow a_t self:capability sys_admin']),
+    (True, []),
+])
+def test_acknowledge(acks, missing):
+    found = safety.analyse(parse_te(TWO))
+    assert [f['rule'] for f in safety.acknowledge(found, acks)] == missing
+    assert [f['acknowledged'] for f in found] == [f['rule'] not in missing for f in found]
+
+
+def test_gate_names_every_unacknowledged_rule():
+    found = safety.analyse(parse_te(TWO))
+    with pytest.raises(safety.DangerousRules) as info:
+        safety.gate('acme', found, ['allow a_t shadow_t:file write'])
+    msg = info.value.msg
+    assert "module 'acme'" in msg and '1 dangerous rule(s)' in msg
+    assert 'allow a_t self:capability sys_admin (capability sys_admin)' in msg
+    assert info.value.fail_kwargs()['dangerous'] == found
+    safety.gate('acme', found, True)
