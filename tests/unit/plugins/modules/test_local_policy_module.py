@@ -1,0 +1,341 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Decision tables for local_policy_module: module input -> exact sequence of (mocked) commands -> result.
+
+Plain Python data (PyYAML is not installed for the 2.7/3.6 target-side test runs).
+
+``{ROOT}`` is the test's policy_root, ``{TMP}`` the module's private build directory, ``{SHA_A}`` /
+``{SHA_B}`` the checksums of the CIL texts ``CIL-A`` / ``CIL-B`` that the mocked pp-to-CIL converter prints.
+"""
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import hashlib
+import io
+import json
+import os
+import re
+
+import pytest
+
+from ansible.module_utils import basic
+
+from module_helpers import run_module
+
+from ansible_collections.fleetsec.selinux.plugins.modules import local_policy_module as lpm
+
+SHA = dict((key, 'sha256:' + hashlib.sha256(text.encode('ascii')).hexdigest())
+           for key, text in (('SHA_A', 'CIL-A\n'), ('SHA_B', 'CIL-B\n')))
+HELP = 'usage: semodule\n  -X,--priority=PRIORITY\n  -E,--extract=MODULE_NAME\n  -m, --checksum   print module checksum\n'
+TE = 'require { type ntpd_t; type user_home_t; class file read; }\nallow ntpd_t user_home_t:file read;\n'
+DANGER = 'require { type ntpd_t; type shadow_t; class file write; }\nallow ntpd_t shadow_t:file write;\n'
+AVC = ('type=AVC msg=audit(1700000000.1:1): avc:  denied  { read } for  pid=1 comm="x" '
+       'scontext=system_u:system_r:ntpd_t:s0 tcontext=system_u:object_r:user_home_t:s0 tclass=file permissive=0')
+GENERATED = ('\nmodule acme 1.0;\n\nrequire {\n\ttype user_home_t;\n\ttype ntpd_t;\n\tclass file read;\n}\n\n'
+             '#============= ntpd_t ==============\nallow ntpd_t user_home_t:file read;\n')
+
+BUILD = [
+    {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
+    {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
+]
+
+CASES = [
+    {'id': 'fresh install from te',
+     'args': {'name': 'acme', 'te': 'TE'},
+     'commands': [{'cmd': 'semodule --help', 'out': 'HELP'},
+                  {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': '100 ntp pp {SHA_B}\n'},
+                  {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
+                  {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
+                  {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'},
+                  {'cmd': 'semodule -p {ROOT} -n -X 400 -i {TMP}/acme/acme.pp',
+                   'err': 'libsemanage.add_user: user sddm not in password file'},
+                  {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': '100 ntp pp {SHA_B}\n400 acme pp {SHA_A}\n'}],
+     'expect': {'changed': True,
+                'rebuilds': 1,
+                'checksum': '{SHA_A}',
+                'installed_before': None,
+                'priority': 400,
+                'rules': ['allow ntpd_t user_home_t:file read;']},
+     'record': {'checksum': '{SHA_A}', 'priority': 400}},
+    {'id': 'check mode compiles to compare but installs nothing',
+     'check_mode': True,
+     'args': {'name': 'acme', 'te': 'TE', 'priority': 300},
+     'commands': [{'cmd': 'semodule --help', 'out': 'HELP'},
+                  {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': ''},
+                  {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
+                  {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
+                  {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'}],
+     'expect': {'changed': True, 'rebuilds': 1, 'checksum': '{SHA_A}', 'installed_before': None, 'priority': 300},
+     'record': None},
+    {'id': 'same content already installed by hand is adopted without a transaction',
+     'args': {'name': 'acme', 'te': 'TE'},
+     'commands': [{'cmd': 'semodule --help', 'out': 'HELP'},
+                  {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': '400 acme pp {SHA_A}\n'},
+                  {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
+                  {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
+                  {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'}],
+     'expect': {'changed': False, 'rebuilds': 0, 'checksum': '{SHA_A}', 'installed_before': '{SHA_A}'},
+     'record': {'checksum': '{SHA_A}'}},
+    {'id': 'a different module of that name that is not ours is refused',
+     'args': {'name': 'acme', 'te': 'TE'},
+     'commands': [{'cmd': 'semodule --help', 'out': 'HELP'},
+                  {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': '200 acme pp {SHA_B}\n'},
+                  {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
+                  {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
+                  {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'}],
+     'failed': "A module named 'acme' is already installed at priority 200 (third-party package) and was not "
+               'installed by fleetsec.selinux'},
+    {'id': 'force overrides a vendor module',
+     'args': {'name': 'acme', 'te': 'TE', 'force': True},
+     'commands': [{'cmd': 'semodule --help', 'out': 'HELP'},
+                  {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': '200 acme pp {SHA_B}\n'},
+                  {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
+                  {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
+                  {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'},
+                  {'cmd': 'semodule -p {ROOT} -n -X 400 -i {TMP}/acme/acme.pp'},
+                  {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': '200 acme pp {SHA_B}\n400 acme pp {SHA_A}\n'}],
+     'expect': {'changed': True, 'rebuilds': 1, 'installed_before': None}},
+    {'id': 'dangerous rule refused',
+     'args': {'name': 'acme', 'te': 'DANGER'},
+     'commands': [{'cmd': 'semodule --help', 'out': 'HELP'},
+                  {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': ''},
+                  {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
+                  {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
+                  {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'}],
+     'failed': "Refusing to load module 'acme': 1 dangerous rule(s) not acknowledged: allow ntpd_t shadow_t:file "
+               'write (write (write) to shadow_t)'},
+    {'id': 'dangerous rule acknowledged by its text',
+     'check_mode': True,
+     'args': {'name': 'acme', 'te': 'DANGER', 'allow_dangerous': ['allow ntpd_t shadow_t:file write']},
+     'commands': [{'cmd': 'semodule --help', 'out': 'HELP'},
+                  {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': ''},
+                  {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
+                  {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
+                  {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'}],
+     'expect': {'changed': True,
+                'dangerous': [{'rule': 'allow ntpd_t shadow_t:file write',
+                               'reason': 'write (write) to shadow_t',
+                               'acknowledged': True,
+                               'module': 'acme'}]}},
+    {'id': 'compile error installs nothing',
+     'args': {'name': 'acme', 'te': 'TE'},
+     'commands': [{'cmd': 'semodule --help', 'out': 'HELP'},
+                  {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': '400 acme pp {SHA_B}\n'},
+                  {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te',
+                   'rc': 1,
+                   'err': "acme.te:3:ERROR 'syntax error' at token 'allow' on line 3:\n"}],
+     'failed': "Compiling module 'acme' failed (rc=1): acme.te:3:ERROR 'syntax error' at token 'allow' on line 3:"},
+    {'id': 'denials are generated with audit2allow and the policy of the root',
+     'check_mode': True,
+     'args': {'name': 'acme', 'denials': ['AVC', 'AVC'], 'version': '1.0'},
+     'commands': [{'cmd': 'audit2allow -m acme -p {ROOT}/etc/selinux/default/policy/policy.33',
+                   'out': 'GENERATED',
+                   'stdin': 'AVC\n'},
+                  {'cmd': 'semodule --help', 'out': 'HELP'},
+                  {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': ''},
+                  {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
+                  {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
+                  {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'}],
+     'expect': {'changed': True, 'rebuilds': 1, 'te': 'GENERATED_SORTED', 'dropped': [], 'booleans': []}},
+    {'id': 'absent removes our module',
+     'record_before': {'priority': 400, 'checksum': '{SHA_A}', 'source_sha256': 'x', 'rules': ['allow a b:c d;']},
+     'diff': True,
+     'args': {'name': 'acme', 'state': 'absent'},
+     'commands': [{'cmd': 'semodule --help', 'out': 'HELP'},
+                  {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': '400 acme pp {SHA_A}\n'},
+                  {'cmd': 'semodule -p {ROOT} -n -X 400 -r acme'},
+                  {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': ''}],
+     'expect': {'changed': True,
+                'rebuilds': 1,
+                'checksum': None,
+                'installed_before': '{SHA_A}',
+                'diff': {'before': 'allow a b:c d;\n',
+                         'after': '',
+                         'before_header': 'acme (priority 400, installed)',
+                         'after_header': 'acme (priority 400, requested)'}},
+     'record': None},
+    {'id': 'absent of a module that is not installed is a no-op',
+     'args': {'name': 'acme', 'state': 'absent'},
+     'commands': [{'cmd': 'semodule --help', 'out': 'HELP'},
+                  {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': '100 ntp pp {SHA_B}\n'}],
+     'expect': {'changed': False, 'rebuilds': 0}},
+    {'id': 'disable an installed module without a source',
+     'args': {'name': 'ntp', 'state': 'disabled'},
+     'commands': [{'cmd': 'semodule --help', 'out': 'HELP'},
+                  {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': '100 ntp pp {SHA_B}\n'},
+                  {'cmd': 'semodule -p {ROOT} -n -d ntp'},
+                  {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': '100 ntp pp disabled {SHA_B}\n'}],
+     'expect': {'changed': True, 'rebuilds': 1}},
+    {'id': 'enabled on a module that is already enabled changes nothing',
+     'args': {'name': 'ntp', 'state': 'enabled'},
+     'commands': [{'cmd': 'semodule --help', 'out': 'HELP'},
+                  {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': '100 ntp pp {SHA_B}\n'}],
+     'expect': {'changed': False, 'rebuilds': 0}},
+    {'id': 'enabled needs an installed module or a source',
+     'args': {'name': 'acme', 'state': 'enabled'},
+     'commands': [{'cmd': 'semodule --help', 'out': 'HELP'}, {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': ''}],
+     'failed': "Module 'acme' is not installed: state=enabled without a source needs an installed module."},
+    {'id': 'several modules in ONE transaction',
+     'args': {'modules': [{'name': 'acme', 'te': 'TE'},
+                          {'name': 'old', 'state': 'absent'},
+                          {'name': 'ntp', 'state': 'disabled'}]},
+     'commands': [{'cmd': 'semodule --help', 'out': 'HELP'},
+                  {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': '100 ntp pp {SHA_B}\n400 old pp {SHA_B}\n'},
+                  {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
+                  {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
+                  {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'},
+                  {'cmd': 'semodule -p {ROOT} -n -X 400 -i {TMP}/acme/acme.pp -r old -d ntp'},
+                  {'cmd': 'semodule -p {ROOT} -lfull -m',
+                   'out': '100 ntp pp disabled {SHA_B}\n400 acme pp {SHA_A}\n'}],
+     'record_before_old': True,
+     'expect': {'changed': True, 'rebuilds': 1, 'te': None, 'checksum': None}},
+    {'id': 'invalid name fails before any command',
+     'args': {'name': '9lives', 'te': 'TE'},
+     'commands': [{'cmd': 'semodule --help', 'out': 'HELP'}, {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': ''}],
+     'failed': "Invalid module name '9lives'"},
+    {'id': 'present needs a source',
+     'args': {'name': 'acme'},
+     'commands': [{'cmd': 'semodule --help', 'out': 'HELP'}],
+     'failed': "Module 'acme': state=present needs a source"},
+]
+
+CONSTANTS = {'TE': TE, 'DANGER': DANGER, 'HELP': HELP, 'AVC': AVC, 'GENERATED': GENERATED}
+
+
+def _expand(value, root):
+    if isinstance(value, dict):
+        return dict((k, _expand(v, root)) for k, v in value.items())
+    if isinstance(value, list):
+        return [_expand(v, root) for v in value]
+    if isinstance(value, str):
+        if value in CONSTANTS:
+            return CONSTANTS[value]
+        if value == 'GENERATED_SORTED':
+            return GENERATED.replace('\ttype user_home_t;\n\ttype ntpd_t;\n', '\ttype ntpd_t;\n\ttype user_home_t;\n')
+        value = value.replace('AVC\n', AVC + '\n')
+        value = value.replace('{ROOT}', root)
+        for key, sha in SHA.items():
+            value = value.replace('{%s}' % key, sha)
+    return value
+
+
+TMP_RE = re.compile(r'\S*/fleetsec-policy-[^/\s]+')
+
+
+class Script(object):
+    """Answers run_command from the case's command list, checking each argv (and stdin) on the way."""
+
+    def __init__(self, commands, root):
+        self.commands = list(commands)
+        self.root = root
+        self.seen = []
+
+    def get_bin_path(self, name, required=False, opt_dirs=None):
+        if name.startswith('/'):
+            return name if name == '/usr/libexec/selinux/hll/pp' else None
+        return name
+
+    def run_command(self, args, **kwargs):
+        text = TMP_RE.sub('{TMP}', ' '.join(args)).replace(self.root, '{ROOT}')
+        self.seen.append(text)
+        if not self.commands:
+            raise AssertionError('unexpected command: %s' % text)
+        step = self.commands.pop(0)
+        assert text == TMP_RE.sub('{TMP}', step['cmd']).replace(self.root, '{ROOT}')
+        if 'stdin' in step:
+            assert kwargs.get('data') == step['stdin']
+        if step.get('rc', 0) == 0 and args[0] == 'semodule_package':
+            with io.open(args[args.index('-o') + 1], 'wb') as handle:
+                handle.write(b'PP')
+        return step.get('rc', 0), step.get('out', ''), step.get('err', '')
+
+
+@pytest.fixture
+def root(tmpdir):
+    path = str(tmpdir.mkdir('root'))
+    os.makedirs(os.path.join(path, 'etc/selinux/default/policy'))
+    with io.open(os.path.join(path, 'etc/selinux/config'), 'w') as handle:
+        handle.write(u'SELINUX=enforcing\nSELINUXTYPE=default\n')
+    io.open(os.path.join(path, 'etc/selinux/default/policy/policy.33'), 'w').close()
+    return path
+
+
+def record_file(root, name):
+    return os.path.join(root, 'var/lib/fleetsec-selinux/modules/%s.json' % name)
+
+
+def write_record(root, name, data):
+    os.makedirs(os.path.dirname(record_file(root, name)))
+    with io.open(record_file(root, name), 'w') as handle:
+        handle.write(u"%s" % json.dumps(data))
+
+
+def run_case(monkeypatch, root, case):
+    case = _expand(case, root)
+    script = Script(case['commands'], root)
+    monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', script.get_bin_path)
+    monkeypatch.setattr(basic.AnsibleModule, 'run_command', script.run_command)
+    if case.get('record_before'):
+        write_record(root, case['args']['name'], case['record_before'])
+    if case.get('record_before_old'):
+        write_record(root, 'old', {'priority': 400, 'checksum': SHA['SHA_B']})
+    args = dict(case['args'], policy_root=root)
+    result, failed = run_module(monkeypatch, lpm.main, args, check_mode=case.get('check_mode', False),
+                                diff=case.get('diff', False))
+    return case, script, result, failed
+
+
+@pytest.mark.parametrize('case', CASES, ids=[c['id'] for c in CASES])
+def test_decision_table(monkeypatch, root, case):
+    case, script, result, failed = run_case(monkeypatch, root, case)
+    if 'failed' in case:
+        assert failed, result
+        assert case['failed'] in result['msg']
+        assert not any(' -i ' in c or ' -r ' in c for c in script.seen)
+        return
+    assert not failed, result
+    assert script.commands == [], 'commands not run: %s' % script.commands
+    for key, value in case['expect'].items():
+        assert result[key] == value, key
+    if 'record' in case:
+        name = case['args']['name']
+        if case['record'] is None:
+            assert not os.path.exists(record_file(root, name))
+        else:
+            with io.open(record_file(root, name)) as handle:
+                record = json.load(handle)
+            for key, value in case['record'].items():
+                assert record[key] == value
+    if case.get('check_mode'):
+        assert not os.path.exists(os.path.join(root, 'var/lib/fleetsec-selinux'))
+
+
+def test_same_keys_in_check_mode_and_real_run(monkeypatch, root):
+    real = run_case(monkeypatch, root, CASES[0])[2]
+    check = run_case(monkeypatch, str(root) + '', dict(CASES[1], args={'name': 'acme', 'te': 'TE'}))[2]
+    assert sorted(real) == sorted(check)
+
+
+def test_unchanged_rerun_builds_nothing(monkeypatch, root):
+    run_case(monkeypatch, root, CASES[0])
+    rerun = {'args': {'name': 'acme', 'te': 'TE'}, 'commands': [
+        {'cmd': 'semodule --help', 'out': 'HELP'},
+        {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': '100 ntp pp {SHA_B}\n400 acme pp {SHA_A}\n'}]}
+    case, script, result, failed = run_case(monkeypatch, root, rerun)
+    assert not failed and script.commands == []
+    assert (result['changed'], result['rebuilds'], result['modules'][0]['compiled']) == (False, 0, False)
+    assert result['installed_before'] == result['checksum'] == SHA['SHA_A']
+
+
+def test_modified_installed_module_is_reinstalled(monkeypatch, root):
+    """The record matches the source, but someone replaced the module: compile, compare, reinstall."""
+    run_case(monkeypatch, root, CASES[0])
+    drift = {'args': {'name': 'acme', 'te': 'TE'}, 'commands': [
+        {'cmd': 'semodule --help', 'out': 'HELP'},
+        {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': '400 acme pp {SHA_B}\n'}] + list(BUILD) + [
+        {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'},
+        {'cmd': 'semodule -p {ROOT} -n -X 400 -i {TMP}/acme/acme.pp'},
+        {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': '400 acme pp {SHA_A}\n'}]}
+    case, script, result, failed = run_case(monkeypatch, root, drift)
+    assert not failed and script.commands == []
+    assert result['installed_before'] == SHA['SHA_B'] and result['checksum'] == SHA['SHA_A'] and result['rebuilds'] == 1
