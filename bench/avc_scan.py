@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Benchmark avc_collect's log scan against grep and ausearch (run by ``make bench``).
 
@@ -58,7 +57,7 @@ def generate(path, size, seed=1):
                 typ = rnd.choices(types, typ_w)[0]
                 comm = dom[:-2]
                 recs = []
-                for _ in range(1 + (rnd.random() < 0.2)):
+                for _rec in range(1 + (rnd.random() < 0.2)):
                     recs.append('type=AVC %savc:  denied  { %s } for  pid=%d comm="%s" name="f%d" dev="vda1" ino=%d '
                                 'scontext=system_u:system_r:%s:s0 tcontext=system_u:object_r:%s:s0 tclass=%s permissive=0'
                                 % (head, rnd.choice(PERMS), pid, comm, rnd.randrange(50), rnd.randrange(1 << 20),
@@ -149,13 +148,13 @@ def main():
         subprocess.run(['cat', log], stdout=subprocess.DEVNULL, check=True)   # warm the page cache for everyone
         scans, greps = [], []
         result = None
-        for _ in range(args.repeat):
+        for _run in range(args.repeat):
             wall, rss, out = run_measured([sys.executable, os.path.abspath(__file__), '--child-scan', log])
             result = json.loads(out)
             scans.append((result['seconds'], wall, rss))
             wall, rss, out = run_measured("grep -F 'avc:' '%s' | wc -l" % log, shell=True)
             greps.append((wall, int(out.strip())))
-        au_wall, au_rss, _ = run_measured(['ausearch', '-m', 'AVC', '--raw', '-if', log], stdout=subprocess.DEVNULL)
+        au_wall, au_rss, _out = run_measured(['ausearch', '-m', 'AVC', '--raw', '-if', log], stdout=subprocess.DEVNULL)
         scan_best = min(s[0] for s in scans)
         scan_wall_best = min(s[1] for s in scans)
         scan_rss = max(s[2] for s in scans)

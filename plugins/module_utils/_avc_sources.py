@@ -22,6 +22,7 @@ import glob
 import gzip
 import hashlib
 import json
+import math
 import mmap
 import os
 import re
@@ -56,12 +57,15 @@ class SourceError(FleetsecError):
 
 def boot_time(read=None):
     """Epoch of the last boot, from /proc/uptime."""
-    if read is None:
-        with open('/proc/uptime') as f:
-            text = f.read()
-    else:
-        text = read()
-    return time.time() - float(text.split()[0])
+    try:
+        if read is None:
+            with open('/proc/uptime') as f:
+                text = f.read()
+        else:
+            text = read()
+        return time.time() - float(text.split()[0])
+    except (IOError, OSError, ValueError, IndexError) as e:
+        raise SourceError('since=boot: cannot read the uptime from /proc/uptime (%s); give a time instead.' % to_native(e))
 
 
 def since_to_epoch(value, now=None, uptime_reader=None):
@@ -78,9 +82,13 @@ def since_to_epoch(value, now=None, uptime_reader=None):
         lt = time.localtime(now)
         return time.mktime((lt.tm_year, lt.tm_mon, lt.tm_mday, 0, 0, 0, 0, 0, -1))
     try:
-        return float(value)
+        epoch = float(value)
     except ValueError:
-        pass
+        epoch = None
+    if epoch is not None:
+        if math.isnan(epoch) or math.isinf(epoch):
+            raise SourceError('since=%r is not a usable epoch.' % value)
+        return epoch
     m = _ISO.match(value)
     if not m:
         raise SourceError("since=%r is not boot, today, recent, an epoch or an ISO 8601 time "

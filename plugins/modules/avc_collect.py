@@ -27,7 +27,7 @@ description:
   - Log files are streamed; memory grows with the number of unique denials, not with the log size.
   - Read-only on the host; only the O(checkpoint) state file is written (never in check mode).
 author:
-  - fleetsec.selinux maintainers
+  - fleetsec.selinux contributors (!UNKNOWN)
 extends_documentation_fragment:
   - fleetsec.selinux.attributes
   - fleetsec.selinux.attributes.platform

@@ -49,7 +49,7 @@ def test_random_bytes_never_raise(data):
 @st.composite
 def mutated(draw):
     line = bytearray(draw(st.sampled_from(SEEDS)))
-    for _ in range(draw(st.integers(0, 6))):
+    for _step in range(draw(st.integers(0, 6))):
         op = draw(st.sampled_from(['flip', 'cut', 'insert', 'delete', 'dup']))
         if not line:
             break

@@ -58,11 +58,19 @@ def test_since_keywords_epoch_and_iso():
     assert time.localtime(today)[3:6] == (0, 0, 0) and now - 86400 < today <= now
 
 
-@pytest.mark.parametrize('bad', ['yesterday', '2026-13-01', '26/11/2026'])
+@pytest.mark.parametrize('bad', ['yesterday', '2026-13-01', '26/11/2026', 'nan', 'inf'])
 def test_since_rejects_garbage_with_a_helpful_message(bad):
     with pytest.raises(sources.SourceError) as exc:
         sources.since_to_epoch(bad)
     assert bad in exc.value.msg
+
+
+def test_since_boot_without_proc_uptime_is_a_clear_error():
+    def broken():
+        raise IOError(2, 'No such file or directory')
+    with pytest.raises(sources.SourceError) as exc:
+        sources.since_to_epoch('boot', uptime_reader=broken)
+    assert '/proc/uptime' in exc.value.msg
 
 
 # -- files ----------------------------------------------------------------------
