@@ -486,8 +486,7 @@ class Collector(object):
             if self.comms is not None and rec['comm'] not in self.comms:
                 return
             key = self._add(rec)
-            if rec['comm'] is not None:
-                self._remember(line, key)
+            self._remember(line, key)
         d = self.denials[key]
         if d['exe'] is None and buf is not None and d.get('_event') is not None:
             self._find_exe(d, buf, s, e, end, final)
@@ -528,7 +527,8 @@ class Collector(object):
             return None
         ps += 14
         d = self.denials[cached]
-        if (d['path'] is None and b' path=' in line) or (d['name'] is None and b' name=' in line):
+        if (d['path'] is None and b' path=' in line) or (d['name'] is None and b' name=' in line) or \
+                (d['comm'] is None and b' comm=' in line):
             return None
         d['_perms'].update(p.decode('ascii') for p in line[ps + 1:pe].split())
         d['count'] += 1

@@ -1,0 +1,101 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""avc_collect's parser and wrappers against the REAL SELinux tools installed on this machine.
+
+SELinux is disabled in this kernel, so audit2allow/audit2why get the Debian policy with ``-p``.
+Skipped (with the reason) where the tools or the policy are missing.
+"""
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _audit2why as a2w
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _avc_sources as sources
+from ansible_collections.fleetsec.selinux.plugins.module_utils._avc_parse import Collector
+from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Runner
+
+FIXTURES = os.path.join(os.path.dirname(__file__), '..', 'fixtures', 'avc')
+POLICY = '/etc/selinux/default/policy/policy.33'
+
+needs_tools = pytest.mark.skipif(
+    not (shutil.which('audit2allow') and shutil.which('audit2why') and os.path.exists(POLICY)),
+    reason='audit2allow/audit2why or %s missing' % POLICY)
+needs_ausearch = pytest.mark.skipif(shutil.which('ausearch') is None, reason='ausearch missing')
+
+
+class SubprocessModule:
+    """The two AnsibleModule methods the Runner uses, with a real subprocess (controller side)."""
+    check_mode = True
+
+    def get_bin_path(self, name, required=False, opt_dirs=None):
+        return shutil.which(name, path=':'.join((opt_dirs or []) + [os.environ.get('PATH', '')]))
+
+    def run_command(self, cmd, check_rc=False, environ_update=None, binary_data=False, data=None, cwd=None):
+        env = dict(os.environ, **(environ_update or {}))
+        proc = subprocess.run(cmd, input=data, capture_output=True, text=True, env=env, cwd=cwd, check=False)
+        return proc.returncode, proc.stdout, proc.stderr
+
+
+def collect(*names):
+    c = Collector()
+    sources.collect_files([os.path.join(FIXTURES, n) for n in names], False, c)
+    return c
+
+
+@needs_tools
+def test_audit2allow_accepts_the_lines_and_writes_the_expected_rules():
+    lines = collect('ntpd.log', 'hex.log').result_lines()
+    proc = subprocess.run(['audit2allow', '-p', POLICY], input='\n'.join(lines) + '\n',
+                          capture_output=True, text=True, check=True)
+    rules = [line for line in proc.stdout.splitlines() if line.startswith('allow ')]
+    assert 'allow ntpd_t user_home_t:file { open read };' in rules
+    assert 'allow httpd_t postgresql_port_t:tcp_socket name_connect;' in rules
+
+
+SEPOLGEN_CHECK = """
+import sys
+from sepolgen import audit
+audit.AVCMessage.analyze = lambda self: None   # syntax only: no policy lookup
+parser = audit.AuditParser()
+parser.parse_string(sys.stdin.read())
+print(len(parser.avc_msgs), len(parser.invalid_msgs))
+for msg in parser.avc_msgs:
+    print(msg.scontext.type, msg.tcontext.type, msg.tclass, ' '.join(msg.accesses))
+"""
+
+
+@pytest.mark.skipif(not os.path.exists('/usr/bin/python3') or
+                    subprocess.run(['/usr/bin/python3', '-c', 'import sepolgen'], check=False).returncode != 0,
+                    reason='the system python3 has no sepolgen')
+def test_the_real_sepolgen_parser_reads_every_line_as_an_avc():
+    collector = collect('raw_audit.log', 'user_avc.log', 'interpreted.log', 'syslog.log', 'hex.log', 'ntpd.log')
+    lines = collector.result_lines()
+    proc = subprocess.run(['/usr/bin/python3', '-c', SEPOLGEN_CHECK], input='\n'.join(lines) + '\n',
+                          capture_output=True, text=True, check=True)
+    out = proc.stdout.splitlines()
+    assert out[0] == '%d 0' % len(lines)
+    expected = ['%s %s %s %s' % (d['source_type'], d['target_type'], d['tclass'], ' '.join(d['permissions']))
+                for d in collector.result_denials()]
+    assert out[1:] == expected
+
+
+@needs_tools
+def test_explain_with_the_real_audit2why():
+    lines = collect('ntpd.log').result_lines()
+    result = a2w.explain(Runner(SubprocessModule(), a2w.COMMANDS), lines, POLICY)
+    assert [result[line]['kind'] for line in lines] == ['missing_rule', 'boolean']
+    assert result[lines[1]]['booleans'] == ['httpd_can_network_connect', 'httpd_can_network_connect_db']
+
+
+@needs_ausearch
+def test_real_ausearch_if_gives_the_same_denials_as_the_file_scan():
+    names = ('raw_audit.log', 'ntpd.log')
+    via_ausearch = Collector()
+    sources.collect_ausearch(Runner(SubprocessModule(), sources.COMMANDS), via_ausearch, None,
+                             [os.path.join(FIXTURES, n) for n in names])
+    direct = collect(*names)
+    assert sorted(via_ausearch.result_lines()) == sorted(direct.result_lines())
+    assert via_ausearch.records == direct.records == 13
+    ntpd = [d for d in via_ausearch.result_denials() if d['source_type'] == 'ntpd_t'][0]
+    assert ntpd['exe'] == '/usr/local/sbin/avctest'
