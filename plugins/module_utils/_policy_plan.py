@@ -337,9 +337,11 @@ class Planner(object):
                 'compiled': prep['compiled'],
             })
         actions = ['%s %s' % (m['action'], m['name']) for m in per_module if m['changed']]
-        msg = ('%s; %d policy rebuild%s%s' % (', '.join(actions), rebuilds, '' if rebuilds == 1 else 's',
-                                               ' (check mode)' if self.module.check_mode else '')
-               if actions else 'all modules up to date, no policy rebuild')
+        if actions:
+            msg = '%s; %d policy rebuild%s%s' % (', '.join(actions), rebuilds, '' if rebuilds == 1 else 's',
+                                                 ' (check mode)' if self.module.check_mode else '')
+        else:
+            msg = 'all modules up to date, no policy rebuild'
         first = preps[0] if single else None
         result = {
             'changed': changed, 'msg': msg, 'rebuilds': rebuilds, 'modules': per_module, 'dangerous': findings,

@@ -31,7 +31,7 @@ description:
   - The action plugin of the same name reads (and templates, for names ending in C(.j2)) O(src) on the controller
     and writes the generated sources to O(dest) on the controller.
 author:
-  - fleetsec.selinux contributors
+  - fleetsec.selinux contributors (!UNKNOWN)
 extends_documentation_fragment:
   - fleetsec.selinux.attributes
   - fleetsec.selinux.attributes.platform
@@ -462,8 +462,8 @@ def main():
     runner = Runner(module, commands)
     try:
         store = PolicyStore(module, runner, policy_root=params['policy_root'])
-        defaults = dict((key, params[key]) for key in ('state', 'priority', 'refpolicy', 'force', 'allow_dangerous',
-                                                        'remote_src'))
+        inherited = ('state', 'priority', 'refpolicy', 'force', 'allow_dangerous', 'remote_src')
+        defaults = dict((key, params[key]) for key in inherited)
         if params['modules'] is not None:
             entries = [dict((k, e.get(k)) for k in ENTRY_KEYS) for e in params['modules']]
         else:

@@ -14,8 +14,6 @@ import subprocess
 import sys
 import time
 
-import pytest
-
 from module_helpers import run_module
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_store
@@ -89,15 +87,16 @@ def test_denials_generation_matches_audit2allow_and_check_mode_changes_nothing(m
         avc(4, 'nosuch_t', 'etc_t', 'file', 'read'),
     ]
     # two hosts' output concatenated, plus the dict form of avc_collect for one of them
-    denials = lines + lines[:2] + [{'scontext': 'system_u:system_r:ntpd_t:s0', 'tcontext': 'system_u:object_r:user_home_t:s0',
-                                     'tclass': 'file', 'permissions': ['read'], 'comm': 'avctest', 'count': 3}]
+    as_dict = {'scontext': 'system_u:system_r:ntpd_t:s0', 'tcontext': 'system_u:object_r:user_home_t:s0',
+               'tclass': 'file', 'permissions': ['read'], 'comm': 'avctest', 'count': 3}
+    denials = lines + lines[:2] + [as_dict]
     before = store_list(policy_root)
     result, failed = run(monkeypatch, dict(name='fsitest_den', denials=denials, version='1.0', policy_root=policy_root),
                          check_mode=True, diff=True)
     assert not failed, result
-    unique = lines + [lpm_line for lpm_line in [
+    unique = lines + [
         'type=AVC msg=audit(0.000:1): avc:  denied  { read } for  pid=0 comm="avctest" scontext=system_u:system_r:ntpd_t:s0 '
-        'tcontext=system_u:object_r:user_home_t:s0 tclass=file permissive=0']]
+        'tcontext=system_u:object_r:user_home_t:s0 tclass=file permissive=0']
     reference = subprocess.run(['audit2allow', '-m', 'fsitest_den', '-p', policy_file(policy_root)],
                                input='\n'.join(unique) + '\n', capture_output=True, text=True, check=True).stdout
     # identical to the real tool's output, but for the order of the require lines (sepolgen's set order

@@ -9,7 +9,7 @@ import os
 import pytest
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_build as build
-from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Command, Runner
+from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Runner
 
 LINE = ('type=AVC msg=audit(1700000000.100:10): avc:  denied  { read open } for  pid=100 comm="avctest" '
         'scontext=system_u:system_r:ntpd_t:s0 tcontext=unconfined_u:object_r:user_home_t:s0 tclass=file permissive=0')

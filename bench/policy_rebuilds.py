@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Benchmark (run by `make bench`, never by the unit tests): policy rebuilds of local_policy_module.
+
+On an offline copy of this host's policy store (semodule -p ROOT, the host store is never touched):
+  A. install 5 small modules with ONE call (`modules:` -> one semodule transaction);
+  B. install the same 5 modules with 5 separate calls (5 transactions), on a fresh copy;
+  C. rerun A unchanged (must run 0 transactions).
+Prints a Markdown section with the figures and the exact semodule commands the module ran.
+"""
+import argparse
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
+sys.path.insert(0, os.path.join(REPO, 'tests', 'unit'))
+sys.path.insert(0, os.path.join(REPO, 'tests', 'integration', 'pytest'))
+
+import conftest  # noqa: E402  (puts the collection on sys.path)
+from ansible.module_utils import basic  # noqa: E402
+from module_helpers import run_module  # noqa: E402
+
+from ansible_collections.fleetsec.selinux.plugins.modules import local_policy_module as lpm  # noqa: E402
+
+DOMAINS = ['ntpd_t', 'chronyd_t', 'httpd_t', 'sshd_t', 'crond_t']
+
+
+def module_te(domain):
+    return 'require { type %s; type user_home_t; class file { getattr read }; }\nallow %s user_home_t:file { getattr read };\n' % (
+        domain, domain)
+
+
+MODULES = [{'name': 'fsbench_%d' % i, 'te': module_te(d)} for i, d in enumerate(DOMAINS)]
+
+
+class Patch(object):
+    """The two monkeypatch calls run_module needs, undone at the end."""
+
+    def __init__(self):
+        self.saved = []
+
+    def setattr(self, obj, name, value):
+        self.saved.append((obj, name, getattr(obj, name)))
+        setattr(obj, name, value)
+
+    def undo(self):
+        for obj, name, value in reversed(self.saved):
+            setattr(obj, name, value)
+        self.saved = []
+
+
+COMMANDS = []
+_real_run_command = basic.AnsibleModule.run_command
+
+
+def _logging_run_command(self, args, **kwargs):
+    if os.path.basename(args[0]) == 'semodule' and any(a in args for a in ('-i', '-r', '-e', '-d')):
+        COMMANDS.append(' '.join(args))
+    return _real_run_command(self, args, **kwargs)
+
+
+def call(args):
+    patch = Patch()
+    patch.setattr(basic.AnsibleModule, 'run_command', _logging_run_command)
+    try:
+        started = time.monotonic()
+        result, failed = run_module(patch, lpm.main, args)
+        elapsed = time.monotonic() - started
+    finally:
+        patch.undo()
+    if failed:
+        raise SystemExit('local_policy_module failed: %s' % result.get('msg'))
+    return result, elapsed
+
+
+def shorten(cmd, base):
+    return re.sub(r'/\S*/fleetsec-policy-[^/\s]+', '$BUILD', cmd.replace(base, '$TMP'))
+
+
+def warm_up(root):
+    """Read the whole store once so the first measured run does not pay for a cold page cache alone."""
+    for top, dummy, names in os.walk(root):
+        for name in names:
+            path = os.path.join(top, name)
+            if os.path.isfile(path) and not os.path.islink(path):
+                with open(path, 'rb') as handle:
+                    handle.read()
+
+
+def fresh_root(base, name):
+    root = os.path.join(base, name)
+    for parent, source in (('etc', '/etc/selinux'), ('var/lib', '/var/lib/selinux')):
+        os.makedirs(os.path.join(root, parent))
+        shutil.copytree(source, os.path.join(root, parent, 'selinux'), symlinks=True)
+    return root
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.parse_args()
+    base = tempfile.mkdtemp(prefix='fsbench-')
+    try:
+        root_a = fresh_root(base, 'a')
+        root_b = fresh_root(base, 'b')
+        warm_up(root_a)
+        warm_up(root_b)
+        COMMANDS[:] = []
+        result_a, time_a = call({'modules': MODULES, 'policy_root': root_a})
+        commands_a = list(COMMANDS)
+        COMMANDS[:] = []
+        result_c, time_c = call({'modules': MODULES, 'policy_root': root_a})
+        commands_c = list(COMMANDS)
+
+        COMMANDS[:] = []
+        time_b, rebuilds_b = 0.0, 0
+        for entry in MODULES:
+            result, elapsed = call(dict(entry, policy_root=root_b))
+            time_b += elapsed
+            rebuilds_b += result['rebuilds']
+        commands_b = list(COMMANDS)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+    ratio = time_b / time_a
+    print('## local_policy_module: policy rebuilds (bench/policy_rebuilds.py)')
+    print()
+    print('5 small modules (one `allow` rule each) installed on an offline copy of this host\'s policy store '
+          '(`semodule -p ROOT -n`), calling the module in-process.')
+    print()
+    print('| run | semodule transactions | wall time |')
+    print('|---|---|---|')
+    print('| A. one call with `modules:` (5 modules) | %d | %.2f s |' % (result_a['rebuilds'], time_a))
+    print('| B. 5 separate calls | %d | %.2f s |' % (rebuilds_b, time_b))
+    print('| C. A again, unchanged | %d | %.2f s |' % (result_c['rebuilds'], time_c))
+    print()
+    print('- B / A: **%.1f×** (target ≥ 4×): %s' % (ratio, 'met' if ratio >= 4 else 'NOT met'))
+    print('- unchanged rerun: %.2f s = %.1f %% of the first run; changed=%s' % (
+        time_c, 100.0 * time_c / time_a, result_c['changed']))
+    print()
+    print('Store-changing commands the module ran ($TMP/a, $TMP/b: temporary copies of /etc/selinux and '
+          '/var/lib/selinux; $BUILD: the module\'s private build directory):')
+    print()
+    print('```')
+    print('# A')
+    for cmd in commands_a:
+        print(shorten(cmd, base))
+    print('# B')
+    for cmd in commands_b:
+        print(shorten(cmd, base))
+    print('# C: %s' % ('(none)' if not commands_c else '; '.join(commands_c)))
+    print('```')
+    print()
+    print('Reproduce: `.venv/bin/python bench/policy_rebuilds.py` (or `make bench`).')
+    return 0 if (result_a['rebuilds'] == 1 and rebuilds_b == 5 and result_c['rebuilds'] == 0) else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
