@@ -179,25 +179,31 @@ def plan_mode(state, scope, autorelabel, runtime, policy_change=False, el=None):
     """Decide what to do for ``state`` in ``scope`` given the ``runtime`` mode.
 
     ``policy_change``: the config's policy type will differ from the loaded one.
-    Raises :class:`ModeError` for requests no action can satisfy.
+    Requests the running kernel cannot satisfy (enabling a disabled SELinux, disabling it) change what
+    can be changed and report ``reboot_required``; they never pretend the runtime changed.
     """
     plan = Plan()
     if state is not None and scope in ('both', 'runtime'):
         if runtime == state:
             pass
         elif runtime == 'disabled':
+            # Only a boot with SELINUX=enforcing|permissive in the config can enable SELinux.
+            plan.reboot_required = True
             if scope == 'runtime':
-                raise ModeError(
-                    'SELinux is disabled in the running kernel, so its mode cannot be changed at runtime. '
-                    'Use scope=both or scope=config, then reboot.')
+                plan.warnings.append(
+                    'SELinux is disabled in the running kernel, so its mode cannot be set to %s at runtime; nothing '
+                    'was changed. Use scope=both or scope=config, then reboot.' % state)
+                plan.notes.append('runtime cannot leave disabled without a reboot')
         elif state == 'disabled':
-            if scope == 'runtime':
-                raise ModeError(
-                    'SELinux cannot be disabled at runtime: set SELINUX=disabled with scope=both or scope=config and reboot '
-                    '(or use state=permissive to stop enforcing now).')
+            # Only a boot with SELINUX=disabled (EL9+: the selinux=0 kernel argument) can disable SELinux.
+            plan.reboot_required = True
             if runtime == 'enforcing':
                 plan.runtime_target = 'permissive'
-                plan.notes.append('runtime set to permissive until the reboot that disables SELinux')
+                plan.notes.append('runtime set to permissive until a reboot disables SELinux')
+            if scope == 'runtime':
+                plan.warnings.append(
+                    'SELinux cannot be disabled at runtime: set SELINUX=disabled with scope=both or scope=config and '
+                    'reboot.')
         else:
             plan.runtime_target = state
 

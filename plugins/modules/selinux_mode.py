@@ -42,8 +42,9 @@ options:
     description:
       - Where to set O(state).
       - V(runtime) changes the running kernel only, V(config) only O(configfile), V(both) both.
-      - A V(runtime) request that the running kernel cannot satisfy (SELinux disabled in the kernel, or
-        O(state=disabled)) fails and changes nothing.
+      - A V(runtime) request that the running kernel cannot satisfy is not pretended. Where SELinux is disabled in
+        the kernel nothing changes; for O(state=disabled) an enforcing runtime is set to permissive. Both warn and
+        report RV(reboot_required).
     type: str
     choices: [both, runtime, config]
     default: both
@@ -168,7 +169,8 @@ policy:
 permissive_domains:
   description:
     - Every permissive domain type after the module ran (predicted in check mode), built-in and customized, sorted.
-    - Null when O(permissive_domains) was not given (the list is then not read).
+    - When O(permissive_domains) is not given, the list is read if C(semanage) is installed, and is null when it
+      is not installed or cannot read the policy store.
   returned: always
   type: list
   elements: str
@@ -177,6 +179,8 @@ reboot_required:
   description:
     - True when the request takes effect only after a reboot (enable or disable SELinux, pending relabel,
       change of policy type). The module never reboots.
+    - With O(scope=runtime) it means that the running kernel cannot reach O(state) without a reboot (and a
+      config that asks for it).
   returned: always
   type: bool
   sample: true
@@ -330,6 +334,12 @@ def run(module):
         if unknown is None and add and module.check_mode:
             warnings.append('seinfo (setools) is missing: the domain types could not be checked in check mode.')
         domains_after = sorted((set(builtin) | set(customized) | set(add)) - set(remove))
+    elif host.runner.has('semanage_list'):
+        try:
+            builtin, customized = host.permissive_domains()
+            domains_after = sorted(set(builtin) | set(customized))
+        except FleetsecError:
+            domains_after = None  # informational only here: not asked for, so not a failure
 
     # Act (nothing above changed the host).
     if config_changed and not module.check_mode:

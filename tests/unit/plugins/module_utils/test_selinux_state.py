@@ -131,6 +131,10 @@ PLAN_TABLE = [
     ('enforcing', 'both', False, 'disabled', False, None, (None, 'enforcing', False, True)),
     ('disabled', 'both', True, 'disabled', False, None, (None, 'disabled', False, False)),
     ('disabled', 'runtime', True, 'disabled', False, None, (None, None, False, False)),
+    # runtime-only requests the kernel cannot satisfy: nothing pretended, reboot reported
+    ('enforcing', 'runtime', True, 'disabled', False, None, (None, None, False, True)),
+    ('disabled', 'runtime', True, 'enforcing', False, None, ('permissive', None, False, True)),
+    ('disabled', 'runtime', True, 'permissive', False, None, (None, None, False, True)),
     # disabling: impossible at runtime, permissive meanwhile
     ('disabled', 'both', True, 'enforcing', False, None, ('permissive', 'disabled', False, True)),
     ('disabled', 'both', True, 'permissive', False, None, (None, 'disabled', False, True)),
@@ -174,10 +178,10 @@ def test_plan_el9_disabled_caveat(el, warned):
     ('disabled', 'enforcing', 'cannot be disabled at runtime'),
     ('disabled', 'permissive', 'cannot be disabled at runtime'),
 ])
-def test_plan_impossible_runtime_requests_fail(state, runtime, words):
-    with pytest.raises(st.ModeError) as exc:
-        st.plan_mode(state, 'runtime', True, runtime)
-    assert words in exc.value.msg
+def test_plan_impossible_runtime_requests_warn_and_need_a_reboot(state, runtime, words):
+    plan = st.plan_mode(state, 'runtime', True, runtime)
+    assert plan.reboot_required is True and plan.config_mode is None and plan.relabel is False
+    assert len(plan.warnings) == 1 and words in plan.warnings[0]
 
 
 @pytest.mark.parametrize('wanted, wanted_state, builtin, customized, add, remove, warned', [

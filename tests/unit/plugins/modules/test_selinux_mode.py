@@ -155,8 +155,11 @@ class FakeHost(object):
 
 @pytest.fixture
 def make_host(tmpdir, monkeypatch):
+    made = []
+
     def factory(**kwargs):
-        host = FakeHost(str(tmpdir), **kwargs)
+        made.append(1)
+        host = FakeHost(str(tmpdir.mkdir('host%d' % len(made))), **kwargs)
         host.install(monkeypatch)
         return host
     return factory
@@ -203,6 +206,10 @@ TABLE = [
      (True, 'enforcing', 'enforcing', True), [], True),
     ('missing-config-created', dict(runtime='permissive', config=None), dict(state='permissive'),
      (True, 'permissive', 'permissive', False), [], False),
+    ('runtime-request-on-disabled-kernel', dict(runtime='disabled'), dict(state='enforcing', scope='runtime'),
+     (False, 'disabled', 'enforcing', True), [], False),
+    ('disable-at-runtime-goes-permissive', dict(runtime='enforcing'), dict(state='disabled', scope='runtime'),
+     (True, 'permissive', 'enforcing', True), [['setenforce', '0']], False),
     ('domains-only', dict(runtime='enforcing'), dict(permissive_domains=['ntpd_t']),
      (True, 'enforcing', 'enforcing', False), [['semanage', 'import']], False),
 ]
@@ -341,11 +348,26 @@ def test_state_and_domains_together(monkeypatch, make_host):
     assert result['runtime_after'] == 'enforcing' and result['permissive_domains'] == ['ntpd_t']
 
 
-def test_domains_not_listed_when_not_asked(monkeypatch, make_host):
-    host = make_host(runtime='enforcing')
+def test_domains_listed_when_not_asked(monkeypatch, make_host):
+    host = make_host(runtime='enforcing', customized=['ntpd_t'], builtin=['init_t'])
+    result, failed = call(monkeypatch, host, dict(state='enforcing'))
+    assert not failed and result['permissive_domains'] == ['init_t', 'ntpd_t']
+    assert not [c for c in host.calls if c[0] == 'seinfo']
+
+
+def test_domains_null_when_not_asked_and_semanage_missing_or_failing(monkeypatch, make_host):
+    host = make_host(runtime='enforcing', bins=('getenforce', 'setenforce', 'sestatus'))
     result, failed = call(monkeypatch, host, dict(state='enforcing'))
     assert not failed and result['permissive_domains'] is None
-    assert not [c for c in host.calls if c[0] in ('semanage', 'seinfo')]
+    host = make_host(runtime='disabled', config=None, policies=('default',))
+    original = host.run
+    host.run = lambda cmd, kwargs: ((1, '', 'ValueError: SELinux policy is not managed or store cannot be accessed.\n')
+                                    if cmd[1:3] == ['permissive', '-l'] else original(cmd, kwargs))
+    result, failed = call(monkeypatch, host, dict(state='disabled'))
+    assert not failed and result['permissive_domains'] is None
+    # asked for: the same failure fails the module
+    result, failed = call(monkeypatch, host, dict(permissive_domains=['ntpd_t']))
+    assert failed and 'store cannot be accessed' in result['msg']
 
 
 def test_domains_without_seinfo_rely_on_semanage(monkeypatch, make_host):
@@ -368,7 +390,6 @@ BAD = [
     ('policy-with-runtime-scope', dict(state='enforcing', policy='mls', scope='runtime'), 'scope=runtime'),
     ('domain-not-in-policy', dict(state='permissive', permissive_domains=['ntpd_t', 'bogus_t']), 'Not a type of the loaded policy: bogus_t'),
     ('domain-bad-name', dict(permissive_domains=['ntpd_t; reboot']), 'Invalid SELinux type name'),
-    ('disable-at-runtime', dict(state='disabled', scope='runtime'), 'cannot be disabled at runtime'),
     ('config-dir-missing', dict(state='permissive', configfile='/nonexistent-dir/config'), 'does not exist'),
 ]
 
@@ -385,12 +406,14 @@ def test_bad_input_fails_and_changes_nothing(monkeypatch, make_host, args, words
     assert host.mutating_calls() == []
 
 
-def test_runtime_request_on_disabled_kernel_fails(monkeypatch, make_host):
+def test_runtime_request_on_disabled_kernel_warns_and_changes_nothing(monkeypatch, make_host):
     host = make_host(runtime='disabled')
     before = host.snapshot()
     result, failed = call(monkeypatch, host, dict(state='enforcing', scope='runtime'))
-    assert failed and 'disabled in the running kernel' in result['msg']
-    assert host.snapshot() == before
+    assert not failed and not result['changed'] and result['reboot_required'] is True
+    assert result['runtime_after'] == 'disabled'
+    assert 'disabled in the running kernel' in result['warnings'][0]
+    assert host.snapshot() == before and host.mutating_calls() == []
 
 
 def test_unwritable_config_fails(monkeypatch, make_host):
