@@ -165,11 +165,13 @@ def main():
         ok_grep = scan_best <= 2 * grep_best and paired_median <= 2
         ok_ausearch = scan_best < au_wall
         ok_rss = scan_rss < 100 * 1024
+        load = os.getloadavg()
         print('## avc_collect scan benchmark\n')
         print('Synthetic raw audit.log: %.2f GiB, %d lines, %d AVC lines (%.2f %%), generated in %.1f s. '
-              'Python %s, %d CPUs. Best of %d runs for the scan and grep, 1 run of ausearch; page cache warm.\n'
+              'Python %s, %d CPUs, load average before the runs %.2f. Best of %d runs for the scan and grep, '
+              '1 run of ausearch; page cache warm.\n'
               % (actual / float(1 << 30), n_lines, n_avc, 100.0 * n_avc / n_lines, gen,
-                 sys.version.split()[0], os.cpu_count(), args.repeat))
+                 sys.version.split()[0], os.cpu_count(), load[0], args.repeat))
         print('| measure | time (s) | ratio scan / it | peak RSS (MiB) |')
         print('|---|---|---|---|')
         print('| avc_collect scan (`_avc_sources.collect_files`), in-process time | %.3f | 1.00 | %.1f |' % (scan_best, scan_rss / 1024.0))
@@ -186,6 +188,9 @@ def main():
         print('Targets: scan <= 2x grep (best and paired median): **%s** (%.2fx); faster than ausearch: **%s** (%.2fx); peak RSS < 100 MB: **%s** (%.1f MiB).'
               % ('met' if ok_grep else 'NOT met', scan_best / grep_best, 'met' if ok_ausearch else 'NOT met',
                  scan_best / au_wall, 'met' if ok_rss else 'NOT met', scan_rss / 1024.0))
+        print('\nCommands: `%s %s --child-scan FILE` (calls `_avc_sources.collect_files([FILE], False, Collector())`, '
+              'timed inside the child); `sh -c "grep -F \'avc:\' FILE | wc -l"`; `ausearch -m AVC --raw -if FILE >/dev/null`; '
+              'all with LC_ALL=C; peak RSS from wait4().' % (os.path.relpath(sys.executable, REPO), os.path.relpath(__file__, REPO)))
         if result['records'] != grep_count:
             print('\nWARNING: the scan found %d denial records but grep counted %d lines.' % (result['records'], grep_count))
     finally:

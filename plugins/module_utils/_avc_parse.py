@@ -42,6 +42,7 @@ MAX_SAMPLES = 5
 SAMPLE_LEN = 200
 EXE_WINDOW = 8192         # bytes searched around an AVC for its SYSCALL record
 FAST_CACHE_MAX = 20000    # bound of the "seen this denial text" cache
+MAX_EXE_TRIES = 3         # events of one denial searched for a SYSCALL exe before giving up
 
 UNTRUSTED_FIELDS = ('comm', 'name', 'path', 'exe')
 
@@ -56,9 +57,10 @@ _AVC = re.compile(br'avc:\s+(denied|granted)\s+\{([^}]*)\}\s*(?:for\s)?')
 _KEY = re.compile(br'(?:^|\s)([A-Za-z_][A-Za-z0-9_.-]*)=')
 _HEX = re.compile(br'^(?:[0-9A-Fa-f]{2})+$')
 _EXE = re.compile(br'\sexe=(?:"[^"]*"|\S+)')
+_RAW_FIELD = re.compile(br'(?<![^\s\'])([A-Za-z_][A-Za-z0-9_.-]*)=("[^"]*"|[^\s"]*)')
 _CTX = re.compile(r'^[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+(?::[A-Za-z0-9_.,:-]+)?$')
 _WORD = re.compile(r'^[a-z0-9_]+$')
-_PERMS = re.compile(br'(?: [a-z0-9_]+)+ $')
+_PERMS = re.compile(br'^(?: [a-z0-9_]+)+ $')
 _UNIX_PREFIX = re.compile(br'^\s*(\d{9,11})\.(\d+)\s')
 _ISO_PREFIX = re.compile(br'^\s*(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,]\d+)?(Z|[+-]\d\d:?\d\d)?\s')
 _BSD_PREFIX = re.compile(br'^\s*([A-Z][a-z]{2})\s+(\d{1,2}) (\d\d):(\d\d):(\d\d)\s')
@@ -115,25 +117,36 @@ def parse_fields(text, interpreted=False, wanted=None):
     The first occurrence of a key wins; with ``wanted`` only those keys are decoded.
     """
     fields = {}
+    if not interpreted:
+        # raw records never have spaces inside a value (the kernel hex-encodes such values)
+        for m in _RAW_FIELD.finditer(text):
+            key = m.group(1).decode('ascii')
+            if key in fields or (wanted is not None and key not in wanted):
+                continue
+            fields[key] = _field_value(key, m.group(2), False)
+        return fields
     matches = list(_KEY.finditer(text))
     for idx, m in enumerate(matches):
         key = m.group(1).decode('ascii')
         if key in fields or (wanted is not None and key not in wanted):
             continue
         stop = matches[idx + 1].start() if idx + 1 < len(matches) else len(text)
-        value = text[m.end():stop].strip()
-        if value in (b'?', b'(null)', b'', b'""'):
-            fields[key] = (value, None)
-            continue
-        if value.startswith(b'"'):
-            close = value.find(b'"', 1)
-            raw = value[1:close] if close > 0 else value[1:]
-        elif key in UNTRUSTED_FIELDS and not interpreted and _HEX.match(value):
-            raw = binascii.unhexlify(value)
-        else:
-            raw = value
-        fields[key] = (raw, to_text_escaped(raw))
+        fields[key] = _field_value(key, text[m.end():stop].strip(), True)
     return fields
+
+
+def _field_value(key, value, interpreted):
+    """(raw bytes, text or None) of one field value as written in the record."""
+    if value in (b'?', b'(null)', b'', b'""'):
+        return value, None
+    if value.startswith(b'"'):
+        close = value.find(b'"', 1)
+        raw = value[1:close] if close > 0 else value[1:]
+    elif key in UNTRUSTED_FIELDS and not interpreted and _HEX.match(value):
+        raw = binascii.unhexlify(value)
+    else:
+        raw = value
+    return raw, to_text_escaped(raw)
 
 
 def _local_to_epoch(year, month, day, hour, minute, second):
@@ -144,8 +157,8 @@ def parse_header(line):
     """Return (ts float or None, ms text, serial int or None, event id bytes or None, interpreted)."""
     m = _HDR_RAW.search(line)
     if m:
-        ms = m.group(2)
-        return (int(m.group(1)) + int(ms) / (10.0 ** len(ms)), ms.decode('ascii'), int(m.group(3)),
+        # float() of the same text as the fast path, so checkpoint comparisons are exact
+        return (float(m.group(1) + b'.' + m.group(2)), m.group(2).decode('ascii'), int(m.group(3)),
                 m.group(0), False)
     m = _HDR_INTERP.search(line)
     if m:
@@ -363,6 +376,7 @@ class Collector(object):
         self.samples = []
         self.last_event = None
         self._fast = {}
+        self._perm_texts = set()
         self._pending = {}
         self.dedupe = False
         self._seen = set()
@@ -492,52 +506,56 @@ class Collector(object):
             self._find_exe(d, buf, s, e, end, final)
 
     def _fast_path(self, line):
-        """Cheap merge for a denial text already seen; None when a full parse is needed."""
-        if self.comms is not None or AVC_NEEDLE not in line:
+        """Cheap merge for a raw-format denial text already seen.
+
+        Returns the denial key, False when the record is filtered out, or None when
+        a full parse is needed (anything unusual falls back to :func:`parse_line`).
+        """
+        if self.comms is not None:
             return None
         cut = line.find(b' scontext=')
-        if cut < 0 or b'audit(' not in line:
+        if cut < 0:
             return None
         cached = self._fast.get(line[cut:])
         if cached is None:
             return None
         hs = line.find(b'audit(')
-        he = line.find(b')', hs)
-        head = line[hs + 6:he]
-        if b' ' in head or b'/' in head:
+        ps = line.find(b'avc:  denied  {', hs)
+        if hs < 0 or ps < 0:
             return None
-        dot = head.find(b'.')
-        colon = head.find(b':')
-        if dot < 0 or colon < dot:
-            return None
+        he = line.find(b')', hs, ps)
+        colon = line.find(b':', hs, he)
         try:
-            ms = head[dot + 1:colon]
-            ts = int(head[:dot]) + int(ms) / (10.0 ** len(ms))
-            serial = int(head[colon + 1:])
+            ts = float(line[hs + 6:colon])
+            serial = int(line[colon + 1:he])
         except ValueError:
             return None
-        self._mark(ts, serial)
-        if not self._passes_time(ts, serial):
+        event = (ts, serial)
+        if self.last_event is None or event > self.last_event:
+            self.last_event = event
+        if (self.since is not None and ts < self.since) or (self.after is not None and event <= self.after):
             return False
         if cached is False:
             return False
-        ps = line.find(b'avc:  denied  {')
         pe = line.find(b'}', ps)
-        if ps < 0 or pe < 0 or not _PERMS.match(line, ps + 15, pe):
-            return None
-        ps += 14
+        perms = line[ps + 15:pe]
+        if perms not in self._perm_texts:
+            if pe < 0 or not _PERMS.match(perms):
+                return None
+            self._perm_texts.add(perms)
         d = self.denials[cached]
-        if (d['path'] is None and b' path=' in line) or (d['name'] is None and b' name=' in line) or \
-                (d['comm'] is None and b' comm=' in line):
-            return None
-        d['_perms'].update(p.decode('ascii') for p in line[ps + 1:pe].split())
+        for token in d['_missing']:
+            if token in line:
+                return None
+        d['_bperms'].add(perms)
         d['count'] += 1
         self.records += 1
         if d['_first'] is None or ts < d['_first']:
             d['_first'] = ts
         if d['_last'] is None or ts > d['_last']:
             d['_last'] = ts
-        d['_event'] = line[hs:he + 1]
+        if d['exe'] is None:
+            d['_event'] = line[hs:he + 1]
         return cached
 
     def _remember(self, line, key):
@@ -555,6 +573,8 @@ class Collector(object):
         if d is None:
             d = dict(rec)
             d['_perms'] = set(rec['permissions'])
+            d['_bperms'] = set()
+            d['_missing'] = _missing_tokens(d)
             d['count'] = 1
             d['_first'] = d['_last'] = ts
             d['_event'] = rec['event']
@@ -576,6 +596,7 @@ class Collector(object):
             if d[field] is None and rec[field] is not None:
                 d[field] = rec[field]
                 d[field + '_raw'] = rec[field + '_raw']
+        d['_missing'] = _missing_tokens(d)
         d['_event'] = rec['event']
         return key
 
@@ -602,9 +623,14 @@ class Collector(object):
 
     # -- exe from the SYSCALL record of the same event -------------------
     def _find_exe(self, d, buf, s, e, end, final):
+        d['_exe_tries'] = d.get('_exe_tries', 0) + 1
+        if d['_exe_tries'] > MAX_EXE_TRIES:
+            return
         event = d['_event']
-        exe = _syscall_exe(buf, event, e, min(end, e + EXE_WINDOW)) or \
-            _syscall_exe(buf, event, max(0, s - EXE_WINDOW), s)
+        exe = _syscall_exe(buf, event, e, min(end, e + EXE_WINDOW))
+        if exe is None and b' ' in event:
+            # ausearch -i prints an event's SYSCALL record before its AVC records
+            exe = _syscall_exe(buf, event, max(0, s - EXE_WINDOW), s)
         if exe is not None:
             d['exe'], d['exe_raw'] = exe
         elif not final and e + EXE_WINDOW > end:
@@ -627,7 +653,7 @@ class Collector(object):
                 'source_type': d['source_type'],
                 'target_type': d['target_type'],
                 'tclass': d['tclass'],
-                'permissions': sorted(d['_perms']),
+                'permissions': sorted(all_permissions(d)),
                 'scontext': d['scontext'],
                 'tcontext': d['tcontext'],
                 'comm': d['comm'],
@@ -660,6 +686,19 @@ class Collector(object):
         return {'count': self.skipped, 'samples': list(self.samples)}
 
 
+def _missing_tokens(d):
+    """Field markers whose presence in a later record makes the fast path fall back (to fill them in)."""
+    return tuple(b' ' + f.encode('ascii') + b'=' for f in ('comm', 'path', 'name') if d[f] is None)
+
+
+def all_permissions(d):
+    """Permissions of a merged denial: parsed ones plus the raw lists merged by the fast path."""
+    perms = set(d['_perms'])
+    for raw in d.get('_bperms', ()):
+        perms.update(p.decode('ascii') for p in raw.split())
+    return perms
+
+
 def _syscall_exe(buf, event, lo, hi):
     """exe of the SYSCALL record carrying ``event`` in buf[lo:hi], as (text, raw) or None."""
     i = buf.find(event, lo, hi)
@@ -690,7 +729,7 @@ def canonical_line(d):
         stamp = u'0.000:0'
     else:
         stamp = u'%d.%s:%d' % (int(ts), (d['ms'] or u'000'), d['serial'] or 0)
-    parts = [u'type=AVC msg=audit(%s): avc:  denied  { %s } for ' % (stamp, u' '.join(sorted(d['_perms'])))]
+    parts = [u'type=AVC msg=audit(%s): avc:  denied  { %s } for ' % (stamp, u' '.join(sorted(all_permissions(d))))]
     if d['pid'] is not None:
         parts.append(u' pid=%s' % d['pid'])
     for field in ('comm', 'path', 'name'):

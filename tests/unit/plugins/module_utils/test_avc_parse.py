@@ -172,7 +172,7 @@ def test_bad_lines_are_counted_with_samples():
     c = collect('bad.log')
     assert c.skipped == 5
     assert len(c.samples) == 5
-    assert c.samples[0].endswith('(missing or invalid scontext)')  # 'tcont' glued to the scontext value
+    assert c.samples[0].endswith('(missing or invalid tcontext)')
     assert c.samples[1].endswith('(avc record without denied/granted)')
     assert c.samples[1].startswith(u'\x00\x01\x02\\xff\\xfe garbage')
     assert c.samples[3].endswith('(invalid permission list)')
