@@ -76,7 +76,7 @@ trap cleanup EXIT
 
 packages=(
   systemd-sysv udev dbus kmod iproute2 procps sudo less
-  openssh-server python3 auditd
+  openssh-server python3 python3-apt auditd
   selinux-basics selinux-policy-default selinux-policy-dev selinux-utils
   policycoreutils policycoreutils-python-utils checkpolicy semodule-utils
   linux-image-amd64

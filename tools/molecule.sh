@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Run the molecule scenarios with the environment they need (used by `make test` / tools/test.sh).
+# Usage: tools/molecule.sh [SCENARIO...]     (default: default container)
+#   default    enforcing Debian 12 VM (tools/vm/*), real kernel: converge, idempotence, testinfra
+#   container  podman, image $MOLECULE_IMAGE (default: localhost/fleetsec-debian12, built locally
+#              by tools/container/build-image.sh); SELinux is disabled inside any container
+# Environment: VENV (default .venv), FLEETSEC_CACHE (default ~/.cache/fleetsec-selinux),
+#   MOLECULE_IMAGE, FLEETSEC_VM_ACCEL (kvm|tcg, default probed).
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$here"
+venv=${VENV:-$here/.venv}
+cache=${FLEETSEC_CACHE:-$HOME/.cache/fleetsec-selinux}
+export FLEETSEC_CACHE="$cache"
+# pinned with tools/requirements-controller.txt (ansible-core 2.19): the `ansible` package of the
+# same generation ships containers.podman, which molecule's podman driver needs (Galaxy is not used)
+ansible_pkg=ansible==12.3.0
+log() { printf '[molecule.sh] %s\n' "$*" >&2; }
+
+export PATH="$venv/bin:$PATH"
+export ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 NO_COLOR=1
+scenarios=("$@")
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(default container)
+
+collections="$cache/collections"
+ensure_podman_collection() {
+  [ -f "$collections/ansible_collections/containers/podman/MANIFEST.json" ] && return 0
+  log "extracting containers.podman from the $ansible_pkg wheel into $collections"
+  local tmp
+  tmp=$(mktemp -d)
+  "$venv/bin/pip" download -q --no-deps "$ansible_pkg" -d "$tmp"
+  "$venv/bin/python" - "$tmp"/ansible-*.whl "$collections" <<'PY'
+import sys, zipfile
+wheel, dest = sys.argv[1], sys.argv[2]
+prefix = "ansible_collections/containers/podman/"
+with zipfile.ZipFile(wheel) as zf:
+    members = [n for n in zf.namelist() if n.startswith(prefix)]
+    zf.extractall(dest, members)
+print("%d files" % len(members))
+PY
+  rm -rf "$tmp"
+}
+
+export ANSIBLE_COLLECTIONS_PATH
+ANSIBLE_COLLECTIONS_PATH="$("$here/tools/collection-tree.sh"):$collections"
+
+qemu_left() {  # QEMU processes started from this checkout's molecule runs
+  pgrep -f 'qemu-system-x86_64 -name fleetsec-vm' || true
+}
+
+rc=0
+summary=()
+for s in "${scenarios[@]}"; do
+  case "$s" in
+    container)
+      ensure_podman_collection
+      export CONTAINERS_CONF
+      CONTAINERS_CONF=$("$here/tools/container/build-image.sh" | tail -1)
+      export MOLECULE_IMAGE=${MOLECULE_IMAGE:-localhost/fleetsec-debian12}
+      ;;
+  esac
+  log "molecule test -s $s"
+  start=$(date +%s)
+  if molecule test -s "$s"; then r=0; else r=$?; rc=1; fi
+  secs=$(( $(date +%s) - start ))
+  summary+=("$s: rc=$r in ${secs} s")
+  log "molecule test -s $s: rc=$r in ${secs} s"
+done
+left=$(qemu_left)
+if [ -n "$left" ]; then
+  log "ERROR: QEMU process(es) left behind: $left"
+  rc=1
+fi
+printf '%s\n' "${summary[@]}"
+exit $rc
