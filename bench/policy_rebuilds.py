@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Benchmark (run by `make bench`, never by the unit tests): policy rebuilds of local_policy_module.
 
@@ -20,7 +19,9 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
 sys.path.insert(0, os.path.join(REPO, 'tests', 'unit'))
 sys.path.insert(0, os.path.join(REPO, 'tests', 'integration', 'pytest'))
 
-import conftest  # noqa: E402  (puts the collection on sys.path)
+import conftest  # noqa: E402
+COLLECTIONS = conftest.collections_path()  # build/collections -> this checkout, already on sys.path
+
 from ansible.module_utils import basic  # noqa: E402
 from module_helpers import run_module  # noqa: E402
 

@@ -17,7 +17,7 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..')
 STORE_DIRS = (('etc', '/etc/selinux'), ('var/lib', '/var/lib/selinux'))
 
 
-def _collections_path():
+def collections_path():
     """build/collections/ansible_collections/fleetsec/selinux -> the repository (as tools/collection-tree.sh does)."""
     base = os.path.join(REPO, 'build', 'collections')
     link = os.path.join(base, 'ansible_collections', 'fleetsec', 'selinux')
@@ -27,7 +27,7 @@ def _collections_path():
     return base
 
 
-sys.path.insert(0, _collections_path())
+sys.path.insert(0, collections_path())
 sys.path.insert(0, os.path.join(REPO, 'tests', 'unit'))
 
 
