@@ -433,18 +433,32 @@ class Collector(object):
             return start
         if self._pending:
             self._resolve_pending(buf, start, end)
-        hits = []
         find = buf.find
+        rfind = buf.rfind
+        if len(needles) == 1:
+            # the hot loop of a file scan: one C-level find per candidate line
+            needle = needles[0]
+            candidate = self._candidate
+            i = find(needle, start, end)
+            while i >= 0:
+                s = rfind(b'\n', start, i) + 1 or start
+                e = find(b'\n', i, end)
+                if e < 0:
+                    e = end
+                candidate(buf[s:e], buf, s, e, end, final)
+                i = find(needle, e, end)
+            return end
+        hits = []
         for needle in needles:
             i = find(needle, start, end)
             while i >= 0:
-                s = max(start, buf.rfind(b'\n', start, i) + 1)
+                s = rfind(b'\n', start, i) + 1 or start
                 e = find(b'\n', i, end)
                 if e < 0:
                     e = end
                 hits.append((s, e))
                 i = find(needle, e, end)
-        if len(needles) > 1 and hits:
+        if hits:
             hits = sorted(set(hits))
         for s, e in hits:
             self._candidate(buf[s:e], buf, s, e, end, final)
