@@ -5,7 +5,7 @@
 """PRIVATE: parse SELinux AVC denials out of audit records, in any log format.
 
 Pure functions and one accumulator (:class:`Collector`); no AnsibleModule, no I/O.
-The collector is fed byte buffers (``scan``) or single lines (``feed_line``); it
+The collector is fed byte buffers or mmaps (``scan``) or command output (``feed_lines``); it
 finds candidate lines with a byte-level ``find`` (no regex on ordinary lines),
 parses only those, and keeps one entry per unique (source type, target type,
 class), so memory grows with the number of unique denials, not with the log.
@@ -57,7 +57,7 @@ _AVC = re.compile(br'avc:\s+(denied|granted)\s+\{([^}]*)\}\s*(?:for\s)?')
 _KEY = re.compile(br'(?:^|\s)([A-Za-z_][A-Za-z0-9_.-]*)=')
 _HEX = re.compile(br'^(?:[0-9A-Fa-f]{2})+$')
 _EXE = re.compile(br'\sexe=(?:"[^"]*"|\S+)')
-_RAW_FIELD = re.compile(br'(?<![^\s\'])([A-Za-z_][A-Za-z0-9_.-]*)=("[^"]*"|[^\s"]*)')
+_RAW_FIELD = re.compile(br'(?<![^\s\'])([A-Za-z_][A-Za-z0-9_.-]*)=("[^"]*"|[^\s"\']*)')
 _CTX = re.compile(r'^[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+(?::[A-Za-z0-9_.,:-]+)?$')
 _WORD = re.compile(r'^[a-z0-9_]+$')
 _PERMS = re.compile(br'^(?: [a-z0-9_]+)+ $')
@@ -99,10 +99,6 @@ def iso_utc(ts):
     if ts is None:
         return None
     return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(ts))
-
-
-def _ascii(data):
-    return data.decode('ascii', 'replace') if isinstance(data, bytes) else data
 
 
 AVC_FIELDS = frozenset(('scontext', 'tcontext', 'tclass', 'permissive', 'pid') + UNTRUSTED_FIELDS)
@@ -414,11 +410,6 @@ class Collector(object):
         return True
 
     # -- feeding ---------------------------------------------------------
-    def feed_line(self, line):
-        """Parse one line (bytes) without exe correlation across lines."""
-        if AVC_NEEDLE in line or ERR_NEEDLE in line or SYSLOG_ERR_NEEDLE in line:
-            self._candidate(line, None, 0, 0)
-
     def feed_lines(self, data):
         """Feed a whole bytes blob (command output): scan with exe correlation."""
         self.scan(data, final=True, needles=ALL_NEEDLES + (CONTEXT_NEEDLE,))
@@ -482,14 +473,13 @@ class Collector(object):
         self._seen.add((body, second))
         return False
 
-    def _candidate(self, line, buf, s, e, end=0, final=True):
-        key = None
+    def _candidate(self, line, buf, s, e, end, final):
+        """Handle one candidate line ``buf[s:e]`` (already sliced as ``line``)."""
         if self.dedupe and self._duplicate(line):
             return
-        if buf is not None:
-            key = self._fast_path(line)
-            if key is False:
-                return
+        key = self._fast_path(line)
+        if key is False:
+            return
         if key is None:
             try:
                 parsed = parse_line(line)
@@ -516,7 +506,7 @@ class Collector(object):
             key = self._add(rec)
             self._remember(line, key)
         d = self.denials[key]
-        if d['exe'] is None and buf is not None and d.get('_event') is not None:
+        if d['exe'] is None and d['_event'] is not None:
             self._find_exe(d, buf, s, e, end, final)
 
     def _fast_path(self, line):

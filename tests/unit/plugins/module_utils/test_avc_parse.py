@@ -273,3 +273,30 @@ def test_fast_path_never_accepts_what_the_full_parser_rejects():
     c.scan(data, final=True)
     assert [(d['permissions'], d['count']) for d in c.result_denials()] == [(['open', 'read'], 2)]
     assert c.skipped == 1
+
+
+BODY = (b'avc:  denied  { getattr } for  pid=657 comm="systemd-journal" path="cgroup:[4026531835]" dev="nsfs" '
+        b'ino=4026531835 scontext=system_u:system_r:syslogd_t:s0 tcontext=system_u:object_r:nsfs_t:s0 tclass=file '
+        b'permissive=0')
+
+
+@pytest.mark.parametrize('prefix, expected', [
+    (b'2026-11-26T01:10:00.123456+01:00 host audit[657]: AVC ', '2026-11-26T00:10:00Z'),   # rsyslog high precision
+    (b'2026-11-26T00:10:00Z host audit[657]: AVC ', '2026-11-26T00:10:00Z'),
+    (b'1795651800.123456 host audit[657]: AVC ', '2026-11-26T00:10:00Z'),                  # journalctl -o short-unix
+    (b'AVC ', None),                                                                       # journalctl -o cat: no time
+])
+def test_time_from_the_log_prefix_when_the_record_has_no_header(prefix, expected):
+    kind, rec = parse_line(prefix + BODY)
+    assert kind == 'denial' and rec['record_type'] == 'AVC' and rec['source_type'] == 'syslogd_t'
+    assert (None if rec['ts'] is None else time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(rec['ts']))) == expected
+
+
+def test_user_selinux_err_and_bounded_transition_are_errors():
+    kind, err = parse_line(b"type=USER_SELINUX_ERR msg=audit(1795651800.000:7): pid=1 uid=0 auid=4294967295 ses=4294967295 "
+                           b"subj=system_u:system_r:init_t:s0 msg='op=security_compute_av reason=bounds "
+                           b"scontext=system_u:system_r:init_t:s0 tcontext=system_u:object_r:x_t:s0 tclass=file perms=read'")
+    assert kind == 'error' and err['record_type'] == 'USER_SELINUX_ERR' and err['op'] == 'security_compute_av'
+    kind, err = parse_line(b'type=SELINUX_ERR msg=audit(1795651800.000:8): op=security_bounded_transition seresult=denied '
+                           b'oldcontext=system_u:system_r:init_t:s0 newcontext=system_u:system_r:x_t:s0')
+    assert kind == 'error' and err['newcontext'] == 'system_u:system_r:x_t:s0' and err['serial'] == 8
