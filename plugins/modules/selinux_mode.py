@@ -94,6 +94,7 @@ seealso:
 extends_documentation_fragment:
   - fleetsec.selinux.attributes
   - fleetsec.selinux.attributes.platform
+  - fleetsec.selinux.attributes.idempotent
 attributes:
   check_mode:
     support: full
@@ -103,6 +104,8 @@ attributes:
       - Shows the change of O(configfile).
   platform:
     platforms: linux
+  idempotent:
+    support: full
 '''
 
 EXAMPLES = r'''
