@@ -424,31 +424,13 @@ class Collector(object):
             return start
         if self._pending:
             self._resolve_pending(buf, start, end)
-        find = buf.find
-        rfind = buf.rfind
         if len(needles) == 1:
             # the hot loop of a file scan: one C-level find per candidate line
-            needle = needles[0]
             candidate = self._candidate
-            i = find(needle, start, end)
-            while i >= 0:
-                s = rfind(b'\n', start, i) + 1 or start
-                e = find(b'\n', i, end)
-                if e < 0:
-                    e = end
+            for s, e in _spans(buf, needles[0], start, end):
                 candidate(buf[s:e], buf, s, e, end, final)
-                i = find(needle, e, end)
             return end
-        hits = []
-        for needle in needles:
-            i = find(needle, start, end)
-            while i >= 0:
-                s = rfind(b'\n', start, i) + 1 or start
-                e = find(b'\n', i, end)
-                if e < 0:
-                    e = end
-                hits.append((s, e))
-                i = find(needle, e, end)
+        hits = [span for needle in needles for span in _spans(buf, needle, start, end)]
         if hits:
             hits = sorted(set(hits))
         for s, e in hits:
@@ -688,6 +670,20 @@ class Collector(object):
 
     def result_skipped(self):
         return {'count': self.skipped, 'samples': list(self.samples)}
+
+
+def _spans(buf, needle, start, end):
+    """(start, end) of each line of buf[start:end] that contains ``needle``, found with bytes.find."""
+    find = buf.find
+    rfind = buf.rfind
+    i = find(needle, start, end)
+    while i >= 0:
+        s = rfind(b'\n', start, i) + 1 or start
+        e = find(b'\n', i, end)
+        if e < 0:
+            e = end
+        yield s, e
+        i = find(needle, e, end)
 
 
 def _missing_tokens(d):

@@ -28,6 +28,16 @@ def collect(name, **kwargs):
     return c
 
 
+@pytest.fixture
+def utc(monkeypatch):
+    """Interpreted and syslog dates are local time: pin the zone."""
+    monkeypatch.setenv('TZ', 'UTC')
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
 def by_key(collector):
     return dict(((d['source_type'], d['target_type'], d['tclass']), d) for d in collector.result_denials())
 
@@ -94,14 +104,8 @@ def test_user_avc_nested_msg_enriched_and_exe():
     assert dnsmasq['permissive'] is None and dnsmasq['exe'] == '/usr/bin/dbus-daemon'
 
 
-def test_interpreted_output_dates_unquoted_values_and_reverse_syscall(monkeypatch):
-    monkeypatch.setenv('TZ', 'UTC')
-    time.tzset()
-    try:
-        c = collect('interpreted.log')
-    finally:
-        monkeypatch.delenv('TZ')
-        time.tzset()
+def test_interpreted_output_dates_unquoted_values_and_reverse_syscall(utc):
+    c = collect('interpreted.log')
     denials = by_key(c)
     less = denials[('journalctl_t', 'user_devpts_t', 'chr_file')]
     assert less['first_seen'] == '2023-04-25T21:22:49Z'   # MM/DD/YYYY
@@ -118,14 +122,8 @@ def test_interpreted_output_dates_unquoted_values_and_reverse_syscall(monkeypatc
         'type=AVC msg=audit(1682457769.431:10767): avc:  denied  { open } for  pid=246920 comm="less" path="/dev/pts/2" ')
 
 
-def test_syslog_journal_dmesg_and_logcat_forms(monkeypatch):
-    monkeypatch.setenv('TZ', 'UTC')
-    time.tzset()
-    try:
-        c = collect('syslog.log')
-    finally:
-        monkeypatch.delenv('TZ')
-        time.tzset()
+def test_syslog_journal_dmesg_and_logcat_forms(utc):
+    c = collect('syslog.log')
     denials = by_key(c)
     assert ('abrt_dump_oops_t', 'init_t', 'unix_stream_socket') in denials      # kernel: audit: type=1400
     assert ('syslogd_t', 'cgroup_t', 'file') in denials                          # dmesg
