@@ -58,7 +58,7 @@ options:
     type: str
   configfile:
     description:
-      - Path of the SELinux config file.
+      - Path of the SELinux config file. A symlink (like C(/etc/sysconfig/selinux) on EL) is followed and kept.
       - When it does not exist and O(scope) is V(both) or V(config), it is created from a template; its policy
         type is then O(policy), else the loaded policy, else the only policy installed beside it.
     type: path
@@ -280,6 +280,8 @@ def check_policy(configfile, policy):
 def run(module):
     params = module.params
     state, scope, configfile = params['state'], params['scope'], params['configfile']
+    # EL's /etc/sysconfig/selinux is a symlink to /etc/selinux/config: edit the target, keep the link.
+    target = os.path.realpath(configfile)
     domains = params['permissive_domains']
     manage_config = state is not None and scope in ('both', 'config')
     host = selinux_state.SelinuxHost(Runner(module, selinux_state.COMMANDS))
@@ -289,7 +291,7 @@ def run(module):
     if params['policy'] is not None:
         if scope == 'runtime':
             raise selinux_state.ModeError('policy is written to the config file: it cannot be used with scope=runtime.')
-        check_policy(configfile, params['policy'])
+        check_policy(target, params['policy'])
     if domains:
         selinux_state.check_type_names(domains)
 
@@ -309,13 +311,13 @@ def run(module):
     text_after = text_before
     if manage_config:
         if text_before is None:
-            text_after = config.template(plan.config_mode, template_policy(module, configfile, loaded))
+            text_after = config.template(plan.config_mode, template_policy(module, target, loaded))
         else:
             text_after = config.render(text_before, mode=plan.config_mode, policy=params['policy'])
     after = config.read_config(text_after)
     config_changed = text_after != text_before
     if config_changed:
-        check_writable(configfile)
+        check_writable(target)
         if text_before is None:
             changes.append('created %s (SELINUX=%s, SELINUXTYPE=%s)' % (configfile, after['mode'], after['policy']))
         else:
@@ -346,7 +348,7 @@ def run(module):
 
     # Act (nothing above changed the host).
     if config_changed and not module.check_mode:
-        write_file(module, configfile, text_after)
+        write_file(module, target, text_after)
     if plan.relabel and host.ensure_relabel_flag():
         changes.append('created %s (relabel at next boot)' % host.relabel_flag)
     runtime_after = runtime_before

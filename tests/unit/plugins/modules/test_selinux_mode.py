@@ -317,6 +317,16 @@ def test_crlf_config_keeps_crlf(monkeypatch, make_host):
     assert host.config() == EL_CONFIG.replace('SELINUX=enforcing', 'SELINUX=permissive').replace('\n', '\r\n')
 
 
+def test_symlinked_configfile_keeps_the_link(monkeypatch, make_host):
+    host = make_host(runtime='enforcing')
+    link = os.path.join(host.root, 'sysconfig-selinux')
+    os.symlink(os.path.relpath(host.configfile, host.root), link)
+    result, failed = call(monkeypatch, host, dict(state='permissive', scope='config', configfile=link), diff=True)
+    assert not failed and result['changed'] and result['diff']['after_header'] == link
+    assert os.path.islink(link)
+    assert 'SELINUX=permissive\n' in host.config()
+
+
 def test_non_canonical_line_is_normalised(monkeypatch, make_host):
     host = make_host(runtime='enforcing', config='SELINUX = "enforcing"\nSELINUXTYPE=targeted\n')
     result, failed = call(monkeypatch, host, dict(state='enforcing'))
