@@ -48,8 +48,7 @@ CASES = [
                   {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
                   {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'},
                   {'cmd': 'semodule -p {ROOT} -n -X 400 -i {TMP}/acme/acme.pp',
-                   'err': 'libsemanage.add_user: user sddm not in password file'},
-                  {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': '100 ntp pp {SHA_B}\n400 acme pp {SHA_A}\n'}],
+                   'err': 'libsemanage.add_user: user sddm not in password file'}],
      'expect': {'changed': True,
                 'rebuilds': 1,
                 'checksum': '{SHA_A}',
@@ -92,8 +91,7 @@ CASES = [
                   {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
                   {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
                   {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'},
-                  {'cmd': 'semodule -p {ROOT} -n -X 400 -i {TMP}/acme/acme.pp'},
-                  {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': '200 acme pp {SHA_B}\n400 acme pp {SHA_A}\n'}],
+                  {'cmd': 'semodule -p {ROOT} -n -X 400 -i {TMP}/acme/acme.pp'}],
      'expect': {'changed': True, 'rebuilds': 1, 'installed_before': None}},
     {'id': 'dangerous rule refused',
      'args': {'name': 'acme', 'te': 'DANGER'},
@@ -143,8 +141,7 @@ CASES = [
      'args': {'name': 'acme', 'state': 'absent'},
      'commands': [{'cmd': 'semodule --help', 'out': 'HELP'},
                   {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': '400 acme pp {SHA_A}\n'},
-                  {'cmd': 'semodule -p {ROOT} -n -X 400 -r acme'},
-                  {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': ''}],
+                  {'cmd': 'semodule -p {ROOT} -n -X 400 -r acme'}],
      'expect': {'changed': True,
                 'rebuilds': 1,
                 'checksum': None,
@@ -163,8 +160,7 @@ CASES = [
      'args': {'name': 'ntp', 'state': 'disabled'},
      'commands': [{'cmd': 'semodule --help', 'out': 'HELP'},
                   {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': '100 ntp pp {SHA_B}\n'},
-                  {'cmd': 'semodule -p {ROOT} -n -d ntp'},
-                  {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': '100 ntp pp disabled {SHA_B}\n'}],
+                  {'cmd': 'semodule -p {ROOT} -n -d ntp'}],
      'expect': {'changed': True, 'rebuilds': 1}},
     {'id': 'enabled on a module that is already enabled changes nothing',
      'args': {'name': 'ntp', 'state': 'enabled'},
@@ -184,9 +180,7 @@ CASES = [
                   {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
                   {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
                   {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'},
-                  {'cmd': 'semodule -p {ROOT} -n -X 400 -i {TMP}/acme/acme.pp -r old -d ntp'},
-                  {'cmd': 'semodule -p {ROOT} -lfull -m',
-                   'out': '100 ntp pp disabled {SHA_B}\n400 acme pp {SHA_A}\n'}],
+                  {'cmd': 'semodule -p {ROOT} -n -X 400 -i {TMP}/acme/acme.pp -r old -d ntp'}],
      'record_before_old': True,
      'expect': {'changed': True, 'rebuilds': 1, 'te': None, 'checksum': None}},
     {'id': 'invalid name fails before any command',
@@ -334,8 +328,30 @@ def test_modified_installed_module_is_reinstalled(monkeypatch, root):
         {'cmd': 'semodule --help', 'out': 'HELP'},
         {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': '400 acme pp {SHA_B}\n'}] + list(BUILD) + [
         {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'},
-        {'cmd': 'semodule -p {ROOT} -n -X 400 -i {TMP}/acme/acme.pp'},
-        {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': '400 acme pp {SHA_A}\n'}]}
+        {'cmd': 'semodule -p {ROOT} -n -X 400 -i {TMP}/acme/acme.pp'}]}
     case, script, result, failed = run_case(monkeypatch, root, drift)
     assert not failed and script.commands == []
     assert result['installed_before'] == SHA['SHA_B'] and result['checksum'] == SHA['SHA_A'] and result['rebuilds'] == 1
+
+
+@pytest.mark.parametrize('listed_after, failed_msg', [
+    ('400 acme pp {SHA_A}\n', None),
+    ('400 other pp {SHA_A}\n', "Module 'acme' is not listed after installing acme.pp: does the package declare another module name?"),
+])
+def test_prebuilt_pp_is_checked_by_name_after_install(monkeypatch, root, listed_after, failed_msg):
+    with io.open(os.path.join(root, 'prebuilt.pp'), 'wb') as handle:
+        handle.write(b'\x8f\xff\x7c\xf9PP')
+    case = {'args': {'name': 'acme', 'pp': '{ROOT}/prebuilt.pp'}, 'commands': [
+        {'cmd': 'semodule --help', 'out': 'HELP'},
+        {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': ''},
+        {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'},
+        {'cmd': 'semodule -p {ROOT} -n -X 400 -i {TMP}/acme/acme.pp'},
+        {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': listed_after}]}
+    case, script, result, failed = run_case(monkeypatch, root, case)
+    assert script.commands == []
+    if failed_msg:
+        assert failed and result['msg'] == failed_msg
+        assert not os.path.exists(record_file(root, 'acme'))
+    else:
+        assert not failed and result['checksum'] == SHA['SHA_A'] and result['rebuilds'] == 1
+        assert os.path.exists(record_file(root, 'acme'))
