@@ -277,23 +277,81 @@ def check_policy(configfile, policy):
             'package first.' % (policy, directory))
 
 
+def describe_config_change(configfile, text_before, before, after):
+    if text_before is None:
+        return ['created %s (SELINUX=%s, SELINUXTYPE=%s)' % (configfile, after['mode'], after['policy'])]
+    changes = []
+    for key, label in (('mode', 'SELINUX'), ('policy', 'SELINUXTYPE')):
+        if before[key] != after[key]:
+            changes.append('config %s: %s -> %s' % (label, before[key], after[key]))
+    return changes or ['rewrote the SELinux lines of %s in the form libselinux reads' % configfile]
+
+
+def plan_domains(module, host):
+    """``(add, remove, domains_after, warnings)`` for O(permissive_domains); reads the list even when not asked."""
+    domains = module.params['permissive_domains']
+    if domains is None:
+        if not host.runner.has('semanage_list'):
+            return [], [], None, []
+        try:
+            builtin, customized = host.permissive_domains()
+        except FleetsecError:
+            return [], [], None, []  # informational only here: not asked for, so not a failure
+        return [], [], sorted(set(builtin) | set(customized)), []
+    builtin, customized = host.permissive_domains()
+    unknown = host.unknown_types(domains) if domains else []
+    if unknown:
+        raise selinux_state.ModeError('Not a type of the loaded policy: %s. Nothing was changed.' % ', '.join(unknown))
+    add, remove, warnings = selinux_state.permissive_changes(
+        domains, module.params['permissive_domains_state'], builtin, customized)
+    if unknown is None and add and module.check_mode:
+        warnings.append('seinfo (setools) is missing: the domain types could not be checked in check mode.')
+    return add, remove, sorted((set(builtin) | set(customized) | set(add)) - set(remove)), warnings
+
+
+def act(module, host, plan, target, text_after, config_changes, add, remove, runtime_before):
+    """Carry out the plan (each step skipped in check mode); returns ``(changes, runtime_after)``.
+
+    A failure names what was already done before it.
+    """
+    changes = []
+    runtime_after = runtime_before
+    try:
+        if config_changes:
+            if not module.check_mode:
+                write_file(module, target, text_after)
+            changes.extend(config_changes)
+        if plan.relabel and host.ensure_relabel_flag():
+            changes.append('created %s (relabel at next boot)' % host.relabel_flag)
+        if plan.runtime_target is not None and plan.runtime_target != runtime_before:
+            runtime_after = host.set_runtime(plan.runtime_target)
+            changes.append('runtime: %s -> %s' % (runtime_before, runtime_after))
+        if add or remove:
+            host.change_permissive(add, remove)
+            changes.extend('permissive domains %s: %s' % (verb, ', '.join(names))
+                           for verb, names in (('added', add), ('removed', remove)) if names)
+    except FleetsecError as err:
+        if changes:
+            err.msg = '%s. Already done before this failure: %s' % (err.msg.rstrip('.'), '; '.join(changes))
+        raise
+    return changes, runtime_after
+
+
 def run(module):
     params = module.params
     state, scope, configfile = params['state'], params['scope'], params['configfile']
     # EL's /etc/sysconfig/selinux is a symlink to /etc/selinux/config: edit the target, keep the link.
     target = os.path.realpath(configfile)
-    domains = params['permissive_domains']
     manage_config = state is not None and scope in ('both', 'config')
     host = selinux_state.SelinuxHost(Runner(module, selinux_state.COMMANDS))
-    warnings, changes = [], []
 
     # Validate what needs no host access first.
     if params['policy'] is not None:
         if scope == 'runtime':
             raise selinux_state.ModeError('policy is written to the config file: it cannot be used with scope=runtime.')
         check_policy(target, params['policy'])
-    if domains:
-        selinux_state.check_type_names(domains)
+    if params['permissive_domains']:
+        selinux_state.check_type_names(params['permissive_domains'])
 
     # Read the current state.
     runtime_before = host.runtime_mode()
@@ -302,12 +360,10 @@ def run(module):
     before = config.read_config(text_before)
     el = host.el_major() if state == 'disabled' else None
 
-    # Decide.
+    # Decide (nothing is changed before every check has passed).
     policy_change = bool(params['policy'] and manage_config and loaded and params['policy'] != loaded)
     plan = selinux_state.plan_mode(state, scope, params['autorelabel'], runtime_before,
                                    policy_change=policy_change, el=el)
-    warnings.extend(plan.warnings)
-
     text_after = text_before
     if manage_config:
         if text_before is None:
@@ -315,61 +371,22 @@ def run(module):
         else:
             text_after = config.render(text_before, mode=plan.config_mode, policy=params['policy'])
     after = config.read_config(text_after)
-    config_changed = text_after != text_before
-    if config_changed:
+    config_changes = []
+    if text_after != text_before:
         check_writable(target)
-        if text_before is None:
-            changes.append('created %s (SELINUX=%s, SELINUXTYPE=%s)' % (configfile, after['mode'], after['policy']))
-        else:
-            for key, label in (('mode', 'SELINUX'), ('policy', 'SELINUXTYPE')):
-                if before[key] != after[key]:
-                    changes.append('config %s: %s -> %s' % (label, before[key], after[key]))
-            if before == after:
-                changes.append('rewrote the SELinux lines of %s in the form libselinux reads' % configfile)
+        config_changes = describe_config_change(configfile, text_before, before, after)
+    add, remove, domains_after, domain_warnings = plan_domains(module, host)
 
-    add, remove, domains_after = [], [], None
-    if domains is not None:
-        builtin, customized = host.permissive_domains()
-        unknown = host.unknown_types(domains) if domains else []
-        if unknown:
-            raise selinux_state.ModeError('Not a type of the loaded policy: %s. Nothing was changed.' % ', '.join(unknown))
-        add, remove, domain_warnings = selinux_state.permissive_changes(
-            domains, params['permissive_domains_state'], builtin, customized)
-        warnings.extend(domain_warnings)
-        if unknown is None and add and module.check_mode:
-            warnings.append('seinfo (setools) is missing: the domain types could not be checked in check mode.')
-        domains_after = sorted((set(builtin) | set(customized) | set(add)) - set(remove))
-    elif host.runner.has('semanage_list'):
-        try:
-            builtin, customized = host.permissive_domains()
-            domains_after = sorted(set(builtin) | set(customized))
-        except FleetsecError:
-            domains_after = None  # informational only here: not asked for, so not a failure
+    # Act.
+    changes, runtime_after = act(module, host, plan, target, text_after, config_changes, add, remove, runtime_before)
 
-    # Act (nothing above changed the host).
-    if config_changed and not module.check_mode:
-        write_file(module, target, text_after)
-    if plan.relabel and host.ensure_relabel_flag():
-        changes.append('created %s (relabel at next boot)' % host.relabel_flag)
-    runtime_after = runtime_before
-    if plan.runtime_target is not None and plan.runtime_target != runtime_before:
-        runtime_after = host.set_runtime(plan.runtime_target)
-        changes.append('runtime: %s -> %s' % (runtime_before, runtime_after))
-    if add or remove:
-        host.change_permissive(add, remove)
-        if add:
-            changes.append('permissive domains added: %s' % ', '.join(add))
-        if remove:
-            changes.append('permissive domains removed: %s' % ', '.join(remove))
-
-    changed = bool(changes)
-    notes = list(changes) + plan.notes
+    notes = changes + plan.notes
     if plan.reboot_required:
         notes.append('reboot required')
-    if not changed:
+    if not changes:
         notes.insert(0, 'no change needed')
     result = dict(
-        changed=changed,
+        changed=bool(changes),
         runtime_before=runtime_before,
         runtime_after=runtime_after,
         config_before=before['mode'],
@@ -381,7 +398,7 @@ def run(module):
     )
     if module._diff:
         result['diff'] = config.make_diff(configfile, text_before, text_after)
-    return result, warnings
+    return result, plan.warnings + domain_warnings
 
 
 def main():

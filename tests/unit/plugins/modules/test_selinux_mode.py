@@ -450,3 +450,15 @@ def test_setenforce_failure_is_reported(monkeypatch, make_host):
     result, failed = call(monkeypatch, host, dict(state='permissive', scope='runtime'))
     assert failed and result['msg'] == 'setenforce failed for mode permissive (rc=1): setenforce: setenforce() failed'
     assert result['cmd'] == ['/usr/sbin/setenforce', '0'] and host.runtime() == 'enforcing'
+
+
+def test_failure_after_a_change_names_what_was_done(monkeypatch, make_host):
+    host = make_host(runtime='enforcing')
+    original = host.run
+    host.run = lambda cmd, kwargs: ((1, '', 'setenforce: setenforce() failed\n') if cmd[0].endswith('setenforce')
+                                    else original(cmd, kwargs))
+    result, failed = call(monkeypatch, host, dict(state='permissive'))
+    assert failed
+    assert result['msg'] == ('setenforce failed for mode permissive (rc=1): setenforce: setenforce() failed. '
+                             'Already done before this failure: config SELINUX: enforcing -> permissive')
+    assert 'SELINUX=permissive\n' in host.config() and host.runtime() == 'enforcing'
