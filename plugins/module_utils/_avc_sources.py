@@ -255,12 +255,14 @@ def collect_files(paths, include_rotated, collector, state=None, checkpointing=F
         try:
             st = os.stat(path)
             start = 0
-            head = None
-            with open(path, 'rb') as f:
-                head = _head_digest(f, HEAD_BYTES)
+            head_len = min(HEAD_BYTES, st.st_size)
             saved = known.get((st.st_dev, st.st_ino))
-            if saved is not None and saved.get('head') == head and st.st_size >= saved.get('offset', 0):
-                start = saved.get('offset', 0)
+            with open(path, 'rb') as f:
+                if saved is not None and st.st_size >= saved.get('offset', 0) and \
+                        saved.get('head') == _head_digest(f, saved.get('head_len', HEAD_BYTES)):
+                    # same file (same inode and same first bytes), not truncated: resume
+                    start = saved.get('offset', 0)
+                head = _head_digest(f, head_len)
             end = scan_file(path, collector, start, stop_at_partial=checkpointing)
             read_any = True
         except (IOError, OSError) as e:
@@ -268,7 +270,7 @@ def collect_files(paths, include_rotated, collector, state=None, checkpointing=F
                 warn('Cannot read %s: %s' % (path, to_native(e.strerror or e)))
             continue
         entries.append({'path': path, 'dev': st.st_dev, 'ino': st.st_ino, 'offset': end,
-                        'size': st.st_size, 'head': head})
+                        'size': st.st_size, 'head': head, 'head_len': head_len})
     if not read_any:
         what = ', '.join(paths)
         if files:

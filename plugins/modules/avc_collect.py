@@ -79,6 +79,7 @@ options:
       - The state holds each file's identity (device, inode, digest of its first bytes) and the
         offset read, plus the last event (timestamp and serial), so log rotation is survived.
       - The file is written with mode C(0600); its directory must exist.
+      - The checkpoint moves past every record read, whatever O(domains), O(comms) or O(tclasses) select.
     type: path
   domains:
     description:
@@ -346,7 +347,8 @@ def collect(module, runner, params):
         sources.collect_journal(runner, collector, since)
     new_state = None
     if params['checkpoint']:
-        last = collector.last_event or sources.checkpoint_last_event(state)
+        events = [e for e in (collector.last_event, sources.checkpoint_last_event(state)) if e]
+        last = max(events) if events else None
         new_state = sources.new_checkpoint(source, last, files)
     return collector, source, new_state, state
 

@@ -189,6 +189,23 @@ def test_checkpoint_survives_rotation_and_ignores_partial_lines(tmp_path):
     assert summary(c) == [('ntpd_t', ('lock',), 1)]
 
 
+def test_checkpoint_resumes_a_small_file_that_grew(tmp_path, monkeypatch):
+    log = tmp_path / 'audit.log'
+    write(log, avc(100, 1))                       # shorter than the head digest
+    c, state = run_once([str(log)], None)
+    write(log, avc(101, 2, b'write'), mode='ab')
+    seen = []
+    real_scan = sources.scan_file
+
+    def spy(path, collector, start=0, stop_at_partial=False):
+        seen.append(start)
+        return real_scan(path, collector, start, stop_at_partial)
+    monkeypatch.setattr(sources, 'scan_file', spy)
+    c, state = run_once([str(log)], state)
+    assert seen == [len(avc(100, 1))]             # resumed, not re-read from 0
+    assert summary(c) == [('ntpd_t', ('write',), 1)]
+
+
 def test_checkpoint_rereads_a_truncated_file_but_drops_old_events(tmp_path):
     log = tmp_path / 'audit.log'
     write(log, avc(100, 1) + avc(101, 2))

@@ -133,3 +133,21 @@ def test_errors_become_one_clear_failure(monkeypatch, tmp_path):
     monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda self, name, **kw: None)
     result, failed = run_module(monkeypatch, avc_collect.main, {'source': 'journal'})
     assert failed and "'journalctl' was not found" in result['msg']
+
+
+def test_checkpoint_last_event_never_goes_back(monkeypatch, tmp_path):
+    log = str(tmp_path / 'audit.log')
+    state = str(tmp_path / 'avc.state')
+    line = (u'type=AVC msg=audit(%d.000:%d): avc:  denied  { read } for  pid=1 comm="c" name="n" '
+            u'scontext=system_u:system_r:ntpd_t:s0 tcontext=system_u:object_r:etc_t:s0 tclass=file permissive=0\n')
+    with io.open(log, 'w') as f:
+        f.write(line % (200, 7))
+    args = {'source': 'file', 'paths': [log], 'checkpoint': state}
+    first, failed = run_module(monkeypatch, avc_collect.main, args)
+    assert first['records'] == 1
+    with io.open(log, 'a') as f:
+        f.write(line % (100, 8))        # an older time (clock set back): dropped, and the mark stays
+    second, failed = run_module(monkeypatch, avc_collect.main, args)
+    assert second['records'] == 0
+    with io.open(state) as f:
+        assert json.load(f)['last_event'] == [200.0, 7]
