@@ -311,7 +311,8 @@ def collect_ausearch(runner, collector, since_keyword=None, input_files=None):
 def journal_args(since_epoch=None):
     args = ['--no-pager', '--quiet', '-o', 'short-unix']
     if since_epoch is not None:
-        args += ['--since', '@%d' % int(since_epoch)]
+        # local "YYYY-MM-DD HH:MM:SS" is understood by every journalctl (EL7's too)
+        args += ['--since', time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(int(since_epoch)))]
     args += ['_TRANSPORT=audit', '+', '_TRANSPORT=kernel']
     return args
 

@@ -275,7 +275,9 @@ def test_ausearch_failure_is_reported():
     assert exc.value.rc == 10 and 'Error opening checkpoint' in exc.value.msg
 
 
-def test_journal_reads_audit_and_kernel_transports_without_double_counting():
+def test_journal_reads_audit_and_kernel_transports_without_double_counting(monkeypatch):
+    monkeypatch.setenv('TZ', 'UTC')
+    time.tzset()
     out = (
         '1764115800.123456 host kernel: audit: type=1400 audit(1764115800.123:4242): avc:  denied  { read } for  '
         'pid=812 comm="avctest" name="secret.txt" dev="vda" ino=1234 scontext=system_u:system_r:ntpd_t:s0 '
@@ -287,9 +289,13 @@ def test_journal_reads_audit_and_kernel_transports_without_double_counting():
         'oldcontext=system_u:system_r:init_t:s0 newcontext=system_u:system_r:x_t:s0\n')
     module = FakeModule([(0, out, '')])
     c = Collector()
-    sources.collect_journal(Runner(module, sources.COMMANDS), c, since_epoch=1764115000.7)
+    try:
+        sources.collect_journal(Runner(module, sources.COMMANDS), c, since_epoch=1764115000.7)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
     assert module.calls[0] == ['/usr/bin/journalctl', '--no-pager', '--quiet', '-o', 'short-unix',
-                               '--since', '@1764115000', '_TRANSPORT=audit', '+', '_TRANSPORT=kernel']
+                               '--since', '2025-11-25 23:56:40', '_TRANSPORT=audit', '+', '_TRANSPORT=kernel']
     assert summary(c) == [('ntpd_t', ('read',), 1)]
     assert [(e['op'], e['newcontext']) for e in c.result_errors()] == [
         ('security_bounded_transition', 'system_u:system_r:x_t:s0')]
