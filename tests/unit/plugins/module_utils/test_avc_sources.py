@@ -299,3 +299,14 @@ def test_journal_reads_audit_and_kernel_transports_without_double_counting(monke
     assert summary(c) == [('ntpd_t', ('read',), 1)]
     assert [(e['op'], e['newcontext']) for e in c.result_errors()] == [
         ('security_bounded_transition', 'system_u:system_r:x_t:s0')]
+
+
+def test_one_megabyte_record_binary_garbage_and_invalid_utf8_in_a_file(tmp_path):
+    big = (b'type=AVC msg=audit(5.000:5): avc:  denied  { read } for  pid=1 name="' + b'x' * (1 << 20) +
+           b'" scontext=system_u:system_r:ntpd_t:s0 tcontext=system_u:object_r:etc_t:s0 tclass=file\n')
+    garbage = bytes(bytearray(range(256))) * 64 + b'\n'
+    write(tmp_path / 'audit.log', avc(1, 1) + big + garbage + b'\xff\xfe context=\xc3\x28\n' + avc(6, 6, b'open'))
+    c = Collector()
+    sources.collect_files([str(tmp_path / 'audit.log')], False, c)
+    assert summary(c) == [('ntpd_t', ('open', 'read'), 2)]
+    assert c.skipped == 1 and 'line longer than 65536 bytes' in c.samples[0]
