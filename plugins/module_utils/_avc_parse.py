@@ -168,16 +168,25 @@ def parse_header(line):
         if year < 100:
             year += 2000
         hour, minute, second = int(m.group(5)), int(m.group(6)), int(m.group(7))
-        if not (1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 62):
+        if not (1970 <= year and 1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 62):
             raise Malformed('invalid interpreted date')
         ms = m.group(8)
         ts = _local_to_epoch(year, month, day, hour, minute, second) + int(ms) / (10.0 ** len(ms))
+        if ts < 0:
+            raise Malformed('interpreted date before 1970')
         return ts, ms.decode('ascii'), int(m.group(9)), m.group(0), True
     return _prefix_time(line) + (None, None, False)
 
 
 def _prefix_time(line):
     """Time from a syslog/journal prefix when the record has no audit() header."""
+    ts, ms = _prefix_time_any(line)
+    if ts is not None and ts < 0:
+        return None, '000'
+    return ts, ms
+
+
+def _prefix_time_any(line):
     m = _UNIX_PREFIX.match(line)
     if m:
         ms = m.group(2)[:3]

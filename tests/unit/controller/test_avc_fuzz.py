@@ -125,3 +125,17 @@ def test_untrusted_fields_roundtrip_through_hex(text, raw):
     second = Collector()
     second.scan(out.encode('ascii'), final=True)
     assert second.result_denials()[0]['comm'] == d['comm']
+
+
+@FUZZ
+@given(st.lists(st.one_of(st.sampled_from(SEEDS), mutated()), min_size=1, max_size=40))
+def test_fast_path_gives_the_same_result_as_full_parsing(lines):
+    data = b'\n'.join(lines) + b'\n'
+    fast = Collector()
+    fast.scan(data, final=True)
+    slow = Collector()
+    slow._fast_path = lambda line: None      # every line through parse_line
+    slow.scan(data, final=True)
+    assert fast.result_denials() == slow.result_denials()
+    assert fast.result_lines() == slow.result_lines()
+    assert (fast.records, fast.skipped, fast.last_event) == (slow.records, slow.skipped, slow.last_event)
