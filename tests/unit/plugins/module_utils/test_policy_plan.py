@@ -1,0 +1,89 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import io
+import os
+import time
+
+import pytest
+
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_plan as plan
+from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_build import BUILD_COMMANDS
+from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_store import PolicyStore
+from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Runner
+
+
+def test_rules_diff():
+    assert plan.rules_diff('acme', ['allow a b:c d;'], [], 400) == {
+        'before_header': 'acme (priority 400, installed)', 'after_header': 'acme (priority 400, requested)',
+        'before': 'allow a b:c d;\n', 'after': ''}
+
+
+@pytest.mark.parametrize('present, enabled', [
+    ((), False), (('/sys/fs/selinux/enforce',), True), (('/selinux/enforce',), True),
+])
+def test_selinux_enabled(present, enabled):
+    assert plan.selinux_enabled(exists=lambda path: path in present) is enabled
+
+
+class FakeModule(object):
+    def __init__(self, tmpdir, check_mode):
+        self.tmpdir = tmpdir
+        self.check_mode = check_mode
+        self.calls = []
+
+    def get_bin_path(self, name, required=False, opt_dirs=None):
+        return '/usr/bin/' + name
+
+    def run_command(self, cmd, **kwargs):
+        self.calls.append(cmd)
+        with io.open(cmd[cmd.index('-o') + 1], 'w') as handle:
+            handle.write(u'iface')
+        return 0, '', ''
+
+    def atomic_move(self, src, dest):
+        os.rename(src, dest)
+
+
+def make_planner(tmpdir, check_mode, headers):
+    root = str(tmpdir.mkdir('root'))
+    os.makedirs(os.path.join(root, 'etc/selinux/default/policy'))
+    io.open(os.path.join(root, 'etc/selinux/default/policy/policy.33'), 'w').close()
+    with io.open(os.path.join(root, 'etc/selinux/config'), 'w') as handle:
+        handle.write(u'SELINUXTYPE=default\n')
+    module = FakeModule(str(tmpdir.mkdir('tmp')), check_mode)
+    runner = Runner(module, BUILD_COMMANDS)
+    return plan.Planner(module, runner, PolicyStore(module, runner, policy_root=root), {}), module, root
+
+
+@pytest.fixture
+def headers(tmpdir, monkeypatch):
+    folder = tmpdir.mkdir('include')
+    folder.join('x.if').write('interface(`x')
+    monkeypatch.setattr(plan, 'DEVEL_INCLUDE', str(folder))
+    return folder
+
+
+def test_interface_info_is_generated_when_missing_and_reused_while_fresh(tmpdir, headers):
+    planner, module, root = make_planner(tmpdir, False, headers)
+    target = os.path.join(root, 'var/lib/fleetsec-selinux/interface_info')
+    assert planner.interface_info() == target
+    assert module.calls[0][:3] == ['/usr/bin/sepolgen-ifgen', '-p', os.path.join(root, 'etc/selinux/default/policy/policy.33')]
+    assert oct(os.stat(target).st_mode & 0o777) in ('0600', '0o600')
+    planner._iface = None
+    assert planner.interface_info() == target and len(module.calls) == 1
+    # headers newer than the interface info: regenerate
+    later = time.time() + 100
+    os.utime(str(headers.join('x.if')), (later, later))
+    planner._iface = None
+    planner.interface_info()
+    assert len(module.calls) == 2
+
+
+def test_interface_info_in_check_mode_stays_in_the_temporary_directory(tmpdir, headers):
+    planner, module, root = make_planner(tmpdir, True, headers)
+    path = planner.interface_info()
+    assert path.startswith(module.tmpdir)
+    assert not os.path.exists(os.path.join(root, 'var/lib/fleetsec-selinux'))
