@@ -61,6 +61,15 @@ def test_te_install_rerun_modify_and_failed_compile(monkeypatch, policy_root, st
     assert (again['changed'], again['rebuilds'], again['modules'][0]['compiled']) == (False, 0, False)
     assert again['installed_before'] == again['checksum'] == first['checksum']
 
+    # userspace without --checksum (< 3.4): compared through a real `semodule -E` extraction, still no transaction
+    with monkeypatch.context() as patched:
+        patched.setattr(_policy_store.PolicyStore, 'features',
+                        lambda self: {'priority': True, 'extract': True, 'checksum': False})
+        extracted, failed = run(patched, args)
+    assert not failed, extracted
+    assert (extracted['changed'], extracted['rebuilds'], extracted['modules'][0]['compiled']) == (False, 0, True)
+    assert extracted['installed_before'] == extracted['checksum'] != first['checksum']  # sha256 of the .pp
+
     # modified source: reinstalled, diff shows the rule change
     changed_te = TE.replace('{ read open };\n', '{ read open getattr };\n')
     second, failed = run(monkeypatch, dict(args, te=changed_te), diff=True)
