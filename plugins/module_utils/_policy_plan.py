@@ -212,11 +212,17 @@ class Planner(object):
         if at_priority is not None:
             prep['installed_before'] = store.installed_checksum(name, priority, self.workdir())
         prep['checksum'] = prep['installed_before']
+        # our module installed at another priority than requested (priority changed, or absent with the default)
+        old_priority = record.get('priority') if record else None
+        moved = (old_priority is not None and old_priority != priority and store.features()['priority']
+                 and store.entry(name, old_priority) is not None)
         if state == 'absent':
             if at_priority is not None:
                 store.check_ownership(name, record, prep['force'])
                 prep['operations'].append(('remove', priority, name))
-                prep['checksum'] = None
+            if moved:
+                prep['operations'].append(('remove', old_priority, name))
+            prep['checksum'] = None
             return prep
         if prep['kind'] is None:
             if not entries:
@@ -240,6 +246,8 @@ class Planner(object):
                 store.check_ownership(name, record, prep['force'])
                 safety.gate(name, prep['findings'], prep['allow_dangerous'])
                 prep['operations'].append(('install', priority, package))
+        if moved:
+            prep['operations'].append(('remove', old_priority, name))
         safety.acknowledge(prep['findings'], prep['allow_dangerous'])
         self._plan_enable(prep, entries)
         return prep
@@ -287,9 +295,9 @@ class Planner(object):
                     or prep['checksum']
         for prep in preps:
             verbs = [op[0] for op in prep['operations']]
-            if 'remove' in verbs:
+            if prep['state'] == 'absent':
                 self.store.remove_record(prep['name'])
-            elif prep['kind'] is not None and ('install' in verbs or prep['record'] is None
+            elif prep['kind'] is not None and ('install' in verbs or 'remove' in verbs or prep['record'] is None
                                                or prep['record'].get('checksum') != prep['checksum']):
                 self._write_record(prep)
 

@@ -355,3 +355,28 @@ def test_prebuilt_pp_is_checked_by_name_after_install(monkeypatch, root, listed_
     else:
         assert not failed and result['checksum'] == SHA['SHA_A'] and result['rebuilds'] == 1
         assert os.path.exists(record_file(root, 'acme'))
+
+
+def test_priority_change_moves_our_module_in_one_transaction(monkeypatch, root):
+    write_record(root, 'acme', {'priority': 400, 'checksum': SHA['SHA_A'], 'source_sha256': 'x'})
+    case = {'args': {'name': 'acme', 'te': 'TE', 'priority': 300}, 'commands': [
+        {'cmd': 'semodule --help', 'out': 'HELP'},
+        {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': '400 acme pp {SHA_A}\n'}] + list(BUILD) + [
+        {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'},
+        {'cmd': 'semodule -p {ROOT} -n -X 300 -i {TMP}/acme/acme.pp -X 400 -r acme'}]}
+    case, script, result, failed = run_case(monkeypatch, root, case)
+    assert not failed and script.commands == []
+    assert result['rebuilds'] == 1 and result['modules'][0]['action'] == 'install+remove'
+    with io.open(record_file(root, 'acme')) as handle:
+        assert json.load(handle)['priority'] == 300
+
+
+def test_absent_finds_our_module_at_its_recorded_priority(monkeypatch, root):
+    write_record(root, 'acme', {'priority': 300, 'checksum': SHA['SHA_A'], 'source_sha256': 'x'})
+    case = {'args': {'name': 'acme', 'state': 'absent'}, 'commands': [
+        {'cmd': 'semodule --help', 'out': 'HELP'},
+        {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': '300 acme pp {SHA_A}\n'},
+        {'cmd': 'semodule -p {ROOT} -n -X 300 -r acme'}]}
+    case, script, result, failed = run_case(monkeypatch, root, case)
+    assert not failed and script.commands == [] and result['changed']
+    assert not os.path.exists(record_file(root, 'acme'))
