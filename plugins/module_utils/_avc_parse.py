@@ -512,19 +512,25 @@ class Collector(object):
         if cut < 0:
             return None
         cached = self._fast.get(line[cut:])
-        if cached is None:
+        if cached is None or len(line) > MAX_LINE or line.find(b'\x1d', 0, cut) >= 0:
             return None
         hs = line.find(b'audit(')
-        ps = line.find(b'avc:  denied  {', hs)
-        if hs < 0 or ps < 0:
+        ps = line.find(AVC_NEEDLE)
+        if hs < 0 or ps < hs or not line.startswith(b'avc:  denied  {', ps):
             return None
-        he = line.find(b')', hs, ps)
-        colon = line.find(b':', hs, he)
-        try:
-            ts = float(line[hs + 6:colon])
-            serial = int(line[colon + 1:he])
-        except ValueError:
+        m = _HDR_RAW.match(line, hs)
+        if m is None:
             return None
+        ts = float(m.group(1) + b'.' + m.group(2))
+        serial = int(m.group(3))
+        pe = line.find(b'}', ps)
+        if pe < 0:
+            return None
+        perms = line[ps + 15:pe]
+        if perms not in self._perm_texts:
+            if not _PERMS.match(perms):
+                return None
+            self._perm_texts.add(perms)
         event = (ts, serial)
         if self.last_event is None or event > self.last_event:
             self.last_event = event
@@ -532,12 +538,6 @@ class Collector(object):
             return False
         if cached is False:
             return False
-        pe = line.find(b'}', ps)
-        perms = line[ps + 15:pe]
-        if perms not in self._perm_texts:
-            if pe < 0 or not _PERMS.match(perms):
-                return None
-            self._perm_texts.add(perms)
         d = self.denials[cached]
         for token in d['_missing']:
             if token in line:
@@ -550,7 +550,7 @@ class Collector(object):
         if d['_last'] is None or ts > d['_last']:
             d['_last'] = ts
         if d['exe'] is None:
-            d['_event'] = line[hs:he + 1]
+            d['_event'] = m.group(0)
         return cached
 
     def _remember(self, line, key):
