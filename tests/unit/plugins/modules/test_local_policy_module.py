@@ -380,3 +380,27 @@ def test_absent_finds_our_module_at_its_recorded_priority(monkeypatch, root):
     case, script, result, failed = run_case(monkeypatch, root, case)
     assert not failed and script.commands == [] and result['changed']
     assert not os.path.exists(record_file(root, 'acme'))
+
+
+def test_remote_src_reads_the_target_file_and_its_sibling_fc(monkeypatch, root):
+    with io.open(os.path.join(root, 'acme.te'), 'w') as handle:
+        handle.write(u'module acme 1.0;\n' + TE)
+    with io.open(os.path.join(root, 'acme.fc'), 'w') as handle:
+        handle.write(u'/opt/acme(/.*)?  system_u:object_r:user_home_t:s0\n')
+    case = {'args': {'name': 'acme', 'src': '{ROOT}/acme.te', 'remote_src': True}, 'commands': [
+        {'cmd': 'semodule --help', 'out': 'HELP'},
+        {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': ''},
+        BUILD[0],
+        {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod -f {TMP}/acme/acme.fc'},
+        {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'},
+        {'cmd': 'semodule -p {ROOT} -n -X 400 -i {TMP}/acme/acme.pp'}]}
+    case, script, result, failed = run_case(monkeypatch, root, case)
+    assert not failed and script.commands == []
+    assert result['te'].startswith('module acme 1.') and result['te'] != 'module acme 1.0;\n' + TE
+    assert result['rules'] == ['allow ntpd_t user_home_t:file read;']
+
+
+def test_missing_remote_src_fails_clearly(monkeypatch, root):
+    case = {'args': {'name': 'acme', 'src': '/nonexistent/acme.te', 'remote_src': True}, 'commands': []}
+    case, script, result, failed = run_case(monkeypatch, root, case)
+    assert failed and result['msg'] == "Module 'acme': src /nonexistent/acme.te does not exist on the target (remote_src=true)."
