@@ -114,7 +114,11 @@ options:
     type: path
 notes:
   - C(ausearch) understands only raw auditd records; use O(source=file) for syslog or journal exports.
-  - For the fastest scan of large logs use O(source=file).
+  - For the fastest scan of large logs use O(source=file), which streams the files through bounded
+    memory windows. With O(source=ausearch) or O(source=journal) the command output (every matching
+    record) is held in memory while it is parsed.
+  - Records without a time (for example C(journalctl -o cat) exports) pass the O(since) and
+    O(checkpoint) time filters; RV(denials[].first_seen) is null for them.
 seealso:
   - name: audit2allow(1)
     description: Generates policy allow rules from denials.
