@@ -99,3 +99,10 @@ def test_real_ausearch_if_gives_the_same_denials_as_the_file_scan():
     assert via_ausearch.records == direct.records == 13
     ntpd = [d for d in via_ausearch.result_denials() if d['source_type'] == 'ntpd_t'][0]
     assert ntpd['exe'] == '/usr/local/sbin/avctest'
+
+
+@needs_tools
+def test_default_policy_is_found_on_this_host_when_selinux_is_off():
+    if a2w.selinux_active():
+        pytest.skip('SELinux is active here: audit2why needs no -p')
+    assert a2w.default_policy() == POLICY
