@@ -244,6 +244,9 @@ def collect_files(paths, include_rotated, collector, state=None, checkpointing=F
     before the saved last event are dropped by the collector).
     """
     files, missing = expand_paths(paths, include_rotated)
+    if files and warn is not None:
+        for pattern in missing:
+            warn('No file matches %s.' % pattern)
     known = {}
     for entry in (state or {}).get('files', []):
         known[(entry.get('dev'), entry.get('ino'))] = entry

@@ -305,6 +305,8 @@ source:
   sample: file
 '''
 
+import os
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils._avc_parse import Collector
@@ -314,7 +316,7 @@ from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Fl
 
 
 def choose_source(params, runner, exists=None):
-    exists = exists or sources.os.path.exists
+    exists = exists or os.path.exists
     source = params['source']
     if source != 'auto':
         return source
@@ -346,6 +348,8 @@ def collect(module, runner, params):
             inputs, missing = sources.expand_paths(params['paths'], params['include_rotated'])
             if not inputs:
                 raise sources.SourceError('No audit log file matches %s.' % ', '.join(params['paths']))
+            for pattern in missing:
+                module.warn('No file matches %s.' % pattern)
         sources.collect_ausearch(runner, collector, keyword, inputs)
     else:
         sources.collect_journal(runner, collector, since)

@@ -44,6 +44,15 @@ def test_file_source_returns_the_contract(monkeypatch):
     json.dumps(result)
 
 
+def test_a_missing_path_among_others_is_a_warning(monkeypatch, tmp_path):
+    warnings = []
+    monkeypatch.setattr(basic.AnsibleModule, 'warn', lambda self, msg: warnings.append(msg))
+    result, failed = run_module(monkeypatch, avc_collect.main, {
+        'source': 'file', 'paths': [fixture('ntpd.log'), str(tmp_path / 'gone.log')]})
+    assert not failed and len(result['denials']) == 2
+    assert warnings == ['No file matches %s.' % (tmp_path / 'gone.log')]
+
+
 def test_skipped_lines_and_errors_are_reported(monkeypatch):
     result, failed = run_module(monkeypatch, avc_collect.main, {
         'source': 'file', 'paths': [fixture('bad.log'), fixture('raw_audit.log')], 'include_rotated': False})
