@@ -191,16 +191,17 @@ options:
     default: false
   allow_dangerous:
     description:
-      - Dangerous rules to load anyway. Before loading, these findings refuse the module
-        - writes (V(write), V(append), V(create), V(unlink), V(rename), V(setattr), V(link), V(add_name),
-          V(remove_name), V(reparent), V(rmdir), V(relabelfrom), V(mounton)) to C(shadow_t), C(security_t), C(etc_t),
-          C(bin_t), C(sbin_t), C(lib_t), policy and SELinux configuration types, or any C(*_exec_t);
-        - V(load_policy), V(setenforce), V(setbool), V(setsecparam), V(setcheckreqprot) on the C(security) class,
-          V(relabelto) to security types;
-        - capabilities V(sys_module), V(sys_admin), V(sys_rawio), V(sys_ptrace), V(mac_override), V(mac_admin);
-        - V(execmem), V(execstack), V(execheap), V(execmod);
-        - transitions into unconfined domains (C(unconfined_t), C(initrc_t), C(kernel_t), C(sysadm_t), ...);
-        - C(*) or C(~) permission (or type/class) sets.
+      - Dangerous rules to load anyway. Before loading, each of the following findings refuses the module unless
+        acknowledged here (full list in C(docs/local_policy_module.md)).
+      - Writes (V(write), V(append), V(create), V(unlink), V(rename), V(setattr), V(link), V(add_name), V(remove_name),
+        V(reparent), V(rmdir), V(relabelfrom), V(mounton)) to C(shadow_t), C(security_t), C(etc_t), C(bin_t), C(sbin_t),
+        C(lib_t), policy and SELinux configuration types, or any C(*_exec_t).
+      - V(load_policy), V(setenforce), V(setbool), V(setsecparam), V(setcheckreqprot) on the C(security) class;
+        V(relabelto) to security types.
+      - Capabilities V(sys_module), V(sys_admin), V(sys_rawio), V(sys_ptrace), V(mac_override), V(mac_admin).
+      - V(execmem), V(execstack), V(execheap), V(execmod).
+      - Transitions into unconfined domains (C(unconfined_t), C(initrc_t), C(kernel_t), C(sysadm_t), ...).
+      - C(*) or C(~) permission (or type/class) sets.
       - A list acknowledges the findings it names, one rule each as reported in RV(dangerous), for example
         V(allow myapp_t self:capability sys_admin). V(true) acknowledges every finding.
     type: raw
