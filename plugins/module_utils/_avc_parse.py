@@ -5,7 +5,7 @@
 """PRIVATE: parse SELinux AVC denials out of audit records, in any log format.
 
 Pure functions and one accumulator (:class:`Collector`); no AnsibleModule, no I/O.
-The collector is fed byte buffers or mmaps (``scan``) or command output (``feed_lines``); it
+The collector is fed byte buffers (``scan``) or command output (``feed_lines``); it
 finds candidate lines with a byte-level ``find`` (no regex on ordinary lines),
 parses only those, and keeps one entry per unique (source type, target type,
 class), so memory grows with the number of unique denials, not with the log.
@@ -383,6 +383,7 @@ class Collector(object):
         self._fast = {}
         self._perm_texts = set()
         self._pending = {}
+        self._recent = b''
         self.dedupe = False
         self._seen = set()
 
@@ -426,7 +427,7 @@ class Collector(object):
     def scan(self, buf, start=0, final=False, needles=FILE_NEEDLES):
         """Process the complete lines of ``buf[start:]``; return the offset after the last one.
 
-        ``buf`` is bytes or an mmap.  With ``final`` a last line without newline is processed too.
+        With ``final`` a last line without newline is processed too.
         """
         end = len(buf) if final else buf.rfind(b'\n', start) + 1
         if end <= start:
@@ -438,12 +439,14 @@ class Collector(object):
             candidate = self._candidate
             for s, e in _spans(buf, needles[0], start, end):
                 candidate(buf[s:e], buf, s, e, end, final)
-            return end
-        hits = [span for needle in needles for span in _spans(buf, needle, start, end)]
-        if hits:
-            hits = sorted(set(hits))
-        for s, e in hits:
-            self._candidate(buf[s:e], buf, s, e, end, final)
+        else:
+            for s, e in sorted(set(span for needle in needles for span in _spans(buf, needle, start, end))):
+                self._candidate(buf[s:e], buf, s, e, end, final)
+        # keep the last bytes seen: ausearch -i prints SYSCALL before AVC, maybe in the previous chunk
+        recent = buf[max(start, end - EXE_WINDOW):end]
+        if len(recent) < EXE_WINDOW:
+            recent = (self._recent + recent)[-EXE_WINDOW:]
+        self._recent = recent
         return end
 
     def _duplicate(self, line):
@@ -625,19 +628,23 @@ class Collector(object):
         exe = _syscall_exe(buf, event, e, min(end, e + EXE_WINDOW))
         if exe is None and b' ' in event:
             # ausearch -i prints an event's SYSCALL record before its AVC records
-            exe = _syscall_exe(buf, event, max(0, s - EXE_WINDOW), s)
+            exe = _syscall_exe(buf, event, max(0, s - EXE_WINDOW), s) or \
+                _syscall_exe(self._recent, event, 0, len(self._recent))
         if exe is not None:
             d['exe'], d['exe_raw'] = exe
         elif not final and e + EXE_WINDOW > end:
             self._pending[event] = d
 
     def _resolve_pending(self, buf, start, end):
+        """Look for the SYSCALL of AVCs seen at the end of the previous buffer."""
         pending, self._pending = self._pending, {}
         for event, d in pending.items():
             if d['exe'] is None:
                 exe = _syscall_exe(buf, event, start, min(end, start + EXE_WINDOW))
                 if exe is not None:
                     d['exe'], d['exe_raw'] = exe
+                elif end - start < EXE_WINDOW:
+                    self._pending[event] = d      # a short buffer (one joined line): look on
 
     # -- output ----------------------------------------------------------
     def result_denials(self):

@@ -4,8 +4,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """PRIVATE: where avc_collect reads records from, and the checkpoint state.
 
-* files: globs plus rotated siblings, oldest first, streamed through bounded mmap
-  windows (or a read loop for compressed files) into a :class:`_avc_parse.Collector`;
+* files: globs plus rotated siblings, oldest first, streamed in fixed-size chunks
+  (gzip for compressed rotated files) into a :class:`_avc_parse.Collector`;
 * ``ausearch`` (``--input-logs`` or ``-if FILE``) and the journal, through the Runner;
 * the checkpoint: per-file identity (device, inode, head digest) and offset plus the
   last event (timestamp, serial), so a run resumes after rotation.
@@ -23,7 +23,6 @@ import gzip
 import hashlib
 import json
 import math
-import mmap
 import os
 import re
 import time
@@ -34,8 +33,7 @@ from ansible_collections.fleetsec.selinux.plugins.module_utils._avc_parse import
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Command, CommandFailed, FleetsecError
 
 DEFAULT_PATH = '/var/log/audit/audit.log'
-WINDOW = 16 * 1024 * 1024   # mmap window: bounds resident file pages
-READ_CHUNK = 4 * 1024 * 1024
+READ_CHUNK = 4 * 1024 * 1024   # bytes read at a time: bounds the memory used by a scan
 HEAD_BYTES = 512
 STATE_VERSION = 1
 RECENT_SECONDS = 600
@@ -156,84 +154,68 @@ def scan_file(path, collector, start=0, stop_at_partial=False):
     """Stream ``path`` from byte ``start`` into ``collector``; return the offset after the last line used.
 
     With ``stop_at_partial`` a last line without a newline is left for a later run.
+    Compressed rotated files (``.gz``) are read through gzip; offsets count uncompressed bytes.
     """
     if path.endswith('.gz'):
-        return _scan_stream(gzip.open(path, 'rb'), collector, start, stop_at_partial)
+        with gzip.open(path, 'rb') as fileobj:
+            skipped = 0
+            while skipped < start:
+                chunk = fileobj.read(min(READ_CHUNK, start - skipped))
+                if not chunk:
+                    return skipped
+                skipped += len(chunk)
+            return scan_chunks(fileobj.read, collector, start, stop_at_partial)
     fd = os.open(path, os.O_RDONLY)
     try:
-        size = os.fstat(fd).st_size
-        if size <= start:
-            return start
-        return _scan_mmap(fd, size, collector, start, stop_at_partial)
+        os.lseek(fd, start, os.SEEK_SET)
+        return scan_chunks(lambda size: os.read(fd, size), collector, start, stop_at_partial)
     finally:
         os.close(fd)
 
 
-def _scan_mmap(fd, size, collector, start, stop_at_partial):
-    gran = mmap.ALLOCATIONGRANULARITY
-    pos = start
-    while pos < size:
-        base = pos - pos % gran
-        length = min(WINDOW + gran, size - base)
-        view = mmap.mmap(fd, length, access=mmap.ACCESS_READ, offset=base)
-        try:
-            last = base + length >= size
-            done = collector.scan(view, pos - base, final=last and not stop_at_partial)
-            if done == pos - base:
-                if last:
-                    break
-                # A line longer than the window: skip it (counted when it looks like a record).
-                nl = _skip_long_line(fd, size, base + length, collector, view[pos - base:pos - base + 200])
-                if nl is None:
-                    return pos
-                pos = nl
-                continue
-            pos = base + done
-        finally:
-            view.close()
-    return pos
+def scan_chunks(read, collector, offset, stop_at_partial=False):
+    """Feed the lines returned by ``read(n)`` to ``collector`` in chunks of READ_CHUNK bytes.
 
-
-def _skip_long_line(fd, size, offset, collector, sample):
-    """Find the end of a line longer than the window that started before ``offset``; count it as skipped."""
-    os.lseek(fd, offset, os.SEEK_SET)
-    while offset < size:
-        chunk = os.read(fd, READ_CHUNK)
+    ``offset`` is the file offset of the first byte read; returns the offset after the last
+    line handled.  Each chunk is scanned in place (no copy of the chunk); only the line cut
+    at a chunk end is joined with the start of the next chunk.  A line longer than
+    READ_CHUNK is counted as skipped and dropped.  A file truncated while it is read just
+    ends early (no memory map that could fault).
+    """
+    done_off = offset       # file offset after the last line handled
+    chunk_off = offset      # file offset of the current chunk
+    tail = b''              # start of a line cut by the previous chunk end
+    skipping = False        # inside an over-long line
+    while True:
+        chunk = read(READ_CHUNK)
         if not chunk:
             break
+        begin = 0
         nl = chunk.find(b'\n')
-        if nl >= 0:
-            collector.skip(sample, 'line longer than %d bytes' % MAX_LINE)
-            return offset + nl + 1
-        offset += len(chunk)
-    return None
-
-
-def _scan_stream(fileobj, collector, start, stop_at_partial):
-    with fileobj:
-        consumed = 0
-        while consumed < start:
-            chunk = fileobj.read(min(READ_CHUNK, start - consumed))
-            if not chunk:
-                return consumed
-            consumed += len(chunk)
-        tail = b''
-        while True:
-            chunk = fileobj.read(READ_CHUNK)
-            if not chunk:
-                break
-            buf = tail + chunk
-            done = collector.scan(buf, 0, final=False)
-            if done == 0 and len(buf) > 2 * READ_CHUNK:
-                collector.skip(buf[:200], 'line longer than %d bytes' % MAX_LINE)
-                nl = buf.find(b'\n')
-                done = nl + 1 if nl >= 0 else len(buf)
-            consumed += done
-            tail = buf[done:]
-        if tail and not stop_at_partial:
-            collector.scan(tail, 0, final=True)
-            consumed += len(tail)
-        return consumed
+        if nl < 0:
+            if not skipping:
+                tail += chunk
+                if len(tail) > READ_CHUNK:
+                    collector.skip(tail[:200], 'line longer than %d bytes' % READ_CHUNK)
+                    tail = b''
+                    skipping = True
+            chunk_off += len(chunk)
+            continue
+        if skipping or tail:
+            if tail:
+                collector.scan(tail + chunk[:nl + 1], 0)
+            skipping = False
+            tail = b''
+            begin = nl + 1
+            done_off = chunk_off + begin
+        end = collector.scan(chunk, begin)
+        done_off = chunk_off + end
+        tail = chunk[end:]
+        chunk_off += len(chunk)
+    if tail and not skipping and not stop_at_partial:
+        collector.scan(tail, 0, final=True)
+        done_off += len(tail)
+    return done_off
 
 
 def collect_files(paths, include_rotated, collector, state=None, checkpointing=False, warn=None):

@@ -4,11 +4,13 @@
 Controller-side (Python 3.11, hypothesis). Malformed candidate lines must be counted in
 ``skipped``; every line that is produced must be one a real audit2allow would parse.
 """
+import io
 import os
 import re
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _avc_sources as sources
 from ansible_collections.fleetsec.selinux.plugins.module_utils._avc_parse import Collector, parse_line, Malformed
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', 'fixtures', 'avc')
@@ -139,3 +141,25 @@ def test_fast_path_gives_the_same_result_as_full_parsing(lines):
     assert fast.result_denials() == slow.result_denials()
     assert fast.result_lines() == slow.result_lines()
     assert (fast.records, fast.skipped, fast.last_event) == (slow.records, slow.skipped, slow.last_event)
+
+
+@FUZZ
+@given(st.lists(st.sampled_from(SEEDS), min_size=1, max_size=60), st.integers(16, 3000))
+def test_streamed_chunks_equal_one_buffer_including_exe(lines, chunk):
+    data = b'\n'.join(lines) + b'\n'
+    whole = Collector()
+    whole.scan(data, final=True)
+    stream = io.BytesIO(data)
+    saved = sources.READ_CHUNK
+    sources.READ_CHUNK = chunk
+    try:
+        streamed = Collector()
+        end = sources.scan_chunks(stream.read, streamed, 0)
+    finally:
+        sources.READ_CHUNK = saved
+    long_lines = sum(1 for line in lines if len(line) >= chunk)
+    if long_lines == 0:
+        assert end == len(data)
+        assert streamed.result_denials() == whole.result_denials()   # exe from SYSCALL records too
+        assert streamed.result_lines() == whole.result_lines()
+        assert streamed.skipped == whole.skipped

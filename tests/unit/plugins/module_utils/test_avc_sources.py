@@ -96,7 +96,7 @@ def test_scan_file_across_small_windows_equals_one_pass(tmp_path, monkeypatch):
     write(path, data * 40)
     whole = Collector()
     whole.scan(data * 40, final=True)
-    monkeypatch.setattr(sources, 'WINDOW', 4096)
+    monkeypatch.setattr(sources, 'READ_CHUNK', 4096)
     windowed = Collector()
     end = sources.scan_file(str(path), windowed)
     assert end == len(data) * 40
@@ -107,7 +107,7 @@ def test_scan_file_across_small_windows_equals_one_pass(tmp_path, monkeypatch):
 
 
 def test_exe_found_when_syscall_is_in_the_next_window(tmp_path, monkeypatch):
-    monkeypatch.setattr(sources, 'WINDOW', 4096)
+    monkeypatch.setattr(sources, 'READ_CHUNK', 4096)
     pad = b'type=USER_ACCT msg=audit(1.0:1): pid=1 uid=0 res=success\n'
     syscall = (b'type=SYSCALL msg=audit(1764115800.123:4242): arch=c000003e syscall=257 pid=812 '
                b'comm="avctest" exe="/usr/local/sbin/avctest" subj=system_u:system_r:ntpd_t:s0 key=(null)\n')
@@ -121,7 +121,7 @@ def test_exe_found_when_syscall_is_in_the_next_window(tmp_path, monkeypatch):
 
 
 def test_gzip_and_overlong_lines(tmp_path, monkeypatch):
-    monkeypatch.setattr(sources, 'WINDOW', 4096)
+    monkeypatch.setattr(sources, 'READ_CHUNK', 4096)
     with gzip.open(str(tmp_path / 'audit.log.1.gz'), 'wb') as f:
         f.write(avc(100, 1) + avc(101, 2, b'write'))
     write(tmp_path / 'audit.log', b'x avc: ' + b'A' * 3 * 1024 * 1024 + b'\n' + avc(102, 3, b'open'))
