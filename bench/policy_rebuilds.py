@@ -111,40 +111,55 @@ def fresh_root(base, name):
     return root
 
 
+def one_round(base, index):
+    """A, C then B on two fresh copies of the store; returns the figures and the commands."""
+    root_a = fresh_root(base, 'a%d' % index)
+    root_b = fresh_root(base, 'b%d' % index)
+    warm_up(root_a)
+    warm_up(root_b)
+    figures = {}
+    COMMANDS[:] = []
+    figures['result_a'], figures['time_a'], figures['cpu_a'] = call({'modules': MODULES, 'policy_root': root_a})
+    figures['commands_a'] = list(COMMANDS)
+    COMMANDS[:] = []
+    figures['result_c'], figures['time_c'], figures['cpu_c'] = call({'modules': MODULES, 'policy_root': root_a})
+    figures['commands_c'] = list(COMMANDS)
+    COMMANDS[:] = []
+    figures['time_b'], figures['cpu_b'], figures['rebuilds_b'] = 0.0, 0.0, 0
+    for entry in MODULES:
+        result, elapsed, cpu = call(dict(entry, policy_root=root_b))
+        figures['time_b'] += elapsed
+        figures['cpu_b'] += cpu
+        figures['rebuilds_b'] += result['rebuilds']
+    figures['commands_b'] = list(COMMANDS)
+    shutil.rmtree(root_a, ignore_errors=True)
+    shutil.rmtree(root_b, ignore_errors=True)
+    return figures
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.parse_args()
+    parser.add_argument('--repeat', type=int, default=1,
+                        help='rounds; each figure is the minimum over the rounds (use 3 on a busy machine)')
+    options = parser.parse_args()
     base = tempfile.mkdtemp(prefix='fsbench-')
     try:
-        root_a = fresh_root(base, 'a')
-        root_b = fresh_root(base, 'b')
-        warm_up(root_a)
-        warm_up(root_b)
         load_before = os.getloadavg()[0]
-        COMMANDS[:] = []
-        result_a, time_a, cpu_a = call({'modules': MODULES, 'policy_root': root_a})
-        commands_a = list(COMMANDS)
-        COMMANDS[:] = []
-        result_c, time_c, cpu_c = call({'modules': MODULES, 'policy_root': root_a})
-        commands_c = list(COMMANDS)
-
-        COMMANDS[:] = []
-        time_b, cpu_b, rebuilds_b = 0.0, 0.0, 0
-        for entry in MODULES:
-            result, elapsed, cpu = call(dict(entry, policy_root=root_b))
-            time_b += elapsed
-            cpu_b += cpu
-            rebuilds_b += result['rebuilds']
-        commands_b = list(COMMANDS)
+        rounds = [one_round(base, i) for i in range(max(1, options.repeat))]
         load_after = os.getloadavg()[0]
     finally:
         shutil.rmtree(base, ignore_errors=True)
+    first = rounds[0]
+    result_a, result_c, rebuilds_b = first['result_a'], first['result_c'], first['rebuilds_b']
+    commands_a, commands_b, commands_c = first['commands_a'], first['commands_b'], first['commands_c']
+    time_a, time_b, time_c = (min(r[k] for r in rounds) for k in ('time_a', 'time_b', 'time_c'))
+    cpu_a, cpu_b, cpu_c = (min(r[k] for r in rounds) for k in ('cpu_a', 'cpu_b', 'cpu_c'))
 
     ratio = time_b / time_a
     print('## local_policy_module: policy rebuilds (bench/policy_rebuilds.py)')
     print()
     print('5 small modules (one `allow` rule each) installed on an offline copy of this host\'s policy store '
-          '(`semodule -p ROOT -n`), calling the module in-process.')
+          '(`semodule -p ROOT -n`), calling the module in-process; %d round(s), minimum of each figure.' % len(rounds))
     print()
     print('| run | semodule transactions | wall time | CPU time (user+sys, with children) |')
     print('|---|---|---|---|')
@@ -159,7 +174,7 @@ def main():
     print('- 1-minute load average: %.2f before, %.2f after (%d cores; the machine is shared, wall times vary '
           'with it, CPU times much less)' % (load_before, load_after, os.cpu_count()))
     print()
-    print('Store-changing commands the module ran ($TMP/a, $TMP/b: temporary copies of /etc/selinux and '
+    print('Store-changing commands the module ran ($TMP/a0, $TMP/b0: temporary copies of /etc/selinux and '
           '/var/lib/selinux; $BUILD: the module\'s private build directory):')
     print()
     print('```')
