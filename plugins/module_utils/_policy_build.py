@@ -255,6 +255,9 @@ _AV_RE = re.compile(
     r'^(allow|auditallow|dontaudit|neverallow)\s+(%s)\s+(%s)\s*:\s*(%s)\s+(%s)\s*;$' % (_SET, _SET, _SET, _SET), re.S)
 _TT_RE = re.compile(r'^(type_transition|type_change|type_member)\s+(%s)\s+(%s)\s*:\s*(%s)\s+([A-Za-z0-9_.$-]+)(\s+"[^"]*")?\s*;$'
                     % (_SET, _SET, _SET), re.S)
+# ``optional {``, ``if (bool) {``, ``else {`` and block-closing ``}`` in front of a statement: the rules inside
+# conditional and optional blocks are rules too (and must not escape the safety checks).
+_BLOCK_PREFIX_RE = re.compile(r'^(?:\s*(?:\}|optional\s*\{|else\s*\{|if\s*\([^)]*\)\s*\{|ifdef\s*\([^)]*\)\s*\{))+\s*')
 _CALL_RE = re.compile(r'^([A-Za-z_][A-Za-z0-9_]*)\((.*)\)\s*;?$', re.S)
 
 
@@ -366,7 +369,9 @@ def parse_te(te):
     """
     rules = []
     for statement in _statements(_body(te or '')):
-        text = ' '.join(statement.split())
+        text = _BLOCK_PREFIX_RE.sub('', ' '.join(statement.split()))
+        if not text or text == ';':
+            continue
         av = _AV_RE.match(text)
         if av:
             kind, source, target, tclass, perms = av.groups()

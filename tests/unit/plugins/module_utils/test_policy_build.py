@@ -123,13 +123,14 @@ optional {
 }
 """
     rules = build.parse_te(te)
-    assert build.rule_texts(rules)[:6] == [
+    assert build.rule_texts(rules) == [
         'allow a_t b_t:file { read write };',
         'allow a_t self:capability ~{ sys_admin };',
         'dontaudit a_t b_t:dir search;',
         'type_transition a_t b_t:process c_t;',
         'type_transition a_t b_t:file c_t "name";',
         'type myapp_t;',
+        'allow a_t b_t:file getattr;',
     ]
     assert rules[0]['perms'] == '{ read write }' and rules[3]['default'] == 'c_t'
 

@@ -93,3 +93,17 @@ def test_gate_names_every_unacknowledged_rule():
     assert 'allow a_t self:capability sys_admin (capability sys_admin)' in msg
     assert info.value.fail_kwargs()['dangerous'] == found
     safety.gate('acme', found, True)
+
+
+def test_rules_inside_conditional_and_optional_blocks_are_checked():
+    te = """module x 1.0;
+require { type a_t; type shadow_t; class file write; class capability sys_admin; bool b; }
+if (b) {
+    allow a_t shadow_t:file write;
+} else {
+    optional {
+        allow a_t self:capability sys_admin;
+    }
+}
+"""
+    assert [f[0] for f in findings(te)] == ['allow a_t shadow_t:file write', 'allow a_t self:capability sys_admin']
