@@ -29,7 +29,6 @@ import time
 
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
 
-from ansible_collections.fleetsec.selinux.plugins.module_utils._avc_parse import MAX_LINE
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Command, CommandFailed, FleetsecError
 
 DEFAULT_PATH = '/var/log/audit/audit.log'
