@@ -56,7 +56,7 @@ _value:
   type: dict
   contains:
     hosts:
-      description: One entry per host - C(name), C(runtime), C(config), C(permissive_domains), C(denials), C(records), C(skipped), C(reachable).
+      description: One entry per host - C(name), C(runtime), C(config), C(permissive_domains), C(denials), C(records), C(skipped) (malformed lines), C(reachable).
       type: list
       elements: dict
     rows:
@@ -122,7 +122,7 @@ def fleet_report(hostvars, hosts=None, rules=None, avc_var='fleetsec_avc', mode_
             'permissive_domains': pdomains,
             'denials': len(denials),
             'records': avc.get('records', 0),
-            'skipped': (avc.get('skipped') or {}).get('count', 0),
+            'skipped': (avc.get('skipped_lines') or {}).get('count', 0),
             'reachable': bool(avc or mode),
         })
         if runtime == 'permissive' or pdomains:

@@ -19,7 +19,7 @@ def denial(src, tgt, cls, perms, count=1, kind='missing_rule', booleans=()):
 
 HOSTVARS = {
     'web1': {'fleetsec_avc': {'denials': [denial('ntpd_t', 'user_home_t', 'file', ['read', 'open'], 3)], 'records': 5,
-                              'skipped': {'count': 1}},
+                              'skipped_lines': {'count': 1}},
              'fleetsec_mode': {'runtime_before': 'enforcing', 'config_before': 'enforcing', 'permissive_domains': []}},
     'web2': {'fleetsec_avc': {'denials': [denial('ntpd_t', 'user_home_t', 'file', ['getattr']),
                                           denial('httpd_t', 'port_t', 'tcp_socket', ['name_connect'], kind='boolean',
