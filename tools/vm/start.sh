@@ -32,6 +32,7 @@ if [ "${1:-}" = "__supervise" ]; then
   run=$2
   echo $$ >"$run/supervisor.pid"
   qemu_pid=
+  # shellcheck disable=SC2317  # called by the trap below
   on_term() {
     if [ -n "$qemu_pid" ]; then kill -TERM "$qemu_pid" 2>/dev/null || true; wait "$qemu_pid" 2>/dev/null || true; fi
     rm -f "$run/qemu.pid"
@@ -110,6 +111,7 @@ accel=${FLEETSEC_VM_ACCEL:-}
 if [ -z "$accel" ]; then
   if probe_kvm; then accel=kvm; else accel=tcg; fi
 fi
+# shellcheck disable=SC2054  # the commas belong to QEMU's option syntax
 case "$accel" in
   kvm) accel_args=(-accel kvm -cpu host -smp 2);;
   tcg) accel_args=(-accel tcg,thread=multi,tb-size=256 -cpu max -smp 2);;

@@ -23,9 +23,9 @@ pid_of() {
 }
 # end PID: TERM, wait up to 15 s, then KILL
 end() {
-  local pid=$1 what=$2 i
+  local pid=$1 what=$2 _
   kill -TERM "$pid" 2>/dev/null || return 0
-  for i in $(seq 150); do kill -0 "$pid" 2>/dev/null || { log "$what (PID $pid) ended"; return 0; }; sleep 0.1; done
+  for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || { log "$what (PID $pid) ended"; return 0; }; sleep 0.1; done
   log "$what (PID $pid) ignored SIGTERM: SIGKILL"
   kill -KILL "$pid" 2>/dev/null || true
 }
