@@ -63,7 +63,7 @@ step_galaxy-build-install() {
   tmp=$(mktemp -d)
   .venv/bin/ansible-galaxy collection build --force --output-path "$tmp/dist" . || return 1
   echo "tarball: $(tar -tzf "$tmp"/dist/*.tar.gz | wc -l) files"; tar -tzf "$tmp"/dist/*.tar.gz | grep -E '(^|/)(\.venv|build|tools|\.ci)/' && { echo "build_ignore leaks dev files"; return 1; }
-  .venv/bin/ansible-galaxy collection install --offline -p "$tmp/collections" "$tmp"/dist/fleetsec-selinux-*.tar.gz || return 1
+  .venv/bin/ansible-galaxy collection install --offline --force -p "$tmp/collections" "$tmp"/dist/fleetsec-selinux-*.tar.gz || return 1
   for m in plugins/modules/*.py; do
     m=$(basename "$m" .py)
     echo "--- ansible-doc fleetsec.selinux.$m"

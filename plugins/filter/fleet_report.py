@@ -56,7 +56,9 @@ _value:
   type: dict
   contains:
     hosts:
-      description: One entry per host - C(name), C(runtime), C(config), C(permissive_domains), C(denials), C(records), C(skipped) (malformed lines), C(reachable).
+      description:
+        - One entry per host - C(name), C(runtime), C(config), C(permissive_domains), C(denials), C(records),
+          C(skipped) (malformed lines), C(reachable).
       type: list
       elements: dict
     rows:

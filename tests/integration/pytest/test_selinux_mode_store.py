@@ -28,7 +28,7 @@ pytestmark = pytest.mark.skipif(
 
 
 def _namespace_ok():
-    return subprocess.run([UNSHARE, '-m', 'true'], capture_output=True).returncode == 0
+    return subprocess.run([UNSHARE, '-m', 'true'], capture_output=True, check=False).returncode == 0
 
 
 def run_module_in(root, args, check_mode=False, tmp_path=None, path=None):
@@ -45,7 +45,7 @@ def run_module_in(root, args, check_mode=False, tmp_path=None, path=None):
     if path is not None:
         env['PATH'] = path
     proc = subprocess.run([UNSHARE, '-m', '--propagation', 'private', '/bin/sh', '-c', script, 'sh', MOUNT, root,
-                           sys.executable, MODULE, args_file], capture_output=True, text=True, env=env, timeout=300)
+                           sys.executable, MODULE, args_file], capture_output=True, text=True, env=env, timeout=300, check=False)
     try:
         return json.loads(proc.stdout), proc.returncode
     except ValueError:
