@@ -166,7 +166,8 @@ def sort_require_block(te):
     return '\n'.join(lines[:start + 1] + block + lines[end:])
 
 
-_VOLATILE_RE = re.compile(r'^#!!!! This avc is allowed in the current policy\n', re.M)
+# audit2allow puts a blank line before each remark; without the remark the rule follows its header directly.
+_VOLATILE_RE = re.compile(r'^\n?#!!!! This avc is allowed in the current policy\n', re.M)
 
 
 def strip_volatile_remarks(te):
