@@ -18,23 +18,17 @@ log() { printf '[container-image] %s\n' "$*" >&2; }
 die() { printf '[container-image] ERROR: %s\n' "$*" >&2; exit 1; }
 
 recipe=$(readlink -f "${BASH_SOURCE[0]}")
-hash=$(sha256sum "$recipe" | cut -c1-16)
+lib="$(dirname "$recipe")/../debootstrap-lib.sh"
+# shellcheck source=tools/debootstrap-lib.sh
+. "$lib"
+hash=$(cat "$recipe" "$lib" | sha256sum | cut -c1-16)
 cache=${FLEETSEC_CACHE:-$HOME/.cache/fleetsec-selinux}
 image=${FLEETSEC_CONTAINER_IMAGE:-localhost/fleetsec-debian12}
 suite=bookworm
 conf="$cache/containers.conf"
 mkdir -p "$cache"
 
-need=()
-command -v podman >/dev/null || need+=(podman)
-command -v runc >/dev/null || need+=(runc)
-command -v debootstrap >/dev/null || need+=(debootstrap)
-if [ ${#need[@]} -gt 0 ]; then
-  [ "$(id -u)" -eq 0 ] || die "missing host packages (${need[*]}) and not root"
-  log "installing host packages: ${need[*]}"
-  apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
-fi
+host_packages podman:podman runc:runc debootstrap:debootstrap
 
 cat >"$conf.tmp" <<CONF
 # written by tools/container/build-image.sh
@@ -57,25 +51,8 @@ if [ "${1:-}" != "--force" ]; then
 fi
 
 [ "$(id -u)" -eq 0 ] || die "must run as root (debootstrap)"
-mirror=${FLEETSEC_MIRROR:-}
-if [ -z "$mirror" ]; then
-  mirror=$(apt-cache policy 2>/dev/null | awk -v s="$suite/main" '$3 == s && $4 == "amd64" { print $2; exit }')
-fi
-[ -n "$mirror" ] || die "no apt source for $suite/main found (apt-cache policy); set FLEETSEC_MIRROR"
-eval "$(apt-config shell http_proxy Acquire::http::Proxy https_proxy Acquire::https::Proxy 2>/dev/null || true)"
-[ -n "${http_proxy:-}" ] && export http_proxy
-[ -n "${https_proxy:-}" ] && export https_proxy
-
-work=$(mktemp -d "$cache/container-build.XXXXXX")
-rootfs="$work/rootfs"
-cleanup() {
-  local m
-  for m in dev/pts dev sys proc; do
-    if mountpoint -q "$rootfs/$m" 2>/dev/null; then umount -l "$rootfs/$m" || true; fi
-  done
-  rm -rf --one-file-system "$work"
-}
-trap cleanup EXIT
+debootstrap_source
+scratch_rootfs container-build
 
 start=$(date +%s)
 log "debootstrap --variant=minbase $suite from $mirror ..."

@@ -20,7 +20,10 @@ log() { printf '[build-image] %s\n' "$*" >&2; }
 die() { printf '[build-image] ERROR: %s\n' "$*" >&2; exit 1; }
 
 recipe=$(readlink -f "${BASH_SOURCE[0]}")
-hash=$(sha256sum "$recipe" | cut -c1-16)
+lib="$(dirname "$recipe")/../debootstrap-lib.sh"
+# shellcheck source=tools/debootstrap-lib.sh
+. "$lib"
+hash=$(cat "$recipe" "$lib" | sha256sum | cut -c1-16)
 cache=${FLEETSEC_CACHE:-$HOME/.cache/fleetsec-selinux}
 out="$cache/vm-$hash"
 suite=bookworm
@@ -36,43 +39,14 @@ fi
 [ "$(id -u)" -eq 0 ] || die "must run as root (debootstrap and chroot need it)"
 
 # --- host tools -------------------------------------------------------------------------------
-need=()
-command -v debootstrap >/dev/null || need+=(debootstrap)
-command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
-command -v qemu-img >/dev/null || need+=(qemu-utils)
-command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
-command -v ssh-keygen >/dev/null || need+=(openssh-client)
-[ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || need+=(debian-archive-keyring)
-if [ ${#need[@]} -gt 0 ]; then
-  log "installing host packages: ${need[*]}"
-  apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
-fi
+host_packages debootstrap:debootstrap qemu-system-x86_64:qemu-system-x86 qemu-img:qemu-utils mkfs.ext4:e2fsprogs \
+  ssh-keygen:openssh-client /usr/share/keyrings/debian-archive-keyring.gpg:debian-archive-keyring
 
 # --- mirror: the one apt already uses for bookworm/main (never hard-coded here) -----------------
-mirror=${FLEETSEC_MIRROR:-}
-if [ -z "$mirror" ]; then
-  mirror=$(apt-cache policy 2>/dev/null | awk -v s="$suite/main" '$3 == s && $4 == "amd64" { print $2; exit }')
-fi
-[ -n "$mirror" ] || die "no apt source for $suite/main found (apt-cache policy); set FLEETSEC_MIRROR to a Debian mirror URL"
-# debootstrap does not read apt's proxy settings: pass them on when apt has one.
-eval "$(apt-config shell http_proxy Acquire::http::Proxy https_proxy Acquire::https::Proxy 2>/dev/null || true)"
-[ -n "${http_proxy:-}" ] && export http_proxy
-[ -n "${https_proxy:-}" ] && export https_proxy
-log "mirror: $mirror (suite $suite)"
+debootstrap_source
 
 # --- build in a scratch directory, move into place at the end ---------------------------------
-mkdir -p "$cache"
-work=$(mktemp -d "$cache/build.XXXXXX")
-rootfs="$work/rootfs"
-cleanup() {
-  local m
-  for m in dev/pts dev sys proc; do
-    if mountpoint -q "$rootfs/$m" 2>/dev/null; then umount -l "$rootfs/$m" || true; fi
-  done
-  rm -rf --one-file-system "$work"
-}
-trap cleanup EXIT
+scratch_rootfs build
 
 packages=(
   systemd-sysv udev dbus kmod iproute2 procps sudo less
@@ -135,8 +109,9 @@ esac
 
 # --- kernel, initrd, disk ---------------------------------------------------------------------
 mkdir -p "$work/out"
-cp "$(ls "$rootfs"/boot/vmlinuz-* | sort -V | tail -1)" "$work/out/vmlinuz"
-cp "$(ls "$rootfs"/boot/initrd.img-* | sort -V | tail -1)" "$work/out/initrd.img"
+newest() { printf '%s\n' "$@" | sort -V | tail -1; }
+cp "$(newest "$rootfs"/boot/vmlinuz-*)" "$work/out/vmlinuz"
+cp "$(newest "$rootfs"/boot/initrd.img-*)" "$work/out/initrd.img"
 mkfs.ext4 -q -F -L fleetsec-root -d "$rootfs" "$work/disk.raw" 4G
 qemu-img convert -c -O qcow2 "$work/disk.raw" "$work/out/base.qcow2"
 mv "$key" "$key.pub" "$work/out/"

@@ -93,7 +93,7 @@ rm -f "$run/stop" "$run/console.log" "$run/qemu.log" "$run/supervisor.log"
 # failures). The probe boots the image's kernel without a root disk: it must get as far as the
 # "Unable to mount root fs" panic, and with panic=-1 and -no-reboot QEMU then exits by itself.
 probe_kvm() {
-  [ -r /dev/kvm ] && [ -w /dev/kvm ] || { log "KVM: /dev/kvm not usable"; return 1; }
+  if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then log "KVM: /dev/kvm not usable"; return 1; fi
   local plog="$run/kvm-probe.log"
   rm -f "$plog"
   # (in a subshell, so a QEMU that aborts is reported into the log, not on the terminal)

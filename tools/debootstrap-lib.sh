@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Shared by tools/vm/build-image.sh and tools/container/build-image.sh (sourced; both hash this file
+# together with their own recipe, so a change here rebuilds their images).
+# Expects: log(), die(), $suite, $cache.
+
+# host_packages PKG...: install the missing Debian packages (names given as "command:package").
+host_packages() {
+  local need=() pair
+  for pair in "$@"; do
+    case $pair in
+      /*:*) [ -e "${pair%%:*}" ] || need+=("${pair#*:}") ;;
+      *) command -v "${pair%%:*}" >/dev/null || need+=("${pair#*:}") ;;
+    esac
+  done
+  [ ${#need[@]} -gt 0 ] || return 0
+  [ "$(id -u)" -eq 0 ] || die "missing host packages (${need[*]}) and not root"
+  log "installing host packages: ${need[*]}"
+  apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
+}
+
+# debootstrap_source: sets $mirror (FLEETSEC_MIRROR, else the one apt already uses for $suite/main)
+# and exports apt's proxy settings, which debootstrap does not read itself.
+debootstrap_source() {
+  mirror=${FLEETSEC_MIRROR:-}
+  if [ -z "$mirror" ]; then
+    mirror=$(apt-cache policy 2>/dev/null | awk -v s="${suite:?}/main" '$3 == s && $4 == "amd64" { print $2; exit }')
+  fi
+  [ -n "$mirror" ] || die "no apt source for $suite/main found (apt-cache policy); set FLEETSEC_MIRROR to a Debian mirror URL"
+  eval "$(apt-config shell http_proxy Acquire::http::Proxy https_proxy Acquire::https::Proxy 2>/dev/null || true)"
+  if [ -n "${http_proxy:-}" ]; then export http_proxy; fi
+  if [ -n "${https_proxy:-}" ]; then export https_proxy; fi
+  log "mirror: $mirror (suite $suite)"
+}
+
+# scratch_rootfs PREFIX: sets $work (a scratch folder under $cache) and $rootfs, and removes both on
+# exit, unmounting what a chroot step left mounted.
+scratch_rootfs() {
+  mkdir -p "${cache:?}"
+  work=$(mktemp -d "$cache/$1.XXXXXX")
+  rootfs="$work/rootfs"
+  trap _scratch_cleanup EXIT
+}
+_scratch_cleanup() {
+  local m
+  for m in dev/pts dev sys proc; do
+    if mountpoint -q "$rootfs/$m" 2>/dev/null; then umount -l "$rootfs/$m" || true; fi
+  done
+  rm -rf --one-file-system "$work"
+}
