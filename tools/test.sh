@@ -68,7 +68,7 @@ step_galaxy-build-install() {
     m=$(basename "$m" .py)
     echo "--- ansible-doc fleetsec.selinux.$m"
     if ANSIBLE_COLLECTIONS_PATH="$tmp/collections" .venv/bin/ansible-doc "fleetsec.selinux.$m" > "$tmp/doc.txt" 2>&1 \
-       && grep -qiE "^> .*fleetsec\.selinux\.$m\b" "$tmp/doc.txt" && ! grep -qiE "error|not found" "$tmp/doc.txt"; then
+       && grep -qiE "^> .*fleetsec\.selinux\.$m\b" "$tmp/doc.txt" && ! grep -qE "^\[(WARNING|ERROR)\]" "$tmp/doc.txt"; then
       head -3 "$tmp/doc.txt"
     else
       cat "$tmp/doc.txt"; rc=1
