@@ -136,7 +136,8 @@ def main():
     args = parser.parse_args()
     if args.child_scan:
         child_scan(args.child_scan)
-        return
+        return 0
+    status = 0
     units = {'K': 1 << 10, 'M': 1 << 20, 'G': 1 << 30}
     size = int(args.size[:-1]) * units[args.size[-1].upper()] if args.size[-1].upper() in units else int(args.size)
     subprocess.run([os.path.join(REPO, 'tools', 'collection-tree.sh')], check=True, stdout=subprocess.DEVNULL)
@@ -201,12 +202,14 @@ def main():
               'all with LC_ALL=C; peak RSS from wait4().' % (os.path.relpath(sys.executable, REPO), os.path.relpath(__file__, REPO)))
         if result['records'] != grep_count:
             print('\nWARNING: the scan found %d denial records but grep counted %d lines.' % (result['records'], grep_count))
+            status = 1  # a missed or invented denial is a defect; a missed speed target is only reported
     finally:
         if args.keep:
             print('\n(kept %s)' % tmp)
         else:
             shutil.rmtree(tmp)
+    return status
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

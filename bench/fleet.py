@@ -40,7 +40,7 @@ REAL_DENIALS = os.path.join(REPO, 'molecule', 'container', 'files', 'avctest-aud
 STORE_DIRS = (('etc', '/etc/selinux'), ('var/lib', '/var/lib/selinux'))
 TARGET_PYTHON = '/usr/bin/python3'
 
-BASELINE = {'forks': 10, 'strategy': 'linear', 'pipelining': False, 'gather_facts': True, 'fact_cache': False}
+BASELINE = {'forks': 10, 'strategy': 'linear', 'pipelining': False, 'gather_facts': True, 'fact_cache': False, 'poll': None}
 
 
 def parse_size(text):
@@ -83,7 +83,7 @@ class Fleet(object):
                 self.avc_lines += 1
         with open(self.wrapper, 'w') as handle:
             # every module run on a "host": its wall time and the CPU of the module process and its children
-            handle.write('#!/bin/sh\nexec /usr/bin/time -a -o %s -f "%%e %%U %%S" %s "$@"\n' % (self.target_times, TARGET_PYTHON))
+            handle.write('#!/bin/sh\nexec /usr/bin/time -a -o %s -f "%%e %%U %%S %%C" %s "$@"\n' % (self.target_times, TARGET_PYTHON))
         os.chmod(self.wrapper, 0o755)
         inventory = {'all': {
             'hosts': dict((h, None) for h in self.hosts),
@@ -111,6 +111,8 @@ class Fleet(object):
             'ANSIBLE_NOCOLOR': '1',
             'FLEETSEC_BENCH_RESULTS': self.results,
         })
+        if settings['poll'] is not None:
+            env['ANSIBLE_INTERNAL_POLL_INTERVAL'] = str(settings['poll'])
         if settings['fact_cache']:
             env.update({'ANSIBLE_GATHERING': 'smart', 'ANSIBLE_CACHE_PLUGIN': 'ansible.builtin.jsonfile',
                         'ANSIBLE_CACHE_PLUGIN_CONNECTION': self.fact_cache, 'ANSIBLE_CACHE_PLUGIN_TIMEOUT': '86400'})
@@ -125,6 +127,8 @@ def env_text(settings):
         words.append('ANSIBLE_PIPELINING=True')
     if settings['fact_cache']:
         words.append('ANSIBLE_GATHERING=smart ANSIBLE_CACHE_PLUGIN=jsonfile')
+    if settings['poll'] is not None:
+        words.append('ANSIBLE_INTERNAL_POLL_INTERVAL=%s' % settings['poll'])
     return ' '.join(words)
 
 
@@ -147,19 +151,26 @@ def play(fleet, settings, limit=None, playbook='site.yml', log=None):
         results = json.load(handle)
     target_wall = target_cpu = 0.0
     module_runs = 0
+    per_module = {}
     if os.path.exists(fleet.target_times):
         with open(fleet.target_times) as handle:
             for line in handle:
                 fields = line.split()
-                if len(fields) == 3 and fields[0][0].isdigit():
+                if len(fields) >= 3 and fields[0][0].isdigit():
+                    cpu = float(fields[1]) + float(fields[2])
                     target_wall += float(fields[0])
-                    target_cpu += float(fields[1]) + float(fields[2])
+                    target_cpu += cpu
                     module_runs += 1
+                    # %C: the interpreter's argv; the module's name is in AnsiballZ_NAME.py (not with pipelining)
+                    name = [os.path.basename(f)[len('AnsiballZ_'):-3] for f in fields[3:] if 'AnsiballZ_' in f]
+                    name = name[0] if name else '(pipelined)'
+                    runs, total = per_module.get(name, (0, 0.0))
+                    per_module[name] = (runs + 1, total + cpu)
     total_cpu = usage.ru_utime + usage.ru_stime
     hosts = results['hosts']
     return {
         'rc': rc, 'wall': wall, 'total_cpu': total_cpu, 'target_cpu': target_cpu, 'target_wall': target_wall,
-        'module_runs': module_runs, 'main_cpu': results['main_cpu'],
+        'module_runs': module_runs, 'per_module': per_module, 'main_cpu': results['main_cpu'],
         'worker_cpu': max(0.0, total_cpu - results['main_cpu'] - target_cpu),
         'main_rss_mib': results['main_maxrss_kib'] / 1024.0,
         'hosts': max(1, len(hosts)),  # the noop play processes no host
@@ -257,10 +268,11 @@ def main():
                     ('strategy free', {'strategy': 'free'}),
                     ('gather_facts: false (the role gathers the min subset)', {'gather_facts': False}),
                     ('fact cache (jsonfile, smart gathering), warm', {'fact_cache': True}),
-                    ('all of: forks=%d, pipelining, free, fact cache' % n,
-                     {'forks': n, 'pipelining': True, 'strategy': 'free', 'fact_cache': True})):
+                    ('internal_poll_interval=0.05', {'poll': 0.05}),
+                    ('all of: forks=%d, pipelining, free, fact cache, poll 0.05' % n,
+                     {'forks': n, 'pipelining': True, 'strategy': 'free', 'fact_cache': True, 'poll': 0.05})):
                 settings = dict(BASELINE, **change)
-                if settings['fact_cache']:
+                if settings['fact_cache'] and not os.path.isdir(fleet.fact_cache):
                     measure('(priming the fact cache)', settings, expect_changed=0)
                     runs.pop()
                 variants.append((label, settings, measure(label, settings, expect_changed=0, expect_rebuilds=0)))
@@ -321,13 +333,78 @@ def main():
               n, first['wall'] / solo_first['wall'], first['wall'], solo_first['wall'],
               rerun['wall'] / solo_rerun['wall'], rerun['wall'], solo_rerun['wall']))
     print('- per added host, wall (start-up subtracted): %.2f s first run, %.2f s rerun' % (per_host_first, per_host_rerun))
-    print('- per-host controller overhead (rerun, %d hosts minus 1 host, divided by %d): main process %.3f s CPU, '
-          'workers %.3f s CPU, main-process memory %+.2f MiB; first run: main %.3f s, workers %.3f s. Target side per '
-          'host: %.2f s CPU on the first run (the semodule transaction), %.2f s on the rerun' % (
-              n, n - 1, c_main, c_worker, rss_per_host, c_main_first, c_worker_first, c_target_first, c_target_rerun))
+    print('- controller CPU per host (rerun, %d hosts minus 1 host, divided by %d): workers %.3f s, main process '
+          '%.3f s, main-process memory %+.2f MiB; first run: workers %.3f s, main %.3f s. Target side per host: %.2f s '
+          'CPU on the first run (with the semodule transaction), %.2f s on the rerun' % (
+              n, n - 1, c_worker, c_main, rss_per_host, c_worker_first, c_main_first, c_target_first, c_target_rerun))
     check = s0 + n * (c_main + c_worker + c_target_rerun) / cores
     print('- consistency check: with every process on %d cores, the rerun should take about start-up + %d x (main + '
           'workers + target CPU per host) / %d = %.1f s; measured %.1f s' % (cores, n, cores, check, rerun['wall']))
+    print()
+    print('Target-side CPU per host by module (from the interpreter wrapper; `(pipelined)`: module name not visible):')
+    print()
+    print('| module | first run: runs per host | first run: CPU per host (s) | rerun: runs per host | rerun: CPU per host (s) |')
+    print('|---|---|---|---|---|')
+    names = sorted(set(first['per_module']) | set(rerun['per_module']),
+                   key=lambda k: -rerun['per_module'].get(k, (0, 0.0))[1])
+    for name in names:
+        runs_first, cpu_first = first['per_module'].get(name, (0, 0.0))
+        runs_rerun, cpu_rerun = rerun['per_module'].get(name, (0, 0.0))
+        print('| %s | %.0f | %.2f | %.0f | %.2f |' % (
+            name, runs_first / (n - 1.0), cpu_first / (n - 1), runs_rerun / float(n), cpu_rerun / n))
+    print()
+    print('%d inventory hosts on this machine (`ansible_connection: local`), each with its own offline copy of the policy '
+          'store (`local_policy_policy_root`, %.0f MiB each; preparing them took %.0f s), all reading one %.1f MiB audit log '
+          '(%d lines, %d AVC records of which 3 are real `ntpd_t` denials recorded in the enforcing VM). The role runs its '
+          '`collect` and `build` phases (`local_policy_phases: [collect, build]`, the phases that apply to an offline '
+          'store) from bench/fleet_files/site.yml with facts gathered, the default output callback and %d tasks run per '
+          'host. %d cores, so the simulated hosts and the controller share 2 CPUs: here a run is CPU-bound, which a real '
+          'fleet (work spread over the hosts) is not. Load average before %.2f, after %.2f.' % (
+              n, store_mib, prepare_time, fleet.log_size / 1048576.0, fleet.lines, fleet.avc_lines, first['tasks_per_host'],
+              cores, load_before, load_after))
+    print()
+    print('CPU columns, in seconds: *all* = ansible-playbook and every descendant (wait4); *target* = every module '
+          'process with its children (semodule, checkmodule, audit2why ...), timed by `/usr/bin/time` wrapped around the '
+          'interpreter; *main* = the ansible-playbook main process alone (getrusage inside it, from the benchmark\'s '
+          'callback); *workers* = the rest (forked workers, templating, connection). RSS = peak of the main process.')
+    print()
+    print('| run | settings | hosts | wall (s) | wall / host (s) | CPU all | CPU target | CPU main | CPU workers | changed | rebuilds | main RSS (MiB) |')
+    print('|---|---|---|---|---|---|---|---|---|---|---|---|')
+    for label, settings, m in runs:
+        if label in [v[0] for v in variants]:
+            continue
+        print(row(label, settings, m))
+    print()
+    print('- unchanged rerun of the role, one host: %.1f s vs %.1f s for the first run (%.0f %%; %.1f s of each is '
+          'ansible-playbook start-up), %d changed, %d rebuilds' % (
+              solo_rerun['wall'], solo_first['wall'], 100.0 * solo_rerun['wall'] / solo_first['wall'], s0,
+              solo_rerun['changed'], solo_rerun['rebuilds']))
+    print('- unchanged rerun, %d hosts: %.1f s vs %.1f s for the first run of %d hosts; %d changed, %d rebuilds' % (
+        n, rerun['wall'], first['wall'], n - 1, rerun['changed'], rerun['rebuilds']))
+    print('- total vs one host: %d hosts took %.1fx the time of one host (first run: %.1f s vs %.1f s), '
+          '%.1fx on the unchanged rerun (%.1f s vs %.1f s)' % (
+              n, first['wall'] / solo_first['wall'], first['wall'], solo_first['wall'],
+              rerun['wall'] / solo_rerun['wall'], rerun['wall'], solo_rerun['wall']))
+    print('- per added host, wall (start-up subtracted): %.2f s first run, %.2f s rerun' % (per_host_first, per_host_rerun))
+    print('- controller CPU per host (rerun, %d hosts minus 1 host, divided by %d): workers %.3f s, main process '
+          '%.3f s, main-process memory %+.2f MiB; first run: workers %.3f s, main %.3f s. Target side per host: %.2f s '
+          'CPU on the first run (with the semodule transaction), %.2f s on the rerun' % (
+              n, n - 1, c_worker, c_main, rss_per_host, c_worker_first, c_main_first, c_target_first, c_target_rerun))
+    check = s0 + n * (c_main + c_worker + c_target_rerun) / cores
+    print('- consistency check: with every process on %d cores, the rerun should take about start-up + %d x (main + '
+          'workers + target CPU per host) / %d = %.1f s; measured %.1f s' % (cores, n, cores, check, rerun['wall']))
+    print()
+    print('Target-side CPU per host by module (from the interpreter wrapper; `(pipelined)`: module name not visible):')
+    print()
+    print('| module | runs per host | CPU per host, first run (s) | CPU per host, rerun (s) |')
+    print('|---|---|---|---|')
+    names = sorted(set(first['per_module']) | set(rerun['per_module']),
+                   key=lambda k: -rerun['per_module'].get(k, (0, 0.0))[1])
+    for name in names:
+        runs_first, cpu_first = first['per_module'].get(name, (0, 0.0))
+        runs_rerun, cpu_rerun = rerun['per_module'].get(name, (0, 0.0))
+        print('| %s | %.0f | %.2f | %.2f |' % (name, float(max(runs_first, runs_rerun)) / n if runs_rerun else
+                                               float(runs_first) / (n - 1), cpu_first / (n - 1), cpu_rerun / n))
     print()
     if variants:
         print('### Ansible settings, on the unchanged rerun of %d hosts (one change from forks=10, linear, no pipelining, '
@@ -344,22 +421,30 @@ def main():
                 m['worker_cpu'], m['changed'], m['rebuilds']))
         print()
 
+    poll_runs = [m for label, settings, m in variants if settings['poll'] is not None and settings['forks'] == BASELINE['forks']]
+    if poll_runs:
+        c_main_model = max(0.0, poll_runs[0]['main_cpu'] - noop['main_cpu']) / n
+        main_source = ('its CPU per host in the run with `internal_poll_interval=0.05`, where it polls its workers less; '
+                       'still an upper estimate')
+    else:
+        c_main_model = c_main
+        main_source = 'its CPU per host in the baseline rerun, which includes polling its workers: an upper estimate'
     print('### Extrapolation to 1,000 and 5,000 hosts (a model fed with the figures above, not a measurement)')
     print()
     print('On a real fleet each host does its own target-side work, so the controller is what grows with the fleet. '
           'With F forks and C controller cores, a linear-strategy run takes at least the largest of: the serial work '
-          'of the main process (N x %.3f s), the workers\' CPU spread over min(C, F) cores (N x %.3f s / min(C, F)) and '
-          'ceil(N / F) batches each as long as one host alone (%.1f s first run, %.1f s rerun, start-up excluded), '
-          'plus the start-up (%.1f s). SSH is not in these figures (local connection): every module task adds at least '
-          'one round trip per host, which pipelining keeps to one instead of several.' % (
-              c_main, c_worker, w1_first, w1_rerun, s0))
+          'of the single-threaded main process (N x %.3f s: %s), the workers\' CPU spread over min(C, F) cores '
+          '(N x %.3f s / min(C, F); first run %.3f s) and ceil(N / F) batches each as long as one host alone (%.1f s first '
+          'run, %.1f s rerun, start-up excluded), plus the start-up (%.1f s). SSH is not in these figures (local '
+          'connection): every module task adds at least one round trip per host, which pipelining keeps to one instead '
+          'of several.' % (c_main_model, main_source, c_worker, c_worker_first, w1_first, w1_rerun, s0))
     print()
     print('| hosts | forks | controller cores | first run, at least | unchanged rerun, at least | bound that dominates (rerun) | main-process memory |')
     print('|---|---|---|---|---|---|---|')
     for hosts in (1000, 5000):
         for forks, ctl_cores in ((10, 2), (50, 8), (100, 16)):
             bounds = []
-            for w1, cm, cw in ((w1_first, c_main_first, c_worker_first), (w1_rerun, c_main, c_worker)):
+            for w1, cm, cw in ((w1_first, c_main_model, c_worker_first), (w1_rerun, c_main_model, c_worker)):
                 parts = {'main process': hosts * cm, 'workers': hosts * cw / min(ctl_cores, forks),
                          'batches': math.ceil(hosts / float(forks)) * w1}
                 bounds.append((s0 + max(parts.values()), max(parts, key=parts.get)))
@@ -384,11 +469,15 @@ def main():
         print('- pipelining: %.2fx. With the local connection there are no SSH operations to save, so this figure is '
               'NOT what pipelining gives over SSH, where it replaces the per-task temporary file transfer and its '
               'extra round trips with one (not measured here: no SSH server on this machine).' % effect['pipelining'])
-        print('- all together: %.2fx.' % effect['all of: forks=%d, pipelining, free, fact cache' % n])
+        print('- `internal_poll_interval` 0.05 s instead of 0.001 s: %.2fx; main-process CPU %.1f s vs %.1f s. The main '
+              'process spends much of its CPU polling its workers (forks=1, a longer run for the same hosts, cost it '
+              '%.1f s), which matters once the controller CPU is the limit.' % (
+                  effect['internal_poll_interval=0.05'], main_of['internal_poll_interval=0.05'], rerun['main_cpu'],
+                  main_of['forks=1']))
+        print('- all together: %.2fx.' % effect['all of: forks=%d, pipelining, free, fact cache, poll 0.05' % n])
         print()
-    print('Beyond the forks, the main process is the limit: it is single-threaded (its CPU per host is in the '
-          'model), so past that point a larger controller does not help and splitting the inventory over several '
-          'controllers (or AWX/AAP job slices) does. The role itself costs 0 rebuilds on an unchanged rerun, so an '
+    print('Where the main process is the bound, a larger controller does not help (it is single-threaded) and '
+          'splitting the inventory over several controllers (or AWX/AAP job slices) does. The role itself costs 0 rebuilds on an unchanged rerun, so an '
           'unchanged fleet costs the controller figures and the per-host rerun time above, no policy transaction.')
     print()
     print('Commands (in a temporary work folder under /var/tmp; `--limit` for the 1-host and first runs):')

@@ -11,7 +11,7 @@ export ANSIBLE_NOCOLOR=1 PY_COLORS=0 PYTHONDONTWRITEBYTECODE=1
 logdir="$here/build/test-logs"
 mkdir -p "$logdir"
 
-ALL_STEPS=(setup unit-py311 unit-py27 unit-py36 unit-compat integration-store integration-targets report
+ALL_STEPS=(setup unit-py311 unit-py27 unit-py36 unit-compat integration-store integration-targets report bench-smoke
            sanity-2.19 sanity-2.16 ansible-lint changelog galaxy-build-install integration-vm molecule)
 steps=("$@")
 [ ${#steps[@]} -gt 0 ] || steps=("${ALL_STEPS[@]}")
@@ -39,6 +39,13 @@ step_integration-store() { controller_pytest tests/integration/pytest; }
 step_integration-targets() { tools/integration.sh; }
 # the fleet report written by the playbooks' tasks, rendered in headless Chromium
 step_report() { controller_pytest tests/integration/report; }
+# every benchmark on small inputs, so none rots between `make bench` runs; each exits non-zero when its
+# own checks fail (a rerun that rebuilds or changes something, a missed denial). Figures are discarded.
+step_bench-smoke() {
+  .venv/bin/python bench/avc_scan.py --size 8M --repeat 1 &&
+    .venv/bin/python bench/policy_rebuilds.py --repeat 1 &&
+    .venv/bin/python bench/fleet.py --hosts 2 --log-size 64K --no-variants
+}
 
 step_sanity-2.19() { tools/sanity.sh .venv; }
 step_sanity-2.16() { tools/sanity.sh .venv-compat; }
