@@ -26,13 +26,15 @@ description:
   - Domain types can be made permissive one by one with O(permissive_domains), the safer alternative to a
     system-wide permissive mode. All additions and removals are made in one C(semanage import) transaction, so
     an invalid type name changes nothing.
+  - With neither O(state) nor O(permissive_domains) the module only reads and returns the state (runtime and
+    config mode, policy type, permissive domains) and never changes anything, in check mode or not.
 author:
   - fleetsec.selinux contributors (!UNKNOWN)
 options:
   state:
     description:
       - The SELinux mode wanted.
-      - Required unless only O(permissive_domains) is given.
+      - When omitted, the mode is left as it is (see O(permissive_domains) and the read-only use in the examples).
       - V(disabled) cannot be reached at runtime. With O(scope=both) the config is set to V(disabled), an enforcing
         runtime is set to permissive and a reboot is reported as required. From EL 9 on, C(SELINUX=disabled) no
         longer disables SELinux (the kernel argument C(selinux=0) does); the module warns about it.
@@ -109,6 +111,14 @@ attributes:
 '''
 
 EXAMPLES = r'''
+- name: Read the SELinux state (changes nothing)
+  fleetsec.selinux.selinux_mode:
+  register: selinux_state
+
+- name: Show it
+  ansible.builtin.debug:
+    msg: "{{ selinux_state.runtime_after }} now, {{ selinux_state.config_after }} after a reboot"
+
 - name: Enforce SELinux now and after reboots
   fleetsec.selinux.selinux_mode:
     state: enforcing
@@ -404,7 +414,6 @@ def run(module):
 def main():
     module = AnsibleModule(
         argument_spec=argument_spec(),
-        required_one_of=[('state', 'permissive_domains')],
         required_by={'policy': 'state'},
         supports_check_mode=True,
     )

@@ -389,11 +389,30 @@ def test_domains_without_seinfo_rely_on_semanage(monkeypatch, make_host):
     assert host.customized == []
 
 
+@pytest.mark.parametrize('runtime, config_text, expected_config', [
+    ('enforcing', 'SELINUX=enforcing\nSELINUXTYPE=default\n', 'enforcing'),
+    ('permissive', 'SELINUX=enforcing\nSELINUXTYPE=default\n', 'enforcing'),
+    ('disabled', 'SELINUX=disabled\nSELINUXTYPE=default\n', 'disabled'),
+    ('enforcing', None, None),
+])
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_read_only_query_reports_and_changes_nothing(monkeypatch, make_host, runtime, config_text, expected_config, check_mode):
+    host = make_host(runtime=runtime, config=config_text)
+    before = host.snapshot()
+    result, failed = call(monkeypatch, host, dict(), check_mode=check_mode)
+    assert not failed, result
+    assert result['changed'] is False and result['reboot_required'] is False
+    assert result['runtime_before'] == result['runtime_after'] == runtime
+    assert result['config_before'] == result['config_after'] == expected_config
+    assert result['msg'] == 'no change needed'
+    assert host.snapshot() == before
+    assert host.mutating_calls() == []
+
+
 # ------------------------------------------------------------------ bad input: failed, nothing changed
 
 BAD = [
     ('unknown-state', dict(state='enforced'), 'value of state must be one of'),
-    ('nothing-asked', dict(), 'one of the following is required: state, permissive_domains'),
     ('policy-without-state', dict(policy='mls', permissive_domains=['ntpd_t']), 'state'),
     ('policy-not-installed', dict(state='enforcing', policy='strict'), "Policy type 'strict' is not installed"),
     ('policy-path-like', dict(state='enforcing', policy='../x'), "Invalid policy type '../x'"),
