@@ -24,6 +24,7 @@ import json
 import math
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -40,7 +41,17 @@ REAL_DENIALS = os.path.join(REPO, 'molecule', 'container', 'files', 'avctest-aud
 STORE_DIRS = (('etc', '/etc/selinux'), ('var/lib', '/var/lib/selinux'))
 TARGET_PYTHON = '/usr/bin/python3'
 
-BASELINE = {'forks': 10, 'strategy': 'linear', 'pipelining': False, 'gather_facts': True, 'fact_cache': False, 'poll': None}
+BASELINE = {'forks': 10, 'strategy': 'linear', 'pipelining': False, 'gather_facts': True, 'fact_cache': False, 'poll': None,
+            'connection': 'local'}
+SSHD = '/usr/sbin/sshd'
+
+
+def machine_cpu():
+    """CPU seconds the whole machine has been busy (all processes: ssh, sshd, anything else running)."""
+    with open('/proc/stat') as handle:
+        fields = [int(f) for f in handle.readline().split()[1:]]
+    # user nice system idle iowait irq softirq steal: busy = all but idle and iowait
+    return (sum(fields[:8]) - fields[3] - fields[4]) / float(os.sysconf('SC_CLK_TCK'))
 
 
 def parse_size(text):
@@ -64,7 +75,50 @@ class Fleet(object):
         self.inventory = os.path.join(base, 'inventory.yml')
         self.results = os.path.join(base, 'results.json')
         self.fact_cache = os.path.join(base, 'facts')
+        self.ssh_dir = os.path.join(base, 'ssh')
+        self.ssh_port = None
+        self.sshd = None
         self.log_size = log_size
+        self.runs = 0
+
+    def address(self, index):
+        # one loopback address per host, so that every host has its own SSH connection and ControlPath
+        return '127.0.%d.%d' % (1 + index // 250, 1 + index % 250)
+
+    def start_sshd(self):
+        """A private sshd on this machine's loopback addresses (for the SSH runs); the system's sshd is not used."""
+        os.makedirs(self.ssh_dir)
+        for name in ('host_key', 'id'):
+            subprocess.check_call(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', os.path.join(self.ssh_dir, name)])
+        shutil.copy(os.path.join(self.ssh_dir, 'id.pub'), os.path.join(self.ssh_dir, 'authorized_keys'))
+        with socket.socket() as probe:
+            probe.bind(('127.0.0.1', 0))
+            self.ssh_port = probe.getsockname()[1]
+        config = os.path.join(self.ssh_dir, 'sshd_config')
+        with open(config, 'w') as handle:
+            handle.write('Port %d\n' % self.ssh_port)
+            for index in range(len(self.hosts)):
+                handle.write('ListenAddress %s\n' % self.address(index))
+            handle.write('HostKey {d}/host_key\nAuthorizedKeysFile {d}/authorized_keys\nPidFile {d}/sshd.pid\n'
+                         'PermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n'
+                         'UsePAM no\nStrictModes no\nMaxStartups 200\nMaxSessions 50\nLogLevel ERROR\n'
+                         'Subsystem sftp internal-sftp\n'.format(d=self.ssh_dir))
+        if not os.path.isdir('/run/sshd'):
+            os.makedirs('/run/sshd', 0o755)  # sshd's privilege separation directory
+        self.sshd = subprocess.Popen([SSHD, '-D', '-e', '-f', config], stderr=open(os.path.join(self.ssh_dir, 'sshd.log'), 'ab'))
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                if probe.connect_ex((self.address(len(self.hosts) - 1), self.ssh_port)) == 0:
+                    return
+            time.sleep(0.2)
+        raise SystemExit('the private sshd did not start (see %s/sshd.log)' % self.ssh_dir)
+
+    def stop_sshd(self):
+        if self.sshd is not None:
+            self.sshd.terminate()
+            self.sshd.wait()
+            self.sshd = None
 
     def prepare(self):
         os.makedirs(self.roots)
@@ -86,9 +140,14 @@ class Fleet(object):
             handle.write('#!/bin/sh\nexec /usr/bin/time -a -o %s -f "%%e %%U %%S %%C" %s "$@"\n' % (self.target_times, TARGET_PYTHON))
         os.chmod(self.wrapper, 0o755)
         inventory = {'all': {
-            'hosts': dict((h, None) for h in self.hosts),
+            # ansible_host and the SSH settings only count in the runs with -e ansible_connection=ssh
+            'hosts': dict((h, {'ansible_host': self.address(i)}) for i, h in enumerate(self.hosts)),
             'vars': {
                 'ansible_connection': 'local',
+                'ansible_user': 'root',
+                'ansible_port': '{{ bench_ssh_port | default(22) }}',
+                'ansible_ssh_private_key_file': os.path.join(self.ssh_dir, 'id'),
+                'ansible_ssh_common_args': '-o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=no -o LogLevel=ERROR',
                 'ansible_python_interpreter': self.wrapper,
                 'bench_roots': self.roots,
                 'bench_dest': self.dest,
@@ -113,6 +172,9 @@ class Fleet(object):
         })
         if settings['poll'] is not None:
             env['ANSIBLE_INTERNAL_POLL_INTERVAL'] = str(settings['poll'])
+        # a fresh ControlPath folder per run: no run reuses the SSH master connections of the one before
+        self.runs += 1
+        env['ANSIBLE_SSH_CONTROL_PATH_DIR'] = os.path.join(self.base, 'cp%d' % self.runs)
         if settings['fact_cache']:
             env.update({'ANSIBLE_GATHERING': 'smart', 'ANSIBLE_CACHE_PLUGIN': 'ansible.builtin.jsonfile',
                         'ANSIBLE_CACHE_PLUGIN_CONNECTION': self.fact_cache, 'ANSIBLE_CACHE_PLUGIN_TIMEOUT': '86400'})
@@ -121,6 +183,8 @@ class Fleet(object):
 
 def env_text(settings):
     words = ['ANSIBLE_FORKS=%d' % settings['forks']]
+    if settings['connection'] != 'local':
+        words.insert(0, '(-e ansible_connection=%s)' % settings['connection'])
     if settings['strategy'] != 'linear':
         words.append('ANSIBLE_STRATEGY=%s' % settings['strategy'])
     if settings['pipelining']:
@@ -141,11 +205,15 @@ def play(fleet, settings, limit=None, playbook='site.yml', log=None):
             os.path.join(FILES, playbook), '-e', 'bench_gather_facts=%s' % settings['gather_facts']]
     if limit:
         argv += ['--limit', limit]
+    if settings['connection'] != 'local':
+        argv += ['-e', 'ansible_connection=%s' % settings['connection'], '-e', 'bench_ssh_port=%d' % fleet.ssh_port]
     with open(log or os.devnull, 'ab') as out:
+        machine_before = machine_cpu()
         started = time.monotonic()
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=fleet.env(settings), cwd=fleet.base)
         dummy, status, usage = os.wait4(proc.pid, 0)
         wall = time.monotonic() - started
+        machine = machine_cpu() - machine_before
     rc = os.waitstatus_to_exitcode(status)
     with open(fleet.results) as handle:
         results = json.load(handle)
@@ -169,9 +237,10 @@ def play(fleet, settings, limit=None, playbook='site.yml', log=None):
     total_cpu = usage.ru_utime + usage.ru_stime
     hosts = results['hosts']
     return {
-        'rc': rc, 'wall': wall, 'total_cpu': total_cpu, 'target_cpu': target_cpu, 'target_wall': target_wall,
+        'rc': rc, 'wall': wall, 'total_cpu': total_cpu, 'machine_cpu': machine, 'target_cpu': target_cpu, 'target_wall': target_wall,
         'module_runs': module_runs, 'per_module': per_module, 'main_cpu': results['main_cpu'],
-        'worker_cpu': max(0.0, total_cpu - results['main_cpu'] - target_cpu),
+        # over SSH the module processes run under sshd, outside ansible-playbook's process tree
+        'worker_cpu': max(0.0, total_cpu - results['main_cpu'] - (target_cpu if settings['connection'] == 'local' else 0.0)),
         'main_rss_mib': results['main_maxrss_kib'] / 1024.0,
         'hosts': max(1, len(hosts)),  # the noop play processes no host
         'failed': sum(h['failures'] + h['unreachable'] for h in hosts.values()),
@@ -214,6 +283,7 @@ def main():
     parser.add_argument('--hosts', type=int, default=50, help='simulated inventory hosts (default 50)')
     parser.add_argument('--log-size', default='2M', help='size of the audit log every host reads (default 2M)')
     parser.add_argument('--no-variants', action='store_true', help='skip the runs that change one Ansible setting')
+    parser.add_argument('--no-ssh', action='store_true', help='skip the SSH runs (they need %s)' % SSHD)
     parser.add_argument('--keep', action='store_true', help='keep the work folder and print its path')
     options, dummy = parser.parse_known_args()  # make bench passes the same BENCH_ARGS to every benchmark
     if not all(os.path.isdir(p) for dummy, p in STORE_DIRS) or not shutil.which('semodule'):
@@ -276,8 +346,16 @@ def main():
                     measure('(priming the fact cache)', settings, expect_changed=0)
                     runs.pop()
                 variants.append((label, settings, measure(label, settings, expect_changed=0, expect_rebuilds=0)))
+            if os.path.exists(SSHD) and not options.no_ssh:
+                fleet.start_sshd()
+                for label, change in (('SSH (private sshd, one loopback address per host)', {'connection': 'ssh'}),
+                                      ('SSH + pipelining', {'connection': 'ssh', 'pipelining': True})):
+                    settings = dict(BASELINE, **change)
+                    variants.append((label, settings, measure(label, settings, expect_changed=0, expect_rebuilds=0)))
+                fleet.stop_sshd()
         load_after = os.getloadavg()[0]
     finally:
+        fleet.stop_sshd()
         if options.keep:
             print('[bench fleet] kept %s' % base, file=sys.stderr)
         else:
@@ -353,72 +431,20 @@ def main():
         print('| %s | %.0f | %.2f | %.0f | %.2f |' % (
             name, runs_first / (n - 1.0), cpu_first / (n - 1), runs_rerun / float(n), cpu_rerun / n))
     print()
-    print('%d inventory hosts on this machine (`ansible_connection: local`), each with its own offline copy of the policy '
-          'store (`local_policy_policy_root`, %.0f MiB each; preparing them took %.0f s), all reading one %.1f MiB audit log '
-          '(%d lines, %d AVC records of which 3 are real `ntpd_t` denials recorded in the enforcing VM). The role runs its '
-          '`collect` and `build` phases (`local_policy_phases: [collect, build]`, the phases that apply to an offline '
-          'store) from bench/fleet_files/site.yml with facts gathered, the default output callback and %d tasks run per '
-          'host. %d cores, so the simulated hosts and the controller share 2 CPUs: here a run is CPU-bound, which a real '
-          'fleet (work spread over the hosts) is not. Load average before %.2f, after %.2f.' % (
-              n, store_mib, prepare_time, fleet.log_size / 1048576.0, fleet.lines, fleet.avc_lines, first['tasks_per_host'],
-              cores, load_before, load_after))
-    print()
-    print('CPU columns, in seconds: *all* = ansible-playbook and every descendant (wait4); *target* = every module '
-          'process with its children (semodule, checkmodule, audit2why ...), timed by `/usr/bin/time` wrapped around the '
-          'interpreter; *main* = the ansible-playbook main process alone (getrusage inside it, from the benchmark\'s '
-          'callback); *workers* = the rest (forked workers, templating, connection). RSS = peak of the main process.')
-    print()
-    print('| run | settings | hosts | wall (s) | wall / host (s) | CPU all | CPU target | CPU main | CPU workers | changed | rebuilds | main RSS (MiB) |')
-    print('|---|---|---|---|---|---|---|---|---|---|---|---|')
-    for label, settings, m in runs:
-        if label in [v[0] for v in variants]:
-            continue
-        print(row(label, settings, m))
-    print()
-    print('- unchanged rerun of the role, one host: %.1f s vs %.1f s for the first run (%.0f %%; %.1f s of each is '
-          'ansible-playbook start-up), %d changed, %d rebuilds' % (
-              solo_rerun['wall'], solo_first['wall'], 100.0 * solo_rerun['wall'] / solo_first['wall'], s0,
-              solo_rerun['changed'], solo_rerun['rebuilds']))
-    print('- unchanged rerun, %d hosts: %.1f s vs %.1f s for the first run of %d hosts; %d changed, %d rebuilds' % (
-        n, rerun['wall'], first['wall'], n - 1, rerun['changed'], rerun['rebuilds']))
-    print('- total vs one host: %d hosts took %.1fx the time of one host (first run: %.1f s vs %.1f s), '
-          '%.1fx on the unchanged rerun (%.1f s vs %.1f s)' % (
-              n, first['wall'] / solo_first['wall'], first['wall'], solo_first['wall'],
-              rerun['wall'] / solo_rerun['wall'], rerun['wall'], solo_rerun['wall']))
-    print('- per added host, wall (start-up subtracted): %.2f s first run, %.2f s rerun' % (per_host_first, per_host_rerun))
-    print('- controller CPU per host (rerun, %d hosts minus 1 host, divided by %d): workers %.3f s, main process '
-          '%.3f s, main-process memory %+.2f MiB; first run: workers %.3f s, main %.3f s. Target side per host: %.2f s '
-          'CPU on the first run (with the semodule transaction), %.2f s on the rerun' % (
-              n, n - 1, c_worker, c_main, rss_per_host, c_worker_first, c_main_first, c_target_first, c_target_rerun))
-    check = s0 + n * (c_main + c_worker + c_target_rerun) / cores
-    print('- consistency check: with every process on %d cores, the rerun should take about start-up + %d x (main + '
-          'workers + target CPU per host) / %d = %.1f s; measured %.1f s' % (cores, n, cores, check, rerun['wall']))
-    print()
-    print('Target-side CPU per host by module (from the interpreter wrapper; `(pipelined)`: module name not visible):')
-    print()
-    print('| module | runs per host | CPU per host, first run (s) | CPU per host, rerun (s) |')
-    print('|---|---|---|---|')
-    names = sorted(set(first['per_module']) | set(rerun['per_module']),
-                   key=lambda k: -rerun['per_module'].get(k, (0, 0.0))[1])
-    for name in names:
-        runs_first, cpu_first = first['per_module'].get(name, (0, 0.0))
-        runs_rerun, cpu_rerun = rerun['per_module'].get(name, (0, 0.0))
-        print('| %s | %.0f | %.2f | %.2f |' % (name, float(max(runs_first, runs_rerun)) / n if runs_rerun else
-                                               float(runs_first) / (n - 1), cpu_first / (n - 1), cpu_rerun / n))
-    print()
     if variants:
         print('### Ansible settings, on the unchanged rerun of %d hosts (one change from forks=10, linear, no pipelining, '
               'full fact gathering)' % n)
         print()
-        print('| change | wall (s) | vs baseline | CPU all | CPU target | CPU main | CPU workers | changed | rebuilds |')
-        print('|---|---|---|---|---|---|---|---|---|')
-        print('| none (baseline) | %.1f | 1.00 | %.1f | %.1f | %.1f | %.1f | %d | %d |' % (
-            rerun['wall'], rerun['total_cpu'], rerun['target_cpu'], rerun['main_cpu'], rerun['worker_cpu'],
-            rerun['changed'], rerun['rebuilds']))
-        for label, settings, m in variants:
-            print('| %s | %.1f | %.2f | %.1f | %.1f | %.1f | %.1f | %d | %d |' % (
-                label, m['wall'], m['wall'] / rerun['wall'], m['total_cpu'], m['target_cpu'], m['main_cpu'],
-                m['worker_cpu'], m['changed'], m['rebuilds']))
+        print('*machine* = CPU time the whole machine was busy during the run (/proc/stat), which also counts the SSH '
+              'master connections and sshd, outside ansible-playbook\'s process tree; in the SSH runs *workers* include '
+              'the ssh clients and *all* leaves out the target side (it runs under sshd).')
+        print()
+        print('| change | wall (s) | vs baseline | CPU machine | CPU all | CPU target | CPU main | CPU workers | changed | rebuilds |')
+        print('|---|---|---|---|---|---|---|---|---|---|')
+        for label, m in [('none (baseline)', rerun)] + [(v[0], v[2]) for v in variants]:
+            print('| %s | %.1f | %.2f | %.1f | %.1f | %.1f | %.1f | %.1f | %d | %d |' % (
+                label, m['wall'], m['wall'] / rerun['wall'], m['machine_cpu'], m['total_cpu'], m['target_cpu'],
+                m['main_cpu'], m['worker_cpu'], m['changed'], m['rebuilds']))
         print()
 
     poll_runs = [m for label, settings, m in variants if settings['poll'] is not None and settings['forks'] == BASELINE['forks']]
@@ -435,9 +461,9 @@ def main():
           'With F forks and C controller cores, a linear-strategy run takes at least the largest of: the serial work '
           'of the single-threaded main process (N x %.3f s: %s), the workers\' CPU spread over min(C, F) cores '
           '(N x %.3f s / min(C, F); first run %.3f s) and ceil(N / F) batches each as long as one host alone (%.1f s first '
-          'run, %.1f s rerun, start-up excluded), plus the start-up (%.1f s). SSH is not in these figures (local '
-          'connection): every module task adds at least one round trip per host, which pipelining keeps to one instead '
-          'of several.' % (c_main_model, main_source, c_worker, c_worker_first, w1_first, w1_rerun, s0))
+          'run, %.1f s rerun, start-up excluded), plus the start-up (%.1f s). These inputs come from the '
+          'local-connection runs; SSH adds its own work on both ends (the SSH runs above) and one network round trip per '
+          'SSH operation, which pipelining reduces to one per task.' % (c_main_model, main_source, c_worker, c_worker_first, w1_first, w1_rerun, s0))
     print()
     print('| hosts | forks | controller cores | first run, at least | unchanged rerun, at least | bound that dominates (rerun) | main-process memory |')
     print('|---|---|---|---|---|---|---|')
@@ -466,14 +492,26 @@ def main():
         print('- strategy `free`: %.2fx; its main process used %.1f s CPU vs %.1f s for linear. It lets fast hosts run '
               'ahead, which pays when hosts differ in speed; the simulated hosts here do not.' % (
                   effect['strategy free'], main_of['strategy free'], rerun['main_cpu']))
-        print('- pipelining: %.2fx. With the local connection there are no SSH operations to save, so this figure is '
-              'NOT what pipelining gives over SSH, where it replaces the per-task temporary file transfer and its '
-              'extra round trips with one (not measured here: no SSH server on this machine).' % effect['pipelining'])
-        print('- `internal_poll_interval` 0.05 s instead of 0.001 s: %.2fx; main-process CPU %.1f s vs %.1f s. The main '
-              'process spends much of its CPU polling its workers (forks=1, a longer run for the same hosts, cost it '
-              '%.1f s), which matters once the controller CPU is the limit.' % (
-                  effect['internal_poll_interval=0.05'], main_of['internal_poll_interval=0.05'], rerun['main_cpu'],
-                  main_of['forks=1']))
+        ssh = [m for label, settings, m in variants if settings['connection'] == 'ssh']
+        if len(ssh) == 2:
+            print('- pipelining: with the local connection %.2fx (no SSH operations to save). Over SSH (each host its own '
+                  'connection to a private sshd on this machine): SSH without pipelining %.2fx of the local baseline, '
+                  'with pipelining %.2fx; pipelining vs none over SSH: %.2fx wall, machine CPU %.1f s vs %.1f s. Real '
+                  'networks add a round-trip time to every SSH operation that pipelining saves; loopback has almost '
+                  'none, so this is the lower end of its gain.' % (
+                      effect['pipelining'], ssh[0]['wall'] / rerun['wall'], ssh[1]['wall'] / rerun['wall'],
+                      ssh[1]['wall'] / ssh[0]['wall'], ssh[1]['machine_cpu'], ssh[0]['machine_cpu']))
+        else:
+            print('- pipelining: %.2fx with the local connection, which has no SSH operations to save; the SSH runs '
+                  'were not made (%s missing or --no-ssh), so its gain over SSH is not measured here.' % (
+                      effect['pipelining'], SSHD))
+        polling = main_of['forks=1'] > 1.2 * rerun['main_cpu']
+        print('- `internal_poll_interval` 0.05 s instead of 0.001 s: %.2fx; main-process CPU %.1f s vs %.1f s. %s' % (
+            effect['internal_poll_interval=0.05'], main_of['internal_poll_interval=0.05'], rerun['main_cpu'],
+            ('The main process CPU follows the length of the run as much as the number of hosts (forks=1, a longer run '
+             'for the same hosts, cost it %.1f s): it polls its workers, which matters once the controller CPU is the '
+             'limit.' % main_of['forks=1']) if polling else
+            ('The main process CPU barely followed the length of the run here (forks=1: %.1f s).' % main_of['forks=1'])))
         print('- all together: %.2fx.' % effect['all of: forks=%d, pipelining, free, fact cache, poll 0.05' % n])
         print()
     print('Where the main process is the bound, a larger controller does not help (it is single-threaded) and '

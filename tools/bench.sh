@@ -6,6 +6,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 tools/setup.sh all >/dev/null
+tools/setup.sh bench >/dev/null
 out="$here/BENCHMARKS.md"
 tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT

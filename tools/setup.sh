@@ -6,7 +6,7 @@
 #   - .venv-py27 / .venv-py36  pytest for the target-side unit tests under EL7/EL8 interpreters
 #   - ansible-test's pip bootstrap scripts (offline stand-ins, see tools/get_pip_offline.py)
 # Each step is skipped when its stamp (a hash of its inputs) is current.
-# Usage: tools/setup.sh [apt|venvs|ansible-test|all]   (default: all)
+# Usage: tools/setup.sh [apt|venvs|ansible-test|bench|all]   (default: all; bench: the extra packages of make bench)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
@@ -30,9 +30,11 @@ APT_PACKAGES=(
   podman runc
   # fleet report rendering test
   chromium
-  # misc
-  git rsync shellcheck
+  # misc (time: /usr/bin/time, used by the fleet benchmark and its smoke run)
+  git rsync shellcheck time
 )
+# Only for `make bench`: the fleet benchmark's SSH runs start a private sshd (never the system service).
+BENCH_APT_PACKAGES=(openssh-server)
 
 log() { printf '[setup] %s\n' "$*"; }
 quiet_pip() { grep -vE "is ignored: it is neither a file nor a directory|DEPRECATION: Python 2.7|^\s*$" || true; }
@@ -41,9 +43,10 @@ stamp_ok() {  # stamp_ok FILE CONTENT
   [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]
 }
 
-setup_apt() {
-  local missing=() p
-  for p in "${APT_PACKAGES[@]}"; do
+setup_apt() {  # setup_apt [PACKAGE...]   (default: APT_PACKAGES)
+  local missing=() p wanted=("$@")
+  [ ${#wanted[@]} -gt 0 ] || wanted=("${APT_PACKAGES[@]}")
+  for p in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
   if [ ${#missing[@]} -eq 0 ]; then
@@ -117,8 +120,9 @@ setup_ansible_test() {
 
 case $what in
   apt) setup_apt ;;
+  bench) setup_apt "${BENCH_APT_PACKAGES[@]}" ;;
   venvs) setup_venvs ;;
   ansible-test) setup_ansible_test ;;
   all) setup_apt; setup_venvs; setup_ansible_test ;;
-  *) echo "usage: $0 [apt|venvs|ansible-test|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [apt|venvs|ansible-test|bench|all]" >&2; exit 2 ;;
 esac
