@@ -86,7 +86,10 @@ class Fleet(object):
         return '127.0.%d.%d' % (1 + index // 250, 1 + index % 250)
 
     def start_sshd(self):
-        """A private sshd on this machine's loopback addresses (for the SSH runs); the system's sshd is not used."""
+        """Private sshd processes on this machine's loopback addresses (for the SSH runs), never the system's sshd.
+
+        sshd listens on at most 16 sockets, so one sshd serves each group of 16 hosts.
+        """
         os.makedirs(self.ssh_dir)
         for name in ('host_key', 'id'):
             subprocess.check_call(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', os.path.join(self.ssh_dir, name)])
@@ -94,31 +97,43 @@ class Fleet(object):
         with socket.socket() as probe:
             probe.bind(('127.0.0.1', 0))
             self.ssh_port = probe.getsockname()[1]
-        config = os.path.join(self.ssh_dir, 'sshd_config')
-        with open(config, 'w') as handle:
-            handle.write('Port %d\n' % self.ssh_port)
-            for index in range(len(self.hosts)):
-                handle.write('ListenAddress %s\n' % self.address(index))
-            handle.write('HostKey {d}/host_key\nAuthorizedKeysFile {d}/authorized_keys\nPidFile {d}/sshd.pid\n'
-                         'PermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n'
-                         'UsePAM no\nStrictModes no\nMaxStartups 200\nMaxSessions 50\nLogLevel ERROR\n'
-                         'Subsystem sftp internal-sftp\n'.format(d=self.ssh_dir))
         if not os.path.isdir('/run/sshd'):
             os.makedirs('/run/sshd', 0o755)  # sshd's privilege separation directory
-        self.sshd = subprocess.Popen([SSHD, '-D', '-e', '-f', config], stderr=open(os.path.join(self.ssh_dir, 'sshd.log'), 'ab'))
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
+        self.sshd = []
+        addresses = [self.address(i) for i in range(len(self.hosts))]
+        for group in range(0, len(addresses), 16):
+            config = os.path.join(self.ssh_dir, 'sshd_config.%d' % group)
+            with open(config, 'w') as handle:
+                handle.write('Port %d\n' % self.ssh_port)
+                for address in addresses[group:group + 16]:
+                    handle.write('ListenAddress %s\n' % address)
+                handle.write('HostKey {d}/host_key\nAuthorizedKeysFile {d}/authorized_keys\nPidFile {d}/sshd.{g}.pid\n'
+                             'PermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n'
+                             'UsePAM no\nStrictModes no\nMaxStartups 200\nMaxSessions 50\nLogLevel ERROR\n'
+                             'Subsystem sftp internal-sftp\n'.format(d=self.ssh_dir, g=group))
+            with open(os.path.join(self.ssh_dir, 'sshd.log'), 'ab') as log:
+                self.sshd.append(subprocess.Popen([SSHD, '-D', '-e', '-f', config], stderr=log))
+        deadline = time.monotonic() + 30
+        waiting = list(addresses)
+        while waiting and time.monotonic() < deadline:
+            if any(proc.poll() is not None for proc in self.sshd):
+                break
             with socket.socket() as probe:
-                if probe.connect_ex((self.address(len(self.hosts) - 1), self.ssh_port)) == 0:
-                    return
+                if probe.connect_ex((waiting[0], self.ssh_port)) == 0:
+                    waiting.pop(0)
+                    continue
             time.sleep(0.2)
-        raise SystemExit('the private sshd did not start (see %s/sshd.log)' % self.ssh_dir)
+        if waiting:
+            self.stop_sshd()
+            with open(os.path.join(self.ssh_dir, 'sshd.log')) as log:
+                raise RuntimeError('the private sshd did not start: %s' % log.read().strip()[-500:])
 
     def stop_sshd(self):
-        if self.sshd is not None:
-            self.sshd.terminate()
-            self.sshd.wait()
-            self.sshd = None
+        for proc in self.sshd or []:
+            if proc.poll() is None:
+                proc.terminate()
+            proc.wait()
+        self.sshd = None
 
     def prepare(self):
         os.makedirs(self.roots)
@@ -347,12 +362,16 @@ def main():
                     runs.pop()
                 variants.append((label, settings, measure(label, settings, expect_changed=0, expect_rebuilds=0)))
             if os.path.exists(SSHD) and not options.no_ssh:
-                fleet.start_sshd()
-                for label, change in (('SSH (private sshd, one loopback address per host)', {'connection': 'ssh'}),
-                                      ('SSH + pipelining', {'connection': 'ssh', 'pipelining': True})):
-                    settings = dict(BASELINE, **change)
-                    variants.append((label, settings, measure(label, settings, expect_changed=0, expect_rebuilds=0)))
-                fleet.stop_sshd()
+                try:
+                    fleet.start_sshd()
+                except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
+                    problems.append('SSH runs not made: %s' % exc)
+                else:
+                    for label, change in (('SSH (private sshd, one loopback address per host)', {'connection': 'ssh'}),
+                                          ('SSH + pipelining', {'connection': 'ssh', 'pipelining': True})):
+                        settings = dict(BASELINE, **change)
+                        variants.append((label, settings, measure(label, settings, expect_changed=0, expect_rebuilds=0)))
+                    fleet.stop_sshd()
         load_after = os.getloadavg()[0]
     finally:
         fleet.stop_sshd()
