@@ -30,6 +30,14 @@ PERMS = ['read', 'open', 'getattr', 'write', 'search', 'execute', 'map', 'ioctl'
 CLASSES = ['file', 'dir', 'sock_file', 'tcp_socket', 'chr_file', 'lnk_file', 'unix_stream_socket']
 
 
+def parse_size(text):
+    """Bytes from '1G', '256M', '64K' or a plain number."""
+    units = {'K': 1 << 10, 'M': 1 << 20, 'G': 1 << 30}
+    if text[-1:].upper() in units:
+        return int(float(text[:-1]) * units[text[-1:].upper()])
+    return int(text)
+
+
 def generate(path, size, seed=1):
     """Write a synthetic raw audit.log of about ``size`` bytes; return (lines, avc_lines)."""
     rnd = random.Random(seed)
@@ -138,8 +146,7 @@ def main():
         child_scan(args.child_scan)
         return 0
     status = 0
-    units = {'K': 1 << 10, 'M': 1 << 20, 'G': 1 << 30}
-    size = int(args.size[:-1]) * units[args.size[-1].upper()] if args.size[-1].upper() in units else int(args.size)
+    size = parse_size(args.size)
     subprocess.run([os.path.join(REPO, 'tools', 'collection-tree.sh')], check=True, stdout=subprocess.DEVNULL)
     tmp = tempfile.mkdtemp(prefix='avc-bench-')
     try:

@@ -34,11 +34,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 FILES = os.path.join(HERE, 'fleet_files')
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(REPO, 'tests', 'integration', 'pytest'))
 
 import avc_scan  # noqa: E402  (the synthetic audit.log generator)
+import conftest  # noqa: E402  (STORE_DIRS, the store check and the collections path of the store tests)
 
 REAL_DENIALS = os.path.join(REPO, 'molecule', 'container', 'files', 'avctest-audit.log')
-STORE_DIRS = (('etc', '/etc/selinux'), ('var/lib', '/var/lib/selinux'))
 TARGET_PYTHON = '/usr/bin/python3'
 
 BASELINE = {'forks': 10, 'strategy': 'linear', 'pipelining': False, 'gather_facts': True, 'fact_cache': False, 'poll': None,
@@ -52,13 +53,6 @@ def machine_cpu():
         fields = [int(f) for f in handle.readline().split()[1:]]
     # user nice system idle iowait irq softirq steal: busy = all but idle and iowait
     return (sum(fields[:8]) - fields[3] - fields[4]) / float(os.sysconf('SC_CLK_TCK'))
-
-
-def parse_size(text):
-    units = {'K': 1 << 10, 'M': 1 << 20, 'G': 1 << 30}
-    if text[-1:].upper() in units:
-        return int(float(text[:-1]) * units[text[-1:].upper()])
-    return int(text)
 
 
 class Fleet(object):
@@ -79,7 +73,6 @@ class Fleet(object):
         self.ssh_port = None
         self.sshd = None
         self.log_size = log_size
-        self.runs = 0
 
     def address(self, index):
         # one loopback address per host, so that every host has its own SSH connection and ControlPath
@@ -138,7 +131,7 @@ class Fleet(object):
     def prepare(self):
         os.makedirs(self.roots)
         pristine = os.path.join(self.base, 'pristine')
-        for parent, source in STORE_DIRS:
+        for parent, source in conftest.STORE_DIRS:
             os.makedirs(os.path.join(pristine, parent))
             shutil.copytree(source, os.path.join(pristine, parent, 'selinux'), symlinks=True)
         for host in self.hosts:
@@ -174,7 +167,7 @@ class Fleet(object):
     def env(self, settings):
         env = dict(os.environ)
         env.update({
-            'ANSIBLE_COLLECTIONS_PATH': os.path.join(REPO, 'build', 'collections'),
+            'ANSIBLE_COLLECTIONS_PATH': conftest.collections_path(),
             'ANSIBLE_CALLBACK_PLUGINS': os.path.join(FILES, 'callback_plugins'),
             'ANSIBLE_CALLBACKS_ENABLED': 'fleet_bench',
             'ANSIBLE_FORKS': str(settings['forks']),
@@ -188,8 +181,7 @@ class Fleet(object):
         if settings['poll'] is not None:
             env['ANSIBLE_INTERNAL_POLL_INTERVAL'] = str(settings['poll'])
         # a fresh ControlPath folder per run: no run reuses the SSH master connections of the one before
-        self.runs += 1
-        env['ANSIBLE_SSH_CONTROL_PATH_DIR'] = os.path.join(self.base, 'cp%d' % self.runs)
+        env['ANSIBLE_SSH_CONTROL_PATH_DIR'] = tempfile.mkdtemp(prefix='cp', dir=self.base)
         if settings['fact_cache']:
             env.update({'ANSIBLE_GATHERING': 'smart', 'ANSIBLE_CACHE_PLUGIN': 'ansible.builtin.jsonfile',
                         'ANSIBLE_CACHE_PLUGIN_CONNECTION': self.fact_cache, 'ANSIBLE_CACHE_PLUGIN_TIMEOUT': '86400'})
@@ -232,8 +224,7 @@ def play(fleet, settings, limit=None, playbook='site.yml', log=None):
     rc = os.waitstatus_to_exitcode(status)
     with open(fleet.results) as handle:
         results = json.load(handle)
-    target_wall = target_cpu = 0.0
-    module_runs = 0
+    target_cpu = 0.0
     per_module = {}
     if os.path.exists(fleet.target_times):
         with open(fleet.target_times) as handle:
@@ -241,9 +232,7 @@ def play(fleet, settings, limit=None, playbook='site.yml', log=None):
                 fields = line.split()
                 if len(fields) >= 3 and fields[0][0].isdigit():
                     cpu = float(fields[1]) + float(fields[2])
-                    target_wall += float(fields[0])
                     target_cpu += cpu
-                    module_runs += 1
                     # %C: the interpreter's argv; the module's name is in AnsiballZ_NAME.py (not with pipelining)
                     name = [os.path.basename(f)[len('AnsiballZ_'):-3] for f in fields[3:] if 'AnsiballZ_' in f]
                     name = name[0] if name else '(pipelined)'
@@ -252,8 +241,8 @@ def play(fleet, settings, limit=None, playbook='site.yml', log=None):
     total_cpu = usage.ru_utime + usage.ru_stime
     hosts = results['hosts']
     return {
-        'rc': rc, 'wall': wall, 'total_cpu': total_cpu, 'machine_cpu': machine, 'target_cpu': target_cpu, 'target_wall': target_wall,
-        'module_runs': module_runs, 'per_module': per_module, 'main_cpu': results['main_cpu'],
+        'rc': rc, 'wall': wall, 'total_cpu': total_cpu, 'machine_cpu': machine, 'target_cpu': target_cpu,
+        'per_module': per_module, 'main_cpu': results['main_cpu'],
         # over SSH the module processes run under sshd, outside ansible-playbook's process tree
         'worker_cpu': max(0.0, total_cpu - results['main_cpu'] - (target_cpu if settings['connection'] == 'local' else 0.0)),
         'main_rss_mib': results['main_maxrss_kib'] / 1024.0,
@@ -264,7 +253,6 @@ def play(fleet, settings, limit=None, playbook='site.yml', log=None):
         'rebuilds': sum(results['rebuilds'].values()),
         'hosts_with_rebuild_result': len(results['rebuilds']),
         'tasks_per_host': max(results['tasks_run'].values()) if results['tasks_run'] else 0,
-        'argv': argv,
     }
 
 
@@ -278,10 +266,9 @@ def du_mib(path):
     return total / 1048576.0
 
 
-def row(label, settings, m, n_hosts=None):
-    n_hosts = n_hosts or m['hosts']
+def row(label, settings, m):
     return '| %s | %s | %d | %.1f | %.2f | %.1f | %.1f | %.1f | %.1f | %d | %d | %.0f |' % (
-        label, env_text(settings) if settings else '', m['hosts'], m['wall'], m['wall'] / n_hosts, m['total_cpu'],
+        label, env_text(settings) if settings else '', m['hosts'], m['wall'], m['wall'] / m['hosts'], m['total_cpu'],
         m['target_cpu'], m['main_cpu'], m['worker_cpu'], m['changed'], m['rebuilds'], m['main_rss_mib'])
 
 
@@ -301,15 +288,14 @@ def main():
     parser.add_argument('--no-ssh', action='store_true', help='skip the SSH runs (they need %s)' % SSHD)
     parser.add_argument('--keep', action='store_true', help='keep the work folder and print its path')
     options, dummy = parser.parse_known_args()  # make bench passes the same BENCH_ARGS to every benchmark
-    if not all(os.path.isdir(p) for dummy, p in STORE_DIRS) or not shutil.which('semodule'):
+    if not conftest._store_available():  # pylint: disable=protected-access
         print('## Fleet benchmark\n\nFAILED: no SELinux policy store or semodule on this machine.')
         return 1
     if options.hosts < 2:
         parser.error('--hosts must be at least 2')
-    subprocess.check_call([os.path.join(REPO, 'tools', 'collection-tree.sh')], stdout=subprocess.DEVNULL)
 
     base = tempfile.mkdtemp(prefix='fsfleet-', dir='/var/tmp')
-    fleet = Fleet(base, options.hosts, parse_size(options.log_size))
+    fleet = Fleet(base, options.hosts, avc_scan.parse_size(options.log_size))
     log = os.path.join(base, 'ansible.log')
     problems = []
     try:
@@ -319,7 +305,6 @@ def main():
         prepare_time = time.monotonic() - started
         load_before = os.getloadavg()[0]
         solo = fleet.hosts[0]
-        runs = []
 
         def measure(label, settings, limit=None, playbook='site.yml', expect_changed=None, expect_rebuilds=None):
             print('[bench fleet] %s: %s' % (label, env_text(settings)), file=sys.stderr)
@@ -333,7 +318,6 @@ def main():
             if expect_rebuilds is not None and (m['rebuilds'] != expect_rebuilds or m['hosts_with_rebuild_result'] != m['hosts']):
                 problems.append('%s: %d rebuild(s) reported by %d host(s), expected %d on %d host(s)' % (
                     label, m['rebuilds'], m['hosts_with_rebuild_result'], expect_rebuilds, m['hosts']))
-            runs.append((label, settings, m))
             return m
 
         n = options.hosts
@@ -359,7 +343,6 @@ def main():
                 settings = dict(BASELINE, **change)
                 if settings['fact_cache'] and not os.path.isdir(fleet.fact_cache):
                     measure('(priming the fact cache)', settings, expect_changed=0)
-                    runs.pop()
                 variants.append((label, settings, measure(label, settings, expect_changed=0, expect_rebuilds=0)))
             if os.path.exists(SSHD) and not options.no_ssh:
                 try:
@@ -371,7 +354,6 @@ def main():
                                           ('SSH + pipelining', {'connection': 'ssh', 'pipelining': True})):
                         settings = dict(BASELINE, **change)
                         variants.append((label, settings, measure(label, settings, expect_changed=0, expect_rebuilds=0)))
-                    fleet.stop_sshd()
         load_after = os.getloadavg()[0]
     finally:
         fleet.stop_sshd()
@@ -414,10 +396,9 @@ def main():
     print()
     print('| run | settings | hosts | wall (s) | wall / host (s) | CPU all | CPU target | CPU main | CPU workers | changed | rebuilds | main RSS (MiB) |')
     print('|---|---|---|---|---|---|---|---|---|---|---|---|')
-    for label, settings, m in runs:
-        if label in [v[0] for v in variants]:
-            continue
-        print(row(label, settings, m))
+    for label, m in (('noop (start-up)', noop), ('1 host, first run', solo_first), ('1 host, unchanged rerun', solo_rerun),
+                     ('%d hosts, first run' % (n - 1), first), ('%d hosts, unchanged rerun' % n, rerun)):
+        print(row(label, BASELINE, m))
     print()
     print('- unchanged rerun of the role, one host: %.1f s vs %.1f s for the first run (%.0f %%; %.1f s of each is '
           'ansible-playbook start-up), %d changed, %d rebuilds' % (
