@@ -24,6 +24,8 @@ APT_PACKAGES=(
   # SELinux userland: real tools for integration tests on an offline policy store
   policycoreutils policycoreutils-python-utils checkpolicy semodule-utils selinux-utils
   selinux-policy-default selinux-policy-dev auditd
+  # seinfo/sesearch/sediff: domain validation (selinux_mode), the safety gate's policy queries
+  setools
   # enforcing VM testbed
   debootstrap qemu-system-x86 qemu-utils e2fsprogs openssh-client
   # container scenario

@@ -19,9 +19,11 @@ Not part of the public API of the collection: may change without notice.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import bz2
 import hashlib
 import os
 import re
+import struct
 
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
@@ -29,6 +31,7 @@ from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Co
 
 
 NAME_RE = re.compile(r'^[A-Za-z][A-Za-z0-9_]*$')
+NAME_MAX = 128
 DEVEL_MAKEFILES = ('/usr/share/selinux/devel/Makefile',)
 
 BUILD_COMMANDS = {
@@ -53,6 +56,10 @@ def validate_name(name):
         raise PolicySourceError(
             "Invalid module name %r: use letters, digits and '_' only, starting with a letter "
             "(pattern [A-Za-z][A-Za-z0-9_]*)." % (name,))
+    if len(name) > NAME_MAX:
+        raise PolicySourceError(
+            "Invalid module name %r...: %d characters, at most %d are allowed (the module's files and record are "
+            "named after it)." % (name[:40], len(name), NAME_MAX))
     return name
 
 
@@ -259,6 +266,8 @@ _TT_RE = re.compile(r'^(type_transition|type_change|type_member)\s+(%s)\s+(%s)\s
 # ``optional {``, ``if (bool) {``, ``else {`` and block-closing ``}`` in front of a statement: the rules inside
 # conditional and optional blocks are rules too (and must not escape the safety checks).
 _BLOCK_PREFIX_RE = re.compile(r'^(?:\s*(?:\}|optional\s*\{|else\s*\{|if\s*\([^)]*\)\s*\{|ifdef\s*\([^)]*\)\s*\{))+\s*')
+_RULE_KEYWORDS = ('allow', 'auditallow', 'dontaudit', 'neverallow', 'type_transition', 'type_change',
+                  'type_member')
 _CALL_RE = re.compile(r'^([A-Za-z_][A-Za-z0-9_]*)\((.*)\)\s*;?$', re.S)
 
 
@@ -393,7 +402,10 @@ def parse_te(te):
             args = [a.strip().strip('`\'') for a in call.group(2).split(',')]
             rules.append({'kind': 'call', 'name': call.group(1), 'args': args, 'text': text.rstrip(';')})
             continue
-        rules.append({'kind': text.split()[0] if text.split() else 'other', 'text': text if text.endswith((';', ')')) else text + ';'})
+        word = text.split()[0] if text.split() else 'other'
+        if word in _RULE_KEYWORDS:
+            word = 'malformed'  # a rule this grammar cannot read: the compiler reports it with its line
+        rules.append({'kind': word, 'text': text if text.endswith((';', ')')) else text + ';'})
     return rules
 
 
@@ -475,6 +487,50 @@ def _compile_error(name, err):
         rc=err.rc, stdout=err.stdout, stderr=err.stderr, cmd=err.cmd)
 
 
+# m4 builtins that run commands, read or write files, or call another builtin by name. Refpolicy sources go
+# through m4 as root (in check mode too), so these are refused before m4 runs, and the guard file below
+# makes them fail inside m4 as well, whatever spelling or indirection reaches them.
+M4_UNSAFE_BUILTINS = (
+    ('syscmd', 'runs a shell command'), ('esyscmd', 'runs a shell command'), ('include', 'reads a file'),
+    ('sinclude', 'reads a file'), ('undivert', 'reads a file when given a name'), ('debugfile', 'writes a file'),
+    ('mkstemp', 'creates a file'), ('maketemp', 'creates a file'), ('builtin', 'calls any builtin by name'),
+    ('indir', 'calls any macro by name'), ('changeword', 'changes what m4 reads as a macro name'),
+)
+M4_GUARD_FILE = 'fleetsec-m4-guard.m4'
+_M4_UNSAFE_RE = re.compile(r'\b(%s)\b\s*\(' % '|'.join(name for name, dummy in M4_UNSAFE_BUILTINS))
+
+
+def check_m4_safe(name, *texts):
+    """Refuse policy sources that call an unsafe m4 builtin (anywhere, comments included)."""
+    reasons = dict(M4_UNSAFE_BUILTINS)
+    for text in texts:
+        match = _M4_UNSAFE_RE.search(text or '')
+        if match:
+            line = (text or '').count('\n', 0, match.start()) + 1
+            raise PolicySourceError(
+                "Module '%s': the source calls the m4 builtin %s() on line %d (it %s). Policy sources are expanded "
+                "by m4 as root, so fleetsec.selinux never runs them with %s. Nothing was run or changed."
+                % (name, match.group(1), line, reasons[match.group(1)],
+                   ', '.join(n + '()' for n, dummy in M4_UNSAFE_BUILTINS)))
+
+
+def m4_guard():
+    """m4 text that redefines every unsafe builtin as a fatal error (a bare word without arguments stays text).
+
+    Loaded after refpolicy's support macros (which use none of them): even a name built by expansion or
+    reached through defn() finds the guard, and the original builtins are no longer reachable.
+    """
+    lines = ["divert(`-1')",
+             "define(`__fleetsec_m4exit', defn(`m4exit'))",
+             "define(`__fleetsec_refuse', `errprint(`fleetsec.selinux: the m4 builtin $1 is not allowed in policy "
+             "sources ($2); nothing was installed.'\n)__fleetsec_m4exit(`1')')"]
+    for builtin, reason in M4_UNSAFE_BUILTINS:
+        lines.append("define(`%s', `ifelse(`$#', `0', ``%s'', `__fleetsec_refuse(`%s', `it %s')')')"
+                     % (builtin, builtin, builtin, reason))
+    lines.append("divert`'dnl")
+    return '\n'.join(lines) + '\n'
+
+
 def find_devel_makefile(exists=os.path.exists):
     for path in DEVEL_MAKEFILES:
         if exists(path):
@@ -504,11 +560,16 @@ def compile_module(runner, workdir, name, te, fc=None, if_text=None):
                 "Module '%s' uses refpolicy macros (policy_module/interfaces) but the policy devel Makefile "
                 "(%s) is missing. Install selinux-policy-devel (EL) or selinux-policy-dev (Debian)."
                 % (name, DEVEL_MAKEFILES[0]))
+        check_m4_safe(name, te, fc, if_text)
         _write(os.path.join(workdir, '%s.if' % name), if_text or '')
         if not fc:
             _write(os.path.join(workdir, '%s.fc' % name), '')
+        guard = os.path.join(workdir, M4_GUARD_FILE)
+        _write(guard, m4_guard())
+        # the guard comes right after refpolicy's support macros, before any interface, .te or .fc text
+        support = 'm4support=$(wildcard $(HEADERDIR)/support/*.spt) %s' % guard
         try:
-            runner.run('make', ['-f', makefile, '%s.pp' % name], cwd=workdir, what="module '%s'" % name)
+            runner.run('make', ['-f', makefile, support, '%s.pp' % name], cwd=workdir, what="module '%s'" % name)
         except CommandFailed as err:
             raise _compile_error(name, err)
         expanded = None
@@ -527,6 +588,45 @@ def compile_module(runner, workdir, name, te, fc=None, if_text=None):
     except CommandFailed as err:
         raise _compile_error(name, err)
     return {'pp': pp_path, 'expanded': None}
+
+
+PACKAGE_MAGIC = 0xf97cff8f
+MODULE_MAGIC = 0xf97cff8d
+MODULE_TYPE = 2
+
+
+def package_module_name(data):
+    """The module name declared inside a policy package (``.pp``, possibly bzip2-compressed), from its header.
+
+    semodule installs a package under the name it declares, whatever its file is called, so this is checked
+    against ``name`` before anything is loaded. Raises :class:`PolicySourceError` for a file that is not a
+    module package (a base package or anything else).
+    """
+    if data[:3] == b'BZh':
+        try:
+            data = bz2.decompress(data)
+        except (IOError, OSError, ValueError, EOFError) as exc:
+            raise PolicySourceError('The .pp file is bzip2 data that cannot be decompressed: %s.' % exc)
+    try:
+        magic, dummy, sections = struct.unpack('<III', data[:12])
+        if magic != PACKAGE_MAGIC or sections < 1:
+            raise ValueError('not a policy package (magic %#x)' % magic)
+        pos = struct.unpack('<I', data[12:16])[0]
+        magic, length = struct.unpack('<II', data[pos:pos + 8])
+        pos += 8 + length
+        if magic != MODULE_MAGIC:
+            raise ValueError('its first section is not a policy module (magic %#x)' % magic)
+        kind = struct.unpack('<I', data[pos:pos + 4])[0]
+        if kind != MODULE_TYPE:
+            raise ValueError('it is a base policy package, not a module')
+        pos += 20  # type, version, config, symbol and ocontext counts
+        length = struct.unpack('<I', data[pos:pos + 4])[0]
+        name = data[pos + 4:pos + 4 + length]
+        if length == 0 or len(name) != length:
+            raise ValueError('its module name is missing or cut')
+    except (struct.error, ValueError) as exc:
+        raise PolicySourceError('The .pp file is not a usable SELinux module package: %s.' % exc)
+    return to_text(name, errors='surrogate_or_strict')
 
 
 def read_file_text(path):

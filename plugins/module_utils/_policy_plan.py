@@ -20,7 +20,10 @@ import shutil
 import tempfile
 import time
 
+from ansible.module_utils.common.text.converters import to_text
+
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_build as build
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_grants as grants
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_safety as safety
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_store import read_bytes, sha256_bytes
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError
@@ -130,7 +133,11 @@ class Planner(object):
         """Resolve the entry's source into a dict: kind, te, fc, if, rules, findings, source_sha256, version ..."""
         name = build.validate_name(entry.get('name'))
         state = self._opt(entry, 'state') or 'present'
-        priority = self._opt(entry, 'priority') or 400
+        priority = self._opt(entry, 'priority')
+        priority = 400 if priority is None else priority
+        if isinstance(priority, bool) or not isinstance(priority, int) or not 1 <= priority <= 999:
+            raise PlanError("Module '%s': priority %r is out of range: semodule priorities are 1 to 999 (400: local "
+                            "administrator, the default)." % (name, priority))
         given = [k for k in SOURCE_KEYS if entry.get(k) not in (None, '', [])]
         if len(given) > 1:
             raise PlanError("Module '%s': give only one of %s (got %s)." % (name, ', '.join(SOURCE_KEYS), ', '.join(given)))
@@ -149,7 +156,14 @@ class Planner(object):
             if not os.path.isfile(path):
                 raise PlanError("Module '%s': %s file %s does not exist on the target." % (name, kind, path))
             prep['path'] = path
-            prep['source_sha256'] = build.sha256_text(kind, sha256_bytes(read_bytes(path)))
+            data = read_bytes(path)
+            if kind == 'pp':
+                declared = build.package_module_name(data)
+                if declared != name:
+                    raise PlanError("Module '%s': the package %s declares the module '%s', and semodule installs a "
+                                    "package under the name it declares. Rebuild it as '%s' or pass name: %s. Nothing "
+                                    "was changed." % (name, path, declared, name, declared))
+            prep['source_sha256'] = build.sha256_text(kind, sha256_bytes(data))
             prep['version'] = entry.get('version')
             return prep
         if kind == 'denials':
@@ -172,6 +186,8 @@ class Planner(object):
                     prep['fc'] = build.read_file_text(sibling)
         else:
             te = entry['te']
+        if build.is_refpolicy_source(te) or prep['if']:
+            build.check_m4_safe(name, te, prep['fc'], prep['if'])
         version = entry.get('version') or build.derive_version(te, prep['fc'], prep['if'])
         prep['version'] = version
         prep['te'] = build.set_header(te, name, version)
@@ -244,7 +260,6 @@ class Planner(object):
             prep['checksum'] = expected
             if at_priority is None or expected is None or expected != prep['installed_before']:
                 store.check_ownership(name, record, prep['force'])
-                safety.gate(name, prep['findings'], prep['allow_dangerous'])
                 prep['operations'].append(('install', priority, package))
         if moved:
             prep['operations'].append(('remove', old_priority, name))
@@ -270,13 +285,52 @@ class Planner(object):
             for prep in preps:
                 operations.extend(prep['operations'])
             rebuilds = 1 if operations else 0
+            installs = [p for p in preps if 'install' in [op[0] for op in p['operations']]]
+            if installs:
+                self._judge(installs, operations)
             if operations and not self.module.check_mode:
+                self.store.check_record_writable([p['name'] for p in preps if p['kind'] is not None])
                 self.store.commit(operations)
                 self._after_commit(preps)
             return self._result(preps, rebuilds, single)
         finally:
             if self._workdir is not None:
                 shutil.rmtree(self._workdir, ignore_errors=True)
+
+    def _judge(self, installs, operations):
+        """Before the commit, in check mode too: try the whole transaction on a private copy of the store, then
+        gate every module on what the built policy grants (attributes, aliases, CIL and .pp included)."""
+        new_policy = self.store.trial(operations, self.workdir())
+        if not all(self.runner.has(name) for name in grants.GRANT_COMMANDS):
+            if all(p['allow_dangerous'] is True for p in installs):
+                self.warnings.append('setools is missing: what the modules grant was not judged (allow_dangerous: '
+                                     'true).')
+                return
+            raise PlanError(
+                "Judging what module(s) %s grant needs setools (sesearch, seinfo); install %s. Nothing was changed."
+                % (', '.join(p['name'] for p in installs), grants.SETOOLS_HINT))
+        found = grants.judge(grants.dump(self.runner, self.store.policy_file()),
+                             grants.dump(self.runner, new_policy))
+        names = dict((p['name'], grants.mentions(self._module_text(p))) for p in installs) if len(installs) > 1 else {}
+        for prep in installs:
+            known = set(safety.normalise(f['rule']) for f in prep['findings'])
+            for finding in found:
+                ours = [n for n in names if finding['subject'] in names[n]] or list(names)
+                if prep['name'] in ours and safety.normalise(finding['rule']) not in known:
+                    prep['findings'].append({'rule': finding['rule'], 'reason': finding['reason']})
+        for prep in installs:
+            safety.gate(prep['name'], prep['findings'], prep['allow_dangerous'])
+
+    def _module_text(self, prep):
+        """The text a module is written in (te, CIL, or the CIL of a .pp) for telling a batch's modules apart."""
+        if prep['te'] is not None:
+            return prep['te']
+        if prep['kind'] == 'cil':
+            return build.read_file_text(prep['package'])
+        for name in ('hll_pp', 'hll_pp_lib'):
+            if self.runner.has(name):
+                return to_text(self.runner.run(name, [prep['package']], what='reading %s' % prep['name']).stdout)
+        return ''
 
     def _after_commit(self, preps):
         """Records after a successful transaction (libsemanage applied every operation).

@@ -76,8 +76,8 @@ def analyse_rule(rule):
         if rule.get('tclass') == 'process' and rule.get('default') in UNCONFINED_DOMAINS:
             findings.append({'rule': rule['text'], 'reason': 'transition into the unconfined domain %s' % rule['default']})
         return findings
-    if rule.get('kind') not in ('allow', 'allowxperm'):
-        return findings
+    if rule.get('kind') not in ('allow', 'allowxperm') or 'source' not in rule:
+        return findings  # not an access rule, or one the compiler will reject with its own message
     s_neg, sources = _names(rule['source'])
     t_neg, targets = _names(rule['target'])
     c_neg, classes = _names(rule['tclass'])
@@ -93,13 +93,14 @@ def analyse_rule(rule):
             real_target = source if target == 'self' else target
             for tclass in classes:
                 for perm in perms:
-                    reason = _reason(real_target, tclass, perm)
-                    if reason:
-                        findings.append(_finding(rule['kind'], source, target, tclass, perm, reason))
+                    why = reason(real_target, tclass, perm)
+                    if why:
+                        findings.append(_finding(rule['kind'], source, target, tclass, perm, why))
     return findings
 
 
-def _reason(target, tclass, perm):
+def reason(target, tclass, perm, unconfined=UNCONFINED_DOMAINS):
+    """Why granting ``perm`` on ``target:tclass`` hands out power (a short text), or None."""
     if tclass in ('capability', 'capability2', 'cap_userns', 'cap2_userns') and perm in CAPABILITIES:
         return 'capability %s' % perm
     if tclass == 'security' and perm in SECURITY_PERMS:
@@ -110,7 +111,7 @@ def _reason(target, tclass, perm):
         return 'relabel to the security type %s' % target
     if perm in WRITE_PERMS and _is_protected(target):
         return 'write (%s) to %s' % (perm, target)
-    if tclass == 'process' and perm in TRANSITION_PERMS and target in UNCONFINED_DOMAINS:
+    if tclass == 'process' and perm in TRANSITION_PERMS and target in unconfined:
         return 'transition into the unconfined domain %s' % target
     return None
 
@@ -127,8 +128,12 @@ def analyse(rules):
     return findings
 
 
-def _normalise(text):
-    return ' '.join(str(text).replace(';', ' ').split())
+def normalise(text):
+    """Whitespace-normalised rule text without ``;``, with ``allow a_t a_t:`` written ``allow a_t self:``."""
+    words = str(text).replace(';', ' ').split()
+    if len(words) > 2 and words[0] in ('allow', 'allowxperm') and words[2].startswith(words[1] + ':'):
+        words[2] = 'self:' + words[2][len(words[1]) + 1:]
+    return ' '.join(words)
 
 
 def acknowledge(findings, allow_dangerous):
@@ -140,11 +145,11 @@ def acknowledge(findings, allow_dangerous):
     if allow_dangerous is True:
         acked = None
     else:
-        acked = set(_normalise(item) for item in (allow_dangerous or []))
+        acked = set(normalise(item) for item in (allow_dangerous or []))
     missing = []
     for finding in findings:
-        text = _normalise(finding['rule'])
-        full = _normalise('%s (%s)' % (finding['rule'], finding['reason']))
+        text = normalise(finding['rule'])
+        full = normalise('%s (%s)' % (finding['rule'], finding['reason']))
         finding['acknowledged'] = acked is None or text in acked or full in acked
         if not finding['acknowledged']:
             missing.append(finding)

@@ -26,12 +26,14 @@ import glob
 import hashlib
 import json
 import os
-import re
+import shutil
+import stat
 import tempfile
 
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Command, FleetsecError
+from ansible_collections.fleetsec.selinux.plugins.module_utils._selinux_config import POLICY_KEY, read_value
 
 
 STORE_COMMANDS = {
@@ -96,6 +98,28 @@ def parse_list(text, has_priority=True):
     return modules
 
 
+TEXT = (type(u''), str)
+RECORD_FIELDS = (('name', TEXT), ('priority', (int,)), ('source_sha256', TEXT), ('checksum', TEXT + (type(None),)),
+                 ('rules', (list,)), ('findings', (list,)))
+
+
+def record_problem(name, data):
+    """Why a record's content cannot be used (a short text), or None when it is sound."""
+    if not isinstance(data, dict):
+        return 'not a JSON object'
+    for key, types in RECORD_FIELDS:
+        value = data.get(key)
+        if isinstance(value, bool) or not isinstance(value, types):
+            return 'field %r is %r' % (key, value)
+    if data['name'] != name:
+        return 'it names module %r' % (data['name'],)
+    if not all(isinstance(rule, TEXT) for rule in data['rules']):
+        return 'field rules holds a non-text item'
+    if not all(isinstance(item, dict) for item in data['findings']):
+        return 'field findings holds a non-object item'
+    return None
+
+
 def sha256_bytes(data):
     return 'sha256:' + hashlib.sha256(data).hexdigest()
 
@@ -121,10 +145,13 @@ class PolicyStore(object):
         self.state_dir = state_dir or os.path.join(self.root or '/', STATE_DIR)
         self._features = None
         self._modules = None
+        self.record_problems = {}
 
     # ------------------------------------------------------------ facts ---
     def _base(self):
-        return ['-p', self.root] if self.root else []
+        """``-p ROOT -s TYPE`` for an alternate root: without ``-s``, semodule takes the store name from the
+        HOST's /etc/selinux/config, not ROOT's (an EL ``targeted`` root on a Debian ``default`` host)."""
+        return ['-p', self.root, '-s', self.policy_type()] if self.root else []
 
     def features(self):
         """What this semodule supports: priorities (-lfull/-X, >= 2.4), extract (-E, >= 2.5), checksum (-m, >= 3.4)."""
@@ -148,13 +175,13 @@ class PolicyStore(object):
         return 'stored'
 
     def policy_type(self):
+        """SELINUXTYPE of the store's config (as libselinux reads it), ``targeted`` when unset."""
         path = os.path.join(self.root or '/', 'etc/selinux/config')
         try:
-            text = to_text(read_bytes(path))
+            text = to_text(read_bytes(path), errors='surrogate_or_strict')
         except (IOError, OSError):
             return 'targeted'
-        match = re.search(r'^\s*SELINUXTYPE\s*=\s*(\S+)', text, re.M)
-        return match.group(1) if match else 'targeted'
+        return read_value(text, POLICY_KEY) or 'targeted'
 
     def policy_file(self):
         """The newest binary policy of the store (``policy.NN``), for ``audit2allow -p``."""
@@ -234,28 +261,96 @@ class PolicyStore(object):
         entries = self.modules().get(name, [])
         if force or record is not None or not entries:
             return
+        problem = self.record_problems.get(name)
+        problem = ' (fleetsec.selinux has no usable record of it: %s)' % problem if problem else ''
         where = ', '.join('priority %s%s' % (e['priority'], ' (%s)' % VENDOR_PRIORITIES[e['priority']]
                                              if e['priority'] in VENDOR_PRIORITIES else '') for e in entries)
         raise NotOurModule(
             "A module named '%s' is already installed at %s and was not installed by fleetsec.selinux. "
             "Refusing to replace, override or remove it: choose an organisation-specific name (see 'semodule -l'), "
-            "or set force=true if you really mean it." % (name, where))
+            "or set force=true if you really mean it.%s" % (name, where, problem))
 
     # ---------------------------------------------------------- record ---
     def _record_path(self, name):
         return os.path.join(self.state_dir, 'modules', '%s.json' % name)
 
     def read_record(self, name):
-        try:
-            data = json.loads(to_text(read_bytes(self._record_path(name))))
-        except (IOError, OSError, ValueError):
+        """The record of ``name`` (a dict), or None when there is none or it cannot be used.
+
+        A record decides whether fleetsec.selinux may replace a module, so it is trusted only when it and its
+        directories belong to this user (root) and nobody else can write them: otherwise StoreError names
+        the path. A corrupt record (bad JSON, wrong field types) counts as none; the reason is kept in
+        ``record_problems`` for the ownership message, and an unchanged module's record is rewritten.
+        """
+        path = self._record_path(name)
+        for directory in (self.state_dir, os.path.dirname(path)):
+            self._check_trusted(directory, want_dir=True)
+        if not os.path.lexists(path):
             return None
-        return data if isinstance(data, dict) else None
+        self._check_trusted(path, want_dir=False)
+        try:
+            data = json.loads(to_text(read_bytes(path), errors='surrogate_or_strict'))
+        except (IOError, OSError, ValueError) as exc:
+            self.record_problems[name] = '%s is unreadable (%s)' % (path, exc)
+            return None
+        problem = record_problem(name, data)
+        if problem:
+            self.record_problems[name] = '%s is corrupt (%s)' % (path, problem)
+            return None
+        return data
+
+    def _check_trusted(self, path, want_dir):
+        try:
+            info = os.lstat(path)
+        except OSError:
+            return  # missing: nothing to trust yet (created 0700/0600 by this module)
+        kind_ok = stat.S_ISDIR(info.st_mode) if want_dir else stat.S_ISREG(info.st_mode)
+        problems = []
+        if not kind_ok:
+            problems.append('not a %s' % ('directory' if want_dir else 'regular file'))
+        if info.st_uid != os.geteuid():
+            problems.append('owned by uid %d' % info.st_uid)
+        if info.st_mode & 0o022:
+            problems.append('writable by group or others (mode %04o)' % stat.S_IMODE(info.st_mode))
+        if problems:
+            raise StoreError(
+                "Refusing to trust fleetsec.selinux's record %s: %s. Records decide which modules may be replaced, "
+                "so only a %s owned by uid %d and writable by it alone is used. Nothing was changed. Check who "
+                "changed it; then fix it (chown 0:0, chmod go-w) or remove it."
+                % (path, ', '.join(problems), 'directory' if want_dir else 'regular file', os.geteuid()),
+                path=path)
 
     def _ensure_dir(self, path):
-        if not os.path.isdir(path):
-            os.makedirs(path, 0o700)
-        os.chmod(path, 0o700)
+        try:
+            if not os.path.isdir(path):
+                os.makedirs(path, 0o700)
+            os.chmod(path, 0o700)
+        except OSError as exc:
+            raise StoreError('Cannot prepare the directory %s for fleetsec.selinux records: %s.' % (path, exc),
+                             path=path)
+
+    def check_record_writable(self, names):
+        """Before a transaction: make sure the records of ``names`` can be written afterwards.
+
+        Creates the record directory (0700), then writes and removes a probe file there, and refuses a record
+        path that is not a regular file: a failure AFTER the commit would leave a module with no record.
+        """
+        directory = os.path.dirname(self._record_path('x'))
+        self._ensure_dir(self.state_dir)
+        self._ensure_dir(directory)
+        for name in names:
+            path = self._record_path(name)
+            if os.path.lexists(path) and not os.path.isfile(path):
+                raise StoreError('The record path %s of module %r is not a regular file; nothing was changed. '
+                                 'Remove it and run again.' % (path, name), path=path)
+        try:
+            fd, probe = tempfile.mkstemp(prefix='.probe.', dir=directory)
+            os.close(fd)
+            os.unlink(probe)
+        except (IOError, OSError) as exc:
+            raise StoreError('Cannot write records in %s (%s); nothing was changed. A module installed now could '
+                             'not be recorded, so the transaction was not started.' % (directory, exc),
+                             path=directory)
 
     def write_record(self, name, data):
         self._ensure_dir(self.state_dir)
@@ -275,11 +370,12 @@ class PolicyStore(object):
             os.unlink(path)
 
     # ----------------------------------------------------- transaction ---
-    def transaction_args(self, operations):
+    def transaction_args(self, operations, root=None):
         """argv (after ``semodule``) for ``operations``: tuples ('install', prio, path) / ('remove', prio, name) /
-        ('enable', name) / ('disable', name)."""
-        args = self._base()
-        if self.root:
+        ('enable', name) / ('disable', name). ``root``: run them on another copy of the store."""
+        root = root or self.root
+        args = ['-p', root, '-s', self.policy_type()] if root else []
+        if root:
             args.append('-n')  # never load an alternate root's policy into the running kernel
         priority_ok = self.features()['priority']
         current = None
@@ -297,6 +393,57 @@ class PolicyStore(object):
             else:
                 raise StoreError('Unknown store operation %r' % (verb,))
         return args
+
+    def store_root(self):
+        """Where libsemanage keeps the store (``store-root`` of semanage.conf, default /var/lib/selinux)."""
+        path = os.path.join(self.root or '/', 'etc/selinux/semanage.conf')
+        value = '/var/lib/selinux'
+        try:
+            text = to_text(read_bytes(path), errors='surrogate_or_strict')
+        except (IOError, OSError):
+            return value
+        for line in text.splitlines():
+            key, sep, rest = line.split('#', 1)[0].partition('=')
+            if sep and key.strip() == 'store-root' and rest.strip():
+                value = rest.strip()
+        return value
+
+    def trial(self, operations, workdir):
+        """Run ``operations`` on a private copy of the store; return the binary policy that transaction builds.
+
+        Nothing of the real store or the running kernel is touched (``-p COPY -n``). A transaction that fails
+        here would fail for real: the error says so, and nothing was changed.
+        """
+        source = self.root or '/'
+        ptype = self.policy_type()
+        trial_root = tempfile.mkdtemp(prefix='trial-', dir=workdir)
+        parts = [('etc/selinux/' + ptype, True), ('etc/selinux/semanage.conf', False),
+                 (os.path.join(self.store_root().lstrip('/'), ptype), True)]
+        for relative, is_dir in parts:
+            src = os.path.join(source, relative)
+            dst = os.path.join(trial_root, relative)
+            if not os.path.lexists(src):
+                continue
+            if not os.path.isdir(os.path.dirname(dst)):
+                os.makedirs(os.path.dirname(dst), 0o700)
+            if is_dir:
+                if not os.path.isdir(dst):
+                    shutil.copytree(src, dst, symlinks=True)
+            else:
+                shutil.copy2(src, dst)
+        pattern = os.path.join(trial_root, 'etc/selinux', ptype, 'policy', 'policy.*')
+        for stale in glob.glob(pattern):
+            os.unlink(stale)  # the policy judged afterwards must be the one THIS transaction built
+        if os.path.exists('/sys/fs/selinux/enforce') and self.runner.has('chcon'):
+            # under enforcing, semodule (semanage_t) may only write in its own temporary type
+            self.runner.run('chcon', ['-R', '-t', 'semanage_tmp_t', trial_root], check=False)
+        self.runner.run('semodule_ro', self.transaction_args(operations, root=trial_root),
+                        what='the module transaction, tried first on a private copy of the store',
+                        hint='Nothing was changed: the real store was not touched')
+        built = [p for p in glob.glob(pattern) if p.rsplit('.', 1)[-1].isdigit()]
+        if not built:
+            raise StoreError('The trial transaction built no binary policy (%s); nothing was changed.' % pattern)
+        return max(built, key=lambda p: int(p.rsplit('.', 1)[-1]))
 
     def commit(self, operations):
         """Run ``operations`` as ONE semodule transaction (one policy rebuild); return the Result (skipped in check mode)."""

@@ -251,6 +251,10 @@ def test_refpolicy_source_uses_the_devel_makefile(tmpdir, monkeypatch):
         handle.write(u'allow a_t shadow_t:file write;\n')
     built = build.compile_module(Runner(module, build.BUILD_COMMANDS), work, 'acme', 'policy_module(acme, 1.0)\nfoo(a_t)\n')
     cmd, kwargs = module.calls[0]
-    assert cmd == ['/usr/bin/make', '-f', '/usr/share/selinux/devel/Makefile', 'acme.pp'] and kwargs['cwd'] == work
+    guard = os.path.join(work, build.M4_GUARD_FILE)
+    assert cmd == ['/usr/bin/make', '-f', '/usr/share/selinux/devel/Makefile',
+                   'm4support=$(wildcard $(HEADERDIR)/support/*.spt) %s' % guard, 'acme.pp'] and kwargs['cwd'] == work
+    with io.open(guard) as handle:
+        assert "define(`syscmd', `ifelse(`$#', `0'" in handle.read()
     assert built['expanded'] == 'allow a_t shadow_t:file write;\n'
     assert os.path.exists(os.path.join(work, 'acme.if')) and os.path.exists(os.path.join(work, 'acme.fc'))

@@ -92,7 +92,8 @@ def test_listing_uses_the_alternate_root_and_checksums():
     store, module = make_store([(0, HELP_34, ''), (0, LIST_34, '')], root='/srv/img')
     assert store.entry('acme', 400)['checksum'].startswith('sha256:921f')
     assert store.entry('acme', 300) is None
-    assert module.calls[1][0] == ['/usr/sbin/semodule', '-p', '/srv/img', '-lfull', '-m']
+    # -s: without it semodule takes the store name from the HOST's config, not the root's (no config there: targeted)
+    assert module.calls[1][0] == ['/usr/sbin/semodule', '-p', '/srv/img', '-s', 'targeted', '-lfull', '-m']
     assert module.calls[1][1]['environ_update']['LC_ALL'] == 'C'
 
 
@@ -106,7 +107,7 @@ def test_listing_el6_uses_plain_l():
     ([('install', 400, '/t/a.pp'), ('install', 400, '/t/b.pp'), ('remove', 300, 'c'), ('disable', 'd')], None, HELP_34,
      ['-X', '400', '-i', '/t/a.pp', '-i', '/t/b.pp', '-X', '300', '-r', 'c', '-d', 'd']),
     ([('install', 400, '/t/a.pp'), ('enable', 'a')], '/srv/img', HELP_34,
-     ['-p', '/srv/img', '-n', '-X', '400', '-i', '/t/a.pp', '-e', 'a']),
+     ['-p', '/srv/img', '-s', 'targeted', '-n', '-X', '400', '-i', '/t/a.pp', '-e', 'a']),
     ([('install', 400, '/t/a.pp'), ('remove', 400, 'b')], None, HELP_EL6, ['-i', '/t/a.pp', '-r', 'b']),
 ])
 def test_transaction_args(operations, root, help_text, expected):
@@ -215,15 +216,18 @@ def test_ownership_of_a_new_name_needs_nothing():
     store.check_ownership('brand_new', None, False)
 
 
+RECORD = {'name': 'acme', 'priority': 400, 'checksum': 'sha256:x', 'source_sha256': 'y', 'rules': [], 'findings': []}
+
+
 def test_record_roundtrip_and_modes(tmpdir):
     root = str(tmpdir)
     store, dummy = make_store([], root=root)
     assert store.read_record('acme') is None
-    store.write_record('acme', {'priority': 400, 'checksum': 'sha256:x'})
+    store.write_record('acme', RECORD)
     path = os.path.join(root, 'var/lib/fleetsec-selinux/modules/acme.json')
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(os.path.join(root, 'var/lib/fleetsec-selinux')).st_mode) == 0o700
-    assert store.read_record('acme') == {'priority': 400, 'checksum': 'sha256:x'}
+    assert store.read_record('acme') == RECORD
     with io.open(path, 'w') as handle:
         handle.write(u'{not json')
     assert store.read_record('acme') is None

@@ -15,6 +15,7 @@ import io
 import json
 import os
 import re
+import struct
 
 import pytest
 
@@ -34,6 +35,15 @@ AVC = ('type=AVC msg=audit(1700000000.1:1): avc:  denied  { read } for  pid=1 co
 GENERATED = ('\nmodule acme 1.0;\n\nrequire {\n\ttype user_home_t;\n\ttype ntpd_t;\n\tclass file read;\n}\n\n'
              '#============= ntpd_t ==============\nallow ntpd_t user_home_t:file read;\n')
 
+def judged(operations='-X 400 -i {TMP}/acme/acme.pp'):
+    """The trial transaction on a private copy of the store, then the two policies read with setools."""
+    steps = [{'cmd': 'semodule -p {TRIAL} -s default -n %s' % operations}]
+    for policy in ('{ROOT}/etc/selinux/default/policy/policy.33', '{TRIAL}/etc/selinux/default/policy/policy.33'):
+        steps += [{'cmd': 'sesearch -A -T %s' % policy}, {'cmd': 'seinfo -a -x %s' % policy},
+                  {'cmd': 'seinfo --permissive %s' % policy}]
+    return steps
+
+
 BUILD = [
     {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
     {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
@@ -43,11 +53,11 @@ CASES = [
     {'id': 'fresh install from te',
      'args': {'name': 'acme', 'te': 'TE'},
      'commands': [{'cmd': 'semodule --help', 'out': 'HELP'},
-                  {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': '100 ntp pp {SHA_B}\n'},
+                  {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': '100 ntp pp {SHA_B}\n'},
                   {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
                   {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
                   {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'},
-                  {'cmd': 'semodule -p {ROOT} -n -X 400 -i {TMP}/acme/acme.pp',
+                  ] + judged('-X 400 -i {TMP}/acme/acme.pp') + [{'cmd': 'semodule -p {ROOT} -s default -n -X 400 -i {TMP}/acme/acme.pp',
                    'err': 'libsemanage.add_user: user sddm not in password file'}],
      'expect': {'changed': True,
                 'rebuilds': 1,
@@ -60,16 +70,16 @@ CASES = [
      'check_mode': True,
      'args': {'name': 'acme', 'te': 'TE', 'priority': 300},
      'commands': [{'cmd': 'semodule --help', 'out': 'HELP'},
-                  {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': ''},
+                  {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': ''},
                   {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
                   {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
-                  {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'}],
+                  {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'}] + judged('-X 300 -i {TMP}/acme/acme.pp'),
      'expect': {'changed': True, 'rebuilds': 1, 'checksum': '{SHA_A}', 'installed_before': None, 'priority': 300},
      'record': None},
     {'id': 'same content already installed by hand is adopted without a transaction',
      'args': {'name': 'acme', 'te': 'TE'},
      'commands': [{'cmd': 'semodule --help', 'out': 'HELP'},
-                  {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': '400 acme pp {SHA_A}\n'},
+                  {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': '400 acme pp {SHA_A}\n'},
                   {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
                   {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
                   {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'}],
@@ -78,7 +88,7 @@ CASES = [
     {'id': 'a different module of that name that is not ours is refused',
      'args': {'name': 'acme', 'te': 'TE'},
      'commands': [{'cmd': 'semodule --help', 'out': 'HELP'},
-                  {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': '200 acme pp {SHA_B}\n'},
+                  {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': '200 acme pp {SHA_B}\n'},
                   {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
                   {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
                   {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'}],
@@ -87,29 +97,29 @@ CASES = [
     {'id': 'force overrides a vendor module',
      'args': {'name': 'acme', 'te': 'TE', 'force': True},
      'commands': [{'cmd': 'semodule --help', 'out': 'HELP'},
-                  {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': '200 acme pp {SHA_B}\n'},
+                  {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': '200 acme pp {SHA_B}\n'},
                   {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
                   {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
                   {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'},
-                  {'cmd': 'semodule -p {ROOT} -n -X 400 -i {TMP}/acme/acme.pp'}],
+                  ] + judged('-X 400 -i {TMP}/acme/acme.pp') + [{'cmd': 'semodule -p {ROOT} -s default -n -X 400 -i {TMP}/acme/acme.pp'}],
      'expect': {'changed': True, 'rebuilds': 1, 'installed_before': None}},
     {'id': 'dangerous rule refused',
      'args': {'name': 'acme', 'te': 'DANGER'},
      'commands': [{'cmd': 'semodule --help', 'out': 'HELP'},
-                  {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': ''},
+                  {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': ''},
                   {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
                   {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
-                  {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'}],
+                  {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'}] + judged('-X 400 -i {TMP}/acme/acme.pp'),
      'failed': "Refusing to load module 'acme': 1 dangerous rule(s) not acknowledged: allow ntpd_t shadow_t:file "
                'write (write (write) to shadow_t)'},
     {'id': 'dangerous rule acknowledged by its text',
      'check_mode': True,
      'args': {'name': 'acme', 'te': 'DANGER', 'allow_dangerous': ['allow ntpd_t shadow_t:file write']},
      'commands': [{'cmd': 'semodule --help', 'out': 'HELP'},
-                  {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': ''},
+                  {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': ''},
                   {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
                   {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
-                  {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'}],
+                  {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'}] + judged('-X 400 -i {TMP}/acme/acme.pp'),
      'expect': {'changed': True,
                 'dangerous': [{'rule': 'allow ntpd_t shadow_t:file write',
                                'reason': 'write (write) to shadow_t',
@@ -118,7 +128,7 @@ CASES = [
     {'id': 'compile error installs nothing',
      'args': {'name': 'acme', 'te': 'TE'},
      'commands': [{'cmd': 'semodule --help', 'out': 'HELP'},
-                  {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': '400 acme pp {SHA_B}\n'},
+                  {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': '400 acme pp {SHA_B}\n'},
                   {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te',
                    'rc': 1,
                    'err': "acme.te:3:ERROR 'syntax error' at token 'allow' on line 3:\n"}],
@@ -130,18 +140,18 @@ CASES = [
                    'out': 'GENERATED',
                    'stdin': 'AVC\n'},
                   {'cmd': 'semodule --help', 'out': 'HELP'},
-                  {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': ''},
+                  {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': ''},
                   {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
                   {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
-                  {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'}],
+                  {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'}] + judged('-X 400 -i {TMP}/acme/acme.pp'),
      'expect': {'changed': True, 'rebuilds': 1, 'te': 'GENERATED_SORTED', 'dropped': [], 'booleans': []}},
     {'id': 'absent removes our module',
      'record_before': {'priority': 400, 'checksum': '{SHA_A}', 'source_sha256': 'x', 'rules': ['allow a b:c d;']},
      'diff': True,
      'args': {'name': 'acme', 'state': 'absent'},
      'commands': [{'cmd': 'semodule --help', 'out': 'HELP'},
-                  {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': '400 acme pp {SHA_A}\n'},
-                  {'cmd': 'semodule -p {ROOT} -n -X 400 -r acme'}],
+                  {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': '400 acme pp {SHA_A}\n'},
+                  {'cmd': 'semodule -p {ROOT} -s default -n -X 400 -r acme'}],
      'expect': {'changed': True,
                 'rebuilds': 1,
                 'checksum': None,
@@ -154,38 +164,38 @@ CASES = [
     {'id': 'absent of a module that is not installed is a no-op',
      'args': {'name': 'acme', 'state': 'absent'},
      'commands': [{'cmd': 'semodule --help', 'out': 'HELP'},
-                  {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': '100 ntp pp {SHA_B}\n'}],
+                  {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': '100 ntp pp {SHA_B}\n'}],
      'expect': {'changed': False, 'rebuilds': 0}},
     {'id': 'disable an installed module without a source',
      'args': {'name': 'ntp', 'state': 'disabled'},
      'commands': [{'cmd': 'semodule --help', 'out': 'HELP'},
-                  {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': '100 ntp pp {SHA_B}\n'},
-                  {'cmd': 'semodule -p {ROOT} -n -d ntp'}],
+                  {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': '100 ntp pp {SHA_B}\n'},
+                  {'cmd': 'semodule -p {ROOT} -s default -n -d ntp'}],
      'expect': {'changed': True, 'rebuilds': 1}},
     {'id': 'enabled on a module that is already enabled changes nothing',
      'args': {'name': 'ntp', 'state': 'enabled'},
      'commands': [{'cmd': 'semodule --help', 'out': 'HELP'},
-                  {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': '100 ntp pp {SHA_B}\n'}],
+                  {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': '100 ntp pp {SHA_B}\n'}],
      'expect': {'changed': False, 'rebuilds': 0}},
     {'id': 'enabled needs an installed module or a source',
      'args': {'name': 'acme', 'state': 'enabled'},
-     'commands': [{'cmd': 'semodule --help', 'out': 'HELP'}, {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': ''}],
+     'commands': [{'cmd': 'semodule --help', 'out': 'HELP'}, {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': ''}],
      'failed': "Module 'acme' is not installed: state=enabled without a source needs an installed module."},
     {'id': 'several modules in ONE transaction',
      'args': {'modules': [{'name': 'acme', 'te': 'TE'},
                           {'name': 'old', 'state': 'absent'},
                           {'name': 'ntp', 'state': 'disabled'}]},
      'commands': [{'cmd': 'semodule --help', 'out': 'HELP'},
-                  {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': '100 ntp pp {SHA_B}\n400 old pp {SHA_B}\n'},
+                  {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': '100 ntp pp {SHA_B}\n400 old pp {SHA_B}\n'},
                   {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
                   {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
                   {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'},
-                  {'cmd': 'semodule -p {ROOT} -n -X 400 -i {TMP}/acme/acme.pp -r old -d ntp'}],
+                  ] + judged('-X 400 -i {TMP}/acme/acme.pp -r old -d ntp') + [{'cmd': 'semodule -p {ROOT} -s default -n -X 400 -i {TMP}/acme/acme.pp -r old -d ntp'}],
      'record_before_old': True,
      'expect': {'changed': True, 'rebuilds': 1, 'te': None, 'checksum': None}},
     {'id': 'invalid name fails before any command',
      'args': {'name': '9lives', 'te': 'TE'},
-     'commands': [{'cmd': 'semodule --help', 'out': 'HELP'}, {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': ''}],
+     'commands': [{'cmd': 'semodule --help', 'out': 'HELP'}, {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': ''}],
      'failed': "Invalid module name '9lives'"},
     {'id': 'present needs a source',
      'args': {'name': 'acme'},
@@ -214,6 +224,7 @@ def _expand(value, root):
 
 
 TMP_RE = re.compile(r'\S*/fleetsec-policy-[^/\s]+')
+TRIAL_RE = re.compile(r'\S*/fleetsec-policy-[^/\s]+/trial-[^/\s]+')
 
 
 class Script(object):
@@ -230,12 +241,17 @@ class Script(object):
         return name
 
     def run_command(self, args, **kwargs):
-        text = TMP_RE.sub('{TMP}', ' '.join(args)).replace(self.root, '{ROOT}')
+        if args[:2] == ['semodule', '-p'] and TRIAL_RE.match(args[2]):
+            # the trial transaction builds a binary policy in its private copy of the store
+            built = os.path.join(args[2], 'etc/selinux/default/policy')
+            assert not os.listdir(built), 'the copied policy must be removed before the trial'
+            io.open(os.path.join(built, 'policy.33'), 'w').close()
+        text = TMP_RE.sub('{TMP}', TRIAL_RE.sub('{TRIAL}', ' '.join(args))).replace(self.root, '{ROOT}')
         self.seen.append(text)
         if not self.commands:
             raise AssertionError('unexpected command: %s' % text)
         step = self.commands.pop(0)
-        assert text == TMP_RE.sub('{TMP}', step['cmd']).replace(self.root, '{ROOT}')
+        assert text == TMP_RE.sub('{TMP}', step['cmd']).replace(self.root, '{ROOT}'), text
         if 'stdin' in step:
             assert kwargs.get('data') == step['stdin']
         if step.get('rc', 0) == 0 and args[0] == 'semodule_package':
@@ -259,9 +275,13 @@ def record_file(root, name):
 
 
 def write_record(root, name, data):
-    os.makedirs(os.path.dirname(record_file(root, name)))
+    """A sound record of ``name`` with the fields in ``data`` (the others get neutral values)."""
+    record = {'name': name, 'priority': 400, 'source_sha256': 'x', 'checksum': None, 'rules': [], 'findings': []}
+    record.update(data)
+    if not os.path.isdir(os.path.dirname(record_file(root, name))):
+        os.makedirs(os.path.dirname(record_file(root, name)), 0o700)
     with io.open(record_file(root, name), 'w') as handle:
-        handle.write(u"%s" % json.dumps(data))
+        handle.write(u"%s" % json.dumps(record))
 
 
 def run_case(monkeypatch, root, case):
@@ -285,7 +305,7 @@ def test_decision_table(monkeypatch, root, case):
     if 'failed' in case:
         assert failed, result
         assert case['failed'] in result['msg']
-        assert not any(' -i ' in c or ' -r ' in c for c in script.seen)
+        assert not any(' -i ' in c or ' -r ' in c for c in script.seen if not c.startswith('semodule -p {TRIAL}'))
         return
     assert not failed, result
     assert script.commands == [], 'commands not run: %s' % script.commands
@@ -306,7 +326,7 @@ def test_decision_table(monkeypatch, root, case):
 
 def test_same_keys_in_check_mode_and_real_run(monkeypatch, root):
     real = run_case(monkeypatch, root, CASES[0])[2]
-    check = run_case(monkeypatch, str(root) + '', dict(CASES[1], args={'name': 'acme', 'te': 'TE'}))[2]
+    check = run_case(monkeypatch, str(root) + '', dict(CASES[1], args={'name': 'acme', 'te': 'TE', 'priority': 300}))[2]
     assert sorted(real) == sorted(check)
 
 
@@ -314,7 +334,7 @@ def test_unchanged_rerun_builds_nothing(monkeypatch, root):
     run_case(monkeypatch, root, CASES[0])
     rerun = {'args': {'name': 'acme', 'te': 'TE'}, 'commands': [
         {'cmd': 'semodule --help', 'out': 'HELP'},
-        {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': '100 ntp pp {SHA_B}\n400 acme pp {SHA_A}\n'}]}
+        {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': '100 ntp pp {SHA_B}\n400 acme pp {SHA_A}\n'}]}
     case, script, result, failed = run_case(monkeypatch, root, rerun)
     assert not failed and script.commands == []
     assert (result['changed'], result['rebuilds'], result['modules'][0]['compiled']) == (False, 0, False)
@@ -326,9 +346,9 @@ def test_modified_installed_module_is_reinstalled(monkeypatch, root):
     run_case(monkeypatch, root, CASES[0])
     drift = {'args': {'name': 'acme', 'te': 'TE'}, 'commands': [
         {'cmd': 'semodule --help', 'out': 'HELP'},
-        {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': '400 acme pp {SHA_B}\n'}] + list(BUILD) + [
+        {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': '400 acme pp {SHA_B}\n'}] + list(BUILD) + [
         {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'},
-        {'cmd': 'semodule -p {ROOT} -n -X 400 -i {TMP}/acme/acme.pp'}]}
+        ] + judged('-X 400 -i {TMP}/acme/acme.pp') + [{'cmd': 'semodule -p {ROOT} -s default -n -X 400 -i {TMP}/acme/acme.pp'}]}
     case, script, result, failed = run_case(monkeypatch, root, drift)
     assert not failed and script.commands == []
     assert result['installed_before'] == SHA['SHA_B'] and result['checksum'] == SHA['SHA_A'] and result['rebuilds'] == 1
@@ -340,13 +360,13 @@ def test_modified_installed_module_is_reinstalled(monkeypatch, root):
 ])
 def test_prebuilt_pp_is_checked_by_name_after_install(monkeypatch, root, listed_after, failed_msg):
     with io.open(os.path.join(root, 'prebuilt.pp'), 'wb') as handle:
-        handle.write(b'\x8f\xff\x7c\xf9PP')
+        handle.write(package_bytes('acme'))
     case = {'args': {'name': 'acme', 'pp': '{ROOT}/prebuilt.pp'}, 'commands': [
         {'cmd': 'semodule --help', 'out': 'HELP'},
-        {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': ''},
+        {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': ''},
         {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'},
-        {'cmd': 'semodule -p {ROOT} -n -X 400 -i {TMP}/acme/acme.pp'},
-        {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': listed_after}]}
+        ] + judged('-X 400 -i {TMP}/acme/acme.pp') + [{'cmd': 'semodule -p {ROOT} -s default -n -X 400 -i {TMP}/acme/acme.pp'},
+        {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': listed_after}]}
     case, script, result, failed = run_case(monkeypatch, root, case)
     assert script.commands == []
     if failed_msg:
@@ -357,13 +377,31 @@ def test_prebuilt_pp_is_checked_by_name_after_install(monkeypatch, root, listed_
         assert os.path.exists(record_file(root, 'acme'))
 
 
+def package_bytes(name):
+    """The header of a policy package declaring module ``name`` (what semodule reads the name from)."""
+    ident = b'SE Linux Module'
+    body = struct.pack('<II', 0xf97cff8d, len(ident)) + ident + struct.pack('<IIIII', 2, 21, 1, 8, 0)
+    body += struct.pack('<I', len(name)) + name.encode('ascii') + struct.pack('<I', 3) + b'1.0'
+    return struct.pack('<IIII', 0xf97cff8f, 1, 1, 16) + body
+
+
+def test_prebuilt_pp_declaring_another_name_is_refused_before_anything_runs(monkeypatch, root):
+    """semodule installs a package under the name it declares: postfix passed as acme_evil would replace postfix."""
+    with io.open(os.path.join(root, 'evil.pp'), 'wb') as handle:
+        handle.write(package_bytes('postfix'))
+    case = {'args': {'name': 'acme_evil', 'pp': '{ROOT}/evil.pp'}, 'commands': []}
+    case, script, result, failed = run_case(monkeypatch, root, case)
+    assert failed and "declares the module 'postfix'" in result['msg'] and 'Nothing was changed' in result['msg']
+    assert script.seen == []
+
+
 def test_priority_change_moves_our_module_in_one_transaction(monkeypatch, root):
     write_record(root, 'acme', {'priority': 400, 'checksum': SHA['SHA_A'], 'source_sha256': 'x'})
     case = {'args': {'name': 'acme', 'te': 'TE', 'priority': 300}, 'commands': [
         {'cmd': 'semodule --help', 'out': 'HELP'},
-        {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': '400 acme pp {SHA_A}\n'}] + list(BUILD) + [
+        {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': '400 acme pp {SHA_A}\n'}] + list(BUILD) + [
         {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'},
-        {'cmd': 'semodule -p {ROOT} -n -X 300 -i {TMP}/acme/acme.pp -X 400 -r acme'}]}
+        ] + judged('-X 300 -i {TMP}/acme/acme.pp -X 400 -r acme') + [{'cmd': 'semodule -p {ROOT} -s default -n -X 300 -i {TMP}/acme/acme.pp -X 400 -r acme'}]}
     case, script, result, failed = run_case(monkeypatch, root, case)
     assert not failed and script.commands == []
     assert result['rebuilds'] == 1 and result['modules'][0]['action'] == 'install+remove'
@@ -375,8 +413,8 @@ def test_absent_finds_our_module_at_its_recorded_priority(monkeypatch, root):
     write_record(root, 'acme', {'priority': 300, 'checksum': SHA['SHA_A'], 'source_sha256': 'x'})
     case = {'args': {'name': 'acme', 'state': 'absent'}, 'commands': [
         {'cmd': 'semodule --help', 'out': 'HELP'},
-        {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': '300 acme pp {SHA_A}\n'},
-        {'cmd': 'semodule -p {ROOT} -n -X 300 -r acme'}]}
+        {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': '300 acme pp {SHA_A}\n'},
+        {'cmd': 'semodule -p {ROOT} -s default -n -X 300 -r acme'}]}
     case, script, result, failed = run_case(monkeypatch, root, case)
     assert not failed and script.commands == [] and result['changed']
     assert not os.path.exists(record_file(root, 'acme'))
@@ -389,11 +427,11 @@ def test_remote_src_reads_the_target_file_and_its_sibling_fc(monkeypatch, root):
         handle.write(u'/opt/acme(/.*)?  system_u:object_r:user_home_t:s0\n')
     case = {'args': {'name': 'acme', 'src': '{ROOT}/acme.te', 'remote_src': True}, 'commands': [
         {'cmd': 'semodule --help', 'out': 'HELP'},
-        {'cmd': 'semodule -p {ROOT} -lfull -m', 'out': ''},
+        {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': ''},
         BUILD[0],
         {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod -f {TMP}/acme/acme.fc'},
         {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'},
-        {'cmd': 'semodule -p {ROOT} -n -X 400 -i {TMP}/acme/acme.pp'}]}
+        ] + judged('-X 400 -i {TMP}/acme/acme.pp') + [{'cmd': 'semodule -p {ROOT} -s default -n -X 400 -i {TMP}/acme/acme.pp'}]}
     case, script, result, failed = run_case(monkeypatch, root, case)
     assert not failed and script.commands == []
     assert result['te'].startswith('module acme 1.') and result['te'] != 'module acme 1.0;\n' + TE

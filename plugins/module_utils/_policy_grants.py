@@ -1,0 +1,207 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetsec.selinux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""PRIVATE: judge what a transaction GRANTS, after the policy has expanded it.
+
+The text of a module hides what it hands out: ``typeattribute ntpd_t can_setenforce;``,
+``allow ntpd_t file_type:file write;``, ``typealias shadow_t alias x_t;``, a ``.cil`` or a prebuilt
+``.pp``. The binary policy does not: the planned transaction is run on a private copy of the store
+(``_policy_store.PolicyStore.trial``), and the policy it builds is compared with the current one using
+setools (``sesearch``, ``seinfo``):
+
+* every allow rule or process transition that is new (per permission) is judged on the types it reaches
+  (attributes expanded with their members), with the same reasons as the text check
+  (``_policy_safety.reason``);
+* a type that joins an attribute is judged on the rules of that attribute;
+* a type that becomes permissive is a finding.
+
+Not part of the public API of the collection: may change without notice.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import re
+
+from ansible.module_utils.common.text.converters import to_text
+
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_safety as safety
+from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Command
+
+
+SETOOLS_HINT = 'setools-console (EL) or setools (Debian)'
+GRANT_COMMANDS = {
+    'sesearch': Command('sesearch', package_hint=SETOOLS_HINT),
+    'seinfo_policy': Command('seinfo', package_hint=SETOOLS_HINT),
+}
+EXAMPLES_SHOWN = 3
+
+_RULE_RE = re.compile(r'^(allow|type_transition)\s+(\S+)\s+(\S+?)\s*:\s*(\S+)\s+(\{[^}]*\}|[^\s{};]+)\s*(\S*)')
+
+
+class Dump(object):
+    """The parts of one binary policy that decide what is granted."""
+
+    def __init__(self, rules, attributes, permissive):
+        self.rules = rules              # {(kind, source, target, tclass): set(perms or [default])}
+        self.attributes = attributes    # {attribute: set(types)}
+        self.permissive = permissive    # set(types)
+
+    def members(self, name):
+        return self.attributes.get(name) or set([name])
+
+
+def parse_rules(text):
+    """``sesearch -A -T`` output (setools 3 and 4) as {(kind, source, target, tclass): set(perms)}.
+
+    Conditional suffixes (``[ bool ]:True``) and setools 3 flags (``ET``/``DT``) are dropped: a rule counts
+    whatever boolean guards it. For type transitions the "permission" is the default type.
+    """
+    rules = {}
+    for raw in (text or '').splitlines():
+        line = raw.strip()
+        if line[:3] in ('ET ', 'EF ', 'DT ', 'DF '):
+            line = line[3:].strip()
+        line = line.split(';', 1)[0]
+        match = _RULE_RE.match(line)
+        if not match:
+            continue
+        kind, source, target, tclass, perms, default = match.groups()
+        if kind == 'type_transition':
+            values = [perms]  # the default type sits where an allow rule has its permissions
+        else:
+            values = perms.strip('{} ').split()
+        rules.setdefault((kind, source, target, tclass), set()).update(values)
+    return rules
+
+
+def parse_attributes(text):
+    """``seinfo -a -x`` output (setools 3 and 4) as {attribute: set(member types)}."""
+    attributes = {}
+    current = None
+    header_indent = None
+    for raw in (text or '').splitlines():
+        if not raw.strip() or raw.strip().startswith('Type Attributes:') or raw.strip().startswith('Attributes:'):
+            continue
+        indent = len(raw) - len(raw.lstrip())
+        line = raw.strip()
+        if line.startswith('attribute '):
+            current = line[len('attribute '):].rstrip(';').strip()
+            attributes[current] = set()
+            header_indent = indent
+            continue
+        if header_indent is None or indent <= header_indent:
+            # setools 3: "   name" headers, members indented deeper
+            current = line.rstrip(';')
+            attributes[current] = set()
+            header_indent = indent
+            continue
+        if current is not None:
+            attributes[current].add(line.rstrip(',;'))
+    return attributes
+
+
+def parse_permissive(text):
+    """``seinfo --permissive`` output as a set of types."""
+    names = set()
+    for raw in (text or '').splitlines():
+        line = raw.strip()
+        if not line or ':' in line:
+            continue
+        names.add(line.split()[0].rstrip(';'))
+    return names
+
+
+def dump(runner, policy):
+    """Read one binary policy with setools (three short read-only runs)."""
+    rules = runner.run('sesearch', ['-A', '-T', policy], what='rules of %s' % policy).stdout
+    attributes = runner.run('seinfo_policy', ['-a', '-x', policy], what='attributes of %s' % policy).stdout
+    permissive = runner.run('seinfo_policy', ['--permissive', policy], what='permissive types of %s' % policy).stdout
+    return Dump(parse_rules(to_text(rules)), parse_attributes(to_text(attributes)),
+                parse_permissive(to_text(permissive)))
+
+
+def _shown(source, target):
+    return 'self' if source == target else target
+
+
+def _grant_reasons(dump, kind, source, target, tclass, value, unconfined):
+    """[(subject type, reason)] for one granted permission (or transition) of a rule as the policy holds it."""
+    if kind == 'type_transition':
+        if tclass == 'process' and value in unconfined:
+            return [(source, 'transition into the unconfined domain %s' % value)]
+        return []
+    targets = sorted(dump.members(target)) if target != source else [source]
+    hits = []
+    for real in targets:
+        why = safety.reason(real, tclass, value, unconfined=unconfined)
+        if why:
+            hits.append(why)
+    if not hits:
+        return []
+    if target in dump.attributes and len(hits) > 1:
+        why = '%s, and %d more through the attribute %s' % (hits[0], len(hits) - 1, target)
+    elif target in dump.attributes:
+        why = '%s, through the attribute %s' % (hits[0], target)
+    else:
+        why = hits[0]
+    return [(source, why)]
+
+
+def _rule_text(kind, source, target, tclass, value):
+    if kind == 'type_transition':
+        return 'type_transition %s %s:%s %s' % (source, target, tclass, value)
+    return 'allow %s %s:%s %s' % (source, _shown(source, target), tclass, value)
+
+
+def judge(old, new):
+    """Findings (dicts: rule, reason, subject, via) for what ``new`` grants that ``old`` did not."""
+    unconfined = set(safety.UNCONFINED_DOMAINS) | new.attributes.get('unconfined_domain_type', set())
+    findings = []
+    seen = set()
+
+    def add(rule, reason, subject, via='rule'):
+        if rule not in seen:
+            seen.add(rule)
+            findings.append({'rule': rule, 'reason': reason, 'subject': subject, 'via': via})
+
+    for key in sorted(new.rules):
+        added = new.rules[key] - old.rules.get(key, set())
+        kind, source, target, tclass = key
+        for value in sorted(added):
+            for subject, why in _grant_reasons(new, kind, source, target, tclass, value, unconfined):
+                add(_rule_text(kind, source, target, tclass, value), why, subject)
+    by_source = {}
+    for key, values in new.rules.items():
+        by_source.setdefault(key[1], []).append((key, values))
+    for attribute in sorted(new.attributes):
+        if attribute not in old.attributes:
+            continue  # declared by this transaction: its own rules are new rules, judged above
+        joined = new.attributes[attribute] - old.attributes[attribute]
+        if not joined:
+            continue
+        grants = []
+        for (kind, source, target, tclass), values in sorted(by_source.get(attribute, [])):
+            for value in sorted(values):
+                for member in sorted(joined):
+                    real_target = member if target == attribute and kind == 'allow' else target
+                    for dummy, why in _grant_reasons(new, kind, member, real_target, tclass, value, unconfined):
+                        grants.append('%s (%s)' % (_rule_text(kind, source, target, tclass, value), why))
+                    break
+        if grants:
+            shown = '; '.join(sorted(set(grants))[:EXAMPLES_SHOWN])
+            more = len(set(grants)) - EXAMPLES_SHOWN
+            for member in sorted(joined):
+                add('typeattribute %s %s' % (member, attribute),
+                    'joins the attribute %s, which is granted: %s%s' % (
+                        attribute, shown, ' and %d more' % more if more > 0 else ''), member, via='attribute')
+    for name in sorted(new.permissive - old.permissive):
+        add('permissive %s' % name, 'makes the domain %s permissive: SELinux denies it nothing' % name, name,
+            via='permissive')
+    return findings
+
+
+def mentions(text):
+    """The identifiers of a module's source (te or CIL) text, to tell which module of a batch a finding is from."""
+    return set(re.findall(r'[A-Za-z0-9_.$-]+', text or ''))
