@@ -9,9 +9,10 @@ Python of many targets): the selinuxfs mount from ``/proc/mounts`` and its
 ``enforce`` file, ``getenforce``/``sestatus`` as fallbacks and for the loaded
 policy name, ``/etc/os-release`` for the EL major version, ``semanage
 permissive -l`` for permissive domains and ``seinfo --type`` to validate type
-names.  Changes go through ``setenforce`` (or the ``enforce`` file) and one
-``semanage import`` transaction for all permissive domain changes, so a bad
-type name changes nothing.
+names (without seinfo, the type table of the binary policy file, see
+:func:`absent_from_policy`).  Changes go through ``setenforce`` (or the
+``enforce`` file) and one ``semanage import`` transaction for all permissive
+domain changes, so a bad type name changes nothing.
 
 :func:`plan_mode` is pure: it turns a request and the current state into the
 targets to reach, the warnings to give and whether a reboot is required.
@@ -25,9 +26,11 @@ __metaclass__ = type
 import io
 import os
 import re
+import struct
 
-from ansible.module_utils.common.text.converters import to_native, to_text
+from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
 
+from ansible_collections.fleetsec.selinux.plugins.module_utils._audit2why import default_policy
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Command, FleetsecError
 
 
@@ -40,6 +43,14 @@ OS_RELEASE_PATHS = ('/etc/os-release', '/usr/lib/os-release')
 # EL9+ "SELINUX=disabled" boot, or a kernel without runtime disable), which getenforce calls Disabled.
 ATTR_CURRENT_PATHS = ('/proc/self/attr/selinux/current', '/proc/self/attr/current')
 TYPE_NAME_RE = re.compile(r'^[A-Za-z][A-Za-z0-9_]*$')
+# Where the binary policy is looked for when seinfo is missing: the directory semanage works on.
+SELINUX_DIR = '/etc/selinux'
+# Kernel binary policy (libsepol policydb_write): magic, the length of 'SE Linux', the string, the version.
+POLICYDB_MAGIC = 0xf97cff8c
+POLICYDB_STRING = b'SE Linux'
+# Versions whose type entries are laid out as absent_from_policy expects (24 added the bounds word; 33 is the
+# newest libsepol knows today). Other versions are not guessed at: the names are then left unchecked.
+POLICY_VERSIONS = (24, 33)
 EL_IDS = ('rhel', 'centos', 'rocky', 'almalinux', 'ol', 'cloudlinux', 'eurolinux', 'navy', 'circle')
 
 COMMANDS = {
@@ -153,6 +164,41 @@ def parse_seinfo_types(text):
     return names
 
 
+def policy_version(data):
+    """Version of the kernel binary policy ``data`` (bytes), or None when ``data`` is not one."""
+    header = struct.calcsize('<II') + len(POLICYDB_STRING)
+    if len(data) < header + 4:
+        return None
+    magic, length = struct.unpack('<II', data[:8])
+    if magic != POLICYDB_MAGIC or length != len(POLICYDB_STRING) or data[8:header] != POLICYDB_STRING:
+        return None
+    return struct.unpack('<I', data[header:header + 4])[0]
+
+
+def absent_from_policy(data, names):
+    """Names that have no entry in the type table of the kernel binary policy ``data`` (bytes), or None.
+
+    libsepol writes each type, alias and attribute as four little-endian uint32 (length of the name, value,
+    properties, bounds) followed by the name, so a type's name always appears 16 bytes after its length.
+    A name absent in that form is certainly not a type. A name present is only probably one: commons are
+    written in the same form, and the four words can match by chance. None when ``data`` is not a kernel
+    policy of a version in POLICY_VERSIONS (nothing can be said).
+    """
+    version = policy_version(data)
+    if version is None or not POLICY_VERSIONS[0] <= version <= POLICY_VERSIONS[1]:
+        return None
+    absent = []
+    for name in names:
+        encoded = to_bytes(name, errors='surrogate_or_strict')
+        length = struct.pack('<I', len(encoded))
+        index = data.find(encoded, 16)
+        while index != -1 and data[index - 16:index - 12] != length:
+            index = data.find(encoded, index + 1)
+        if index == -1:
+            absent.append(name)
+    return absent
+
+
 # ---------------------------------------------------------------- decisions (pure)
 
 class Plan(object):
@@ -251,6 +297,70 @@ def permissive_changes(wanted, wanted_state, builtin, customized):
     return add, remove, warnings
 
 
+class TypeCheck(object):
+    """How type names were checked against the policy.
+
+    ``unknown``: the names that are certainly not types, None when nothing could check them.
+    ``source``: ``'seinfo'`` (exact), the path of the binary policy searched (a name found there is only
+    probably a type, see :func:`absent_from_policy`), or None.
+    """
+
+    def __init__(self, unknown, source):
+        self.unknown = unknown
+        self.source = source
+
+    @property
+    def exact(self):
+        return self.source == 'seinfo'
+
+    def refuse_unknown(self):
+        if self.unknown:
+            raise ModeError('Not a type of the loaded policy: %s. Nothing was changed.' % ', '.join(self.unknown))
+
+
+class DomainPlan(object):
+    """What O(permissive_domains) means: domains to add and remove, the list after, and warnings.
+
+    ``unvalidated``: domains a check-mode run would ask semanage to add although no check could tell whether
+    they are types; they are not in ``add`` nor in ``after``.
+    """
+
+    def __init__(self):
+        self.add = []
+        self.remove = []
+        self.unvalidated = []
+        self.after = None
+        self.warnings = []
+
+
+def plan_permissive(wanted, wanted_state, builtin, customized, checked, check_mode):
+    """The DomainPlan for ``wanted`` given the current lists; pure.
+
+    ``checked``: the TypeCheck of ``wanted``, whose refuse_unknown() has passed (None when nothing was checked).
+    """
+    plan = DomainPlan()
+    plan.add, plan.remove, plan.warnings = permissive_changes(wanted, wanted_state, builtin, customized)
+    # A real run needs no warning: semanage's own transaction rejects a name that is not a type.
+    if plan.add and check_mode and checked is not None and not checked.exact:
+        names = ', '.join(plan.add)
+        if checked.unknown is None:
+            # Nothing could check the names: the real run either adds them or fails in semanage (changing
+            # nothing). So they are not predicted as added (nor in plan.after) but reported apart.
+            plan.unvalidated, plan.add = plan.add, []
+            plan.warnings.append(
+                'Neither seinfo (setools) nor a readable binary policy was found: check mode could not check that %s '
+                'are types of the policy (see unvalidated_domains). A real run adds them, or fails and changes '
+                'nothing if one is not a type. Install setools-console (EL) or setools (Debian) for an exact check.'
+                % names)
+        else:
+            plan.warnings.append(
+                'seinfo (setools) is missing: %s only looked up in the type table of %s, a weaker check than seinfo '
+                '(a name found there is probably, not certainly, a type). A real run fails and changes nothing if '
+                'one is not a type.' % (names, checked.source))
+    plan.after = sorted((set(builtin) | set(customized) | set(plan.add)) - set(plan.remove))
+    return plan
+
+
 # ---------------------------------------------------------------- host access
 
 def _read_text(path):
@@ -261,8 +371,10 @@ def _read_text(path):
 class SelinuxHost(object):
     """Reads and changes the SELinux state of the host through a Runner."""
 
-    def __init__(self, runner, proc_mounts=None, os_release=None, relabel_flag=None, attr_current=None):
+    def __init__(self, runner, proc_mounts=None, os_release=None, relabel_flag=None, attr_current=None,
+                 selinux_dir=None):
         self.runner = runner
+        self.selinux_dir = selinux_dir or SELINUX_DIR
         self.attr_current_paths = attr_current or ATTR_CURRENT_PATHS
         self.proc_mounts = proc_mounts or PROC_MOUNTS
         self.os_release_paths = os_release or OS_RELEASE_PATHS
@@ -353,12 +465,21 @@ class SelinuxHost(object):
         """``(builtin, customized)`` permissive types."""
         return parse_permissive_list(self.runner.run('semanage_list', what='permissive domains').stdout)
 
-    def unknown_types(self, names):
-        """Names that are not types of the policy; None when seinfo is missing (cannot tell)."""
-        if not self.runner.has('seinfo'):
-            return None
-        known = parse_seinfo_types(self.runner.run('seinfo', what='policy types').stdout)
-        return [name for name in names if name not in known]
+    def check_types(self, names):
+        """A TypeCheck of ``names``: by seinfo when installed, else in the newest binary policy of selinux_dir."""
+        if self.runner.has('seinfo'):
+            known = parse_seinfo_types(self.runner.run('seinfo', what='policy types').stdout)
+            return TypeCheck([name for name in names if name not in known], 'seinfo')
+        path = default_policy(self.selinux_dir)
+        if path is not None:
+            try:
+                with open(path, 'rb') as handle:
+                    unknown = absent_from_policy(handle.read(), names)
+            except (IOError, OSError):
+                unknown = None
+            if unknown is not None:
+                return TypeCheck(unknown, path)
+        return TypeCheck(None, None)
 
     def change_permissive(self, add, remove):
         """One semanage transaction for every change: all or nothing."""

@@ -68,8 +68,16 @@ options:
   permissive_domains:
     description:
       - Domain types (for example V(ntpd_t)) to make permissive or enforcing again, see O(permissive_domains_state).
-      - Each must be a type of the policy; it is checked with C(seinfo) when that is installed, and by C(semanage)
-        itself otherwise.
+      - Each must be a type of the policy. It is checked before anything is changed, in check mode too. With
+        C(seinfo) when that is installed; without it, by looking the name up in the type table of the newest
+        binary policy of the configured type (C(/etc/selinux/<SELINUXTYPE>/policy/policy.NN)). A name missing
+        there fails the module as with C(seinfo); a name found there is only probably a type (a weaker check,
+        the module warns in check mode), and a real run relies on C(semanage), whose one transaction rejects a
+        name that is not a type and then changes nothing.
+      - Where neither C(seinfo) nor a readable binary policy exists, check mode cannot tell whether a domain to
+        add is a type. It does not predict it in RV(permissive_domains) but lists it in RV(unvalidated_domains),
+        warns, and reports C(changed=true), because the real run either adds it (changed) or fails; it cannot
+        end unchanged.
     type: list
     elements: str
   permissive_domains_state:
@@ -90,7 +98,8 @@ options:
 notes:
   - Needs C(setenforce) and C(getenforce) (libselinux-utils on EL, selinux-utils on Debian), C(sestatus)
     (policycoreutils), and for O(permissive_domains) C(semanage) (policycoreutils-python-utils, policycoreutils-python
-    on EL7). C(seinfo) (setools) is used to validate type names when present.
+    on EL7). C(seinfo) (setools) is used to validate type names when present, else the binary policy file (see
+    O(permissive_domains)).
 seealso:
   - module: ansible.posix.selinux
 extends_documentation_fragment:
@@ -184,6 +193,17 @@ permissive_domains:
     - Every permissive domain type after the module ran (predicted in check mode), built-in and customized, sorted.
     - When O(permissive_domains) is not given, the list is read if C(semanage) is installed, and is null when it
       is not installed or cannot read the policy store.
+  returned: always
+  type: list
+  elements: str
+  sample: [ntpd_t]
+unvalidated_domains:
+  description:
+    - Check mode only, where neither C(seinfo) nor a readable binary policy exists; empty otherwise, and always
+      empty in a real run (where C(semanage) checks the names).
+    - The domains of O(permissive_domains) that a real run would ask C(semanage) to add although nothing could
+      check that they are types. They are not in RV(permissive_domains), and they make C(changed) true (see
+      O(permissive_domains)).
   returned: always
   type: list
   elements: str
@@ -298,25 +318,25 @@ def describe_config_change(configfile, text_before, before, after):
 
 
 def plan_domains(module, host):
-    """``(add, remove, domains_after, warnings)`` for O(permissive_domains); reads the list even when not asked."""
+    """The DomainPlan for O(permissive_domains); reads the list even when not asked."""
     domains = module.params['permissive_domains']
+    plan = selinux_state.DomainPlan()
     if domains is None:
         if not host.runner.has('semanage_list'):
-            return [], [], None, []
+            return plan
         try:
             builtin, customized = host.permissive_domains()
         except FleetsecError:
-            return [], [], None, []  # informational only here: not asked for, so not a failure
-        return [], [], sorted(set(builtin) | set(customized)), []
+            return plan  # informational only here: not asked for, so not a failure
+        plan.after = sorted(set(builtin) | set(customized))
+        return plan
+    # Type names first: a name that is certainly not a type fails before semanage is run at all.
+    checked = host.check_types(domains) if domains else None
+    if checked is not None:
+        checked.refuse_unknown()
     builtin, customized = host.permissive_domains()
-    unknown = host.unknown_types(domains) if domains else []
-    if unknown:
-        raise selinux_state.ModeError('Not a type of the loaded policy: %s. Nothing was changed.' % ', '.join(unknown))
-    add, remove, warnings = selinux_state.permissive_changes(
-        domains, module.params['permissive_domains_state'], builtin, customized)
-    if unknown is None and add and module.check_mode:
-        warnings.append('seinfo (setools) is missing: the domain types could not be checked in check mode.')
-    return add, remove, sorted((set(builtin) | set(customized) | set(add)) - set(remove)), warnings
+    return selinux_state.plan_permissive(domains, module.params['permissive_domains_state'], builtin, customized,
+                                         checked, module.check_mode)
 
 
 def act(module, host, plan, target, text_after, config_changes, add, remove, runtime_before):
@@ -385,10 +405,16 @@ def run(module):
     if text_after != text_before:
         check_writable(target)
         config_changes = describe_config_change(configfile, text_before, before, after)
-    add, remove, domains_after, domain_warnings = plan_domains(module, host)
+    domains = plan_domains(module, host)
 
     # Act.
-    changes, runtime_after = act(module, host, plan, target, text_after, config_changes, add, remove, runtime_before)
+    changes, runtime_after = act(module, host, plan, target, text_after, config_changes, domains.add, domains.remove,
+                                 runtime_before)
+    if domains.unvalidated:
+        # Check mode only (see plan_permissive): the real run adds these domains or fails; it cannot end unchanged,
+        # so changed=false would be the one wrong prediction. They count as a change, named as unchecked.
+        changes.append('permissive domains to add if semanage accepts them as types (not checked): %s'
+                       % ', '.join(domains.unvalidated))
 
     notes = changes + plan.notes
     if plan.reboot_required:
@@ -402,13 +428,14 @@ def run(module):
         config_before=before['mode'],
         config_after=after['mode'],
         policy=after['policy'] or loaded,
-        permissive_domains=domains_after,
+        permissive_domains=domains.after,
+        unvalidated_domains=domains.unvalidated,
         reboot_required=plan.reboot_required,
         msg='; '.join(notes),
     )
     if module._diff:
         result['diff'] = config.make_diff(configfile, text_before, text_after)
-    return result, plan.warnings + domain_warnings
+    return result, plan.warnings + domains.warnings
 
 
 def main():

@@ -52,6 +52,11 @@ def run_module_in(root, args, check_mode=False, tmp_path=None, path=None):
         raise AssertionError('module printed no JSON (rc=%s): %s %s' % (proc.returncode, proc.stdout, proc.stderr))
 
 
+def warnings_of(result):
+    """The warning texts of a module result (ansible-core 2.19 wraps each in a WarningSummary)."""
+    return [w['event']['msg'] if isinstance(w, dict) else w for w in result.get('warnings', [])]
+
+
 def permissive_modules(store_list, root):
     return sorted(name for name in store_list(root) if name.startswith('permissive_'))
 
@@ -103,19 +108,52 @@ def test_unknown_type_fails_and_changes_nothing(root, store_list, tmp_path):
     assert store_list(root) == before
 
 
-def test_semanage_transaction_is_all_or_nothing_without_seinfo(root, store_list, tmp_path):
-    """Without seinfo the real semanage import must reject the whole batch (good type included)."""
+@pytest.fixture
+def no_seinfo(tmp_path):
+    """A PATH with the tools the module needs, seinfo excepted."""
     bindir = tmp_path / 'bin'
     bindir.mkdir()
     for tool in ('getenforce', 'setenforce', 'sestatus', 'semanage'):
         os.symlink(shutil.which(tool), str(bindir / tool))
-    before = store_list(root)
     # get_bin_path also looks in /usr/sbin, /sbin, /usr/local/sbin: seinfo lives in /usr/bin, so it is hidden
     assert not os.path.exists('/usr/sbin/seinfo') and not os.path.exists('/sbin/seinfo')
-    result, rc = run_module_in(root, {'permissive_domains': [DOMAIN, 'fleetsec_no_such_t']}, tmp_path=tmp_path,
-                               path=str(bindir))
+    return str(bindir)
+
+
+def test_without_seinfo_unknown_type_fails_before_semanage(root, store_list, tmp_path, no_seinfo):
+    """Issue #16: the name is looked up in the real binary policy of the store, in check mode too."""
+    before = store_list(root)
+    for check_mode in (True, False):
+        result, rc = run_module_in(root, {'permissive_domains': [DOMAIN, 'fleetsec_no_such_t']},
+                                   check_mode=check_mode, tmp_path=tmp_path, path=no_seinfo)
+        assert rc == 1 and result['failed'], result
+        assert result['msg'] == 'Not a type of the loaded policy: fleetsec_no_such_t. Nothing was changed.'
+        assert 'cmd' not in result  # no command failed: the module refused by itself
+    assert store_list(root) == before
+
+
+def test_without_seinfo_real_type_is_a_change_in_check_mode(root, store_list, tmp_path, no_seinfo):
+    before = store_list(root)
+    result, rc = run_module_in(root, {'permissive_domains': [DOMAIN]}, check_mode=True, tmp_path=tmp_path,
+                               path=no_seinfo)
+    assert rc == 0 and result['changed'] is True, result
+    assert result['permissive_domains'] == [DOMAIN] and result['unvalidated_domains'] == []
+    assert result['msg'] == 'permissive domains added: %s' % DOMAIN
+    warnings = warnings_of(result)
+    assert len(warnings) == 1 and 'weaker check than seinfo' in warnings[0]
+    assert '/etc/selinux/default/policy/policy.' in warnings[0]
+    assert store_list(root) == before
+
+
+def test_semanage_transaction_is_all_or_nothing_without_seinfo(root, store_list, tmp_path, no_seinfo):
+    """Without seinfo the real semanage import must reject the whole batch (good type included).
+
+    ``domain`` is an attribute: its name is in the type table of the binary policy, so only semanage can refuse it.
+    """
+    before = store_list(root)
+    result, rc = run_module_in(root, {'permissive_domains': [DOMAIN, 'domain']}, tmp_path=tmp_path, path=no_seinfo)
     assert rc == 1 and result['failed']
-    assert result['msg'].startswith('semanage failed for permissive domains %s, fleetsec_no_such_t (rc=1): ' % DOMAIN)
+    assert result['msg'].startswith('semanage failed for permissive domains %s, domain (rc=1): ' % DOMAIN)
     assert 'Nothing was changed (one transaction)' in result['msg']
     assert result['cmd'][-1] == 'import'
     assert store_list(root) == before

@@ -5,6 +5,7 @@ __metaclass__ = type
 
 import io
 import os
+import struct
 
 import pytest
 
@@ -105,6 +106,57 @@ def test_parse_seinfo_types():
     assert st.parse_seinfo_types('\nTypes: 2\n   ntpd_t\n   foo_t, alias bar_t\n') == set(['ntpd_t', 'foo_t,'])
 
 
+def policy_bytes(types=(), roles=(), booleans=(), version=33, magic=0xf97cff8c):
+    """A kernel binary policy as libsepol writes it, reduced to the header and the entries that name things.
+
+    Types: length, value, properties, bounds, name. Roles: length, value, bounds, name. Booleans: value, state,
+    length, name (the one entry whose name directly follows its length).
+    """
+    data = struct.pack('<II', magic, 8) + b'SE Linux' + struct.pack('<IIII', version, 1, 8, 9)
+    for value, name in enumerate(types, 1):
+        data += struct.pack('<IIII', len(name), value, 1, 0) + name.encode('ascii')
+    for value, name in enumerate(roles, 1):
+        data += struct.pack('<III', len(name), value, 0) + name.encode('ascii')
+    for value, name in enumerate(booleans, 1):
+        data += struct.pack('<III', value, 0, len(name)) + name.encode('ascii')
+    return data
+
+
+POLICY = policy_bytes(types=('ntpd_t', 'ntpd_exec_t', 'xhttpd_t', 'domain'), roles=('system_r',),
+                      booleans=('secure_mode_t',))
+
+
+def test_policy_version():
+    assert st.policy_version(POLICY) == 33
+    assert st.policy_version(policy_bytes(version=24)) == 24
+    assert st.policy_version(policy_bytes(magic=0xf97cff8d)) is None
+    assert st.policy_version(b'BZh91AY&SY') is None
+    assert st.policy_version(b'') is None
+
+
+@pytest.mark.parametrize('names, absent', [
+    (['ntpd_t', 'ntpd_exec_t'], []),
+    (['domain'], []),  # an attribute passes: only probably a type
+    (['bogus_t', 'ntpd_t'], ['bogus_t']),
+    (['ntpd'], ['ntpd']),  # the start of a type's name
+    (['exec_t', 'httpd_t'], ['exec_t', 'httpd_t']),  # the end of a type's name
+    (['system_r'], ['system_r']),  # a role
+    (['secure_mode_t'], ['secure_mode_t']),  # a boolean: its name directly follows its length
+    ([], []),
+])
+def test_absent_from_policy(names, absent):
+    assert st.absent_from_policy(POLICY, names) == absent
+
+
+@pytest.mark.parametrize('data', [
+    policy_bytes(types=('ntpd_t',), version=23),  # type entries had no bounds word then
+    policy_bytes(types=('ntpd_t',), version=34),  # not known yet
+    b'not a policy',
+])
+def test_absent_from_policy_says_nothing_about_other_files(data):
+    assert st.absent_from_policy(data, ['ntpd_t', 'bogus_t']) is None
+
+
 def test_check_type_names():
     st.check_type_names(['ntpd_t', 'httpd_sys_script_t'])
     with pytest.raises(st.ModeError) as exc:
@@ -196,6 +248,45 @@ def test_plan_impossible_runtime_requests_warn_and_need_a_reboot(state, runtime,
 def test_permissive_changes(wanted, wanted_state, builtin, customized, add, remove, warned):
     got = st.permissive_changes(wanted, wanted_state, builtin, customized)
     assert got[0] == add and got[1] == remove and bool(got[2]) == warned
+
+
+SEINFO_CHECK = st.TypeCheck([], 'seinfo')
+POLICY_CHECK = st.TypeCheck([], '/etc/selinux/targeted/policy/policy.33')
+NO_CHECK = st.TypeCheck(None, None)
+
+
+@pytest.mark.parametrize('source', ['seinfo', '/etc/selinux/targeted/policy/policy.33'])
+def test_type_check_refuses_names_that_are_not_types(source):
+    with pytest.raises(st.ModeError) as exc:
+        st.TypeCheck(['bogus_t', 'other_t'], source).refuse_unknown()
+    assert exc.value.msg == 'Not a type of the loaded policy: bogus_t, other_t. Nothing was changed.'
+    for checked in (SEINFO_CHECK, POLICY_CHECK, NO_CHECK):
+        checked.refuse_unknown()
+
+
+@pytest.mark.parametrize('checked, check_mode, add, unvalidated, warning', [
+    (SEINFO_CHECK, True, ['ntpd_t'], [], None),
+    (SEINFO_CHECK, False, ['ntpd_t'], [], None),
+    (POLICY_CHECK, True, ['ntpd_t'], [], 'weaker check than seinfo'),
+    (POLICY_CHECK, False, ['ntpd_t'], [], None),  # semanage checks the name in a real run
+    (NO_CHECK, True, [], ['ntpd_t'], 'could not check that ntpd_t are types'),
+    (NO_CHECK, False, ['ntpd_t'], [], None),
+    (None, True, ['ntpd_t'], [], None),
+])
+def test_plan_permissive_by_kind_of_check(checked, check_mode, add, unvalidated, warning):
+    plan = st.plan_permissive(['ntpd_t', 'httpd_t'], 'present', ['init_t'], ['httpd_t'], checked, check_mode)
+    assert (plan.add, plan.remove, plan.unvalidated) == (add, [], unvalidated)
+    assert plan.after == sorted(['init_t', 'httpd_t'] + add)
+    if warning is None:
+        assert plan.warnings == []
+    else:
+        assert len(plan.warnings) == 1 and warning in plan.warnings[0]
+
+
+@pytest.mark.parametrize('checked', [POLICY_CHECK, NO_CHECK])
+def test_plan_permissive_nothing_to_add_gives_no_warning(checked):
+    plan = st.plan_permissive(['httpd_t'], 'absent', [], ['httpd_t'], checked, True)
+    assert (plan.add, plan.remove, plan.unvalidated, plan.after, plan.warnings) == ([], ['httpd_t'], [], [], [])
 
 
 # ------------------------------------------------------------------ host access through the Runner
@@ -357,20 +448,67 @@ def test_relabel_flag(tmpdir):
     assert host.ensure_relabel_flag() is False
 
 
+def selinux_dir(tmpdir, policy=None, name='targeted', numbers=(31, 33)):
+    """An /etc/selinux with a config naming ``name`` and its ``policy.NN`` files (``policy``: the newest one)."""
+    etc = tmpdir.mkdir('etc-selinux')
+    etc.join('config').write('SELINUX=enforcing\nSELINUXTYPE=%s\n' % name)
+    directory = etc.mkdir(name).mkdir('policy')
+    for number in numbers:
+        directory.join('policy.%d' % number).write_binary(policy if number == max(numbers) else b'')
+    return str(etc)
+
+
 def test_permissive_domains_and_types(tmpdir):
     module = FakeModule({'semanage': (0, PERMISSIVE_LIST_EL, ''), 'seinfo': (0, SEINFO_ALL, '')})
     host = make_host(tmpdir, module)
+    host.selinux_dir = selinux_dir(tmpdir, POLICY)  # not read: seinfo is there
     assert host.permissive_domains() == (['sanlk_resetd_t'], ['httpd_t', 'ntpd_t'])
     assert module.calls[0][0] == ['/usr/sbin/semanage', 'permissive', '-l']
-    assert host.unknown_types(['ntpd_t', 'bogus_t']) == ['bogus_t']
+    checked = host.check_types(['ntpd_t', 'httpd_t', 'bogus_t'])
+    assert (checked.unknown, checked.source, checked.exact) == (['bogus_t'], 'seinfo', True)
     assert module.calls[1][0] == ['/usr/sbin/seinfo', '--type']
 
 
-def test_unknown_types_is_none_without_seinfo(tmpdir):
+def without_seinfo():
     bins = dict(BINS)
     del bins['seinfo']
-    host = make_host(tmpdir, FakeModule(bins=bins))
-    assert host.unknown_types(['ntpd_t']) is None
+    return FakeModule(bins=bins)
+
+
+def test_check_types_without_seinfo_reads_the_newest_binary_policy(tmpdir):
+    module = without_seinfo()
+    host = make_host(tmpdir, module)
+    host.selinux_dir = selinux_dir(tmpdir, POLICY)
+    checked = host.check_types(['ntpd_t', 'bogus_t', 'system_r'])
+    assert checked.unknown == ['bogus_t', 'system_r']
+    assert checked.source == os.path.join(host.selinux_dir, 'targeted', 'policy', 'policy.33')
+    assert checked.exact is False
+    assert module.calls == []
+
+
+def test_selinux_dir_defaults_to_etc_selinux(tmpdir, monkeypatch):
+    assert make_host(tmpdir, FakeModule()).selinux_dir == '/etc/selinux'
+    monkeypatch.setattr(st, 'SELINUX_DIR', str(tmpdir))
+    assert make_host(tmpdir.mkdir('b'), FakeModule()).selinux_dir == str(tmpdir)
+
+
+@pytest.mark.parametrize('policy, numbers', [
+    (None, ()),  # no policy file
+    (b'BZh91AY&SY', (33,)),  # not a kernel binary policy
+    (policy_bytes(types=('ntpd_t',), version=34), (34,)),  # a version not known
+])
+def test_check_types_without_seinfo_nor_readable_policy_cannot_tell(tmpdir, policy, numbers):
+    host = make_host(tmpdir, without_seinfo())
+    host.selinux_dir = selinux_dir(tmpdir, policy, numbers=numbers)
+    checked = host.check_types(['ntpd_t', 'bogus_t'])
+    assert (checked.unknown, checked.source, checked.exact) == (None, None, False)
+
+
+def test_check_types_without_seinfo_and_unreadable_policy_cannot_tell(tmpdir):
+    host = make_host(tmpdir, without_seinfo())
+    host.selinux_dir = selinux_dir(tmpdir, POLICY, numbers=(31,))
+    os.mkdir(os.path.join(host.selinux_dir, 'targeted', 'policy', 'policy.33'))  # newest, and open() fails
+    assert host.check_types(['ntpd_t', 'bogus_t']).unknown is None
 
 
 def test_change_permissive_is_one_transaction(tmpdir):

@@ -6,13 +6,14 @@ The host is simulated in a temp dir: a selinuxfs ``enforce`` file (that the fake
 ``setenforce`` writes, as the kernel would), ``/proc/mounts``, os-release, the
 config file with its policy directories, the permissive-domain store behind a
 fake ``semanage`` (``import`` is all or nothing, as in libsemanage) and the
-policy's types behind a fake ``seinfo``.
+policy's types behind a fake ``seinfo`` and, when given, in a binary policy file.
 """
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import io
 import os
+import struct
 
 import pytest
 
@@ -25,7 +26,7 @@ from module_helpers import run_module
 
 
 RESULT_KEYS = set(['changed', 'runtime_before', 'runtime_after', 'config_before', 'config_after', 'policy',
-                   'permissive_domains', 'reboot_required', 'msg'])
+                   'permissive_domains', 'unvalidated_domains', 'reboot_required', 'msg'])
 
 EL_CONFIG = (
     '# This file controls the state of SELinux on the system.\n'
@@ -38,6 +39,15 @@ EL_CONFIG = (
 DEBIAN_OS = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n'
 EL9_OS = 'NAME="Rocky Linux"\nID="rocky"\nID_LIKE="rhel centos fedora"\nVERSION_ID="9.4"\n'
 KNOWN_TYPES = ('ntpd_t', 'httpd_t', 'init_t', 'sshd_t')
+NO_SEINFO = ('getenforce', 'setenforce', 'sestatus', 'semanage')
+
+
+def binary_policy(types):
+    """A kernel binary policy (version 33) reduced to its header and type entries, as libsepol writes them."""
+    data = struct.pack('<II', 0xf97cff8c, 8) + b'SE Linux' + struct.pack('<IIII', 33, 1, 8, 9)
+    for value, name in enumerate(types, 1):
+        data += struct.pack('<IIII', len(name), value, 1, 0) + name.encode('ascii')
+    return data
 
 
 def _write(path, text):
@@ -54,7 +64,7 @@ class FakeHost(object):
     """A simulated SELinux host (see module docstring)."""
 
     def __init__(self, root, runtime='enforcing', config=EL_CONFIG, os_release=DEBIAN_OS, loaded='targeted',
-                 policies=('targeted', 'mls'), customized=(), builtin=(), bins=None):
+                 policies=('targeted', 'mls'), customized=(), builtin=(), bins=None, policy=None):
         self.root = root
         self.selinuxfs = os.path.join(root, 'selinuxfs')
         os.mkdir(self.selinuxfs)
@@ -71,6 +81,9 @@ class FakeHost(object):
         os.makedirs(self.etc)
         for name in policies:
             os.makedirs(os.path.join(self.etc, name, 'policy'))
+        if policy is not None:  # the binary policy of the config's SELINUXTYPE (targeted)
+            with open(os.path.join(self.etc, 'targeted', 'policy', 'policy.33'), 'wb') as handle:
+                handle.write(policy)
         self.configfile = os.path.join(self.etc, 'config')
         if config is not None:
             _write(self.configfile, config)
@@ -89,6 +102,7 @@ class FakeHost(object):
         monkeypatch.setattr(_selinux_state, 'OS_RELEASE_PATHS', (self.os_release,))
         monkeypatch.setattr(_selinux_state, 'RELABEL_FLAG', self.relabel)
         monkeypatch.setattr(_selinux_state, 'ATTR_CURRENT_PATHS', (self.attr_current,))
+        monkeypatch.setattr(_selinux_state, 'SELINUX_DIR', self.etc)
         host = self
 
         def get_bin_path(module, name, required=False, opt_dirs=None):
@@ -380,13 +394,52 @@ def test_domains_null_when_not_asked_and_semanage_missing_or_failing(monkeypatch
     assert failed and 'store cannot be accessed' in result['msg']
 
 
-def test_domains_without_seinfo_rely_on_semanage(monkeypatch, make_host):
-    host = make_host(runtime='enforcing', bins=('getenforce', 'setenforce', 'sestatus', 'semanage'))
+# ------------------------------------------------------------------ without seinfo (issue #16)
+
+@pytest.mark.parametrize('check_mode', [True, False])
+def test_without_seinfo_a_name_missing_from_the_binary_policy_fails_before_semanage(monkeypatch, make_host, check_mode):
+    host = make_host(runtime='enforcing', bins=NO_SEINFO, policy=binary_policy(KNOWN_TYPES))
+    before = host.snapshot()
+    result, failed = call(monkeypatch, host, dict(permissive_domains=['ntpd_t', 'bogus_t']), check_mode=check_mode)
+    assert failed and result['msg'] == 'Not a type of the loaded policy: bogus_t. Nothing was changed.'
+    assert not [c for c in host.calls if c[0] == 'semanage']
+    assert host.snapshot() == before
+
+
+def test_without_seinfo_a_name_in_the_binary_policy_is_a_change_with_a_warning(monkeypatch, make_host):
+    host = make_host(runtime='enforcing', bins=NO_SEINFO, policy=binary_policy(KNOWN_TYPES))
     result, failed = call(monkeypatch, host, dict(permissive_domains=['ntpd_t']), check_mode=True)
-    assert not failed and result['changed'] and 'could not be checked' in result['warnings'][0]
+    assert not failed and result['changed'] is True
+    assert result['permissive_domains'] == ['ntpd_t'] and result['unvalidated_domains'] == []
+    assert result['msg'] == 'permissive domains added: ntpd_t'
+    assert len(result['warnings']) == 1 and 'seinfo (setools) is missing' in result['warnings'][0]
+    assert 'weaker check' in result['warnings'][0] and host.etc in result['warnings'][0]
+    assert host.mutating_calls() == [] and host.customized == []
+    result, failed = call(monkeypatch, host, dict(permissive_domains=['ntpd_t']))
+    assert not failed and result['changed'] and not result.get('warnings') and host.customized == ['ntpd_t']
+
+
+def test_without_seinfo_nor_binary_policy_check_mode_reports_unvalidated_domains(monkeypatch, make_host):
+    host = make_host(runtime='enforcing', bins=NO_SEINFO, customized=['httpd_t'])
+    for domains in (['ntpd_t'], ['bogus_t']):  # cannot be told apart without seinfo or a policy file
+        result, failed = call(monkeypatch, host, dict(permissive_domains=domains + ['httpd_t']), check_mode=True)
+        assert not failed, result
+        assert result['changed'] is True  # a real run adds the domain or fails: it cannot end unchanged
+        assert result['unvalidated_domains'] == domains
+        assert result['permissive_domains'] == ['httpd_t']  # not predicted as added
+        assert result['msg'] == ('permissive domains to add if semanage accepts them as types (not checked): %s'
+                                 % domains[0])
+        assert len(result['warnings']) == 1 and 'could not check that %s are types' % domains[0] in result['warnings'][0]
+        assert host.mutating_calls() == []
+    # the real run: semanage's transaction is the check
     result, failed = call(monkeypatch, host, dict(permissive_domains=['ntpd_t', 'bogus_t']))
     assert failed and 'Nothing was changed' in result['msg'] and result['rc'] == 1
-    assert host.customized == []
+    assert host.customized == ['httpd_t']
+    result, failed = call(monkeypatch, host, dict(permissive_domains=['ntpd_t']))
+    assert not failed and result['changed'] and result['unvalidated_domains'] == [] and not result.get('warnings')
+    assert host.customized == ['httpd_t', 'ntpd_t'] and result['permissive_domains'] == ['httpd_t', 'ntpd_t']
+    result, failed = call(monkeypatch, host, dict(permissive_domains=['ntpd_t']), check_mode=True)
+    assert not failed and not result['changed'] and result['unvalidated_domains'] == [] and not result.get('warnings')
 
 
 @pytest.mark.parametrize('runtime, config_text, expected_config', [
