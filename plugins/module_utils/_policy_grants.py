@@ -82,6 +82,7 @@ def parse_attributes(text):
     current = None
     header_indent = None
     for raw in (text or '').splitlines():
+        raw = raw.expandtabs(8)  # setools 4 indents members with a tab, headers with spaces
         if not raw.strip() or raw.strip().startswith('Type Attributes:') or raw.strip().startswith('Attributes:'):
             continue
         indent = len(raw) - len(raw.lstrip())

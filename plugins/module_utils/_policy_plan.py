@@ -315,7 +315,7 @@ class Planner(object):
         for prep in installs:
             known = set(safety.normalise(f['rule']) for f in prep['findings'])
             for finding in found:
-                ours = [n for n in names if finding['subject'] in names[n]] or list(names)
+                ours = [n for n in names if finding['subject'] in names[n]] or [p['name'] for p in installs]
                 if prep['name'] in ours and safety.normalise(finding['rule']) not in known:
                     prep['findings'].append({'rule': finding['rule'], 'reason': finding['reason']})
         for prep in installs:

@@ -110,9 +110,9 @@ def record_problem(name, data):
     for key, types in RECORD_FIELDS:
         value = data.get(key)
         if isinstance(value, bool) or not isinstance(value, types):
-            return 'field %r is %r' % (key, value)
+            return 'field %s is %s' % (key, json.dumps(value))
     if data['name'] != name:
-        return 'it names module %r' % (data['name'],)
+        return 'it names module %s' % json.dumps(data['name'])
     if not all(isinstance(rule, TEXT) for rule in data['rules']):
         return 'field rules holds a non-text item'
     if not all(isinstance(item, dict) for item in data['findings']):

@@ -3,8 +3,10 @@
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import bz2
 import io
 import os
+import struct
 
 import pytest
 
@@ -258,3 +260,64 @@ def test_refpolicy_source_uses_the_devel_makefile(tmpdir, monkeypatch):
         assert "define(`syscmd', `ifelse(`$#', `0'" in handle.read()
     assert built['expanded'] == 'allow a_t shadow_t:file write;\n'
     assert os.path.exists(os.path.join(work, 'acme.if')) and os.path.exists(os.path.join(work, 'acme.fc'))
+
+
+@pytest.mark.parametrize('text, builtin', [
+    (u"policy_module(acme, 1.0)\nsyscmd(`id > /tmp/x')\n", 'syscmd'),
+    (u"policy_module(acme, 1.0)\n# esyscmd (`id')\n", 'esyscmd'),    # comments too: quotes can end a comment
+    (u"policy_module(acme, 1.0)\ninclude(`/etc/shadow')\n", 'include'),
+    (u"policy_module(acme, 1.0)\nbuiltin(`sys'`cmd', `id')\n", 'builtin'),
+])
+def test_unsafe_m4_builtins_are_refused_before_m4_runs(text, builtin):
+    with pytest.raises(build.PolicySourceError) as info:
+        build.check_m4_safe('acme', text)
+    assert 'calls the m4 builtin %s()' % builtin in info.value.msg and 'Nothing was run' in info.value.msg
+
+
+def test_m4_words_without_a_call_are_fine():
+    build.check_m4_safe('acme', u"policy_module(acme, 1.0)\n# include the read rule\ntype include_t;\n")
+
+
+def test_m4_guard_redefines_every_unsafe_builtin():
+    guard = build.m4_guard()
+    for name, dummy in build.M4_UNSAFE_BUILTINS:
+        assert "define(`%s', `ifelse(`$#', `0', ``%s''" % (name, name) in guard
+    assert guard.startswith("divert(`-1')") and "defn(`m4exit')" in guard
+
+
+def _package(name, kind=2, magic=0xf97cff8d):
+    ident = b'SE Linux Module'
+    body = struct.pack('<II', magic, len(ident)) + ident + struct.pack('<IIIII', kind, 21, 1, 8, 0)
+    body += struct.pack('<I', len(name)) + name + struct.pack('<I', 3) + b'1.0'
+    return struct.pack('<IIII', 0xf97cff8f, 1, 1, 16) + body
+
+
+def test_package_module_name_reads_the_declared_name():
+    assert build.package_module_name(_package(b'postfix')) == 'postfix'
+    assert build.package_module_name(bz2.compress(_package(b'acme'))) == 'acme'
+
+
+@pytest.mark.parametrize('data, problem', [
+    (b'PP', 'not a usable SELinux module package'),
+    (_package(b'base', kind=1), 'base policy package'),
+    (_package(b'x', magic=0x1234), 'not a policy module'),
+    (_package(b'acme')[:65], 'missing or cut'),
+    (b'BZh91AY&SY garbage', 'cannot be decompressed'),
+])
+def test_package_module_name_refuses_what_is_not_a_module(data, problem):
+    with pytest.raises(build.PolicySourceError) as info:
+        build.package_module_name(data)
+    assert problem in info.value.msg
+
+
+@pytest.mark.parametrize('te', [
+    u'require { type a_t; }\nallow a_t b_t:file { read }\n',   # missing ;
+    u'allow a_t b_t file read;\n',                           # missing :
+    u'allow a_t b_t:file { read ;\n',                        # missing }
+    u'allow a_t\u00e9 b_t:file read;\n',                     # non-ASCII token
+])
+def test_malformed_rules_leave_the_message_to_the_compiler(te):
+    from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_safety as safety
+    rules = build.parse_te(te)
+    assert safety.analyse(rules) == []
+    assert build.uncovered_denials([], rules) == []

@@ -234,3 +234,81 @@ def test_record_roundtrip_and_modes(tmpdir):
     store.remove_record('acme')
     assert not os.path.exists(path)
     assert json.dumps(store.read_record('acme')) == 'null'
+
+
+@pytest.mark.parametrize('text, expected', [
+    (u'SELINUX=enforcing\nSELINUXTYPE="targeted"\n', 'targeted'),          # quotes: not part of the name
+    (u'SELINUXTYPE=targeted\nSELINUXTYPE=mls\n', 'mls'),                   # the last line wins, as in libselinux
+    (u'SELINUXTYPE = default # Debian\n', 'default'),
+    (u'SELINUX=permissive\n', 'targeted'),
+])
+def test_policy_type_reads_the_config_as_libselinux_does(tmpdir, text, expected):
+    root = str(tmpdir)
+    os.makedirs(os.path.join(root, 'etc/selinux'))
+    with io.open(os.path.join(root, 'etc/selinux/config'), 'w') as handle:
+        handle.write(text)
+    store, dummy = make_store([], root=root)
+    assert store.policy_type() == expected
+
+
+def _planted(root, data, dir_mode=0o700, file_mode=0o600):
+    path = os.path.join(root, 'var/lib/fleetsec-selinux/modules/acme.json')
+    os.makedirs(os.path.dirname(path))
+    with io.open(path, 'w') as handle:
+        handle.write(u'%s' % json.dumps(data))
+    os.chmod(os.path.dirname(path), dir_mode)
+    os.chmod(os.path.dirname(os.path.dirname(path)), dir_mode)
+    os.chmod(path, file_mode)
+    return path
+
+
+@pytest.mark.parametrize('dir_mode, file_mode', [(0o777, 0o600), (0o700, 0o666), (0o770, 0o600)])
+def test_record_writable_by_others_is_refused_with_its_path(tmpdir, dir_mode, file_mode):
+    root = str(tmpdir)
+    _planted(root, RECORD, dir_mode, file_mode)
+    store, dummy = make_store([], root=root)
+    with pytest.raises(store_mod.StoreError) as info:
+        store.read_record('acme')
+    assert 'Refusing to trust' in info.value.msg and 'writable by group or others' in info.value.msg
+
+
+def test_record_owned_by_another_user_is_refused(tmpdir, monkeypatch):
+    root = str(tmpdir)
+    _planted(root, RECORD)
+    monkeypatch.setattr(store_mod.os, 'geteuid', lambda: os.getuid() + 1)
+    store, dummy = make_store([], root=root)
+    with pytest.raises(store_mod.StoreError) as info:
+        store.read_record('acme')
+    assert 'owned by uid %d' % os.getuid() in info.value.msg
+
+
+@pytest.mark.parametrize('data, problem', [
+    ({}, 'field name is null'),
+    (dict(RECORD, priority='400'), 'field priority is "400"'),
+    (dict(RECORD, priority=True), 'field priority is true'),
+    (dict(RECORD, rules='allow a b:c d;'), 'field rules'),
+    (dict(RECORD, rules=[1]), 'non-text item'),
+    (dict(RECORD, findings=['x']), 'non-object item'),
+    (dict(RECORD, name='postfix'), 'it names module "postfix"'),
+    ([], 'not a JSON object'),
+])
+def test_corrupt_record_counts_as_none_and_says_why(tmpdir, data, problem):
+    root = str(tmpdir)
+    _planted(root, data)
+    store, dummy = make_store([], root=root)
+    assert store.read_record('acme') is None
+    assert problem in store.record_problems['acme']
+
+
+def test_records_are_checked_writable_before_the_commit(tmpdir, monkeypatch):
+    root = str(tmpdir)
+    store, dummy = make_store([], root=root)
+    store.check_record_writable(['acme'])  # creates the directories, 0700
+    assert stat.S_IMODE(os.stat(os.path.join(root, 'var/lib/fleetsec-selinux/modules')).st_mode) == 0o700
+
+    def refuse(*args, **kwargs):
+        raise OSError(1, 'Operation not permitted')  # what an immutable or read-only directory answers
+    monkeypatch.setattr(store_mod.tempfile, 'mkstemp', refuse)
+    with pytest.raises(store_mod.StoreError) as info:
+        store.check_record_writable(['acme'])
+    assert 'Cannot write records' in info.value.msg and 'transaction was not started' in info.value.msg

@@ -1,0 +1,252 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""local_policy_module against hostile or faulty input, with the REAL tools on an offline store copy.
+
+Each case is one found by adversarial testing (issue "Hostile input, faults and concurrency"): it failed
+before the fix. Every case asserts the user-visible outcome (refused with a clear message, or done) AND that
+the store is as it was (``semodule -lfull -m`` before/after) unless the case installs on purpose.
+"""
+import json
+import os
+import shutil
+import stat
+import subprocess
+
+import pytest
+
+from module_helpers import run_module
+
+from ansible_collections.fleetsec.selinux.plugins.modules import local_policy_module as lpm
+
+DEVEL_MAKEFILE = '/usr/share/selinux/devel/Makefile'
+TE_OK = """require { type ntpd_t; type user_home_t; class file { read open }; }
+allow ntpd_t user_home_t:file { read open };
+"""
+
+
+def run(monkeypatch, args, **kwargs):
+    return run_module(monkeypatch, lpm.main, args, **kwargs)
+
+
+def build_pp(tmp_path, declared, te_body):
+    """A real policy package that declares module ``declared`` (checkmodule + semodule_package)."""
+    te = tmp_path / ('%s.te' % declared)
+    te.write_text('module %s 1.0;\n%s' % (declared, te_body))
+    mod, pp = tmp_path / ('%s.mod' % declared), tmp_path / ('%s.pp' % declared)
+    subprocess.run(['checkmodule', '-M', '-m', '-o', str(mod), str(te)], check=True, capture_output=True)
+    subprocess.run(['semodule_package', '-o', str(pp), '-m', str(mod)], check=True, capture_output=True)
+    return str(pp)
+
+
+def record_dir(root):
+    return os.path.join(root, 'var/lib/fleetsec-selinux')
+
+
+# ------------------------------------------------------------------------------------------------- m4 ---
+
+@pytest.mark.skipif(not os.path.exists(DEVEL_MAKEFILE), reason='needs the refpolicy devel Makefile')
+@pytest.mark.parametrize('attack, message', [
+    # named directly: refused before m4 runs, with the line
+    ("syscmd(`touch {mark}')", 'calls the m4 builtin syscmd() on line 3'),
+    # built by expansion, so no text scan can see it: the guard loaded before the source stops it inside m4
+    ("define(`mk', `$1$2')mk(`sys', `cmd')(`touch {mark}')", 'the m4 builtin syscmd is not allowed'),
+    ("patsubst(`esyQscmd', `Q')(`touch {mark}')", 'the m4 builtin esyscmd is not allowed'),
+])
+def test_m4_builtins_never_run_even_in_check_mode(monkeypatch, policy_root, store_list, tmp_path, attack, message):
+    mark = tmp_path / 'ran-as-root'
+    te = 'policy_module(fsitest_m4, 1.0)\nrequire { type ntpd_t; }\n%s\n' % attack.format(mark=mark)
+    before = store_list(policy_root)
+    for check_mode in (True, False):
+        result, failed = run(monkeypatch, dict(name='fsitest_m4', te=te, policy_root=policy_root),
+                             check_mode=check_mode)
+        assert failed, result
+        assert message in result['msg']
+        assert not mark.exists()
+    assert store_list(policy_root) == before
+
+
+@pytest.mark.skipif(not os.path.exists(DEVEL_MAKEFILE), reason='needs the refpolicy devel Makefile')
+def test_refpolicy_source_with_interfaces_still_builds(monkeypatch, policy_root):
+    te = ('policy_module(fsitest_ref, 1.0)\ngen_require(`type ntpd_t;\')\nfiles_read_etc_files(ntpd_t)\n')
+    result, failed = run(monkeypatch, dict(name='fsitest_ref', te=te, policy_root=policy_root), check_mode=True)
+    assert not failed, result
+    assert result['changed'] and result['dangerous'] == []
+
+
+# ------------------------------------------------------------------------------------------- the gate ---
+
+def test_gate_judges_what_is_granted_after_expansion(monkeypatch, policy_root, store_list, tmp_path):
+    """Attributes, aliases, CIL and prebuilt packages no longer walk around the dangerous-rule gate."""
+    cil = tmp_path / 'fsitest_cil.cil'
+    cil.write_text('(allow ntpd_t shadow_t (file (write)))\n')
+    pp = build_pp(tmp_path, 'fsitest_pp', 'require { type ntpd_t; type security_t; class security setenforce; }\n'
+                                          'allow ntpd_t security_t:security setenforce;\n')
+    modules = [
+        {'name': 'fsitest_attr', 'te': 'require { type ntpd_t; attribute can_setenforce; }\n'
+                                       'typeattribute ntpd_t can_setenforce;\n'},
+        {'name': 'fsitest_ftype', 'te': 'require { type ntpd_t; attribute file_type; class file write; }\n'
+                                        'allow ntpd_t file_type:file write;\n'},
+        {'name': 'fsitest_alias', 'te': 'require { type ntpd_t; type shadow_t; class file write; }\n'
+                                        'typealias shadow_t alias fsitest_x_t;\nallow ntpd_t fsitest_x_t:file write;\n'},
+        {'name': 'fsitest_cil', 'cil': str(cil)},
+        {'name': 'fsitest_pp', 'pp': pp},
+    ]
+    before = store_list(policy_root)
+    refused, failed = run(monkeypatch, dict(modules=modules, policy_root=policy_root), check_mode=True)
+    assert failed
+    assert "Refusing to load module 'fsitest_attr'" in refused['msg']
+    assert 'typeattribute ntpd_t can_setenforce' in refused['msg'] and 'setenforce' in refused['msg']
+
+    judged, failed = run(monkeypatch, dict(modules=modules, policy_root=policy_root, allow_dangerous=True),
+                         check_mode=True)
+    assert not failed, judged
+    by_module = {}
+    for finding in judged['dangerous']:
+        by_module.setdefault(finding['module'], []).append(finding['rule'])
+    assert 'typeattribute ntpd_t can_setenforce' in by_module['fsitest_attr']
+    assert 'allow ntpd_t file_type:file write' in by_module['fsitest_ftype']
+    assert 'allow ntpd_t shadow_t:file write' in by_module['fsitest_alias']
+    assert 'allow ntpd_t shadow_t:file write' in by_module['fsitest_cil']
+    assert 'allow ntpd_t security_t:security setenforce' in by_module['fsitest_pp']
+    assert store_list(policy_root) == before
+
+
+def test_acknowledged_expanded_finding_installs(monkeypatch, policy_root, store_list):
+    te = 'require { type ntpd_t; attribute can_setenforce; }\ntypeattribute ntpd_t can_setenforce;\n'
+    args = dict(name='fsitest_ack', te=te, policy_root=policy_root, allow_dangerous=['typeattribute ntpd_t can_setenforce'])
+    result, failed = run(monkeypatch, args)
+    assert not failed, result
+    assert result['changed'] and store_list(policy_root)['fsitest_ack'][3] == result['checksum']
+    assert [(d['rule'], d['acknowledged']) for d in result['dangerous']] == [('typeattribute ntpd_t can_setenforce', True)]
+    again, failed = run(monkeypatch, args)
+    assert not failed and not again['changed'] and again['rebuilds'] == 0
+
+
+def test_pp_declaring_another_module_is_refused(monkeypatch, policy_root, store_list, tmp_path):
+    distro = sorted(name for name, entry in store_list(policy_root).items() if entry[0] == 100)[0]
+    pp = build_pp(tmp_path, distro, TE_OK.replace('module', ''))
+    before = store_list(policy_root)
+    for check_mode in (True, False):
+        result, failed = run(monkeypatch, dict(name='fsitest_evil', pp=pp, policy_root=policy_root),
+                             check_mode=check_mode)
+        assert failed and "declares the module '%s'" % distro in result['msg']
+    assert store_list(policy_root) == before
+
+
+# -------------------------------------------------------------------------------------------- records ---
+
+def test_record_planted_in_a_writable_directory_is_not_trusted(monkeypatch, policy_root, store_list):
+    distro = sorted(name for name, entry in store_list(policy_root).items() if entry[0] == 100)[0]
+    modules_dir = os.path.join(record_dir(policy_root), 'modules')
+    os.makedirs(modules_dir)
+    os.chmod(record_dir(policy_root), 0o777)
+    os.chmod(modules_dir, 0o777)
+    planted = os.path.join(modules_dir, '%s.json' % distro)
+    with open(planted, 'w') as handle:
+        handle.write('{}')
+    os.chown(planted, 65534, 65534)
+    before = store_list(policy_root)
+    result, failed = run(monkeypatch, dict(name=distro, te=TE_OK, policy_root=policy_root))
+    assert failed and 'Refusing to trust' in result['msg'] and record_dir(policy_root) in result['msg']
+    os.chmod(record_dir(policy_root), 0o700)
+    os.chmod(modules_dir, 0o700)
+    result, failed = run(monkeypatch, dict(name=distro, te=TE_OK, policy_root=policy_root))
+    assert failed and 'Refusing to trust' in result['msg'] and 'owned by uid 65534' in result['msg']
+    os.chown(planted, 0, 0)
+    # a root-owned "{}" record is corrupt, not a licence: the module stays protected, and the reason is named
+    result, failed = run(monkeypatch, dict(name=distro, te=TE_OK, policy_root=policy_root))
+    assert failed and 'was not installed by fleetsec.selinux' in result['msg'] and 'is corrupt' in result['msg']
+    assert store_list(policy_root) == before
+
+
+def test_corrupt_record_is_rebuilt_from_the_store(monkeypatch, policy_root, store_list):
+    args = dict(name='fsitest_rec', te=TE_OK, policy_root=policy_root)
+    first, failed = run(monkeypatch, args)
+    assert not failed, first
+    path = os.path.join(record_dir(policy_root), 'modules', 'fsitest_rec.json')
+    with open(path, 'w') as handle:
+        json.dump({'name': 'fsitest_rec', 'priority': '400', 'rules': 'x', 'checksum': 5}, handle)
+    again, failed = run(monkeypatch, args)  # wrong field types: no crash; same content: adopted, record rewritten
+    assert not failed, again
+    assert not again['changed'] and again['rebuilds'] == 0
+    with open(path) as handle:
+        assert json.load(handle)['checksum'] == first['checksum']
+    with open(path, 'w') as handle:
+        handle.write('{"name": ')
+    changed, failed = run(monkeypatch, dict(args, te=TE_OK.replace('{ read open }', '{ read open getattr }')
+                                            .replace('class file { read open getattr }', 'class file { read open getattr }')))
+    assert failed and 'is unreadable' in changed['msg'] and path in changed['msg']
+    assert store_list(policy_root)['fsitest_rec'][3] == first['checksum']
+
+
+@pytest.mark.parametrize('sabotage, message', [
+    ('record-is-a-directory', 'not a regular file'),
+    ('state-dir-is-a-file', 'not a directory'),
+])
+def test_record_write_problems_are_found_before_the_commit(monkeypatch, policy_root, store_list, sabotage, message):
+    if sabotage == 'record-is-a-directory':
+        os.makedirs(os.path.join(record_dir(policy_root), 'modules', 'fsitest_w.json'))
+        os.chmod(record_dir(policy_root), 0o700)
+        os.chmod(os.path.join(record_dir(policy_root), 'modules'), 0o700)
+    else:
+        os.makedirs(os.path.dirname(record_dir(policy_root)), exist_ok=True)
+        with open(record_dir(policy_root), 'w') as handle:
+            handle.write('not a directory')
+    before = store_list(policy_root)
+    result, failed = run(monkeypatch, dict(name='fsitest_w', te=TE_OK, policy_root=policy_root))
+    assert failed and message in result['msg'], result
+    assert store_list(policy_root) == before  # the module was NOT installed without a record
+
+
+# -------------------------------------------------------------------------------------- input checks ---
+
+@pytest.mark.parametrize('args, message', [
+    ({'policy_root': ''}, 'policy_root is empty'),
+    ({'priority': 0}, 'priority 0 is out of range'),
+    ({'priority': 1000}, 'priority 1000 is out of range'),
+    ({'name': 'a' * 250}, 'at most 128 are allowed'),
+])
+def test_bad_options_fail_before_anything_runs(monkeypatch, policy_root, store_list, args, message):
+    before = store_list(policy_root)
+    full = dict(dict(name='fsitest_opt', te=TE_OK, policy_root=policy_root), **args)
+    for check_mode in (True, False):
+        result, failed = run(monkeypatch, full, check_mode=check_mode)
+        assert failed and message in result['msg'], result
+    assert store_list(policy_root) == before
+
+
+@pytest.mark.parametrize('broken', [
+    TE_OK.replace('{ read open };', '{ read open }'),        # missing ;
+    TE_OK.replace('allow ntpd_t user_home_t:file', 'allow ntpd_t user_home_t file'),  # missing :
+    TE_OK.replace('allow ntpd_t', 'allow ntpd_t\u00e9'),      # non-ASCII token
+])
+def test_te_syntax_errors_get_the_compiler_message(monkeypatch, policy_root, store_list, broken):
+    before = store_list(policy_root)
+    result, failed = run(monkeypatch, dict(name='fsitest_syn', te=broken, policy_root=policy_root))
+    assert failed and "Compiling module 'fsitest_syn' failed" in result['msg'], result
+    assert store_list(policy_root) == before
+
+
+# ------------------------------------------------------------------------------------ store name (-s) ---
+
+def test_policy_root_with_another_store_name_than_the_host(monkeypatch, pristine_policy_root, tmp_path, store_list):
+    """An EL 'targeted' image root on a host whose own store has another name: semodule needs -s targeted."""
+    root = tmp_path / 'image'
+    (root / 'etc/selinux').mkdir(parents=True)
+    (root / 'var/lib/selinux').mkdir(parents=True)
+    host_type = subprocess.run(['awk', '-F=', '/^SELINUXTYPE/ {print $2}', str(pristine_policy_root / 'etc/selinux/config')],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    shutil.copytree(str(pristine_policy_root / 'etc/selinux' / host_type), str(root / 'etc/selinux/fsitarget'),
+                    symlinks=True)
+    shutil.copytree(str(pristine_policy_root / 'var/lib/selinux' / host_type), str(root / 'var/lib/selinux/fsitarget'),
+                    symlinks=True)
+    shutil.copy(str(pristine_policy_root / 'etc/selinux/semanage.conf'), str(root / 'etc/selinux/semanage.conf'))
+    (root / 'etc/selinux/config').write_text('SELINUX=enforcing\nSELINUXTYPE="fsitarget"\n')
+    result, failed = run(monkeypatch, dict(name='fsitest_s', te=TE_OK, policy_root=str(root)))
+    assert not failed, result
+    listed = subprocess.run(['semodule', '-p', str(root), '-s', 'fsitarget', '-lfull'], capture_output=True,
+                            text=True, check=True).stdout
+    assert '400 fsitest_s' in listed
+    assert host_type not in os.listdir(str(root / 'var/lib/selinux'))  # no stray store of the host's name
+    record = root / 'var/lib/fleetsec-selinux/modules/fsitest_s.json'
+    assert stat.S_IMODE(record.stat().st_mode) == 0o600
