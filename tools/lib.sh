@@ -9,3 +9,27 @@ pyenv_python() {
   done
   printf '%s' "$found"
 }
+
+# debian_packages -> the packages of tools/requirements-debian.txt, one a line
+debian_packages() {
+  awk '!/^[[:space:]]*(#|$)/ {print $1}' "$(dirname "${BASH_SOURCE[0]}")/requirements-debian.txt"
+}
+
+# check_tools -> 0 when every command and path of tools/requirements-debian.txt is there; otherwise prints
+# each missing one with the Debian package that provides it, and returns 1
+check_tools() {
+  local pkg item missing=0
+  while read -r pkg rest; do
+    case $pkg in ''|'#'*) continue ;; esac
+    for item in $rest; do
+      if [[ $item == /* ]]; then
+        [ -e "$item" ] && continue
+      else
+        PATH="$PATH:/usr/sbin:/sbin:/usr/local/sbin" command -v "$item" >/dev/null 2>&1 && continue
+      fi
+      printf 'MISSING  %-36s from Debian package %s (apt-get install %s, or run tools/setup.sh)\n' "$item" "$pkg" "$pkg"
+      missing=1
+    done
+  done < "$(dirname "${BASH_SOURCE[0]}")/requirements-debian.txt"
+  return $missing
+}

@@ -19,22 +19,8 @@ PY311=${FLEETSEC_PYTHON:-$(pyenv_python 3.11)}
 PY27=$(pyenv_python 2.7)
 PY36=$(pyenv_python 3.6)
 
-# Debian packages the tests and the testbed use.
-APT_PACKAGES=(
-  # SELinux userland: real tools for integration tests on an offline policy store
-  policycoreutils policycoreutils-python-utils checkpolicy semodule-utils selinux-utils
-  selinux-policy-default selinux-policy-dev auditd
-  # seinfo/sesearch/sediff: domain validation (selinux_mode), the safety gate's policy queries
-  setools
-  # enforcing VM testbed
-  debootstrap qemu-system-x86 qemu-utils e2fsprogs openssh-client
-  # container scenario
-  podman runc
-  # fleet report rendering test
-  chromium
-  # misc (time: /usr/bin/time, used by the fleet benchmark and its smoke run)
-  git rsync shellcheck time
-)
+# Debian packages the tests and the testbed use: the first column of tools/requirements-debian.txt.
+mapfile -t APT_PACKAGES < <(debian_packages)
 # Only for `make bench`: the fleet benchmark's SSH runs start a private sshd (never the system service).
 BENCH_APT_PACKAGES=(openssh-server)
 

@@ -11,7 +11,7 @@ export ANSIBLE_NOCOLOR=1 PY_COLORS=0 PYTHONDONTWRITEBYTECODE=1
 logdir="$here/build/test-logs"
 mkdir -p "$logdir"
 
-ALL_STEPS=(setup unit-py311 unit-py27 unit-py36 unit-compat integration-store integration-targets report bench-smoke
+ALL_STEPS=(setup tools unit-py311 unit-py27 unit-py36 unit-compat integration-store integration-targets report bench-smoke
            sanity-2.19 sanity-2.16 ansible-lint changelog galaxy-build-install integration-vm molecule)
 steps=("$@")
 [ ${#steps[@]} -gt 0 ] || steps=("${ALL_STEPS[@]}")
@@ -19,6 +19,18 @@ steps=("$@")
 TARGET_SIDE_TESTS=(tests/unit/plugins/module_utils tests/unit/plugins/modules)
 
 step_setup() { tools/setup.sh all; }
+
+# every tool a test needs is there (a missing one would otherwise surface as a test failure that reads like a
+# bug): the table in tools/requirements-debian.txt, plus the target-side interpreters
+step_tools() {
+  local rc=0 v
+  check_tools || rc=1
+  for v in 2.7 3.6; do
+    [ -n "$(pyenv_python "$v")" ] || { echo "MISSING  Python $v (pyenv: /root/.pyenv/versions/$v.*) for the target-side unit tests"; rc=1; }
+  done
+  [ $rc -eq 0 ] && echo "all tools of tools/requirements-debian.txt and the target-side interpreters are present"
+  return $rc
+}
 
 # pytest on the default controller (Python 3.11, ansible-core 2.19)
 controller_pytest() { .venv/bin/python -m pytest -q -p no:cacheprovider "$@"; }
@@ -97,8 +109,8 @@ for s in "${steps[@]}"; do
   rc=${PIPESTATUS[0]}
   secs=$(( $(date +%s) - start ))
   if [ "$rc" -eq 0 ]; then passed+=("$s (${secs}s)"); else failed+=("$s (${secs}s, rc=$rc, log: build/test-logs/$s.log)"); fi
-  # Set-up failures make every later step meaningless.
-  if [ "$s" = setup ] && [ "$rc" -ne 0 ]; then break; fi
+  # Set-up failures (or missing tools) make every later step meaningless.
+  if [[ $s == setup || $s == tools ]] && [ "$rc" -ne 0 ]; then break; fi
 done
 
 echo "================ summary"

@@ -52,7 +52,7 @@ packages=(
   systemd-sysv udev dbus kmod iproute2 procps sudo less
   openssh-server python3 python3-apt auditd
   selinux-basics selinux-policy-default selinux-policy-dev selinux-utils
-  policycoreutils policycoreutils-python-utils checkpolicy semodule-utils
+  policycoreutils policycoreutils-python-utils checkpolicy semodule-utils setools
   linux-image-amd64
 )
 start=$(date +%s)
