@@ -27,7 +27,15 @@ description:
     is compared with the installed one (C(semodule -lfull -m) on userspace 3.4 and later, C(semodule -E) extraction
     on 2.5 and later, the stored copy on EL6) and loaded only when it differs.
   - Refuses rules that hand out power (see O(allow_dangerous)) and refuses to replace a module of the same name that
-    it did not install (see O(force)).
+    it did not install (see O(force)). What a module grants is judged on the policy it builds, not on its text
+    alone, so attributes, aliases, C(.cil) and prebuilt C(.pp) sources are judged too.
+  - Before anything is committed (in check mode too), the whole transaction is tried on a private copy of the store
+    (C(semodule -p COPY -n)); a transaction that would fail there fails with nothing changed, and the record
+    directory is checked writable so that an installed module never lacks its record.
+  - Refpolicy sources are expanded by C(m4): the m4 builtins that run commands or read and write files
+    (C(syscmd), C(esyscmd), C(include), C(sinclude), C(undivert), C(debugfile), C(mkstemp), C(maketemp),
+    C(builtin), C(indir), C(changeword)) are refused before m4 runs and disabled inside m4.
+  - A prebuilt C(.pp) must declare the module O(name) (semodule installs it under the name it declares).
   - The action plugin of the same name reads (and templates, for names ending in C(.j2)) O(src) on the controller
     and writes the generated sources to O(dest) on the controller.
 author:
@@ -65,7 +73,8 @@ options:
     default: present
   priority:
     description:
-      - Module priority. 100 is the distribution policy, 200 third-party packages, 400 the local administrator.
+      - Module priority, 1 to 999. 100 is the distribution policy, 200 third-party packages, 400 the local
+        administrator.
     type: int
     default: 400
   version:
@@ -180,8 +189,10 @@ options:
         type: raw
   policy_root:
     description:
-      - Operate on the policy store below this alternate root (C(semodule -p ROOT -n)), for image builds, chroots
-        and tests. The policy is never loaded into the running kernel then.
+      - Operate on the policy store below this alternate root (C(semodule -p ROOT -s TYPE -n), TYPE being the
+        C(SELINUXTYPE) of C(ROOT/etc/selinux/config)), for image builds, chroots and tests. The policy is never
+        loaded into the running kernel then.
+      - An empty value is refused (it usually is an unset variable), rather than silently meaning the live store.
     type: path
   force:
     description:
@@ -193,6 +204,11 @@ options:
     description:
       - Dangerous rules to load anyway. Before loading, each of the following findings refuses the module unless
         acknowledged here (full list in C(docs/local_policy_module.md)).
+      - Findings come from the module's rules and from the policy the transaction builds, compared with the current
+        one (C(sesearch), C(seinfo)): a new permission reaching a protected type through an attribute
+        (V(allow myapp_t file_type:file write)), a type joining an attribute that holds dangerous rules
+        (V(typeattribute myapp_t can_setenforce)), a type made permissive (V(permissive myapp_t)), whatever the
+        source kind.
       - Writes (V(write), V(append), V(create), V(unlink), V(rename), V(setattr), V(link), V(add_name), V(remove_name),
         V(reparent), V(rmdir), V(relabelfrom), V(mounton)) to C(shadow_t), C(security_t), C(etc_t), C(bin_t), C(sbin_t),
         C(lib_t), policy and SELinux configuration types, or any C(*_exec_t).
@@ -210,6 +226,12 @@ options:
       - Folder on the CONTROLLER where the action plugin writes the generated C(NAME.te) (and C(NAME.fc)) for review
         and commit. Not written in check mode.
     type: path
+requirements:
+  - policycoreutils (C(semodule)), checkpolicy (C(checkmodule)), C(semodule_package) (policycoreutils on EL,
+    semodule-utils on Debian), C(audit2allow) for O(denials) (policycoreutils-python-utils; policycoreutils-python on
+    EL6/EL7).
+  - setools (C(sesearch), C(seinfo); setools-console on EL, setools on Debian) to judge what a module grants before
+    installing it; without it an install is refused unless O(allow_dangerous=true).
 notes:
   - Rules that only a boolean needs are kept in the generated source (as C(audit2allow) does) and reported in
     RV(booleans) with a warning; consider setting the boolean instead.

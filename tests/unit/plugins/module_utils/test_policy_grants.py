@@ -16,19 +16,20 @@ allow ntpd_t user_home_t:file read;
 allow unconfined_domain_type shadow_t:file { read write };
 type_transition initrc_t ntpd_exec_t:process ntpd_t;
 """
-OLD_ATTRS = """
-Type Attributes: 3
-   attribute can_setenforce;
-	secadm_t
-	sysadm_t
-   attribute file_type;
-	etc_t
-	shadow_t
-	user_home_t
-	ntpd_exec_t
-   attribute unconfined_domain_type;
-	unconfined_t
-"""
+OLD_ATTRS = (
+    '\n'
+    'Type Attributes: 3\n'
+    '   attribute can_setenforce;\n'
+    '\tsecadm_t\n'
+    '\tsysadm_t\n'
+    '   attribute file_type;\n'
+    '\tetc_t\n'
+    '\tshadow_t\n'
+    '\tuser_home_t\n'
+    '\tntpd_exec_t\n'
+    '   attribute unconfined_domain_type;\n'
+    '\tunconfined_t\n'
+)
 OLD_PERMISSIVE = "\nPermissive Types: 0\n"
 
 

@@ -35,6 +35,7 @@ AVC = ('type=AVC msg=audit(1700000000.1:1): avc:  denied  { read } for  pid=1 co
 GENERATED = ('\nmodule acme 1.0;\n\nrequire {\n\ttype user_home_t;\n\ttype ntpd_t;\n\tclass file read;\n}\n\n'
              '#============= ntpd_t ==============\nallow ntpd_t user_home_t:file read;\n')
 
+
 def judged(operations='-X 400 -i {TMP}/acme/acme.pp'):
     """The trial transaction on a private copy of the store, then the two policies read with setools."""
     steps = [{'cmd': 'semodule -p {TRIAL} -s default -n %s' % operations}]
@@ -44,6 +45,8 @@ def judged(operations='-X 400 -i {TMP}/acme/acme.pp'):
     return steps
 
 
+# the pp-to-CIL converter that gives a built package the checksum it will have once installed
+TO_CIL = {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'}
 BUILD = [
     {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
     {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
@@ -56,9 +59,9 @@ CASES = [
                   {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': '100 ntp pp {SHA_B}\n'},
                   {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
                   {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
-                  {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'},
-                  ] + judged('-X 400 -i {TMP}/acme/acme.pp') + [{'cmd': 'semodule -p {ROOT} -s default -n -X 400 -i {TMP}/acme/acme.pp',
-                   'err': 'libsemanage.add_user: user sddm not in password file'}],
+                  TO_CIL] + judged('-X 400 -i {TMP}/acme/acme.pp') + [
+         {'cmd': 'semodule -p {ROOT} -s default -n -X 400 -i {TMP}/acme/acme.pp',
+          'err': 'libsemanage.add_user: user sddm not in password file'}],
      'expect': {'changed': True,
                 'rebuilds': 1,
                 'checksum': '{SHA_A}',
@@ -73,7 +76,7 @@ CASES = [
                   {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': ''},
                   {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
                   {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
-                  {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'}] + judged('-X 300 -i {TMP}/acme/acme.pp'),
+                  TO_CIL] + judged('-X 300 -i {TMP}/acme/acme.pp'),
      'expect': {'changed': True, 'rebuilds': 1, 'checksum': '{SHA_A}', 'installed_before': None, 'priority': 300},
      'record': None},
     {'id': 'same content already installed by hand is adopted without a transaction',
@@ -82,7 +85,7 @@ CASES = [
                   {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': '400 acme pp {SHA_A}\n'},
                   {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
                   {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
-                  {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'}],
+                  TO_CIL],
      'expect': {'changed': False, 'rebuilds': 0, 'checksum': '{SHA_A}', 'installed_before': '{SHA_A}'},
      'record': {'checksum': '{SHA_A}'}},
     {'id': 'a different module of that name that is not ours is refused',
@@ -91,7 +94,7 @@ CASES = [
                   {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': '200 acme pp {SHA_B}\n'},
                   {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
                   {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
-                  {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'}],
+                  TO_CIL],
      'failed': "A module named 'acme' is already installed at priority 200 (third-party package) and was not "
                'installed by fleetsec.selinux'},
     {'id': 'force overrides a vendor module',
@@ -100,8 +103,8 @@ CASES = [
                   {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': '200 acme pp {SHA_B}\n'},
                   {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
                   {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
-                  {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'},
-                  ] + judged('-X 400 -i {TMP}/acme/acme.pp') + [{'cmd': 'semodule -p {ROOT} -s default -n -X 400 -i {TMP}/acme/acme.pp'}],
+                  TO_CIL] + judged('-X 400 -i {TMP}/acme/acme.pp') + [
+         {'cmd': 'semodule -p {ROOT} -s default -n -X 400 -i {TMP}/acme/acme.pp'}],
      'expect': {'changed': True, 'rebuilds': 1, 'installed_before': None}},
     {'id': 'dangerous rule refused',
      'args': {'name': 'acme', 'te': 'DANGER'},
@@ -109,7 +112,7 @@ CASES = [
                   {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': ''},
                   {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
                   {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
-                  {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'}] + judged('-X 400 -i {TMP}/acme/acme.pp'),
+                  TO_CIL] + judged('-X 400 -i {TMP}/acme/acme.pp'),
      'failed': "Refusing to load module 'acme': 1 dangerous rule(s) not acknowledged: allow ntpd_t shadow_t:file "
                'write (write (write) to shadow_t)'},
     {'id': 'dangerous rule acknowledged by its text',
@@ -119,7 +122,7 @@ CASES = [
                   {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': ''},
                   {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
                   {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
-                  {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'}] + judged('-X 400 -i {TMP}/acme/acme.pp'),
+                  TO_CIL] + judged('-X 400 -i {TMP}/acme/acme.pp'),
      'expect': {'changed': True,
                 'dangerous': [{'rule': 'allow ntpd_t shadow_t:file write',
                                'reason': 'write (write) to shadow_t',
@@ -143,7 +146,7 @@ CASES = [
                   {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': ''},
                   {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
                   {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
-                  {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'}] + judged('-X 400 -i {TMP}/acme/acme.pp'),
+                  TO_CIL] + judged('-X 400 -i {TMP}/acme/acme.pp'),
      'expect': {'changed': True, 'rebuilds': 1, 'te': 'GENERATED_SORTED', 'dropped': [], 'booleans': []}},
     {'id': 'absent removes our module',
      'record_before': {'priority': 400, 'checksum': '{SHA_A}', 'source_sha256': 'x', 'rules': ['allow a b:c d;']},
@@ -189,8 +192,8 @@ CASES = [
                   {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': '100 ntp pp {SHA_B}\n400 old pp {SHA_B}\n'},
                   {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
                   {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
-                  {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'},
-                  ] + judged('-X 400 -i {TMP}/acme/acme.pp -r old -d ntp') + [{'cmd': 'semodule -p {ROOT} -s default -n -X 400 -i {TMP}/acme/acme.pp -r old -d ntp'}],
+                  TO_CIL] + judged('-X 400 -i {TMP}/acme/acme.pp -r old -d ntp') + [
+         {'cmd': 'semodule -p {ROOT} -s default -n -X 400 -i {TMP}/acme/acme.pp -r old -d ntp'}],
      'record_before_old': True,
      'expect': {'changed': True, 'rebuilds': 1, 'te': None, 'checksum': None}},
     {'id': 'invalid name fails before any command',
@@ -347,8 +350,8 @@ def test_modified_installed_module_is_reinstalled(monkeypatch, root):
     drift = {'args': {'name': 'acme', 'te': 'TE'}, 'commands': [
         {'cmd': 'semodule --help', 'out': 'HELP'},
         {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': '400 acme pp {SHA_B}\n'}] + list(BUILD) + [
-        {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'},
-        ] + judged('-X 400 -i {TMP}/acme/acme.pp') + [{'cmd': 'semodule -p {ROOT} -s default -n -X 400 -i {TMP}/acme/acme.pp'}]}
+        TO_CIL] + judged('-X 400 -i {TMP}/acme/acme.pp') + [
+        {'cmd': 'semodule -p {ROOT} -s default -n -X 400 -i {TMP}/acme/acme.pp'}]}
     case, script, result, failed = run_case(monkeypatch, root, drift)
     assert not failed and script.commands == []
     assert result['installed_before'] == SHA['SHA_B'] and result['checksum'] == SHA['SHA_A'] and result['rebuilds'] == 1
@@ -364,8 +367,8 @@ def test_prebuilt_pp_is_checked_by_name_after_install(monkeypatch, root, listed_
     case = {'args': {'name': 'acme', 'pp': '{ROOT}/prebuilt.pp'}, 'commands': [
         {'cmd': 'semodule --help', 'out': 'HELP'},
         {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': ''},
-        {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'},
-        ] + judged('-X 400 -i {TMP}/acme/acme.pp') + [{'cmd': 'semodule -p {ROOT} -s default -n -X 400 -i {TMP}/acme/acme.pp'},
+        TO_CIL] + judged('-X 400 -i {TMP}/acme/acme.pp') + [
+        {'cmd': 'semodule -p {ROOT} -s default -n -X 400 -i {TMP}/acme/acme.pp'},
         {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': listed_after}]}
     case, script, result, failed = run_case(monkeypatch, root, case)
     assert script.commands == []
@@ -400,8 +403,8 @@ def test_priority_change_moves_our_module_in_one_transaction(monkeypatch, root):
     case = {'args': {'name': 'acme', 'te': 'TE', 'priority': 300}, 'commands': [
         {'cmd': 'semodule --help', 'out': 'HELP'},
         {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': '400 acme pp {SHA_A}\n'}] + list(BUILD) + [
-        {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'},
-        ] + judged('-X 300 -i {TMP}/acme/acme.pp -X 400 -r acme') + [{'cmd': 'semodule -p {ROOT} -s default -n -X 300 -i {TMP}/acme/acme.pp -X 400 -r acme'}]}
+        TO_CIL] + judged('-X 300 -i {TMP}/acme/acme.pp -X 400 -r acme') + [
+        {'cmd': 'semodule -p {ROOT} -s default -n -X 300 -i {TMP}/acme/acme.pp -X 400 -r acme'}]}
     case, script, result, failed = run_case(monkeypatch, root, case)
     assert not failed and script.commands == []
     assert result['rebuilds'] == 1 and result['modules'][0]['action'] == 'install+remove'
@@ -430,8 +433,8 @@ def test_remote_src_reads_the_target_file_and_its_sibling_fc(monkeypatch, root):
         {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': ''},
         BUILD[0],
         {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod -f {TMP}/acme/acme.fc'},
-        {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'},
-        ] + judged('-X 400 -i {TMP}/acme/acme.pp') + [{'cmd': 'semodule -p {ROOT} -s default -n -X 400 -i {TMP}/acme/acme.pp'}]}
+        TO_CIL] + judged('-X 400 -i {TMP}/acme/acme.pp') + [
+        {'cmd': 'semodule -p {ROOT} -s default -n -X 400 -i {TMP}/acme/acme.pp'}]}
     case, script, result, failed = run_case(monkeypatch, root, case)
     assert not failed and script.commands == []
     assert result['te'].startswith('module acme 1.') and result['te'] != 'module acme 1.0;\n' + TE
