@@ -77,32 +77,27 @@ _value:
       type: dict
 '''
 
-import re
-
 from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
-_RULE = re.compile(r'^\s*allow\s+(\S+)\s+(\S+):(\S+)\s+(\{[^}]*\}|\S+)\s*;')
+from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_build import (
+    granted, missing_permissions, parse_te)
 
 
 def parse_rules(rules):
-    """Return {(source, target, class): set(permissions)} from allow rule lines."""
-    allowed = {}
-    for rule in rules or []:
-        for line in str(rule).splitlines():
-            m = _RULE.match(line)
-            if not m:
-                continue
-            perms = m.group(4).strip('{} ').split()
-            allowed.setdefault((m.group(1), m.group(2), m.group(3)), set()).update(perms)
-    return allowed
+    """Return {(source, target, class): set(permissions)} of the allow rules in ``rules`` (lines of TE text).
+
+    The collection's one TE grammar (the one local_policy_module generates and judges with): ``self`` is the
+    source type and ``{ a_t b_t }`` sets are expanded, so coverage here agrees with the module's.
+    """
+    return granted(parse_te('\n'.join(str(rule) for rule in rules or [])))[0]
 
 
 def _covered(denial, allowed):
-    key = (denial.get('source_type'), denial.get('target_type'), denial.get('tclass'))
-    perms = set(denial.get('permissions') or [])
-    return bool(perms) and perms <= allowed.get(key, set())
+    perms = list(denial.get('permissions') or [])
+    return bool(perms) and not missing_permissions(allowed, denial.get('source_type'), denial.get('target_type'),
+                                                   denial.get('tclass'), perms)
 
 
 def fleet_report(hostvars, hosts=None, rules=None, avc_var='fleetsec_avc', mode_var='fleetsec_mode'):

@@ -186,6 +186,35 @@ def strip_volatile_remarks(te):
 _UNDEFINED_RE = re.compile(r'type (\S+) is not defined')
 
 
+def granted(rules):
+    """What parsed rules (:func:`parse_te`) allow: ``({(source, target, tclass): set(perms)}, call_domains)``.
+
+    Sets (``{ a_t b_t }``) are expanded and ``self`` is the source type. ``dontaudit`` rules count too (the
+    denial is then silenced, not reported again). Refpolicy interface calls cannot be checked this way:
+    their first argument is returned in ``call_domains``.
+    """
+    allowed = {}
+    call_domains = set()
+    for rule in rules:
+        if rule.get('kind') == 'call':
+            call_domains.update(rule.get('args', [])[:1])
+            continue
+        if rule.get('kind') not in ('allow', 'dontaudit') or 'source' not in rule:
+            continue
+        for source in _set_names(rule['source']):
+            for target in _set_names(rule['target']):
+                for tclass in _set_names(rule['tclass']):
+                    key = (source, source if target == 'self' else target, tclass)
+                    allowed.setdefault(key, set()).update(_set_names(rule['perms']))
+    return allowed, call_domains
+
+
+def missing_permissions(allowed, source, target, tclass, perms):
+    """The permissions of one denial that ``allowed`` (from :func:`granted`) does not grant."""
+    have = allowed.get((source, target, tclass), set())
+    return [perm for perm in perms if perm not in have]
+
+
 def uncovered_denials(lines, rules, stderr=''):
     """Denials that no generated rule grants: audit2allow drops those whose types the policy does not know.
 
@@ -194,19 +223,7 @@ def uncovered_denials(lines, rules, stderr=''):
     Returns a list of dicts (line, source_type, target_type, tclass, permissions, reason).
     """
     undefined = set(_UNDEFINED_RE.findall(stderr or ''))
-    granted = set()
-    call_domains = set()
-    for rule in rules:
-        if rule.get('kind') == 'call':
-            call_domains.update(rule.get('args', [])[:1])
-            continue
-        if rule.get('kind') not in ('allow', 'dontaudit'):
-            continue
-        for source in _set_names(rule['source']):
-            for target in _set_names(rule['target']):
-                for tclass in _set_names(rule['tclass']):
-                    for perm in _set_names(rule['perms']):
-                        granted.add((source, source if target == 'self' else target, tclass, perm))
+    allowed, call_domains = granted(rules)
     dropped = []
     for line in lines:
         parsed = parse_denial(line)
@@ -215,7 +232,7 @@ def uncovered_denials(lines, rules, stderr=''):
         source, target, tclass, perms = parsed
         if source in call_domains and source not in undefined and target not in undefined:
             continue
-        missing = [p for p in perms if (source, target, tclass, p) not in granted]
+        missing = missing_permissions(allowed, source, target, tclass, perms)
         if not missing:
             continue
         unknown = [t for t in (source, target) if t in undefined]

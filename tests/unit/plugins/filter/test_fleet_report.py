@@ -48,6 +48,17 @@ def test_report_rows_coverage_and_permissive_hosts():
     assert report['hosts'][1]['skipped'] == 1
 
 
+def test_self_rules_and_type_sets_cover_like_the_module():
+    """audit2allow writes "allow x_t self:..." often; the report said such denials were not covered."""
+    hostvars = {'h': {'fleetsec_avc': {'denials': [denial('ntpd_t', 'ntpd_t', 'capability', ['net_admin']),
+                                                   denial('b_t', 'x_t', 'file', ['read']),
+                                                   denial('c_t', 'x_t', 'file', ['read'])]},
+                      'fleetsec_mode': {'runtime_before': 'enforcing'}}}
+    rules = ['allow ntpd_t self:capability net_admin;', 'allow { a_t b_t } x_t:file { read open };']
+    rows = dict((r['domain'], r['covered']) for r in fleet_report(hostvars, rules=rules)['rows'])
+    assert rows == {'ntpd_t': True, 'b_t': True, 'c_t': False}
+
+
 def test_report_is_deterministic():
     assert fleet_report(HOSTVARS) == fleet_report(dict(reversed(list(HOSTVARS.items()))))
 
