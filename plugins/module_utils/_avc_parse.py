@@ -96,9 +96,14 @@ def encode_untrusted(raw):
 
 
 def iso_utc(ts):
+    """ISO 8601 UTC text of a record's timestamp; None when it has none or one no calendar can hold (a
+    damaged record: audit(171487091714870999.370:1) made gmtime raise and sank the whole collection)."""
     if ts is None:
         return None
-    return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(ts))
+    try:
+        return time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(ts))
+    except (ValueError, OverflowError, OSError, IOError):
+        return None
 
 
 AVC_FIELDS = frozenset(('scontext', 'tcontext', 'tclass', 'permissive', 'pid') + UNTRUSTED_FIELDS)

@@ -132,6 +132,17 @@ def denial_lines(items):
     return lines
 
 
+def denial_contexts(line):
+    """(scontext, tcontext) of a raw AVC line, or None when it is not a denial."""
+    match = _AVC_RE.search(line)
+    if not match:
+        return None
+    return match.group('scontext').strip('"\''), match.group('tcontext').strip('"\'')
+
+
+GENERIC_DROP = 'no rule generated (unknown class/permission or filtered by audit2allow)'
+
+
 def parse_denial(line):
     """(source_type, target_type, tclass, [perms]) of a raw AVC line, or None when it is not a denial."""
     match = _AVC_RE.search(line)
@@ -237,7 +248,7 @@ def uncovered_denials(lines, rules, stderr=''):
             continue
         unknown = [t for t in (source, target) if t in undefined]
         reason = ('type(s) %s not defined in the loaded policy' % ', '.join(unknown) if unknown
-                  else 'no rule generated (unknown class/permission or filtered by audit2allow)')
+                  else GENERIC_DROP)
         dropped.append({'line': line, 'source_type': source, 'target_type': target, 'tclass': tclass,
                         'permissions': missing, 'reason': reason})
     return dropped

@@ -206,3 +206,59 @@ def judge(old, new):
 def mentions(text):
     """The identifiers of a module's source (te or CIL) text, to tell which module of a batch a finding is from."""
     return set(re.findall(r'[A-Za-z0-9_.$-]+', text or ''))
+
+
+DEFINED_KINDS = (('user', '-u'), ('role', '-r'), ('type', '-t'), ('sensitivity', '--sensitivity'),
+                 ('category', '--category'))
+
+
+def parse_names(text):
+    """Names listed by one ``seinfo POLICY -x`` query (``-u``, ``-r``, ``-t``, ...), header lines dropped."""
+    names = set()
+    for raw in (text or '').splitlines():
+        line = raw.strip()
+        if line and not line.endswith(':') and not re.match(r'^[A-Z][A-Za-z ]+:\s*\d+$', line):
+            names.add(line.split()[0].rstrip(',;'))
+    return names
+
+
+def defined_names(runner, policy):
+    """{kind: set(names)} of the users, roles, types, sensitivities and categories ``policy`` defines."""
+    defined = {}
+    for kind, flag in DEFINED_KINDS:
+        # the policy comes first: seinfo's query options take an optional name and would swallow it
+        result = runner.run('seinfo_policy', [policy, flag], what='%s names of %s' % (kind, policy))
+        defined[kind] = parse_names(to_text(result.stdout))
+    return defined
+
+
+def _categories(text):
+    names = []
+    for part in text.split(','):
+        ends = part.split('.')
+        if len(ends) == 2 and ends[0][1:].isdigit() and ends[1][1:].isdigit():
+            names.extend('c%d' % n for n in (int(ends[0][1:]), int(ends[1][1:])))
+        else:
+            names.append(part)
+    return names
+
+
+def context_problems(context, defined):
+    """What of an SELinux context ``user:role:type[:level]`` the policy does not define (texts), from
+    :func:`defined_names`; a level is ``s0``, ``s0:c1,c2`` or a range ``s0-s0:c0.c1023``."""
+    parts = (context or '').split(':', 3)
+    if len(parts) < 3:
+        return ['malformed context %s' % context]
+    problems = []
+    for kind, name in (('user', parts[0]), ('role', parts[1]), ('type', parts[2])):
+        if defined.get(kind) and name not in defined[kind]:
+            problems.append('%s %s' % (kind, name))
+    if len(parts) == 4 and defined.get('sensitivity'):
+        for level in parts[3].split('-'):
+            sensitivity, dummy, cats = level.partition(':')
+            if sensitivity not in defined['sensitivity']:
+                problems.append('sensitivity %s' % sensitivity)
+            for category in _categories(cats) if cats else []:
+                if category not in defined.get('category', set()):
+                    problems.append('category %s' % category)
+    return problems

@@ -74,6 +74,7 @@ class Planner(object):
         self.warnings = []
         self._workdir = None
         self._iface = None
+        self._single = True
 
     # ------------------------------------------------------------ helpers ---
     def workdir(self):
@@ -173,6 +174,7 @@ class Planner(object):
             te, stderr = build.generate(self.runner, name, lines, policy_file=self.policy_file_for_audit2allow(),
                                         refpolicy=refpolicy, interface_info=iface)
             prep['dropped'] = build.uncovered_denials(lines, build.parse_te(te), stderr)
+            self._explain_dropped(prep['dropped'])
             prep['booleans'] = build.boolean_hints(te)
             if not build.parse_te(te) and not prep['dropped']:
                 raise PlanError("Module '%s': no AVC denial found in denials (%d lines)." % (name, len(lines)))
@@ -194,6 +196,10 @@ class Planner(object):
         parsed = build.parse_te(prep['te'])
         prep['parsed'] = parsed
         prep['rules'] = build.rule_texts(parsed)
+        if not parsed and kind == 'denials' and prep['dropped'] and not self._single:
+            # in a batch, an entry with nothing to install must not sink the others: warn, install nothing for it
+            prep['skip'] = 'every denial was dropped (%s)' % '; '.join(sorted(set(d['reason'] for d in prep['dropped'])))
+            return prep
         if not parsed:
             raise PlanError("Module '%s': the source holds no rule%s." % (
                 name, ' (every denial was dropped: %s)' % prep['dropped'][0]['reason'] if prep['dropped'] else ''))
@@ -225,6 +231,9 @@ class Planner(object):
         record = store.read_record(name)
         prep.update(operations=[], compiled=False, installed_before=None, checksum=None, package=None,
                     record=record, before_rules=list(record.get('rules', [])) if record else [])
+        if prep.get('skip'):
+            self.warnings.append("Module '%s': nothing installed, %s." % (name, prep['skip']))
+            return prep
         if at_priority is not None:
             prep['installed_before'] = store.installed_checksum(name, priority, self.workdir())
         prep['checksum'] = prep['installed_before']
@@ -274,7 +283,26 @@ class Planner(object):
             prep['operations'].append(('enable' if want_enabled else 'disable', prep['name']))
 
     # ---------------------------------------------------------------- run ---
+    def _explain_dropped(self, dropped):
+        """Name what the policy does not define (user, role, type, MLS level) in the reason of each dropped denial
+        that audit2allow left without a rule and without a word."""
+        vague = [d for d in dropped if d['reason'] == build.GENERIC_DROP]
+        if not vague or not self.runner.has('seinfo_policy'):
+            return
+        try:
+            defined = grants.defined_names(self.runner, self.store.policy_file())
+        except FleetsecError:
+            return  # the generic reason stays: explaining is a courtesy, never a failure
+        for item in vague:
+            contexts = build.denial_contexts(item['line'])
+            problems = []
+            for context in contexts or ():
+                problems.extend(p for p in grants.context_problems(context, defined) if p not in problems)
+            if problems:
+                item['reason'] = 'not defined in the policy: %s' % ', '.join(problems)
+
     def run(self, entries, single):
+        self._single = single
         names = [e.get('name') for e in entries]
         duplicates = sorted(set(n for n in names if names.count(n) > 1))
         if duplicates:
@@ -349,6 +377,8 @@ class Planner(object):
                     or prep['checksum']
         for prep in preps:
             verbs = [op[0] for op in prep['operations']]
+            if prep.get('skip'):
+                continue
             if prep['state'] == 'absent':
                 self.store.remove_record(prep['name'])
             elif prep['kind'] is not None and ('install' in verbs or 'remove' in verbs or prep['record'] is None
@@ -375,6 +405,7 @@ class Planner(object):
         for prep in preps:
             # records of adopted/unchanged modules are refreshed without a transaction
             if not self.module.check_mode and not prep['operations'] and prep['kind'] is not None \
+                    and not prep.get('skip') \
                     and prep['state'] != 'absent' and prep['checksum'] is not None \
                     and (prep['record'] is None or prep['record'].get('source_sha256') != prep['source_sha256']
                          or prep['record'].get('priority') != prep['priority']):

@@ -250,3 +250,27 @@ def test_policy_root_with_another_store_name_than_the_host(monkeypatch, pristine
     assert host_type not in os.listdir(str(root / 'var/lib/selinux'))  # no stray store of the host's name
     record = root / 'var/lib/fleetsec-selinux/modules/fsitest_s.json'
     assert stat.S_IMODE(record.stat().st_mode) == 0o600
+
+
+# ------------------------------------------------------------------------------------ dropped denials ---
+
+AVC = ('type=AVC msg=audit(1700000000.{n}:{n}): avc:  denied  {{ read }} for  pid=4{n} comm="x" '
+       'scontext={scontext} tcontext=system_u:object_r:user_home_t:s0 tclass=file permissive=0')
+
+
+def test_batch_entry_with_only_dropped_denials_does_not_sink_the_others(monkeypatch, policy_root, store_list):
+    """Denials of a user, role or MLS level the policy does not define make no rule: say which, skip that entry."""
+    bad = [AVC.format(n=1, scontext='nosuch_u:system_r:ntpd_t:s0'),
+           AVC.format(n=2, scontext='system_u:system_r:ntpd_t:s9')]
+    good = [AVC.format(n=3, scontext='system_u:system_r:ntpd_t:s0')]
+    modules = [{'name': 'fsitest_bad', 'denials': bad}, {'name': 'fsitest_good', 'denials': good}]
+    result, failed = run(monkeypatch, dict(modules=modules, policy_root=policy_root))
+    assert not failed, result
+    listed = store_list(policy_root)
+    assert 'fsitest_good' in listed and 'fsitest_bad' not in listed
+    reasons = sorted(d['reason'] for d in result['dropped'])
+    assert reasons == ['not defined in the policy: sensitivity s9', 'not defined in the policy: user nosuch_u']
+    assert [m['action'] for m in result['modules']] == ['none', 'install']
+    assert not os.path.exists(os.path.join(record_dir(policy_root), 'modules', 'fsitest_bad.json'))
+    alone, failed = run(monkeypatch, dict(name='fsitest_bad', denials=bad, policy_root=policy_root))
+    assert failed and 'every denial was dropped' in alone['msg'] and 'not defined in the policy' in alone['msg']

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils._avc_parse import (
-    Collector, Malformed, canonical_line, encode_untrusted, parse_line, to_text_escaped,
+    Collector, Malformed, canonical_line, encode_untrusted, iso_utc, parse_line, to_text_escaped,
 )
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'avc')
@@ -298,3 +298,9 @@ def test_user_selinux_err_and_bounded_transition_are_errors():
     kind, err = parse_line(b'type=SELINUX_ERR msg=audit(1795651800.000:8): op=security_bounded_transition seresult=denied '
                            b'oldcontext=system_u:system_r:init_t:s0 newcontext=system_u:system_r:x_t:s0')
     assert kind == 'error' and err['newcontext'] == 'system_u:system_r:x_t:s0' and err['serial'] == 8
+
+
+def test_timestamp_out_of_any_calendar_gives_no_time_instead_of_a_crash():
+    """Found by the fuzz test: a damaged record's audit(171487091714870999.370:1) made gmtime raise."""
+    assert iso_utc(171487091714870999.370) is None
+    assert iso_utc(1714870917.370) == '2024-05-05T01:01:57Z'

@@ -8,6 +8,8 @@ as printed on this project's testbed, and of setools 3 (EL7). The real tools run
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import pytest
+
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_grants as grants
 
 OLD_RULES = """allow can_setenforce security_t:security setenforce; [ secure_mode_policyload ]:False
@@ -114,3 +116,26 @@ def test_new_type_added_to_the_unconfined_attribute_counts_as_unconfined():
 
 def test_mentions():
     assert set(['ntpd_t', 'x_t', 'file']) <= grants.mentions('(allow ntpd_t x_t (file (write)))')
+
+
+def test_parse_names_drops_headers():
+    assert grants.parse_names('\nUsers: 2\n   system_u\n   staff_u\n') == set(['system_u', 'staff_u'])
+    assert grants.parse_names('\nSensitivities: 1\n   s0\n') == set(['s0'])
+
+
+DEFINED = {'user': set(['system_u']), 'role': set(['system_r', 'object_r']), 'type': set(['ntpd_t']),
+           'sensitivity': set(['s0']), 'category': set('c%d' % n for n in range(1024))}
+
+
+@pytest.mark.parametrize('context, problems', [
+    ('system_u:system_r:ntpd_t:s0', []),
+    ('system_u:system_r:ntpd_t:s0-s0:c0.c1023', []),
+    ('nosuch_u:system_r:ntpd_t:s0', ['user nosuch_u']),
+    ('system_u:nosuch_r:ntpd_t:s0', ['role nosuch_r']),
+    ('system_u:system_r:nosuch_t:s0', ['type nosuch_t']),
+    ('system_u:system_r:ntpd_t:s9', ['sensitivity s9']),
+    ('system_u:system_r:ntpd_t:s0:c1,c2000', ['category c2000']),
+    ('ntpd_t', ['malformed context ntpd_t']),
+])
+def test_context_problems(context, problems):
+    assert grants.context_problems(context, DEFINED) == problems
