@@ -33,7 +33,8 @@ import tempfile
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Command, FleetsecError
-from ansible_collections.fleetsec.selinux.plugins.module_utils._selinux_config import POLICY_KEY, read_value
+from ansible_collections.fleetsec.selinux.plugins.module_utils._selinux_config import (
+    POLICY_KEY, read_value, semanage_store_root)
 
 
 STORE_COMMANDS = {
@@ -396,17 +397,7 @@ class PolicyStore(object):
 
     def store_root(self):
         """Where libsemanage keeps the store (``store-root`` of semanage.conf, default /var/lib/selinux)."""
-        path = os.path.join(self.root or '/', 'etc/selinux/semanage.conf')
-        value = '/var/lib/selinux'
-        try:
-            text = to_text(read_bytes(path), errors='surrogate_or_strict')
-        except (IOError, OSError):
-            return value
-        for line in text.splitlines():
-            key, sep, rest = line.split('#', 1)[0].partition('=')
-            if sep and key.strip() == 'store-root' and rest.strip():
-                value = rest.strip()
-        return value
+        return semanage_store_root(os.path.join(self.root or '/', 'etc/selinux'))
 
     def trial(self, operations, workdir):
         """Run ``operations`` on a private copy of the store; return the binary policy that transaction builds.

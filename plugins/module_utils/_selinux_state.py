@@ -368,6 +368,16 @@ def _read_text(path):
         return handle.read()
 
 
+DONTAUDIT_FLAG = 'disable_dontaudit'
+
+
+def dontaudit_flag_paths(store_root, selinux_dir, policy_type):
+    """Where libsemanage keeps its "dontaudit rules removed" flag (``semodule -DB``): the active store of
+    userspace >= 2.4, and the EL6 store under /etc/selinux."""
+    return [os.path.join(store_root, policy_type, 'active', DONTAUDIT_FLAG),
+            os.path.join(selinux_dir, policy_type, 'modules', 'active', DONTAUDIT_FLAG)]
+
+
 class SelinuxHost(object):
     """Reads and changes the SELinux state of the host through a Runner."""
 
@@ -460,6 +470,18 @@ class SelinuxHost(object):
             except (IOError, OSError) as exc:
                 raise FleetsecError('Could not create %s to relabel on the next boot: %s' % (self.relabel_flag, to_native(exc)))
         return True
+
+    def dontaudit_enabled(self, store_root, policy_type):
+        """True when the policy keeps its dontaudit rules, False after ``semodule -DB``; None without a store."""
+        paths = dontaudit_flag_paths(store_root, self.selinux_dir, policy_type)
+        if not any(os.path.isdir(os.path.dirname(path)) for path in paths):
+            return None
+        return not any(os.path.exists(path) for path in paths)
+
+    def set_dontaudit(self, enabled):
+        """Rebuild the policy with (``semodule -B``) or without (``semodule -DB``) its dontaudit rules."""
+        self.runner.run('semodule', ['-B'] if enabled else ['-DB'],
+                        what='rebuilding the policy %s its dontaudit rules' % ('with' if enabled else 'without'))
 
     def permissive_domains(self):
         """``(builtin, customized)`` permissive types."""

@@ -87,6 +87,14 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  dontaudit:
+    description:
+      - V(false) rebuilds the policy without its C(dontaudit) rules (C(semodule -DB)), so that denials the policy
+        normally hides reach the audit log during a capture; V(true) restores them (C(semodule -B)).
+      - Idempotent - the state is read from libsemanage's C(disable_dontaudit) flag in the policy store, and the
+        policy is rebuilt only when it differs. Not given - only read and returned in RV(dontaudit).
+    type: bool
+    version_added: 0.2.0
   autorelabel:
     description:
       - When SELinux is disabled in the running kernel and O(state) is V(enforcing) or V(permissive) (or when
@@ -208,6 +216,12 @@ unvalidated_domains:
   type: list
   elements: str
   sample: [ntpd_t]
+dontaudit:
+  description: Whether the policy keeps its C(dontaudit) rules after the module ran (predicted in check mode); null
+    when there is no policy store to read.
+  returned: always
+  type: bool
+  sample: true
 reboot_required:
   description:
     - True when the request takes effect only after a reboot (enable or disable SELinux, pending relabel,
@@ -233,6 +247,7 @@ from ansible.module_utils.common.text.converters import to_bytes, to_native, to_
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError, Runner
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _selinux_config as config
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _selinux_state as selinux_state
+from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_store import STORE_COMMANDS
 
 
 def argument_spec():
@@ -244,6 +259,7 @@ def argument_spec():
         permissive_domains=dict(type='list', elements='str'),
         permissive_domains_state=dict(type='str', default='present', choices=['present', 'absent']),
         autorelabel=dict(type='bool', default=True),
+        dontaudit=dict(type='bool'),
     )
 
 
@@ -373,7 +389,8 @@ def run(module):
     # EL's /etc/sysconfig/selinux is a symlink to /etc/selinux/config: edit the target, keep the link.
     target = os.path.realpath(configfile)
     manage_config = state is not None and scope in ('both', 'config')
-    host = selinux_state.SelinuxHost(Runner(module, selinux_state.COMMANDS))
+    commands = dict(selinux_state.COMMANDS, semodule=STORE_COMMANDS['semodule'])
+    host = selinux_state.SelinuxHost(Runner(module, commands))
 
     # Validate what needs no host access first.
     if params['policy'] is not None:
@@ -406,10 +423,26 @@ def run(module):
         check_writable(target)
         config_changes = describe_config_change(configfile, text_before, before, after)
     domains = plan_domains(module, host)
+    store_root = config.semanage_store_root(host.selinux_dir)
+    dontaudit_before = host.dontaudit_enabled(store_root, after['policy'] or loaded or 'targeted')
+    dontaudit_after = dontaudit_before
+    if params['dontaudit'] is not None and dontaudit_before is None:
+        raise selinux_state.ModeError('dontaudit: no SELinux policy store was found under %s; nothing was changed.'
+                                      % store_root)
 
     # Act.
     changes, runtime_after = act(module, host, plan, target, text_after, config_changes, domains.add, domains.remove,
                                  runtime_before)
+    if params['dontaudit'] is not None and params['dontaudit'] != dontaudit_before:
+        try:
+            if not module.check_mode:
+                host.set_dontaudit(params['dontaudit'])
+        except FleetsecError as err:
+            if changes:
+                err.msg = '%s. Already done before this failure: %s' % (err.msg.rstrip('.'), '; '.join(changes))
+            raise
+        dontaudit_after = params['dontaudit']
+        changes.append('policy rebuilt %s its dontaudit rules' % ('with' if params['dontaudit'] else 'without'))
     if domains.unvalidated:
         # Check mode only (see plan_permissive): the real run adds these domains or fails; it cannot end unchanged,
         # so changed=false would be the one wrong prediction. They count as a change, named as unchecked.
@@ -430,6 +463,7 @@ def run(module):
         policy=after['policy'] or loaded,
         permissive_domains=domains.after,
         unvalidated_domains=domains.unvalidated,
+        dontaudit=dontaudit_after,
         reboot_required=plan.reboot_required,
         msg='; '.join(notes),
     )

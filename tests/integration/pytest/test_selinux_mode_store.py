@@ -157,3 +157,15 @@ def test_semanage_transaction_is_all_or_nothing_without_seinfo(root, store_list,
     assert 'Nothing was changed (one transaction)' in result['msg']
     assert result['cmd'][-1] == 'import'
     assert store_list(root) == before
+
+
+def test_dontaudit_off_then_on_with_the_real_semodule(root, tmp_path):
+    """dontaudit: false/true through the real semodule -DB/-B: idempotent by libsemanage's own flag file."""
+    flag = os.path.join(root, 'var/lib/selinux/default/active/disable_dontaudit')
+    first, second, third, fourth = four_runs(root, {'dontaudit': False}, tmp_path)
+    assert [r['changed'] for r in (first, second, third, fourth)] == [True, True, False, False]
+    assert [r['dontaudit'] for r in (first, second, third, fourth)] == [False] * 4
+    assert os.path.exists(flag)
+    first, second, third, fourth = four_runs(root, {'dontaudit': True}, tmp_path)
+    assert [r['changed'] for r in (first, second, third, fourth)] == [True, True, False, False]
+    assert not os.path.exists(flag)

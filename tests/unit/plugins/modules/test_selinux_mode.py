@@ -13,6 +13,7 @@ __metaclass__ = type
 
 import io
 import os
+import shutil
 import struct
 
 import pytest
@@ -26,7 +27,7 @@ from module_helpers import run_module
 
 
 RESULT_KEYS = set(['changed', 'runtime_before', 'runtime_after', 'config_before', 'config_after', 'policy',
-                   'permissive_domains', 'unvalidated_domains', 'reboot_required', 'msg'])
+                   'permissive_domains', 'unvalidated_domains', 'dontaudit', 'reboot_required', 'msg'])
 
 EL_CONFIG = (
     '# This file controls the state of SELinux on the system.\n'
@@ -84,6 +85,10 @@ class FakeHost(object):
         if policy is not None:  # the binary policy of the config's SELINUXTYPE (targeted)
             with open(os.path.join(self.etc, 'targeted', 'policy', 'policy.33'), 'wb') as handle:
                 handle.write(policy)
+        self.store = os.path.join(root, 'var', 'lib', 'selinux')
+        for name in policies:
+            os.makedirs(os.path.join(self.store, name, 'active'))
+        _write(os.path.join(self.etc, 'semanage.conf'), 'module-store = direct\nstore-root = %s\n' % self.store)
         self.configfile = os.path.join(self.etc, 'config')
         if config is not None:
             _write(self.configfile, config)
@@ -93,7 +98,8 @@ class FakeHost(object):
         self.loaded = loaded if runtime != 'disabled' else None
         self.customized = list(customized)
         self.builtin = list(builtin)
-        self.bins = bins if bins is not None else ('getenforce', 'setenforce', 'sestatus', 'semanage', 'seinfo')
+        self.bins = bins if bins is not None else ('getenforce', 'setenforce', 'sestatus', 'semanage', 'seinfo',
+                                                   'semodule')
         self.calls = []
 
     # -- what the module sees
@@ -133,6 +139,13 @@ class FakeHost(object):
                        'Current mode:                   %s\n' % (self.loaded, self.runtime())), ''
         if name == 'seinfo':
             return 0, 'Types: %d\n%s' % (len(KNOWN_TYPES), ''.join('   %s\n' % t for t in KNOWN_TYPES)), ''
+        if name == 'semodule' and args in (['-DB'], ['-B']):
+            flag = os.path.join(self.store, 'targeted', 'active', 'disable_dontaudit')
+            if args == ['-DB']:
+                _write(flag, '')
+            elif os.path.exists(flag):
+                os.unlink(flag)
+            return 0, '', ''
         if name == 'semanage' and args == ['permissive', '-l']:
             out = '\nBuiltin Permissive Types \n\n%s\nCustomized Permissive Types\n\n%s' % (
                 ''.join(t + '\n' for t in self.builtin), ''.join(t + '\n' for t in self.customized))
@@ -161,7 +174,7 @@ class FakeHost(object):
         return _read(self.configfile) if os.path.exists(self.configfile) else None
 
     def mutating_calls(self):
-        return [c for c in self.calls if c[0] == 'setenforce' or c[:2] == ['semanage', 'import']]
+        return [c for c in self.calls if c[0] in ('setenforce', 'semodule') or c[:2] == ['semanage', 'import']]
 
     def snapshot(self):
         return (self.runtime(), self.config(), os.path.exists(self.relabel), list(self.customized))
@@ -534,3 +547,29 @@ def test_failure_after_a_change_names_what_was_done(monkeypatch, make_host):
     assert result['msg'] == ('setenforce failed for mode permissive (rc=1): setenforce: setenforce() failed. '
                              'Already done before this failure: config SELINUX: enforcing -> permissive')
     assert 'SELINUX=permissive\n' in host.config() and host.runtime() == 'enforcing'
+
+
+def test_dontaudit_off_and_on_is_idempotent_and_honest_in_check_mode(monkeypatch, make_host):
+    host = make_host()
+    read, failed = call(monkeypatch, host, {})
+    assert not failed and read['dontaudit'] is True and not read['changed']
+    check, failed = call(monkeypatch, host, {'dontaudit': False}, check_mode=True)
+    assert not failed and check['changed'] and check['dontaudit'] is False
+    assert host.mutating_calls() == []
+    off, failed = call(monkeypatch, host, {'dontaudit': False})
+    assert not failed and off['changed'] and off['dontaudit'] is False
+    assert host.mutating_calls() == [['semodule', '-DB']]
+    again, failed = call(monkeypatch, host, {'dontaudit': False})
+    assert not failed and not again['changed'] and len(host.mutating_calls()) == 1
+    on, failed = call(monkeypatch, host, {'dontaudit': True})
+    assert not failed and on['changed'] and on['dontaudit'] is True
+    assert host.mutating_calls()[-1] == ['semodule', '-B']
+    assert 'policy rebuilt with its dontaudit rules' in on['msg']
+
+
+def test_dontaudit_without_a_store_fails_and_changes_nothing(monkeypatch, make_host):
+    host = make_host()
+    shutil.rmtree(host.store)
+    result, failed = call(monkeypatch, host, {'dontaudit': False})
+    assert failed and 'no SELinux policy store' in result['msg']
+    assert host.mutating_calls() == []
