@@ -73,7 +73,9 @@ step_galaxy-build-install() {
   shopt -s nullglob
   tmp=$(mktemp -d)
   .venv/bin/ansible-galaxy collection build --force --output-path "$tmp/dist" . || return 1
-  echo "tarball: $(tar -tzf "$tmp"/dist/*.tar.gz | wc -l) files"; tar -tzf "$tmp"/dist/*.tar.gz | grep -E '(^|/)(\.venv|build|tools|\.ci)/' && { echo "build_ignore leaks dev files"; return 1; }
+  echo "tarball: $(tar -tzf "$tmp"/dist/*.tar.gz | wc -l) files"; tar -tzf "$tmp"/dist/*.tar.gz | grep -E '(^|/)(\.venv[^/]*|build|tools|bench|\.ci|\.ansible|\.cache|\.pytest_cache|\.hypothesis|__pycache__)/' && { echo "build_ignore leaks dev files"; return 1; }
+  tar -tzf "$tmp"/dist/*.tar.gz > "$tmp/files.txt"
+  grep -qx 'LICENSE' "$tmp/files.txt" || { echo "the tarball has no LICENSE"; return 1; }
   .venv/bin/ansible-galaxy collection install --offline --force -p "$tmp/collections" "$tmp"/dist/fleetsec-selinux-*.tar.gz || return 1
   for m in plugins/modules/*.py; do
     m=$(basename "$m" .py)
