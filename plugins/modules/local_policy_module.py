@@ -32,7 +32,7 @@ description:
   - Before anything is committed (in check mode too), the whole transaction is tried on a private copy of the store
     (C(semodule -p COPY -n)); a transaction that would fail there fails with nothing changed, and the record
     directory is checked writable so that an installed module never lacks its record.
-  - Refpolicy sources are expanded by C(m4): the m4 builtins that run commands or read and write files
+  - Refpolicy sources are expanded by C(m4). The m4 builtins that run commands or read and write files
     (C(syscmd), C(esyscmd), C(include), C(sinclude), C(undivert), C(debugfile), C(mkstemp), C(maketemp),
     C(builtin), C(indir), C(changeword)) are refused before m4 runs and disabled inside m4.
   - A prebuilt C(.pp) must declare the module O(name) (semodule installs it under the name it declares).
