@@ -205,7 +205,7 @@ options:
       - Dangerous rules to load anyway. Before loading, each of the following findings refuses the module unless
         acknowledged here (full list in C(docs/local_policy_module.md)).
       - Findings come from the module's rules and from the policy the transaction builds, compared with the current
-        one (C(sesearch), C(seinfo)): a new permission reaching a protected type through an attribute
+        one (C(sesearch), C(seinfo)) - a new permission reaching a protected type through an attribute
         (V(allow myapp_t file_type:file write)), a type joining an attribute that holds dangerous rules
         (V(typeattribute myapp_t can_setenforce)), a type made permissive (V(permissive myapp_t)), whatever the
         source kind.
