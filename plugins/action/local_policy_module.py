@@ -116,6 +116,24 @@ class ActionModule(ActionBase):
             dest = os.path.join(self._loader.get_basedir(), dest)
         return dest
 
+    @staticmethod
+    def _check_dest(folder, names):
+        """Refuse, BEFORE the module runs, a dest that could not take the files: writing them is the last step,
+        after the policy transaction, and a failure there would leave a loaded module without its reviewed copy."""
+        if os.path.lexists(folder) and not os.path.isdir(folder):
+            raise AnsibleActionFail('dest %s exists and is not a directory; nothing was run.' % folder)
+        existing = folder
+        while not os.path.lexists(existing):
+            existing = os.path.dirname(existing)
+        if not os.path.isdir(existing) or not os.access(existing, os.W_OK | os.X_OK):
+            raise AnsibleActionFail('dest %s cannot be written on the controller (%s is not a writable directory); '
+                                    'nothing was run.' % (folder, existing))
+        for name in names:
+            for suffix in ('.te', '.fc'):
+                path = os.path.join(folder, name + suffix)
+                if os.path.lexists(path) and not os.path.isfile(path):
+                    raise AnsibleActionFail('dest file %s exists and is not a regular file; nothing was run.' % path)
+
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
@@ -131,12 +149,15 @@ class ActionModule(ActionBase):
         else:
             args = self._resolve_src(args, remote_default, task_vars)
 
+        entries = args['modules'] if args.get('modules') else [args]
+        folder = self._dest_dir(dest) if dest else None
+        if folder:
+            self._check_dest(folder, [str(e.get('name')) for e in entries if isinstance(e, dict) and e.get('name')])
+
         result.update(self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars))
         if result.get('failed') or not dest:
             return result
 
-        folder = self._dest_dir(dest)
-        entries = args['modules'] if args.get('modules') else [args]
         fcs = dict((e.get('name'), e.get('fc')) for e in entries if isinstance(e, dict))
         written, unchanged = [], []
         for mod in result.get('modules', []):
@@ -154,10 +175,14 @@ class ActionModule(ActionBase):
                     except FileNotFoundError:
                         same = False
                     (unchanged if same else written).append(path)
-                elif write_if_changed(path, text):
-                    written.append(path)
                 else:
-                    unchanged.append(path)
+                    try:
+                        changed = write_if_changed(path, text)
+                    except OSError as exc:
+                        result.update(failed=True, msg='The module ran (%s), but writing the reviewed source %s on '
+                                      'the controller failed: %s' % (result.get('msg', 'done'), path, exc))
+                        return result
+                    (written if changed else unchanged).append(path)
         result['dest_files'] = sorted(written + unchanged)
         if written:
             result['changed'] = True

@@ -113,3 +113,18 @@ def test_module_failure_writes_nothing(tmp_path, files):
                                 module_result=lambda a: {'failed': True, 'msg': 'Compiling failed'})
     result = action.run(task_vars={})
     assert result['failed'] and not (tmp_path / 'd').exists()
+
+
+@pytest.mark.parametrize('sabotage', ['dest-is-a-file', 'te-is-a-directory'])
+def test_unusable_dest_is_refused_before_the_module_runs(tmp_path, files, sabotage):
+    """The module used to install first and the action then crashed on dest: a loaded module without its copy."""
+    dest = tmp_path / 'review'
+    if sabotage == 'dest-is-a-file':
+        dest.write_text('not a folder')
+    else:
+        (dest / 'acme.te').mkdir(parents=True)
+    action, calls = make_action(tmp_path, {'name': 'acme', 'src': 'acme.te', 'dest': str(dest)},
+                                module_result=echo_modules)
+    with pytest.raises(AnsibleActionFail, match='nothing was run'):
+        action.run(task_vars={'domain': 'ntpd_t'})
+    assert calls == []
