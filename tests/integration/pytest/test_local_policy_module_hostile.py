@@ -9,13 +9,17 @@ the store is as it was (``semodule -lfull -m`` before/after) unless the case ins
 import json
 import os
 import shutil
+import signal
 import stat
 import subprocess
+import sys
+import time
 
 import pytest
 
 from module_helpers import run_module
 
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_plan
 from ansible_collections.fleetsec.selinux.plugins.modules import local_policy_module as lpm
 
 DEVEL_MAKEFILE = '/usr/share/selinux/devel/Makefile'
@@ -274,3 +278,91 @@ def test_batch_entry_with_only_dropped_denials_does_not_sink_the_others(monkeypa
     assert not os.path.exists(os.path.join(record_dir(policy_root), 'modules', 'fsitest_bad.json'))
     alone, failed = run(monkeypatch, dict(name='fsitest_bad', denials=bad, policy_root=policy_root))
     assert failed and 'every denial was dropped' in alone['msg'] and 'not defined in the policy' in alone['msg']
+
+
+# ------------------------------------------------------------------------------ kills and parallel runs ---
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
+MODULE = os.path.join(REPO, 'plugins', 'modules', 'local_policy_module.py')
+
+
+def start_module(args, tmp_path, tag):
+    """local_policy_module as Ansible runs it: its own process (and process group) with its JSON arguments."""
+    args_file = tmp_path / ('args-%s.json' % tag)
+    args_file.write_text(json.dumps({'ANSIBLE_MODULE_ARGS': args}))
+    env = dict(os.environ, PYTHONPATH=os.path.join(REPO, 'build', 'collections'), LC_ALL='C')
+    return subprocess.Popen([sys.executable, MODULE, str(args_file)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env, start_new_session=True)
+
+
+def real_transaction_running(root):
+    """True while a semodule transaction on ``root`` itself (not on the module's private trial copy) runs."""
+    for pid in os.listdir('/proc'):
+        try:
+            with open('/proc/%s/cmdline' % pid, 'rb') as handle:
+                argv = handle.read().decode('utf-8', 'replace').split('\0')
+        except (IOError, OSError):
+            continue
+        if argv and os.path.basename(argv[0]) == 'semodule' and root in argv and '-i' in argv:
+            return True
+    return False
+
+
+def converged(monkeypatch, args, store_list, root):
+    """Run until unchanged (at most twice), then check that the record and the store agree."""
+    result, failed = run(monkeypatch, args)
+    assert not failed, result
+    again, failed = run(monkeypatch, args)
+    assert not failed and not again['changed'] and again['rebuilds'] == 0, again
+    with open(os.path.join(record_dir(root), 'modules', '%s.json' % args['name'])) as handle:
+        assert json.load(handle)['checksum'] == store_list(root)[args['name']][3] == again['checksum']
+
+
+def test_kill_in_the_middle_of_the_transaction_leaves_a_loadable_store(monkeypatch, policy_root, store_list, tmp_path):
+    args = dict(name='fsitest_kill', te=TE_OK, policy_root=policy_root)
+    proc = start_module(args, tmp_path, 'kill')
+    deadline = time.time() + 120
+    while not real_transaction_running(policy_root):
+        assert proc.poll() is None and time.time() < deadline, 'the real transaction never started'
+        time.sleep(0.05)
+    time.sleep(0.5)  # well inside the policy rebuild (several seconds here)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    listed = subprocess.run(['semodule', '-p', policy_root, '-s', 'default', '-lfull'], capture_output=True, text=True)
+    assert listed.returncode == 0, listed.stderr  # the store still loads
+    converged(monkeypatch, args, store_list, policy_root)
+
+
+def test_kill_between_commit_and_record_converges_on_the_next_run(monkeypatch, policy_root, store_list):
+    first = dict(name='fsitest_stale', te=TE_OK, policy_root=policy_root)
+    result, failed = run(monkeypatch, first)
+    assert not failed, result
+    changed = dict(first, te=TE_OK.replace('{ read open };', '{ read };'))
+
+    def killed(self, prep):
+        raise KeyboardInterrupt('killed after the commit, before the record')
+    with monkeypatch.context() as patched:
+        patched.setattr(_policy_plan.Planner, '_write_record', killed)
+        with pytest.raises(KeyboardInterrupt):
+            run(patched, changed)
+    # the store has the new module, the record still describes the old one: the next runs repair the record
+    converged(monkeypatch, changed, store_list, policy_root)
+    converged(monkeypatch, first, store_list, policy_root)
+
+
+def test_parallel_runs_on_one_store_end_consistent(monkeypatch, policy_root, store_list, tmp_path):
+    procs = [start_module(dict(name='fsitest_par%d' % n, te=TE_OK, policy_root=policy_root), tmp_path, 'par%d' % n)
+             for n in range(3)]
+    outcomes = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=600)
+        outcomes.append((proc.returncode, json.loads(out)))
+    for rc, result in outcomes:
+        # each run either installed its module or failed cleanly on the store lock after its bounded retries
+        assert rc == 0 or 'lock' in result.get('msg', ''), result
+    listed = store_list(policy_root)
+    for n in range(3):
+        converged(monkeypatch, dict(name='fsitest_par%d' % n, te=TE_OK, policy_root=policy_root), store_list,
+                  policy_root)
+    assert len([name for name in store_list(policy_root) if name.startswith('fsitest_par')]) == 3
+    assert all(listed.get('fsitest_par%d' % n) is None or listed['fsitest_par%d' % n][0] == 400 for n in range(3))
