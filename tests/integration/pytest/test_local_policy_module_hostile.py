@@ -328,7 +328,7 @@ def test_kill_in_the_middle_of_the_transaction_leaves_a_loadable_store(monkeypat
     time.sleep(0.5)  # well inside the policy rebuild (several seconds here)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    listed = subprocess.run(['semodule', '-p', policy_root, '-s', 'default', '-lfull'], capture_output=True, text=True)
+    listed = subprocess.run(['semodule', '-p', policy_root, '-s', 'default', '-lfull'], capture_output=True, text=True, check=False)
     assert listed.returncode == 0, listed.stderr  # the store still loads
     converged(monkeypatch, args, store_list, policy_root)
 
