@@ -25,6 +25,8 @@ import re
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Command
+from ansible_collections.fleetsec.selinux.plugins.module_utils._selinux_config import (
+    POLICY_KEY, POLICY_NAME_RE, decode, read_value)
 
 COMMANDS = {
     'audit2why': Command('audit2why', package_hint='policycoreutils-python-utils (policycoreutils-python on EL7)'),
@@ -32,7 +34,6 @@ COMMANDS = {
 
 KINDS = ('missing_rule', 'boolean', 'constraint', 'reload', 'unknown')
 _BOOL = re.compile(r'setsebool -P (\S+) ([01])')
-_CONFIG_TYPE = re.compile(r'^\s*SELINUXTYPE\s*=\s*"?([A-Za-z0-9_.-]+)"?\s*$', re.M)
 
 
 def selinux_active(selinuxfs='/sys/fs/selinux'):
@@ -40,13 +41,16 @@ def selinux_active(selinuxfs='/sys/fs/selinux'):
 
 
 def default_policy(root='/etc/selinux'):
-    """Path of the newest ``policy.N`` of the SELINUXTYPE in /etc/selinux/config, or None."""
+    """Path of the newest ``policy.N`` of the SELINUXTYPE in /etc/selinux/config (read as libselinux does), or None.
+
+    Without a valid SELINUXTYPE, the first of targeted, default and mls that has a policy.
+    """
     try:
-        with open(os.path.join(root, 'config')) as f:
-            m = _CONFIG_TYPE.search(f.read())
+        with open(os.path.join(root, 'config'), 'rb') as f:
+            configured = read_value(decode(f.read()), POLICY_KEY)
     except (IOError, OSError):
-        m = None
-    names = [m.group(1)] if m else ['targeted', 'default', 'mls']
+        configured = None
+    names = [configured] if configured and POLICY_NAME_RE.match(configured) else ['targeted', 'default', 'mls']
     for name in names:
         found = glob.glob(os.path.join(root, name, 'policy', 'policy.[0-9]*'))
         numbered = [(int(p.rsplit('.', 1)[1]), p) for p in found if p.rsplit('.', 1)[1].isdigit()]

@@ -10,6 +10,11 @@ reads ``SELINUX=`` only at the very start of a line and takes the value
 literally, so every line that sets a managed key is rewritten to the canonical
 ``KEY=value`` form.  Comments and unrelated lines are kept byte for byte.
 
+The text is a native string made by :func:`decode`: bytes that are not UTF-8
+survive until :func:`encode` (surrogate escapes on Python 3, the bytes
+themselves on Python 2).  Such a value of a managed key cannot be reported,
+so :func:`undecodable` finds it for the caller to refuse the file.
+
 Not part of the public API of the collection: may change without notice.
 """
 
@@ -18,6 +23,8 @@ __metaclass__ = type
 
 import os
 import re
+
+from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
 
 
 MODES = ('enforcing', 'permissive', 'disabled')
@@ -52,6 +59,35 @@ class Assignment(object):
         self.value = value
         self.comment = comment
         self.canonical = canonical
+
+
+def decode(data):
+    """Native text of the bytes ``data`` of a config file; :func:`encode` gives back the same bytes."""
+    return to_native(data, errors='surrogate_or_strict')
+
+
+def encode(text):
+    """Bytes of the text made by :func:`decode` (and changed by :func:`render`)."""
+    return to_bytes(text, errors='surrogate_or_strict')
+
+
+def _is_utf8(text):
+    try:
+        encode(text).decode('utf-8')
+    except UnicodeError:
+        return False
+    return True
+
+
+def printable(text):
+    """Unicode text of ``text`` to show to a user: the bytes that are not UTF-8 become U+FFFD."""
+    return to_text(encode(text), errors='replace')
+
+
+def escape(value):
+    """``value`` in ASCII for a message: bytes outside printable ASCII (and ``\\``) as ``\\xNN``."""
+    return ''.join(chr(byte) if 32 <= byte < 127 and byte != 92 else '\\x%02x' % byte
+                   for byte in bytearray(encode(value)))
 
 
 def split_lines(text):
@@ -131,6 +167,15 @@ def read_config(text):
     return {'mode': read_value(text, MODE_KEY), 'policy': read_value(text, POLICY_KEY)}
 
 
+def undecodable(text):
+    """The first :class:`Assignment` of ``SELINUX`` or ``SELINUXTYPE`` whose value is not valid UTF-8, else None."""
+    for index, (body, dummy) in enumerate(split_lines(text)):
+        item = parse_line(index, body)
+        if item is not None and item.key in (MODE_KEY, POLICY_KEY) and not _is_utf8(item.value):
+            return item
+    return None
+
+
 def needs_rewrite(text, key, value):
     """True when ``key`` is missing, differs from ``value`` or is not written canonically."""
     found = assignments(text, key)
@@ -181,10 +226,10 @@ def template(mode, policy):
 
 
 def make_diff(path, before, after):
-    """Ansible diff dict; ``before`` is None when the file does not exist."""
+    """Ansible diff dict; ``before`` is None when the file does not exist. Bytes that are not UTF-8 show as U+FFFD."""
     return {
-        'before': before or '',
-        'after': after or '',
+        'before': printable(before or ''),
+        'after': printable(after or ''),
         'before_header': '%s%s' % (path, '' if before is not None else ' (absent)'),
         'after_header': path,
     }

@@ -36,7 +36,9 @@ from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Co
 
 MODES = ('enforcing', 'permissive', 'disabled')
 ENABLED = ('enforcing', 'permissive')
-RELABEL_FLAG = '/.autorelabel'
+# The flag that makes the next boot relabel its root file system, and the live one (see relabel_flag_for).
+RELABEL_FLAG_NAME = '.autorelabel'
+RELABEL_FLAG = '/' + RELABEL_FLAG_NAME
 PROC_MOUNTS = '/proc/mounts'
 OS_RELEASE_PATHS = ('/etc/os-release', '/usr/lib/os-release')
 # The context of this process: 'kernel' while selinuxfs is mounted but no policy is loaded (the
@@ -200,6 +202,23 @@ def absent_from_policy(data, names):
 
 
 # ---------------------------------------------------------------- decisions (pure)
+
+def relabel_flag_for(configfile):
+    """The autorelabel flag of the root file system ``configfile`` belongs to, or None when that is unknown.
+
+    A config file in ``ROOT/etc/selinux/`` belongs to ROOT, so its flag is ``ROOT/.autorelabel``
+    (RELABEL_FLAG for the live ``/etc/selinux/config``); any other place says nothing about a root file
+    system. Pure: the caller resolves symlinks first (``/etc/sysconfig/selinux``).
+    """
+    directory = os.path.dirname(os.path.abspath(configfile))
+    etc, selinux = os.path.split(directory)
+    root, name = os.path.split(etc)
+    if (name, selinux) != ('etc', 'selinux'):
+        return None
+    if root == os.sep:
+        return RELABEL_FLAG
+    return os.path.join(root, RELABEL_FLAG_NAME)
+
 
 class Plan(object):
     """What a request means on this host: targets (None = leave alone) and consequences."""

@@ -22,6 +22,8 @@ description:
   - Where SELinux is disabled in the running kernel and O(state) is enabled, the config is set to C(permissive)
     first and C(/.autorelabel) is created (see O(autorelabel)); run the module again after the reboot to reach
     C(enforcing).
+  - When O(configfile) sets no C(SELINUXTYPE=) (an empty or foreign file) and O(state) is written to it, C(SELINUXTYPE=)
+    is added as well, because libselinux would otherwise look for C(targeted), which Debian does not have.
   - Works without the libselinux Python bindings, so it runs on the platform Python of EL7 to EL10 and Debian.
   - Domain types can be made permissive one by one with O(permissive_domains), the safer alternative to a
     system-wide permissive mode. All additions and removals are made in one C(semanage import) transaction, so
@@ -62,7 +64,14 @@ options:
     description:
       - Path of the SELinux config file. A symlink (like C(/etc/sysconfig/selinux) on EL) is followed and kept.
       - When it does not exist and O(scope) is V(both) or V(config), it is created from a template; its policy
-        type is then O(policy), else the loaded policy, else the only policy installed beside it.
+        type is then O(policy), else the loaded policy, else the only policy installed beside it. When it exists
+        but sets no C(SELINUXTYPE=) (or an empty one), the policy type is added, chosen the same way. When none of
+        these tells the policy type, the module fails and changes nothing.
+      - The file need not be UTF-8. Bytes that are not are kept as they are in comments and unrelated lines, but a
+        C(SELINUX=) or C(SELINUXTYPE=) value that is not valid UTF-8 fails the module (naming the line), in check
+        mode too, before anything is changed.
+      - A file at C(ROOT/etc/selinux/config) belongs to the root file system at C(ROOT) (an image or a chroot), and
+        its relabel flag is C(ROOT/.autorelabel) (see O(autorelabel)).
     type: path
     default: /etc/selinux/config
   permissive_domains:
@@ -99,6 +108,12 @@ options:
     description:
       - When SELinux is disabled in the running kernel and O(state) is V(enforcing) or V(permissive) (or when
         O(policy) changes the policy type), create C(/.autorelabel) so that the next boot relabels the file systems.
+      - The flag is created at the root of the file system O(configfile) belongs to - C(/.autorelabel) for
+        C(/etc/selinux/config), C(ROOT/.autorelabel) for C(ROOT/etc/selinux/config); for a symlink, that of its
+        target, else that of the link. For an O(configfile) that is in no C(etc/selinux) directory (nor its target)
+        that root is unknown, so a change that needs a relabel fails there (in check mode too) and changes nothing;
+        set V(false) to change such a file without a relabel flag. The live C(/.autorelabel) is never created for
+        another config file than the live one.
       - With V(true), a request for V(enforcing) on such a host sets the config to V(permissive) first, because going
         straight from disabled to enforcing leaves files unlabelled and can lock the host out.
     type: bool
@@ -242,7 +257,7 @@ import os
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
+from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError, Runner
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _selinux_config as config
@@ -264,14 +279,23 @@ def argument_spec():
 
 
 def read_file(path):
-    """Text of ``path`` (line endings kept), or None when it does not exist."""
+    """Text of ``path`` (line endings and bytes that are not UTF-8 kept, see config.decode), None when it does not exist.
+
+    A SELINUX or SELINUXTYPE value that is not valid UTF-8 can be neither compared nor reported: refused.
+    """
     if not os.path.exists(path):
         return None
     try:
         with open(path, 'rb') as handle:
-            return to_text(handle.read(), errors='surrogate_or_strict')
+            text = config.decode(handle.read())
     except (IOError, OSError) as exc:
         raise selinux_state.ModeError('Could not read %s: %s' % (path, to_native(exc)))
+    bad = config.undecodable(text)
+    if bad is not None:
+        raise selinux_state.ModeError(
+            '%s line %d: the value of %s is not valid UTF-8 (%s), so it can be neither compared nor reported. Correct '
+            'that line by hand. Nothing was changed.' % (path, bad.index + 1, bad.key, config.escape(bad.value)))
+    return text
 
 
 def check_writable(path):
@@ -286,7 +310,7 @@ def check_writable(path):
 def write_file(module, path, text):
     fd, tmp = tempfile.mkstemp(prefix='selinux-config.', dir=module.tmpdir)
     try:
-        os.write(fd, to_bytes(text, errors='surrogate_or_strict'))
+        os.write(fd, config.encode(text))
     finally:
         os.close(fd)
     module.atomic_move(tmp, path)
@@ -300,7 +324,9 @@ def installed_policies(directory):
     return [name for name in names if os.path.isdir(os.path.join(directory, name, 'policy'))]
 
 
-def template_policy(module, configfile, loaded):
+def fallback_policy(module, configfile, loaded, exists):
+    """The policy type to write where ``configfile`` has none (``exists``: the file exists but sets no SELINUXTYPE):
+    O(policy), else the loaded policy, else the only policy installed beside it."""
     if module.params['policy']:
         return module.params['policy']
     if loaded:
@@ -309,8 +335,20 @@ def template_policy(module, configfile, loaded):
     if len(found) == 1:
         return found[0]
     raise selinux_state.ModeError(
-        '%s does not exist and its policy type is unknown (installed beside it: %s): set the policy option.'
-        % (configfile, ', '.join(found) or 'none'))
+        '%s %s and its policy type is unknown (installed beside it: %s): set the policy option. Nothing was changed.'
+        % (configfile, 'sets no SELINUXTYPE' if exists else 'does not exist', ', '.join(found) or 'none'))
+
+
+def check_relabel_flag(configfile, flag):
+    """Refuse a relabel that has no flag to go to (``flag`` None, see relabel_flag_for) or cannot be created."""
+    if flag is None:
+        raise selinux_state.ModeError(
+            'autorelabel: this change needs a relabel, but %s is not in an etc/selinux directory, so the root file '
+            'system it belongs to, where .autorelabel would go, is unknown. Set autorelabel=false (and create '
+            'ROOT/.autorelabel yourself if the file belongs to a root file system at ROOT). Nothing was changed.'
+            % configfile)
+    if not os.path.exists(flag):
+        check_writable(flag)
 
 
 def check_policy(configfile, policy):
@@ -390,7 +428,10 @@ def run(module):
     target = os.path.realpath(configfile)
     manage_config = state is not None and scope in ('both', 'config')
     commands = dict(selinux_state.COMMANDS, semodule=STORE_COMMANDS['semodule'])
-    host = selinux_state.SelinuxHost(Runner(module, commands))
+    # The relabel flag of the root file system the config belongs to: that of the file edited, else that of the
+    # symlink given (ROOT/etc/selinux/config linked elsewhere). None: unknown, refused below when a relabel is needed.
+    relabel_flag = selinux_state.relabel_flag_for(target) or selinux_state.relabel_flag_for(configfile)
+    host = selinux_state.SelinuxHost(Runner(module, commands), relabel_flag=relabel_flag)
 
     # Validate what needs no host access first.
     if params['policy'] is not None:
@@ -411,12 +452,17 @@ def run(module):
     policy_change = bool(params['policy'] and manage_config and loaded and params['policy'] != loaded)
     plan = selinux_state.plan_mode(state, scope, params['autorelabel'], runtime_before,
                                    policy_change=policy_change, el=el)
+    if plan.relabel:
+        check_relabel_flag(target, relabel_flag)
     text_after = text_before
     if manage_config:
+        policy = params['policy']
+        if not before['policy']:  # without SELINUXTYPE, libselinux looks for 'targeted' (missing on Debian)
+            policy = fallback_policy(module, target, loaded, text_before is not None)
         if text_before is None:
-            text_after = config.template(plan.config_mode, template_policy(module, target, loaded))
+            text_after = config.template(plan.config_mode, policy)
         else:
-            text_after = config.render(text_before, mode=plan.config_mode, policy=params['policy'])
+            text_after = config.render(text_before, mode=plan.config_mode, policy=policy)
     after = config.read_config(text_after)
     config_changes = []
     if text_after != text_before:

@@ -155,3 +155,41 @@ def test_policy_name_pattern():
         assert config.POLICY_NAME_RE.match(good)
     for bad in ('', '../etc', 'a b', '-x', 'a/b'):
         assert not config.POLICY_NAME_RE.match(bad)
+
+
+# ------------------------------------------------------------------ bytes that are not UTF-8
+
+NOT_UTF8 = b'# caf\xe9\r\nSELINUX = enforcing # r\xe9gl\xe9\nSELINUXTYPE=targeted\nOTHER=\xff\xfe\n\xff'
+
+
+def test_undecodable_bytes_outside_the_values_survive_a_rewrite():
+    text = config.decode(NOT_UTF8)
+    assert config.read_config(text) == {'mode': 'enforcing', 'policy': 'targeted'}
+    assert config.undecodable(text) is None
+    assert config.encode(text) == NOT_UTF8
+    after = config.render(text, mode='permissive')
+    assert config.encode(after) == (b'# caf\xe9\r\n# r\xe9gl\xe9\nSELINUX=permissive\nSELINUXTYPE=targeted\n'
+                                    b'OTHER=\xff\xfe\n\xff')
+
+
+@pytest.mark.parametrize('data, index, key, shown', [
+    (b'SELINUX=enforcing\nSELINUXTYPE=targ\xffeted\n', 1, 'SELINUXTYPE', 'targ\\xffeted'),
+    (b'# \xff\nSELINUX = "enf\xc3orcing" # x\n', 1, 'SELINUX', 'enf\\xc3orcing'),
+    (b'SELINUXTYPE=a\\b\xff\nSELINUXTYPE=targeted\n', 0, 'SELINUXTYPE', 'a\\x5cb\\xff'),  # the ignored one too
+])
+def test_undecodable_value_is_found(data, index, key, shown):
+    found = config.undecodable(config.decode(data))
+    assert (found.index, found.key, config.escape(found.value)) == (index, key, shown)
+
+
+def test_valid_utf8_is_not_undecodable():
+    data = u'# café\nSELINUX=enforcing\nSELINUXTYPE=tärgeted\n'.encode('utf-8')
+    text = config.decode(data)
+    assert config.encode(text) == data and config.undecodable(text) is None
+    assert config.printable(text) == u'# café\nSELINUX=enforcing\nSELINUXTYPE=tärgeted\n'
+
+
+def test_diff_shows_undecodable_bytes_as_replacement_characters():
+    diff = config.make_diff('/c', config.decode(b'A=\xff\n'), config.decode(b'A=\xff\nSELINUX=enforcing\n'))
+    assert diff['before'] == u'A=\ufffd\n' and diff['after'] == u'A=\ufffd\nSELINUX=enforcing\n'
+    assert config.make_diff('/c', None, 'x\n')['before'] == u''

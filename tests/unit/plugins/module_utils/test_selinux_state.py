@@ -539,3 +539,18 @@ def test_change_permissive_in_check_mode_runs_nothing(tmpdir):
     host.change_permissive(['ntpd_t'], [])
     host.change_permissive([], [])
     assert module.calls == []
+
+
+@pytest.mark.parametrize('configfile, flag', [
+    ('/etc/selinux/config', '/.autorelabel'),
+    ('/mnt/image/etc/selinux/config', '/mnt/image/.autorelabel'),
+    ('/mnt/image/etc/selinux/other-name', '/mnt/image/.autorelabel'),
+    ('/mnt/image//etc/selinux/./config', '/mnt/image/.autorelabel'),
+    ('/tmp/x/config', None),
+    ('/etc/sysconfig/selinux', None),  # a symlink: the caller resolves it first
+    ('/etc/selinux/targeted/config', None),
+    ('/etc/selinux-config', None),
+    ('/srv/myetc/selinux/config', None),
+])
+def test_relabel_flag_for(configfile, flag):
+    assert st.relabel_flag_for(configfile) == flag

@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import io
+import json
 import os
 import shutil
 import struct
@@ -61,6 +62,16 @@ def _read(path):
         return handle.read()
 
 
+def _read_bytes(path):
+    with open(path, 'rb') as handle:
+        return handle.read()
+
+
+def _write_bytes(path, data):
+    with open(path, 'wb') as handle:
+        handle.write(data)
+
+
 class FakeHost(object):
     """A simulated SELinux host (see module docstring)."""
 
@@ -92,7 +103,10 @@ class FakeHost(object):
         self.configfile = os.path.join(self.etc, 'config')
         if config is not None:
             _write(self.configfile, config)
-        self.relabel = os.path.join(root, 'autorelabel')
+        # the relabel flag of this fake root (the config is ROOT/etc/selinux/config), and the live /.autorelabel
+        # (RELABEL_FLAG), which only the live config may touch
+        self.relabel = os.path.join(root, '.autorelabel')
+        self.live_relabel = os.path.join(root, 'live-autorelabel')
         self.attr_current = os.path.join(root, 'attr-current')
         _write(self.attr_current, 'system_u:system_r:unconfined_t:s0-s0:c0.c1023\x00')
         self.loaded = loaded if runtime != 'disabled' else None
@@ -106,7 +120,7 @@ class FakeHost(object):
     def install(self, monkeypatch):
         monkeypatch.setattr(_selinux_state, 'PROC_MOUNTS', self.mounts)
         monkeypatch.setattr(_selinux_state, 'OS_RELEASE_PATHS', (self.os_release,))
-        monkeypatch.setattr(_selinux_state, 'RELABEL_FLAG', self.relabel)
+        monkeypatch.setattr(_selinux_state, 'RELABEL_FLAG', self.live_relabel)
         monkeypatch.setattr(_selinux_state, 'ATTR_CURRENT_PATHS', (self.attr_current,))
         monkeypatch.setattr(_selinux_state, 'SELINUX_DIR', self.etc)
         host = self
@@ -177,7 +191,9 @@ class FakeHost(object):
         return [c for c in self.calls if c[0] in ('setenforce', 'semodule') or c[:2] == ['semanage', 'import']]
 
     def snapshot(self):
-        return (self.runtime(), self.config(), os.path.exists(self.relabel), list(self.customized))
+        config = _read_bytes(self.configfile) if os.path.exists(self.configfile) else None
+        return (self.runtime(), config, os.path.exists(self.relabel), os.path.exists(self.live_relabel),
+                list(self.customized))
 
 
 @pytest.fixture
@@ -239,6 +255,11 @@ TABLE = [
      (True, 'permissive', 'enforcing', True), [['setenforce', '0']], False),
     ('domains-only', dict(runtime='enforcing'), dict(permissive_domains=['ntpd_t']),
      (True, 'enforcing', 'enforcing', False), [['semanage', 'import']], False),
+    ('empty-config-gets-both-keys', dict(runtime='enforcing', config=''), dict(state='enforcing'),
+     (True, 'enforcing', 'enforcing', False), [], False),
+    ('config-without-selinuxtype-on-disabled-kernel', dict(runtime='disabled', config='SELINUX=disabled\n',
+                                                           policies=('default',)),
+     dict(state='permissive'), (True, 'disabled', 'permissive', True), [], True),
 ]
 
 
@@ -251,6 +272,7 @@ def test_decision_table(monkeypatch, make_host, host_kwargs, args, expected, mut
     assert (result['changed'], result['runtime_after'], result['config_after'], result['reboot_required']) == expected
     assert host.mutating_calls() == mutating
     assert os.path.exists(host.relabel) == relabel
+    assert not os.path.exists(host.live_relabel)
     # what the module reports is what the host now is
     assert result['runtime_after'] == host.runtime()
     assert selinux_mode.config.read_config(host.config())['mode'] == result['config_after']
@@ -517,7 +539,7 @@ def test_unwritable_config_fails(monkeypatch, make_host):
     monkeypatch.setattr(os, 'access', lambda path, mode: False if path.startswith(host.etc) else real_access(path, mode))
     result, failed = call(monkeypatch, host, dict(state='permissive'))
     assert failed and 'Cannot write' in result['msg']
-    assert host.snapshot()[:2] == ('enforcing', EL_CONFIG)
+    assert host.snapshot()[:2] == ('enforcing', EL_CONFIG.encode('ascii'))
 
 
 def test_setenforce_failure_is_reported(monkeypatch, make_host):
@@ -573,3 +595,152 @@ def test_dontaudit_without_a_store_fails_and_changes_nothing(monkeypatch, make_h
     result, failed = call(monkeypatch, host, {'dontaudit': False})
     assert failed and 'no SELinux policy store' in result['msg']
     assert host.mutating_calls() == []
+
+
+# ------------------------------------------------------------------ config file robustness
+
+def _utf8_json(result):
+    """The result as Ansible sends it back: strict UTF-8 JSON (a lone surrogate or a raw byte fails here)."""
+    return json.dumps(result, ensure_ascii=False).encode('utf-8', 'strict')
+
+
+@pytest.mark.parametrize('data, line, key', [
+    (b'# caf\xe9\nSELINUX=enforcing\nSELINUXTYPE=targ\xffeted\n', 3, 'SELINUXTYPE'),
+    (b'SELINUX=enforc\xe9ng\nSELINUXTYPE=targeted\n', 1, 'SELINUX'),
+], ids=['selinuxtype', 'selinux'])
+@pytest.mark.parametrize('args', [dict(state='permissive', scope='config'), dict(state='enforcing', policy='mls'),
+                                  dict()], ids=['state', 'state-and-policy', 'read-only'])
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_non_utf8_value_is_refused_before_anything_is_written(monkeypatch, make_host, data, line, key, args,
+                                                              check_mode):
+    host = make_host(runtime='enforcing')
+    _write_bytes(host.configfile, data)
+    before = host.snapshot()
+    result, failed = call(monkeypatch, host, args, check_mode=check_mode)
+    assert failed, result
+    assert result['msg'].startswith('%s line %d: the value of %s is not valid UTF-8' % (host.configfile, line, key))
+    assert 'Nothing was changed' in result['msg']
+    _utf8_json(result)
+    assert host.snapshot() == before and _read_bytes(host.configfile) == data
+    assert host.mutating_calls() == []
+
+
+def test_non_utf8_bytes_outside_the_values_are_kept_byte_for_byte(monkeypatch, make_host):
+    host = make_host(runtime='enforcing')
+    data = b'# caf\xe9\nSELINUX = enforcing # r\xe9gl\xe9\nSELINUXTYPE=targeted\nOTHER=\xff\xfe\n'
+    _write_bytes(host.configfile, data)
+    predicted, failed = call(monkeypatch, host, dict(state='permissive'), check_mode=True, diff=True)
+    assert not failed, predicted
+    assert _read_bytes(host.configfile) == data
+    result, failed = call(monkeypatch, host, dict(state='permissive'), diff=True)
+    assert not failed, result
+    assert _read_bytes(host.configfile) == b'# caf\xe9\n# r\xe9gl\xe9\nSELINUX=permissive\nSELINUXTYPE=targeted\nOTHER=\xff\xfe\n'
+    assert (result['changed'], result['config_before'], result['config_after'], result['policy']) == (
+        True, 'enforcing', 'permissive', 'targeted')
+    assert predicted['diff'] == result['diff']
+    # the diff is shown, the undecodable bytes as U+FFFD; the whole result is valid UTF-8 JSON
+    assert result['diff']['after'] == u'# caf\ufffd\n# r\ufffdgl\ufffd\nSELINUX=permissive\nSELINUXTYPE=targeted\nOTHER=\ufffd\ufffd\n'
+    _utf8_json(predicted)
+    _utf8_json(result)
+    again, failed = call(monkeypatch, host, dict(state='permissive'))
+    assert not failed and not again['changed']
+
+
+@pytest.mark.parametrize('text', ['', 'this is not a config file\n\x01\x02 = =\n[main]\nSELINUX\n'],
+                         ids=['empty', 'garbage'])
+def test_config_without_selinuxtype_gets_the_loaded_policy(monkeypatch, make_host, text):
+    host = make_host(runtime='enforcing', config=text)
+    result, failed = call(monkeypatch, host, dict(state='permissive', scope='config'))
+    assert not failed, result
+    assert selinux_mode.config.read_config(host.config()) == {'mode': 'permissive', 'policy': 'targeted'}
+    assert host.config().startswith(text)
+    assert 'config SELINUX: None -> permissive' in result['msg']
+    assert 'config SELINUXTYPE: None -> targeted' in result['msg']
+    assert result['policy'] == 'targeted' and result['config_after'] == 'permissive'
+
+
+@pytest.mark.parametrize('text', ['', 'garbage\n'], ids=['empty', 'garbage'])
+def test_config_without_selinuxtype_on_a_disabled_host_gets_the_only_installed_policy(monkeypatch, make_host, text):
+    host = make_host(runtime='disabled', config=text, policies=('default',))
+    result, failed = call(monkeypatch, host, dict(state='permissive', autorelabel=False))
+    assert not failed, result
+    assert selinux_mode.config.read_config(host.config()) == {'mode': 'permissive', 'policy': 'default'}
+    assert result['policy'] == 'default'
+
+
+@pytest.mark.parametrize('text', ['', 'garbage\n', 'SELINUX=disabled\nSELINUXTYPE=\n'], ids=['empty', 'garbage', 'unset'])
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_config_without_selinuxtype_and_unknown_policy_is_refused(monkeypatch, make_host, text, check_mode):
+    host = make_host(runtime='disabled', config=text, policies=('default', 'mls'))
+    before = host.snapshot()
+    result, failed = call(monkeypatch, host, dict(state='permissive', autorelabel=False), check_mode=check_mode)
+    assert failed, result
+    assert result['msg'] == ('%s sets no SELINUXTYPE and its policy type is unknown (installed beside it: default, '
+                             'mls): set the policy option. Nothing was changed.' % host.configfile)
+    assert host.snapshot() == before
+    # the policy option says which one
+    result, failed = call(monkeypatch, host, dict(state='permissive', autorelabel=False, policy='mls'),
+                          check_mode=check_mode)
+    assert not failed and result['policy'] == 'mls'
+
+
+def test_relabel_flag_goes_to_the_root_of_the_config(monkeypatch, make_host):
+    host = make_host(runtime='disabled')
+    result, failed = call(monkeypatch, host, dict(state='enforcing'))
+    assert not failed, result
+    assert os.path.exists(host.relabel) and not os.path.exists(host.live_relabel)
+    assert 'created %s (relabel at next boot)' % host.relabel in result['msg']
+
+
+def test_relabel_flag_of_a_symlinked_config_is_that_of_its_target(monkeypatch, make_host):
+    host = make_host(runtime='disabled')
+    link = os.path.join(host.root, 'sysconfig-selinux')
+    os.symlink(host.configfile, link)
+    result, failed = call(monkeypatch, host, dict(state='permissive', configfile=link))
+    assert not failed, result
+    assert os.path.exists(host.relabel) and not os.path.exists(host.live_relabel)
+
+
+def test_relabel_flag_of_a_config_linked_from_an_etc_selinux_directory_is_that_of_the_link(monkeypatch, make_host):
+    host = make_host(runtime='disabled')
+    elsewhere = os.path.join(host.root, 'elsewhere')
+    os.mkdir(elsewhere)
+    shutil.move(host.configfile, os.path.join(elsewhere, 'config'))
+    os.symlink(os.path.join(elsewhere, 'config'), host.configfile)
+    result, failed = call(monkeypatch, host, dict(state='permissive'))
+    assert not failed, result
+    assert os.path.exists(host.relabel) and not os.path.exists(host.live_relabel)
+    assert not os.path.exists(os.path.join(elsewhere, '.autorelabel'))
+
+
+@pytest.mark.parametrize('host_kwargs, args', [
+    (dict(runtime='disabled'), dict(state='enforcing')),
+    (dict(runtime='disabled'), dict(state='permissive')),
+    (dict(runtime='enforcing'), dict(state='enforcing', policy='mls')),
+], ids=['enable-enforcing', 'enable-permissive', 'policy-change'])
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_relabel_for_a_config_outside_an_etc_selinux_directory_is_refused(monkeypatch, make_host, host_kwargs, args,
+                                                                          check_mode):
+    host = make_host(**host_kwargs)
+    staging = os.path.join(host.root, 'staging')
+    os.mkdir(staging)
+    for name in ('targeted', 'mls'):
+        os.makedirs(os.path.join(staging, name, 'policy'))
+    other = os.path.join(staging, 'selinux-config')
+    text = EL_CONFIG.replace('=enforcing', '=disabled')
+    _write(other, text)
+    before = host.snapshot()
+    result, failed = call(monkeypatch, host, dict(args, configfile=other), check_mode=check_mode)
+    assert failed, result
+    assert result['msg'] == (
+        'autorelabel: this change needs a relabel, but %s is not in an etc/selinux directory, so the root file '
+        'system it belongs to, where .autorelabel would go, is unknown. Set autorelabel=false (and create '
+        'ROOT/.autorelabel yourself if the file belongs to a root file system at ROOT). Nothing was changed.'
+        % os.path.realpath(other))
+    assert _read(other) == text and host.snapshot() == before
+    assert not os.path.exists(os.path.join(staging, '.autorelabel'))
+    # without autorelabel it is changed, and no flag anywhere is touched
+    result, failed = call(monkeypatch, host, dict(args, configfile=other, autorelabel=False), check_mode=check_mode)
+    assert not failed and result['changed'], result
+    assert not os.path.exists(host.relabel) and not os.path.exists(host.live_relabel)
+    assert not os.path.exists(os.path.join(staging, '.autorelabel'))
