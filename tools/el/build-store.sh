@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Build (or reuse) an EL-faithful SELinux *targeted* policy store under an alternate root, the way
+# Fedora's selinux-policy.spec builds selinux-policy-targeted (%prep, makeCmds, makeModulesConf,
+# installCmds), from the vendor tarballs only, with the EL release's OWN userspace (built by
+# tools/el/build-userspace.sh; its checkpolicy/checkmodule/semodule_package compile the policy,
+# its semodule loads it). Stores come from tools/el/releases.sh (el9 = CentOS Stream 9 policy +
+# userspace 3.6).
+#
+# Output (cached outside the repository, keyed by tools/el/lib.sh's store key):
+#   ${FLEETSEC_CACHE:-$HOME/.cache/fleetsec-selinux}/store-<name>-<key>/
+#     root/        etc/selinux/{config,semanage.conf,targeted/...}, var/lib/selinux/targeted/...,
+#                  usr/share/selinux/devel/{include,Makefile}, var/lib/sepolgen/{interface_info,perm_map}
+#     build.log    the make output; recipe/ the scripts it was built with
+#     .complete    the stamp, written last: a folder without it is never reused
+# The folder is printed as the LAST line on stdout; progress goes to stderr.
+# Use it on a COPY (cp -a root COPY), with the release's tools first on PATH:
+#   eval "$(tools/el/env.sh 3.6)"; semodule -p COPY -s targeted -lfull
+#
+# Usage: tools/el/build-store.sh NAME [--force]
+# Environment: FLEETSEC_CACHE, FLEETSEC_VENDOR, FLEETSEC_EL_JOBS (make -j, default 2)
+# Reads nothing from the network. Every build command runs under `nice -n 19`; one make at a time
+# in the policy tree (concurrent makes corrupt tmp/all_interfaces.conf), -j inside it is fine.
+set -euo pipefail
+
+log() { printf '[el-store] %s\n' "$*" >&2; }
+die() { printf '[el-store] ERROR: %s\n' "$*" >&2; exit 1; }
+
+here=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
+# shellcheck source=tools/el/lib.sh
+. "$here/lib.sh"
+
+[ $# -ge 1 ] || die "usage: $0 NAME [--force]"
+name=$1
+force=0
+[ "${2:-}" = "--force" ] && force=1
+jobs=${FLEETSEC_EL_JOBS:-2}
+policy_name=targeted
+
+key_store "$name"   # -> userspace policy_tarball container_tarball dist_tarball expect_modules skey sout
+if [ "$force" -eq 0 ] && [ -f "$sout/.complete" ]; then
+  log "store $name already built, nothing to do: $sout (key $skey)"
+  echo "$sout"
+  exit 0
+fi
+el_lock "store-$name"
+if [ "$force" -eq 0 ] && [ -f "$sout/.complete" ]; then
+  log "store $name was built meanwhile, nothing to do: $sout"
+  echo "$sout"
+  exit 0
+fi
+
+# --- the release's userspace (built first if needed), first on PATH for the rest ----------------
+"$here/build-userspace.sh" "$userspace" >/dev/null
+eval "$("$here/env.sh" "$userspace")"
+[ "$(command -v semodule)" = "$FLEETSEC_EL_USERSPACE/usr/sbin/semodule" ] \
+  || die "semodule of userspace $userspace is not first on PATH"
+
+# --- sources, in a scratch folder next to the output --------------------------------------------
+el_scratch "store-$name-$skey"
+src="$work/src"
+dist="$work/dist"
+out="$work/out"
+root="$out/root"
+buildlog="$out/build.log"
+mkdir -p "$src" "$dist" "$root"
+start=$(date +%s)
+log "unpacking $policy_tarball, $container_tarball, $dist_tarball"
+tar -xzf "$vendor/$policy_tarball" -C "$src" --strip-components=1
+tar -xzf "$vendor/$dist_tarball" -C "$dist" --strip-components=1
+# %prep: container-selinux goes into policy/modules/contrib (its interfaces are called by the policy)
+tar -xzf "$vendor/$container_tarball" -C "$work" --strip-components=1 --wildcards '*/container.te' '*/container.if' '*/container.fc'
+mv "$work"/container.te "$work"/container.if "$work"/container.fc "$src/policy/modules/contrib/"
+
+# The spec's %common_params and makeCmds/installCmds arguments (targeted = mcs, UNK_PERMS=allow);
+# TEST_TOOLCHAIN makes the Makefile take checkpolicy, checkmodule, semodule_package, semodule_link,
+# semodule_expand, sepolgen-ifgen and setfiles from the userspace's DESTDIR, with its libraries.
+policy_make=(NAME="$policy_name" TYPE=mcs DISTRO=redhat UBAC=n DIRECT_INITRC=n MONOLITHIC=n
+  MLS_CATS=1024 MCS_CATS=1024 UNK_PERMS=allow TEST_TOOLCHAIN="$FLEETSEC_EL_USERSPACE" PYTHON="$el_python")
+run_make() {
+  local t0=$SECONDS
+  if ! (cd "$src" && nice -n 19 make "${policy_make[@]}" "$@") >>"$buildlog" 2>&1; then
+    tail -40 "$buildlog" >&2
+    die "policy make $* failed for store $name (last lines above)"
+  fi
+  log "make $* ($(( SECONDS - t0 )) s)"
+}
+
+# --- makeCmds + makeModulesConf: Fedora's config over the tree's generated one ------------------
+run_make -j"$jobs" conf
+cp -f "$dist/booleans-$policy_name.conf" "$src/policy/booleans.conf"
+cp -f "$dist/users-$policy_name" "$src/policy/users"
+cat "$dist/modules-$policy_name-base.conf" "$dist/modules-$policy_name-contrib.conf" >"$work/modules.conf"
+# Fedora's list names modules the tree does not have (no .te, nor a generated .te.in): drop them.
+missing=()
+while read -r mod; do
+  compgen -G "$src/policy/modules/*/$mod.te" >/dev/null || compgen -G "$src/policy/modules/*/$mod.te.in" >/dev/null \
+    || missing+=("$mod")
+done < <(sed -nE 's/^[[:space:]]*([A-Za-z0-9_-]+)[[:space:]]*=.*/\1/p' "$work/modules.conf")
+log "modules.conf: Fedora's targeted base+contrib lists without the modules this tree lacks: ${missing[*]:-none}"
+awk -v drop=" ${missing[*]} " '
+  match($0, /^[[:space:]]*[A-Za-z0-9_-]+[[:space:]]*=/) {
+    m = $0; sub(/^[[:space:]]*/, "", m); sub(/[[:space:]]*=.*/, "", m)
+    if (index(drop, " " m " ")) next
+  }
+  { print }' "$work/modules.conf" >"$src/policy/modules.conf"
+
+# --- installCmds: base.pp, then `validate modules` (links and expands everything with the
+# release's semodule_link/semodule_expand, which checks the neverallow rules, and runs its
+# sepolgen-ifgen over the interfaces) ------------------------------------------------------------
+run_make -j"$jobs" base.pp
+run_make -j"$jobs" validate modules
+run_make DESTDIR="$root" install
+run_make DESTDIR="$root" install-appconfig
+
+# --- the EL configuration the load runs under ---------------------------------------------------
+cat >"$root/etc/selinux/config" <<EOF
+# This file controls the state of SELinux on the system.
+# SELINUX= can take one of these three values:
+#     enforcing - SELinux security policy is enforced.
+#     permissive - SELinux prints warnings instead of enforcing.
+#     disabled - No SELinux policy is loaded.
+SELINUX=enforcing
+# SELINUXTYPE= can take one of these three values:
+#     targeted - Targeted processes are protected,
+#     minimum - Modification of targeted policy. Only selected processes are protected.
+#     mls - Multi Level Security protection.
+SELINUXTYPE=$policy_name
+EOF
+# EL's libsemanage semanage.conf (expand-check=0, usepasswd=False, bzip, optimize-policy=true,
+# sefcontext_compile). Two paths point into the userspace build instead of /usr: this root's
+# transactions must run THAT release's .pp compiler and sefcontext_compile, not the host's.
+cat >"$root/etc/selinux/semanage.conf" <<EOF
+# EL9 libsemanage semanage.conf, except compiler-directory and the sefcontext_compile path, which
+# point at the SELinux userspace $userspace this store was built with (tools/el/build-store.sh).
+module-store = direct
+expand-check=0
+usepasswd=False
+bzip-small=true
+bzip-blocksize=5
+ignoredirs=/root;/bin;/boot;/dev;/etc;/lib;/lib64;/proc;/run;/sbin;/sys;/tmp;/usr;/var
+optimize-policy=true
+compiler-directory = $FLEETSEC_EL_USERSPACE/usr/libexec/selinux/hll
+
+[sefcontext_compile]
+path = $FLEETSEC_EL_USERSPACE/usr/sbin/sefcontext_compile
+args = -r \$@
+[end]
+EOF
+
+# --- load: base, every module and permissivedomains.cil, ONE transaction at priority 100 --------
+pkgdir="$root/usr/share/selinux/$policy_name"
+# %install creates the store folder; `make load` the two folders semanage does not create.
+mkdir -p "$root/var/lib/selinux/$policy_name" "$root/etc/selinux/$policy_name/policy" "$root/etc/selinux/$policy_name/contexts/files"
+load=(-i "$pkgdir/base.pp")
+for pp in "$pkgdir"/*.pp; do
+  [ "$pp" = "$pkgdir/base.pp" ] || load+=(-i "$pp")
+done
+load+=(-i "$dist/permissivedomains.cil")
+t0=$SECONDS
+nice -n 19 semodule -p "$root" -s "$policy_name" -X 100 "${load[@]}" >>"$buildlog" 2>&1 \
+  || { tail -20 "$buildlog" >&2; die "semodule could not load the $(( ${#load[@]} / 2 )) modules into $root"; }
+log "semodule -p ROOT -s $policy_name -X 100 -i ... ($(( ${#load[@]} / 2 )) files, one transaction): $(( SECONDS - t0 )) s"
+
+# --- the rest of installCmds and %install ---------------------------------------------------------
+etc="$root/etc/selinux/$policy_name"
+store="$root/var/lib/selinux/$policy_name"
+mkdir -p "$etc/logins"
+touch "$etc/contexts/files/file_contexts.subs" "$etc/contexts/files/file_contexts.local"
+install -m0644 "$dist/securetty_types-$policy_name" "$etc/contexts/securetty_types"
+install -m0644 "$dist/file_contexts.subs_dist" "$etc/contexts/files/"
+install -m0644 "$dist/setrans-$policy_name.conf" "$etc/setrans.conf"
+install -m0644 "$dist/customizable_types" "$etc/contexts/customizable_types"
+install -m0644 "$dist/booleans.subs_dist" "$etc/"
+rm -f "$pkgdir"/*pp*
+sha512sum "$etc"/policy/policy.[0-9]* | cut -d' ' -f1 >"$etc/.policy.sha512"
+rm -rf "$etc/contexts/netfilter_contexts" "$etc/modules/active/policy.kern" "$store"/active/*.linked
+# The targeted package ships without sandbox in the store (selinux-policy-sandbox adds it), and
+# without the `previous` copy of the store.
+rm -rf "$store/active/modules/100/sandbox" "$store/previous"
+
+# --- selinux-policy-devel: headers, devel Makefile, interface database for audit2allow -R -------
+run_make DESTDIR="$root" install-headers
+mkdir -p "$root/usr/share/selinux/devel"
+mv "$pkgdir/include" "$root/usr/share/selinux/devel/include"
+rmdir "$pkgdir" 2>/dev/null || true
+install -m0644 "$src/support/Makefile.devel" "$root/usr/share/selinux/devel/Makefile"
+mkdir -p "$root/var/lib/sepolgen"
+install -m0644 "$FLEETSEC_EL_USERSPACE/var/lib/sepolgen/perm_map" "$root/var/lib/sepolgen/perm_map"
+binpol=("$etc"/policy/policy.*)
+t0=$SECONDS
+nice -n 19 sepolgen-ifgen -p "${binpol[0]}" -i "$root/usr/share/selinux/devel/include" \
+  -o "$root/var/lib/sepolgen/interface_info" >>"$buildlog" 2>&1 \
+  || { tail -20 "$buildlog" >&2; die "sepolgen-ifgen failed"; }
+log "sepolgen-ifgen: $(( SECONDS - t0 )) s"
+
+# --- check the store with the release's own semodule ----------------------------------------------
+listing=$(semodule -p "$root" -s "$policy_name" -lfull)
+count=$(awk '$1 == 100' <<<"$listing" | wc -l)
+for mod in "${expect_modules[@]}"; do
+  awk -v m="$mod" '$1 == 100 && $2 == m { found = 1 } END { exit !found }' <<<"$listing" \
+    || die "module $mod is not in the store at priority 100"
+done
+log "store lists $count modules at priority 100 (incl. ${expect_modules[*]})"
+
+# --- record, stamp, move into place ----------------------------------------------------------------
+mkdir -p "$out/recipe"
+cp "$here/build-store.sh" "$here/lib.sh" "$here/releases.sh" "$out/recipe/"
+printf 'store %s\nuserspace %s %s\ntarballs %s %s %s\nkey %s\nbuilt %s\n' "$name" "$userspace" "$FLEETSEC_EL_USERSPACE" \
+  "$policy_tarball" "$container_tarball" "$dist_tarball" "$skey" "$(date -u +%FT%TZ)" >"$out/recipe/info"
+touch "$out/.complete"
+rm -rf "$sout"
+mv "$out" "$sout"
+log "store $name ready in $(( $(date +%s) - start )) s: $sout ($(du -sh "$sout" | cut -f1))"
+echo "$sout"

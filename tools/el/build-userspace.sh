@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Build (or reuse) one SELinux userspace release (libsepol, libselinux, libsemanage, checkpolicy,
+# secilc, policycoreutils, semodule-utils, python: sepolgen, audit2allow, semanage, sepolicy, and
+# the selinux/semanage python bindings) from the vendor tarball, into its OWN prefix: never over
+# the system's tools. Releases come from tools/el/releases.sh (3.6 = EL9).
+#
+# Output (cached outside the repository, keyed by tools/el/lib.sh's userspace key):
+#   ${FLEETSEC_CACHE:-$HOME/.cache/fleetsec-selinux}/userspace-<version>-<key>/
+#     D/           the DESTDIR: D/usr/{bin,sbin,lib,libexec,share}, D/lib (libselinux, libsepol)
+#     pythonpath   the folders (relative to D) that hold the python modules, one a line
+#     build.log    the make output; recipe/ the scripts it was built with
+#     .complete    the stamp, written last: a folder without it is never reused
+# The folder is printed as the LAST line on stdout; progress goes to stderr.
+# Use the tools with: eval "$(tools/el/env.sh <version>)"
+#
+# Usage: tools/el/build-userspace.sh VERSION [--force]
+# Environment:
+#   FLEETSEC_CACHE    cache directory (default ~/.cache/fleetsec-selinux)
+#   FLEETSEC_VENDOR   vendor tarballs (default /work/shared/vendor)
+#   FLEETSEC_EL_JOBS  make -j (default 2)
+# Reads nothing from the network. Installs the missing Debian build dependencies with apt-get
+# (needs root only then). Every build command runs under `nice -n 19`.
+set -euo pipefail
+
+log() { printf '[el-userspace] %s\n' "$*" >&2; }
+die() { printf '[el-userspace] ERROR: %s\n' "$*" >&2; exit 1; }
+
+here=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
+# shellcheck source=tools/el/lib.sh
+. "$here/lib.sh"
+# shellcheck source=tools/debootstrap-lib.sh
+. "$here/../debootstrap-lib.sh"   # host_packages (installing build dependencies is not part of the key)
+
+[ $# -ge 1 ] || die "usage: $0 VERSION [--force]"
+version=$1
+force=0
+[ "${2:-}" = "--force" ] && force=1
+jobs=${FLEETSEC_EL_JOBS:-2}
+
+key_userspace "$version"   # -> tarball build_env make_vars build_debs ukey uout
+if [ "$force" -eq 0 ] && [ -f "$uout/.complete" ]; then
+  log "userspace $version already built, nothing to do: $uout (key $ukey)"
+  echo "$uout"
+  exit 0
+fi
+el_lock "userspace-$version"
+if [ "$force" -eq 0 ] && [ -f "$uout/.complete" ]; then
+  log "userspace $version was built meanwhile, nothing to do: $uout"
+  echo "$uout"
+  exit 0
+fi
+
+# --- Debian build dependencies -----------------------------------------------------------------
+pyinc=$("$el_python" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+pysite=/usr/lib/python3/dist-packages
+deps=(
+  /usr/include/pcre2.h:libpcre2-dev /usr/include/libaudit.h:libaudit-dev
+  /usr/include/cap-ng.h:libcap-ng-dev /usr/include/bzlib.h:libbz2-dev
+  bison:bison flex:flex swig:swig xmlto:xmlto msgfmt:gettext pkg-config:pkg-config
+  gcc:gcc make:make "$pyinc/Python.h:python3-dev"
+  "$pysite/setuptools:python3-setuptools" "$pysite/pip:python3-pip" "$pysite/wheel:python3-wheel"
+  "$pysite/setools:python3-setools"   # not for the build: semanage and sepolicy import it at run time
+  "${build_debs[@]}"
+)
+log "build dependencies (command or file:Debian package): ${deps[*]}"
+host_packages "${deps[@]}"
+
+# --- build in a scratch folder next to the output, move into place at the end ---------------------
+el_scratch "userspace-$version-$ukey"
+src="$work/src"
+out="$work/out"
+dest="$out/D"
+buildlog="$out/build.log"
+mkdir -p "$src" "$dest"
+start=$(date +%s)
+log "unpacking $tarball"
+tar -xzf "$vendor/$tarball" -C "$src" --strip-components=1
+
+make_args=(DESTDIR="$dest" PREFIX=/usr PYTHON="$el_python" OPT_SUBDIRS="python semodule-utils" "${make_vars[@]}")
+run_make() {
+  log "make -j$jobs ${make_args[*]} $* (log: build.log)"
+  if ! (cd "$src" && env "${build_env[@]}" nice -n 19 make -j"$jobs" "${make_args[@]}" "$@") >>"$buildlog" 2>&1; then
+    tail -40 "$buildlog" >&2
+    die "make $* failed for userspace $version (last lines above)"
+  fi
+}
+run_make install
+# pip builds the libselinux bindings from the local tree: no build isolation, no index (offline).
+run_make install-pywrap PYTHON_SETUP_ARGS="--no-build-isolation --no-index"
+log "make done in $(( $(date +%s) - start )) s"
+
+# --- python: where the modules landed, and scripts that honour PYTHONPATH ------------------------
+# Upstream installs the python tools with `#!/usr/bin/python3 -EsI` (3.x) or `-Es` (2.x): -E/-I make
+# python ignore PYTHONPATH, so they would import the SYSTEM's sepolgen/seobject/selinux. In D they
+# become `#!/usr/bin/python3 -s` (user site still off) so env.sh's PYTHONPATH selects this release.
+fixed=()
+while IFS= read -r -d '' f; do
+  first=$(head -c 128 "$f" | head -n1 | tr -d '\0')
+  if [[ $first =~ ^\#!\ */usr/bin/python3\ +-[A-Za-z]*[EI][A-Za-z]*$ ]]; then
+    sed -i '1s|.*|#!/usr/bin/python3 -s|' "$f"
+    fixed+=("${f#"$dest"/}")
+  fi
+done < <(find "$dest/usr/bin" "$dest/usr/sbin" "$dest/usr/libexec" -type f -print0 2>/dev/null)
+log "python shebangs set to '#!/usr/bin/python3 -s' in: ${fixed[*]:-none}"
+
+find "$dest" \( -path '*/selinux/__init__.py' -o -path '*/sepolgen/__init__.py' \
+  -o -path '*/sepolicy/__init__.py' -o -name semanage.py -o -name seobject.py \) -printf '%h\n' \
+  | sed -E -e 's#/(selinux|sepolgen|sepolicy)$##' -e "s#^$dest/##" | sort -u >"$out/pythonpath"
+[ -s "$out/pythonpath" ] || die "no python modules found under $dest"
+log "python module folders: $(tr '\n' ' ' <"$out/pythonpath")"
+
+# --- smoke test: the tools run and the python modules come from D, not from the system ----------
+pypath=$(sed "s#^#$dest/#" "$out/pythonpath" | paste -sd:)
+libpath="$dest/lib:$dest/usr/lib"
+for tool in usr/sbin/semodule usr/bin/checkmodule usr/bin/checkpolicy usr/bin/semodule_package \
+            usr/bin/audit2allow usr/bin/sepolgen-ifgen usr/sbin/semanage usr/libexec/selinux/hll/pp; do
+  [ -x "$dest/$tool" ] || die "the build did not install $tool"
+done
+LD_LIBRARY_PATH=$libpath "$dest/usr/bin/checkmodule" -V >/dev/null || die "checkmodule of $version does not run"
+LD_LIBRARY_PATH=$libpath PYTHONPATH=$pypath "$el_python" -s -c '
+import sys
+import selinux, selinux.audit2why, semanage, sepolgen
+for m in (selinux, selinux.audit2why, semanage, sepolgen):
+    if not m.__file__.startswith(sys.argv[1] + "/"):
+        sys.exit("%s imported from %s, not from the build" % (m.__name__, m.__file__))
+' "$dest" || die "the python modules of $version do not import from $dest"
+
+# --- record, stamp, move into place ------------------------------------------------------------
+mkdir -p "$out/recipe"
+cp "$here/build-userspace.sh" "$here/lib.sh" "$here/releases.sh" "$out/recipe/"
+printf 'userspace %s\ntarball %s\nkey %s\nbuilt %s\n' "$version" "$tarball" "$ukey" "$(date -u +%FT%TZ)" >"$out/recipe/info"
+touch "$out/.complete"
+rm -rf "$uout"
+mv "$out" "$uout"
+log "userspace $version ready in $(( $(date +%s) - start )) s: $uout ($(du -sh "$uout" | cut -f1))"
+echo "$uout"

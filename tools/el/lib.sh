@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Shared by tools/el/*.sh (sourced): where the vendor sources and the cache are, the table of
+# releases (tools/el/releases.sh) and the cache keys. Expects die().
+#
+# A cache key is the first 16 hex digits of a sha256 over: the recipe script, this file, the
+# table row (`declare -f`), and the checksums of the vendor tarballs the row names; a store's key
+# also covers the key of the userspace that builds it. So a changed recipe, row or tarball builds
+# afresh into a new folder, and an unchanged one is reused.
+
+# shellcheck disable=SC2034  # sets variables for the scripts that source this file
+el_dir=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
+# shellcheck source=tools/el/releases.sh
+. "$el_dir/releases.sh"
+el_lib="$el_dir/lib.sh"
+cache=${FLEETSEC_CACHE:-$HOME/.cache/fleetsec-selinux}
+vendor=${FLEETSEC_VENDOR:-/work/shared/vendor}
+# The python the bindings are built for: the one the tools' `#!/usr/bin/python3` lines run.
+el_python=/usr/bin/python3
+
+# vendor_checksum FILE -> its sha256 from the vendor SHA256SUMS, after checking the file has it
+vendor_checksum() {
+  local file=$1 sum
+  [ -f "$vendor/$file" ] || die "missing vendor file $vendor/$file (see $vendor/README.md)"
+  sum=$(awk -v f="$file" '$2 == f { print $1 }' "$vendor/SHA256SUMS")
+  [ -n "$sum" ] || die "$file is not listed in $vendor/SHA256SUMS"
+  printf '%s  %s\n' "$sum" "$vendor/$file" | sha256sum --check --status \
+    || die "$vendor/$file does not match its SHA256SUMS entry ($sum)"
+  printf '%s' "$sum"
+}
+
+# row_function KIND NAME -> the name of the table row's function (userspace 3.6 -> userspace_3_6),
+# or dies listing the rows there are
+row_function() {
+  local fn="$1_${2//./_}"
+  if ! declare -F "$fn" >/dev/null; then
+    die "no $1 '$2' in $el_dir/releases.sh (there: $(declare -F | awk -v k="$1_" 'index($3, k) == 1 { sub(k, "", $3); gsub("_", ".", $3); printf "%s ", $3 }'))"
+  fi
+  printf '%s' "$fn"
+}
+
+# key_userspace VERSION: sets the row's variables (tarball, build_env, ...), ukey (the key) and
+# uout (the cache folder of the build, built or not)
+key_userspace() {
+  local fn
+  fn=$(row_function userspace "$1")
+  "$fn"
+  ukey=$({
+    cat "$el_dir/build-userspace.sh" "$el_lib"
+    declare -f "$fn"
+    vendor_checksum "$tarball"
+  } | sha256sum | cut -c1-16)
+  uout="$cache/userspace-$1-$ukey"
+}
+
+# key_store NAME: sets the row's variables (userspace, policy_tarball, ...), those of its userspace
+# (ukey, uout), skey (the store's key) and sout (the store's cache folder, built or not)
+key_store() {
+  local fn
+  fn=$(row_function store "$1")
+  "$fn"
+  key_userspace "$userspace"
+  skey=$({
+    cat "$el_dir/build-store.sh" "$el_lib"
+    declare -f "$fn"
+    vendor_checksum "$policy_tarball"
+    vendor_checksum "$container_tarball"
+    vendor_checksum "$dist_tarball"
+    printf 'userspace %s %s\n' "$userspace" "$ukey"
+  } | sha256sum | cut -c1-16)
+  sout="$cache/store-$1-$skey"
+}
+
+# el_lock NAME: waits for, then holds until the script exits, the lock of one build (two
+# runs of the same build at once would race on the same output folder)
+el_lock() {
+  mkdir -p "$cache"
+  exec 9>"$cache/.$1.lock"
+  if ! flock -n 9; then
+    log "another build of $1 is running; waiting for it"
+    flock 9
+  fi
+}
+
+# el_scratch LABEL: sets $work, a scratch folder in the cache (same file system as the output, so
+# the finished folder is moved into place in one rename), removed on exit; when the script fails,
+# $work/out/build.log is kept as $cache/LABEL.failed.log first
+el_scratch() {
+  mkdir -p "$cache"
+  work=$(mktemp -d "$cache/$1.XXXXXX")
+  el_failed_log="$cache/$1.failed.log"
+  trap _el_scratch_cleanup EXIT
+}
+_el_scratch_cleanup() {
+  local rc=$?
+  if [ "$rc" -ne 0 ] && [ -f "$work/out/build.log" ]; then
+    cp "$work/out/build.log" "$el_failed_log" && log "build log kept: $el_failed_log"
+  fi
+  rm -rf --one-file-system "$work"
+}
