@@ -5,7 +5,8 @@
 """PRIVATE: where avc_collect reads records from, and the checkpoint state.
 
 * files: globs plus rotated siblings, oldest first, streamed in fixed-size chunks
-  (gzip for compressed rotated files) into a :class:`_avc_parse.Collector`;
+  (gzip for compressed rotated files) into a :class:`_avc_parse.Collector`; only regular
+  files are opened for reading (a FIFO would block forever), a damaged ``.gz`` ends early;
 * ``ausearch`` (``--input-logs`` or ``-if FILE``) and the journal, through the Runner;
 * the checkpoint: per-file identity (device, inode, head digest) and offset plus the
   last event (timestamp, serial), so a run resumes after rotation.
@@ -18,6 +19,7 @@ __metaclass__ = type
 
 import calendar
 import errno
+import fcntl
 import glob
 import gzip
 import hashlib
@@ -25,15 +27,21 @@ import json
 import math
 import os
 import re
+import stat
+import struct
+import sys
 import time
+import zlib
 
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
+from ansible.module_utils.six import integer_types, string_types
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Command, CommandFailed, FleetsecError
 
 DEFAULT_PATH = '/var/log/audit/audit.log'
 READ_CHUNK = 4 * 1024 * 1024   # bytes read at a time: bounds the memory used by a scan
 HEAD_BYTES = 512
+GZIP_PIECE = 64 * 1024          # uncompressed bytes read from a .gz at a time (what damage can cost)
 STATE_VERSION = 1
 RECENT_SECONDS = 600
 
@@ -44,10 +52,30 @@ COMMANDS = {
 
 _ROTATED = re.compile(r'^(?:\.(\d+)|-(\d{8,10}))(?:\.gz)?$')
 _ISO = re.compile(r'^(\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:\.\d+)?)?)?\s*(Z|[+-]\d\d:?\d\d)?$')
+_NOT_REGULAR = (
+    (stat.S_ISDIR, 'is a directory'),
+    (stat.S_ISFIFO, 'is a FIFO (named pipe), not a regular file'),
+    (stat.S_ISCHR, 'is a character device, not a regular file'),
+    (stat.S_ISBLK, 'is a block device, not a regular file'),
+    (stat.S_ISSOCK, 'is a socket, not a regular file'),
+)
 
 
 class SourceError(FleetsecError):
     pass
+
+
+class NotReadable(SourceError):
+    """``path`` is not a regular file this process can open; ``reason`` says why.
+
+    ``errno`` is set when the system refused (ENOENT, EACCES, ELOOP ...), None for a wrong file type.
+    """
+
+    def __init__(self, path, reason, error=None):
+        super(NotReadable, self).__init__('%s: %s' % (path, reason))
+        self.path = path
+        self.reason = reason
+        self.errno = error
 
 
 # -- since ------------------------------------------------------------------
@@ -91,16 +119,43 @@ def since_to_epoch(value, now=None, uptime_reader=None):
         raise SourceError("since=%r is not boot, today, recent, an epoch or an ISO 8601 time "
                           "(e.g. 2026-11-26T00:10:00Z)" % value)
     parts = [int(m.group(i) or 0) for i in range(1, 7)]
+    zone = m.group(7)
+    offset = (0, 0)
+    if zone and zone != 'Z':
+        digits = zone[1:].replace(':', '')
+        offset = (int(digits[:2]), int(digits[2:]))
+    problems = _time_problems(parts, offset)
+    if problems:
+        raise SourceError('since=%r is not a valid time: %s; nothing was read.' % (value, ', '.join(problems)))
     try:
         ts = calendar.timegm(tuple(parts) + (0, 0, 0))
     except (ValueError, OverflowError):
         raise SourceError('since=%r is not a valid date' % value)
-    zone = m.group(7)
     if zone and zone != 'Z':
         sign = -1 if zone.startswith('-') else 1
-        digits = zone[1:].replace(':', '')
-        ts -= sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
+        ts -= sign * (offset[0] * 3600 + offset[1] * 60)
     return float(ts)
+
+
+def _time_problems(parts, offset):
+    """What makes an ISO 8601 date, time and zone offset impossible (RFC 3339 ranges), as a list of texts."""
+    year, month, day, hour, minute, second = parts
+    problems = []
+    if year < 1:
+        problems.append('there is no year 0000')
+    if not 1 <= month <= 12:
+        problems.append('there is no month %02d' % month)
+    elif year >= 1 and not 1 <= day <= calendar.monthrange(year, month)[1]:
+        problems.append('%04d-%02d has no day %02d' % (year, month, day))
+    if hour > 23:
+        problems.append('hours go from 00 to 23')
+    if minute > 59:
+        problems.append('minutes go from 00 to 59')
+    if second > 60:
+        problems.append('seconds go from 00 to 60 (a leap second)')
+    if offset[0] > 23 or offset[1] > 59:
+        problems.append('a zone offset goes from 00:00 to 23:59')
+    return problems
 
 
 # -- files ------------------------------------------------------------------
@@ -144,32 +199,155 @@ def expand_paths(paths, include_rotated=True):
     return files, missing
 
 
-def _head_digest(fileobj, length):
-    fileobj.seek(0)
-    return hashlib.sha256(fileobj.read(length)).hexdigest()
+def _not_regular(mode):
+    for test, reason in _NOT_REGULAR:
+        if test(mode):
+            return reason
+    return 'is not a regular file'
 
 
-def scan_file(path, collector, start=0, stop_at_partial=False):
+def open_regular(path):
+    """(fd, stat) of ``path`` opened read-only; :class:`NotReadable` when it is no regular file that can be read.
+
+    Never blocks: the type is checked before the open, and the open uses O_NONBLOCK, so a path
+    swapped for a FIFO in between opens at once (a plain open waits for a writer, forever) and is
+    refused by the type check on the open file. O_NONBLOCK is then cleared again.
+    """
+    try:
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode):
+            raise NotReadable(path, _not_regular(mode))
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except (IOError, OSError) as e:
+        raise NotReadable(path, to_native(e.strerror or e), e.errno)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotReadable(path, _not_regular(st.st_mode))
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+    except Exception:
+        os.close(fd)
+        raise
+    return fd, st
+
+
+def readable_files(paths, include_rotated=True, warn=None):
+    """The regular files among :func:`expand_paths` that can be opened, in order.
+
+    When at least one can, each other path (and each pattern that matches nothing) is named in a
+    ``warn`` with the reason; when none can, :class:`SourceError` names each path and why.
+    """
+    files, missing = expand_paths(paths, include_rotated)
+    good = []
+    bad = []
+    for path in files:
+        try:
+            fd, dummy = open_regular(path)
+        except NotReadable as e:
+            bad.append(e)
+            continue
+        os.close(fd)
+        good.append(path)
+    if not good:
+        if not bad:
+            raise SourceError('No audit log file matches %s; set paths or use source=journal.' % ', '.join(paths))
+        listed = ['%s: %s' % (e.path, e.reason) for e in bad] + ['%s: no file matches' % p for p in missing]
+        if os.geteuid() != 0 and any(e.errno in (errno.EACCES, errno.EPERM) for e in bad):
+            hint = 'run as root (become: true) or check the permissions'
+        else:
+            hint = 'give paths of regular files (audit logs, their rotated copies, exported journals)'
+        raise SourceError('None of the audit log files can be read (%s); %s.' % ('; '.join(listed), hint))
+    if warn is not None:
+        for pattern in missing:
+            warn('No file matches %s.' % pattern)
+        for e in bad:
+            warn('Cannot read %s: %s' % (e.path, e.reason))
+    return good
+
+
+def _head_digest(fd, length):
+    os.lseek(fd, 0, os.SEEK_SET)
+    data = b''
+    while len(data) < length:
+        chunk = os.read(fd, length - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return hashlib.sha256(data).hexdigest()
+
+
+class _GzipReader(object):
+    """``read(size)`` of a gzip file that ends at damage (truncated, corrupt, not gzip) instead of raising.
+
+    ``damage`` holds the exception, ``offset`` the uncompressed bytes returned before it. Python 3
+    reads with ``read1`` (one decompression step: nothing decoded before the damage is lost);
+    Python 2 has no ``read1`` and reads GZIP_PIECE bytes at a time (at most that much is lost).
+    """
+
+    def __init__(self, fileobj):
+        self._gz = gzip.GzipFile(fileobj=fileobj, mode='rb')
+        self._read = self._gz.read1 if sys.version_info[0] >= 3 else self._gz.read
+        self.damage = None
+        self.offset = 0
+
+    def __call__(self, size):
+        if self.damage is not None:
+            return b''
+        try:
+            data = self._read(min(size, GZIP_PIECE))
+        except (EOFError, IOError, OSError, ValueError, zlib.error, struct.error) as e:
+            self.damage = e
+            return b''
+        self.offset += len(data)
+        return data
+
+    def close(self):
+        try:
+            self._gz.close()
+        except (EOFError, IOError, OSError, ValueError, zlib.error, struct.error):
+            pass
+
+
+def scan_file(path, collector, start=0, stop_at_partial=False, warn=None):
     """Stream ``path`` from byte ``start`` into ``collector``; return the offset after the last line used.
 
     With ``stop_at_partial`` a last line without a newline is left for a later run.
     Compressed rotated files (``.gz``) are read through gzip; offsets count uncompressed bytes.
+    A damaged ``.gz`` keeps the lines read before the damage and is named in ``warn``
+    (:class:`SourceError` without ``warn``). Raises :class:`NotReadable` for a path that is no
+    regular file.
     """
-    if path.endswith('.gz'):
-        with gzip.open(path, 'rb') as fileobj:
-            skipped = 0
-            while skipped < start:
-                chunk = fileobj.read(min(READ_CHUNK, start - skipped))
-                if not chunk:
-                    return skipped
-                skipped += len(chunk)
-            return scan_chunks(fileobj.read, collector, start, stop_at_partial)
-    fd = os.open(path, os.O_RDONLY)
+    fd, dummy = open_regular(path)
+    if not path.endswith('.gz'):
+        try:
+            os.lseek(fd, start, os.SEEK_SET)
+            return scan_chunks(lambda size: os.read(fd, size), collector, start, stop_at_partial)
+        finally:
+            os.close(fd)
+    fileobj = os.fdopen(fd, 'rb')
+    reader = None
     try:
-        os.lseek(fd, start, os.SEEK_SET)
-        return scan_chunks(lambda size: os.read(fd, size), collector, start, stop_at_partial)
+        reader = _GzipReader(fileobj)
+        end = 0
+        while end < start:
+            chunk = reader(min(READ_CHUNK, start - end))
+            if not chunk:
+                break
+            end += len(chunk)
+        if end >= start:
+            end = scan_chunks(reader, collector, start, stop_at_partial)
     finally:
-        os.close(fd)
+        if reader is not None:
+            reader.close()
+        fileobj.close()
+    if reader.damage is not None:
+        why = to_native(reader.damage) or reader.damage.__class__.__name__
+        msg = ('%s is damaged (%s) after %d bytes of uncompressed data: the records before the damage were read, '
+               'the rest of this file was skipped.' % (path, why, reader.offset))
+        if warn is None:
+            raise SourceError(msg)
+        warn(msg)
+    return end
 
 
 def scan_chunks(read, collector, offset, stop_at_partial=False):
@@ -224,42 +402,40 @@ def collect_files(paths, include_rotated, collector, state=None, checkpointing=F
     entry resumes at the saved offset; any other file is read from its start (records at or
     before the saved last event are dropped by the collector).
     """
-    files, missing = expand_paths(paths, include_rotated)
-    if files and warn is not None:
-        for pattern in missing:
-            warn('No file matches %s.' % pattern)
+    files = readable_files(paths, include_rotated, warn)
     known = {}
     for entry in (state or {}).get('files', []):
-        known[(entry.get('dev'), entry.get('ino'))] = entry
+        known[(entry['dev'], entry['ino'])] = entry
     entries = []
-    read_any = False
+    problems = []
     for path in files:
-        if not os.path.isfile(path):
-            continue
         try:
-            st = os.stat(path)
-            start = 0
-            head_len = min(HEAD_BYTES, st.st_size)
-            saved = known.get((st.st_dev, st.st_ino))
-            with open(path, 'rb') as f:
-                if saved is not None and st.st_size >= saved.get('offset', 0) and \
-                        saved.get('head') == _head_digest(f, saved.get('head_len', HEAD_BYTES)):
+            fd, st = open_regular(path)
+            try:
+                start = 0
+                head_len = min(HEAD_BYTES, st.st_size)
+                saved = known.get((st.st_dev, st.st_ino))
+                if saved is not None and st.st_size >= saved['offset'] and \
+                        saved['head'] == _head_digest(fd, saved['head_len']):
                     # same file (same inode and same first bytes), not truncated: resume
-                    start = saved.get('offset', 0)
-                head = _head_digest(f, head_len)
-            end = scan_file(path, collector, start, stop_at_partial=checkpointing)
-            read_any = True
+                    start = saved['offset']
+                head = _head_digest(fd, head_len)
+            finally:
+                os.close(fd)
+            end = scan_file(path, collector, start, stop_at_partial=checkpointing, warn=warn)
+        except NotReadable as e:            # changed since readable_files() looked at it
+            problems.append('%s: %s' % (path, e.reason))
+            continue
         except (IOError, OSError) as e:
-            if warn is not None:
-                warn('Cannot read %s: %s' % (path, to_native(e.strerror or e)))
+            problems.append('%s: %s' % (path, to_native(e.strerror or e)))
             continue
         entries.append({'path': path, 'dev': st.st_dev, 'ino': st.st_ino, 'offset': end,
                         'size': st.st_size, 'head': head, 'head_len': head_len})
-    if not read_any:
-        what = ', '.join(paths)
-        if files:
-            raise SourceError('None of the audit log files could be read (%s); run as root or check permissions.' % what)
-        raise SourceError('No audit log file matches %s; set paths or use source=journal.' % what)
+    if not entries:
+        raise SourceError('None of the audit log files could be read (%s).' % '; '.join(problems))
+    if warn is not None:
+        for problem in problems:
+            warn('Cannot read %s' % problem)
     return entries
 
 
@@ -313,21 +489,89 @@ def collect_journal(runner, collector, since_epoch=None):
 # -- checkpoint -------------------------------------------------------------
 
 def load_checkpoint(path):
-    """Saved state dict, or None when the file does not exist yet."""
+    """Saved state dict, or None when the file does not exist yet.
+
+    Anything else than a regular file (a FIFO would block the read forever), invalid JSON and
+    fields of the wrong type are a :class:`SourceError` naming the path and what is wrong.
+    """
     try:
-        with open(path, 'rb') as f:
-            data = f.read()
-    except (IOError, OSError) as e:
+        fd, dummy = open_regular(path)
+    except NotReadable as e:
         if e.errno == errno.ENOENT:
             return None
-        raise SourceError('Cannot read checkpoint %s: %s' % (path, to_native(e.strerror or e)))
+        if e.errno is None:
+            raise SourceError('Checkpoint %s %s; give the path of a regular file (created when missing).'
+                              % (path, e.reason))
+        raise SourceError('Cannot read checkpoint %s: %s' % (path, e.reason))
+    chunks = []
     try:
-        state = json.loads(to_text(data, errors='surrogate_or_strict'))
+        chunk = os.read(fd, READ_CHUNK)
+        while chunk:
+            chunks.append(chunk)
+            chunk = os.read(fd, READ_CHUNK)
+    except (IOError, OSError) as e:
+        raise SourceError('Cannot read checkpoint %s: %s' % (path, to_native(e.strerror or e)))
+    finally:
+        os.close(fd)
+    try:
+        state = json.loads(to_text(b''.join(chunks), errors='surrogate_or_strict'))
     except ValueError:
         raise SourceError('Checkpoint %s is not valid JSON; remove it to start over.' % path)
     if not isinstance(state, dict) or state.get('version') != STATE_VERSION:
         raise SourceError('Checkpoint %s has an unknown format; remove it to start over.' % path)
+    problem = _state_problem(state)
+    if problem:
+        raise SourceError('Checkpoint %s is damaged or was not written by avc_collect: %s; remove it to start over.'
+                          % (path, problem))
     return state
+
+
+def _is_int(value, low=0, high=None):
+    return isinstance(value, integer_types) and not isinstance(value, bool) and value >= low and \
+        (high is None or value <= high)
+
+
+def _is_time(value):
+    return (_is_int(value) or isinstance(value, float)) and not math.isnan(value) and not math.isinf(value) \
+        and value >= 0
+
+
+_FILE_FIELDS = (
+    ('path', lambda v: isinstance(v, string_types), 'a string'),
+    ('dev', _is_int, 'an integer >= 0'),
+    ('ino', _is_int, 'an integer >= 0'),
+    ('offset', _is_int, 'an integer >= 0'),
+    ('size', _is_int, 'an integer >= 0'),
+    ('head', lambda v: isinstance(v, string_types), 'a string'),
+    ('head_len', lambda v: _is_int(v, 0, HEAD_BYTES), 'an integer from 0 to %d' % HEAD_BYTES),
+)
+
+
+def _shown(value):
+    text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= 60 else text[:57] + '...'
+
+
+def _state_problem(state):
+    """What is wrong in a checkpoint state (as :func:`new_checkpoint` writes it), or None."""
+    if not _is_int(state['version']):
+        return 'version is %s, expected %d' % (_shown(state['version']), STATE_VERSION)
+    source = state.get('source')
+    if not isinstance(source, string_types) or source not in ('file', 'ausearch', 'journal'):
+        return 'source is %s, expected "file", "ausearch" or "journal"' % _shown(source)
+    last = state.get('last_event')
+    if last is not None and not (isinstance(last, list) and len(last) == 2 and _is_time(last[0]) and _is_int(last[1])):
+        return 'last_event is %s, expected null or [timestamp, serial]' % _shown(last)
+    files = state.get('files')
+    if not isinstance(files, list):
+        return 'files is %s, expected a list' % _shown(files)
+    for index, entry in enumerate(files):
+        if not isinstance(entry, dict):
+            return 'files[%d] is %s, expected an object' % (index, _shown(entry))
+        for key, valid, expected in _FILE_FIELDS:
+            if not valid(entry.get(key)):
+                return 'files[%d].%s is %s, expected %s' % (index, key, _shown(entry.get(key)), expected)
+    return None
 
 
 def new_checkpoint(source, last_event, files):

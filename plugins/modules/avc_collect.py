@@ -58,12 +58,19 @@ options:
     description:
       - Log files or glob patterns to read.
       - When not set, C(/var/log/audit/audit.log).
+      - Only regular files are read, with O(source=file) and O(source=ausearch) alike. A path that is
+        a directory, a FIFO, a device or a socket, a broken or looping symlink, or a file that cannot be
+        opened is named in a warning with the reason when at least one other file can be read; when
+        none can, the task fails and names each path and why. A FIFO is never opened for reading
+        (that would wait for a writer forever).
     type: list
     elements: path
   include_rotated:
     description:
       - Also read the rotated siblings of each file (C(audit.log.1), C(audit.log.2.gz),
         C(audit.log-20261120)), oldest first.
+      - A compressed rotated file that is damaged (truncated or corrupt) gives a warning that names
+        it; the records read before the damage are kept and the other files are still read.
     type: bool
     default: true
   since:
@@ -71,6 +78,8 @@ options:
       - Only records at or after this time.
       - V(boot) (the last boot), V(today) (local midnight), V(recent) (the last 10 minutes),
         an epoch (V(1764115800)) or an ISO 8601 time (V(2026-11-26T00:10:00Z); without a zone, UTC).
+      - Impossible dates and times (V(2026-02-30), V(25:61:61)) and zone offsets outside the
+        RFC 3339 ranges (hours 00-23, minutes 00-59, so not V(+99:99)) are refused before anything is read.
     type: str
   checkpoint:
     description:
@@ -80,6 +89,11 @@ options:
         offset read, plus the last event (timestamp and serial), so log rotation is survived.
       - The file is written with mode C(0600); its directory must exist.
       - The checkpoint moves past every record read, whatever O(domains), O(comms) or O(tclasses) select.
+      - A checkpoint that is not a regular file (a FIFO, a directory, a device), is not valid JSON or
+        has fields of the wrong type (for example a string where a number is expected) fails the task
+        with its path and what is wrong, in check mode too, before any log is read; nothing is written.
+        It is not silently treated as missing, which would return every old denial again; remove the
+        file to start over.
     type: path
   domains:
     description:
@@ -111,6 +125,8 @@ options:
       - Binary policy file passed to C(audit2why -p) with O(explain=true).
       - When not set and SELinux is not active on the host, the newest
         C(/etc/selinux/<SELINUXTYPE>/policy/policy.N) is used.
+      - It must be a regular file that can be read; anything else (a FIFO, a directory) is refused
+        before any log is read and before C(audit2why) runs.
     type: path
 notes:
   - C(ausearch) understands only raw auditd records; use O(source=file) for syslog or journal exports.
@@ -261,7 +277,9 @@ records:
   sample: 12
 skipped_lines:
   description:
-    - Lines that look like SELinux records but could not be parsed (truncated, garbage, too long).
+    - Lines that look like SELinux records but could not be parsed (truncated, garbage, too long),
+      including denials cut between their permission list and their context fields and records cut
+      inside C(tclass=).
     - Named C(skipped_lines) because Ansible reserves the result key C(skipped) (a task returning a
       true C(skipped) is shown and counted as skipped).
   returned: always
@@ -327,9 +345,23 @@ def choose_source(params, runner, exists=None):
     return 'journal'
 
 
-def collect(module, runner, params):
-    """Read the chosen source; return (collector, source, new checkpoint state or None, old state)."""
-    since = sources.since_to_epoch(params['since'])
+def explain_policy(params):
+    """Policy file for audit2why -p (None: the loaded policy), refused up front when it is not a readable regular file."""
+    policy = params['policy']
+    if policy is None and not a2w.selinux_active():
+        policy = a2w.default_policy()
+    if policy is not None:
+        try:
+            os.close(sources.open_regular(policy)[0])
+        except sources.NotReadable as e:
+            why = e.reason if e.errno is None else 'cannot be read: %s' % e.reason
+            raise sources.SourceError('policy %s %s; give the binary policy file (policy.N) for audit2why; '
+                                      'nothing was read.' % (policy, why))
+    return policy
+
+
+def collect(module, runner, params, since):
+    """Read the chosen source from epoch ``since``; return (collector, source, new checkpoint state or None, old state)."""
     state = sources.load_checkpoint(params['checkpoint']) if params['checkpoint'] else None
     source = choose_source(params, runner)
     collector = Collector(since=since, after=sources.checkpoint_last_event(state),
@@ -345,11 +377,8 @@ def collect(module, runner, params):
         keyword = params['since'] if params['since'] in ('boot', 'today', 'recent') else None
         inputs = None
         if params['paths']:
-            inputs, missing = sources.expand_paths(params['paths'], params['include_rotated'])
-            if not inputs:
-                raise sources.SourceError('No audit log file matches %s.' % ', '.join(params['paths']))
-            for pattern in missing:
-                module.warn('No file matches %s.' % pattern)
+            # ausearch -if finds "no matches" in a directory or an unreadable file, and waits forever on a FIFO
+            inputs = sources.readable_files(params['paths'], params['include_rotated'], warn=module.warn)
         sources.collect_ausearch(runner, collector, keyword, inputs)
     else:
         sources.collect_journal(runner, collector, since)
@@ -383,13 +412,12 @@ def main():
     commands.update(a2w.COMMANDS)
     runner = Runner(module, commands)
     try:
-        collector, source, new_state, old_state = collect(module, runner, params)
+        since = sources.since_to_epoch(params['since'])
+        policy = explain_policy(params) if params['explain'] else None
+        collector, source, new_state, old_state = collect(module, runner, params, since)
         denials = collector.result_denials()
         lines = collector.result_lines()
         if params['explain'] and lines:
-            policy = params['policy']
-            if policy is None and not a2w.selinux_active():
-                policy = a2w.default_policy()
             explained = a2w.explain(runner, lines, policy)
             for denial, line in zip(denials, lines):
                 denial['explanation'] = explained[line]

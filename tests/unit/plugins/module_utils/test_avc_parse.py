@@ -168,7 +168,7 @@ def test_canonical_lines_reencode_untrusted_fields_and_merge_permissions():
 
 def test_bad_lines_are_counted_with_samples():
     c = collect('bad.log')
-    assert c.skipped == 5
+    assert c.skipped == 6           # the 5 of the README and the denial cut inside its permission list
     assert len(c.samples) == 5
     assert c.samples[0].endswith('(missing or invalid tcontext)')
     assert c.samples[1].endswith('(avc record without denied/granted)')
@@ -304,3 +304,92 @@ def test_timestamp_out_of_any_calendar_gives_no_time_instead_of_a_crash():
     """Found by the fuzz test: a damaged record's audit(171487091714870999.370:1) made gmtime raise."""
     assert iso_utc(171487091714870999.370) is None
     assert iso_utc(1714870917.370) == '2024-05-05T01:01:57Z'
+
+
+# -- cut records (adversarial testing of avc_collect) -----------------------------
+
+HEAD = b'type=AVC msg=audit(1795651800.000:%d): avc:  denied  { read } for  pid=1 comm="c" name="n" '
+TAIL = b'scontext=system_u:system_r:ntpd_t:s0 tcontext=system_u:object_r:etc_t:s0 tclass=file permissive=0'
+
+
+def test_denials_cut_before_their_context_fields_are_counted_in_file_order():
+    good = HEAD % 1 + TAIL + b'\n'
+    data = (good +
+            (HEAD % 2)[:55] + b'\n' +                          # cut inside the permission list
+            HEAD % 3 + b'\n' +                                 # cut before scontext=
+            b'Nov 26 00:10:00 host kernel: audit: type=1400 audit(1795651800.004:4): avc:  denied  { read } for  '
+            b'pid=4 comm="c"\n' +                              # syslog form, cut
+            HEAD % 6 + b'scontext=system_u:system_r:ntpd_t:s0 tcontext=system_u:objec\n')  # cut in tcontext
+    for collect_it in (lambda c: c.scan(data, final=True), lambda c: c.feed_lines(data)):
+        c = Collector()
+        collect_it(c)
+        assert c.records == 1
+        assert c.skipped == 4
+        assert [s.rsplit(' (', 1)[1] for s in c.samples] == [
+            'truncated or invalid permission list)', 'missing or invalid scontext)', 'missing or invalid scontext)',
+            'missing or invalid tcontext)']
+        assert c.samples[1].startswith('type=AVC msg=audit(1795651800.000:3)')
+    # found by the fuzz test: a cut denial after another "avc:" on the same line
+    c = Collector()
+    c.scan(b'type=AVC msg=audit(1.0:1): avc:AVC msg=audit(1.0:1): avc:  denied  { rea\n', final=True)
+    assert c.skipped == 1
+    # "avc:" in another record (someone ran grep avc: ...) is no cut denial
+    c = Collector()
+    c.scan(b'type=EXECVE msg=audit(1795651800.005:5): argc=2 a0="grep" a1="avc:"\n' + good, final=True)
+    assert (c.records, c.skipped) == (1, 0)
+
+
+def test_cut_lines_are_counted_the_same_in_windows_and_at_once():
+    data = (HEAD % 1 + TAIL + b'\n' + HEAD % 2 + b'\n') * 50
+    whole = Collector()
+    whole.scan(data, final=True)
+    pieces = Collector()
+    pos = upto = 0
+    while upto < len(data):
+        upto = min(len(data), upto + 97)
+        pos = pieces.scan(data[:upto], pos, final=upto == len(data))
+    assert whole.skipped == pieces.skipped == 50 and whole.records == pieces.records == 50
+
+
+@pytest.mark.parametrize('line, reason', [
+    (HEAD % 1 + TAIL.replace(b'tclass=file permissive=0', b'tclass=fi'), 'tclass=fi'),
+    (HEAD % 1 + TAIL.replace(b'tclass=file permissive=0', b'tclass=unix_dgram_soc'), 'tclass=unix_dgram_soc'),
+    (HEAD % 1 + TAIL.replace(b'tclass=file permissive=0', b'tclass='), 'missing or invalid tclass'),
+    # a USER_AVC ends with the closing quote of msg='...': without it the record was cut
+    (b"type=USER_AVC msg=audit(1795651800.000:2): pid=1 uid=81 auid=4294967295 ses=4294967295 "
+     b"subj=system_u:system_r:system_dbusd_t:s0 msg='avc:  denied  { send_msg } for msgtype=method_call "
+     b"scontext=system_u:system_r:a_t:s0 tcontext=system_u:system_r:b_t:s0 tclass=db", 'tclass=db'),
+])
+def test_a_record_cut_inside_tclass_is_no_denial(line, reason):
+    with pytest.raises(Malformed) as exc:
+        parse_line(line)
+    assert reason in str(exc.value)
+    c = Collector()
+    c.scan(line + b'\n', final=True)
+    assert c.result_denials() == [] and c.skipped == 1 and reason in c.samples[0]
+
+
+@pytest.mark.parametrize('line, tclass', [
+    # kernels that do not log permissive= end the record with tclass: a kernel class is trusted there
+    (HEAD % 1 + TAIL.replace(b' permissive=0', b''), 'file'),
+    (HEAD % 1 + TAIL.replace(b'tclass=file permissive=0', b'tclass=unix_dgram_socket\r'), 'unix_dgram_socket'),
+    # a field after tclass, a closing quote (USER_AVC) or the ENRICHED separator shows the record is whole
+    (HEAD % 1 + TAIL.replace(b'tclass=file', b'tclass=my_own_class'), 'my_own_class'),
+    (HEAD % 1 + TAIL.replace(b'tclass=file permissive=0', b'tclass=my_own_class\x1dAUID="unset"'), 'my_own_class'),
+    (b"type=USER_AVC msg=audit(1795651800.000:2): pid=1 uid=81 msg='avc:  denied  { send_msg } for msgtype=signal "
+     b"scontext=system_u:system_r:a_t:s0 tcontext=system_u:system_r:b_t:s0 tclass=dbus'", 'dbus'),
+])
+def test_whole_records_ending_with_tclass_still_parse(line, tclass):
+    kind, rec = parse_line(line)
+    assert kind == 'denial' and rec['tclass'] == tclass
+
+
+def test_every_fixture_record_ending_with_tclass_still_parses():
+    """Real records of kernels without permissive= end with tclass (raw_audit.log serial 14 and 812)."""
+    ending = 0
+    for name in ('raw_audit.log', 'user_avc.log', 'interpreted.log', 'syslog.log', 'hex.log', 'ntpd.log'):
+        for line in fixture_bytes(name).splitlines():
+            if b'avc:  denied' in line and line.rstrip().rsplit(b' ', 1)[-1].startswith(b'tclass='):
+                ending += 1
+                assert parse_line(line)[0] == 'denial', line
+    assert ending == 4

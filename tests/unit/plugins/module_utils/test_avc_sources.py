@@ -7,6 +7,7 @@ __metaclass__ = type
 import calendar
 import gzip
 import io
+import json
 import os
 import time
 
@@ -197,9 +198,9 @@ def test_checkpoint_resumes_a_small_file_that_grew(tmp_path, monkeypatch):
     seen = []
     real_scan = sources.scan_file
 
-    def spy(path, collector, start=0, stop_at_partial=False):
+    def spy(path, collector, start=0, stop_at_partial=False, **kwargs):
         seen.append(start)
-        return real_scan(path, collector, start, stop_at_partial)
+        return real_scan(path, collector, start, stop_at_partial, **kwargs)
     monkeypatch.setattr(sources, 'scan_file', spy)
     c, state = run_once([str(log)], state)
     assert seen == [len(avc(100, 1))]             # resumed, not re-read from 0
@@ -224,7 +225,8 @@ def test_checkpoint_file_roundtrip_and_errors(tmp_path):
             os.rename(src, dest)
     path = str(tmp_path / 'state.json')
     assert sources.load_checkpoint(path) is None
-    state = sources.new_checkpoint('file', (1.5, 2), [{'path': '/x', 'dev': 1, 'ino': 2, 'offset': 3}])
+    state = sources.new_checkpoint('file', (1.5, 2), [{'path': '/x', 'dev': 1, 'ino': 2, 'offset': 3, 'size': 3,
+                                                       'head': 'ab', 'head_len': 3}])
     sources.save_checkpoint(FakeModule(), path, state)
     assert oct(os.stat(path).st_mode & 0o777) == oct(0o600)
     assert sources.load_checkpoint(path) == state
@@ -310,3 +312,136 @@ def test_one_megabyte_record_binary_garbage_and_invalid_utf8_in_a_file(tmp_path)
     sources.collect_files([str(tmp_path / 'audit.log')], False, c)
     assert summary(c) == [('ntpd_t', ('open', 'read'), 2)]
     assert c.skipped == 1 and 'line longer than 65536 bytes' in c.samples[0]
+
+
+# -- hostile input (adversarial testing of avc_collect) --------------------------
+
+@pytest.mark.parametrize('bad', [
+    '2026-02-30T25:61:61Z', '2026-02-30', '2025-02-29', '2026-04-31T00:00:00Z', '2026-11-26T24:00:00Z',
+    '2026-11-26T23:60:00Z', '2026-11-26T23:59:61Z', '0000-01-01', '2026-00-10',
+    '2026-11-26T00:10:00+99:99', '2026-11-26T00:10:00+24:00', '2026-11-26T00:10:00-05:60',
+])
+def test_since_refuses_impossible_dates_times_and_offsets(bad):
+    with pytest.raises(sources.SourceError) as exc:
+        sources.since_to_epoch(bad)
+    assert 'since=%r' % bad in exc.value.msg
+
+
+def test_since_accepts_the_edges_of_the_calendar():
+    assert sources.since_to_epoch('2024-02-29') == calendar.timegm((2024, 2, 29, 0, 0, 0, 0, 0, 0))
+    assert sources.since_to_epoch('2026-12-31T23:59:59Z') == calendar.timegm((2026, 12, 31, 23, 59, 59, 0, 0, 0))
+    # a leap second (RFC 3339 allows :60) is the first second of the next minute
+    assert sources.since_to_epoch('2016-12-31T23:59:60Z') == calendar.timegm((2017, 1, 1, 0, 0, 0, 0, 0, 0))
+    assert sources.since_to_epoch('2026-11-26T14:10:00+14:00') == 1795651800.0
+    assert sources.since_to_epoch('2026-11-25T12:10:00-12:00') == 1795651800.0
+    assert sources.since_to_epoch('2026-11-26T05:39:00+0529') == 1795651800.0
+
+
+def checkpoint_variants():
+    entry = {'path': '/x', 'dev': 1, 'ino': 2, 'offset': 3, 'size': 3, 'head': 'ab', 'head_len': 3}
+    good = {'version': 1, 'source': 'file', 'last_event': [1.5, 2], 'files': [entry]}
+    return [
+        ('last_event', dict(good, last_event='abc')),
+        ('last_event', dict(good, last_event=[None, 1])),
+        ('last_event', dict(good, last_event=[1.5, 2, 3])),
+        ('last_event', dict(good, last_event={'ts': 1})),
+        ('files', dict(good, files={'a': 1})),
+        ('files', dict(good, files='abc')),
+        ('files', dict(good, files=None)),
+        ('files[0]', dict(good, files=[None])),
+        ('files[0].offset', dict(good, files=[dict(entry, offset='10')])),
+        ('files[0].offset', dict(good, files=[dict(entry, offset=-5)])),
+        ('files[0].offset', dict(good, files=[dict(entry, offset=1.5)])),
+        ('files[0].head_len', dict(good, files=[dict(entry, head_len='512')])),
+        ('files[0].head_len', dict(good, files=[dict(entry, head_len=10 ** 9)])),
+        ('files[0].dev', dict(good, files=[dict(entry, dev=None)])),
+        ('files[0].head', dict(good, files=[dict(entry, head=[1])])),
+        ('source', dict(good, source=['file'])),
+        ('version', dict(good, version=True)),
+    ]
+
+
+@pytest.mark.parametrize('index', range(len(checkpoint_variants())))
+def test_checkpoint_with_valid_json_but_wrong_types_is_a_clear_error(tmp_path, index):
+    field, state = checkpoint_variants()[index]
+    path = tmp_path / 'state.json'
+    write(path, json.dumps(state).encode('ascii'))
+    with pytest.raises(sources.SourceError) as exc:
+        sources.load_checkpoint(str(path))
+    assert 'Checkpoint %s' % path in exc.value.msg
+    assert field in exc.value.msg, exc.value.msg
+    assert 'remove it' in exc.value.msg
+
+
+def test_checkpoint_written_by_new_checkpoint_loads_back(tmp_path):
+    path = tmp_path / 'state.json'
+    for state in (sources.new_checkpoint('ausearch', None, []),
+                  sources.new_checkpoint('file', (1764115800.123, 4242), [
+                      {'path': '/var/log/audit/audit.log', 'dev': 64768, 'ino': 1234, 'offset': 0, 'size': 0,
+                       'head': 'e3b0', 'head_len': 0}])):
+        write(path, json.dumps(state).encode('ascii'))
+        assert sources.load_checkpoint(str(path)) == state
+
+
+def test_checkpoint_that_is_a_directory_is_refused(tmp_path):
+    with pytest.raises(sources.SourceError) as exc:
+        sources.load_checkpoint(str(tmp_path))
+    assert 'Checkpoint %s is a directory' % tmp_path in exc.value.msg
+
+
+def test_a_directory_or_symlink_loop_beside_a_good_file_is_named_in_a_warning(tmp_path):
+    write(tmp_path / 'ok.log', avc(1, 1))
+    (tmp_path / 'dir.log').mkdir()
+    os.symlink(str(tmp_path / 'loop.log'), str(tmp_path / 'loop.log'))
+    warnings = []
+    c = Collector()
+    paths = [str(tmp_path / name) for name in ('dir.log', 'ok.log', 'loop.log')]
+    sources.collect_files(paths, False, c, warn=warnings.append)
+    assert c.records == 1
+    assert warnings == ['Cannot read %s: is a directory' % paths[0],
+                        'Cannot read %s: Too many levels of symbolic links' % paths[2]]
+    assert sources.readable_files(paths, False) == [paths[1]]
+
+
+@pytest.mark.parametrize('euid, hint', [(0, False), (1000, True)])
+def test_run_as_root_hint_only_when_not_root(tmp_path, monkeypatch, euid, hint):
+    write(tmp_path / 'bad.log', avc(2, 2))
+    (tmp_path / 'dir.log').mkdir()
+    real_open = sources.os.open
+
+    def deny(path, *args):
+        if path.endswith('bad.log'):
+            raise OSError(13, 'Permission denied')
+        return real_open(path, *args)
+    monkeypatch.setattr(sources.os, 'open', deny)
+    monkeypatch.setattr(sources.os, 'geteuid', lambda: euid)
+    paths = [str(tmp_path / 'bad.log'), str(tmp_path / 'dir.log')]
+    with pytest.raises(sources.SourceError) as exc:
+        sources.collect_files(paths, False, Collector())
+    assert '%s: Permission denied' % paths[0] in exc.value.msg
+    assert '%s: is a directory' % paths[1] in exc.value.msg
+    assert ('run as root' in exc.value.msg) is hint
+    with pytest.raises(sources.SourceError) as exc:
+        sources.readable_files(paths[1:], False)
+    assert 'run as root' not in exc.value.msg         # not a permission problem
+
+
+def test_truncated_gzip_keeps_the_records_before_the_damage_and_reads_the_other_files(tmp_path):
+    data = b''.join(avc(1000 + i, i, domain=b'd%d_t' % (i * 7919 % 10007)) for i in range(2000))
+    with gzip.open(str(tmp_path / 'audit.log.2.gz'), 'wb') as f:
+        f.write(data)
+    with io.open(str(tmp_path / 'audit.log.2.gz'), 'rb') as f:
+        compressed = f.read()
+    write(tmp_path / 'audit.log.2.gz', compressed[:len(compressed) // 2])
+    write(tmp_path / 'audit.log.1', avc(5000, 5000, b'write'))
+    write(tmp_path / 'audit.log', avc(5001, 5001, b'open'))
+    warnings = []
+    c = Collector()
+    entries = sources.collect_files([str(tmp_path / 'audit.log')], True, c, warn=warnings.append)
+    assert 100 < c.records - 2 < 2000
+    assert [os.path.basename(e['path']) for e in entries] == ['audit.log.2.gz', 'audit.log.1', 'audit.log']
+    assert len(warnings) == 1 and warnings[0].startswith('%s is damaged' % (tmp_path / 'audit.log.2.gz'))
+    # without a warn callback, damage is an error, never silent
+    with pytest.raises(sources.SourceError) as exc:
+        sources.scan_file(str(tmp_path / 'audit.log.2.gz'), Collector())
+    assert 'is damaged' in exc.value.msg

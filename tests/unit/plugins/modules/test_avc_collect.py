@@ -57,7 +57,7 @@ def test_skipped_lines_and_errors_are_reported(monkeypatch):
     result, failed = run_module(monkeypatch, avc_collect.main, {
         'source': 'file', 'paths': [fixture('bad.log'), fixture('raw_audit.log')], 'include_rotated': False})
     assert not failed
-    assert result['skipped_lines']['count'] == 5 and len(result['skipped_lines']['samples']) == 5
+    assert result['skipped_lines']['count'] == 6 and len(result['skipped_lines']['samples']) == 5
     assert [e['op'] for e in result['errors']] == ['security_compute_sid']
 
 
@@ -82,9 +82,11 @@ def test_checkpoint_not_advanced_in_check_mode_then_advanced(monkeypatch, tmp_pa
     assert [d['permissions'] for d in new['denials']] == [['write']] and new['checkpoint_updated'] is True
 
 
-def test_explain_adds_explanations(monkeypatch):
+def test_explain_adds_explanations(monkeypatch, tmp_path):
+    policy = tmp_path / 'policy.33'
+    policy.write_bytes(b'binary policy')
     monkeypatch.setattr(a2w, 'selinux_active', lambda: False)
-    monkeypatch.setattr(a2w, 'default_policy', lambda: '/etc/selinux/default/policy/policy.33')
+    monkeypatch.setattr(a2w, 'default_policy', lambda: str(policy))
     calls = []
 
     def explain(runner, lines, policy):
@@ -94,7 +96,7 @@ def test_explain_adds_explanations(monkeypatch):
     result, failed = run_module(monkeypatch, avc_collect.main, {
         'source': 'file', 'paths': [fixture('ntpd.log')], 'explain': True})
     assert not failed
-    assert calls == ['/etc/selinux/default/policy/policy.33']
+    assert calls == [str(policy)]
     assert [d['explanation']['kind'] for d in result['denials']] == ['missing_rule', 'boolean']
 
 
@@ -160,3 +162,80 @@ def test_checkpoint_last_event_never_goes_back(monkeypatch, tmp_path):
     assert second['records'] == 0
     with io.open(state) as f:
         assert json.load(f)['last_event'] == [200.0, 7]
+
+
+# -- hostile input (adversarial testing) ----------------------------------------------
+
+def bad_checkpoints(log):
+    st = os.stat(log)
+    entry = {'path': log, 'dev': st.st_dev, 'ino': st.st_ino, 'offset': 0, 'size': st.st_size,
+             'head': 'x', 'head_len': 512}
+    good = {'version': 1, 'source': 'file', 'last_event': [1.5, 2], 'files': [entry]}
+    return [
+        ('last_event', dict(good, last_event='abc')),            # a string where [ts, serial] is expected
+        ('last_event', dict(good, last_event=[None, 1])),        # null fields
+        ('files', dict(good, files={'a': 1})),                   # an object instead of a list
+        ('files[0]', dict(good, files=[None])),
+        ('files[0].offset', dict(good, files=[dict(entry, offset='10')])),   # a string where a number is expected
+        ('files[0].offset', dict(good, files=[dict(entry, offset=-5)])),
+        ('files[0].head_len', dict(good, files=[dict(entry, head_len='512')])),
+    ]
+
+
+def test_checkpoint_with_wrong_field_types_fails_clearly_and_is_not_written(monkeypatch, tmp_path):
+    log = str(tmp_path / 'audit.log')
+    shutil.copy(fixture('ntpd.log'), log)
+    state = tmp_path / 'avc.state'
+    for field, content in bad_checkpoints(log):
+        text = json.dumps(content).encode('ascii')
+        state.write_bytes(text)
+        for check_mode in (True, False):
+            result, failed = run_module(monkeypatch, avc_collect.main,
+                                        {'source': 'file', 'paths': [log], 'checkpoint': str(state)},
+                                        check_mode=check_mode)
+            assert failed, (field, result)
+            assert 'Checkpoint %s' % state in result['msg'] and field in result['msg'], result['msg']
+            assert state.read_bytes() == text
+
+
+def test_impossible_since_is_refused_before_anything_is_read(monkeypatch, tmp_path):
+    for since in ('2026-02-30T25:61:61Z', '2026-11-26T00:10:00+99:99'):
+        result, failed = run_module(monkeypatch, avc_collect.main, {
+            'source': 'file', 'paths': [str(tmp_path / 'none.log')], 'since': since})
+        assert failed and result['msg'].startswith('since=%r' % since), result['msg']
+
+
+def test_ausearch_never_runs_on_directories_and_names_each_bad_path(monkeypatch, tmp_path):
+    calls = []
+
+    def run_command(self, cmd, **kwargs):
+        calls.append(cmd)
+        with io.open(fixture('ntpd.log'), encoding='utf-8') as f:
+            return 0, f.read(), ''
+    monkeypatch.setattr(basic.AnsibleModule, 'run_command', run_command)
+    monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda self, name, **kw: '/usr/sbin/' + name)
+    warnings = []
+    monkeypatch.setattr(basic.AnsibleModule, 'warn', lambda self, msg: warnings.append(msg))
+    (tmp_path / 'd1').mkdir()
+    (tmp_path / 'd2').mkdir()
+    bad = [str(tmp_path / 'd1'), str(tmp_path / 'd2')]
+    result, failed = run_module(monkeypatch, avc_collect.main, {'source': 'ausearch', 'paths': bad})
+    assert failed and calls == []
+    assert '%s: is a directory' % bad[0] in result['msg'] and '%s: is a directory' % bad[1] in result['msg']
+    assert 'run as root' not in result['msg']
+    good = str(tmp_path / 'audit.log')
+    shutil.copy(fixture('ntpd.log'), good)
+    result, failed = run_module(monkeypatch, avc_collect.main, {
+        'source': 'ausearch', 'paths': [bad[0], good], 'include_rotated': False})
+    assert not failed and len(result['denials']) == 2
+    assert [c[-1] for c in calls] == [good]
+    assert warnings == ['Cannot read %s: is a directory' % bad[0]]
+
+
+def test_explain_refuses_a_policy_that_is_no_regular_file_before_reading(monkeypatch, tmp_path):
+    def explain(runner, lines, policy):
+        raise AssertionError('audit2why must not run')
+    monkeypatch.setattr(a2w, 'explain', explain)
+    result, failed = run_module(monkeypatch, avc_collect.main, {
+        'source': 'file', 'paths': [str(tmp_path / 'none.log')], 'explain': True, 'policy': str(tmp_path)})
+    assert failed and result['msg'].startswith('policy %s is a directory' % tmp_path), result['msg']
