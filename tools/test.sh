@@ -11,7 +11,7 @@ export ANSIBLE_NOCOLOR=1 PY_COLORS=0 PYTHONDONTWRITEBYTECODE=1
 logdir="$here/build/test-logs"
 mkdir -p "$logdir"
 
-ALL_STEPS=(setup tools unit-py311 unit-py27 unit-py36 unit-compat integration-store integration-targets report bench-smoke
+ALL_STEPS=(setup tools unit-py311 unit-py27 unit-py36 unit-compat integration-store integration-store-el9 integration-targets report bench-smoke
            sanity-2.19 sanity-2.16 ansible-lint changelog galaxy-build-install integration-vm molecule)
 steps=("$@")
 [ ${#steps[@]} -gt 0 ] || steps=("${ALL_STEPS[@]}")
@@ -48,6 +48,18 @@ step_unit-py36() { target_pytest .venv-py36 "$(pyenv_python 3.6)"; }
 step_unit-compat() { .venv-compat/bin/python -m pytest -q -p no:cacheprovider "${TARGET_SIDE_TESTS[@]}"; }
 
 step_integration-store() { controller_pytest tests/integration/pytest; }
+# the same local_policy_module tests on an EL9 targeted store (c9s policy) with userspace 3.6 first on PATH, both
+# built from ../shared/vendor by tools/el/ (cached in ~/.cache/fleetsec-selinux; see docs/el-platform.md)
+step_integration-store-el9() {
+  local store
+  store=$(tools/el/build-store.sh el9 | tail -1)
+  if [ ! -d "$store/root" ]; then echo "EL9 store build failed"; return 1; fi
+  eval "$(tools/el/env.sh 3.6)" || return 1
+  echo "store: $store/root; semodule: $(command -v semodule); audit2allow: $(command -v audit2allow)"
+  # (the three-process parallel-run case is left to the host store: on this store it is the longest case)
+  FLEETSEC_STORE_ROOT="$store/root" controller_pytest tests/integration/pytest/test_local_policy_module_store.py \
+    tests/integration/pytest/test_local_policy_module_hostile.py -k 'not parallel' --durations=5
+}
 step_integration-targets() { tools/integration.sh; }
 # the fleet report written by the playbooks' tasks, rendered in headless Chromium
 step_report() { controller_pytest tests/integration/report; }

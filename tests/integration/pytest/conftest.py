@@ -14,7 +14,21 @@ import sys
 import pytest
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
-STORE_DIRS = (('etc', '/etc/selinux'), ('var/lib', '/var/lib/selinux'))
+# A prebuilt store root to test against instead of this host's store: the EL stores of tools/el/build-store.sh
+# (run with that release's userspace first on PATH: tools/test.sh step integration-store-el9).
+STORE_ROOT = os.environ.get('FLEETSEC_STORE_ROOT') or '/'
+STORE_DIRS = (('etc', os.path.join(STORE_ROOT, 'etc/selinux')), ('var/lib', os.path.join(STORE_ROOT, 'var/lib/selinux')))
+
+
+def store_type(root):
+    """SELINUXTYPE of ROOT/etc/selinux/config (the store name semodule -s needs under an alternate root)."""
+    found = 'targeted'
+    with open(os.path.join(str(root), 'etc/selinux/config')) as handle:
+        for line in handle:
+            key, sep, value = line.split('#', 1)[0].partition('=')
+            if sep and key.strip() == 'SELINUXTYPE' and value.strip():
+                found = value.strip().strip('"\'')
+    return found
 
 
 def collections_path():
@@ -58,7 +72,8 @@ def policy_root(pristine_policy_root, tmp_path):
 
 def semodule_list(root):
     """{name: (priority, kind, enabled, checksum)} of the highest priority of each module in ``root``."""
-    out = subprocess.run(['semodule', '-p', root, '-lfull', '-m'], check=True, capture_output=True, text=True,
+    out = subprocess.run(['semodule', '-p', root, '-s', store_type(root), '-lfull', '-m'], check=True,
+                         capture_output=True, text=True,
                          env=dict(os.environ, LC_ALL='C')).stdout
     modules = {}
     for line in out.splitlines():

@@ -17,6 +17,7 @@ import time
 
 import pytest
 
+from conftest import store_type
 from module_helpers import run_module
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_plan
@@ -107,11 +108,16 @@ def test_gate_judges_what_is_granted_after_expansion(monkeypatch, policy_root, s
     by_module = {}
     for finding in judged['dangerous']:
         by_module.setdefault(finding['module'], []).append(finding['rule'])
+    # Each module is judged on what the batch grants to the types it names (all name ntpd_t here). A policy
+    # built with optimize-policy (EL's semanage.conf) drops rules another rule already covers: the alias and CIL
+    # writes to shadow_t may then show only through file_type, and the .pp's setenforce through can_setenforce.
+    reaches_shadow = set(['allow ntpd_t shadow_t:file write', 'allow ntpd_t file_type:file write'])
+    gets_setenforce = set(['allow ntpd_t security_t:security setenforce', 'typeattribute ntpd_t can_setenforce'])
     assert 'typeattribute ntpd_t can_setenforce' in by_module['fsitest_attr']
     assert 'allow ntpd_t file_type:file write' in by_module['fsitest_ftype']
-    assert 'allow ntpd_t shadow_t:file write' in by_module['fsitest_alias']
-    assert 'allow ntpd_t shadow_t:file write' in by_module['fsitest_cil']
-    assert 'allow ntpd_t security_t:security setenforce' in by_module['fsitest_pp']
+    for name in ('fsitest_alias', 'fsitest_cil'):
+        assert reaches_shadow & set(by_module[name]), (name, by_module[name])
+    assert gets_setenforce & set(by_module['fsitest_pp']), by_module['fsitest_pp']
     assert store_list(policy_root) == before
 
 
@@ -238,8 +244,7 @@ def test_policy_root_with_another_store_name_than_the_host(monkeypatch, pristine
     root = tmp_path / 'image'
     (root / 'etc/selinux').mkdir(parents=True)
     (root / 'var/lib/selinux').mkdir(parents=True)
-    host_type = subprocess.run(['awk', '-F=', '/^SELINUXTYPE/ {print $2}', str(pristine_policy_root / 'etc/selinux/config')],
-                               capture_output=True, text=True, check=True).stdout.strip()
+    host_type = store_type(pristine_policy_root)
     shutil.copytree(str(pristine_policy_root / 'etc/selinux' / host_type), str(root / 'etc/selinux/fsitarget'),
                     symlinks=True)
     shutil.copytree(str(pristine_policy_root / 'var/lib/selinux' / host_type), str(root / 'var/lib/selinux/fsitarget'),
@@ -328,7 +333,8 @@ def test_kill_in_the_middle_of_the_transaction_leaves_a_loadable_store(monkeypat
     time.sleep(0.5)  # well inside the policy rebuild (several seconds here)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    listed = subprocess.run(['semodule', '-p', policy_root, '-s', 'default', '-lfull'], capture_output=True, text=True, check=False)
+    listed = subprocess.run(['semodule', '-p', policy_root, '-s', store_type(policy_root), '-lfull'], capture_output=True,
+                            text=True, check=False)
     assert listed.returncode == 0, listed.stderr  # the store still loads
     converged(monkeypatch, args, store_list, policy_root)
 
