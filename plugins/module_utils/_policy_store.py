@@ -52,6 +52,14 @@ LOCK_ATTEMPTS = 12
 LOCK_DELAY = 5.0
 
 
+# Appended to the trial copy's semanage.conf (the last [setfiles]/[sefcontext_compile] block wins): the trial
+# is read for its binary policy only. Under enforcing, setfiles (setfiles_t) may not read the private copy
+# (semanage_tmp_t), and file-context checks are the real transaction's: it still runs them, all or nothing.
+TRIAL_CONF = (b'\n# fleetsec.selinux trial transaction: binary policy only\ndisable-genhomedircon = true\n'
+              b'[setfiles]\npath = /bin/true\nargs = $@ $<\n[end]\n'
+              b'[sefcontext_compile]\npath = /bin/true\nargs = $@\n[end]\n')
+
+
 class StoreError(FleetsecError):
     pass
 
@@ -422,6 +430,11 @@ class PolicyStore(object):
                     shutil.copytree(src, dst, symlinks=True)
             else:
                 shutil.copy2(src, dst)
+        conf = os.path.join(trial_root, 'etc/selinux/semanage.conf')
+        if not os.path.isdir(os.path.dirname(conf)):
+            os.makedirs(os.path.dirname(conf), 0o700)
+        with open(conf, 'ab') as handle:
+            handle.write(TRIAL_CONF)
         pattern = os.path.join(trial_root, 'etc/selinux', ptype, 'policy', 'policy.*')
         for stale in glob.glob(pattern):
             os.unlink(stale)  # the policy judged afterwards must be the one THIS transaction built
