@@ -38,17 +38,7 @@ jobs=${FLEETSEC_EL_JOBS:-2}
 policy_name=targeted
 
 key_store "$name"   # -> userspace policy_tarball container_tarball dist_tarball expect_modules skey sout
-if [ "$force" -eq 0 ] && [ -f "$sout/.complete" ]; then
-  log "store $name already built, nothing to do: $sout (key $skey)"
-  echo "$sout"
-  exit 0
-fi
-el_lock "store-$name"
-if [ "$force" -eq 0 ] && [ -f "$sout/.complete" ]; then
-  log "store $name was built meanwhile, nothing to do: $sout"
-  echo "$sout"
-  exit 0
-fi
+el_reuse "$force" "store $name" "$sout" "$skey" "store-$name"   # prints the folder and exits when it is already built
 
 # --- the release's userspace (built first if needed), first on PATH for the rest ----------------
 "$here/build-userspace.sh" "$userspace" >/dev/null

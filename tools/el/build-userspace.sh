@@ -39,17 +39,7 @@ force=0
 jobs=${FLEETSEC_EL_JOBS:-2}
 
 key_userspace "$version"   # -> tarball build_env make_vars build_debs ukey uout
-if [ "$force" -eq 0 ] && [ -f "$uout/.complete" ]; then
-  log "userspace $version already built, nothing to do: $uout (key $ukey)"
-  echo "$uout"
-  exit 0
-fi
-el_lock "userspace-$version"
-if [ "$force" -eq 0 ] && [ -f "$uout/.complete" ]; then
-  log "userspace $version was built meanwhile, nothing to do: $uout"
-  echo "$uout"
-  exit 0
-fi
+el_reuse "$force" "userspace $version" "$uout" "$ukey" "userspace-$version"   # prints the folder and exits when it is already built
 
 # --- Debian build dependencies -----------------------------------------------------------------
 pyinc=$("$el_python" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')

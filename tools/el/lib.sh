@@ -98,3 +98,20 @@ _el_scratch_cleanup() {
   fi
   rm -rf --one-file-system "$work"
 }
+
+# el_reuse FORCE WHAT DIR KEY LOCK: unless FORCE is 1, print DIR and exit 0 when DIR is complete; otherwise
+# take the lock LOCK and check again (another run may have built it while we waited)
+el_reuse() {
+  local force=$1 what=$2 dir=$3 key=$4
+  if [ "$force" -eq 0 ] && [ -f "$dir/.complete" ]; then
+    log "$what already built, nothing to do: $dir (key $key)"
+    echo "$dir"
+    exit 0
+  fi
+  el_lock "$5"
+  if [ "$force" -eq 0 ] && [ -f "$dir/.complete" ]; then
+    log "$what was built meanwhile, nothing to do: $dir"
+    echo "$dir"
+    exit 0
+  fi
+}
