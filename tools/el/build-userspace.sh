@@ -17,7 +17,7 @@
 # Usage: tools/el/build-userspace.sh VERSION [--force]
 # Environment:
 #   FLEETSEC_CACHE    cache directory (default ~/.cache/fleetsec-selinux)
-#   FLEETSEC_VENDOR   vendor tarballs (default /work/shared/vendor)
+#   FLEETSEC_VENDOR   vendor tarballs (default ../shared/vendor beside the checkout)
 #   FLEETSEC_EL_JOBS  make -j (default 2)
 # Reads nothing from the network. Installs the missing Debian build dependencies with apt-get
 # (needs root only then). Every build command runs under `nice -n 19`.

@@ -14,7 +14,9 @@ el_dir=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 . "$el_dir/releases.sh"
 el_lib="$el_dir/lib.sh"
 cache=${FLEETSEC_CACHE:-$HOME/.cache/fleetsec-selinux}
-vendor=${FLEETSEC_VENDOR:-/work/shared/vendor}
+# the vendor tarballs sit beside the checkout (../shared/vendor, as on every machine of the project)
+_el_repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+vendor=${FLEETSEC_VENDOR:-$(cd "$_el_repo/.." && pwd)/shared/vendor}
 # The python the bindings are built for: the one the tools' `#!/usr/bin/python3` lines run.
 el_python=/usr/bin/python3
 

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # The table of EL-faithful SELinux builds (sourced by tools/el/lib.sh). One function per row; a
 # cache key covers only its own row (`declare -f`), so adding a row rebuilds nothing else.
-# Every file named here is in the vendor directory (FLEETSEC_VENDOR, default /work/shared/vendor,
+# Every file named here is in the vendor directory (FLEETSEC_VENDOR, default ../shared/vendor beside the checkout,
 # see its README.md) and is checked against its SHA256SUMS.
 
 # shellcheck disable=SC2034  # the rows set variables for the scripts that source this file
