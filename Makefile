@@ -1,5 +1,5 @@
 # fleetsec.selinux — developer entry points. Every target sets up what it needs (cached).
-.PHONY: demo test setup unit sanity lint integration molecule bench docs clean distclean
+.PHONY: demo test setup unit sanity lint integration molecule bench adversarial docs clean distclean
 
 demo:            ## main job: the collection's fleet workflow against the local enforcing VM
 	tools/demo.sh
@@ -24,6 +24,9 @@ integration: setup
 
 molecule: setup
 	tools/test.sh molecule
+
+adversarial: setup  ## the hostile/faulty/concurrent input suites -> docs/adversarial.md (figures from the run)
+	.venv/bin/python tools/adversarial-figures.py
 
 bench: setup     ## benchmarks -> BENCHMARKS.md
 	tools/bench.sh
