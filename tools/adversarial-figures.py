@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Run the adversarial (hostile, faulty and concurrent input) suites and write docs/adversarial.md from the run.
 
