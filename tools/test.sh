@@ -68,6 +68,7 @@ step_report() { controller_pytest tests/integration/report; }
 step_bench-smoke() {
   .venv/bin/python bench/avc_scan.py --size 8M --repeat 1 &&
     .venv/bin/python bench/policy_rebuilds.py --repeat 1 &&
+    .venv/bin/python bench/te_parse.py --repeat 1 &&
     .venv/bin/python bench/fleet.py --hosts 2 --log-size 64K --no-variants
 }
 

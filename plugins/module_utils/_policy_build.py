@@ -282,8 +282,8 @@ def boolean_hints(te):
 
 # ---------------------------------------------------------------- te text ---
 
-_MODULE_RE = re.compile(r'^\s*module\s+([A-Za-z][A-Za-z0-9_.-]*)\s+([^\s;]+)\s*;', re.M)
-_POLICY_MODULE_RE = re.compile(r'^\s*policy_module\(\s*`?([A-Za-z][A-Za-z0-9_.-]*)\'?\s*(?:,\s*`?([^)\']*)\'?\s*)?\)', re.M)
+_MODULE_RE = re.compile(r'^[ \t]*module\s+([A-Za-z][A-Za-z0-9_.-]*)\s+([^\s;]+)\s*;', re.M)
+_POLICY_MODULE_RE = re.compile(r'^[ \t]*policy_module\(\s*`?([A-Za-z][A-Za-z0-9_.-]*)\'?\s*(?:,\s*`?([^)\']*)\'?\s*)?\)', re.M)
 _REQUIRE_START_RE = re.compile(r'\brequire\s*\{')
 _GEN_REQUIRE_RE = re.compile(r'\bgen_require\(\s*`.*?\'\s*\)', re.S)
 _SET = r'(?:~?\s*\{[^{}]*\}|[~A-Za-z0-9_.*$-]+)'
