@@ -80,9 +80,19 @@ class ActionModule(ActionBase):
         real = self._loader.get_real_file(path, decrypt=True)
         try:
             with open(real, 'rb') as handle:
-                return to_text(handle.read(), errors='surrogate_or_strict')
+                data = handle.read()
         finally:
             self._loader.cleanup_tmp_file(real)
+        try:
+            text = data.decode('utf-8')
+        except UnicodeDecodeError as exc:
+            raise AnsibleActionFail('%s is not UTF-8 text (a binary file, such as a compiled .pp, passed as src?): '
+                                    'byte %d cannot be decoded. Pass a .pp with the pp option; nothing was run.'
+                                    % (path, exc.start))
+        if '\0' in text:
+            raise AnsibleActionFail('%s holds NUL bytes: it is not a policy source (a binary file passed as src?). '
+                                    'Nothing was run.' % path)
+        return text
 
     def _resolve_src(self, entry, remote_default, task_vars):
         """Replace a controller-side ``src`` in ``entry`` by ``te`` (+ ``fc``); keep target-side ones."""

@@ -128,3 +128,13 @@ def test_unusable_dest_is_refused_before_the_module_runs(tmp_path, files, sabota
     with pytest.raises(AnsibleActionFail, match='nothing was run'):
         action.run(task_vars={'domain': 'ntpd_t'})
     assert calls == []
+
+
+@pytest.mark.parametrize('data', [b'\x8f\xff|\xf9\x01\x00\x00\x00binary policy package', b'module acme 1.0;\x00\n'])
+def test_binary_src_is_a_clear_error_before_the_module_runs(tmp_path, files, data):
+    """A compiled .pp passed as src used to crash the action plugin (surrogates in the module's JSON)."""
+    (files / 'acme.pp').write_bytes(data)
+    action, calls = make_action(tmp_path, {'name': 'acme', 'src': 'acme.pp'})
+    with pytest.raises(AnsibleActionFail, match='Nothing was run|nothing was run'):
+        action.run(task_vars={})
+    assert calls == []
