@@ -18,7 +18,6 @@ __metaclass__ = type
 import time
 
 
-SBIN_DIRS = ['/usr/sbin', '/sbin', '/usr/local/sbin']
 C_LOCALE = {'LC_ALL': 'C', 'LANG': 'C', 'LANGUAGE': 'C'}
 
 
@@ -110,7 +109,9 @@ class Runner(object):
         """Absolute path of a declared command's binary, or None when absent and not required."""
         if name not in self._paths:
             spec = self.commands[name]
-            self._paths[name] = self.module.get_bin_path(spec.binary, required=False, opt_dirs=SBIN_DIRS)
+            # PATH first, then the sbin directories (get_bin_path adds them): an opt_dirs list would be searched
+            # BEFORE PATH and hide the tools a user (or the EL test platform) puts first on it
+            self._paths[name] = self.module.get_bin_path(spec.binary, required=False)
         found = self._paths[name]
         if found is None and required:
             spec = self.commands[name]

@@ -92,3 +92,20 @@ def test_retry_is_bounded_and_retries_only_when_asked():
     with pytest.raises(CommandFailed):
         Runner(module, COMMANDS, sleep=sleeps.append).run_with_retry('semodule', ['-i', 'x.pp'], retry_if=lambda r: 'lock' in r.stderr)
     assert len(module.calls) == 1
+
+
+def test_binaries_are_found_on_path_before_the_sbin_directories(tmp_path, monkeypatch):
+    """A semodule first on PATH (another userspace release) must win over /usr/sbin/semodule."""
+    from ansible.module_utils.common.process import get_bin_path
+    tool = tmp_path / 'semodule'
+    tool.write_text(u'#!/bin/sh\n')
+    tool.chmod(0o755)
+    monkeypatch.setenv('PATH', '%s:/usr/bin:/bin' % tmp_path)
+
+    class Module(object):
+        check_mode = False
+
+        def get_bin_path(self, arg, required=False, opt_dirs=None):
+            return get_bin_path(arg, opt_dirs=opt_dirs)
+    runner = Runner(Module(), {'semodule': Command('semodule')})
+    assert runner.path('semodule') == str(tool)
