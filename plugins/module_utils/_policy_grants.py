@@ -183,13 +183,12 @@ def judge(old, new):
         if not joined:
             continue
         grants = []
+        member = min(joined)  # the attribute's rules are judged once, for one of the types that joined it
         for (kind, source, target, tclass), values in sorted(by_source.get(attribute, [])):
+            real_target = member if target == attribute and kind == 'allow' else target
             for value in sorted(values):
-                for member in sorted(joined):
-                    real_target = member if target == attribute and kind == 'allow' else target
-                    for dummy, why in _grant_reasons(new, kind, member, real_target, tclass, value, unconfined):
-                        grants.append('%s (%s)' % (_rule_text(kind, source, target, tclass, value), why))
-                    break
+                for dummy, why in _grant_reasons(new, kind, member, real_target, tclass, value, unconfined):
+                    grants.append('%s (%s)' % (_rule_text(kind, source, target, tclass, value), why))
         if grants:
             shown = '; '.join(sorted(set(grants))[:EXAMPLES_SHOWN])
             more = len(set(grants)) - EXAMPLES_SHOWN

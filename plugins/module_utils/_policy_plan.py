@@ -328,15 +328,16 @@ class Planner(object):
     def _judge(self, installs, operations):
         """Before the commit, in check mode too: try the whole transaction on a private copy of the store, then
         gate every module on what the built policy grants (attributes, aliases, CIL and .pp included)."""
-        new_policy = self.store.trial(operations, self.workdir())
-        if not all(self.runner.has(name) for name in grants.GRANT_COMMANDS):
-            if all(p['allow_dangerous'] is True for p in installs):
-                self.warnings.append('setools is missing: what the modules grant was not judged (allow_dangerous: '
-                                     'true).')
-                return
+        judged = all(self.runner.has(name) for name in grants.GRANT_COMMANDS)
+        if not judged and not all(p['allow_dangerous'] is True for p in installs):
+            # refused before the trial rebuild, which would only be thrown away
             raise PlanError(
                 "Judging what module(s) %s grant needs setools (sesearch, seinfo); install %s. Nothing was changed."
                 % (', '.join(p['name'] for p in installs), grants.SETOOLS_HINT))
+        new_policy = self.store.trial(operations, self.workdir())
+        if not judged:
+            self.warnings.append('setools is missing: what the modules grant was not judged (allow_dangerous: true).')
+            return
         found = grants.judge(grants.dump(self.runner, self.store.policy_file()),
                              grants.dump(self.runner, new_policy))
         names = dict((p['name'], grants.mentions(self._module_text(p))) for p in installs) if len(installs) > 1 else {}

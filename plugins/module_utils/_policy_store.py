@@ -129,6 +129,12 @@ def record_problem(name, data):
     return None
 
 
+def newest_policy(pattern):
+    """The ``policy.NN`` with the highest NN among the files matching ``pattern``; None when there is none."""
+    numbered = [p for p in glob.glob(pattern) if p.rsplit('.', 1)[-1].isdigit()]
+    return max(numbered, key=lambda p: int(p.rsplit('.', 1)[-1])) if numbered else None
+
+
 def sha256_bytes(data):
     return 'sha256:' + hashlib.sha256(data).hexdigest()
 
@@ -157,10 +163,12 @@ class PolicyStore(object):
         self.record_problems = {}
 
     # ------------------------------------------------------------ facts ---
-    def _base(self):
-        """``-p ROOT -s TYPE`` for an alternate root: without ``-s``, semodule takes the store name from the
-        HOST's /etc/selinux/config, not ROOT's (an EL ``targeted`` root on a Debian ``default`` host)."""
-        return ['-p', self.root, '-s', self.policy_type()] if self.root else []
+    def _base(self, root=None):
+        """``-p ROOT -s TYPE`` for an alternate root (``root``, else the store's own): without ``-s``, semodule
+        takes the store name from the HOST's /etc/selinux/config, not ROOT's (an EL ``targeted`` root on a
+        Debian ``default`` host)."""
+        root = root or self.root
+        return ['-p', root, '-s', self.policy_type()] if root else []
 
     def features(self):
         """What this semodule supports: priorities (-lfull/-X, >= 2.4), extract (-E, >= 2.5), checksum (-m, >= 3.4)."""
@@ -195,11 +203,11 @@ class PolicyStore(object):
     def policy_file(self):
         """The newest binary policy of the store (``policy.NN``), for ``audit2allow -p``."""
         pattern = os.path.join(self.root or '/', 'etc/selinux', self.policy_type(), 'policy', 'policy.*')
-        candidates = [p for p in glob.glob(pattern) if p.rsplit('.', 1)[-1].isdigit()]
-        if not candidates:
+        found = newest_policy(pattern)
+        if found is None:
             raise StoreError('No binary policy matches %s: is the SELinux policy package installed%s?'
                              % (pattern, ' under policy_root' if self.root else ''))
-        return max(candidates, key=lambda p: int(p.rsplit('.', 1)[-1]))
+        return found
 
     def modules(self, refresh=False):
         """Installed modules: {name: [entries, highest priority first]} (see :func:`parse_list`)."""
@@ -382,9 +390,8 @@ class PolicyStore(object):
     def transaction_args(self, operations, root=None):
         """argv (after ``semodule``) for ``operations``: tuples ('install', prio, path) / ('remove', prio, name) /
         ('enable', name) / ('disable', name). ``root``: run them on another copy of the store."""
-        root = root or self.root
-        args = ['-p', root, '-s', self.policy_type()] if root else []
-        if root:
+        args = self._base(root)
+        if args:
             args.append('-n')  # never load an alternate root's policy into the running kernel
         priority_ok = self.features()['priority']
         current = None
@@ -444,10 +451,10 @@ class PolicyStore(object):
         self.runner.run('semodule_ro', self.transaction_args(operations, root=trial_root),
                         what='the module transaction, tried first on a private copy of the store',
                         hint='Nothing was changed: the real store was not touched')
-        built = [p for p in glob.glob(pattern) if p.rsplit('.', 1)[-1].isdigit()]
-        if not built:
+        built = newest_policy(pattern)
+        if built is None:
             raise StoreError('The trial transaction built no binary policy (%s); nothing was changed.' % pattern)
-        return max(built, key=lambda p: int(p.rsplit('.', 1)[-1]))
+        return built
 
     def commit(self, operations):
         """Run ``operations`` as ONE semodule transaction (one policy rebuild); return the Result (skipped in check mode)."""
