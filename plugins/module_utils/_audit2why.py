@@ -9,8 +9,8 @@
 ``{"kind": ..., "booleans": [...], "text": ...}`` with kind one of ``missing_rule``,
 ``boolean``, ``constraint``, ``reload`` or ``unknown``.
 
-Where SELinux is disabled (no /sys/fs/selinux) audit2why needs ``-p POLICY``;
-:func:`default_policy` finds the newest binary policy of the configured type.
+Where SELinux is not active audit2why needs ``-p POLICY``: :mod:`_host_facts`
+says whether it is and which binary policy is configured.
 
 Not part of the public API of the collection: may change without notice.
 """
@@ -18,15 +18,11 @@ Not part of the public API of the collection: may change without notice.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import glob
-import os
 import re
 
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Command
-from ansible_collections.fleetsec.selinux.plugins.module_utils._selinux_config import (
-    POLICY_KEY, POLICY_NAME_RE, decode, read_value)
 
 COMMANDS = {
     'audit2why': Command('audit2why', package_hint='policycoreutils-python-utils (policycoreutils-python on EL7)'),
@@ -34,29 +30,6 @@ COMMANDS = {
 
 KINDS = ('missing_rule', 'boolean', 'constraint', 'reload', 'unknown')
 _BOOL = re.compile(r'setsebool -P (\S+) ([01])')
-
-
-def selinux_active(selinuxfs='/sys/fs/selinux'):
-    return os.path.isdir(selinuxfs) and os.path.exists(os.path.join(selinuxfs, 'enforce'))
-
-
-def default_policy(root='/etc/selinux'):
-    """Path of the newest ``policy.N`` of the SELINUXTYPE in /etc/selinux/config (read as libselinux does), or None.
-
-    Without a valid SELINUXTYPE, the first of targeted, default and mls that has a policy.
-    """
-    try:
-        with open(os.path.join(root, 'config'), 'rb') as f:
-            configured = read_value(decode(f.read()), POLICY_KEY)
-    except (IOError, OSError):
-        configured = None
-    names = [configured] if configured and POLICY_NAME_RE.match(configured) else ['targeted', 'default', 'mls']
-    for name in names:
-        found = glob.glob(os.path.join(root, name, 'policy', 'policy.[0-9]*'))
-        numbered = [(int(p.rsplit('.', 1)[1]), p) for p in found if p.rsplit('.', 1)[1].isdigit()]
-        if numbered:
-            return max(numbered)[1]
-    return None
 
 
 def explanation(kind, booleans=None, text=''):

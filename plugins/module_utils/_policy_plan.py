@@ -22,6 +22,7 @@ import time
 
 from ansible.module_utils.common.text.converters import to_text
 
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _host_facts as facts
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_build as build
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_grants as grants
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_safety as safety
@@ -38,10 +39,6 @@ DEVEL_INCLUDE = '/usr/share/selinux/devel/include'
 
 class PlanError(FleetsecError):
     pass
-
-
-def selinux_enabled(exists=os.path.exists):
-    return exists('/sys/fs/selinux/enforce') or exists('/selinux/enforce')
 
 
 def _newest_mtime(top):
@@ -93,7 +90,7 @@ class Planner(object):
 
     def policy_file_for_audit2allow(self):
         """``-p POLICY`` is needed where SELinux is disabled, and always for an alternate root."""
-        if self.store.root or not selinux_enabled():
+        if self.store.root or not facts.selinux_active():
             return self.store.policy_file()
         return None
 

@@ -33,8 +33,7 @@ import tempfile
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Command, FleetsecError
-from ansible_collections.fleetsec.selinux.plugins.module_utils._selinux_config import (
-    POLICY_KEY, read_value, semanage_store_root)
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _host_facts as facts
 
 
 STORE_COMMANDS = {
@@ -129,12 +128,6 @@ def record_problem(name, data):
     return None
 
 
-def newest_policy(pattern):
-    """The ``policy.NN`` with the highest NN among the files matching ``pattern``; None when there is none."""
-    numbered = [p for p in glob.glob(pattern) if p.rsplit('.', 1)[-1].isdigit()]
-    return max(numbered, key=lambda p: int(p.rsplit('.', 1)[-1])) if numbered else None
-
-
 def sha256_bytes(data):
     return 'sha256:' + hashlib.sha256(data).hexdigest()
 
@@ -192,18 +185,13 @@ class PolicyStore(object):
         return 'stored'
 
     def policy_type(self):
-        """SELINUXTYPE of the store's config (as libselinux reads it), ``targeted`` when unset."""
-        path = os.path.join(self.root or '/', 'etc/selinux/config')
-        try:
-            text = to_text(read_bytes(path), errors='surrogate_or_strict')
-        except (IOError, OSError):
-            return 'targeted'
-        return read_value(text, POLICY_KEY) or 'targeted'
+        """The store's policy type, as :func:`_host_facts.policy_type` reads it for every module."""
+        return facts.policy_type(facts.selinux_dir(self.root))
 
     def policy_file(self):
         """The newest binary policy of the store (``policy.NN``), for ``audit2allow -p``."""
         pattern = os.path.join(self.root or '/', 'etc/selinux', self.policy_type(), 'policy', 'policy.*')
-        found = newest_policy(pattern)
+        found = facts.newest_policy(pattern)
         if found is None:
             raise StoreError('No binary policy matches %s: is the SELinux policy package installed%s?'
                              % (pattern, ' under policy_root' if self.root else ''))
@@ -254,7 +242,7 @@ class PolicyStore(object):
 
     def _extracted_checksum(self, name, priority, workdir):
         target = tempfile.mkdtemp(prefix='extract-', dir=workdir)
-        if os.path.exists('/sys/fs/selinux/enforce') and self.runner.has('chcon'):
+        if facts.selinux_active() and self.runner.has('chcon'):
             # semodule -E under enforcing may only write in a directory labelled semanage_tmp_t.
             self.runner.run('chcon', ['-t', 'semanage_tmp_t', target], check=False)
         self.runner.run_with_retry('semodule_ro', self._base() + ['-X', str(priority), '-E', name], retry_if=_lock_held,
@@ -412,7 +400,7 @@ class PolicyStore(object):
 
     def store_root(self):
         """Where libsemanage keeps the store (``store-root`` of semanage.conf, default /var/lib/selinux)."""
-        return semanage_store_root(os.path.join(self.root or '/', 'etc/selinux'))
+        return facts.store_root(facts.selinux_dir(self.root))
 
     def trial(self, operations, workdir):
         """Run ``operations`` on a private copy of the store; return the binary policy that transaction builds.
@@ -445,13 +433,13 @@ class PolicyStore(object):
         pattern = os.path.join(trial_root, 'etc/selinux', ptype, 'policy', 'policy.*')
         for stale in glob.glob(pattern):
             os.unlink(stale)  # the policy judged afterwards must be the one THIS transaction built
-        if os.path.exists('/sys/fs/selinux/enforce') and self.runner.has('chcon'):
+        if facts.selinux_active() and self.runner.has('chcon'):
             # under enforcing, semodule (semanage_t) may only write in its own temporary type
             self.runner.run('chcon', ['-R', '-t', 'semanage_tmp_t', trial_root], check=False)
         self.runner.run('semodule_ro', self.transaction_args(operations, root=trial_root),
                         what='the module transaction, tried first on a private copy of the store',
                         hint='Nothing was changed: the real store was not touched')
-        built = newest_policy(pattern)
+        built = facts.newest_policy(pattern)
         if built is None:
             raise StoreError('The trial transaction built no binary policy (%s); nothing was changed.' % pattern)
         return built

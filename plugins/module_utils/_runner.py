@@ -7,7 +7,10 @@
 Each external tool is declared once as a :class:`Command` (binary, fixed
 arguments, whether it changes the host).  :class:`Runner` finds the binary with
 ``module.get_bin_path``, runs argv lists only (never a shell string), forces
-``LC_ALL=C`` so output is parseable, and skips mutating commands in check mode.
+``LC_ALL=C`` so output is parseable, and refuses to run a mutating command in
+check mode: the caller decides check mode (plan, then act only when not in
+check mode); a mutating call that reaches the runner in check mode is a
+defect, reported as an error before anything runs, never faked as success.
 
 Not part of the public API of the collection: may change without notice.
 """
@@ -62,8 +65,8 @@ class Command(object):
 
     :param binary: executable name looked up with ``get_bin_path``.
     :param args: arguments always passed first (e.g. ``['-m']``).
-    :param mutating: True when running it changes the host; such calls are
-        skipped in check mode.
+    :param mutating: True when running it changes the host; the runner refuses
+        such a call in check mode.
     :param ok_rcs: exit codes that are not failures.
     :param package_hint: what to install when the binary is missing.
     """
@@ -76,15 +79,18 @@ class Command(object):
         self.package_hint = package_hint
 
 
-class Result(object):
-    __slots__ = ('cmd', 'rc', 'stdout', 'stderr', 'skipped')
+class CheckModeViolation(FleetsecError):
+    """A command that changes the host was asked for in check mode."""
 
-    def __init__(self, cmd, rc, stdout, stderr, skipped=False):
+
+class Result(object):
+    __slots__ = ('cmd', 'rc', 'stdout', 'stderr')
+
+    def __init__(self, cmd, rc, stdout, stderr):
         self.cmd = cmd
         self.rc = rc
         self.stdout = stdout
         self.stderr = stderr
-        self.skipped = skipped
 
     def __iter__(self):
         return iter((self.rc, self.stdout, self.stderr))
@@ -130,15 +136,16 @@ class Runner(object):
             environ=None, cwd=None):
         """Run command ``name`` with extra ``args``.
 
-        Mutating commands return a skipped :class:`Result` (rc 0, no output) in
-        check mode.  With ``check`` an rc outside ``ok_rcs`` raises
+        A mutating command in check mode raises :class:`CheckModeViolation`
+        without running.  With ``check`` an rc outside ``ok_rcs`` raises
         :class:`CommandFailed`.
         """
         spec = self.commands[name]
         cmd = self.argv(name, args)
         if spec.mutating and self.check_mode:
-            self.history.append({'cmd': cmd, 'rc': None, 'skipped': True})
-            return Result(cmd, 0, '', '', skipped=True)
+            raise CheckModeViolation(
+                'Internal error: %s would change the host in check mode; it was not run and nothing was changed. '
+                'Please report this.' % ' '.join(cmd[:2]), cmd=cmd)
         env = dict(C_LOCALE)
         if environ:
             env.update(environ)
@@ -148,7 +155,7 @@ class Runner(object):
         if cwd is not None:
             kwargs['cwd'] = cwd
         rc, out, err = self.module.run_command(cmd, **kwargs)
-        self.history.append({'cmd': cmd, 'rc': rc, 'skipped': False})
+        self.history.append({'cmd': cmd, 'rc': rc})
         if check and rc not in spec.ok_rcs:
             raise CommandFailed(cmd, rc, out, err, what=what, hint=hint)
         return Result(cmd, rc, out, err)

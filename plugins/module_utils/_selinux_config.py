@@ -21,7 +21,6 @@ Not part of the public API of the collection: may change without notice.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import os
 import re
 
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
@@ -233,22 +232,3 @@ def make_diff(path, before, after):
         'before_header': '%s%s' % (path, '' if before is not None else ' (absent)'),
         'after_header': path,
     }
-
-
-DEFAULT_STORE_ROOT = '/var/lib/selinux'
-
-
-def semanage_store_root(selinux_dir):
-    """Where libsemanage keeps its stores: ``store-root`` of ``<selinux_dir>/semanage.conf`` (the last one set),
-    ``/var/lib/selinux`` when it is not set or the file cannot be read."""
-    value = DEFAULT_STORE_ROOT
-    try:
-        with open(os.path.join(selinux_dir, 'semanage.conf'), 'rb') as handle:
-            text = handle.read().decode('utf-8', 'replace')
-    except (IOError, OSError):
-        return value
-    for line in text.splitlines():
-        key, sep, rest = line.split('#', 1)[0].partition('=')
-        if sep and key.strip() == 'store-root' and rest.strip():
-            value = rest.strip()
-    return value

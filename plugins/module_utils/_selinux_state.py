@@ -30,7 +30,9 @@ import struct
 
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
 
-from ansible_collections.fleetsec.selinux.plugins.module_utils._audit2why import default_policy
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _host_facts as facts
+from ansible_collections.fleetsec.selinux.plugins.module_utils._host_facts import (  # noqa: F401 (names of this module)
+    ATTR_CURRENT_PATHS, PROC_MOUNTS, SELINUX_DIR, parse_mounts)
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Command, FleetsecError
 
 
@@ -39,14 +41,8 @@ ENABLED = ('enforcing', 'permissive')
 # The flag that makes the next boot relabel its root file system, and the live one (see relabel_flag_for).
 RELABEL_FLAG_NAME = '.autorelabel'
 RELABEL_FLAG = '/' + RELABEL_FLAG_NAME
-PROC_MOUNTS = '/proc/mounts'
 OS_RELEASE_PATHS = ('/etc/os-release', '/usr/lib/os-release')
-# The context of this process: 'kernel' while selinuxfs is mounted but no policy is loaded (the
-# EL9+ "SELINUX=disabled" boot, or a kernel without runtime disable), which getenforce calls Disabled.
-ATTR_CURRENT_PATHS = ('/proc/self/attr/selinux/current', '/proc/self/attr/current')
 TYPE_NAME_RE = re.compile(r'^[A-Za-z][A-Za-z0-9_]*$')
-# Where the binary policy is looked for when seinfo is missing: the directory semanage works on.
-SELINUX_DIR = '/etc/selinux'
 # Kernel binary policy (libsepol policydb_write): magic, the length of 'SE Linux', the string, the version.
 POLICYDB_MAGIC = 0xf97cff8c
 POLICYDB_STRING = b'SE Linux'
@@ -72,15 +68,6 @@ class ModeError(FleetsecError):
 
 
 # ---------------------------------------------------------------- parsers (pure)
-
-def parse_mounts(text):
-    """Mount point of the selinuxfs in ``/proc/mounts`` text, or None when not mounted."""
-    for line in text.splitlines():
-        fields = line.split()
-        if len(fields) >= 3 and fields[2] == 'selinuxfs':
-            return fields[1].replace('\\040', ' ')
-    return None
-
 
 def parse_enforce(text):
     """Mode from the content of ``<selinuxfs>/enforce``."""
@@ -382,9 +369,7 @@ def plan_permissive(wanted, wanted_state, builtin, customized, checked, check_mo
 
 # ---------------------------------------------------------------- host access
 
-def _read_text(path):
-    with io.open(path, 'r', encoding='utf-8', errors='replace') as handle:
-        return handle.read()
+_read_text = facts.read_text
 
 
 DONTAUDIT_FLAG = 'disable_dontaudit'
@@ -413,10 +398,7 @@ class SelinuxHost(object):
     def selinuxfs(self):
         """Mount point of selinuxfs; '' when not mounted (disabled), False when /proc/mounts is unreadable."""
         if self._mount is None:
-            try:
-                self._mount = parse_mounts(_read_text(self.proc_mounts)) or ''
-            except (IOError, OSError):
-                self._mount = False
+            self._mount = facts.selinuxfs_mount(self.proc_mounts)
         return self._mount
 
     def runtime_mode(self):
@@ -434,13 +416,7 @@ class SelinuxHost(object):
 
     def policy_loaded(self):
         """False when the kernel runs SELinux without a policy (this process is in the 'kernel' context)."""
-        for path in self.attr_current_paths:
-            try:
-                context = _read_text(path)
-            except (IOError, OSError):
-                continue
-            return context.strip('\x00\n ') != 'kernel'
-        return True
+        return facts.policy_loaded(self.attr_current_paths)
 
     def loaded_policy(self):
         """Name of the loaded policy (``sestatus``), None when disabled or unknown."""
@@ -460,10 +436,8 @@ class SelinuxHost(object):
         return None
 
     def set_runtime(self, mode):
-        """setenforce (or write the enforce file); no-op in check mode. Returns the mode read back."""
+        """setenforce (or write the enforce file); returns the mode read back."""
         value = '1' if mode == 'enforcing' else '0'
-        if self.runner.check_mode:
-            return mode
         if self.runner.has('setenforce'):
             self.runner.run('setenforce', [value], what='mode %s' % mode)
         else:
@@ -479,16 +453,12 @@ class SelinuxHost(object):
                                 'or is the kernel built without CONFIG_SECURITY_SELINUX_DEVELOP?).' % (mode, after))
         return after
 
-    def ensure_relabel_flag(self):
-        """Create the autorelabel flag file; returns True when it had to be created."""
-        if os.path.exists(self.relabel_flag):
-            return False
-        if not self.runner.check_mode:
-            try:
-                io.open(self.relabel_flag, 'a').close()
-            except (IOError, OSError) as exc:
-                raise FleetsecError('Could not create %s to relabel on the next boot: %s' % (self.relabel_flag, to_native(exc)))
-        return True
+    def create_relabel_flag(self):
+        """Create the autorelabel flag file (the caller checked that it is missing)."""
+        try:
+            io.open(self.relabel_flag, 'a').close()
+        except (IOError, OSError) as exc:
+            raise FleetsecError('Could not create %s to relabel on the next boot: %s' % (self.relabel_flag, to_native(exc)))
 
     def dontaudit_enabled(self, store_root, policy_type):
         """True when the policy keeps its dontaudit rules, False after ``semodule -DB``; None without a store."""
@@ -511,7 +481,7 @@ class SelinuxHost(object):
         if self.runner.has('seinfo'):
             known = parse_seinfo_types(self.runner.run('seinfo', what='policy types').stdout)
             return TypeCheck([name for name in names if name not in known], 'seinfo')
-        path = default_policy(self.selinux_dir)
+        path = facts.binary_policy(self.selinux_dir)
         if path is not None:
             try:
                 with open(path, 'rb') as handle:

@@ -330,6 +330,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.fleetsec.selinux.plugins.module_utils._avc_parse import Collector
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _avc_sources as sources
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _audit2why as a2w
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _host_facts as facts
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError, Runner
 
 
@@ -348,8 +349,8 @@ def choose_source(params, runner, exists=None):
 def explain_policy(params):
     """Policy file for audit2why -p (None: the loaded policy), refused up front when it is not a readable regular file."""
     policy = params['policy']
-    if policy is None and not a2w.selinux_active():
-        policy = a2w.default_policy()
+    if policy is None and not facts.selinux_active():
+        policy = facts.binary_policy()
     if policy is not None:
         try:
             os.close(sources.open_regular(policy)[0])

@@ -261,6 +261,7 @@ from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError, Runner
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _selinux_config as config
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _host_facts as facts
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _selinux_state as selinux_state
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_store import STORE_COMMANDS
 
@@ -393,32 +394,41 @@ def plan_domains(module, host):
                                          checked, module.check_mode)
 
 
-def act(module, host, plan, target, text_after, config_changes, add, remove, runtime_before):
-    """Carry out the plan (each step skipped in check mode); returns ``(changes, runtime_after)``.
+def planned_steps(module, host, plan, target, text_after, config_changes, domains, dontaudit_before, runtime_before):
+    """What this run changes, in order: ``[(descriptions, action)]``; an action is called only outside check mode."""
+    steps = []
+    if config_changes:
+        steps.append((config_changes, lambda: write_file(module, target, text_after)))
+    if plan.relabel and not os.path.exists(host.relabel_flag):
+        steps.append((['created %s (relabel at next boot)' % host.relabel_flag], host.create_relabel_flag))
+    if plan.runtime_target is not None and plan.runtime_target != runtime_before:
+        steps.append((['runtime: %s -> %s' % (runtime_before, plan.runtime_target)],
+                      lambda: host.set_runtime(plan.runtime_target)))
+    if domains.add or domains.remove:
+        steps.append((['permissive domains %s: %s' % (verb, ', '.join(names))
+                       for verb, names in (('added', domains.add), ('removed', domains.remove)) if names],
+                      lambda: host.change_permissive(domains.add, domains.remove)))
+    wanted = module.params['dontaudit']
+    if wanted is not None and wanted != dontaudit_before:
+        steps.append((['policy rebuilt %s its dontaudit rules' % ('with' if wanted else 'without')],
+                      lambda: host.set_dontaudit(wanted)))
+    return steps
 
-    A failure names what was already done before it.
-    """
-    changes = []
-    runtime_after = runtime_before
-    try:
-        if config_changes:
-            if not module.check_mode:
-                write_file(module, target, text_after)
-            changes.extend(config_changes)
-        if plan.relabel and host.ensure_relabel_flag():
-            changes.append('created %s (relabel at next boot)' % host.relabel_flag)
-        if plan.runtime_target is not None and plan.runtime_target != runtime_before:
-            runtime_after = host.set_runtime(plan.runtime_target)
-            changes.append('runtime: %s -> %s' % (runtime_before, runtime_after))
-        if add or remove:
-            host.change_permissive(add, remove)
-            changes.extend('permissive domains %s: %s' % (verb, ', '.join(names))
-                           for verb, names in (('added', add), ('removed', remove)) if names)
-    except FleetsecError as err:
-        if changes:
-            err.msg = '%s. Already done before this failure: %s' % (err.msg.rstrip('.'), '; '.join(changes))
-        raise
-    return changes, runtime_after
+
+def act(module, steps):
+    """The one place where check mode is decided: carry out ``steps`` (nothing in check mode); returns what they
+    change. A failure names what was already done before it."""
+    done = []
+    for descriptions, action in steps:
+        if not module.check_mode:
+            try:
+                action()
+            except FleetsecError as err:
+                if done:
+                    err.msg = '%s. Already done before this failure: %s' % (err.msg.rstrip('.'), '; '.join(done))
+                raise
+        done.extend(descriptions)
+    return done
 
 
 def run(module):
@@ -469,7 +479,7 @@ def run(module):
         check_writable(target)
         config_changes = describe_config_change(configfile, text_before, before, after)
     domains = plan_domains(module, host)
-    store_root = config.semanage_store_root(host.selinux_dir)
+    store_root = facts.store_root(host.selinux_dir)
     dontaudit_before = host.dontaudit_enabled(store_root, after['policy'] or loaded or 'targeted')
     dontaudit_after = dontaudit_before
     if params['dontaudit'] is not None and dontaudit_before is None:
@@ -477,18 +487,14 @@ def run(module):
                                       % store_root)
 
     # Act.
-    changes, runtime_after = act(module, host, plan, target, text_after, config_changes, domains.add, domains.remove,
-                                 runtime_before)
-    if params['dontaudit'] is not None and params['dontaudit'] != dontaudit_before:
-        try:
-            if not module.check_mode:
-                host.set_dontaudit(params['dontaudit'])
-        except FleetsecError as err:
-            if changes:
-                err.msg = '%s. Already done before this failure: %s' % (err.msg.rstrip('.'), '; '.join(changes))
-            raise
+    steps = planned_steps(module, host, plan, target, text_after, config_changes, domains, dontaudit_before,
+                          runtime_before)
+    changes = act(module, steps)
+    runtime_after = runtime_before
+    if plan.runtime_target is not None and plan.runtime_target != runtime_before:
+        runtime_after = plan.runtime_target  # set_runtime read it back, or failed
+    if params['dontaudit'] is not None:
         dontaudit_after = params['dontaudit']
-        changes.append('policy rebuilt %s its dontaudit rules' % ('with' if params['dontaudit'] else 'without'))
     if domains.unvalidated:
         # Check mode only (see plan_permissive): the real run adds these domains or fails; it cannot end unchanged,
         # so changed=false would be the one wrong prediction. They count as a change, named as unchecked.

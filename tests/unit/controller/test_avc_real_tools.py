@@ -11,6 +11,7 @@ import subprocess
 import pytest
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _audit2why as a2w
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _host_facts as facts
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _avc_sources as sources
 from ansible_collections.fleetsec.selinux.plugins.module_utils._avc_parse import Collector
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Runner
@@ -102,7 +103,7 @@ def test_real_ausearch_if_gives_the_same_denials_as_the_file_scan():
 
 
 @needs_tools
-def test_default_policy_is_found_on_this_host_when_selinux_is_off():
-    if a2w.selinux_active():
+def test_binary_policy_is_found_on_this_host_when_selinux_is_off():
+    if facts.selinux_active():
         pytest.skip('SELinux is active here: audit2why needs no -p')
-    assert a2w.default_policy() == POLICY
+    assert facts.binary_policy() == POLICY

@@ -90,38 +90,3 @@ def test_explain_failure_says_what_to_do():
     assert 'audit2why failed' in exc.value.msg and 'policy=' in exc.value.msg
 
 
-def test_default_policy_follows_selinuxtype(tmp_path):
-    (tmp_path / 'config').write_text(u'SELINUX=permissive\nSELINUXTYPE=default\n')
-    policy_dir = tmp_path / 'default' / 'policy'
-    policy_dir.mkdir(parents=True)
-    for name in ('policy.31', 'policy.33', 'policy.4'):
-        (policy_dir / name).write_text(u'')
-    assert a2w.default_policy(str(tmp_path)) == str(policy_dir / 'policy.33')
-    assert a2w.default_policy(str(tmp_path / 'none')) is None
-
-
-@pytest.mark.parametrize('text, expected', [
-    (u'SELINUX=permissive\nSELINUXTYPE = targeted # default\n', 'targeted'),
-    (u'SELINUXTYPE = mls # default\n', 'mls'),
-    (u'SELINUXTYPE="targeted"\n', 'targeted'),
-    (u"SELINUXTYPE='mls'\r\n", 'mls'),
-    (u'SELINUXTYPE=default\nSELINUXTYPE=mls\n', 'mls'),  # libselinux: the last one wins
-    (u'SELINUXTYPE=mls\n#SELINUXTYPE=default\n', 'mls'),
-])
-def test_default_policy_reads_selinuxtype_as_libselinux_does(tmp_path, text, expected):
-    (tmp_path / 'config').write_text(text)
-    for number, name in enumerate(('targeted', 'default', 'mls'), 31):
-        policy_dir = tmp_path / name / 'policy'
-        policy_dir.mkdir(parents=True)
-        (policy_dir / ('policy.%d' % number)).write_text(u'')
-    assert a2w.default_policy(str(tmp_path)) == str(tmp_path / expected / 'policy' / ('policy.%d' % {
-        'targeted': 31, 'default': 32, 'mls': 33}[expected]))
-
-
-def test_default_policy_is_not_another_type_s_policy(tmp_path):
-    # the configured type has no binary policy: guessing another type's would explain denials against the wrong policy
-    (tmp_path / 'config').write_text(u'SELINUXTYPE = targeted # default\n')
-    (tmp_path / 'targeted').mkdir()
-    (tmp_path / 'default' / 'policy').mkdir(parents=True)
-    (tmp_path / 'default' / 'policy' / 'policy.33').write_text(u'')
-    assert a2w.default_policy(str(tmp_path)) is None

@@ -21,13 +21,6 @@ def test_rules_diff():
         'before': 'allow a b:c d;\n', 'after': ''}
 
 
-@pytest.mark.parametrize('present, enabled', [
-    ((), False), (('/sys/fs/selinux/enforce',), True), (('/selinux/enforce',), True),
-])
-def test_selinux_enabled(present, enabled):
-    assert plan.selinux_enabled(exists=lambda path: path in present) is enabled
-
-
 class FakeModule(object):
     def __init__(self, tmpdir, check_mode):
         self.tmpdir = tmpdir

@@ -13,7 +13,7 @@ import stat
 import pytest
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_store as store_mod
-from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import CommandFailed, Runner
+from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import CheckModeViolation, CommandFailed, Runner
 
 HELP_34 = """usage:  semodule [option]... MODE...
   -X,--priority=PRIORITY    set priority for following operations (1-999)
@@ -141,10 +141,11 @@ def test_commit_does_not_retry_other_failures():
     assert len(module.calls) == 2
 
 
-def test_commit_is_skipped_in_check_mode():
+def test_commit_in_check_mode_is_refused_before_semodule_runs():
     store, module = make_store([(0, HELP_34, '')], check_mode=True)
-    assert store.commit([('install', 400, '/t/a.pp')]).skipped
-    assert len(module.calls) == 1
+    with pytest.raises(CheckModeViolation):
+        store.commit([('install', 400, '/t/a.pp')])
+    assert len(module.calls) == 1 and '--help' in module.calls[0][0]
 
 
 def test_built_checksum_of_pp_is_the_checksum_of_its_cil(tmpdir):

@@ -6,7 +6,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import (
-    Command, CommandFailed, CommandNotFound, Runner,
+    CheckModeViolation, Command, CommandFailed, CommandNotFound, Runner,
 )
 
 
@@ -44,13 +44,15 @@ def test_argv_is_a_list_and_locale_is_forced():
     assert result.stdout == 'Enforcing\n'
 
 
-def test_mutating_command_is_skipped_in_check_mode():
+def test_mutating_command_in_check_mode_is_an_error_not_a_fake_success():
+    # check mode is decided by the caller; the runner used to answer rc 0 silently, so a caller that forgot to
+    # check went on as if the host had changed
     module = FakeModule([], check_mode=True)
     runner = Runner(module, COMMANDS)
-    result = runner.run('semodule', ['-i', 'x.pp'])
-    assert result.skipped and result.rc == 0
-    assert module.calls == []
-    assert runner.history == [{'cmd': ['/usr/sbin/semodule', '-i', 'x.pp'], 'rc': None, 'skipped': True}]
+    with pytest.raises(CheckModeViolation) as exc:
+        runner.run('semodule', ['-i', 'x.pp'])
+    assert 'would change the host in check mode' in exc.value.msg and 'nothing was changed' in exc.value.msg
+    assert module.calls == [] and runner.history == []
 
 
 def test_read_only_command_runs_in_check_mode():

@@ -13,6 +13,7 @@ from ansible.module_utils import basic
 
 from ansible_collections.fleetsec.selinux.plugins.modules import avc_collect
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _audit2why as a2w
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _host_facts as facts
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _avc_sources as sources
 
 from module_helpers import run_module
@@ -85,8 +86,8 @@ def test_checkpoint_not_advanced_in_check_mode_then_advanced(monkeypatch, tmp_pa
 def test_explain_adds_explanations(monkeypatch, tmp_path):
     policy = tmp_path / 'policy.33'
     policy.write_bytes(b'binary policy')
-    monkeypatch.setattr(a2w, 'selinux_active', lambda: False)
-    monkeypatch.setattr(a2w, 'default_policy', lambda: str(policy))
+    monkeypatch.setattr(facts, 'selinux_active', lambda: False)
+    monkeypatch.setattr(facts, 'binary_policy', lambda: str(policy))
     calls = []
 
     def explain(runner, lines, policy):
