@@ -6,7 +6,7 @@
 #      generates ONE module and stops at the review gate, showing the rules;
 #   4. the same with approve=true: the module is loaded, the VM enforces, the report is written;
 #   5. a rerun changes nothing (changed=0), and the application now works under enforcing.
-# Outputs stay in build/demo/ (selinux-policy/*.te, selinux-report/fleet-report.{md,html}, logs).
+# Outputs stay in build/demo/ (policy/*.te, report/fleet-report.{md,html}, logs): FLEETSEC_ARTIFACT_DIR.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
@@ -37,6 +37,7 @@ canary:
 EOF
 export ANSIBLE_COLLECTIONS_PATH
 ANSIBLE_COLLECTIONS_PATH=$(tools/collection-tree.sh)
+export FLEETSEC_ARTIFACT_DIR="$demo"
 export ANSIBLE_PIPELINING=1 ANSIBLE_HOST_KEY_CHECKING=0 ANSIBLE_NOCOLOR=${ANSIBLE_NOCOLOR:-0}
 play() {
   (cd "$demo" && "$here/.venv/bin/ansible-playbook" -i "$run/inventory.yml" -i "$demo/inventory-groups.yml" \
@@ -52,8 +53,8 @@ if play 2>&1 | tee "$demo/rollout-1.log"; then
   echo "the review gate did not stop the unapproved rollout" >&2; exit 1
 fi
 grep -q "Review .*fleetsec_demo.te" "$demo/rollout-1.log" || { echo "rollout failed before the review gate" >&2; exit 1; }
-say "Generated module for review: $demo/selinux-policy/fleetsec_demo.te"
-cat "$demo/selinux-policy/fleetsec_demo.te"
+say "Generated module for review: $demo/policy/fleetsec_demo.te"
+cat "$demo/policy/fleetsec_demo.te"
 
 say "Rollout, approved: deploy, enforce, report"
 play -e approve=true 2>&1 | tee "$demo/rollout-2.log"
@@ -67,4 +68,4 @@ say "The application under enforcing now"
 echo "mode: $(vm getenforce); module: $(vm semodule -l | grep fleetsec_demo)"
 vm sh -s run < tools/vm/make-denial.sh
 
-say "Done. Report: $demo/selinux-report/fleet-report.html (and .md); module source: $demo/selinux-policy/fleetsec_demo.te"
+say "Done. Report: $demo/report/fleet-report.html (and .md); module source: $demo/policy/fleetsec_demo.te"

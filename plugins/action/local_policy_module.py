@@ -62,6 +62,21 @@ def write_if_changed(path, text):
     return True
 
 
+class _ExportFailed(Exception):
+    def __init__(self, path, error):
+        super(_ExportFailed, self).__init__(path)
+        self.path = path
+        self.error = error
+
+
+def _same_content(path, text):
+    try:
+        with open(path, 'rb') as handle:
+            return handle.read() == to_bytes(text, errors='surrogate_or_strict')
+    except FileNotFoundError:
+        return False
+
+
 class ActionModule(ActionBase):
 
     TRANSFERS_FILES = False
@@ -144,6 +159,29 @@ class ActionModule(ActionBase):
                 if os.path.lexists(path) and not os.path.isfile(path):
                     raise AnsibleActionFail('dest file %s exists and is not a regular file; nothing was run.' % path)
 
+    def _export(self, folder, entries, modules):
+        """Write each module's reviewed .te (and its .fc) into ``folder``; in check mode, only tell which would
+        change. Returns ``(written, unchanged)`` paths."""
+        fcs = dict((e.get('name'), e.get('fc')) for e in entries if isinstance(e, dict))
+        written, unchanged = [], []
+        for mod in modules:
+            if not mod.get('te'):
+                continue
+            files = [('%s.te' % mod['name'], mod['te'])]
+            if fcs.get(mod['name']):
+                files.append(('%s.fc' % mod['name'], fcs[mod['name']]))
+            for filename, text in files:
+                path = os.path.join(folder, filename)
+                if self._task.check_mode:
+                    changed = not _same_content(path, text)
+                else:
+                    try:
+                        changed = write_if_changed(path, text)
+                    except OSError as exc:
+                        raise _ExportFailed(path, exc)
+                (written if changed else unchanged).append(path)
+        return written, unchanged
+
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
@@ -168,31 +206,12 @@ class ActionModule(ActionBase):
         if result.get('failed') or not dest:
             return result
 
-        fcs = dict((e.get('name'), e.get('fc')) for e in entries if isinstance(e, dict))
-        written, unchanged = [], []
-        for mod in result.get('modules', []):
-            if not mod.get('te'):
-                continue
-            files = [('%s.te' % mod['name'], mod['te'])]
-            if fcs.get(mod['name']):
-                files.append(('%s.fc' % mod['name'], fcs[mod['name']]))
-            for filename, text in files:
-                path = os.path.join(folder, filename)
-                if self._task.check_mode:
-                    try:
-                        with open(path, 'rb') as handle:
-                            same = handle.read() == to_bytes(text, errors='surrogate_or_strict')
-                    except FileNotFoundError:
-                        same = False
-                    (unchanged if same else written).append(path)
-                else:
-                    try:
-                        changed = write_if_changed(path, text)
-                    except OSError as exc:
-                        result.update(failed=True, msg='The module ran (%s), but writing the reviewed source %s on '
-                                      'the controller failed: %s' % (result.get('msg', 'done'), path, exc))
-                        return result
-                    (written if changed else unchanged).append(path)
+        try:
+            written, unchanged = self._export(folder, entries, result.get('modules', []))
+        except _ExportFailed as exc:
+            result.update(failed=True, msg='The module ran (%s), but writing the reviewed source %s on the '
+                          'controller failed: %s' % (result.get('msg', 'done'), exc.path, exc.error))
+            return result
         result['dest_files'] = sorted(written + unchanged)
         if written:
             result['changed'] = True

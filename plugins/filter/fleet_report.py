@@ -100,57 +100,63 @@ def _covered(denial, allowed):
                                                    denial.get('tclass'), perms)
 
 
+def _host_summary(name, avc, mode):
+    return {
+        'name': name,
+        'runtime': mode.get('runtime_after') or mode.get('runtime_before'),
+        'config': mode.get('config_after') or mode.get('config_before'),
+        'permissive_domains': sorted(mode.get('permissive_domains') or []),
+        'denials': len(avc.get('denials') or []),
+        'records': avc.get('records', 0),
+        'skipped': (avc.get('skipped_lines') or {}).get('count', 0),
+        'reachable': bool(avc or mode),
+    }
+
+
+def _row(host, denial, allowed):
+    explanation = denial.get('explanation') or {}
+    return {
+        'host': host,
+        'domain': denial.get('source_type'),
+        'target_type': denial.get('target_type'),
+        'tclass': denial.get('tclass'),
+        'permissions': sorted(denial.get('permissions') or []),
+        'count': denial.get('count', 0),
+        'first_seen': denial.get('first_seen'),
+        'last_seen': denial.get('last_seen'),
+        'comm': denial.get('comm'),
+        'path': denial.get('path') or denial.get('name'),
+        'explanation': explanation.get('kind', 'not explained'),
+        'booleans': list(explanation.get('booleans') or []),
+        'covered': _covered(denial, allowed),
+    }
+
+
+def _domains(rows):
+    domains = {}
+    for row in rows:
+        dom = domains.setdefault(row['domain'], {'hosts': set(), 'denials': 0})
+        dom['hosts'].add(row['host'])
+        dom['denials'] += 1
+    return dict((k, {'hosts': len(v['hosts']), 'denials': v['denials']}) for k, v in sorted(domains.items()))
+
+
 def fleet_report(hostvars, hosts=None, rules=None, avc_var='fleetsec_avc', mode_var='fleetsec_mode'):
     if not isinstance(hostvars, Mapping):
         raise AnsibleFilterError('fleet_report expects a mapping of host name to host variables, got %s' % type(hostvars).__name__)
     allowed = parse_rules(rules)
-    out_hosts, rows, domains, permissive = [], [], {}, []
+    out_hosts, rows = [], []
     for name in sorted(hostvars if hosts is None else hosts):
         data = hostvars.get(name) or {}
         avc = data.get(avc_var) or {}
-        mode = data.get(mode_var) or {}
-        denials = avc.get('denials') or []
-        runtime = mode.get('runtime_after') or mode.get('runtime_before')
-        pdomains = sorted(mode.get('permissive_domains') or [])
-        out_hosts.append({
-            'name': name,
-            'runtime': runtime,
-            'config': mode.get('config_after') or mode.get('config_before'),
-            'permissive_domains': pdomains,
-            'denials': len(denials),
-            'records': avc.get('records', 0),
-            'skipped': (avc.get('skipped_lines') or {}).get('count', 0),
-            'reachable': bool(avc or mode),
-        })
-        if runtime == 'permissive' or pdomains:
-            permissive.append(name)
-        for d in denials:
-            explanation = d.get('explanation') or {}
-            row = {
-                'host': name,
-                'domain': d.get('source_type'),
-                'target_type': d.get('target_type'),
-                'tclass': d.get('tclass'),
-                'permissions': sorted(d.get('permissions') or []),
-                'count': d.get('count', 0),
-                'first_seen': d.get('first_seen'),
-                'last_seen': d.get('last_seen'),
-                'comm': d.get('comm'),
-                'path': d.get('path') or d.get('name'),
-                'explanation': explanation.get('kind', 'not explained'),
-                'booleans': list(explanation.get('booleans') or []),
-                'covered': _covered(d, allowed),
-            }
-            rows.append(row)
-            dom = domains.setdefault(row['domain'], {'hosts': set(), 'denials': 0})
-            dom['hosts'].add(name)
-            dom['denials'] += 1
+        out_hosts.append(_host_summary(name, avc, data.get(mode_var) or {}))
+        rows.extend(_row(name, d, allowed) for d in avc.get('denials') or [])
     rows.sort(key=lambda r: (r['domain'] or '', r['host'], r['target_type'] or '', r['tclass'] or ''))
     return {
         'hosts': out_hosts,
         'rows': rows,
-        'domains': dict((k, {'hosts': len(v['hosts']), 'denials': v['denials']}) for k, v in sorted(domains.items())),
-        'permissive_hosts': permissive,
+        'domains': _domains(rows),
+        'permissive_hosts': [h['name'] for h in out_hosts if h['runtime'] == 'permissive' or h['permissive_domains']],
         'totals': {
             'hosts': len(out_hosts),
             'denials': len(rows),

@@ -305,32 +305,35 @@ def parse_line(line):
         return None
     m = _AVC.match(line, avc_pos)
     if m is None:
-        rest = line[avc_pos + 4:].lstrip()
-        if rest.startswith((b'received', b'op=')):
-            return None
-        if rest.startswith((b'denied', b'granted')):
-            raise Malformed('truncated or invalid permission list')
-        raise Malformed('avc record without denied/granted')
+        _refuse_unmatched(line[avc_pos + 4:].lstrip())
+        return None
     if m.group(1) == b'granted':
         return None
+    return 'denial', _denial(line, avc_pos, m, whole)
+
+
+def _refuse_unmatched(rest):
+    """An ``avc:`` line the record pattern did not match: a notice (None) or a damaged denial (Malformed)."""
+    if rest.startswith((b'received', b'op=')):
+        return
+    if rest.startswith((b'denied', b'granted')):
+        raise Malformed('truncated or invalid permission list')
+    raise Malformed('avc record without denied/granted')
+
+
+def _body(line, avc_pos, m, whole):
+    """``(record type, text after the permission list, whether the record visibly ends)``."""
     rtype = record_type(line, avc_pos) or 'AVC'
+    body = line[m.end():]
     if rtype in ('USER_AVC', '1107') or line[max(0, avc_pos - 5):avc_pos] == b"msg='":
-        rtype = 'USER_AVC'
-        body = line[m.end():]
         close = body.rfind(b"'")
         if close >= 0:
-            body = body[:close]
-            whole = True           # the quote closing msg='...' was written: nothing was cut
-    else:
-        rtype = 'AVC'
-        body = line[m.end():]
-    ts, ms, serial, event, interpreted = parse_header(line)
-    perms = m.group(2).decode('ascii', 'replace').split()
-    if not perms or not all(_WORD.match(p) for p in perms):
-        raise Malformed('invalid permission list')
-    fields = parse_fields(body, interpreted, AVC_FIELDS)
-    scontext = _context(fields, 'scontext')
-    tcontext = _context(fields, 'tcontext')
+            return 'USER_AVC', body[:close], True   # the quote closing msg='...' was written: nothing was cut
+        return 'USER_AVC', body, whole
+    return 'AVC', body, whole
+
+
+def _tclass(fields, body, rtype, whole):
     tclass = fields.get('tclass', (None, None))[1]
     if tclass is None or not _WORD.match(tclass):
         raise Malformed('missing or invalid tclass')
@@ -342,38 +345,39 @@ def parse_line(line):
         # a complete AVC with tclass, and only with those classes. A cut that leaves a whole class
         # name (tclass=file of tclass=filesystem) cannot be told from a whole record.
         raise Malformed('tclass=%s ends the record: cut inside tclass?' % tclass)
+    return tclass
+
+
+def _denial(line, avc_pos, m, whole):
+    """The record dict of one denial (``m``: the match of the AVC pattern at ``avc_pos``)."""
+    rtype, body, whole = _body(line, avc_pos, m, whole)
+    ts, ms, serial, event, interpreted = parse_header(line)
+    perms = m.group(2).decode('ascii', 'replace').split()
+    if not perms or not all(_WORD.match(p) for p in perms):
+        raise Malformed('invalid permission list')
+    fields = parse_fields(body, interpreted, AVC_FIELDS)
+    scontext = _context(fields, 'scontext')
+    tcontext = _context(fields, 'tcontext')
+    tclass = _tclass(fields, body, rtype, whole)
     permissive = fields.get('permissive', (None, None))[1]
-    if permissive is not None:
-        permissive = permissive.strip() == u'1'
-    node = None
     nm = _NODE.search(line[:avc_pos])
-    if nm:
-        node = to_text_escaped(nm.group(1))
     pid = fields.get('pid', (None, None))[1]
     if pid is None and rtype == 'USER_AVC':
-        outer = parse_fields(line[:avc_pos], interpreted, ('pid',))
-        pid = outer.get('pid', (None, None))[1]
+        pid = parse_fields(line[:avc_pos], interpreted, ('pid',)).get('pid', (None, None))[1]
     rec = {
-        'record_type': rtype,
-        'scontext': scontext,
-        'tcontext': tcontext,
-        'source_type': scontext.split(':')[2],
-        'target_type': tcontext.split(':')[2],
-        'tclass': tclass,
-        'permissions': perms,
-        'permissive': permissive,
-        'node': node,
-        'ts': ts,
-        'ms': ms,
-        'serial': serial,
-        'event': event,
+        'record_type': rtype, 'scontext': scontext, 'tcontext': tcontext,
+        'source_type': scontext.split(':')[2], 'target_type': tcontext.split(':')[2],
+        'tclass': tclass, 'permissions': perms,
+        'permissive': None if permissive is None else permissive.strip() == u'1',
+        'node': to_text_escaped(nm.group(1)) if nm else None,
+        'ts': ts, 'ms': ms, 'serial': serial, 'event': event,
         'pid': pid if pid is not None and pid.isdigit() else None,
     }
     for key in UNTRUSTED_FIELDS:
         raw, text = fields.get(key, (None, None))
         rec[key] = text
         rec[key + '_raw'] = raw if text is not None else None
-    return 'denial', rec
+    return rec
 
 
 def _parse_error(line):
@@ -593,6 +597,11 @@ class Collector(object):
         for token in d['_missing']:
             if token in line:
                 return None
+        self._merge_seen(d, perms, ts, m)
+        return cached
+
+    def _merge_seen(self, d, perms, ts, header):
+        """Count one more record of the known denial ``d`` (its permission text, time and audit header)."""
         d['_bperms'].add(perms)
         d['count'] += 1
         self.records += 1
@@ -601,8 +610,7 @@ class Collector(object):
         if d['_last'] is None or ts > d['_last']:
             d['_last'] = ts
         if d['exe'] is None:
-            d['_event'] = m.group(0)
-        return cached
+            d['_event'] = header.group(0)
 
     def _remember(self, line, key):
         if len(self._fast) >= FAST_CACHE_MAX:

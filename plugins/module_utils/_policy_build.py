@@ -574,48 +574,49 @@ def compile_module(runner, workdir, name, te, fc=None, if_text=None):
     an ``if`` text) go through the policy devel Makefile, which runs m4 and the
     same two tools.  Compiler errors become :class:`PolicyCompileError`.
     """
-    te_path = os.path.join(workdir, '%s.te' % name)
-    pp_path = os.path.join(workdir, '%s.pp' % name)
-    _write(te_path, te)
-    fc_path = None
+    _write(os.path.join(workdir, '%s.te' % name), te)
     if fc:
-        fc_path = os.path.join(workdir, '%s.fc' % name)
-        _write(fc_path, fc)
+        _write(os.path.join(workdir, '%s.fc' % name), fc)
     if is_refpolicy_source(te) or if_text:
-        makefile = find_devel_makefile()
-        if makefile is None:
-            raise PolicySourceError(
-                "Module '%s' uses refpolicy macros (policy_module/interfaces) but the policy devel Makefile "
-                "(%s) is missing. Install selinux-policy-devel (EL) or selinux-policy-dev (Debian)."
-                % (name, DEVEL_MAKEFILES[0]))
-        check_m4_safe(name, te, fc, if_text)
-        _write(os.path.join(workdir, '%s.if' % name), if_text or '')
-        if not fc:
-            _write(os.path.join(workdir, '%s.fc' % name), '')
-        guard = os.path.join(workdir, M4_GUARD_FILE)
-        _write(guard, m4_guard())
-        # the guard comes right after refpolicy's support macros, before any interface, .te or .fc text
-        support = 'm4support=$(wildcard $(HEADERDIR)/support/*.spt) %s' % guard
-        try:
-            runner.run('make', ['-f', makefile, support, '%s.pp' % name], cwd=workdir, what="module '%s'" % name)
-        except CommandFailed as err:
-            raise _compile_error(name, err)
-        expanded = None
-        tmp_te = os.path.join(workdir, 'tmp', '%s.tmp' % name)
-        if os.path.exists(tmp_te):
-            with open(tmp_te, 'rb') as handle:
-                expanded = to_text(handle.read(), errors='surrogate_or_strict')
-        return {'pp': pp_path, 'expanded': expanded}
-    mod_path = os.path.join(workdir, '%s.mod' % name)
+        return _compile_refpolicy(runner, workdir, name, te, fc, if_text)
+    te_path, mod_path, pp_path = (os.path.join(workdir, name + ext) for ext in ('.te', '.mod', '.pp'))
     try:
         runner.run('checkmodule', ['-M', '-m', '-o', mod_path, te_path], cwd=workdir, what="module '%s'" % name)
         args = ['-o', pp_path, '-m', mod_path]
-        if fc_path:
-            args.extend(['-f', fc_path])
+        if fc:
+            args.extend(['-f', os.path.join(workdir, '%s.fc' % name)])
         runner.run('semodule_package', args, cwd=workdir, what="module '%s'" % name)
     except CommandFailed as err:
         raise _compile_error(name, err)
     return {'pp': pp_path, 'expanded': None}
+
+
+def _compile_refpolicy(runner, workdir, name, te, fc, if_text):
+    """The devel Makefile (m4, then the same tools), with the m4 guard loaded before any of the module's text."""
+    makefile = find_devel_makefile()
+    if makefile is None:
+        raise PolicySourceError(
+            "Module '%s' uses refpolicy macros (policy_module/interfaces) but the policy devel Makefile "
+            "(%s) is missing. Install selinux-policy-devel (EL) or selinux-policy-dev (Debian)."
+            % (name, DEVEL_MAKEFILES[0]))
+    check_m4_safe(name, te, fc, if_text)
+    _write(os.path.join(workdir, '%s.if' % name), if_text or '')
+    if not fc:
+        _write(os.path.join(workdir, '%s.fc' % name), '')
+    guard = os.path.join(workdir, M4_GUARD_FILE)
+    _write(guard, m4_guard())
+    # the guard comes right after refpolicy's support macros, before any interface, .te or .fc text
+    support = 'm4support=$(wildcard $(HEADERDIR)/support/*.spt) %s' % guard
+    try:
+        runner.run('make', ['-f', makefile, support, '%s.pp' % name], cwd=workdir, what="module '%s'" % name)
+    except CommandFailed as err:
+        raise _compile_error(name, err)
+    expanded = None
+    tmp_te = os.path.join(workdir, 'tmp', '%s.tmp' % name)
+    if os.path.exists(tmp_te):
+        with open(tmp_te, 'rb') as handle:
+            expanded = to_text(handle.read(), errors='surrogate_or_strict')
+    return {'pp': os.path.join(workdir, '%s.pp' % name), 'expanded': expanded}
 
 
 PACKAGE_MAGIC = 0xf97cff8f

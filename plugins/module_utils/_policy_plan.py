@@ -61,6 +61,53 @@ def rules_diff(name, before, after, priority):
     }
 
 
+class ModulePlan(object):
+    """What one requested module is and what must be done for it (Python 2.7-safe, no dict of 25 keys).
+
+    Filled in three steps: the source (:meth:`Planner.prepare`), the decision against the record and the store
+    (:meth:`Planner.plan`), then the checksum known after the commit.
+    """
+    __slots__ = ('name', 'state', 'priority', 'kind', 'force', 'allow_dangerous', 'te', 'fc', 'iface', 'path',
+                 'version', 'parsed', 'rules', 'findings', 'dropped', 'booleans', 'source_sha256', 'skip',
+                 'operations', 'compiled', 'installed_before', 'checksum', 'package', 'record', 'before_rules')
+
+    def __init__(self, name, state, priority, kind, force=False, allow_dangerous=None, fc=None, iface=None):
+        self.name, self.state, self.priority, self.kind = name, state, priority, kind
+        self.force, self.allow_dangerous = force, allow_dangerous
+        self.te, self.fc, self.iface, self.path, self.version = None, fc, iface, None, None
+        self.parsed, self.rules, self.findings, self.dropped, self.booleans = [], [], [], [], []
+        self.source_sha256 = self.skip = None
+        self.operations, self.compiled = [], False
+        self.installed_before = self.checksum = self.package = self.record = None
+        self.before_rules = []
+
+    def verbs(self):
+        return [op[0] for op in self.operations]
+
+    def action(self):
+        return '+'.join(self.verbs()) or 'none'
+
+    def record_data(self):
+        return {
+            'format': RECORD_VERSION, 'name': self.name, 'priority': self.priority, 'kind': self.kind,
+            'version': self.version, 'source_sha256': self.source_sha256, 'checksum': self.checksum,
+            'rules': self.rules, 'findings': self.findings, 'installed_at': int(time.time()),
+        }
+
+    def record_stale(self):
+        """True when the record no longer describes this module as requested (source, priority or checksum)."""
+        record = self.record
+        return (record is None or record.get('source_sha256') != self.source_sha256
+                or record.get('priority') != self.priority or record.get('checksum') != self.checksum)
+
+    def report(self):
+        return {
+            'name': self.name, 'state': self.state, 'changed': bool(self.operations), 'action': self.action(),
+            'te': self.te, 'rules': self.rules, 'version': self.version, 'checksum': self.checksum,
+            'installed_before': self.installed_before, 'priority': self.priority, 'compiled': self.compiled,
+        }
+
+
 class Planner(object):
 
     def __init__(self, module, runner, store, defaults):
@@ -89,13 +136,14 @@ class Planner(object):
         return path
 
     def policy_file_for_audit2allow(self):
-        """``-p POLICY`` is needed where SELinux is disabled, and always for an alternate root."""
+        """``-p POLICY`` is needed where SELinux is not active, and always for an alternate root."""
         if self.store.root or not facts.selinux_active():
             return self.store.policy_file()
         return None
 
     def interface_info(self):
-        """Path of up-to-date sepolgen interface info for ``audit2allow -R`` (regenerated when missing or stale)."""
+        """Path of up-to-date sepolgen interface info for ``audit2allow -R`` (regenerated when missing or stale;
+        kept in the state directory only outside check mode)."""
         if self._iface is not None:
             return self._iface
         target = os.path.join(self.store.state_dir, 'interface_info')
@@ -110,9 +158,8 @@ class Planner(object):
         except FleetsecError:
             pass
         self.runner.run('sepolgen_ifgen', args, what='interface information for audit2allow -R')
-        if self.module.check_mode:
-            self._iface = out
-        else:
+        self._iface = out
+        if not self.module.check_mode:
             self.store._ensure_dir(self.store.state_dir)
             os.chmod(out, 0o600)
             self.module.atomic_move(out, target)
@@ -127,8 +174,8 @@ class Planner(object):
         return value
 
     # ------------------------------------------------------------- source ---
-    def prepare(self, entry):
-        """Resolve the entry's source into a dict: kind, te, fc, if, rules, findings, source_sha256, version ..."""
+    def _options(self, entry):
+        """A ModulePlan with the entry's validated options (name, state, priority, one source kind)."""
         name = build.validate_name(entry.get('name'))
         state = self._opt(entry, 'state') or 'present'
         priority = self._opt(entry, 'priority')
@@ -139,147 +186,159 @@ class Planner(object):
         given = [k for k in SOURCE_KEYS if entry.get(k) not in (None, '', [])]
         if len(given) > 1:
             raise PlanError("Module '%s': give only one of %s (got %s)." % (name, ', '.join(SOURCE_KEYS), ', '.join(given)))
-        prep = {'name': name, 'state': state, 'priority': priority, 'kind': given[0] if given else None,
-                'te': None, 'fc': entry.get('fc'), 'if': entry.get('if'), 'rules': [], 'findings': [],
-                'dropped': [], 'booleans': [], 'version': None, 'path': None, 'expanded': None,
-                'force': bool(self._opt(entry, 'force')),
-                'allow_dangerous': safety.parse_allow_dangerous(self._opt(entry, 'allow_dangerous'))}
         if state == 'present' and not given:
             raise PlanError("Module '%s': state=present needs a source: one of %s." % (name, ', '.join(SOURCE_KEYS)))
-        if state == 'absent' or not given:
-            return prep
-        kind = prep['kind']
-        if kind in ('pp', 'cil'):
-            path = entry[kind]
-            if not os.path.isfile(path):
-                raise PlanError("Module '%s': %s file %s does not exist on the target." % (name, kind, path))
-            prep['path'] = path
-            data = read_bytes(path)
-            if kind == 'pp':
-                declared = build.package_module_name(data)
-                if declared != name:
-                    raise PlanError("Module '%s': the package %s declares the module '%s', and semodule installs a "
-                                    "package under the name it declares. Rebuild it as '%s' or pass name: %s. Nothing "
-                                    "was changed." % (name, path, declared, name, declared))
-            prep['source_sha256'] = build.sha256_text(kind, sha256_bytes(data))
-            prep['version'] = entry.get('version')
-            return prep
-        if kind == 'denials':
-            lines = build.denial_lines(entry['denials'])
-            refpolicy = bool(self._opt(entry, 'refpolicy'))
-            iface = self.interface_info() if refpolicy else None
-            te, stderr = build.generate(self.runner, name, lines, policy_file=self.policy_file_for_audit2allow(),
-                                        refpolicy=refpolicy, interface_info=iface)
-            prep['dropped'] = build.uncovered_denials(lines, build.parse_te(te), stderr)
-            self._explain_dropped(prep['dropped'])
-            prep['booleans'] = build.boolean_hints(te)
-            if not build.parse_te(te) and not prep['dropped']:
-                raise PlanError("Module '%s': no AVC denial found in denials (%d lines)." % (name, len(lines)))
-        elif kind == 'src':
-            if not os.path.isfile(entry['src']):
-                raise PlanError("Module '%s': src %s does not exist on the target (remote_src=true)." % (name, entry['src']))
-            te = build.read_file_text(entry['src'])
-            if not prep['fc']:
-                sibling = os.path.splitext(entry['src'])[0] + '.fc'
-                if os.path.isfile(sibling):
-                    prep['fc'] = build.read_file_text(sibling)
+        return ModulePlan(name, state, priority, given[0] if given else None, force=bool(self._opt(entry, 'force')),
+                          allow_dangerous=safety.parse_allow_dangerous(self._opt(entry, 'allow_dangerous')),
+                          fc=entry.get('fc'), iface=entry.get('if'))
+
+    def prepare(self, entry):
+        """Resolve the entry's source: a ModulePlan with its kind, text, rules, findings, fingerprint and version."""
+        plan = self._options(entry)
+        if plan.state == 'absent' or plan.kind is None:
+            return plan
+        if plan.kind in ('pp', 'cil'):
+            return self._prepare_package(plan, entry)
+        if plan.kind == 'denials':
+            te = self._generate(plan, entry)
+        elif plan.kind == 'src':
+            te = self._read_src(plan, entry['src'])
         else:
             te = entry['te']
-        if build.is_refpolicy_source(te) or prep['if']:
-            build.check_m4_safe(name, te, prep['fc'], prep['if'])
-        version = entry.get('version') or build.derive_version(te, prep['fc'], prep['if'])
-        prep['version'] = version
-        prep['te'] = build.set_header(te, name, version)
-        parsed = build.parse_te(prep['te'])
-        prep['parsed'] = parsed
-        prep['rules'] = build.rule_texts(parsed)
-        if not parsed and kind == 'denials' and prep['dropped'] and not self._single:
-            # in a batch, an entry with nothing to install must not sink the others: warn, install nothing for it
-            prep['skip'] = 'every denial was dropped (%s)' % '; '.join(sorted(set(d['reason'] for d in prep['dropped'])))
-            return prep
-        if not parsed:
-            raise PlanError("Module '%s': the source holds no rule%s." % (
-                name, ' (every denial was dropped: %s)' % prep['dropped'][0]['reason'] if prep['dropped'] else ''))
-        prep['findings'] = safety.analyse(parsed)
-        prep['source_sha256'] = build.source_fingerprint(prep['te'], prep['fc'], prep['if'])
-        return prep
+        return self._prepare_text(plan, te, entry.get('version'))
 
-    def compile(self, prep):
+    def _prepare_package(self, plan, entry):
+        path = entry[plan.kind]
+        if not os.path.isfile(path):
+            raise PlanError("Module '%s': %s file %s does not exist on the target." % (plan.name, plan.kind, path))
+        plan.path = path
+        data = read_bytes(path)
+        if plan.kind == 'pp':
+            declared = build.package_module_name(data)
+            if declared != plan.name:
+                raise PlanError("Module '%s': the package %s declares the module '%s', and semodule installs a "
+                                "package under the name it declares. Rebuild it as '%s' or pass name: %s. Nothing "
+                                "was changed." % (plan.name, path, declared, plan.name, declared))
+        plan.source_sha256 = build.sha256_text(plan.kind, sha256_bytes(data))
+        plan.version = entry.get('version')
+        return plan
+
+    def _generate(self, plan, entry):
+        """audit2allow's module for the entry's denials; what it left without a rule goes to ``plan.dropped``."""
+        lines = build.denial_lines(entry['denials'])
+        refpolicy = bool(self._opt(entry, 'refpolicy'))
+        iface = self.interface_info() if refpolicy else None
+        te, stderr = build.generate(self.runner, plan.name, lines, policy_file=self.policy_file_for_audit2allow(),
+                                    refpolicy=refpolicy, interface_info=iface)
+        plan.dropped = build.uncovered_denials(lines, build.parse_te(te), stderr)
+        self._explain_dropped(plan.dropped)
+        plan.booleans = build.boolean_hints(te)
+        if not build.parse_te(te) and not plan.dropped:
+            raise PlanError("Module '%s': no AVC denial found in denials (%d lines)." % (plan.name, len(lines)))
+        return te
+
+    def _read_src(self, plan, src):
+        if not os.path.isfile(src):
+            raise PlanError("Module '%s': src %s does not exist on the target (remote_src=true)." % (plan.name, src))
+        if not plan.fc:
+            sibling = os.path.splitext(src)[0] + '.fc'
+            if os.path.isfile(sibling):
+                plan.fc = build.read_file_text(sibling)
+        return build.read_file_text(src)
+
+    def _prepare_text(self, plan, te, version):
+        if build.is_refpolicy_source(te) or plan.iface:
+            build.check_m4_safe(plan.name, te, plan.fc, plan.iface)
+        plan.version = version or build.derive_version(te, plan.fc, plan.iface)
+        plan.te = build.set_header(te, plan.name, plan.version)
+        plan.parsed = build.parse_te(plan.te)
+        plan.rules = build.rule_texts(plan.parsed)
+        if not plan.parsed and plan.kind == 'denials' and plan.dropped and not self._single:
+            # in a batch, an entry with nothing to install must not sink the others: warn, install nothing for it
+            plan.skip = 'every denial was dropped (%s)' % '; '.join(sorted(set(d['reason'] for d in plan.dropped)))
+            return plan
+        if not plan.parsed:
+            raise PlanError("Module '%s': the source holds no rule%s." % (
+                plan.name, ' (every denial was dropped: %s)' % plan.dropped[0]['reason'] if plan.dropped else ''))
+        plan.findings = safety.analyse(plan.parsed)
+        plan.source_sha256 = build.source_fingerprint(plan.te, plan.fc, plan.iface)
+        return plan
+
+    def compile(self, plan):
         """Build the package in a private directory; return (path, package kind)."""
-        directory = self._entry_dir(prep['name'])
-        if prep['kind'] in ('pp', 'cil'):
-            path = os.path.join(directory, '%s.%s' % (prep['name'], prep['kind']))
-            shutil.copyfile(prep['path'], path)
+        directory = self._entry_dir(plan.name)
+        if plan.kind in ('pp', 'cil'):
+            path = os.path.join(directory, '%s.%s' % (plan.name, plan.kind))
+            shutil.copyfile(plan.path, path)
             os.chmod(path, 0o600)
-            return path, prep['kind']
-        built = build.compile_module(self.runner, directory, prep['name'], prep['te'], prep['fc'], prep['if'])
+            return path, plan.kind
+        built = build.compile_module(self.runner, directory, plan.name, plan.te, plan.fc, plan.iface)
         if built['expanded']:
             # refpolicy: judge the rules the macros expand to, not the macro names
-            prep['findings'] = safety.analyse(build.parse_te(built['expanded']))
+            plan.findings = safety.analyse(build.parse_te(built['expanded']))
         return built['pp'], 'pp'
 
     # --------------------------------------------------------------- plan ---
-    def plan(self, prep):
-        """Fill ``prep`` with the decision: operations, checksums, whether compiled."""
-        name, priority, state = prep['name'], prep['priority'], prep['state']
+    def plan(self, plan):
+        """Decide against the record and the store: operations, checksums, whether compiled."""
         store = self.store
-        entries = store.modules().get(name, [])
-        at_priority = store.entry(name, priority)
-        record = store.read_record(name)
-        prep.update(operations=[], compiled=False, installed_before=None, checksum=None, package=None,
-                    record=record, before_rules=list(record.get('rules', [])) if record else [])
-        if prep.get('skip'):
-            self.warnings.append("Module '%s': nothing installed, %s." % (name, prep['skip']))
-            return prep
+        entries = store.modules().get(plan.name, [])
+        plan.record = store.read_record(plan.name)
+        plan.before_rules = list(plan.record.get('rules', [])) if plan.record else []
+        if plan.skip:
+            self.warnings.append("Module '%s': nothing installed, %s." % (plan.name, plan.skip))
+            return plan
+        at_priority = store.entry(plan.name, plan.priority)
         if at_priority is not None:
-            prep['installed_before'] = store.installed_checksum(name, priority, self.workdir())
-        prep['checksum'] = prep['installed_before']
+            plan.installed_before = store.installed_checksum(plan.name, plan.priority, self.workdir())
+        plan.checksum = plan.installed_before
         # our module installed at another priority than requested (priority changed, or absent with the default)
-        old_priority = record.get('priority') if record else None
-        moved = (old_priority is not None and old_priority != priority and store.features()['priority']
-                 and store.entry(name, old_priority) is not None)
-        if state == 'absent':
+        old_priority = plan.record.get('priority') if plan.record else None
+        moved = (old_priority is not None and old_priority != plan.priority and store.features()['priority']
+                 and store.entry(plan.name, old_priority) is not None)
+        if plan.state == 'absent':
             if at_priority is not None:
-                store.check_ownership(name, record, prep['force'])
-                prep['operations'].append(('remove', priority, name))
-            if moved:
-                prep['operations'].append(('remove', old_priority, name))
-            prep['checksum'] = None
-            return prep
-        if prep['kind'] is None:
+                store.check_ownership(plan.name, plan.record, plan.force)
+                plan.operations.append(('remove', plan.priority, plan.name))
+            plan.checksum = None
+        elif plan.kind is None:  # enable/disable what is installed, wherever it is
             if not entries:
                 raise PlanError("Module '%s' is not installed: state=%s without a source needs an installed module."
-                                % (name, state))
-            self._plan_enable(prep, entries)
-            return prep
-        same_by_record = (
-            record is not None and at_priority is not None and record.get('priority') == priority
-            and record.get('source_sha256') == prep['source_sha256']
-            and record.get('checksum') == prep['installed_before'] and prep['installed_before'] is not None)
-        if same_by_record:
-            prep['findings'] = record.get('findings', prep['findings'])
+                                % (plan.name, plan.state))
+            self._plan_enable(plan, entries)
+            return plan
         else:
-            package, package_kind = self.compile(prep)
-            prep['compiled'] = True
-            prep['package'] = package
-            expected = store.built_checksum(package, package_kind)
-            prep['checksum'] = expected
-            if at_priority is None or expected is None or expected != prep['installed_before']:
-                store.check_ownership(name, record, prep['force'])
-                prep['operations'].append(('install', priority, package))
+            self._plan_install(plan, at_priority is not None)
         if moved:
-            prep['operations'].append(('remove', old_priority, name))
-        safety.acknowledge(prep['findings'], prep['allow_dangerous'])
-        self._plan_enable(prep, entries)
-        return prep
+            plan.operations.append(('remove', old_priority, plan.name))
+        if plan.state != 'absent':
+            safety.acknowledge(plan.findings, plan.allow_dangerous)
+            self._plan_enable(plan, entries)
+        return plan
 
-    def _plan_enable(self, prep, entries):
-        want_enabled = prep['state'] != 'disabled'
+    def _plan_install(self, plan, installed):
+        """Compile only when the record cannot prove the installed module is this source; install when it differs."""
+        record = plan.record
+        same_by_record = (
+            record is not None and installed and record.get('priority') == plan.priority
+            and record.get('source_sha256') == plan.source_sha256
+            and record.get('checksum') == plan.installed_before and plan.installed_before is not None)
+        if same_by_record:
+            plan.findings = record.get('findings', plan.findings)
+            return
+        plan.package, package_kind = self.compile(plan)
+        plan.compiled = True
+        plan.checksum = self.store.built_checksum(plan.package, package_kind)
+        if not installed or plan.checksum is None or plan.checksum != plan.installed_before:
+            self.store.check_ownership(plan.name, record, plan.force)
+            plan.operations.append(('install', plan.priority, plan.package))
+
+    def _plan_enable(self, plan, entries):
+        want_enabled = plan.state != 'disabled'
         enabled = any(e['enabled'] for e in entries) if entries else True
         if entries and enabled != want_enabled or (not entries and not want_enabled):
-            prep['operations'].append(('enable' if want_enabled else 'disable', prep['name']))
+            plan.operations.append(('enable' if want_enabled else 'disable', plan.name))
 
-    # ---------------------------------------------------------------- run ---
     def _explain_dropped(self, dropped):
         """Name what the policy does not define (user, role, type, MLS level) in the reason of each dropped denial
         that audit2allow left without a rule and without a word."""
@@ -298,26 +357,28 @@ class Planner(object):
             if problems:
                 item['reason'] = 'not defined in the policy: %s' % ', '.join(problems)
 
+    # ---------------------------------------------------------------- run ---
     def run(self, entries, single):
+        """Decide every module, judge the installs on a trial of the whole transaction, then (outside check mode,
+        the one place it is decided) commit and write the records."""
         self._single = single
         names = [e.get('name') for e in entries]
         duplicates = sorted(set(n for n in names if names.count(n) > 1))
         if duplicates:
             raise PlanError('Each module may appear once in modules; repeated: %s.' % ', '.join(duplicates))
         try:
-            preps = [self.plan(self.prepare(entry)) for entry in entries]
-            operations = []
-            for prep in preps:
-                operations.extend(prep['operations'])
-            rebuilds = 1 if operations else 0
-            installs = [p for p in preps if 'install' in [op[0] for op in p['operations']]]
+            plans = [self.plan(self.prepare(entry)) for entry in entries]
+            operations = [op for plan in plans for op in plan.operations]
+            installs = [p for p in plans if 'install' in p.verbs()]
             if installs:
                 self._judge(installs, operations)
-            if operations and not self.module.check_mode:
-                self.store.check_record_writable([p['name'] for p in preps if p['kind'] is not None])
-                self.store.commit(operations)
-                self._after_commit(preps)
-            return self._result(preps, rebuilds, single)
+            if not self.module.check_mode:
+                if operations:
+                    self.store.check_record_writable([p.name for p in plans if p.kind is not None])
+                    self.store.commit(operations)
+                    self._checksums_after_commit(installs)
+                self._update_records(plans)
+            return self._result(plans, 1 if operations else 0, single)
         finally:
             if self._workdir is not None:
                 shutil.rmtree(self._workdir, ignore_errors=True)
@@ -326,131 +387,115 @@ class Planner(object):
         """Before the commit, in check mode too: try the whole transaction on a private copy of the store, then
         gate every module on what the built policy grants (attributes, aliases, CIL and .pp included)."""
         judged = all(self.runner.has(name) for name in grants.GRANT_COMMANDS)
-        if not judged and not all(p['allow_dangerous'] is True for p in installs):
+        if not judged and not all(p.allow_dangerous is True for p in installs):
             # refused before the trial rebuild, which would only be thrown away
             raise PlanError(
                 "Judging what module(s) %s grant needs setools (sesearch, seinfo); install %s. Nothing was changed."
-                % (', '.join(p['name'] for p in installs), grants.SETOOLS_HINT))
+                % (', '.join(p.name for p in installs), grants.SETOOLS_HINT))
         new_policy = self.store.trial(operations, self.workdir())
         if not judged:
             self.warnings.append('setools is missing: what the modules grant was not judged (allow_dangerous: true).')
             return
         found = grants.judge(grants.dump(self.runner, self.store.policy_file()),
                              grants.dump(self.runner, new_policy))
-        names = dict((p['name'], grants.mentions(self._module_text(p))) for p in installs) if len(installs) > 1 else {}
-        for prep in installs:
-            known = set(safety.normalise(f['rule']) for f in prep['findings'])
+        names = dict((p.name, grants.mentions(self._module_text(p))) for p in installs) if len(installs) > 1 else {}
+        for plan in installs:
+            known = set(safety.normalise(f['rule']) for f in plan.findings)
             for finding in found:
-                ours = [n for n in names if finding['subject'] in names[n]] or [p['name'] for p in installs]
-                if prep['name'] in ours and safety.normalise(finding['rule']) not in known:
-                    prep['findings'].append({'rule': finding['rule'], 'reason': finding['reason']})
-        for prep in installs:
-            safety.gate(prep['name'], prep['findings'], prep['allow_dangerous'])
+                ours = [n for n in names if finding['subject'] in names[n]] or [p.name for p in installs]
+                if plan.name in ours and safety.normalise(finding['rule']) not in known:
+                    plan.findings.append({'rule': finding['rule'], 'reason': finding['reason']})
+        for plan in installs:
+            safety.gate(plan.name, plan.findings, plan.allow_dangerous)
 
-    def _module_text(self, prep):
+    def _module_text(self, plan):
         """The text a module is written in (te, CIL, or the CIL of a .pp) for telling a batch's modules apart."""
-        if prep['te'] is not None:
-            return prep['te']
-        if prep['kind'] == 'cil':
-            return build.read_file_text(prep['package'])
+        if plan.te is not None:
+            return plan.te
+        if plan.kind == 'cil':
+            return build.read_file_text(plan.package)
         for name in ('hll_pp', 'hll_pp_lib'):
             if self.runner.has(name):
-                return to_text(self.runner.run(name, [prep['package']], what='reading %s' % prep['name']).stdout)
+                return to_text(self.runner.run(name, [plan.package], what='reading %s' % plan.name).stdout)
         return ''
 
-    def _after_commit(self, preps):
-        """Records after a successful transaction (libsemanage applied every operation).
+    def _checksums_after_commit(self, installs):
+        """The store is listed again only when something cannot be known beforehand: the name inside a prebuilt
+        pp/cil, or a checksum the package could not be converted to (each listing costs ~0.4 s)."""
+        if not any(p.kind in ('pp', 'cil') or p.checksum is None for p in installs):
+            return
+        self.store.modules(refresh=True)
+        for plan in installs:
+            if self.store.entry(plan.name, plan.priority) is None:
+                raise PlanError("Module '%s' is not listed after installing %s: does the package declare another "
+                                "module name?" % (plan.name, os.path.basename(plan.package)))
+            plan.checksum = self.store.installed_checksum(plan.name, plan.priority, self.workdir()) or plan.checksum
 
-        The store is listed again only when something cannot be known beforehand: the name inside a prebuilt
-        pp/cil, or a checksum the package could not be converted to (each listing costs ~0.4 s).
-        """
-        installs = [p for p in preps if 'install' in [op[0] for op in p['operations']]]
-        if any(p['kind'] in ('pp', 'cil') or p['checksum'] is None for p in installs):
-            self.store.modules(refresh=True)
-            for prep in installs:
-                if self.store.entry(prep['name'], prep['priority']) is None:
-                    raise PlanError("Module '%s' is not listed after installing %s: does the package declare another "
-                                    "module name?" % (prep['name'], os.path.basename(prep['package'])))
-                prep['checksum'] = self.store.installed_checksum(prep['name'], prep['priority'], self.workdir()) \
-                    or prep['checksum']
-        for prep in preps:
-            verbs = [op[0] for op in prep['operations']]
-            if prep.get('skip'):
+    def _update_records(self, plans):
+        """Records of what is installed now: written after a transaction, and for adopted or unchanged modules whose
+        record is missing or stale (no transaction needed); removed with the module."""
+        for plan in plans:
+            if plan.skip:
                 continue
-            if prep['state'] == 'absent':
-                self.store.remove_record(prep['name'])
-            elif prep['kind'] is not None and ('install' in verbs or 'remove' in verbs or prep['record'] is None
-                                               or prep['record'].get('checksum') != prep['checksum']):
-                self._write_record(prep)
+            if plan.state == 'absent':
+                if plan.operations:
+                    self.store.remove_record(plan.name)
+            elif plan.kind is not None and (plan.operations or plan.checksum is not None) \
+                    and ('install' in plan.verbs() or 'remove' in plan.verbs() or plan.record_stale()):
+                self._write_record(plan)
 
-    def _write_record(self, prep):
-        self.store.write_record(prep['name'], {
-            'format': RECORD_VERSION, 'name': prep['name'], 'priority': prep['priority'], 'kind': prep['kind'],
-            'version': prep['version'], 'source_sha256': prep['source_sha256'], 'checksum': prep['checksum'],
-            'rules': prep['rules'], 'findings': prep['findings'], 'installed_at': int(time.time()),
-        })
+    def _write_record(self, plan):
+        self.store.write_record(plan.name, plan.record_data())
 
     # ------------------------------------------------------------- result ---
-    def _action(self, prep):
-        verbs = [op[0] for op in prep['operations']]
-        return '+'.join(verbs) if verbs else 'none'
-
-    def _result(self, preps, rebuilds, single):
-        per_module = []
-        findings, dropped, booleans, all_rules = [], [], [], []
-        changed = False
-        before, after = [], []
-        for prep in preps:
-            # records of adopted/unchanged modules are refreshed without a transaction
-            if not self.module.check_mode and not prep['operations'] and prep['kind'] is not None \
-                    and not prep.get('skip') \
-                    and prep['state'] != 'absent' and prep['checksum'] is not None \
-                    and (prep['record'] is None or prep['record'].get('source_sha256') != prep['source_sha256']
-                         or prep['record'].get('priority') != prep['priority']):
-                self._write_record(prep)
-            mod_changed = bool(prep['operations'])
-            changed = changed or mod_changed
-            for finding in prep['findings']:
-                findings.append(dict(finding, module=prep['name']))
-            for item in prep['dropped']:
-                dropped.append(dict(item, module=prep['name']))
+    def _collect(self, plans):
+        """Findings, dropped denials and boolean hints of every module, each named; their warnings."""
+        findings, dropped, booleans = [], [], []
+        for plan in plans:
+            findings.extend(dict(finding, module=plan.name) for finding in plan.findings)
+            for item in plan.dropped:
+                dropped.append(dict(item, module=plan.name))
                 self.warnings.append("Module '%s': denial not allowed by any generated rule (%s): %s"
-                                     % (prep['name'], item['reason'], item['line']))
-            for item in prep['booleans']:
-                booleans.append(dict(item, module=prep['name']))
+                                     % (plan.name, item['reason'], item['line']))
+            for item in plan.booleans:
+                booleans.append(dict(item, module=plan.name))
                 self.warnings.append("Module '%s': %s could be allowed by the boolean(s) %s instead"
-                                     % (prep['name'], item['rule'], ', '.join(item['booleans'])))
-            all_rules.extend(prep['rules'])
-            new_rules = [] if prep['state'] == 'absent' else (prep['rules'] if prep['kind'] else prep['before_rules'])
-            before.append((prep['name'], prep['before_rules'] if prep['installed_before'] is not None else []))
-            after.append((prep['name'], new_rules))
-            per_module.append({
-                'name': prep['name'], 'state': prep['state'], 'changed': mod_changed, 'action': self._action(prep),
-                'te': prep['te'], 'rules': prep['rules'], 'version': prep['version'], 'checksum': prep['checksum'],
-                'installed_before': prep['installed_before'], 'priority': prep['priority'],
-                'compiled': prep['compiled'],
-            })
+                                     % (plan.name, item['rule'], ', '.join(item['booleans'])))
+        return findings, dropped, booleans
+
+    def _result(self, plans, rebuilds, single):
+        findings, dropped, booleans = self._collect(plans)
+        per_module = [plan.report() for plan in plans]
         actions = ['%s %s' % (m['action'], m['name']) for m in per_module if m['changed']]
         if actions:
             msg = '%s; %d policy rebuild%s%s' % (', '.join(actions), rebuilds, '' if rebuilds == 1 else 's',
                                                  ' (check mode)' if self.module.check_mode else '')
         else:
             msg = 'all modules up to date, no policy rebuild'
-        first = preps[0] if single else None
+        first = plans[0] if single else None
         result = {
-            'changed': changed, 'msg': msg, 'rebuilds': rebuilds, 'modules': per_module, 'dangerous': findings,
-            'dropped': dropped, 'booleans': booleans, 'rules': all_rules,
-            'te': first['te'] if first else None,
-            'checksum': first['checksum'] if first else None,
-            'installed_before': first['installed_before'] if first else None,
-            'priority': first['priority'] if first else self.defaults.get('priority'),
+            'changed': bool(actions), 'msg': msg, 'rebuilds': rebuilds, 'modules': per_module, 'dangerous': findings,
+            'dropped': dropped, 'booleans': booleans, 'rules': [rule for plan in plans for rule in plan.rules],
+            'te': first.te if first else None,
+            'checksum': first.checksum if first else None,
+            'installed_before': first.installed_before if first else None,
+            'priority': first.priority if first else self.defaults.get('priority'),
         }
         if self.module._diff:
-            if single:
-                result['diff'] = rules_diff(first['name'], before[0][1], after[0][1], first['priority'])
-            else:
-                result['diff'] = {
-                    'before': ''.join('%s: %s\n' % (n, r) for n, rules in before for r in rules),
-                    'after': ''.join('%s: %s\n' % (n, r) for n, rules in after for r in rules),
-                }
+            result['diff'] = self._diff(plans, first)
         return result
+
+    def _diff(self, plans, first):
+        def after(plan):
+            if plan.state == 'absent':
+                return []
+            return plan.rules if plan.kind else plan.before_rules
+
+        def before(plan):
+            return plan.before_rules if plan.installed_before is not None else []
+        if first is not None:
+            return rules_diff(first.name, before(first), after(first), first.priority)
+        return {
+            'before': ''.join('%s: %s\n' % (p.name, r) for p in plans for r in before(p)),
+            'after': ''.join('%s: %s\n' % (p.name, r) for p in plans for r in after(p)),
+        }
