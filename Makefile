@@ -20,7 +20,7 @@ lint: setup
 	tools/test.sh ansible-lint changelog
 
 integration: setup
-	tools/test.sh integration-store integration-store-el9 integration-targets report
+	tools/test.sh integration-store integration-store-el9 integration-targets report playbooks
 
 molecule: setup
 	tools/test.sh molecule

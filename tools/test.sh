@@ -11,7 +11,7 @@ export ANSIBLE_NOCOLOR=1 PY_COLORS=0 PYTHONDONTWRITEBYTECODE=1
 logdir="$here/build/test-logs"
 mkdir -p "$logdir"
 
-ALL_STEPS=(setup tools unit-py311 unit-py27 unit-py36 unit-compat integration-store integration-store-el9 integration-targets report bench-smoke
+ALL_STEPS=(setup tools unit-py311 unit-py27 unit-py36 unit-compat integration-store integration-store-el9 integration-targets report playbooks bench-smoke
            sanity-2.19 sanity-2.16 ansible-lint changelog galaxy-build-install integration-vm molecule)
 steps=("$@")
 [ ${#steps[@]} -gt 0 ] || steps=("${ALL_STEPS[@]}")
@@ -66,6 +66,8 @@ step_integration-store-el9() {
 step_integration-targets() { tools/integration.sh; }
 # the fleet report written by the playbooks' tasks, rendered in headless Chromium
 step_report() { controller_pytest tests/integration/report; }
+# the fleet playbooks through ansible-runner (as AWX/AAP runs them): where the artefacts land, what the job returns
+step_playbooks() { controller_pytest tests/integration/playbooks; }
 # every benchmark on small inputs, so none rots between `make bench` runs; each exits non-zero when its
 # own checks fail (a rerun that rebuilds or changes something, a missed denial). Figures are discarded.
 step_bench-smoke() {

@@ -31,8 +31,8 @@ import struct
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _host_facts as facts
-from ansible_collections.fleetsec.selinux.plugins.module_utils._host_facts import (  # noqa: F401 (names of this module)
-    ATTR_CURRENT_PATHS, PROC_MOUNTS, SELINUX_DIR, parse_mounts)
+from ansible_collections.fleetsec.selinux.plugins.module_utils._host_facts import (
+    ATTR_CURRENT_PATHS, PROC_MOUNTS, SELINUX_DIR)
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Command, FleetsecError
 
 
@@ -236,56 +236,62 @@ def plan_mode(state, scope, autorelabel, runtime, policy_change=False, el=None):
     """
     plan = Plan()
     if state is not None and scope in ('both', 'runtime'):
-        if runtime == state:
-            pass
-        elif runtime == 'disabled':
-            # Only a boot with SELINUX=enforcing|permissive in the config can enable SELinux.
-            plan.reboot_required = True
-            if scope == 'runtime':
-                plan.warnings.append(
-                    'SELinux is disabled in the running kernel, so its mode cannot be set to %s at runtime; nothing '
-                    'was changed. Use scope=both or scope=config, then reboot.' % state)
-                plan.notes.append('runtime cannot leave disabled without a reboot')
-        elif state == 'disabled':
-            # Only a boot with SELINUX=disabled (EL9+: the selinux=0 kernel argument) can disable SELinux.
-            plan.reboot_required = True
-            if runtime == 'enforcing':
-                plan.runtime_target = 'permissive'
-                plan.notes.append('runtime set to permissive until a reboot disables SELinux')
-            if scope == 'runtime':
-                plan.warnings.append(
-                    'SELinux cannot be disabled at runtime: set SELINUX=disabled with scope=both or scope=config and '
-                    'reboot.')
-        else:
-            plan.runtime_target = state
-
+        _plan_runtime(plan, state, scope, runtime)
     if state is not None and scope in ('both', 'config'):
-        plan.config_mode = state
-        if state in ENABLED and runtime == 'disabled':
-            plan.reboot_required = True
-            if autorelabel:
-                plan.relabel = True
-                if state == 'enforcing':
-                    plan.config_mode = 'permissive'
-                    plan.notes.append(
-                        'SELinux is disabled in the running kernel: config set to permissive first (not enforcing) with a '
-                        'relabel on the next boot; reboot, then run again to reach enforcing')
-            else:
-                plan.warnings.append(
-                    'SELinux is disabled in the running kernel and autorelabel=false: files created meanwhile are '
-                    'unlabelled, and booting straight into %s can deny access to them (sshd included).' % state)
-        if state == 'disabled':
-            if runtime in ENABLED:
-                plan.reboot_required = True
-            if el is not None and el >= 9:
-                plan.warnings.append(el9_disabled_caveat(el))
-                plan.notes.append('on EL %d the kernel argument selinux=0 is needed to disable SELinux' % el)
-
+        _plan_config(plan, state, autorelabel, runtime, el)
     if policy_change:
         plan.reboot_required = True
         if autorelabel and plan.config_mode != 'disabled':
             plan.relabel = True
     return plan
+
+
+def _plan_runtime(plan, state, scope, runtime):
+    if runtime == state:
+        return
+    if runtime == 'disabled':
+        # Only a boot with SELINUX=enforcing|permissive in the config can enable SELinux.
+        plan.reboot_required = True
+        if scope == 'runtime':
+            plan.warnings.append(
+                'SELinux is disabled in the running kernel, so its mode cannot be set to %s at runtime; nothing '
+                'was changed. Use scope=both or scope=config, then reboot.' % state)
+            plan.notes.append('runtime cannot leave disabled without a reboot')
+    elif state == 'disabled':
+        # Only a boot with SELINUX=disabled (EL9+: the selinux=0 kernel argument) can disable SELinux.
+        plan.reboot_required = True
+        if runtime == 'enforcing':
+            plan.runtime_target = 'permissive'
+            plan.notes.append('runtime set to permissive until a reboot disables SELinux')
+        if scope == 'runtime':
+            plan.warnings.append(
+                'SELinux cannot be disabled at runtime: set SELINUX=disabled with scope=both or scope=config and '
+                'reboot.')
+    else:
+        plan.runtime_target = state
+
+
+def _plan_config(plan, state, autorelabel, runtime, el):
+    plan.config_mode = state
+    if state in ENABLED and runtime == 'disabled':
+        plan.reboot_required = True
+        if autorelabel:
+            plan.relabel = True
+            if state == 'enforcing':
+                plan.config_mode = 'permissive'
+                plan.notes.append(
+                    'SELinux is disabled in the running kernel: config set to permissive first (not enforcing) with a '
+                    'relabel on the next boot; reboot, then run again to reach enforcing')
+        else:
+            plan.warnings.append(
+                'SELinux is disabled in the running kernel and autorelabel=false: files created meanwhile are '
+                'unlabelled, and booting straight into %s can deny access to them (sshd included).' % state)
+    if state == 'disabled':
+        if runtime in ENABLED:
+            plan.reboot_required = True
+        if el is not None and el >= 9:
+            plan.warnings.append(el9_disabled_caveat(el))
+            plan.notes.append('on EL %d the kernel argument selinux=0 is needed to disable SELinux' % el)
 
 
 def permissive_changes(wanted, wanted_state, builtin, customized):

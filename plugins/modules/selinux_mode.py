@@ -431,97 +431,121 @@ def act(module, steps):
     return done
 
 
-def run(module):
-    params = module.params
-    state, scope, configfile = params['state'], params['scope'], params['configfile']
+class ConfigPlan(object):
+    """The config file before and after this run: texts, parsed values, and the changes described."""
+
+    def __init__(self, text_before, text_after):
+        self.text_before, self.text_after = text_before, text_after
+        self.before, self.after = config.read_config(text_before), config.read_config(text_after)
+        self.changes = []
+
+
+def make_host(module, configfile):
+    """The SelinuxHost of the root file system ``configfile`` belongs to, the file to edit, and its relabel flag
+    (None when that root file system is unknown)."""
     # EL's /etc/sysconfig/selinux is a symlink to /etc/selinux/config: edit the target, keep the link.
     target = os.path.realpath(configfile)
-    manage_config = state is not None and scope in ('both', 'config')
     commands = dict(selinux_state.COMMANDS, semodule=STORE_COMMANDS['semodule'])
     # The relabel flag of the root file system the config belongs to: that of the file edited, else that of the
-    # symlink given (ROOT/etc/selinux/config linked elsewhere). None: unknown, refused below when a relabel is needed.
+    # symlink given (ROOT/etc/selinux/config linked elsewhere). None: unknown, refused when a relabel is needed.
     relabel_flag = selinux_state.relabel_flag_for(target) or selinux_state.relabel_flag_for(configfile)
-    host = selinux_state.SelinuxHost(Runner(module, commands), relabel_flag=relabel_flag)
+    return selinux_state.SelinuxHost(Runner(module, commands), relabel_flag=relabel_flag), target, relabel_flag
 
-    # Validate what needs no host access first.
+
+def validate(params, target):
+    """What needs no host access is checked first."""
     if params['policy'] is not None:
-        if scope == 'runtime':
+        if params['scope'] == 'runtime':
             raise selinux_state.ModeError('policy is written to the config file: it cannot be used with scope=runtime.')
         check_policy(target, params['policy'])
     if params['permissive_domains']:
         selinux_state.check_type_names(params['permissive_domains'])
 
-    # Read the current state.
-    runtime_before = host.runtime_mode()
-    loaded = host.loaded_policy() if runtime_before != 'disabled' else None
-    text_before = read_file(configfile)
-    before = config.read_config(text_before)
-    el = host.el_major() if state == 'disabled' else None
 
-    # Decide (nothing is changed before every check has passed).
-    policy_change = bool(params['policy'] and manage_config and loaded and params['policy'] != loaded)
-    plan = selinux_state.plan_mode(state, scope, params['autorelabel'], runtime_before,
-                                   policy_change=policy_change, el=el)
-    if plan.relabel:
-        check_relabel_flag(target, relabel_flag)
+def plan_config(module, plan, target, loaded, manage):
+    """The config text this run writes (the same text when the config is not managed or already right)."""
+    configfile = module.params['configfile']
+    text_before = read_file(configfile)
     text_after = text_before
-    if manage_config:
-        policy = params['policy']
-        if not before['policy']:  # without SELINUXTYPE, libselinux looks for 'targeted' (missing on Debian)
+    if manage:
+        policy = module.params['policy']
+        if not config.read_config(text_before)['policy']:
+            # without SELINUXTYPE, libselinux looks for 'targeted' (missing on Debian)
             policy = fallback_policy(module, target, loaded, text_before is not None)
         if text_before is None:
             text_after = config.template(plan.config_mode, policy)
         else:
             text_after = config.render(text_before, mode=plan.config_mode, policy=policy)
-    after = config.read_config(text_after)
-    config_changes = []
+    result = ConfigPlan(text_before, text_after)
     if text_after != text_before:
         check_writable(target)
-        config_changes = describe_config_change(configfile, text_before, before, after)
-    domains = plan_domains(module, host)
+        result.changes = describe_config_change(configfile, text_before, result.before, result.after)
+    return result
+
+
+def dontaudit_state(module, host, policy_type):
+    """Whether the policy keeps its dontaudit rules now; refused when asked to change it without a store."""
     store_root = facts.store_root(host.selinux_dir)
-    dontaudit_before = host.dontaudit_enabled(store_root, after['policy'] or loaded or 'targeted')
-    dontaudit_after = dontaudit_before
-    if params['dontaudit'] is not None and dontaudit_before is None:
+    before = host.dontaudit_enabled(store_root, policy_type)
+    if module.params['dontaudit'] is not None and before is None:
         raise selinux_state.ModeError('dontaudit: no SELinux policy store was found under %s; nothing was changed.'
                                       % store_root)
+    return before
 
-    # Act.
-    steps = planned_steps(module, host, plan, target, text_after, config_changes, domains, dontaudit_before,
-                          runtime_before)
-    changes = act(module, steps)
-    runtime_after = runtime_before
-    if plan.runtime_target is not None and plan.runtime_target != runtime_before:
-        runtime_after = plan.runtime_target  # set_runtime read it back, or failed
-    if params['dontaudit'] is not None:
-        dontaudit_after = params['dontaudit']
+
+def run(module):
+    params = module.params
+    state, scope = params['state'], params['scope']
+    host, target, relabel_flag = make_host(module, params['configfile'])
+    validate(params, target)
+
+    # Read the current state, then decide (nothing is changed before every check has passed).
+    runtime_before = host.runtime_mode()
+    loaded = host.loaded_policy() if runtime_before != 'disabled' else None
+    manage_config = state is not None and scope in ('both', 'config')
+    policy_change = bool(params['policy'] and manage_config and loaded and params['policy'] != loaded)
+    plan = selinux_state.plan_mode(state, scope, params['autorelabel'], runtime_before, policy_change=policy_change,
+                                   el=host.el_major() if state == 'disabled' else None)
+    if plan.relabel:
+        check_relabel_flag(target, relabel_flag)
+    conf = plan_config(module, plan, target, loaded, manage_config)
+    domains = plan_domains(module, host)
+    dontaudit_before = dontaudit_state(module, host, conf.after['policy'] or loaded or 'targeted')
+
+    # Act (check mode is decided in act), then report.
+    changes = act(module, planned_steps(module, host, plan, target, conf.text_after, conf.changes, domains,
+                                        dontaudit_before, runtime_before))
     if domains.unvalidated:
         # Check mode only (see plan_permissive): the real run adds these domains or fails; it cannot end unchanged,
         # so changed=false would be the one wrong prediction. They count as a change, named as unchecked.
         changes.append('permissive domains to add if semanage accepts them as types (not checked): %s'
                        % ', '.join(domains.unvalidated))
+    result = dict(
+        changed=bool(changes),
+        runtime_before=runtime_before,
+        # a runtime change was read back by set_runtime, or failed
+        runtime_after=plan.runtime_target if plan.runtime_target is not None else runtime_before,
+        config_before=conf.before['mode'],
+        config_after=conf.after['mode'],
+        policy=conf.after['policy'] or loaded,
+        permissive_domains=domains.after,
+        unvalidated_domains=domains.unvalidated,
+        dontaudit=dontaudit_before if params['dontaudit'] is None else params['dontaudit'],
+        reboot_required=plan.reboot_required,
+        msg=summary(changes, plan),
+    )
+    if module._diff:
+        result['diff'] = config.make_diff(params['configfile'], conf.text_before, conf.text_after)
+    return result, plan.warnings + domains.warnings
 
+
+def summary(changes, plan):
     notes = changes + plan.notes
     if plan.reboot_required:
         notes.append('reboot required')
     if not changes:
         notes.insert(0, 'no change needed')
-    result = dict(
-        changed=bool(changes),
-        runtime_before=runtime_before,
-        runtime_after=runtime_after,
-        config_before=before['mode'],
-        config_after=after['mode'],
-        policy=after['policy'] or loaded,
-        permissive_domains=domains.after,
-        unvalidated_domains=domains.unvalidated,
-        dontaudit=dontaudit_after,
-        reboot_required=plan.reboot_required,
-        msg='; '.join(notes),
-    )
-    if module._diff:
-        result['diff'] = config.make_diff(configfile, text_before, text_after)
-    return result, plan.warnings + domains.warnings
+    return '; '.join(notes)
 
 
 def main():

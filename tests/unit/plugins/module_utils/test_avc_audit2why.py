@@ -88,5 +88,3 @@ def test_explain_failure_says_what_to_do():
     with pytest.raises(CommandFailed) as exc:
         a2w.explain(Runner(module, a2w.COMMANDS), ['type=AVC x'])
     assert 'audit2why failed' in exc.value.msg and 'policy=' in exc.value.msg
-
-

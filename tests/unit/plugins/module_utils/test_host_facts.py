@@ -12,7 +12,6 @@ from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Ru
 from ansible_collections.fleetsec.selinux.plugins.module_utils._selinux_state import SelinuxHost
 
 
-
 class FakeModule(object):
     check_mode = False
 
@@ -139,3 +138,11 @@ def test_binary_policy_is_not_another_type_s_policy(tmp_path):
     (tmp_path / 'default' / 'policy').mkdir(parents=True)
     (tmp_path / 'default' / 'policy' / 'policy.33').write_text(u'')
     assert facts.binary_policy(str(tmp_path)) is None
+
+
+def test_parse_mounts():
+    assert facts.parse_mounts('sysfs /sys sysfs rw 0 0\nselinuxfs /sys/fs/selinux selinuxfs rw,relatime 0 0\n') \
+        == '/sys/fs/selinux'
+    assert facts.parse_mounts('sysfs /sys sysfs rw 0 0\n/dev/vda / ext4 rw,relatime 0 0\n') is None
+    assert facts.parse_mounts('none /selinux selinuxfs rw 0 0\n') == '/selinux'  # EL6 mount point
+    assert facts.parse_mounts('') is None

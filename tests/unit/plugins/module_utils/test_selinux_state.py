@@ -44,13 +44,6 @@ SEINFO_ALL = 'Types: 4\n   httpd_t\n   init_t\n   ntpd_t\n   ntpd_exec_t\n'
 
 # ------------------------------------------------------------------ parsers
 
-def test_parse_mounts():
-    assert st.parse_mounts(PROC_MOUNTS_ENABLED) == '/sys/fs/selinux'
-    assert st.parse_mounts(PROC_MOUNTS_DISABLED) is None
-    assert st.parse_mounts('none /selinux selinuxfs rw 0 0\n') == '/selinux'  # EL6 mount point
-    assert st.parse_mounts('') is None
-
-
 @pytest.mark.parametrize('text, mode', [('1', 'enforcing'), ('0', 'permissive'), ('1\n', 'enforcing')])
 def test_parse_enforce(text, mode):
     assert st.parse_enforce(text) == mode
