@@ -60,7 +60,7 @@ step_integration-store-el9() {
   # options, syntax errors, a kill between commit and record, parallel runs) stay on the host store, where they
   # cost a third of the time (a transaction on this 433-module store takes 20 s here).
   FLEETSEC_STORE_ROOT="$store/root" controller_pytest tests/integration/pytest/test_local_policy_module_store.py \
-    tests/integration/pytest/test_local_policy_module_hostile.py \
+    tests/integration/pytest/test_local_policy_module_hostile.py tests/integration/pytest/test_el_store_contexts.py \
     -k 'not parallel and not kill_between and not bad_options and not syntax_errors' --durations=5
 }
 step_integration-targets() { tools/integration.sh; }

@@ -158,7 +158,14 @@ store="$root/var/lib/selinux/$policy_name"
 mkdir -p "$etc/logins"
 touch "$etc/contexts/files/file_contexts.subs" "$etc/contexts/files/file_contexts.local"
 install -m0644 "$dist/securetty_types-$policy_name" "$etc/contexts/securetty_types"
-install -m0644 "$dist/file_contexts.subs_dist" "$etc/contexts/files/"
+# The path aliases must be those of THIS tree's file contexts: c9s/c10s write /var/run/... and alias /run to it
+# ("/run /var/run"); the 2024 Fedora config says the reverse for Fedora's newer tree. With Fedora's, every /run
+# path is looked up as var_run_t (systemd's /run/systemd/* too: an enforcing boot then fails).
+if [ -f "$src/config/file_contexts.subs_dist" ]; then
+  install -m0644 "$src/config/file_contexts.subs_dist" "$etc/contexts/files/"
+else
+  install -m0644 "$dist/file_contexts.subs_dist" "$etc/contexts/files/"
+fi
 install -m0644 "$dist/setrans-$policy_name.conf" "$etc/setrans.conf"
 install -m0644 "$dist/customizable_types" "$etc/contexts/customizable_types"
 install -m0644 "$dist/booleans.subs_dist" "$etc/"

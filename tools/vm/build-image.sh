@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-3.0-or-later
-# Build (or reuse) the Debian 12 (bookworm) VM image with SELinux ENFORCING, refpolicy "default",
-# auditd, openssh-server, python3 and the policy tools. The root file system is labelled OFFLINE
-# (setfiles in a chroot) so the very first boot is already enforcing; there is no autorelabel.
+# Build (or reuse) the EL9-like VM image: a Debian 12 (bookworm) system (kernel, systemd, sshd, auditd,
+# python3) whose SELinux is that of EL9: the SELinux userspace 3.6 (libraries, tools, python modules,
+# installed over Debian's 3.4 where EL9 has them) and the CentOS Stream 9 *targeted* policy store
+# (SELINUXTYPE=targeted), both built from ../shared/vendor by tools/el/ (build-userspace.sh 3.6,
+# build-store.sh el9). ENFORCING from the first boot: the root file system is labelled OFFLINE with the
+# targeted file contexts (setfiles in a chroot); there is no autorelabel. Debian's refpolicy is removed
+# from the image (it stays covered by the offline-store tests).
 #
 # Output (cached outside the repository, keyed by the sha256 of THIS file, so a changed recipe
 # rebuilds and an unchanged one is reused):
@@ -23,7 +27,12 @@ recipe=$(readlink -f "${BASH_SOURCE[0]}")
 lib="$(dirname "$recipe")/../debootstrap-lib.sh"
 # shellcheck source=tools/debootstrap-lib.sh
 . "$lib"
-hash=$(cat "$recipe" "$lib" | sha256sum | cut -c1-16)
+# the EL9 userspace and store (built first when missing; cached by their own keys, which enter this one)
+eldir="$(dirname "$recipe")/../el"
+el_userspace=$("$eldir/build-userspace.sh" 3.6 | tail -1)
+el_store=$("$eldir/build-store.sh" el9 | tail -1)
+[ -f "$el_userspace/.complete" ] && [ -f "$el_store/.complete" ] || die "EL9 userspace or store build failed"
+hash=$( { cat "$recipe" "$lib"; basename "$el_userspace"; basename "$el_store"; } | sha256sum | cut -c1-16)
 cache=${FLEETSEC_CACHE:-$HOME/.cache/fleetsec-selinux}
 out="$cache/vm-$hash"
 suite=bookworm
@@ -83,20 +92,49 @@ ssh-keygen -q -t ed25519 -N '' -C fleetsec-vm -f "$key"
 install -d -m 0700 "$rootfs/root/.ssh"
 install -m 0600 "$key.pub" "$rootfs/root/.ssh/authorized_keys"
 
-sed -i -e 's/^SELINUX=.*/SELINUX=enforcing/' -e 's/^SELINUXTYPE=.*/SELINUXTYPE=default/' "$rootfs/etc/selinux/config"
-grep -q '^SELINUX=enforcing$' "$rootfs/etc/selinux/config" || die "could not set SELINUX=enforcing"
-rm -f "$rootfs/.autorelabel"
-
-# audit2allow -R needs the interface database; build it now rather than in every test run.
-chroot "$rootfs" sepolgen-ifgen >"$work/ifgen.log" 2>&1 || log "warning: sepolgen-ifgen failed (audit2allow -R unavailable): $(tail -1 "$work/ifgen.log")"
-
 chroot "$rootfs" apt-get clean
 rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/log/*.log
+
+# --- EL9 SELinux userspace 3.6 over Debian's 3.4: the libraries where the loader finds them, the
+# tools where EL9 has them (usr-merged: /sbin is /usr/sbin), the python modules first on sys.path --
+D="$el_userspace/D"
+multiarch="$rootfs/usr/lib/x86_64-linux-gnu"
+install -m 0755 "$D/lib/libselinux.so.1" "$D/lib/libsepol.so.2" "$D/usr/lib/libsemanage.so.2" "$multiarch/"
+for dir in sbin usr/sbin usr/bin; do
+  for tool in "$D/$dir"/*; do
+    case "$(basename "$tool")" in newrole|run_init|open_init_pty) continue ;; esac
+    install -m 0755 "$tool" "$rootfs/usr/${dir#usr/}/"
+  done
+done
+mkdir -p "$rootfs/usr/libexec" "$rootfs/usr/local/lib" "$rootfs/var/lib/sepolgen"
+cp -a "$D/usr/libexec/selinux" "$rootfs/usr/libexec/"
+cp -a "$D/usr/local/lib/python3.11" "$rootfs/usr/local/lib/"
+chroot "$rootfs" ldconfig
+got=$(chroot "$rootfs" semodule --help 2>&1 | grep -c -- '--checksum' || true)
+[ "$got" -ge 1 ] || die "semodule in the image is not userspace 3.6 (no --checksum)"
+chroot "$rootfs" python3 -c 'import selinux, seobject, sepolgen; assert selinux.__file__.startswith("/usr/local/")' \
+  || die "python in the image does not import the 3.6 selinux modules first"
+
+# --- the c9s targeted policy store and its devel files, instead of Debian's refpolicy -------------
+S="$el_store/root"
+rm -rf "$rootfs/etc/selinux/default" "$rootfs/var/lib/selinux/default" "$rootfs/usr/share/selinux/devel"
+cp -a "$S/etc/selinux/targeted" "$rootfs/etc/selinux/"
+mkdir -p "$rootfs/var/lib/selinux" "$rootfs/usr/share/selinux"
+cp -a "$S/var/lib/selinux/targeted" "$rootfs/var/lib/selinux/"
+cp -a "$S/usr/share/selinux/devel" "$rootfs/usr/share/selinux/"
+cp -a "$S/var/lib/sepolgen/." "$rootfs/var/lib/sepolgen/"   # interface_info for audit2allow -R, perm_map
+# EL9's semanage.conf: the store's, with the userspace's own paths (as on EL9) instead of the build cache
+sed -e "s#$D##g" "$S/etc/selinux/semanage.conf" >"$rootfs/etc/selinux/semanage.conf"
+grep -q "$el_userspace" "$rootfs/etc/selinux/semanage.conf" && die "semanage.conf still points into the build cache"
+cp "$S/etc/selinux/config" "$rootfs/etc/selinux/config"
+grep -q '^SELINUX=enforcing$' "$rootfs/etc/selinux/config" && grep -q '^SELINUXTYPE=targeted$' "$rootfs/etc/selinux/config" \
+  || die "could not set SELINUX=enforcing, SELINUXTYPE=targeted"
+rm -f "$rootfs/.autorelabel"
 
 # --- offline labelling: setfiles labels nothing unless /proc is mounted in the chroot -----------
 mount -t proc proc "$rootfs/proc"
 chroot "$rootfs" setfiles -m -F -e /proc -e /sys -e /dev -e /run \
-  /etc/selinux/default/contexts/files/file_contexts / >&2
+  /etc/selinux/targeted/contexts/files/file_contexts / >&2
 umount "$rootfs/proc"
 label=$(getfattr --absolute-names -n security.selinux --only-values "$rootfs/etc/shadow" 2>/dev/null || true)
 if [ -z "$label" ]; then

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Runs INSIDE the enforcing test VM (as root). Produces a reproducible, real AVC denial:
 # a copy of /usr/bin/cat labelled ntpd_exec_t (the entry point of the confined domain ntpd_t)
-# is started by systemd and asked to read /root/secret.txt (user_home_t) -> the kernel denies it.
+# is started by systemd and asked to read /root/secret.txt (admin_home_t in the EL9-like VM's targeted
+# policy, user_home_t under Debian's refpolicy) -> the kernel denies it.
 #
 # Usage (from the host): tools/vm/ssh.sh [-d RUN_DIR] sh -s [setup|run|all] < tools/vm/make-denial.sh
 #   setup  install /usr/local/sbin/avctest (ntpd_exec_t) and /root/secret.txt (idempotent)
@@ -11,7 +12,7 @@
 #   all    setup, then run (default)
 #
 # Convergence is ITERATIVE under enforcing: the kernel stops at the first permission it refuses,
-# so one run logs one denial. The first run is denied { read } on user_home_t; once a local
+# so one run logs one denial. The first run is denied { read } on admin_home_t; once a local
 # module allows read, the next run is denied { open }; then { getattr } (cat fstat()s its input),
 # until the application works. A policy loop therefore alternates: run -> collect -> load, until a
 # run produces no new denial (tools: ausearch --input-logs, audit2allow, semodule -i).

@@ -16,6 +16,7 @@
 #   FLEETSEC_VM_ACCEL         force "kvm" or "tcg" (default: probe KVM, fall back to TCG)
 #   FLEETSEC_VM_MEMORY        guest memory in MiB (default 2048)
 #   FLEETSEC_VM_BOOT_TIMEOUT  seconds to wait for SSH (default 300)
+#   FLEETSEC_VM_CMDLINE_EXTRA more kernel arguments (e.g. enforcing=0 to see what a boot would be denied)
 # Guest reboots survive: QEMU runs with -no-reboot under a supervisor that starts a fresh QEMU
 # (same overlay, same port) whenever the guest reboots; a guest power-off ends the supervisor.
 set -euo pipefail
@@ -154,7 +155,7 @@ EOF
 printf '{"address": "127.0.0.1", "port": %s, "user": "root", "identity_file": "%s", "run_dir": "%s", "accel": "%s"}\n' \
   "$port" "$key" "$run" "$accel" >"$run/instance.json"
 
-cmdline='root=/dev/vda rw console=ttyS0 selinux=1 security=selinux audit=1 audit_backlog_limit=8192 loglevel=4'
+cmdline="root=/dev/vda rw console=ttyS0 selinux=1 security=selinux audit=1 audit_backlog_limit=8192 loglevel=4${FLEETSEC_VM_CMDLINE_EXTRA:+ $FLEETSEC_VM_CMDLINE_EXTRA}"
 {
   printf '%s\n' "$qemu" -name "fleetsec-vm,debug-threads=off" "${accel_args[@]}" -m "$memory" \
     -display none -nodefaults -no-reboot -no-user-config \
