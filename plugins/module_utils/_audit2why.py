@@ -22,11 +22,7 @@ import re
 
 from ansible.module_utils.common.text.converters import to_text
 
-from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Command
 
-COMMANDS = {
-    'audit2why': Command('audit2why', package_hint='policycoreutils-python-utils (policycoreutils-python on EL7)'),
-}
 
 KINDS = ('missing_rule', 'boolean', 'constraint', 'reload', 'unknown')
 _BOOL = re.compile(r'setsebool -P (\S+) ([01])')

@@ -36,7 +36,7 @@ import zlib
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
 from ansible.module_utils.six import integer_types, string_types
 
-from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Command, CommandFailed, FleetsecError
+from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import CommandFailed, FleetsecError
 
 DEFAULT_PATH = '/var/log/audit/audit.log'
 READ_CHUNK = 4 * 1024 * 1024   # bytes read at a time: bounds the memory used by a scan
@@ -45,10 +45,6 @@ GZIP_PIECE = 64 * 1024          # uncompressed bytes read from a .gz at a time (
 STATE_VERSION = 1
 RECENT_SECONDS = 600
 
-COMMANDS = {
-    'ausearch': Command('ausearch', ok_rcs=(0, 1), package_hint='audit (auditd)'),
-    'journalctl': Command('journalctl', ok_rcs=(0, 1), package_hint='systemd'),
-}
 
 _ROTATED = re.compile(r'^(?:\.(\d+)|-(\d{8,10}))(?:\.gz)?$')
 _ISO = re.compile(r'^(\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:\.\d+)?)?)?\s*(Z|[+-]\d\d:?\d\d)?$')

@@ -27,20 +27,13 @@ import struct
 
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
-from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Command, CommandFailed, FleetsecError
+from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import CommandFailed, FleetsecError
 
 
 NAME_RE = re.compile(r'^[A-Za-z][A-Za-z0-9_]*$')
 NAME_MAX = 128
 DEVEL_MAKEFILES = ('/usr/share/selinux/devel/Makefile',)
 
-BUILD_COMMANDS = {
-    'audit2allow': Command('audit2allow', package_hint='policycoreutils-python-utils (EL8+/Debian) or policycoreutils-python (EL6/EL7)'),
-    'sepolgen_ifgen': Command('sepolgen-ifgen', package_hint='policycoreutils-devel (EL) or policycoreutils-dev (Debian)'),
-    'checkmodule': Command('checkmodule', package_hint='checkpolicy'),
-    'semodule_package': Command('semodule_package', package_hint='policycoreutils (EL) or semodule-utils (Debian)'),
-    'make': Command('make', package_hint='make and selinux-policy-devel (EL) or selinux-policy-dev (Debian)'),
-}
 
 
 class PolicySourceError(FleetsecError):

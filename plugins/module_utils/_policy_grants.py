@@ -27,14 +27,11 @@ import re
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_safety as safety
-from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Command
 
 
 SETOOLS_HINT = 'setools-console (EL) or setools (Debian)'
-GRANT_COMMANDS = {
-    'sesearch': Command('sesearch', package_hint=SETOOLS_HINT),
-    'seinfo_policy': Command('seinfo', package_hint=SETOOLS_HINT),
-}
+# what judging a transaction runs (declared in _commands)
+GRANT_TOOLS = ('sesearch', 'seinfo')
 EXAMPLES_SHOWN = 3
 
 _RULE_RE = re.compile(r'^(allow|type_transition)\s+(\S+)\s+(\S+?)\s*:\s*(\S+)\s+(\{[^}]*\}|[^\s{};]+)\s*(\S*)')
@@ -117,8 +114,8 @@ def parse_permissive(text):
 def dump(runner, policy):
     """Read one binary policy with setools (three short read-only runs)."""
     rules = runner.run('sesearch', ['-A', '-T', policy], what='rules of %s' % policy).stdout
-    attributes = runner.run('seinfo_policy', ['-a', '-x', policy], what='attributes of %s' % policy).stdout
-    permissive = runner.run('seinfo_policy', ['--permissive', policy], what='permissive types of %s' % policy).stdout
+    attributes = runner.run('seinfo', ['-a', '-x', policy], what='attributes of %s' % policy).stdout
+    permissive = runner.run('seinfo', ['--permissive', policy], what='permissive types of %s' % policy).stdout
     return Dump(parse_rules(to_text(rules)), parse_attributes(to_text(attributes)),
                 parse_permissive(to_text(permissive)))
 
@@ -226,7 +223,7 @@ def defined_names(runner, policy):
     defined = {}
     for kind, flag in DEFINED_KINDS:
         # the policy comes first: seinfo's query options take an optional name and would swallow it
-        result = runner.run('seinfo_policy', [policy, flag], what='%s names of %s' % (kind, policy))
+        result = runner.run('seinfo', [policy, flag], what='%s names of %s' % (kind, policy))
         defined[kind] = parse_names(to_text(result.stdout))
     return defined
 

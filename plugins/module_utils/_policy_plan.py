@@ -343,7 +343,7 @@ class Planner(object):
         """Name what the policy does not define (user, role, type, MLS level) in the reason of each dropped denial
         that audit2allow left without a rule and without a word."""
         vague = [d for d in dropped if d['reason'] == build.GENERIC_DROP]
-        if not vague or not self.runner.has('seinfo_policy'):
+        if not vague or not self.runner.has('seinfo'):
             return
         try:
             defined = grants.defined_names(self.runner, self.store.policy_file())
@@ -386,7 +386,7 @@ class Planner(object):
     def _judge(self, installs, operations):
         """Before the commit, in check mode too: try the whole transaction on a private copy of the store, then
         gate every module on what the built policy grants (attributes, aliases, CIL and .pp included)."""
-        judged = all(self.runner.has(name) for name in grants.GRANT_COMMANDS)
+        judged = all(self.runner.has(name) for name in grants.GRANT_TOOLS)
         if not judged and not all(p.allow_dangerous is True for p in installs):
             # refused before the trial rebuild, which would only be thrown away
             raise PlanError(

@@ -32,17 +32,10 @@ import tempfile
 
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
-from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Command, FleetsecError
+from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _host_facts as facts
 
 
-STORE_COMMANDS = {
-    'semodule': Command('semodule', mutating=True, package_hint='policycoreutils'),
-    'semodule_ro': Command('semodule', package_hint='policycoreutils'),
-    'hll_pp': Command('/usr/libexec/selinux/hll/pp'),
-    'hll_pp_lib': Command('/usr/lib/selinux/hll/pp'),
-    'chcon': Command('chcon'),
-}
 STATE_DIR = 'var/lib/fleetsec-selinux'
 VENDOR_PRIORITIES = {100: 'distribution policy', 200: 'third-party package', 300: 'setroubleshoot', 350: 'selinuxd'}
 LOCK_MARKERS = ('could not get direct transaction lock', 'semanage_get_lock', 'resource temporarily unavailable',
@@ -166,7 +159,7 @@ class PolicyStore(object):
     def features(self):
         """What this semodule supports: priorities (-lfull/-X, >= 2.4), extract (-E, >= 2.5), checksum (-m, >= 3.4)."""
         if self._features is None:
-            result = self.runner.run('semodule_ro', ['--help'], check=False)
+            result = self.runner.run('semodule', ['--help'], check=False)
             text = '%s\n%s' % (result.stdout or '', result.stderr or '')
             self._features = {
                 'priority': '--priority' in text or '-X' in text,
@@ -205,7 +198,7 @@ class PolicyStore(object):
                 args = self._base() + ['-lfull'] + (['-m'] if features['checksum'] else [])
             else:
                 args = self._base() + ['-l']
-            result = self.runner.run_with_retry('semodule_ro', args, retry_if=_lock_held, attempts=LOCK_ATTEMPTS,
+            result = self.runner.run_with_retry('semodule', args, retry_if=_lock_held, attempts=LOCK_ATTEMPTS,
                                                 delay=LOCK_DELAY, what='listing modules')
             self._modules = parse_list(result.stdout, has_priority=features['priority'])
         return self._modules
@@ -245,7 +238,7 @@ class PolicyStore(object):
         if facts.selinux_active() and self.runner.has('chcon'):
             # semodule -E under enforcing may only write in a directory labelled semanage_tmp_t.
             self.runner.run('chcon', ['-t', 'semanage_tmp_t', target], check=False)
-        self.runner.run_with_retry('semodule_ro', self._base() + ['-X', str(priority), '-E', name], retry_if=_lock_held,
+        self.runner.run_with_retry('semodule', self._base() + ['-X', str(priority), '-E', name], retry_if=_lock_held,
                                    attempts=LOCK_ATTEMPTS, delay=LOCK_DELAY, cwd=target,
                                    what="extracting module '%s'" % name)
         files = sorted(os.listdir(target))
@@ -436,7 +429,7 @@ class PolicyStore(object):
         if facts.selinux_active() and self.runner.has('chcon'):
             # under enforcing, semodule (semanage_t) may only write in its own temporary type
             self.runner.run('chcon', ['-R', '-t', 'semanage_tmp_t', trial_root], check=False)
-        self.runner.run('semodule_ro', self.transaction_args(operations, root=trial_root),
+        self.runner.run('semodule', self.transaction_args(operations, root=trial_root),
                         what='the module transaction, tried first on a private copy of the store',
                         hint='Nothing was changed: the real store was not touched')
         built = facts.newest_policy(pattern)
@@ -445,10 +438,11 @@ class PolicyStore(object):
         return built
 
     def commit(self, operations):
-        """Run ``operations`` as ONE semodule transaction (one policy rebuild); return the Result (skipped in check mode)."""
+        """Run ``operations`` as ONE semodule transaction (one policy rebuild); return the Result (refused in check
+        mode)."""
         result = self.runner.run_with_retry(
             'semodule', self.transaction_args(operations), retry_if=_lock_held, attempts=LOCK_ATTEMPTS,
-            delay=LOCK_DELAY, what='the module transaction',
+            delay=LOCK_DELAY, what='the module transaction', changes=True,
             hint='Nothing was changed: libsemanage applies all or none of a transaction. If another rpm/semodule '
                  'held the store lock, retry later')
         self._modules = None

@@ -65,16 +65,13 @@ class Command(object):
 
     :param binary: executable name looked up with ``get_bin_path``.
     :param args: arguments always passed first (e.g. ``['-m']``).
-    :param mutating: True when running it changes the host; the runner refuses
-        such a call in check mode.
     :param ok_rcs: exit codes that are not failures.
     :param package_hint: what to install when the binary is missing.
     """
 
-    def __init__(self, binary, args=None, mutating=False, ok_rcs=(0,), package_hint=None):
+    def __init__(self, binary, args=None, ok_rcs=(0,), package_hint=None):
         self.binary = binary
         self.args = list(args or [])
-        self.mutating = mutating
         self.ok_rcs = tuple(ok_rcs)
         self.package_hint = package_hint
 
@@ -132,17 +129,21 @@ class Runner(object):
         spec = self.commands[name]
         return [self.path(name)] + spec.args + [str(a) for a in args]
 
+    def change(self, name, args=(), **kwargs):
+        """Run a command that changes the host (refused in check mode, see :meth:`run`)."""
+        return self.run(name, args, changes=True, **kwargs)
+
     def run(self, name, args=(), data=None, check=True, what=None, hint=None, binary_data=False,
-            environ=None, cwd=None):
+            environ=None, cwd=None, changes=False):
         """Run command ``name`` with extra ``args``.
 
-        A mutating command in check mode raises :class:`CheckModeViolation`
-        without running.  With ``check`` an rc outside ``ok_rcs`` raises
-        :class:`CommandFailed`.
+        A call that ``changes`` the host raises :class:`CheckModeViolation` in
+        check mode without running.  With ``check`` an rc outside ``ok_rcs``
+        raises :class:`CommandFailed`.
         """
         spec = self.commands[name]
         cmd = self.argv(name, args)
-        if spec.mutating and self.check_mode:
+        if changes and self.check_mode:
             raise CheckModeViolation(
                 'Internal error: %s would change the host in check mode; it was not run and nothing was changed. '
                 'Please report this.' % ' '.join(cmd[:2]), cmd=cmd)

@@ -33,7 +33,7 @@ from ansible.module_utils.common.text.converters import to_bytes, to_native, to_
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _host_facts as facts
 from ansible_collections.fleetsec.selinux.plugins.module_utils._host_facts import (
     ATTR_CURRENT_PATHS, PROC_MOUNTS, SELINUX_DIR)
-from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Command, FleetsecError
+from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError
 
 
 MODES = ('enforcing', 'permissive', 'disabled')
@@ -51,16 +51,6 @@ POLICYDB_STRING = b'SE Linux'
 POLICY_VERSIONS = (24, 33)
 EL_IDS = ('rhel', 'centos', 'rocky', 'almalinux', 'ol', 'cloudlinux', 'eurolinux', 'navy', 'circle')
 
-COMMANDS = {
-    'getenforce': Command('getenforce', package_hint='libselinux-utils (EL) or selinux-utils (Debian)'),
-    'setenforce': Command('setenforce', mutating=True, package_hint='libselinux-utils (EL) or selinux-utils (Debian)'),
-    'sestatus': Command('sestatus', package_hint='policycoreutils'),
-    'semanage_list': Command('semanage', args=['permissive', '-l'],
-                             package_hint='policycoreutils-python-utils (EL8+, Debian) or policycoreutils-python (EL7)'),
-    'semanage_import': Command('semanage', args=['import'], mutating=True,
-                               package_hint='policycoreutils-python-utils (EL8+, Debian) or policycoreutils-python (EL7)'),
-    'seinfo': Command('seinfo', args=['--type'], package_hint='setools-console (EL) or setools (Debian)'),
-}
 
 
 class ModeError(FleetsecError):
@@ -445,7 +435,7 @@ class SelinuxHost(object):
         """setenforce (or write the enforce file); returns the mode read back."""
         value = '1' if mode == 'enforcing' else '0'
         if self.runner.has('setenforce'):
-            self.runner.run('setenforce', [value], what='mode %s' % mode)
+            self.runner.change('setenforce', [value], what='mode %s' % mode)
         else:
             path = os.path.join(self.selinuxfs() or '/sys/fs/selinux', 'enforce')
             try:
@@ -475,17 +465,17 @@ class SelinuxHost(object):
 
     def set_dontaudit(self, enabled):
         """Rebuild the policy with (``semodule -B``) or without (``semodule -DB``) its dontaudit rules."""
-        self.runner.run('semodule', ['-B'] if enabled else ['-DB'],
+        self.runner.change('semodule', ['-B'] if enabled else ['-DB'],
                         what='rebuilding the policy %s its dontaudit rules' % ('with' if enabled else 'without'))
 
     def permissive_domains(self):
         """``(builtin, customized)`` permissive types."""
-        return parse_permissive_list(self.runner.run('semanage_list', what='permissive domains').stdout)
+        return parse_permissive_list(self.runner.run('semanage', ['permissive', '-l'], what='permissive domains').stdout)
 
     def check_types(self, names):
         """A TypeCheck of ``names``: by seinfo when installed, else in the newest binary policy of selinux_dir."""
         if self.runner.has('seinfo'):
-            known = parse_seinfo_types(self.runner.run('seinfo', what='policy types').stdout)
+            known = parse_seinfo_types(self.runner.run('seinfo', ['--type'], what='policy types').stdout)
             return TypeCheck([name for name in names if name not in known], 'seinfo')
         path = facts.binary_policy(self.selinux_dir)
         if path is not None:
@@ -504,8 +494,8 @@ class SelinuxHost(object):
         if not lines:
             return
         self.runner.run_with_retry(
-            'semanage_import', data='\n'.join(lines) + '\n', what='permissive domains %s' % ', '.join(add + remove),
-            retry_if=lambda result: 'lock' in (result.stderr or ''),
+            'semanage', ['import'], data='\n'.join(lines) + '\n', what='permissive domains %s' % ', '.join(add + remove),
+            changes=True, retry_if=lambda result: 'lock' in (result.stderr or ''),
             hint='Nothing was changed (one transaction). Check the type names with seinfo -t NAME.')
 
 

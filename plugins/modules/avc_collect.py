@@ -331,6 +331,7 @@ from ansible_collections.fleetsec.selinux.plugins.module_utils._avc_parse import
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _avc_sources as sources
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _audit2why as a2w
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _host_facts as facts
+from ansible_collections.fleetsec.selinux.plugins.module_utils._commands import CATALOGUE
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError, Runner
 
 
@@ -409,9 +410,7 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    commands = dict(sources.COMMANDS)
-    commands.update(a2w.COMMANDS)
-    runner = Runner(module, commands)
+    runner = Runner(module, CATALOGUE)
     try:
         since = sources.since_to_epoch(params['since'])
         policy = explain_policy(params) if params['explain'] else None

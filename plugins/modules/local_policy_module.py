@@ -429,9 +429,8 @@ msg:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError, Runner
-from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_build import BUILD_COMMANDS
-from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_grants import GRANT_COMMANDS
-from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_store import STORE_COMMANDS, PolicyStore
+from ansible_collections.fleetsec.selinux.plugins.module_utils._commands import CATALOGUE
+from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_store import PolicyStore
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_plan import ENTRY_KEYS, Planner
 
 
@@ -481,13 +480,10 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    commands = dict(BUILD_COMMANDS)
-    commands.update(STORE_COMMANDS)
-    commands.update(GRANT_COMMANDS)
     if params['policy_root'] is not None and not params['policy_root'].strip():
         module.fail_json(msg='policy_root is empty (an unset variable?). Omit it to work on the live policy store, '
                              'or give the directory of an image root. Nothing was changed.')
-    runner = Runner(module, commands)
+    runner = Runner(module, CATALOGUE)
     try:
         store = PolicyStore(module, runner, policy_root=params['policy_root'])
         inherited = ('state', 'priority', 'refpolicy', 'force', 'allow_dangerous', 'remote_src')

@@ -263,7 +263,7 @@ from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Fl
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _selinux_config as config
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _host_facts as facts
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _selinux_state as selinux_state
-from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_store import STORE_COMMANDS
+from ansible_collections.fleetsec.selinux.plugins.module_utils._commands import CATALOGUE
 
 
 def argument_spec():
@@ -377,7 +377,7 @@ def plan_domains(module, host):
     domains = module.params['permissive_domains']
     plan = selinux_state.DomainPlan()
     if domains is None:
-        if not host.runner.has('semanage_list'):
+        if not host.runner.has('semanage'):
             return plan
         try:
             builtin, customized = host.permissive_domains()
@@ -445,11 +445,10 @@ def make_host(module, configfile):
     (None when that root file system is unknown)."""
     # EL's /etc/sysconfig/selinux is a symlink to /etc/selinux/config: edit the target, keep the link.
     target = os.path.realpath(configfile)
-    commands = dict(selinux_state.COMMANDS, semodule=STORE_COMMANDS['semodule'])
     # The relabel flag of the root file system the config belongs to: that of the file edited, else that of the
     # symlink given (ROOT/etc/selinux/config linked elsewhere). None: unknown, refused when a relabel is needed.
     relabel_flag = selinux_state.relabel_flag_for(target) or selinux_state.relabel_flag_for(configfile)
-    return selinux_state.SelinuxHost(Runner(module, commands), relabel_flag=relabel_flag), target, relabel_flag
+    return selinux_state.SelinuxHost(Runner(module, CATALOGUE), relabel_flag=relabel_flag), target, relabel_flag
 
 
 def validate(params, target):

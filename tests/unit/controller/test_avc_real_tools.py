@@ -10,6 +10,7 @@ import subprocess
 
 import pytest
 
+from ansible_collections.fleetsec.selinux.plugins.module_utils._commands import CATALOGUE
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _audit2why as a2w
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _host_facts as facts
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _avc_sources as sources
@@ -84,7 +85,7 @@ def test_the_real_sepolgen_parser_reads_every_line_as_an_avc():
 @needs_tools
 def test_explain_with_the_real_audit2why():
     lines = collect('ntpd.log').result_lines()
-    result = a2w.explain(Runner(SubprocessModule(), a2w.COMMANDS), lines, POLICY)
+    result = a2w.explain(Runner(SubprocessModule(), CATALOGUE), lines, POLICY)
     assert [result[line]['kind'] for line in lines] == ['missing_rule', 'boolean']
     assert result[lines[1]]['booleans'] == ['httpd_can_network_connect', 'httpd_can_network_connect_db']
 
@@ -93,7 +94,7 @@ def test_explain_with_the_real_audit2why():
 def test_real_ausearch_if_gives_the_same_denials_as_the_file_scan():
     names = ('raw_audit.log', 'ntpd.log')
     via_ausearch = Collector()
-    sources.collect_ausearch(Runner(SubprocessModule(), sources.COMMANDS), via_ausearch, None,
+    sources.collect_ausearch(Runner(SubprocessModule(), CATALOGUE), via_ausearch, None,
                              [os.path.join(FIXTURES, n) for n in names])
     direct = collect(*names)
     assert sorted(via_ausearch.result_lines()) == sorted(direct.result_lines())

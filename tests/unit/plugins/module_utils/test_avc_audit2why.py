@@ -9,6 +9,7 @@ import os
 
 import pytest
 
+from ansible_collections.fleetsec.selinux.plugins.module_utils._commands import CATALOGUE
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _audit2why as a2w
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import CommandFailed, Runner
 
@@ -75,16 +76,16 @@ class FakeModule(object):
 def test_explain_runs_audit2why_once_with_the_policy_even_in_check_mode():
     lines, expected = recorded()
     module = FakeModule([(0, read('audit2why_output.txt'), '')])
-    result = a2w.explain(Runner(module, a2w.COMMANDS), lines, '/etc/selinux/default/policy/policy.33')
+    result = a2w.explain(Runner(module, CATALOGUE), lines, '/etc/selinux/default/policy/policy.33')
     cmd, kwargs = module.calls[0]
     assert cmd == ['/usr/bin/audit2why', '-p', '/etc/selinux/default/policy/policy.33']
     assert kwargs['data'] == '\n'.join(lines) + '\n'
     assert result == expected
-    assert a2w.explain(Runner(FakeModule([]), a2w.COMMANDS), []) == {}
+    assert a2w.explain(Runner(FakeModule([]), CATALOGUE), []) == {}
 
 
 def test_explain_failure_says_what_to_do():
     module = FakeModule([(1, '', 'You must specify the -p option with the path to the policy file.\n')])
     with pytest.raises(CommandFailed) as exc:
-        a2w.explain(Runner(module, a2w.COMMANDS), ['type=AVC x'])
+        a2w.explain(Runner(module, CATALOGUE), ['type=AVC x'])
     assert 'audit2why failed' in exc.value.msg and 'policy=' in exc.value.msg

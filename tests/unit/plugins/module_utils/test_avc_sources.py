@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from ansible_collections.fleetsec.selinux.plugins.module_utils._commands import CATALOGUE
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _avc_sources as sources
 from ansible_collections.fleetsec.selinux.plugins.module_utils._avc_parse import Collector
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import CommandFailed, Runner
@@ -258,7 +259,7 @@ def test_ausearch_reads_input_logs_or_each_file_and_accepts_no_matches():
     raw = fixture_bytes('ntpd.log').decode('ascii')
     module = FakeModule([(0, raw, ''), (1, '', '<no matches>\n')])
     c = Collector()
-    sources.collect_ausearch(Runner(module, sources.COMMANDS), c, 'boot', ['/l/audit.log.1', '/l/audit.log'])
+    sources.collect_ausearch(Runner(module, CATALOGUE), c, 'boot', ['/l/audit.log.1', '/l/audit.log'])
     assert module.calls == [
         ['/usr/sbin/ausearch', '-m', 'AVC,USER_AVC,SELINUX_ERR,USER_SELINUX_ERR', '--raw', '-ts', 'boot', '-if', '/l/audit.log.1'],
         ['/usr/sbin/ausearch', '-m', 'AVC,USER_AVC,SELINUX_ERR,USER_SELINUX_ERR', '--raw', '-ts', 'boot', '-if', '/l/audit.log'],
@@ -266,14 +267,14 @@ def test_ausearch_reads_input_logs_or_each_file_and_accepts_no_matches():
     assert summary(c) == [('httpd_t', ('name_connect',), 1), ('ntpd_t', ('open', 'read'), 2)]
     assert [d['exe'] for d in c.result_denials()] == ['/usr/local/sbin/avctest', None]
     module = FakeModule([(0, '', '')])
-    sources.collect_ausearch(Runner(module, sources.COMMANDS), Collector())
+    sources.collect_ausearch(Runner(module, CATALOGUE), Collector())
     assert module.calls[0][-1] == '--input-logs'
 
 
 def test_ausearch_failure_is_reported():
     module = FakeModule([(10, '', 'Error opening checkpoint\n')])
     with pytest.raises(CommandFailed) as exc:
-        sources.collect_ausearch(Runner(module, sources.COMMANDS), Collector())
+        sources.collect_ausearch(Runner(module, CATALOGUE), Collector())
     assert exc.value.rc == 10 and 'Error opening checkpoint' in exc.value.msg
 
 
@@ -292,7 +293,7 @@ def test_journal_reads_audit_and_kernel_transports_without_double_counting(monke
     module = FakeModule([(0, out, '')])
     c = Collector()
     try:
-        sources.collect_journal(Runner(module, sources.COMMANDS), c, since_epoch=1764115000.7)
+        sources.collect_journal(Runner(module, CATALOGUE), c, since_epoch=1764115000.7)
     finally:
         monkeypatch.undo()
         time.tzset()

@@ -10,6 +10,7 @@ import struct
 
 import pytest
 
+from ansible_collections.fleetsec.selinux.plugins.module_utils._commands import CATALOGUE
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_build as build
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Runner
 
@@ -207,7 +208,7 @@ class FakeModule(object):
 
 def test_generate_passes_module_name_policy_and_stdin():
     module = FakeModule([(0, AUDIT2ALLOW, 'libsepol: type nosuch_t is not defined')])
-    runner = Runner(module, build.BUILD_COMMANDS)
+    runner = Runner(module, CATALOGUE)
     te, err = build.generate(runner, 'mymod', [LINE], policy_file='/r/etc/selinux/default/policy/policy.33')
     cmd, kwargs = module.calls[0]
     assert cmd == ['/usr/bin/audit2allow', '-m', 'mymod', '-p', '/r/etc/selinux/default/policy/policy.33']
@@ -220,7 +221,7 @@ def test_generate_passes_module_name_policy_and_stdin():
 
 def test_compile_module_runs_checkmodule_then_semodule_package(tmpdir):
     module = FakeModule([(0, '', ''), (0, '', '')])
-    runner = Runner(module, build.BUILD_COMMANDS)
+    runner = Runner(module, CATALOGUE)
     work = str(tmpdir)
     built = build.compile_module(runner, work, 'acme', 'module acme 1.0;\n', fc='/x(/.*)? a_t\n')
     assert [c[0] for c in module.calls] == [
@@ -237,7 +238,7 @@ def test_compile_error_carries_the_compiler_line(tmpdir):
            "checkmodule:  error(s) encountered while parsing configuration\n")
     module = FakeModule([(1, '', err)])
     with pytest.raises(build.PolicyCompileError) as info:
-        build.compile_module(Runner(module, build.BUILD_COMMANDS), str(tmpdir), 'acme', 'module acme 1.0;\n')
+        build.compile_module(Runner(module, CATALOGUE), str(tmpdir), 'acme', 'module acme 1.0;\n')
     msg = info.value.msg
     assert msg.startswith("Compiling module 'acme' failed (rc=1): acme.te:6:ERROR 'unknown type nosuch_t' at token ';' on line 6:")
     assert 'Nothing was installed' in msg and info.value.fail_kwargs()['rc'] == 1
@@ -251,7 +252,7 @@ def test_refpolicy_source_uses_the_devel_makefile(tmpdir, monkeypatch):
     os.mkdir(os.path.join(work, 'tmp'))
     with io.open(os.path.join(work, 'tmp', 'acme.tmp'), 'w') as handle:
         handle.write(u'allow a_t shadow_t:file write;\n')
-    built = build.compile_module(Runner(module, build.BUILD_COMMANDS), work, 'acme', 'policy_module(acme, 1.0)\nfoo(a_t)\n')
+    built = build.compile_module(Runner(module, CATALOGUE), work, 'acme', 'policy_module(acme, 1.0)\nfoo(a_t)\n')
     cmd, kwargs = module.calls[0]
     guard = os.path.join(work, build.M4_GUARD_FILE)
     assert cmd == ['/usr/bin/make', '-f', '/usr/share/selinux/devel/Makefile',

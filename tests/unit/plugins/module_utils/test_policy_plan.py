@@ -10,7 +10,7 @@ import time
 import pytest
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_plan as plan
-from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_build import BUILD_COMMANDS
+from ansible_collections.fleetsec.selinux.plugins.module_utils._commands import CATALOGUE
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_store import PolicyStore
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Runner
 
@@ -47,7 +47,7 @@ def make_planner(tmpdir, check_mode, headers):
     with io.open(os.path.join(root, 'etc/selinux/config'), 'w') as handle:
         handle.write(u'SELINUXTYPE=default\n')
     module = FakeModule(str(tmpdir.mkdir('tmp')), check_mode)
-    runner = Runner(module, BUILD_COMMANDS)
+    runner = Runner(module, CATALOGUE)
     return plan.Planner(module, runner, PolicyStore(module, runner, policy_root=root), {}), module, root
 
 

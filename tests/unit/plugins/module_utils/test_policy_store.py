@@ -12,6 +12,7 @@ import stat
 
 import pytest
 
+from ansible_collections.fleetsec.selinux.plugins.module_utils._commands import CATALOGUE
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_store as store_mod
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import CheckModeViolation, CommandFailed, Runner
 
@@ -76,7 +77,7 @@ class FakeModule(object):
 
 def make_store(answers, root=None, check_mode=False):
     module = FakeModule(answers, check_mode=check_mode)
-    runner = Runner(module, store_mod.STORE_COMMANDS, sleep=lambda s: None)
+    runner = Runner(module, CATALOGUE, sleep=lambda s: None)
     return store_mod.PolicyStore(module, runner, policy_root=root), module
 
 

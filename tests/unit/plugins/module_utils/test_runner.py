@@ -5,6 +5,7 @@ __metaclass__ = type
 
 import pytest
 
+from ansible_collections.fleetsec.selinux.plugins.module_utils._commands import CATALOGUE
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import (
     CheckModeViolation, Command, CommandFailed, CommandNotFound, Runner,
 )
@@ -28,7 +29,7 @@ class FakeModule(object):
 
 
 COMMANDS = {
-    'semodule': Command('semodule', mutating=True, package_hint='policycoreutils'),
+    'semodule': Command('semodule', package_hint='policycoreutils'),
     'getenforce': Command('getenforce'),
     'absent': Command('no-such-tool', package_hint='some-package'),
 }
@@ -50,9 +51,22 @@ def test_mutating_command_in_check_mode_is_an_error_not_a_fake_success():
     module = FakeModule([], check_mode=True)
     runner = Runner(module, COMMANDS)
     with pytest.raises(CheckModeViolation) as exc:
-        runner.run('semodule', ['-i', 'x.pp'])
+        runner.change('semodule', ['-i', 'x.pp'])
     assert 'would change the host in check mode' in exc.value.msg and 'nothing was changed' in exc.value.msg
+    with pytest.raises(CheckModeViolation):
+        runner.run_with_retry('semodule', ['-i', 'x.pp'], changes=True)
     assert module.calls == [] and runner.history == []
+
+
+def test_the_same_binary_reads_in_check_mode():
+    # one declaration per binary: whether a call changes the host is said at the call
+    module = FakeModule([(0, 'ntpd 400 pp\n', '')], check_mode=True)
+    assert Runner(module, COMMANDS).run('semodule', ['-lfull']).stdout == 'ntpd 400 pp\n'
+
+
+def test_every_binary_is_declared_once_in_the_catalogue():
+    binaries = [command.binary for command in CATALOGUE.values()]
+    assert sorted(set(binaries)) == sorted(binaries)
 
 
 def test_read_only_command_runs_in_check_mode():

@@ -9,6 +9,7 @@ import struct
 
 import pytest
 
+from ansible_collections.fleetsec.selinux.plugins.module_utils._commands import CATALOGUE
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import CheckModeViolation, CommandFailed, FleetsecError, Runner
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _selinux_state as st
 
@@ -329,7 +330,7 @@ def make_host(tmpdir, module, mounts=PROC_MOUNTS_ENABLED, enforce='1', os_releas
         with io.open(release, 'w') as handle:
             handle.write(u'' + os_release)
     module.enforce_file = os.path.join(selinuxfs, 'enforce')
-    return st.SelinuxHost(Runner(module, st.COMMANDS), proc_mounts=mounts_file, os_release=(release,),
+    return st.SelinuxHost(Runner(module, CATALOGUE), proc_mounts=mounts_file, os_release=(release,),
                           relabel_flag=os.path.join(root, 'autorelabel'), attr_current=(attr,))
 
 
@@ -363,7 +364,7 @@ def test_unreadable_context_means_policy_loaded(tmpdir):
 
 def test_runtime_mode_falls_back_to_getenforce(tmpdir):
     module = FakeModule({'getenforce': (0, 'Enforcing\n', '')})
-    host = st.SelinuxHost(Runner(module, st.COMMANDS), proc_mounts=str(tmpdir.join('no-such-file')))
+    host = st.SelinuxHost(Runner(module, CATALOGUE), proc_mounts=str(tmpdir.join('no-such-file')))
     assert host.runtime_mode() == 'enforcing'
     assert module.calls[0][0] == ['/usr/sbin/getenforce']
     assert module.calls[0][1]['environ_update']['LC_ALL'] == 'C'
