@@ -36,6 +36,7 @@ import zlib
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
 from ansible.module_utils.six import integer_types, string_types
 
+from ansible_collections.fleetsec.selinux.plugins.module_utils._files import write_atomic
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import CommandFailed, FleetsecError
 
 DEFAULT_PATH = '/var/log/audit/audit.log'
@@ -591,15 +592,8 @@ def same_checkpoint(old, new):
 
 
 def save_checkpoint(module, path, state):
-    """Write the state atomically (temp file in module.tmpdir, mode 0600, atomic_move)."""
+    """Write the state atomically (mode 0600)."""
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise SourceError('Directory of checkpoint %s does not exist.' % path)
-    tmp = os.path.join(module.tmpdir, 'avc_checkpoint.json')
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, to_bytes(json.dumps(state, sort_keys=True, indent=1)))
-    finally:
-        os.close(fd)
-    module.atomic_move(tmp, os.path.abspath(path))
-    os.chmod(path, 0o600)
+    write_atomic(module, path, to_bytes(json.dumps(state, sort_keys=True, indent=1)), mode=0o600, tmpdir=module.tmpdir)

@@ -34,6 +34,7 @@ from ansible.module_utils.common.text.converters import to_bytes, to_text
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _host_facts as facts
+from ansible_collections.fleetsec.selinux.plugins.module_utils._files import write_atomic
 
 
 STATE_DIR = 'var/lib/fleetsec-selinux'
@@ -354,13 +355,8 @@ class PolicyStore(object):
         self._ensure_dir(self.state_dir)
         directory = os.path.dirname(self._record_path(name))
         self._ensure_dir(directory)
-        fd, tmp = tempfile.mkstemp(prefix='.%s.' % name, dir=directory)
-        try:
-            os.write(fd, to_bytes(json.dumps(data, indent=2, sort_keys=True)))
-        finally:
-            os.close(fd)
-        self.module.atomic_move(tmp, self._record_path(name))
-        os.chmod(self._record_path(name), 0o600)  # atomic_move applies the umask to new files
+        write_atomic(self.module, self._record_path(name), to_bytes(json.dumps(data, indent=2, sort_keys=True)),
+                     mode=0o600)
 
     def remove_record(self, name):
         path = self._record_path(name)

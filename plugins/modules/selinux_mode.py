@@ -254,7 +254,6 @@ msg:
 '''
 
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
@@ -262,6 +261,7 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError, Runner
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _selinux_config as config
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _host_facts as facts
+from ansible_collections.fleetsec.selinux.plugins.module_utils._files import write_atomic
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _selinux_state as selinux_state
 from ansible_collections.fleetsec.selinux.plugins.module_utils._commands import CATALOGUE
 
@@ -309,12 +309,7 @@ def check_writable(path):
 
 
 def write_file(module, path, text):
-    fd, tmp = tempfile.mkstemp(prefix='selinux-config.', dir=module.tmpdir)
-    try:
-        os.write(fd, config.encode(text))
-    finally:
-        os.close(fd)
-    module.atomic_move(tmp, path)
+    write_atomic(module, path, config.encode(text), tmpdir=module.tmpdir)
 
 
 def installed_policies(directory):
