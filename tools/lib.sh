@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Shared shell helpers for tools/*.sh (sourced).
 
+# log MESSAGE / die MESSAGE: progress and fatal errors on stderr, tagged with the script's LOG_TAG
+log() { printf '[%s] %s\n' "${LOG_TAG:-fleetsec}" "$*" >&2; }
+die() { printf '[%s] ERROR: %s\n' "${LOG_TAG:-fleetsec}" "$*" >&2; exit 1; }
+
 # pyenv_python X.Y -> path of the newest pyenv interpreter X.Y.*, or nothing
 pyenv_python() {
   local root=${PYENV_ROOT:-/root/.pyenv} found="" p

@@ -16,7 +16,9 @@ export FLEETSEC_CACHE="$cache"
 # pinned with tools/requirements-controller.txt (ansible-core 2.19): the `ansible` package of the
 # same generation ships containers.podman, which molecule's podman driver needs (Galaxy is not used)
 ansible_pkg=ansible==12.3.0
-log() { printf '[molecule.sh] %s\n' "$*" >&2; }
+LOG_TAG=molecule.sh
+# shellcheck source=tools/lib.sh
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/./lib.sh"
 
 export PATH="$venv/bin:$PATH"
 export ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 NO_COLOR=1

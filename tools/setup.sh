@@ -24,7 +24,7 @@ mapfile -t APT_PACKAGES < <(debian_packages)
 # Only for `make bench`: the fleet benchmark's SSH runs start a private sshd (never the system service).
 BENCH_APT_PACKAGES=(openssh-server)
 
-log() { printf '[setup] %s\n' "$*"; }
+LOG_TAG=setup  # log/die: tools/lib.sh, sourced above
 quiet_pip() { grep -vE "is ignored: it is neither a file nor a directory|DEPRECATION: Python 2.7|^\s*$" || true; }
 
 stamp_ok() {  # stamp_ok FILE CONTENT

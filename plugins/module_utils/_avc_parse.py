@@ -788,7 +788,7 @@ def _missing_tokens(d):
 def all_permissions(d):
     """Permissions of a merged denial: parsed ones plus the raw lists merged by the fast path."""
     perms = set(d['_perms'])
-    for raw in d.get('_bperms', ()):
+    for raw in d.get('_bperms') or ():
         perms.update(p.decode('ascii') for p in raw.split())
     return perms
 
@@ -820,7 +820,7 @@ def canonical_line(d):
     """One raw audit.log AVC line for a merged denial, fit for audit2allow / audit2why."""
     ts = d['ts']
     if ts is None:
-        stamp = u'0.000:0'
+        stamp = u'0.000:%d' % (d['serial'] or 0)
     else:
         stamp = u'%d.%s:%d' % (int(ts), (d['ms'] or u'000'), d['serial'] or 0)
     parts = [u'type=AVC msg=audit(%s): avc:  denied  { %s } for ' % (stamp, u' '.join(sorted(all_permissions(d))))]

@@ -27,6 +27,7 @@ import struct
 
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _avc_parse as avc_parse
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import CommandFailed, FleetsecError
 
 
@@ -66,11 +67,6 @@ def sha256_text(*parts):
 
 # ---------------------------------------------------------------- denials ---
 
-_AVC_RE = re.compile(
-    r'avc:\s+denied\s+\{(?P<perms>[^}]*)\}.*?\bscontext=(?P<scontext>\S+)\s.*?\btcontext=(?P<tcontext>\S+)\s.*?'
-    r'\btclass=(?P<tclass>[A-Za-z0-9_]+)')
-
-
 def _context_type(context):
     parts = context.strip('"\'').split(':')
     return parts[2] if len(parts) >= 3 else context
@@ -83,7 +79,7 @@ def _context(value, type_name, role):
 
 
 def denial_from_dict(entry, serial):
-    """One canonical raw AVC line for an avc_collect ``denials`` dict."""
+    """One canonical raw AVC line for an avc_collect ``denials`` dict (written by avc_parse.canonical_line)."""
     perms = entry.get('permissions') or entry.get('perms') or []
     if isinstance(perms, str):
         perms = perms.split()
@@ -94,11 +90,12 @@ def denial_from_dict(entry, serial):
         raise PolicySourceError(
             'A denials entry lacks permissions, source/target type or tclass: %r. Pass the denials or lines '
             'returned by fleetsec.selinux.avc_collect.' % (entry,))
-    scontext = _context(entry.get('scontext'), source, 'system_r')
-    tcontext = _context(entry.get('tcontext'), target, 'object_r')
-    comm = str(entry.get('comm') or 'unknown').replace('"', '')
-    return ('type=AVC msg=audit(0.000:%d): avc:  denied  { %s } for  pid=0 comm="%s" scontext=%s tcontext=%s '
-            'tclass=%s permissive=0' % (serial, ' '.join(perms), comm, scontext, tcontext, tclass))
+    return avc_parse.canonical_line({
+        'ts': None, 'ms': None, 'serial': serial, 'pid': None, 'permissive': False, '_perms': set(perms),
+        'comm_raw': to_bytes(entry.get('comm') or 'unknown', errors='surrogate_or_strict'),
+        'scontext': _context(entry.get('scontext'), source, 'system_r'),
+        'tcontext': _context(entry.get('tcontext'), target, 'object_r'), 'tclass': tclass,
+    })
 
 
 def denial_lines(items):
@@ -125,12 +122,19 @@ def denial_lines(items):
     return lines
 
 
+def _denial(line):
+    """The avc_parse record of a raw AVC denial line; None for anything else (granted, other records, damage)."""
+    try:
+        parsed = avc_parse.parse_line(to_bytes(line, errors='surrogate_or_strict'))
+    except avc_parse.Malformed:
+        return None
+    return parsed[1] if parsed is not None and parsed[0] == 'denial' else None
+
+
 def denial_contexts(line):
     """(scontext, tcontext) of a raw AVC line, or None when it is not a denial."""
-    match = _AVC_RE.search(line)
-    if not match:
-        return None
-    return match.group('scontext').strip('"\''), match.group('tcontext').strip('"\'')
+    rec = _denial(line)
+    return None if rec is None else (rec['scontext'], rec['tcontext'])
 
 
 GENERIC_DROP = 'no rule generated (unknown class/permission or filtered by audit2allow)'
@@ -138,11 +142,8 @@ GENERIC_DROP = 'no rule generated (unknown class/permission or filtered by audit
 
 def parse_denial(line):
     """(source_type, target_type, tclass, [perms]) of a raw AVC line, or None when it is not a denial."""
-    match = _AVC_RE.search(line)
-    if not match:
-        return None
-    return (_context_type(match.group('scontext')), _context_type(match.group('tcontext')),
-            match.group('tclass'), match.group('perms').split())
+    rec = _denial(line)
+    return None if rec is None else (rec['source_type'], rec['target_type'], rec['tclass'], rec['permissions'])
 
 
 def generate(runner, name, lines, policy_file=None, refpolicy=False, interface_info=None):

@@ -14,8 +14,9 @@
 # Environment: FLEETSEC_CACHE (default ~/.cache/fleetsec-selinux), FLEETSEC_MIRROR (default: the
 # mirror apt already uses for bookworm/main), FLEETSEC_CONTAINER_IMAGE (default localhost/fleetsec-debian12).
 set -euo pipefail
-log() { printf '[container-image] %s\n' "$*" >&2; }
-die() { printf '[container-image] ERROR: %s\n' "$*" >&2; exit 1; }
+LOG_TAG=container-image
+# shellcheck source=tools/lib.sh
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib.sh"
 
 recipe=$(readlink -f "${BASH_SOURCE[0]}")
 lib="$(dirname "$recipe")/../debootstrap-lib.sh"

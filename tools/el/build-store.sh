@@ -23,8 +23,9 @@
 # in the policy tree (concurrent makes corrupt tmp/all_interfaces.conf), -j inside it is fine.
 set -euo pipefail
 
-log() { printf '[el-store] %s\n' "$*" >&2; }
-die() { printf '[el-store] ERROR: %s\n' "$*" >&2; exit 1; }
+LOG_TAG=el-store
+# shellcheck source=tools/lib.sh
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib.sh"
 
 here=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 # shellcheck source=tools/el/lib.sh

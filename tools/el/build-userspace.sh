@@ -23,8 +23,9 @@
 # (needs root only then). Every build command runs under `nice -n 19`.
 set -euo pipefail
 
-log() { printf '[el-userspace] %s\n' "$*" >&2; }
-die() { printf '[el-userspace] ERROR: %s\n' "$*" >&2; exit 1; }
+LOG_TAG=el-userspace
+# shellcheck source=tools/lib.sh
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib.sh"
 
 here=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 # shellcheck source=tools/el/lib.sh

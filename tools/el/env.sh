@@ -14,8 +14,9 @@
 # Environment: FLEETSEC_CACHE, FLEETSEC_VENDOR (as for tools/el/build-userspace.sh)
 set -euo pipefail
 
-log() { printf '[el-env] %s\n' "$*" >&2; }
-die() { printf '[el-env] ERROR: %s\n' "$*" >&2; exit 1; }
+LOG_TAG=el-env
+# shellcheck source=tools/lib.sh
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib.sh"
 
 here=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 # shellcheck source=tools/el/lib.sh

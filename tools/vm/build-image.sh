@@ -20,8 +20,9 @@
 # Needs root (debootstrap, chroot). Installs its own host packages with apt-get when missing.
 set -euo pipefail
 
-log() { printf '[build-image] %s\n' "$*" >&2; }
-die() { printf '[build-image] ERROR: %s\n' "$*" >&2; exit 1; }
+LOG_TAG=build-image
+# shellcheck source=tools/lib.sh
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib.sh"
 
 recipe=$(readlink -f "${BASH_SOURCE[0]}")
 lib="$(dirname "$recipe")/../debootstrap-lib.sh"

@@ -5,7 +5,9 @@
 # stopping a VM that is not running (or a run dir that does not exist) succeeds.
 # Usage: tools/vm/stop.sh [RUN_DIR]   (default ${FLEETSEC_CACHE:-~/.cache/fleetsec-selinux}/run)
 set -euo pipefail
-log() { printf '[vm-stop] %s\n' "$*" >&2; }
+LOG_TAG=vm-stop
+# shellcheck source=tools/lib.sh
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib.sh"
 cache=${FLEETSEC_CACHE:-$HOME/.cache/fleetsec-selinux}
 run=${1:-$cache/run}
 if [ ! -d "$run" ]; then log "nothing to stop ($run does not exist)"; exit 0; fi

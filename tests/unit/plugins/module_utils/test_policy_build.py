@@ -12,6 +12,7 @@ import pytest
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils._commands import CATALOGUE
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_build as build
+from ansible_collections.fleetsec.selinux.plugins.module_utils._avc_parse import parse_line
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Runner
 
 LINE = ('type=AVC msg=audit(1700000000.100:10): avc:  denied  { read open } for  pid=100 comm="avctest" '
@@ -62,9 +63,16 @@ def test_denial_lines_dedupes_hosts_and_synthesizes_dicts():
     denial = {'scontext': 'system_u:system_r:ntpd_t:s0', 'tcontext': 'system_u:object_r:user_home_t:s0',
               'tclass': 'file', 'permissions': ['read', 'open'], 'comm': 'av"c', 'count': 4}
     lines = build.denial_lines([LINE, LINE + '\n', '  ' + LINE, denial, dict(denial), LINE + '\n' + LINE])
-    assert lines == [LINE, 'type=AVC msg=audit(0.000:1): avc:  denied  { read open } for  pid=0 comm="avc" '
+    # written by the one AVC writer (avc_parse.canonical_line): permissions sorted, a comm with a quote hex-encoded
+    # as the kernel does
+    assert lines == [LINE, 'type=AVC msg=audit(0.000:1): avc:  denied  { open read } for  comm=61762263 '
                      'scontext=system_u:system_r:ntpd_t:s0 tcontext=system_u:object_r:user_home_t:s0 tclass=file '
                      'permissive=0']
+    # ... and read back by the one reader with the same fields
+    kind, rec = parse_line(lines[1].encode('ascii'))
+    assert (kind, rec['source_type'], rec['target_type'], rec['tclass'], rec['comm']) == (
+        'denial', 'ntpd_t', 'user_home_t', 'file', 'av"c')
+    assert sorted(rec['permissions']) == ['open', 'read'] and rec['permissive'] is False
 
 
 def test_denial_from_dict_with_types_only():
