@@ -135,7 +135,11 @@ def iso_utc(ts):
         return None
 
 
-AVC_FIELDS = frozenset(('scontext', 'tcontext', 'tclass', 'permissive', 'pid') + UNTRUSTED_FIELDS)
+# socket classes whose AVC names a port: src= for name_bind, dest= for name_connect (dbus USER_AVCs use dest= for a
+# bus name, never a number)
+PORT_CLASSES = frozenset(('tcp_socket', 'udp_socket', 'sctp_socket', 'dccp_socket'))
+PORT_FIELDS = ('src', 'dest')
+AVC_FIELDS = frozenset(('scontext', 'tcontext', 'tclass', 'permissive', 'pid') + UNTRUSTED_FIELDS + PORT_FIELDS)
 ERR_FIELDS = frozenset(('op', 'invalid_context', 'scontext', 'tcontext', 'tclass', 'oldcontext', 'newcontext', 'taskcontext'))
 
 
@@ -377,7 +381,18 @@ def _denial(line, avc_pos, m, whole):
         raw, text = fields.get(key, (None, None))
         rec[key] = text
         rec[key + '_raw'] = raw if text is not None else None
+    rec['port'], rec['port_field'] = _port(fields, tclass)
     return rec
+
+
+def _port(fields, tclass):
+    """``(port number, 'src' or 'dest')`` of a socket denial that names one, else ``(None, None)``."""
+    if tclass in PORT_CLASSES:
+        for key in PORT_FIELDS:
+            text = fields.get(key, (None, None))[1]
+            if text is not None and text.isdigit() and 0 < int(text) < 65536:
+                return int(text), key
+    return None, None
 
 
 def _parse_error(line):
@@ -650,6 +665,8 @@ class Collector(object):
             if d[field] is None and rec[field] is not None:
                 d[field] = rec[field]
                 d[field + '_raw'] = rec[field + '_raw']
+        if d['port'] is None and rec['port'] is not None:
+            d['port'], d['port_field'] = rec['port'], rec['port_field']
         d['_missing'] = _missing_tokens(d)
         d['_event'] = rec['event']
         return key
@@ -718,6 +735,7 @@ class Collector(object):
                 'exe': d['exe'],
                 'path': d['path'],
                 'name': d['name'],
+                'port': d.get('port'),
                 'count': d['count'],
                 'first_seen': iso_utc(d['_first']),
                 'last_seen': iso_utc(d['_last']),
@@ -782,7 +800,10 @@ def _cut_denial_spans(buf, start, end):
 
 def _missing_tokens(d):
     """Field markers whose presence in a later record makes the fast path fall back (to fill them in)."""
-    return tuple(b' ' + f.encode('ascii') + b'=' for f in ('comm', 'path', 'name') if d[f] is None)
+    fields = [f for f in ('comm', 'path', 'name') if d[f] is None]
+    if d['tclass'] in PORT_CLASSES and d.get('port') is None:
+        fields.extend(PORT_FIELDS)
+    return tuple(b' ' + f.encode('ascii') + b'=' for f in fields)
 
 
 def all_permissions(d):
@@ -829,6 +850,8 @@ def canonical_line(d):
     for field in ('comm', 'path', 'name'):
         if d.get(field + '_raw') is not None:
             parts.append(u' %s=%s' % (field, encode_untrusted(d[field + '_raw'])))
+    if d.get('port') is not None:
+        parts.append(u' %s=%d' % (d['port_field'], d['port']))
     parts.append(u' scontext=%s tcontext=%s tclass=%s' % (d['scontext'], d['tcontext'], d['tclass']))
     if d['permissive'] is not None:
         parts.append(u' permissive=%d' % (1 if d['permissive'] else 0))

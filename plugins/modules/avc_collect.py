@@ -216,6 +216,12 @@ denials:
       description: C(name) field of the first record that had one, decoded.
       type: str
       sample: secret.txt
+    port:
+      description:
+        - For a socket class (C(tcp_socket), C(udp_socket), C(sctp_socket), C(dccp_socket)), the port of the first
+          record that named one (C(src=) of C(name_bind), C(dest=) of C(name_connect)); null otherwise.
+      type: int
+      sample: 8081
     count:
       description: Number of denial records merged into this entry.
       type: int

@@ -23,7 +23,7 @@ for name in sorted(os.listdir(FIXTURES)):
 LINE_RE = re.compile(
     r'^type=AVC msg=audit\(\d+\.\d+:\d+\): avc:  denied  \{ [a-z0-9_]+( [a-z0-9_]+)* \} for '
     r'( pid=\d+)?( comm=("[!#-~]*"|[0-9A-F]+))?( path=("[!#-~]*"|[0-9A-F]+))?( name=("[!#-~]*"|[0-9A-F]+))?'
-    r' scontext=\S+ tcontext=\S+ tclass=[a-z0-9_]+( permissive=[01])?$')
+    r'( (src|dest)=\d+)? scontext=\S+ tcontext=\S+ tclass=[a-z0-9_]+( permissive=[01])?$')
 
 FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

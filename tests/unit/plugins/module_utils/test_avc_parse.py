@@ -393,3 +393,22 @@ def test_every_fixture_record_ending_with_tclass_still_parses():
                 ending += 1
                 assert parse_line(line)[0] == 'denial', line
     assert ending == 4
+
+
+def test_socket_denials_keep_the_port_they_name():
+    bind = (b'type=AVC msg=audit(1.000:%d): avc:  denied  { name_bind } for  pid=7 comm="httpd" %s'
+            b'scontext=system_u:system_r:httpd_t:s0 tcontext=system_u:object_r:unreserved_port_t:s0 tclass=tcp_socket '
+            b'permissive=0\n')
+    c = Collector()
+    for serial, field in ((1, b''), (2, b'src=8081 '), (3, b'src=9090 ')):
+        c.feed_lines(bind % (serial, field))
+    d, = c.result_denials()
+    # the first record without a port does not hide the port of the next one (fast path falls back to fill it)
+    assert d['port'] == 8081 and d['count'] == 3
+    assert ' src=8081 scontext=' in c.result_lines()[0]
+    dbus = (b"type=USER_AVC msg=audit(1.0:9): pid=1 uid=81 msg='avc:  denied  { send_msg } for msgtype=signal "
+            b"dest=1234 spid=1 tpid=2 scontext=system_u:system_r:a_t:s0 tcontext=system_u:system_r:b_t:s0 "
+            b"tclass=dbus permissive=0 exe=\"/usr/bin/dbus-daemon\"'\n")
+    c = Collector()
+    c.feed_lines(dbus)
+    assert c.result_denials()[0]['port'] is None   # dest= of a dbus message is a bus name, never a port

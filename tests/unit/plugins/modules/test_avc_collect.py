@@ -34,8 +34,10 @@ def test_file_source_returns_the_contract(monkeypatch):
     ntpd = result['denials'][0]
     assert sorted(ntpd) == sorted([
         'source_type', 'target_type', 'tclass', 'permissions', 'scontext', 'tcontext', 'comm', 'exe', 'path',
-        'name', 'count', 'first_seen', 'last_seen', 'permissive', 'record_type', 'node'])
-    assert ntpd['permissions'] == ['open', 'read'] and ntpd['count'] == 2
+        'name', 'port', 'count', 'first_seen', 'last_seen', 'permissive', 'record_type', 'node'])
+    assert ntpd['permissions'] == ['open', 'read'] and ntpd['count'] == 2 and ntpd['port'] is None
+    httpd = [d for d in result['denials'] if d['tclass'] == 'tcp_socket'][0]
+    assert (httpd['source_type'], httpd['target_type'], httpd['port']) == ('httpd_t', 'postgresql_port_t', 5432)
     assert ntpd['first_seen'] == '2025-11-26T00:10:00Z' and ntpd['last_seen'] == '2025-11-26T00:10:30Z'
     assert ntpd['exe'] == '/usr/local/sbin/avctest'
     assert len(result['lines']) == len(result['denials']) == 2
