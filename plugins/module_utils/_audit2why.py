@@ -23,7 +23,6 @@ import re
 from ansible.module_utils.common.text.converters import to_text
 
 
-
 KINDS = ('missing_rule', 'boolean', 'constraint', 'reload', 'unknown')
 _BOOL = re.compile(r'setsebool -P (\S+) ([01])')
 

@@ -25,6 +25,8 @@ CATALOGUE = {
     'setenforce': Command('setenforce', package_hint=LIBSELINUX_UTILS),
     'sestatus': Command('sestatus', package_hint='policycoreutils'),
     'semanage': Command('semanage', package_hint=PYTHON_UTILS),
+    'getsebool': Command('getsebool', package_hint=LIBSELINUX_UTILS),
+    'matchpathcon': Command('matchpathcon', package_hint=LIBSELINUX_UTILS),
     # the module store
     'semodule': Command('semodule', package_hint='policycoreutils'),
     'hll_pp': Command('/usr/libexec/selinux/hll/pp'),

@@ -36,7 +36,6 @@ NAME_MAX = 128
 DEVEL_MAKEFILES = ('/usr/share/selinux/devel/Makefile',)
 
 
-
 class PolicySourceError(FleetsecError):
     """The given sources cannot make a module (bad name, mismatching header, no rules)."""
 

@@ -52,7 +52,6 @@ POLICY_VERSIONS = (24, 33)
 EL_IDS = ('rhel', 'centos', 'rocky', 'almalinux', 'ol', 'cloudlinux', 'eurolinux', 'navy', 'circle')
 
 
-
 class ModeError(FleetsecError):
     """A request that cannot be carried out on this host (nothing was changed)."""
 
@@ -466,7 +465,7 @@ class SelinuxHost(object):
     def set_dontaudit(self, enabled):
         """Rebuild the policy with (``semodule -B``) or without (``semodule -DB``) its dontaudit rules."""
         self.runner.change('semodule', ['-B'] if enabled else ['-DB'],
-                        what='rebuilding the policy %s its dontaudit rules' % ('with' if enabled else 'without'))
+                           what='rebuilding the policy %s its dontaudit rules' % ('with' if enabled else 'without'))
 
     def permissive_domains(self):
         """``(builtin, customized)`` permissive types."""

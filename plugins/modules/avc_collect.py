@@ -120,9 +120,25 @@ options:
       - Classify each denial with C(audit2why) and add RV(denials[].explanation).
     type: bool
     default: false
+  triage:
+    description:
+      - Decide for each denial the least-privilege remedy, with its evidence, and add RV(denials[].remedy).
+      - C(relabel) when the object's type differs from the one the policy's file contexts give its path and the
+        domain may do what it was denied on that default type (C(restorecon) fixes it).
+      - C(boolean) when C(audit2why) names the boolean(s) that allow it (with their current values where SELinux is
+        active).
+      - C(port) for a socket denial on a generic port type when the policy has specific port types the domain may
+        use (C(semanage port -a)).
+      - C(allow) for the residue, which goes into the local module, and whenever the evidence is incomplete (for
+        example a record with no full path); the reason says so and nothing is guessed.
+      - Implies O(explain=true). Reads the policy with C(sesearch) and C(seinfo) (setools) and the file
+        contexts with C(matchpathcon); a missing tool fails the task before any log is read.
+      - Nothing is changed; applying the remedies is a separate step.
+    type: bool
+    default: false
   policy:
     description:
-      - Binary policy file passed to C(audit2why -p) with O(explain=true).
+      - Binary policy file passed to C(audit2why -p) with O(explain=true), and read by O(triage=true).
       - When not set and SELinux is not active on the host, the newest
         C(/etc/selinux/<SELINUXTYPE>/policy/policy.N) is used.
       - It must be a regular file that can be read; anything else (a FIFO, a directory) is refused
@@ -142,6 +158,16 @@ seealso:
 '''
 
 EXAMPLES = r'''
+- name: Which denials a relabel, a boolean or a port label would fix instead of an allow rule
+  fleetsec.selinux.avc_collect:
+    since: boot
+    triage: true
+  register: avc
+
+- name: Show the remedy of each denial
+  ansible.builtin.debug:
+    msg: "{{ avc.denials | map(attribute='remedy') | list }}"
+
 - name: Collect today's denials of the ntpd domain
   fleetsec.selinux.avc_collect:
     since: today
@@ -240,6 +266,24 @@ denials:
           record that tells says C(permissive=1), null when no record carries the field.
       type: bool
       sample: false
+    remedy:
+      description:
+        - With O(triage=true), the least-privilege remedy of this denial.
+        - C(remedy) is C(relabel), C(boolean), C(port) or C(allow); C(reason) says why in one sentence; C(evidence)
+          holds what the decision rests on (C(path), C(current_type), C(default_type), C(command) for a relabel;
+          C(booleans) with C(name) and C(current) for a boolean; C(protocol), C(port), C(current_type),
+          C(candidates), C(proposed_type), C(command) for a port label).
+      type: dict
+      returned: with O(triage=true)
+      sample:
+        remedy: relabel
+        reason: /var/www/html/index.html is admin_home_t, the policy gives its path httpd_sys_content_t, on which
+          httpd_t may read
+        evidence:
+          path: /var/www/html/index.html
+          current_type: admin_home_t
+          default_type: httpd_sys_content_t
+          command: restorecon -v /var/www/html/index.html
     record_type:
       description: C(AVC) (kernel) or C(USER_AVC) (userspace object manager such as D-Bus).
       type: str
@@ -327,6 +371,11 @@ source:
   returned: always
   type: str
   sample: file
+remedies:
+  description: With O(triage=true), how many denials each remedy fixes; null without it.
+  returned: always
+  type: dict
+  sample: {relabel: 1, boolean: 1, port: 1, allow: 2}
 '''
 
 import os
@@ -337,6 +386,7 @@ from ansible_collections.fleetsec.selinux.plugins.module_utils._avc_parse import
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _avc_sources as sources
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _audit2why as a2w
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _host_facts as facts
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _remedy as remedy
 from ansible_collections.fleetsec.selinux.plugins.module_utils._commands import CATALOGUE
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError, Runner
 
@@ -366,6 +416,36 @@ def explain_policy(params):
             raise sources.SourceError('policy %s %s; give the binary policy file (policy.N) for audit2why; '
                                       'nothing was read.' % (policy, why))
     return policy
+
+
+class Analysis(object):
+    """explain (audit2why) and triage (least-privilege remedies) of the collected denials; everything they need
+    is checked before any log is read."""
+
+    def __init__(self, runner, params):
+        self.runner = runner
+        self.explain = params['explain'] or params['triage']
+        self.triage = params['triage']
+        self.policy = explain_policy(params) if self.explain else None
+        if self.triage:
+            for name in ('sesearch', 'seinfo', 'matchpathcon'):
+                runner.path(name)  # CommandNotFound names the package
+            self.evidence = remedy.Evidence(runner, self.policy or facts.binary_policy(), live=facts.selinux_active())
+
+    def run(self, denials, lines):
+        """Add ``explanation`` (and ``remedy``) to each denial; returns the count of each remedy (None without
+        triage)."""
+        if self.explain and lines:
+            explained = a2w.explain(self.runner, lines, self.policy)
+            for denial, line in zip(denials, lines):
+                denial['explanation'] = explained[line]
+        if not self.triage:
+            return None
+        counts = dict((kind, 0) for kind in remedy.REMEDIES)
+        for denial in denials:
+            denial['remedy'] = remedy.triage(denial, self.evidence)
+            counts[denial['remedy']['remedy']] += 1
+        return counts
 
 
 def collect(module, runner, params, since):
@@ -411,6 +491,7 @@ def main():
             comms=dict(type='list', elements='str'),
             tclasses=dict(type='list', elements='str'),
             explain=dict(type='bool', default=False),
+            triage=dict(type='bool', default=False),
             policy=dict(type='path'),
         ),
         supports_check_mode=True,
@@ -419,14 +500,11 @@ def main():
     runner = Runner(module, CATALOGUE)
     try:
         since = sources.since_to_epoch(params['since'])
-        policy = explain_policy(params) if params['explain'] else None
+        analysis = Analysis(runner, params)
         collector, source, new_state, old_state = collect(module, runner, params, since)
         denials = collector.result_denials()
         lines = collector.result_lines()
-        if params['explain'] and lines:
-            explained = a2w.explain(runner, lines, policy)
-            for denial, line in zip(denials, lines):
-                denial['explanation'] = explained[line]
+        remedies = analysis.run(denials, lines)
         checkpoint_updated = False
         if new_state is not None and not module.check_mode and not sources.same_checkpoint(old_state, new_state):
             sources.save_checkpoint(module, params['checkpoint'], new_state)
@@ -442,6 +520,7 @@ def main():
         errors=collector.result_errors(),
         checkpoint_updated=checkpoint_updated,
         source=source,
+        remedies=remedies,
     )
 
 

@@ -32,7 +32,7 @@ lib="$(dirname "$recipe")/../debootstrap-lib.sh"
 eldir="$(dirname "$recipe")/../el"
 el_userspace=$("$eldir/build-userspace.sh" 3.6 | tail -1)
 el_store=$("$eldir/build-store.sh" el9 | tail -1)
-[ -f "$el_userspace/.complete" ] && [ -f "$el_store/.complete" ] || die "EL9 userspace or store build failed"
+if [ ! -f "$el_userspace/.complete" ] || [ ! -f "$el_store/.complete" ]; then die "EL9 userspace or store build failed"; fi
 hash=$( { cat "$recipe" "$lib"; basename "$el_userspace"; basename "$el_store"; } | sha256sum | cut -c1-16)
 cache=${FLEETSEC_CACHE:-$HOME/.cache/fleetsec-selinux}
 out="$cache/vm-$hash"
@@ -128,8 +128,10 @@ cp -a "$S/var/lib/sepolgen/." "$rootfs/var/lib/sepolgen/"   # interface_info for
 sed -e "s#$D##g" "$S/etc/selinux/semanage.conf" >"$rootfs/etc/selinux/semanage.conf"
 grep -q "$el_userspace" "$rootfs/etc/selinux/semanage.conf" && die "semanage.conf still points into the build cache"
 cp "$S/etc/selinux/config" "$rootfs/etc/selinux/config"
-grep -q '^SELINUX=enforcing$' "$rootfs/etc/selinux/config" && grep -q '^SELINUXTYPE=targeted$' "$rootfs/etc/selinux/config" \
-  || die "could not set SELINUX=enforcing, SELINUXTYPE=targeted"
+if ! grep -q '^SELINUX=enforcing$' "$rootfs/etc/selinux/config" \
+  || ! grep -q '^SELINUXTYPE=targeted$' "$rootfs/etc/selinux/config"; then
+  die "could not set SELINUX=enforcing, SELINUXTYPE=targeted"
+fi
 rm -f "$rootfs/.autorelabel"
 
 # --- offline labelling: setfiles labels nothing unless /proc is mounted in the chroot -----------

@@ -27,7 +27,6 @@ def lookup(path, mode=None):
 @pytest.mark.parametrize('path, expected', [
     ('/run/systemd/notify', 'init_var_run_t'),       # /run is an alias of the /var/run the c9s file contexts use
     ('/var/run/systemd/notify', 'init_var_run_t'),
-    ('/run/lock/subsys', 'var_lock_t'),
     ('/etc/shadow', 'shadow_t'),
     ('/root/secret.txt', 'admin_home_t'),             # EL's label for root's home (Debian's refpolicy: user_home_t)
     ('/var/www/html/index.html', 'httpd_sys_content_t'),

@@ -108,3 +108,56 @@ def test_binary_policy_is_found_on_this_host_when_selinux_is_off():
     if facts.selinux_active():
         pytest.skip('SELinux is active here: audit2why needs no -p')
     assert facts.binary_policy() == POLICY
+
+
+TRIAGE_LOG = (
+    # a page created in root's home and moved into the web root keeps user_home_t (Debian refpolicy's /root)
+    'type=AVC msg=audit(1795000000.100:901): avc:  denied  { read } for  pid=81 comm="httpd" '
+    'path="/var/www/html/index.html" dev="vda" ino=12 scontext=system_u:system_r:httpd_t:s0 '
+    'tcontext=unconfined_u:object_r:user_home_t:s0 tclass=file permissive=0\n'
+    # a web server on a non-standard port
+    'type=AVC msg=audit(1795000000.200:902): avc:  denied  { name_bind } for  pid=81 comm="httpd" src=8089 '
+    'scontext=system_u:system_r:httpd_t:s0 tcontext=system_u:object_r:unreserved_port_t:s0 tclass=tcp_socket '
+    'permissive=0\n'
+    # a genuinely missing rule
+    'type=AVC msg=audit(1795000000.300:903): avc:  denied  { net_admin } for  pid=9 comm="ntpd" capability=12 '
+    'scontext=system_u:system_r:ntpd_t:s0 tcontext=system_u:system_r:ntpd_t:s0 tclass=capability permissive=0\n')
+
+needs_setools = pytest.mark.skipif(not (shutil.which('sesearch') and shutil.which('matchpathcon')),
+                                   reason='setools or matchpathcon missing')
+
+
+@needs_tools
+@needs_setools
+def test_triage_on_this_hosts_policy(monkeypatch, tmp_path):
+    from ansible_collections.fleetsec.selinux.plugins.modules import avc_collect
+    from module_helpers import run_module
+    if facts.selinux_active():
+        pytest.skip('SELinux is active here: the triage would read the running policy, not the one the test names')
+    log = tmp_path / 'audit.log'
+    log.write_text(TRIAGE_LOG)
+    result, failed = run_module(monkeypatch, avc_collect.main, {'source': 'file', 'paths': [str(log)], 'triage': True})
+    assert not failed, result
+    by_class = dict((d['tclass'], d['remedy']) for d in result['denials'])
+    assert by_class['file']['remedy'] == 'relabel' and by_class['file']['evidence']['default_type'] == 'httpd_sys_content_t'
+    assert by_class['tcp_socket']['remedy'] == 'port' and by_class['tcp_socket']['evidence']['proposed_type'] == 'http_port_t'
+    assert by_class['capability']['remedy'] == 'allow'
+    assert result['remedies'] == {'relabel': 1, 'boolean': 0, 'port': 1, 'allow': 1}
+    assert all('explanation' in d for d in result['denials'])   # triage implies explain
+
+
+def test_triage_without_setools_fails_before_reading(monkeypatch, tmp_path):
+    from ansible_collections.fleetsec.selinux.plugins.modules import avc_collect
+    from module_helpers import run_module
+    log = tmp_path / 'audit.log'
+    log.write_text(TRIAGE_LOG)
+    bare = tmp_path / 'bin'
+    bare.mkdir()
+    for tool in ('audit2why',):
+        if shutil.which(tool):
+            (bare / tool).symlink_to(shutil.which(tool))
+    monkeypatch.setenv('PATH', str(bare))
+    monkeypatch.setattr(avc_collect.AnsibleModule, 'get_bin_path',
+                        lambda self, name, required=False, opt_dirs=None: shutil.which(name, path=str(bare)))
+    result, failed = run_module(monkeypatch, avc_collect.main, {'source': 'file', 'paths': [str(log)], 'triage': True})
+    assert failed and 'sesearch' in result['msg'] and 'setools' in result['msg']

@@ -1,0 +1,223 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetsec.selinux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""PRIVATE: least-privilege triage of a denial: which remedy fixes it without widening the policy.
+
+In the order an SELinux expert tries them:
+
+- ``relabel``: the object has another type than the policy's file contexts give its path, and the domain is
+  allowed what it was denied on that default type (unconditionally): ``restorecon`` fixes it;
+- ``boolean``: audit2why names the boolean(s) that allow it;
+- ``port``: a socket denial on a generic port type, and the policy has specific port types the domain may use
+  (``semanage port -a -t TYPE -p PROTO PORT``);
+- ``allow``: the residue, for the local module. Also every case where the evidence is incomplete (no full
+  path, no port, a lookup that failed): said in ``reason``, never guessed.
+
+Evidence comes from the real tools through the Runner: ``matchpathcon`` (the default type of a path),
+``sesearch`` (what the policy grants, attributes included), ``seinfo --portcon`` (port labels built into the
+binary policy, local ones included), ``getsebool`` (current values, when SELinux is active).
+
+Not part of the public API of the collection: may change without notice.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import re
+
+from ansible.module_utils.common.text.converters import to_text
+
+from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError
+
+
+REMEDIES = ('relabel', 'boolean', 'port', 'allow')
+# object classes with a path, and matchpathcon's name of their file type
+FILE_CLASSES = {'file': 'file', 'dir': 'dir', 'lnk_file': 'lnk_file', 'chr_file': 'chr_file',
+                'blk_file': 'blk_file', 'sock_file': 'sock_file', 'fifo_file': 'pipe'}
+PORT_PROTOCOLS = {'tcp_socket': 'tcp', 'udp_socket': 'udp', 'sctp_socket': 'sctp', 'dccp_socket': 'dccp'}
+PORT_PERMS = ('name_bind', 'name_connect')
+# port types that name no service: labelling a port with one of these is no remedy
+GENERIC_PORT_TYPES = frozenset(('port_t', 'reserved_port_t', 'unreserved_port_t', 'hi_reserved_port_t',
+                                'ephemeral_port_t', 'server_packet_t', 'client_packet_t'))
+_RULE_RE = re.compile(r'^allow\s+(\S+)\s+(\S+):(\S+)\s+(\{[^}]*\}|\S+);\s*(\[.*)?$')
+_PORTCON_RE = re.compile(r'^\s*portcon\s+(\S+)\s+(\d+)(?:-(\d+))?\s+\S+?:\S+?:(\S+?):')
+_GETSEBOOL_RE = re.compile(r'^(\S+)\s+-->\s+(on|off)\s*$')
+
+
+def context_type(context):
+    parts = (context or '').split(':')
+    return parts[2] if len(parts) >= 3 else None
+
+
+def parse_rules(text):
+    """``[(source, target, tclass, {perms}, condition or None)]`` of ``sesearch -A`` output."""
+    rules = []
+    for line in to_text(text, errors='surrogate_or_strict').splitlines():
+        match = _RULE_RE.match(line.strip())
+        if match:
+            perms = set(match.group(4).strip('{} ').split())
+            rules.append((match.group(1), match.group(2), match.group(3), perms, match.group(5)))
+    return rules
+
+
+def parse_portcon(text):
+    """``[(protocol, low, high, type)]`` of ``seinfo --portcon`` output."""
+    out = []
+    for line in to_text(text, errors='surrogate_or_strict').splitlines():
+        match = _PORTCON_RE.match(line)
+        if match:
+            low = int(match.group(2))
+            out.append((match.group(1), low, int(match.group(3) or low), match.group(4)))
+    return out
+
+
+def port_label(portcons, protocol, port):
+    """The type of ``port`` (the narrowest range that holds it, as the kernel's ordered portcon does)."""
+    found = [(high - low, kind) for proto, low, high, kind in portcons if proto == protocol and low <= port <= high]
+    return min(found)[1] if found else None
+
+
+def _shared_prefix(a, b):
+    size = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        size += 1
+    return size
+
+
+class Evidence(object):
+    """Lookups in the policy ``policy`` (a binary policy file) and the file contexts, each tool run once per
+    question. ``file_contexts``: a file_contexts file (an offline store), else the configured policy's."""
+
+    def __init__(self, runner, policy, file_contexts=None, live=False):
+        self.runner = runner
+        self.policy = policy
+        self.file_contexts = file_contexts
+        self.live = live
+        self._cache = {}
+
+    def _once(self, key, compute):
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
+
+    def default_type(self, path, tclass):
+        """The type the file contexts give ``path`` (as an object of ``tclass``), None when it cannot be told."""
+        def lookup():
+            args = ['-n', '-m', FILE_CLASSES[tclass]] + (['-f', self.file_contexts] if self.file_contexts else [])
+            result = self.runner.run('matchpathcon', args + [path], check=False)
+            return context_type(to_text(result.stdout).strip()) if result.rc == 0 else None
+        return self._once(('fc', path, tclass), lookup)
+
+    def rules(self, source, tclass, target=None, perm=None):
+        def search():
+            args = ['-A', '-s', source, '-c', tclass] + (['-t', target] if target else []) + \
+                (['-p', perm] if perm else []) + [self.policy]
+            return parse_rules(self.runner.run('sesearch', args, what='rules of %s' % source).stdout)
+        return self._once(('rules', source, tclass, target, perm), search)
+
+    def portcons(self):
+        return self._once('portcon', lambda: parse_portcon(
+            self.runner.run('seinfo', [self.policy, '--portcon'], what='port labels').stdout))
+
+    def boolean_values(self, names):
+        """``{name: True/False}`` from getsebool where SELinux is active; None values where it cannot be read."""
+        values = dict((name, None) for name in names)
+        if self.live and names and self.runner.has('getsebool'):
+            result = self.runner.run('getsebool', list(names), check=False)
+            for line in to_text(result.stdout).splitlines():
+                match = _GETSEBOOL_RE.match(line.strip())
+                if match and match.group(1) in values:
+                    values[match.group(1)] = match.group(2) == 'on'
+        return values
+
+
+def remedy(kind, reason, **evidence):
+    return {'remedy': kind, 'reason': reason, 'evidence': evidence}
+
+
+def triage(denial, evidence):
+    """The remedy of one avc_collect denial (a dict with ``remedy``, ``reason`` and ``evidence``)."""
+    try:
+        found = _relabel(denial, evidence)
+        if found is None or found['remedy'] != 'relabel':
+            found = _boolean(denial, evidence) or _port(denial, evidence) or found
+    except FleetsecError as err:
+        return remedy('allow', 'the evidence could not be gathered (%s): an allow rule, nothing guessed' % err.msg)
+    return found or remedy('allow', 'no narrower remedy applies to %s on %s:%s' % (
+        denial['source_type'], denial['target_type'], denial['tclass']))
+
+
+def _relabel(denial, evidence):
+    tclass = denial['tclass']
+    if tclass not in FILE_CLASSES:
+        return None
+    path = denial.get('path')
+    if not path or not path.startswith('/'):
+        return remedy('allow', 'the record names the object only as %r (no full path): whether it is mislabelled '
+                      'cannot be told, so it is not guessed' % (denial.get('name') or path or 'nothing'),
+                      name=denial.get('name'))
+    current, domain, perms = denial['target_type'], denial['source_type'], set(denial['permissions'])
+    default = evidence.default_type(path, tclass)
+    if default is None:
+        return remedy('allow', 'the file contexts give no type for %s' % path, path=path, current_type=current)
+    if default == current:
+        return remedy('allow', '%s has the type the policy gives its path (%s): a relabel changes nothing'
+                      % (path, current), path=path, current_type=current, default_type=default)
+    rules = evidence.rules(domain, tclass, target=default)
+    granted = set()
+    conditional = []
+    for rule in rules:
+        if rule[4] is None:
+            granted |= rule[3]
+        elif perms & rule[3]:
+            conditional.append(rule[4])
+    facts = dict(path=path, current_type=current, default_type=default, command='restorecon -v %s' % path)
+    if perms <= granted:
+        return remedy('relabel', '%s is %s, the policy gives its path %s, on which %s may %s' % (
+            path, current, default, domain, ' '.join(sorted(perms))), **facts)
+    facts.pop('command')
+    return remedy('allow', '%s is %s, but %s may not %s on its default type %s either: a file-context rule for '
+                  'a type the domain may use would be needed (not guessed)%s' % (
+                      path, current, domain, ' '.join(sorted(perms - granted)), default,
+                      '; conditional rules: %s' % ', '.join(sorted(set(conditional))) if conditional else ''),
+                  fcontext_rule_needed=True, **facts)
+
+
+def _boolean(denial, evidence):
+    explanation = denial.get('explanation') or {}
+    names = list(explanation.get('booleans') or [])
+    if explanation.get('kind') != 'boolean' or not names:
+        return None
+    values = evidence.boolean_values(names)
+    return remedy('boolean', 'audit2why: allowed by the boolean(s) %s' % ', '.join(names),
+                  booleans=[{'name': name, 'current': values.get(name)} for name in names])
+
+
+def _port(denial, evidence):
+    protocol = PORT_PROTOCOLS.get(denial['tclass'])
+    perms = [p for p in denial['permissions'] if p in PORT_PERMS]
+    if protocol is None or not perms:
+        return None
+    port = denial.get('port')
+    if port is None:
+        return remedy('allow', 'the record names no port (src=/dest=): a port label cannot be proposed')
+    domain, perm = denial['source_type'], perms[0]
+    labelled = port_label(evidence.portcons(), protocol, port)
+    port_types = set(kind for _p, _lo, _hi, kind in evidence.portcons())
+    candidates = sorted(set(rule[1] for rule in evidence.rules(domain, denial['tclass'], perm=perm)
+                            if rule[4] is None and rule[1] in port_types and rule[1] not in GENERIC_PORT_TYPES))
+    facts = dict(protocol=protocol, port=port, current_type=labelled, permission=perm, candidates=candidates)
+    if not candidates:
+        return remedy('allow', 'no specific port type of the policy lets %s %s' % (domain, perm), **facts)
+    if labelled is not None and labelled not in GENERIC_PORT_TYPES:
+        return remedy('allow', '%s/%d is already labelled %s, which %s may not %s: relabelling it would take it '
+                      'from its service (not done)' % (protocol, port, labelled, domain, perm), **facts)
+    stem = domain[:-2] if domain.endswith('_t') else domain
+    proposed = sorted(candidates, key=lambda kind: (-_shared_prefix(stem, kind), len(kind), kind))[0]
+    return remedy('port', '%s/%d is %s; %s may %s on %s' % (protocol, port, labelled or 'unlabelled', domain,
+                                                            perm, proposed),
+                  proposed_type=proposed, command='semanage port -a -t %s -p %s %d' % (proposed, protocol, port),
+                  **facts)

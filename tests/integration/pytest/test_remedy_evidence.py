@@ -1,0 +1,80 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Least-privilege triage against a REAL policy: the evidence comes from matchpathcon, sesearch and seinfo on the
+store under test (this host's Debian refpolicy in integration-store; the EL9 targeted store with userspace 3.6 in
+integration-store-el9), and the decisions are the ones an SELinux expert makes on those records."""
+import os
+import subprocess
+
+import pytest
+
+from conftest import STORE_ROOT, store_type
+
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _host_facts as facts
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _remedy as rem
+from ansible_collections.fleetsec.selinux.plugins.module_utils._commands import CATALOGUE
+from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Runner
+
+SELINUX = os.path.join(STORE_ROOT, 'etc/selinux')
+TYPE = store_type(STORE_ROOT) if os.path.exists(os.path.join(SELINUX, 'config')) else None
+POLICY = facts.binary_policy(SELINUX) if TYPE else None
+FC = os.path.join(SELINUX, TYPE or '-', 'contexts/files/file_contexts')
+# the type each policy gives root's home
+HOME_TYPE = {'targeted': 'admin_home_t', 'default': 'user_home_t'}.get(TYPE)
+
+pytestmark = pytest.mark.skipif(not POLICY or not os.path.exists(FC) or HOME_TYPE is None,
+                                reason='needs a policy store with its binary policy and file contexts')
+
+
+class Module(object):
+    check_mode = False
+
+    def get_bin_path(self, name, required=False, opt_dirs=None):
+        for folder in os.environ.get('PATH', '').split(os.pathsep) + ['/usr/sbin', '/sbin']:
+            path = os.path.join(folder, name)
+            if os.access(path, os.X_OK):
+                return path
+        return None
+
+    def run_command(self, cmd, check_rc=False, environ_update=None, data=None, binary_data=False, cwd=None):
+        env = dict(os.environ, **(environ_update or {}))
+        proc = subprocess.run(cmd, input=data.encode() if data else None, capture_output=True, env=env, cwd=cwd,
+                              check=False)
+        return proc.returncode, proc.stdout.decode(), proc.stderr.decode()
+
+
+@pytest.fixture(scope='module')
+def evidence():
+    return rem.Evidence(Runner(Module(), CATALOGUE), POLICY, file_contexts=FC)
+
+
+def test_a_web_page_moved_from_roots_home_is_relabelled(evidence):
+    d = {'source_type': 'httpd_t', 'target_type': HOME_TYPE, 'tclass': 'file', 'permissions': ['getattr', 'open', 'read'],
+         'path': '/var/www/html/index.html'}
+    found = rem.triage(d, evidence)
+    assert found['remedy'] == 'relabel', found
+    assert found['evidence']['default_type'] == 'httpd_sys_content_t'
+
+
+def test_roots_own_file_read_by_a_daemon_is_an_allow_rule(evidence):
+    d = {'source_type': 'ntpd_t', 'target_type': HOME_TYPE, 'tclass': 'file', 'permissions': ['read'],
+         'path': '/root/secret.txt'}
+    found = rem.triage(d, evidence)
+    assert found['remedy'] == 'allow' and 'a relabel changes nothing' in found['reason']
+
+
+def test_a_web_server_on_port_8089_gets_a_port_label(evidence):
+    # 8089 is unreserved_port_t in both policies (8081 is transproxy_port_t: see the next case's rule)
+    d = {'source_type': 'httpd_t', 'target_type': 'unreserved_port_t', 'tclass': 'tcp_socket',
+         'permissions': ['name_bind'], 'port': 8089}
+    found = rem.triage(d, evidence)
+    assert found['remedy'] == 'port', found
+    assert found['evidence']['current_type'] == 'unreserved_port_t' and found['evidence']['proposed_type'] == 'http_port_t'
+    assert 'http_port_t' in found['evidence']['candidates']
+
+
+@pytest.mark.parametrize('port, owner', [(5432, 'postgresql_port_t'), (8081, 'transproxy_port_t')])
+def test_a_port_of_another_service_is_not_taken(evidence, port, owner):
+    d = {'source_type': 'httpd_t', 'target_type': owner, 'tclass': 'tcp_socket', 'permissions': ['name_bind'],
+         'port': port}
+    found = rem.triage(d, evidence)
+    assert found['remedy'] == 'allow' and 'already labelled %s' % owner in found['reason']

@@ -1,0 +1,144 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Triage decisions on real records, with the evidence the tools would give (each case says which)."""
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _remedy as rem
+from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError
+
+
+class Evidence(object):
+    """What matchpathcon, sesearch, seinfo --portcon and getsebool answer, as tables."""
+
+    def __init__(self, defaults=None, rules=None, portcons=None, booleans=None, fail=False):
+        self.defaults = defaults or {}
+        self._rules = rules or []
+        self._portcons = portcons or []
+        self.booleans = booleans or {}
+        self.fail = fail
+
+    def default_type(self, path, tclass):
+        if self.fail:
+            raise FleetsecError('matchpathcon failed')
+        return self.defaults.get(path)
+
+    def rules(self, source, tclass, target=None, perm=None):
+        return [r for r in self._rules if r[0] == source and r[2] == tclass and (target is None or r[1] == target)
+                and (perm is None or perm in r[3])]
+
+    def portcons(self):
+        return self._portcons
+
+    def boolean_values(self, names):
+        return dict((n, self.booleans.get(n)) for n in names)
+
+
+def denial(source, target, tclass, perms, **extra):
+    d = {'source_type': source, 'target_type': target, 'tclass': tclass, 'permissions': perms}
+    d.update(extra)
+    return d
+
+
+HTTPD_CONTENT = [('httpd_t', 'httpd_sys_content_t', 'file', {'getattr', 'open', 'read', 'map'}, None)]
+PORTS = [('tcp', 80, 80, 'http_port_t'), ('tcp', 8008, 8008, 'http_port_t'), ('tcp', 1024, 32767, 'unreserved_port_t'),
+         ('tcp', 5432, 5432, 'postgresql_port_t'), ('tcp', 3128, 3128, 'http_cache_port_t')]
+BIND = [('httpd_t', 'http_port_t', 'tcp_socket', {'name_bind'}, None),
+        ('httpd_t', 'http_cache_port_t', 'tcp_socket', {'name_bind'}, None),
+        ('httpd_t', 'ftp_port_t', 'tcp_socket', {'name_bind'}, '[ httpd_enable_ftp_server ]:True')]
+
+
+def test_a_file_moved_with_mv_is_relabelled():
+    # index.html created in /root and moved to /var/www/html keeps admin_home_t; the policy gives the path
+    # httpd_sys_content_t, which httpd_t may read
+    d = denial('httpd_t', 'admin_home_t', 'file', ['read'], path='/var/www/html/index.html')
+    found = rem.triage(d, Evidence({'/var/www/html/index.html': 'httpd_sys_content_t'}, HTTPD_CONTENT))
+    assert found['remedy'] == 'relabel'
+    assert found['evidence'] == {'path': '/var/www/html/index.html', 'current_type': 'admin_home_t',
+                                 'default_type': 'httpd_sys_content_t',
+                                 'command': 'restorecon -v /var/www/html/index.html'}
+
+
+def test_an_object_with_its_default_type_is_no_relabel():
+    # the demo's case: /root/secret.txt IS admin_home_t by the policy: only an allow rule (or moving the file) helps
+    d = denial('ntpd_t', 'admin_home_t', 'file', ['read'], path='/root/secret.txt')
+    found = rem.triage(d, Evidence({'/root/secret.txt': 'admin_home_t'}))
+    assert found['remedy'] == 'allow' and 'a relabel changes nothing' in found['reason']
+
+
+def test_a_path_with_no_suitable_default_says_a_file_context_rule_is_needed():
+    # the application lives in /srv/app (var_t by default), which httpd_t may not read: not guessed
+    d = denial('httpd_t', 'admin_home_t', 'file', ['read'], path='/srv/app/index.html')
+    found = rem.triage(d, Evidence({'/srv/app/index.html': 'var_t'}, HTTPD_CONTENT))
+    assert found['remedy'] == 'allow' and found['evidence']['fcontext_rule_needed'] is True
+    assert 'var_t' in found['reason'] and 'not guessed' in found['reason']
+
+
+@pytest.mark.parametrize('extra, said', [
+    ({'name': 'secret.txt'}, "only as 'secret.txt'"),   # most AVCs of a read carry name= only
+    ({}, "only as 'nothing'"),
+])
+def test_no_full_path_is_never_guessed(extra, said):
+    found = rem.triage(denial('httpd_t', 'admin_home_t', 'file', ['read'], **extra), Evidence())
+    assert found['remedy'] == 'allow' and said in found['reason'] and 'not guessed' in found['reason']
+
+
+def test_a_mislabelled_file_wins_over_a_boolean_that_would_open_more():
+    d = denial('httpd_t', 'user_home_t', 'file', ['read'], path='/var/www/html/a.html',
+               explanation={'kind': 'boolean', 'booleans': ['httpd_read_user_content']})
+    found = rem.triage(d, Evidence({'/var/www/html/a.html': 'httpd_sys_content_t'}, HTTPD_CONTENT))
+    assert found['remedy'] == 'relabel'
+
+
+def test_a_boolean_named_by_audit2why_with_its_current_value():
+    d = denial('httpd_t', 'postgresql_port_t', 'tcp_socket', ['name_connect'], port=5432,
+               explanation={'kind': 'boolean', 'booleans': ['httpd_can_network_connect_db', 'httpd_can_network_connect']})
+    found = rem.triage(d, Evidence(portcons=PORTS, booleans={'httpd_can_network_connect_db': False}))
+    assert found['remedy'] == 'boolean'
+    assert found['evidence']['booleans'] == [{'name': 'httpd_can_network_connect_db', 'current': False},
+                                             {'name': 'httpd_can_network_connect', 'current': None}]
+
+
+def test_a_daemon_on_a_non_standard_port_gets_a_port_label():
+    d = denial('httpd_t', 'unreserved_port_t', 'tcp_socket', ['name_bind'], port=8081)
+    found = rem.triage(d, Evidence(rules=BIND, portcons=PORTS))
+    assert found['remedy'] == 'port'
+    assert found['evidence']['proposed_type'] == 'http_port_t'   # the one named like the domain, conditional ftp_port_t left out
+    assert found['evidence']['candidates'] == ['http_cache_port_t', 'http_port_t']
+    assert found['evidence']['command'] == 'semanage port -a -t http_port_t -p tcp 8081'
+    assert found['evidence']['current_type'] == 'unreserved_port_t'
+
+
+def test_a_port_that_belongs_to_another_service_is_not_taken():
+    d = denial('httpd_t', 'postgresql_port_t', 'tcp_socket', ['name_bind'], port=5432)
+    found = rem.triage(d, Evidence(rules=BIND, portcons=PORTS))
+    assert found['remedy'] == 'allow' and 'already labelled postgresql_port_t' in found['reason']
+
+
+def test_a_socket_denial_without_a_port_is_an_allow_rule():
+    found = rem.triage(denial('httpd_t', 'unreserved_port_t', 'tcp_socket', ['name_bind']), Evidence(BIND, PORTS))
+    assert found['remedy'] == 'allow' and 'names no port' in found['reason']
+
+
+def test_a_missing_rule_is_the_residue():
+    found = rem.triage(denial('ntpd_t', 'ntpd_t', 'capability', ['net_admin']), Evidence())
+    assert found['remedy'] == 'allow' and 'no narrower remedy' in found['reason']
+
+
+def test_a_failed_lookup_falls_back_to_allow_and_says_why():
+    found = rem.triage(denial('httpd_t', 'admin_home_t', 'file', ['read'], path='/var/www/x'), Evidence(fail=True))
+    assert found['remedy'] == 'allow' and 'matchpathcon failed' in found['reason']
+
+
+def test_parsers():
+    assert rem.parse_rules('allow httpd_t http_port_t:tcp_socket name_bind;\n'
+                           'allow httpd_t ftp_port_t:tcp_socket name_bind; [ httpd_enable_ftp_server ]:True\n') == [
+        ('httpd_t', 'http_port_t', 'tcp_socket', {'name_bind'}, None),
+        ('httpd_t', 'ftp_port_t', 'tcp_socket', {'name_bind'}, '[ httpd_enable_ftp_server ]:True')]
+    cons = rem.parse_portcon('   portcon tcp 1024-32767 system_u:object_r:unreserved_port_t:s0\n'
+                             '   portcon tcp 8080 system_u:object_r:http_cache_port_t:s0\n')
+    assert cons == [('tcp', 1024, 32767, 'unreserved_port_t'), ('tcp', 8080, 8080, 'http_cache_port_t')]
+    assert rem.port_label(cons, 'tcp', 8080) == 'http_cache_port_t' and rem.port_label(cons, 'tcp', 9999) == 'unreserved_port_t'
+    assert rem.port_label(cons, 'udp', 8080) is None
