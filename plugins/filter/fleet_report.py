@@ -128,6 +128,8 @@ def _row(host, denial, allowed):
         'path': denial.get('path') or denial.get('name'),
         'explanation': explanation.get('kind', 'not explained'),
         'booleans': list(explanation.get('booleans') or []),
+        'remedy': (denial.get('remedy') or {}).get('remedy', 'not triaged'),
+        'remedy_reason': (denial.get('remedy') or {}).get('reason'),
         'covered': _covered(denial, allowed),
     }
 
@@ -162,6 +164,8 @@ def fleet_report(hostvars, hosts=None, rules=None, avc_var='fleetsec_avc', mode_
             'denials': len(rows),
             'uncovered': len([r for r in rows if not r['covered']]),
             'booleans': len([r for r in rows if r['explanation'] == 'boolean']),
+            'remedies': dict((kind, len([r for r in rows if r['remedy'] == kind]))
+                             for kind in ('relabel', 'boolean', 'port', 'allow', 'not triaged')),
         },
     }
 

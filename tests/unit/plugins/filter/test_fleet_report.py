@@ -44,8 +44,18 @@ def test_report_rows_coverage_and_permissive_hosts():
     assert by_key[('web2', 'ntpd_t', ('getattr',))]['covered'] is False  # read/open allowed, getattr not
     assert by_key[('web2', 'httpd_t', ('name_connect',))]['booleans'] == ['httpd_can_network_connect']
     assert report['domains'] == {'httpd_t': {'hosts': 1, 'denials': 1}, 'ntpd_t': {'hosts': 2, 'denials': 2}}
-    assert report['totals'] == {'hosts': 3, 'denials': 3, 'uncovered': 2, 'booleans': 1}
+    assert report['totals'] == {'hosts': 3, 'denials': 3, 'uncovered': 2, 'booleans': 1, 'remedies': {
+        'relabel': 0, 'boolean': 0, 'port': 0, 'allow': 0, 'not triaged': 3}}
     assert report['hosts'][1]['skipped'] == 1
+
+
+def test_the_remedy_of_a_triaged_denial_is_a_column():
+    triaged = denial('httpd_t', 'admin_home_t', 'file', ['read'])
+    triaged['remedy'] = {'remedy': 'relabel', 'reason': '/var/www/html/a is admin_home_t, ...', 'evidence': {}}
+    report = fleet_report({'web': {'fleetsec_avc': {'denials': [triaged, denial('ntpd_t', 'ntpd_t', 'capability', ['sys_time'])]}}})
+    assert [(r['remedy'], r['remedy_reason']) for r in report['rows']] == [
+        ('relabel', '/var/www/html/a is admin_home_t, ...'), ('not triaged', None)]
+    assert report['totals']['remedies']['relabel'] == 1 and report['totals']['remedies']['not triaged'] == 1
 
 
 def test_self_rules_and_type_sets_cover_like_the_module():
