@@ -81,6 +81,7 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.fleetsec.selinux.plugins.module_utils._remedy import REMEDIES
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_build import (
     granted, missing_permissions, parse_te)
 
@@ -165,7 +166,7 @@ def fleet_report(hostvars, hosts=None, rules=None, avc_var='fleetsec_avc', mode_
             'uncovered': len([r for r in rows if not r['covered']]),
             'booleans': len([r for r in rows if r['explanation'] == 'boolean']),
             'remedies': dict((kind, len([r for r in rows if r['remedy'] == kind]))
-                             for kind in ('relabel', 'boolean', 'port', 'allow', 'not triaged')),
+                             for kind in REMEDIES + ('not triaged',)),
         },
     }
 

@@ -137,7 +137,8 @@ def iso_utc(ts):
 
 # socket classes whose AVC names a port: src= for name_bind, dest= for name_connect (dbus USER_AVCs use dest= for a
 # bus name, never a number)
-PORT_CLASSES = frozenset(('tcp_socket', 'udp_socket', 'sctp_socket', 'dccp_socket'))
+PORT_PROTOCOLS = {'tcp_socket': 'tcp', 'udp_socket': 'udp', 'sctp_socket': 'sctp', 'dccp_socket': 'dccp'}
+PORT_CLASSES = frozenset(PORT_PROTOCOLS)
 PORT_FIELDS = ('src', 'dest')
 AVC_FIELDS = frozenset(('scontext', 'tcontext', 'tclass', 'permissive', 'pid') + UNTRUSTED_FIELDS + PORT_FIELDS)
 ERR_FIELDS = frozenset(('op', 'invalid_context', 'scontext', 'tcontext', 'tclass', 'oldcontext', 'newcontext', 'taskcontext'))

@@ -184,11 +184,12 @@ class PolicyStore(object):
 
     def policy_file(self):
         """The newest binary policy of the store (``policy.NN``), for ``audit2allow -p``."""
-        pattern = os.path.join(self.root or '/', 'etc/selinux', self.policy_type(), 'policy', 'policy.*')
-        found = facts.newest_policy(pattern)
+        directory = facts.selinux_dir(self.root)
+        found = facts.binary_policy(directory)
         if found is None:
             raise StoreError('No binary policy matches %s: is the SELinux policy package installed%s?'
-                             % (pattern, ' under policy_root' if self.root else ''))
+                             % (os.path.join(directory, self.policy_type(), 'policy', 'policy.*'),
+                                ' under policy_root' if self.root else ''))
         return found
 
     def modules(self, refresh=False):

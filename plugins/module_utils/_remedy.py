@@ -28,6 +28,7 @@ import re
 
 from ansible.module_utils.common.text.converters import to_text
 
+from ansible_collections.fleetsec.selinux.plugins.module_utils._avc_parse import PORT_PROTOCOLS
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError
 
 
@@ -35,7 +36,6 @@ REMEDIES = ('relabel', 'boolean', 'port', 'allow')
 # object classes with a path, and matchpathcon's name of their file type
 FILE_CLASSES = {'file': 'file', 'dir': 'dir', 'lnk_file': 'lnk_file', 'chr_file': 'chr_file',
                 'blk_file': 'blk_file', 'sock_file': 'sock_file', 'fifo_file': 'pipe'}
-PORT_PROTOCOLS = {'tcp_socket': 'tcp', 'udp_socket': 'udp', 'sctp_socket': 'sctp', 'dccp_socket': 'dccp'}
 PORT_PERMS = ('name_bind', 'name_connect')
 # port types that name no service: labelling a port with one of these is no remedy
 GENERIC_PORT_TYPES = frozenset(('port_t', 'reserved_port_t', 'unreserved_port_t', 'hi_reserved_port_t',
