@@ -61,7 +61,7 @@ step_integration-store-el9() {
   # cost a third of the time (a transaction on this 433-module store takes 20 s here).
   FLEETSEC_STORE_ROOT="$store/root" controller_pytest tests/integration/pytest/test_local_policy_module_store.py \
     tests/integration/pytest/test_local_policy_module_hostile.py tests/integration/pytest/test_el_store_contexts.py \
-    tests/integration/pytest/test_remedy_evidence.py \
+    tests/integration/pytest/test_remedy_evidence.py tests/integration/pytest/test_remedy_store.py \
     -k 'not parallel and not kill_between and not bad_options and not syntax_errors' --durations=5
 }
 step_integration-targets() { tools/integration.sh; }

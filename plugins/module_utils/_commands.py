@@ -32,6 +32,7 @@ CATALOGUE = {
     'hll_pp': Command('/usr/libexec/selinux/hll/pp'),
     'hll_pp_lib': Command('/usr/lib/selinux/hll/pp'),
     'chcon': Command('chcon', package_hint='coreutils'),
+    'restorecon': Command('restorecon', package_hint='policycoreutils'),
     # building a module
     'audit2allow': Command('audit2allow', package_hint=PYTHON_UTILS),
     'audit2why': Command('audit2why', package_hint=PYTHON_UTILS),

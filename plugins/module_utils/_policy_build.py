@@ -29,9 +29,10 @@ from ansible.module_utils.common.text.converters import to_bytes, to_text
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _avc_parse as avc_parse
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import CommandFailed, FleetsecError
+from ansible_collections.fleetsec.selinux.plugins.module_utils._selinux_config import IDENTIFIER_RE
 
 
-NAME_RE = re.compile(r'^[A-Za-z][A-Za-z0-9_]*$')
+NAME_RE = IDENTIFIER_RE
 NAME_MAX = 128
 DEVEL_MAKEFILES = ('/usr/share/selinux/devel/Makefile',)
 

@@ -29,7 +29,10 @@ from ansible.module_utils.common.text.converters import to_bytes, to_native, to_
 MODES = ('enforcing', 'permissive', 'disabled')
 MODE_KEY = 'SELINUX'
 POLICY_KEY = 'SELINUXTYPE'
-POLICY_NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]*$')
+POLICY_NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]*\Z')
+# an SELinux identifier as the collection accepts it (type, boolean, module name): \Z, not $, so that a trailing
+# newline never passes (it would end a line of a semanage import or name a file)
+IDENTIFIER_RE = re.compile(r'^[A-Za-z][A-Za-z0-9_]*\Z')
 
 _ASSIGN_RE = re.compile(r'^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$')
 _INLINE_COMMENT_RE = re.compile(r'\s+#(.*)$')

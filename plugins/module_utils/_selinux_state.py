@@ -34,6 +34,7 @@ from ansible_collections.fleetsec.selinux.plugins.module_utils import _host_fact
 from ansible_collections.fleetsec.selinux.plugins.module_utils._host_facts import (
     ATTR_CURRENT_PATHS, PROC_MOUNTS, SELINUX_DIR)
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError
+from ansible_collections.fleetsec.selinux.plugins.module_utils._selinux_config import IDENTIFIER_RE
 
 
 MODES = ('enforcing', 'permissive', 'disabled')
@@ -42,7 +43,7 @@ ENABLED = ('enforcing', 'permissive')
 RELABEL_FLAG_NAME = '.autorelabel'
 RELABEL_FLAG = '/' + RELABEL_FLAG_NAME
 OS_RELEASE_PATHS = ('/etc/os-release', '/usr/lib/os-release')
-TYPE_NAME_RE = re.compile(r'^[A-Za-z][A-Za-z0-9_]*$')
+TYPE_NAME_RE = IDENTIFIER_RE
 # Kernel binary policy (libsepol policydb_write): magic, the length of 'SE Linux', the string, the version.
 POLICYDB_MAGIC = 0xf97cff8c
 POLICYDB_STRING = b'SE Linux'

@@ -6,6 +6,7 @@
 temporary root, so tests run ``semodule -p ROOT ...`` for real, in seconds, without touching the host store.
 One pristine copy is made per session; each test gets its own copy of it (a plain file copy, ~0.1 s).
 """
+import json
 import os
 import shutil
 import subprocess
@@ -90,3 +91,37 @@ def semodule_list(root):
 @pytest.fixture
 def store_list():
     return semodule_list
+
+
+UNSHARE = shutil.which('unshare')
+MOUNT = shutil.which('mount')
+NAMESPACE_TOOLS = UNSHARE is not None and MOUNT is not None
+
+
+def namespace_ok():
+    return subprocess.run([UNSHARE, '-m', 'true'], capture_output=True, check=False).returncode == 0
+
+
+def run_in_store_namespace(module, root, args, check_mode=False, tmp_path=None, path=None):
+    """Run the module file ``module`` as Ansible runs it (a Python process with its JSON arguments) in a private
+    mount namespace where ``root``'s policy store is bind-mounted over /etc/selinux and /var/lib/selinux (semanage
+    has no alternate-root option); the host store is never touched. Returns (result, rc)."""
+    payload = dict(args)
+    if check_mode:
+        payload['_ansible_check_mode'] = True
+    args_file = os.path.join(str(tmp_path), 'args.json')
+    with open(args_file, 'w') as handle:
+        json.dump({'ANSIBLE_MODULE_ARGS': payload}, handle)
+    script = ('set -e; "$1" --bind "$2/etc/selinux" /etc/selinux; "$1" --bind "$2/var/lib/selinux" /var/lib/selinux; '
+              'shift 2; exec "$@"')
+    # the module's imports first, then what is set (an EL userspace's python modules: semanage needs them)
+    pythonpath = [os.path.join(REPO, 'build', 'collections')] + [p for p in [os.environ.get('PYTHONPATH')] if p]
+    env = dict(os.environ, PYTHONPATH=':'.join(pythonpath), LC_ALL='C')
+    if path is not None:
+        env['PATH'] = path
+    proc = subprocess.run([UNSHARE, '-m', '--propagation', 'private', '/bin/sh', '-c', script, 'sh', MOUNT, root,
+                           sys.executable, module, args_file], capture_output=True, text=True, env=env, timeout=300, check=False)
+    try:
+        return json.loads(proc.stdout), proc.returncode
+    except ValueError:
+        raise AssertionError('module printed no JSON (rc=%s): %s %s' % (proc.returncode, proc.stdout, proc.stderr))

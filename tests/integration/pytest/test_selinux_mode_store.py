@@ -8,48 +8,24 @@ over /etc/selinux and /var/lib/selinux: the host store is never touched. The mod
 runs it (a separate Python process with its JSON arguments). Each case runs 4 times: check mode,
 real, check mode again (unchanged), real again (unchanged). Each real change is one policy rebuild.
 """
-import json
 import os
 import shutil
-import subprocess
-import sys
 
 import pytest
+
+from conftest import NAMESPACE_TOOLS, namespace_ok, run_in_store_namespace
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
 MODULE = os.path.join(REPO, 'plugins', 'modules', 'selinux_mode.py')
 DOMAIN = 'ntpd_t'
-UNSHARE = shutil.which('unshare')
-MOUNT = shutil.which('mount')
 
 pytestmark = pytest.mark.skipif(
-    UNSHARE is None or MOUNT is None or shutil.which('semanage') is None or os.geteuid() != 0,
+    not NAMESPACE_TOOLS or shutil.which('semanage') is None or os.geteuid() != 0,
     reason='needs root, unshare and semanage')
 
 
-def _namespace_ok():
-    return subprocess.run([UNSHARE, '-m', 'true'], capture_output=True, check=False).returncode == 0
-
-
 def run_module_in(root, args, check_mode=False, tmp_path=None, path=None):
-    """Run selinux_mode in a mount namespace that sees ``root``'s policy store; return (result, rc)."""
-    payload = dict(args)
-    if check_mode:
-        payload['_ansible_check_mode'] = True
-    args_file = os.path.join(str(tmp_path), 'args.json')
-    with open(args_file, 'w') as handle:
-        json.dump({'ANSIBLE_MODULE_ARGS': payload}, handle)
-    script = ('set -e; "$1" --bind "$2/etc/selinux" /etc/selinux; "$1" --bind "$2/var/lib/selinux" /var/lib/selinux; '
-              'shift 2; exec "$@"')
-    env = dict(os.environ, PYTHONPATH=os.path.join(REPO, 'build', 'collections'), LC_ALL='C')
-    if path is not None:
-        env['PATH'] = path
-    proc = subprocess.run([UNSHARE, '-m', '--propagation', 'private', '/bin/sh', '-c', script, 'sh', MOUNT, root,
-                           sys.executable, MODULE, args_file], capture_output=True, text=True, env=env, timeout=300, check=False)
-    try:
-        return json.loads(proc.stdout), proc.returncode
-    except ValueError:
-        raise AssertionError('module printed no JSON (rc=%s): %s %s' % (proc.returncode, proc.stdout, proc.stderr))
+    return run_in_store_namespace(MODULE, root, args, check_mode=check_mode, tmp_path=tmp_path, path=path)
 
 
 def warnings_of(result):
@@ -72,7 +48,7 @@ def four_runs(root, args, tmp_path):
 
 @pytest.fixture
 def root(policy_root):
-    if not _namespace_ok():
+    if not namespace_ok():
         pytest.skip('unshare -m is not permitted here')
     return policy_root
 

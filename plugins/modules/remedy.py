@@ -1,0 +1,257 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: fleetsec.selinux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: remedy
+short_description: Apply least-privilege SELinux remedies (booleans, port labels, file contexts, relabel) in one transaction
+version_added: 0.1.0
+description:
+  - Sets booleans (persistent and running), port labels and file-context rules in ONE C(semanage import)
+    transaction, so the policy is rebuilt once whatever their number, then runs C(restorecon) on exactly the paths
+    given (and the paths of O(denials) whose remedy is a relabel).
+  - Takes the remedies that M(fleetsec.selinux.avc_collect) chose with O(fleetsec.selinux.avc_collect#module:triage=true)
+    (O(denials)), explicit lists (O(booleans), O(ports), O(fcontexts), O(restorecon)), or both. Denials whose remedy
+    is C(allow) are left alone; they are for M(fleetsec.selinux.local_policy_module).
+  - Reads the current state first (C(semanage export) for local customisations, C(seinfo) on the binary policy for
+    boolean values, port labels and types, the policy's C(file_contexts), C(getsebool -a) and C(restorecon -n -v)
+    when SELinux is active) and changes only what differs; a second run changes nothing.
+  - Every value is checked before any tool runs, in check mode too. Refused with nothing changed - an unknown
+    boolean, a type that is not a port type or a file type of the policy, a port that the policy gives to another
+    service, a file-context expression the policy itself defines, an invalid expression, a path that does not
+    exist.
+  - Refused until acknowledged in O(allow_dangerous) - turning on a boolean that hands out power (names with
+    C(execmem), C(execstack), C(execmod), C(execheap), C(unconfined), C(_all_), C(mmap_files), C(mmap_low),
+    C(kernel_load_modules), C(ptrace), C(sys_admin), C(dac_override), C(sysadm), C(full_access), booleans starting
+    with C(domain_)), turning off a protective one (C(deny_*), C(secure_mode*)), labelling a port below 1024, a
+    file-context rule whose expression matches a system path (C(/), C(/etc), C(/etc/shadow), C(/usr/bin), C(/root),
+    C(/home), C(/tmp), ...).
+  - Does not use M(ansible.posix.seboolean), M(community.general.seport) or M(community.general.sefcontext) - they
+    need the libselinux and libsemanage Python bindings in the interpreter Ansible uses and commit (rebuild the
+    policy) once per item; this module needs only the C(semanage) command and commits once.
+author:
+  - fleetsec.selinux contributors
+options:
+  denials:
+    description:
+      - The RV(fleetsec.selinux.avc_collect#module:denials) of M(fleetsec.selinux.avc_collect) run with
+        O(fleetsec.selinux.avc_collect#module:triage=true). Each C(relabel) remedy adds its path to O(restorecon),
+        each C(boolean) remedy turns its booleans on, each C(port) remedy labels its port with its proposed type.
+      - An entry without a C(remedy) is refused.
+    type: list
+    elements: dict
+    default: []
+  booleans:
+    description: Booleans to set, persistently and (when SELinux is active) in the running policy.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Boolean name.
+        type: str
+        required: true
+      state:
+        description: Value.
+        type: bool
+        required: true
+  ports:
+    description: Port labels (C(semanage port -a/-m)).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      ports:
+        description: A port or a range C(LOW-HIGH).
+        type: str
+        required: true
+      proto:
+        description: Protocol.
+        type: str
+        required: true
+        choices: [tcp, udp, sctp, dccp]
+      setype:
+        description: Port type (a type with the C(port_type) attribute).
+        type: str
+        required: true
+  fcontexts:
+    description: File-context rules (C(semanage fcontext -a/-m)). The paths they cover are relabelled only when listed
+      in O(restorecon).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      target:
+        description: Absolute path regular expression, such as C(/srv/app(/.*\)?).
+        type: str
+        required: true
+      ftype:
+        description: File type the rule applies to (C(a) all, C(f) regular file, C(d) directory, C(c), C(b), C(s),
+          C(l), C(p)).
+        type: str
+        default: a
+        choices: [a, f, d, c, b, s, l, p]
+      setype:
+        description: File type (a type with the C(file_type) attribute).
+        type: str
+        required: true
+  restorecon:
+    description:
+      - Paths to give the label the file contexts say (C(restorecon -v)), after the transaction. Only paths whose
+        label differs are changed. Must exist.
+      - Where SELinux is not active (disabled, or no policy loaded) nothing is relabelled and a warning says so.
+    type: list
+    elements: path
+    default: []
+  restorecon_recursive:
+    description: Relabel the trees below the paths of O(restorecon) too (C(restorecon -R)).
+    type: bool
+    default: false
+  allow_dangerous:
+    description:
+      - Acknowledged changes that hand out power - boolean names, ports as C(PROTO/PORT) or C(PROTO/LOW-HIGH) (such as
+        C(tcp/80)), file-context expressions exactly as given.
+    type: list
+    elements: str
+    default: []
+notes:
+  - Requires C(semanage) (policycoreutils-python-utils on EL8+, policycoreutils-python on EL7, policycoreutils-python-utils
+    on Debian), C(seinfo) (setools-console on EL, setools on Debian) and, for O(restorecon), C(restorecon) (policycoreutils).
+  - One C(semanage import) is one libsemanage transaction - all of its changes are committed or none.
+extends_documentation_fragment:
+  - fleetsec.selinux.attributes
+  - fleetsec.selinux.attributes.platform
+  - fleetsec.selinux.attributes.idempotent
+attributes:
+  check_mode:
+    support: full
+    details:
+      - The paths a new file-context rule covers are reported as to be relabelled (their new label is only known once
+        the rule exists).
+  diff_mode:
+    support: full
+    details:
+      - One line per boolean, port, file-context rule and path that changes.
+  platform:
+    platforms: linux
+'''
+
+EXAMPLES = r'''
+- name: Triage the denials of the web server
+  fleetsec.selinux.avc_collect:
+    domains: [httpd_t]
+    triage: true
+  register: avc
+
+- name: Apply the relabels, booleans and port labels the triage chose
+  fleetsec.selinux.remedy:
+    denials: "{{ avc.denials }}"
+
+- name: Serve /srv/app on port 8089, explicitly
+  fleetsec.selinux.remedy:
+    booleans:
+      - name: httpd_can_network_connect_db
+        state: true
+    ports:
+      - ports: "8089"
+        proto: tcp
+        setype: http_port_t
+    fcontexts:
+      - target: /srv/app(/.*)?
+        setype: httpd_sys_content_t
+    restorecon: [/srv/app]
+    restorecon_recursive: true
+'''
+
+RETURN = r'''
+changes:
+  description: What changed (or would change in check mode), one sentence each.
+  returned: always
+  type: list
+  elements: str
+  sample: [boolean httpd_can_network_connect -> on, port tcp/8089 -> http_port_t, relabel /var/www/html/index.html]
+import_lines:
+  description: The lines given to C(semanage import) (one transaction); empty when none was needed.
+  returned: always
+  type: list
+  elements: str
+  sample: [boolean -m -1 httpd_can_network_connect, port -a -t http_port_t -p tcp 8089]
+relabelled:
+  description: Paths C(restorecon) changed (in check mode, the paths it would change).
+  returned: always
+  type: list
+  elements: str
+  sample: [/var/www/html/index.html]
+transactions:
+  description: Number of policy transactions run (0 or 1).
+  returned: always
+  type: int
+  sample: 1
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _host_facts as facts
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _remedy_apply as apply
+from ansible_collections.fleetsec.selinux.plugins.module_utils._commands import CATALOGUE
+from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError, Runner
+
+
+def argument_spec():
+    return dict(
+        denials=dict(type='list', elements='dict', default=[]),
+        booleans=dict(type='list', elements='dict', default=[], options=dict(
+            name=dict(type='str', required=True), state=dict(type='bool', required=True))),
+        ports=dict(type='list', elements='dict', default=[], options=dict(
+            ports=dict(type='str', required=True), proto=dict(type='str', required=True, choices=list(apply.PROTOCOLS)),
+            setype=dict(type='str', required=True))),
+        fcontexts=dict(type='list', elements='dict', default=[], options=dict(
+            target=dict(type='str', required=True), ftype=dict(type='str', default='a', choices=list(apply.FTYPES)),
+            setype=dict(type='str', required=True))),
+        restorecon=dict(type='list', elements='path', default=[]),
+        restorecon_recursive=dict(type='bool', default=False),
+        allow_dangerous=dict(type='list', elements='str', default=[]),
+    )
+
+
+def current_state(runner):
+    policy = facts.binary_policy()
+    if policy is None:
+        raise FleetsecError('No binary policy under %s: SELinux tooling and a policy are needed.' % facts.SELINUX_DIR)
+    fc = '%s/%s/contexts/files/file_contexts' % (facts.SELINUX_DIR, facts.policy_type())
+    return apply.Current(runner, policy, fc, facts.selinux_active())
+
+
+def run(module):
+    runner = Runner(module, CATALOGUE)
+    wanted = apply.validate(module.params)
+    plan = apply.plan(wanted, current_state(runner), runner)
+    relabelled = sorted(plan.relabel + plan.pending)
+    if plan.changed and not module.check_mode:
+        relabelled = apply.act(plan, runner, wanted.recursive)
+    result = dict(changed=plan.changed, changes=plan.changes, import_lines=plan.lines, relabelled=relabelled,
+                  transactions=1 if plan.lines and not module.check_mode else 0)
+    if module._diff:
+        result['diff'] = dict(before='\n'.join(plan.before) + ('\n' if plan.before else ''),
+                              after='\n'.join(plan.after) + ('\n' if plan.after else ''))
+    return result, plan.warnings
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    try:
+        result, warnings = run(module)
+    except FleetsecError as err:
+        module.fail_json(**err.fail_kwargs())
+    for warning in warnings:
+        module.warn(warning)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,144 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""remedy against the REAL semanage, seinfo and libsemanage, on a private copy of the policy store.
+
+Runs on the host's refpolicy store (step integration-store) and on the EL9 targeted store with userspace 3.6
+(step integration-store-el9: FLEETSEC_STORE_ROOT and the EL tools first on PATH). Each module run happens in a
+private mount namespace that sees the copy over /etc/selinux and /var/lib/selinux (conftest). Transactions are
+counted with libsemanage's own ``commit_num`` (one per committed transaction); "nothing changed" is the whole
+store's content, byte for byte.
+"""
+import hashlib
+import os
+import shutil
+import struct
+
+import pytest
+
+from conftest import NAMESPACE_TOOLS, namespace_ok, run_in_store_namespace, store_type
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
+MODULE = os.path.join(REPO, 'plugins', 'modules', 'remedy.py')
+# names both the Debian refpolicy and the EL9 targeted policy define
+PLAIN_BOOLEANS = [{'name': 'httpd_can_network_connect', 'state': True}, {'name': 'httpd_enable_homedirs', 'state': True}]
+PORTS = [{'ports': '8089', 'proto': 'tcp', 'setype': 'http_port_t'},
+         {'ports': '8090-8092', 'proto': 'tcp', 'setype': 'http_port_t'}]
+FCONTEXTS = [{'target': '/srv/fleetsec-app(/.*)?', 'setype': 'httpd_sys_content_t'}]
+
+pytestmark = pytest.mark.skipif(
+    not NAMESPACE_TOOLS or shutil.which('semanage') is None or shutil.which('seinfo') is None or os.geteuid() != 0,
+    reason='needs root, unshare, semanage and seinfo')
+
+
+@pytest.fixture
+def root(policy_root):
+    if not namespace_ok():
+        pytest.skip('unshare -m is not permitted here')
+    return policy_root
+
+
+def commit_num(root):
+    path = os.path.join(root, 'var/lib/selinux', store_type(root), 'active', 'commit_num')
+    with open(path, 'rb') as handle:
+        return struct.unpack('=I', handle.read(4))[0]
+
+
+def store_digest(root):
+    digest = hashlib.sha256()
+    for parent in ('etc/selinux', 'var/lib/selinux'):
+        for folder, dirs, files in sorted(os.walk(os.path.join(root, parent))):
+            dirs.sort()
+            for name in sorted(files):
+                path = os.path.join(folder, name)
+                if os.path.isfile(path) and not os.path.islink(path) and not name.endswith('.LOCK'):
+                    digest.update(path.encode())
+                    with open(path, 'rb') as handle:
+                        digest.update(handle.read())
+    return digest.hexdigest()
+
+
+def run(root, tmp_path, check_mode=False, **args):
+    args.setdefault('_ansible_diff', True)
+    return run_in_store_namespace(MODULE, root, args, check_mode=check_mode, tmp_path=tmp_path)
+
+
+def test_five_remedies_one_transaction_then_nothing(root, tmp_path):
+    args = dict(booleans=PLAIN_BOOLEANS, ports=PORTS, fcontexts=FCONTEXTS)
+    before, commits = store_digest(root), commit_num(root)
+
+    planned, rc = run(root, tmp_path, check_mode=True, **args)
+    assert rc == 0 and planned['changed'] and len(planned['import_lines']) == 5, planned
+    assert store_digest(root) == before, 'check mode changed the store'
+
+    done, rc = run(root, tmp_path, **args)
+    assert rc == 0 and done['changed'] and done['transactions'] == 1, done
+    assert done['import_lines'] == planned['import_lines']
+    assert commit_num(root) == commits + 1, 'five remedies must be one transaction'
+    assert 'boolean httpd_can_network_connect on' in done['diff']['after']
+
+    for check_mode in (True, False):
+        again, rc = run(root, tmp_path, check_mode=check_mode, **args)
+        assert rc == 0 and not again['changed'] and again['import_lines'] == [], again
+    assert commit_num(root) == commits + 1
+    with open(os.path.join(root, 'etc/selinux', store_type(root), 'contexts/files/file_contexts.local')) as handle:
+        assert '/srv/fleetsec-app(/.*)?' in handle.read()
+
+
+def test_a_local_label_of_another_type_is_modified_not_added(root, tmp_path):
+    first, rc = run(root, tmp_path, ports=[dict(PORTS[0], setype='http_cache_port_t')])
+    assert rc == 0 and first['import_lines'] == ['port -a -t http_cache_port_t -p tcp 8089'], first
+    second, rc = run(root, tmp_path, ports=[PORTS[0]])
+    assert rc == 0 and second['import_lines'] == ['port -m -t http_port_t -p tcp 8089'], second
+
+
+@pytest.mark.parametrize('args, message', [
+    (dict(booleans=[{'name': 'fleetsec_no_such_boolean', 'state': True}]), 'Unknown boolean'),
+    (dict(booleans=[{'name': 'httpd_can_network_connect; reboot', 'state': True}]), 'Invalid boolean name'),
+    (dict(ports=[{'ports': '22', 'proto': 'tcp', 'setype': 'http_port_t'}], allow_dangerous=['tcp/22']),
+     'belongs to another service (ssh_port_t)'),
+    (dict(ports=[{'ports': '8089', 'proto': 'tcp', 'setype': 'httpd_sys_content_t'}]), 'is not a port type'),
+    (dict(ports=[{'ports': '70000', 'proto': 'tcp', 'setype': 'http_port_t'}]), 'Invalid port range'),
+    (dict(fcontexts=[{'target': "/srv/x' -t shadow_t '/etc", 'setype': 'httpd_sys_content_t'}]),
+     'Invalid file-context target'),
+    (dict(fcontexts=[{'target': '/srv/x(', 'setype': 'httpd_sys_content_t'}]), 'not a regular expression'),
+    (dict(fcontexts=[{'target': '/var/www(/.*)?', 'setype': 'httpd_sys_rw_content_t'}]), 'The policy itself gives'),
+    (dict(fcontexts=[{'target': '/srv/x', 'setype': 'http_port_t'}]), 'is not a file type'),
+    (dict(restorecon=['/no/such/fleetsec/path']), 'does not exist'),
+    (dict(denials=[{'source_type': 'httpd_t'}]), 'needs the remedy of avc_collect'),
+    # power without an acknowledgement, with a harmless change in the same call: nothing of it is applied
+    (dict(booleans=[{'name': 'httpd_execmem', 'state': True}] + PLAIN_BOOLEANS), 'turning boolean httpd_execmem on'),
+    (dict(ports=[{'ports': '600', 'proto': 'tcp', 'setype': 'http_port_t'}]), 'privileged port(s) tcp/600'),
+    (dict(fcontexts=[{'target': '/etc(/.*)?', 'setype': 'httpd_sys_content_t'}]), 'would relabel /etc'),
+])
+def test_bad_or_dangerous_input_fails_and_changes_nothing(root, tmp_path, args, message):
+    before = store_digest(root)
+    for check_mode in (True, False):
+        result, rc = run(root, tmp_path, check_mode=check_mode, **args)
+        assert rc != 0 and result.get('failed'), result
+        assert message in result['msg'], result['msg']
+    assert store_digest(root) == before
+
+
+def test_acknowledged_power_is_applied(root, tmp_path):
+    args = dict(booleans=[{'name': 'httpd_execmem', 'state': True}],
+                ports=[{'ports': '600', 'proto': 'tcp', 'setype': 'http_port_t'}],
+                allow_dangerous=['httpd_execmem', 'tcp/600'])
+    done, rc = run(root, tmp_path, **args)
+    assert rc == 0 and done['changed'] and done['transactions'] == 1, done
+    again, rc = run(root, tmp_path, **args)
+    assert rc == 0 and not again['changed'], again
+
+
+def test_triaged_denials_become_remedies(root, tmp_path):
+    denials = [
+        {'source_type': 'httpd_t', 'remedy': {'remedy': 'boolean', 'evidence': {
+            'booleans': [{'name': 'httpd_can_network_connect', 'current': False}]}}},
+        {'source_type': 'httpd_t', 'remedy': {'remedy': 'port', 'evidence': {
+            'protocol': 'tcp', 'port': 8089, 'proposed_type': 'http_port_t'}}},
+        {'source_type': 'ntpd_t', 'remedy': {'remedy': 'allow', 'evidence': {}}},
+    ]
+    done, rc = run(root, tmp_path, denials=denials)
+    assert rc == 0 and done['import_lines'] == ['boolean -m -1 httpd_can_network_connect',
+                                                'port -a -t http_port_t -p tcp 8089'], done
+    again, rc = run(root, tmp_path, denials=denials)
+    assert rc == 0 and not again['changed'], again

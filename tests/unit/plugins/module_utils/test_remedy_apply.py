@@ -1,0 +1,290 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Applying remedies: the input grammar, the parsers of the tools' real output, and the plan's decisions (the state
+the tools would report given as tables). The real tools are met in tests/integration/pytest/test_remedy_store.py and
+the VM target remedy_vm."""
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _remedy_apply as ra
+from ansible_collections.fleetsec.selinux.plugins.module_utils._remedy import parse_portcon
+
+# `semanage export` of the EL9 targeted store (userspace 3.6) after one import of a boolean, a port and a rule
+EXPORT_EL9 = """boolean -D
+login -D
+port -D
+fcontext -D
+module -D
+permissive -D
+boolean -m -1 httpd_can_network_connect
+boolean -m -0 nis_enabled
+port -a -t http_port_t -r 's0' -p tcp 8089
+port -a -t http_port_t -r 's0' -p tcp 8090-8092
+fcontext -a -f a -t httpd_sys_content_t -r 's0' '/srv/app(/.*)?'
+fcontext -a -f d -t var_t '/srv/data'
+module -d amtu
+"""
+SEINFO_BOOLEANS = """
+Booleans: 3
+   bool httpd_can_network_connect false;
+   bool httpd_execmem false;
+   bool deny_execmem false;
+"""
+PORTCON = """
+Portcon: 4
+   portcon tcp 22 system_u:object_r:ssh_port_t:s0
+   portcon tcp 80 system_u:object_r:http_port_t:s0
+   portcon tcp 512-1023 system_u:object_r:hi_reserved_port_t:s0
+   portcon tcp 1024-32767 system_u:object_r:unreserved_port_t:s0
+"""
+FILE_CONTEXTS = """# comment
+/var/www(/.*)?\tsystem_u:object_r:httpd_sys_content_t:s0
+/var/run\t-l\tsystem_u:object_r:var_run_t:s0
+/srv/data\t-d\tsystem_u:object_r:var_t:s0
+/dev/null\t-c\tsystem_u:object_r:null_device_t:s0
+/bin/.*\t<<none>>
+"""
+
+
+def test_export_is_read_as_the_local_customisations():
+    booleans, ports, fcontexts = ra.parse_export(EXPORT_EL9)
+    assert booleans == {'httpd_can_network_connect': True, 'nis_enabled': False}
+    assert ports == {('tcp', 8089, 8089): 'http_port_t', ('tcp', 8090, 8092): 'http_port_t'}
+    assert fcontexts == {('/srv/app(/.*)?', 'a'): 'httpd_sys_content_t', ('/srv/data', 'd'): 'var_t'}
+
+
+def test_seinfo_booleans_and_file_contexts():
+    assert ra.parse_seinfo_booleans(SEINFO_BOOLEANS) == {
+        'httpd_can_network_connect': False, 'httpd_execmem': False, 'deny_execmem': False}
+    fc = ra.parse_file_contexts(FILE_CONTEXTS)
+    assert fc[('/var/www(/.*)?', 'a')] == 'httpd_sys_content_t'
+    assert fc[('/var/run', 'l')] == 'var_run_t'
+    assert fc[('/dev/null', 'c')] == 'null_device_t'
+    assert fc[('/bin/.*', 'a')] is None
+
+
+def test_attribute_types_skip_the_header():
+    text = '\nAttributes: 1\n   attribute port_type;\n      http_port_t\n      ssh_port_t\n'
+    assert ra.parse_attribute_types(text) == {'http_port_t', 'ssh_port_t'}
+
+
+def test_restorecon_output_of_both_generations():
+    new = ('Would relabel /var/www/html/index.html from unconfined_u:object_r:admin_home_t:s0 to '
+           'unconfined_u:object_r:httpd_sys_content_t:s0\n')
+    old = ('restorecon reset /var/www/html/index.html context unconfined_u:object_r:admin_home_t:s0->'
+           'unconfined_u:object_r:httpd_sys_content_t:s0\n')
+    for text in (new, old, new.replace('Would relabel', 'Relabeled')):
+        assert ra.relabelled_paths(text) == {'/var/www/html/index.html': (
+            'unconfined_u:object_r:admin_home_t:s0', 'unconfined_u:object_r:httpd_sys_content_t:s0')}
+    assert ra.relabelled_paths('Would relabel /x from <no context> to a:b:c:s0\n') == {'/x': (None, None)}
+    assert ra.relabelled_paths('') == {}
+
+
+@pytest.mark.parametrize('value, expected', [('8089', (8089, 8089)), (8089, (8089, 8089)), ('8000-8010', (8000, 8010)),
+                                             (' 1 ', (1, 1)), ('65535', (65535, 65535))])
+def test_ports(value, expected):
+    assert ra.parse_ports(value) == expected
+
+
+@pytest.mark.parametrize('value', ['0', '65536', '10-5', '80,81', '-1', 'http', '8080 -t shadow_t', ''])
+def test_bad_ports(value):
+    with pytest.raises(ra.RemedyError):
+        ra.parse_ports(value)
+
+
+@pytest.mark.parametrize('target', ['/srv/app(/.*)?', '/opt/app/bin/[^/]+', r'/srv/app\.d(/.*)?', '/var/lib/x/.*\\.sock'])
+def test_good_targets(target):
+    assert ra.check_target(target) == target
+
+
+@pytest.mark.parametrize('target', ['srv/app', "/srv/x' -t shadow_t '/etc", '/srv/a b', '/srv/x\n', '/srv/$(id)',
+                                    '/srv/x;reboot', '/srv/x"', '/srv/(', '/srv/x\\\'', '/' + 'a' * 1100, '', None])
+def test_bad_targets(target):
+    with pytest.raises(ra.RemedyError):
+        ra.check_target(target)
+
+
+def test_validate_refuses_before_anything_runs():
+    for params in ({'booleans': [{'name': 'a b', 'state': True}]},
+                   {'ports': [{'ports': '80', 'proto': 'icmp', 'setype': 'http_port_t'}]},
+                   {'ports': [{'ports': '80', 'proto': 'tcp', 'setype': 'http_port_t -r s15'}]},
+                   {'fcontexts': [{'target': '/x', 'ftype': 'z', 'setype': 'var_t'}]},
+                   {'restorecon': ['relative/path']},
+                   {'denials': ['not a dict']},
+                   {'denials': [{'remedy': {'remedy': 'port', 'evidence': {'protocol': 'tcp; x', 'port': 1,
+                                                                           'proposed_type': 'http_port_t'}}}]}):
+        with pytest.raises(ra.RemedyError):
+            ra.validate(params)
+
+
+def test_validate_takes_the_triaged_remedies_and_leaves_allow(tmp_path):
+    target = tmp_path / 'index.html'
+    target.write_text(u'x')
+    wanted = ra.validate({'denials': [
+        {'remedy': {'remedy': 'relabel', 'evidence': {'path': str(target)}}},
+        {'remedy': {'remedy': 'boolean', 'evidence': {'booleans': [{'name': 'httpd_can_network_connect'}]}}},
+        {'remedy': {'remedy': 'port', 'evidence': {'protocol': 'tcp', 'port': 8089, 'proposed_type': 'http_port_t'}}},
+        {'remedy': {'remedy': 'allow', 'evidence': {}}},
+    ], 'booleans': [{'name': 'httpd_can_network_connect', 'state': False}]})
+    assert wanted.relabel == [str(target)]
+    # an explicit value wins over the triage's
+    assert wanted.booleans == {'httpd_can_network_connect': False}
+    assert wanted.ports == {('tcp', 8089, 8089): 'http_port_t'}
+
+
+@pytest.mark.parametrize('name, state, powerful', [
+    ('httpd_execmem', True, True), ('selinuxuser_execmod', True, True), ('domain_can_mmap_files', True, True),
+    ('allow_execstack', True, True), ('unconfined_login', True, True), ('deny_execmem', False, True),
+    ('secure_mode_insmod', False, True), ('deny_ptrace', True, False), ('httpd_execmem', False, False),
+    ('httpd_can_network_connect', True, False), ('nis_enabled', True, False), ('samba_export_all_rw', True, True)])
+def test_powerful_booleans(name, state, powerful):
+    assert ra.powerful_boolean(name, state) is powerful
+
+
+def test_powerful_targets():
+    assert ra.powerful_target('/etc(/.*)?') == ['/etc', '/etc/passwd', '/etc/shadow', '/etc/sudoers', '/etc/selinux/config']
+    assert '/' in ra.powerful_target('/.*')
+    assert ra.powerful_target('/srv/app(/.*)?') == []
+
+
+def test_labels_in_range_sees_every_label_inside():
+    portcons = [('tcp', 22, 22, 'ssh_port_t'), ('tcp', 1024, 32767, 'unreserved_port_t'), ('tcp', 8080, 8080, 'http_cache_port_t')]
+    assert ra.labels_in_range(portcons, ('tcp', 8079, 8081)) == {'unreserved_port_t', 'http_cache_port_t'}
+    assert ra.labels_in_range(portcons, ('tcp', 8089, 8089)) == {'unreserved_port_t'}
+    assert ra.labels_in_range(portcons, ('udp', 22, 22)) == {None}
+    assert ra.labels_in_range(portcons, ('tcp', 20, 1030)) == {None, 'ssh_port_t', 'unreserved_port_t'}
+
+
+class Current(object):
+    """What semanage export, seinfo and the file contexts would say, as tables."""
+
+    def __init__(self, booleans=None, local=None, running=None, live=False):
+        self.policy = '/etc/selinux/targeted/policy/policy.33'
+        self.live = live
+        self._booleans = booleans or {'httpd_can_network_connect': False, 'httpd_execmem': False,
+                                      'deny_execmem': False}
+        self._local = local or ({}, {}, {})
+        self._running = running or {}
+
+    def booleans(self):
+        return self._booleans
+
+    def running_booleans(self):
+        return self._running
+
+    def local(self):
+        return self._local
+
+    def portcons(self):
+        return parse_portcon(PORTCON)
+
+    def types_of(self, attribute):
+        return {'port_type': {'http_port_t', 'ssh_port_t', 'http_cache_port_t'},
+                'file_type': {'httpd_sys_content_t', 'var_t'}}[attribute]
+
+    def builtin_fcontexts(self):
+        return ra.parse_file_contexts(FILE_CONTEXTS)
+
+
+def wanted(**params):
+    return ra.validate(params)
+
+
+def test_plan_changes_only_what_differs():
+    current = Current(booleans={'httpd_can_network_connect': True, 'httpd_execmem': False, 'deny_execmem': False})
+    plan = ra.plan(wanted(booleans=[{'name': 'httpd_can_network_connect', 'state': True}],
+                          ports=[{'ports': '80', 'proto': 'tcp', 'setype': 'http_port_t'}],
+                          fcontexts=[{'target': '/var/www(/.*)?', 'setype': 'httpd_sys_content_t'}]), current, None)
+    assert plan.lines == [] and not plan.changed
+
+
+def test_plan_one_line_per_change_in_import_syntax():
+    plan = ra.plan(wanted(booleans=[{'name': 'httpd_can_network_connect', 'state': True}],
+                          ports=[{'ports': '8089', 'proto': 'tcp', 'setype': 'http_port_t'}],
+                          fcontexts=[{'target': '/srv/app(/.*)?', 'setype': 'httpd_sys_content_t'}]), Current(), None)
+    assert plan.lines == ['boolean -m -1 httpd_can_network_connect', 'port -a -t http_port_t -p tcp 8089',
+                          "fcontext -a -f a -t httpd_sys_content_t '/srv/app(/.*)?'"]
+    assert plan.before == ['boolean httpd_can_network_connect off', 'port tcp/8089 unreserved_port_t',
+                           'fcontext /srv/app(/.*)? none']
+
+
+def test_a_running_value_that_differs_is_a_change():
+    plan = ra.plan(wanted(booleans=[{'name': 'httpd_can_network_connect', 'state': True}]),
+                   Current(booleans={'httpd_can_network_connect': True}, running={'httpd_can_network_connect': False}), None)
+    assert plan.lines == ['boolean -m -1 httpd_can_network_connect']
+
+
+def test_local_records_are_modified():
+    local = ({}, {('tcp', 8089, 8089): 'http_cache_port_t'}, {('/srv/app(/.*)?', 'a'): 'var_t'})
+    plan = ra.plan(wanted(ports=[{'ports': '8089', 'proto': 'tcp', 'setype': 'http_port_t'}],
+                          fcontexts=[{'target': '/srv/app(/.*)?', 'setype': 'httpd_sys_content_t'}]),
+                   Current(local=local), None)
+    assert plan.lines == ['port -m -t http_port_t -p tcp 8089', "fcontext -m -f a -t httpd_sys_content_t '/srv/app(/.*)?'"]
+
+
+@pytest.mark.parametrize('params, message', [
+    (dict(booleans=[{'name': 'no_such', 'state': True}]), 'Unknown boolean'),
+    (dict(ports=[{'ports': '22', 'proto': 'tcp', 'setype': 'http_port_t'}]), 'belongs to another service (ssh_port_t)'),
+    (dict(ports=[{'ports': '20-30', 'proto': 'tcp', 'setype': 'http_port_t'}], allow_dangerous=['tcp/20-30']),
+     'belongs to another service (ssh_port_t)'),
+    (dict(ports=[{'ports': '8089', 'proto': 'tcp', 'setype': 'var_t'}]), 'not a port type'),
+    (dict(fcontexts=[{'target': '/srv/data', 'ftype': 'd', 'setype': 'httpd_sys_content_t'}]), 'The policy itself gives'),
+    (dict(fcontexts=[{'target': '/srv/x', 'setype': 'http_port_t'}]), 'not a file type'),
+    (dict(booleans=[{'name': 'httpd_execmem', 'state': True}]), 'turning boolean httpd_execmem on hands out power'),
+    (dict(booleans=[{'name': 'deny_execmem', 'state': True}]), None),
+    (dict(ports=[{'ports': '600', 'proto': 'tcp', 'setype': 'http_port_t'}]), 'privileged port(s) tcp/600'),
+    (dict(fcontexts=[{'target': '/.*', 'setype': 'var_t'}]), 'would relabel /, /bin/sh'),
+])
+def test_plan_refusals(params, message):
+    if message is None:
+        assert ra.plan(wanted(**params), Current(), None).lines == ['boolean -m -1 deny_execmem']
+        return
+    with pytest.raises(ra.RemedyError) as err:
+        ra.plan(wanted(**params), Current(), None)
+    assert message in err.value.msg
+
+
+def test_acknowledged_power_is_planned():
+    plan = ra.plan(wanted(booleans=[{'name': 'httpd_execmem', 'state': True}],
+                          ports=[{'ports': '600', 'proto': 'tcp', 'setype': 'http_port_t'}],
+                          fcontexts=[{'target': '/.*', 'setype': 'var_t'}],
+                          allow_dangerous=['httpd_execmem', 'tcp/600', '/.*']), Current(), None)
+    assert len(plan.lines) == 3
+
+
+class Runner(object):
+    def __init__(self, stdout):
+        self.stdout = stdout
+        self.calls = []
+
+    def run(self, name, args, **kwargs):
+        self.calls.append((name, list(args)))
+        return type('R', (), {'stdout': self.stdout, 'rc': 0})()
+
+
+def test_relabel_plans_only_the_paths_restorecon_would_change(tmp_path):
+    good, bad, fresh = (tmp_path / n for n in ('good', 'bad', 'fresh'))
+    for path in (good, bad, fresh):
+        path.write_text(u'x')
+    runner = Runner('Would relabel %s from a:b:admin_home_t:s0 to a:b:httpd_sys_content_t:s0\n' % bad)
+    plan = ra.plan(wanted(restorecon=[str(good), str(bad), str(fresh)],
+                          fcontexts=[{'target': str(fresh), 'setype': 'httpd_sys_content_t'}]),
+                   Current(live=True), runner)
+    assert runner.calls == [('restorecon', ['-n', '-v'] + sorted([str(good), str(bad), str(fresh)]))]
+    assert plan.relabel == [str(bad)] and plan.pending == [str(fresh)]
+    assert 'label %s a:b:admin_home_t:s0' % bad in plan.before
+
+
+def test_relabel_without_selinux_warns_and_runs_nothing(tmp_path):
+    (tmp_path / 'f').write_text(u'x')
+    runner = Runner('')
+    plan = ra.plan(wanted(restorecon=[str(tmp_path / 'f')]), Current(live=False), runner)
+    assert runner.calls == [] and not plan.changed and 'SELinux is not active' in plan.warnings[0]
+
+
+@pytest.mark.parametrize('name', ['httpd_can_network_connect\n', 'a' * 129, '_x', '1x', 'x-y', ''])
+def test_bad_identifiers(name):
+    with pytest.raises(ra.RemedyError):
+        ra.validate({'booleans': [{'name': name, 'state': True}]})
