@@ -75,6 +75,7 @@ step_bench-smoke() {
   .venv/bin/python bench/avc_scan.py --size 8M --repeat 1 &&
     .venv/bin/python bench/policy_rebuilds.py --repeat 1 &&
     .venv/bin/python bench/te_parse.py --repeat 1 &&
+    .venv/bin/python bench/remedy_transactions.py --repeat 1 &&
     .venv/bin/python bench/fleet.py --hosts 2 --log-size 64K --no-variants
 }
 

@@ -140,7 +140,7 @@ def iso_utc(ts):
 PORT_PROTOCOLS = {'tcp_socket': 'tcp', 'udp_socket': 'udp', 'sctp_socket': 'sctp', 'dccp_socket': 'dccp'}
 PORT_CLASSES = frozenset(PORT_PROTOCOLS)
 PORT_FIELDS = ('src', 'dest')
-AVC_FIELDS = frozenset(('scontext', 'tcontext', 'tclass', 'permissive', 'pid') + UNTRUSTED_FIELDS + PORT_FIELDS)
+AVC_FIELDS = frozenset(('scontext', 'tcontext', 'tclass', 'permissive', 'pid', 'ino') + UNTRUSTED_FIELDS + PORT_FIELDS)
 ERR_FIELDS = frozenset(('op', 'invalid_context', 'scontext', 'tcontext', 'tclass', 'oldcontext', 'newcontext', 'taskcontext'))
 
 
@@ -378,6 +378,8 @@ def _denial(line, avc_pos, m, whole):
         'ts': ts, 'ms': ms, 'serial': serial, 'event': event,
         'pid': pid if pid is not None and pid.isdigit() else None,
     }
+    ino = fields.get('ino', (None, None))[1]
+    rec['ino'] = ino if ino is not None and ino.isdigit() else None
     for key in UNTRUSTED_FIELDS:
         raw, text = fields.get(key, (None, None))
         rec[key] = text
@@ -567,6 +569,9 @@ class Collector(object):
                 return
             key = self._add(rec)
             self._remember(line, key)
+            d = self.denials[key]
+            if d['path'] is None and rec['ino'] is not None and rec['event'] is not None and b' ' not in rec['event']:
+                self._find_path(d, rec, buf, e, end)
         d = self.denials[key]
         if d['exe'] is None and d['_event'] is not None:
             self._find_exe(d, buf, s, e, end, final)
@@ -709,6 +714,15 @@ class Collector(object):
         elif not final and e + EXE_WINDOW > end:
             self._pending[event] = d
 
+    def _find_path(self, d, rec, buf, e, end):
+        """The full path of the object from the PATH record of the same event whose inode is the AVC's ``ino``
+        (raw logs, where PATH follows the AVC; written only when syscall auditing is on, e.g. one watch rule), joined
+        to the event's CWD when relative. Never guessed: no PATH record with that inode, no path."""
+        found = _event_path(buf, rec['event'], rec['ino'], e, min(end, e + EXE_WINDOW))
+        if found is not None:
+            d['path'], d['path_raw'] = found
+            d['_missing'] = _missing_tokens(d)
+
     def _resolve_pending(self, buf, start, end):
         """Look for the SYSCALL of AVCs seen at the end of the previous buffer."""
         pending, self._pending = self._pending, {}
@@ -835,6 +849,43 @@ def _syscall_exe(buf, event, lo, hi):
                 return text, raw
             return None
         i = buf.find(event, i + len(event), hi)
+    return None
+
+
+_PATH_INODE = re.compile(br'\sinode=(\d+)\s')
+_PATH_NAME = re.compile(br'\sname=(?:"[^"]*"|[0-9A-Fa-f]+)')
+_CWD = re.compile(br'\scwd=(?:"[^"]*"|[0-9A-Fa-f]+)')
+
+
+def _event_records(buf, event, lo, hi, rtype):
+    """The lines of type ``rtype`` (``b'PATH'``, ``b'CWD'``) of the raw event ``event`` in buf[lo:hi]."""
+    needle = b'type=' + rtype + b' msg=' + event
+    i = buf.find(needle, lo, hi)
+    while i >= 0:
+        le = buf.find(b'\n', i)
+        yield buf[i:le if le >= 0 else len(buf)]
+        i = buf.find(needle, i + len(needle), hi)
+
+
+def _event_path(buf, event, ino, lo, hi):
+    """(text, raw) of the path of inode ``ino`` named by a PATH record of ``event``, or None."""
+    wanted = ino.encode('ascii')
+    for line in _event_records(buf, event, lo, hi, b'PATH'):
+        im = _PATH_INODE.search(line + b' ')
+        nm = _PATH_NAME.search(line)
+        if im is None or nm is None or im.group(1) != wanted:
+            continue
+        raw, text = parse_fields(nm.group(0), False, ('name',)).get('name', (None, None))
+        if text is None:
+            return None
+        if text.startswith(u'/'):
+            return text, raw
+        for cwd_line in _event_records(buf, event, lo, hi, b'CWD'):
+            cm = _CWD.search(cwd_line)
+            cwd_raw, cwd = parse_fields(cm.group(0), False, ('cwd',)).get('cwd', (None, None)) if cm else (None, None)
+            if cwd and cwd.startswith(u'/'):
+                return cwd.rstrip(u'/') + u'/' + text, cwd_raw.rstrip(b'/') + b'/' + raw
+        return None
     return None
 
 

@@ -4,13 +4,16 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """PRIVATE: least-privilege triage of a denial: which remedy fixes it without widening the policy.
 
-In the order an SELinux expert tries them:
+In the order of how little each opens:
 
 - ``relabel``: the object has another type than the policy's file contexts give its path, and the domain is
   allowed what it was denied on that default type (unconditionally): ``restorecon`` fixes it;
-- ``boolean``: audit2why names the boolean(s) that allow it;
 - ``port``: a socket denial on a generic port type, and the policy has specific port types the domain may use
-  (``semanage port -a -t TYPE -p PROTO PORT``);
+  (``semanage port -a -t TYPE -p PROTO PORT``): one port, where a boolean would open a whole class of them
+  (audit2why names ``nis_enabled`` for httpd_t binding an unreserved port: every unreserved port, for every
+  domain it covers);
+- ``boolean``: audit2why names the boolean(s) that allow it; of several, the one that enables the fewest rules
+  (``sesearch -A -b NAME``), the others kept as alternatives;
 - ``allow``: the residue, for the local module. Also every case where the evidence is incomplete (no full
   path, no port, a lookup that failed): said in ``reason``, never guessed.
 
@@ -118,6 +121,13 @@ class Evidence(object):
             return parse_rules(self.runner.run('sesearch', args, what='rules of %s' % source).stdout)
         return self._once(('rules', source, tclass, target, perm), search)
 
+    def boolean_rule_count(self, name):
+        """How many allow rules the boolean ``name`` guards (``sesearch -A -b``); None when it cannot be told."""
+        def count():
+            result = self.runner.run('sesearch', ['-A', '-b', name, self.policy], check=False)
+            return len(parse_rules(result.stdout)) if result.rc == 0 else None
+        return self._once(('bool-rules', name), count)
+
     def portcons(self):
         return self._once('portcon', lambda: parse_portcon(
             self.runner.run('seinfo', [self.policy, '--portcon'], what='port labels').stdout))
@@ -143,7 +153,9 @@ def triage(denial, evidence):
     try:
         found = _relabel(denial, evidence)
         if found is None or found['remedy'] != 'relabel':
-            found = _boolean(denial, evidence) or _port(denial, evidence) or found
+            port = _port(denial, evidence)
+            found = port if port is not None and port['remedy'] == 'port' else (
+                _boolean(denial, evidence) or port or found)
     except FleetsecError as err:
         return remedy('allow', 'the evidence could not be gathered (%s): an allow rule, nothing guessed' % err.msg)
     return found or remedy('allow', 'no narrower remedy applies to %s on %s:%s' % (
@@ -192,8 +204,15 @@ def _boolean(denial, evidence):
     if explanation.get('kind') != 'boolean' or not names:
         return None
     values = evidence.boolean_values(names)
-    return remedy('boolean', 'audit2why: allowed by the boolean(s) %s' % ', '.join(names),
-                  booleans=[{'name': name, 'current': values.get(name)} for name in names])
+    if len(names) == 1:
+        return remedy('boolean', 'audit2why: allowed by the boolean %s' % names[0],
+                      booleans=[{'name': names[0], 'current': values.get(names[0])}], alternatives=[])
+    counts = dict((name, evidence.boolean_rule_count(name)) for name in names)
+    chosen = sorted(names, key=lambda name: (counts[name] is None, counts[name], names.index(name)))[0]
+    entry = dict(name=chosen, current=values.get(chosen), rules=counts[chosen])
+    return remedy('boolean', 'audit2why: allowed by any of %s; %s enables the fewest rules (%s)' % (
+        ', '.join(names), chosen, counts[chosen]), booleans=[entry],
+        alternatives=[dict(name=name, current=values.get(name), rules=counts[name]) for name in names if name != chosen])
 
 
 def _port(denial, evidence):

@@ -123,12 +123,15 @@ options:
   triage:
     description:
       - Decide for each denial the least-privilege remedy, with its evidence, and add RV(denials[].remedy).
-      - C(relabel) when the object's type differs from the one the policy's file contexts give its path and the
-        domain may do what it was denied on that default type (C(restorecon) fixes it).
-      - C(boolean) when C(audit2why) names the boolean(s) that allow it (with their current values where SELinux is
-        active).
+      - In the order of how little each opens. C(relabel) when the object's type differs from the one the policy's
+        file contexts give its path and the domain may do what it was denied on that default type (C(restorecon)
+        fixes it). The full path comes from the record's C(path) field or, for a record that names only the last
+        component, from the C(PATH) record of the same event with the same inode (written when syscall auditing is
+        on, for example with one watch rule such as C(auditctl -w /etc/shadow -p w)).
       - C(port) for a socket denial on a generic port type when the policy has specific port types the domain may
-        use (C(semanage port -a)).
+        use (C(semanage port -a)) - one port, where the boolean audit2why may name (C(nis_enabled)) opens them all.
+      - C(boolean) when C(audit2why) names the boolean(s) that allow it (with their current values where SELinux is
+        active); of several, the one that enables the fewest rules (C(sesearch -A -b)).
       - C(allow) for the residue, which goes into the local module, and whenever the evidence is incomplete (for
         example a record with no full path); the reason says so and nothing is guessed.
       - Implies O(explain=true). Reads the policy with C(sesearch) and C(seinfo) (setools) and the file
@@ -271,7 +274,8 @@ denials:
         - With O(triage=true), the least-privilege remedy of this denial.
         - C(remedy) is C(relabel), C(boolean), C(port) or C(allow); C(reason) says why in one sentence; C(evidence)
           holds what the decision rests on (C(path), C(current_type), C(default_type), C(command) for a relabel;
-          C(booleans) with C(name) and C(current) for a boolean; C(protocol), C(port), C(current_type),
+          C(booleans) (the one chosen, with C(name), C(current) and C(rules), the number of rules it enables) and
+          C(alternatives) (the other booleans audit2why names) for a boolean; C(protocol), C(port), C(current_type),
           C(candidates), C(proposed_type), C(command) for a port label).
       type: dict
       returned: with O(triage=true)

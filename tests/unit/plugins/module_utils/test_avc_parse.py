@@ -412,3 +412,42 @@ def test_socket_denials_keep_the_port_they_name():
     c = Collector()
     c.feed_lines(dbus)
     assert c.result_denials()[0]['port'] is None   # dest= of a dbus message is a bus name, never a port
+
+
+# Full-path auditing (one watch rule, as RHEL documents it): the kernel adds CWD and PATH records to the event of an
+# AVC that names only the last component. Records from the EL9-like VM (python labelled httpd_exec_t).
+FULL_PATH_EVENT = (
+    b'type=AVC msg=audit(1795988024.088:123): avc:  denied  { read } for  pid=471 comm="fleetsec-webapp" '
+    b'name="index.html" dev="vda" ino=24153 scontext=system_u:system_r:httpd_t:s0 '
+    b'tcontext=unconfined_u:object_r:admin_home_t:s0 tclass=file permissive=0\n'
+    b'type=SYSCALL msg=audit(1795988024.088:123): arch=c000003e syscall=257 success=no exit=-13 items=1 ppid=1 '
+    b'pid=471 comm="fleetsec-webapp" exe="/usr/local/sbin/fleetsec-webapp" subj=system_u:system_r:httpd_t:s0 key=(null)\n'
+    b'type=CWD msg=audit(1795988024.088:123): cwd="/"\n'
+    b'type=PATH msg=audit(1795988024.088:123): item=0 name="/var/www/html/index.html" inode=24153 dev=fe:00 '
+    b'mode=0100644 ouid=0 ogid=0 rdev=00:00 obj=unconfined_u:object_r:admin_home_t:s0 nametype=NORMAL\n')
+
+
+def scan_text(data):
+    c = Collector()
+    c.scan(data, final=True)
+    return c.result_denials(), c.result_lines()
+
+
+def test_path_from_the_path_record_of_the_same_event():
+    denials, lines = scan_text(FULL_PATH_EVENT)
+    assert denials[0]['path'] == u'/var/www/html/index.html' and denials[0]['name'] == u'index.html'
+    assert ' path="/var/www/html/index.html" ' in lines[0]
+
+
+def test_relative_path_is_joined_to_the_cwd_of_the_event():
+    data = FULL_PATH_EVENT.replace(b'cwd="/"', b'cwd="/var/www/html"').replace(
+        b'name="/var/www/html/index.html"', b'name="index.html"')
+    assert scan_text(data)[0][0]['path'] == u'/var/www/html/index.html'
+
+
+def test_no_path_is_guessed():
+    # another inode, another event, or no PATH record at all: the AVC's own fields only
+    for data in (FULL_PATH_EVENT.replace(b'inode=24153', b'inode=999'),
+                 FULL_PATH_EVENT.replace(b'type=PATH msg=audit(1795988024.088:123)', b'type=PATH msg=audit(1795988024.088:124)'),
+                 FULL_PATH_EVENT.split(b'type=CWD')[0]):
+        assert scan_text(data)[0][0]['path'] is None

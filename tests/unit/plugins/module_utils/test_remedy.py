@@ -19,6 +19,7 @@ class Evidence(object):
         self._portcons = portcons or []
         self.booleans = booleans or {}
         self.fail = fail
+        self.rule_counts = {'httpd_can_network_connect_db': 12, 'httpd_can_network_connect': 40, 'nis_enabled': 900}
 
     def default_type(self, path, tclass):
         if self.fail:
@@ -34,6 +35,9 @@ class Evidence(object):
 
     def boolean_values(self, names):
         return dict((n, self.booleans.get(n)) for n in names)
+
+    def boolean_rule_count(self, name):
+        return self.rule_counts.get(name)
 
 
 def denial(source, target, tclass, perms, **extra):
@@ -97,8 +101,24 @@ def test_a_boolean_named_by_audit2why_with_its_current_value():
                explanation={'kind': 'boolean', 'booleans': ['httpd_can_network_connect_db', 'httpd_can_network_connect']})
     found = rem.triage(d, Evidence(portcons=PORTS, booleans={'httpd_can_network_connect_db': False}))
     assert found['remedy'] == 'boolean'
-    assert found['evidence']['booleans'] == [{'name': 'httpd_can_network_connect_db', 'current': False},
-                                             {'name': 'httpd_can_network_connect', 'current': None}]
+    assert found['evidence']['booleans'] == [{'name': 'httpd_can_network_connect_db', 'current': False, 'rules': 12}]
+    assert found['evidence']['alternatives'] == [{'name': 'httpd_can_network_connect', 'current': None, 'rules': 40}]
+
+
+def test_of_several_booleans_the_one_with_the_fewest_rules_whatever_the_order():
+    # audit2why on the EL9-like VM: httpd_t connecting to sshd's port
+    d = denial('httpd_t', 'ssh_port_t', 'tcp_socket', ['name_connect'], port=22,
+               explanation={'kind': 'boolean', 'booleans': ['nis_enabled', 'httpd_can_network_connect']})
+    found = rem.triage(d, Evidence(portcons=PORTS + [('tcp', 22, 22, 'ssh_port_t')]))
+    assert found['remedy'] == 'boolean' and found['evidence']['booleans'][0]['name'] == 'httpd_can_network_connect'
+
+
+def test_a_port_label_wins_over_a_boolean_that_opens_every_unreserved_port():
+    # audit2why on the EL9-like VM names nis_enabled for httpd_t binding tcp/8089
+    d = denial('httpd_t', 'unreserved_port_t', 'tcp_socket', ['name_bind'], port=8089,
+               explanation={'kind': 'boolean', 'booleans': ['nis_enabled']})
+    found = rem.triage(d, Evidence(rules=BIND, portcons=PORTS))
+    assert found['remedy'] == 'port' and found['evidence']['proposed_type'] == 'http_port_t'
 
 
 def test_a_daemon_on_a_non_standard_port_gets_a_port_label():
