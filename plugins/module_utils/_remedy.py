@@ -15,7 +15,9 @@ In the order of how little each opens:
 - ``boolean``: audit2why names the boolean(s) that allow it; of several, the one that enables the fewest rules
   (``sesearch -A -b NAME``), the others kept as alternatives;
 - ``allow``: the residue, for the local module. Also every case where the evidence is incomplete (no full
-  path, no port, a lookup that failed): said in ``reason``, never guessed.
+  path, no port, a lookup that failed): said in ``reason``, never guessed;
+- ``none``: audit2why says the loaded policy allows it now (a record written before a boolean, a port label or
+  a module fixed it): nothing to do, and nothing for the module either (a rerun over the same log stays still).
 
 Evidence comes from the real tools through the Runner: ``matchpathcon`` (the default type of a path),
 ``sesearch`` (what the policy grants, attributes included), ``seinfo --portcon`` (port labels built into the
@@ -35,7 +37,7 @@ from ansible_collections.fleetsec.selinux.plugins.module_utils._avc_parse import
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError
 
 
-REMEDIES = ('relabel', 'boolean', 'port', 'allow')
+REMEDIES = ('relabel', 'port', 'boolean', 'allow', 'none')
 # object classes with a path, and matchpathcon's name of their file type
 FILE_CLASSES = {'file': 'file', 'dir': 'dir', 'lnk_file': 'lnk_file', 'chr_file': 'chr_file',
                 'blk_file': 'blk_file', 'sock_file': 'sock_file', 'fifo_file': 'pipe'}
@@ -150,6 +152,9 @@ def remedy(kind, reason, **evidence):
 
 def triage(denial, evidence):
     """The remedy of one avc_collect denial (a dict with ``remedy``, ``reason`` and ``evidence``)."""
+    if (denial.get('explanation') or {}).get('kind') == 'reload':
+        return remedy('none', 'audit2why: the loaded policy allows %s on %s:%s now; nothing to do' % (
+            denial['source_type'], denial['target_type'], denial['tclass']))
     try:
         found = _relabel(denial, evidence)
         if found is None or found['remedy'] != 'relabel':
@@ -231,6 +236,10 @@ def _port(denial, evidence):
     facts = dict(protocol=protocol, port=port, current_type=labelled, permission=perm, candidates=candidates)
     if not candidates:
         return remedy('allow', 'no specific port type of the policy lets %s %s' % (domain, perm), **facts)
+    if labelled in candidates:
+        return remedy('port', '%s/%d is already labelled %s, which %s may %s' % (protocol, port, labelled, domain, perm),
+                      proposed_type=labelled, command='semanage port -a -t %s -p %s %d' % (labelled, protocol, port),
+                      **facts)
     if labelled is not None and labelled not in GENERIC_PORT_TYPES:
         return remedy('allow', '%s/%d is already labelled %s, which %s may not %s: relabelling it would take it '
                       'from its service (not done)' % (protocol, port, labelled, domain, perm), **facts)

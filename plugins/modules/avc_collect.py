@@ -272,7 +272,7 @@ denials:
     remedy:
       description:
         - With O(triage=true), the least-privilege remedy of this denial.
-        - C(remedy) is C(relabel), C(boolean), C(port) or C(allow); C(reason) says why in one sentence; C(evidence)
+        - C(remedy) is C(relabel), C(port), C(boolean), C(allow) or C(none) (the loaded policy allows it now); C(reason) says why in one sentence; C(evidence)
           holds what the decision rests on (C(path), C(current_type), C(default_type), C(command) for a relabel;
           C(booleans) (the one chosen, with C(name), C(current) and C(rules), the number of rules it enables) and
           C(alternatives) (the other booleans audit2why names) for a boolean; C(protocol), C(port), C(current_type),
@@ -379,7 +379,7 @@ remedies:
   description: With O(triage=true), how many denials each remedy fixes; null without it.
   returned: always
   type: dict
-  sample: {relabel: 1, boolean: 1, port: 1, allow: 2}
+  sample: {relabel: 1, port: 1, boolean: 1, allow: 2, none: 0}
 '''
 
 import os

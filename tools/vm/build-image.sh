@@ -61,6 +61,9 @@ scratch_rootfs build
 packages=(
   systemd-sysv udev dbus kmod iproute2 procps sudo less
   openssh-server python3 python3-apt auditd
+  # /etc/protocols and /etc/services (every EL host has them, from the setup package): semanage port resolves
+  # the protocol name with getprotobyname ("OSError: protocol not found" without it)
+  netbase
   selinux-basics selinux-policy-default selinux-policy-dev selinux-utils
   policycoreutils policycoreutils-python-utils checkpolicy semodule-utils setools
   linux-image-amd64

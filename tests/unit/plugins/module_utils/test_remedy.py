@@ -162,3 +162,17 @@ def test_parsers():
     assert cons == [('tcp', 1024, 32767, 'unreserved_port_t'), ('tcp', 8080, 8080, 'http_cache_port_t')]
     assert rem.port_label(cons, 'tcp', 8080) == 'http_cache_port_t' and rem.port_label(cons, 'tcp', 9999) == 'unreserved_port_t'
     assert rem.port_label(cons, 'udp', 8080) is None
+
+
+def test_a_denial_the_loaded_policy_allows_now_needs_nothing():
+    # a record read again after the boolean was turned on (audit2why: would be allowed by the active policy)
+    d = denial('httpd_t', 'ssh_port_t', 'tcp_socket', ['name_connect'], port=22,
+               explanation={'kind': 'reload', 'booleans': []})
+    assert rem.triage(d, Evidence(portcons=PORTS))['remedy'] == 'none'
+
+
+def test_a_port_already_labelled_with_a_type_the_domain_may_use_stays_a_port_remedy():
+    # the record of tcp/8089 on unreserved_port_t, read again after the label was added: no allow rule for it
+    d = denial('httpd_t', 'unreserved_port_t', 'tcp_socket', ['name_bind'], port=8089)
+    found = rem.triage(d, Evidence(rules=BIND, portcons=PORTS + [('tcp', 8089, 8089, 'http_port_t')]))
+    assert found['remedy'] == 'port' and found['evidence']['proposed_type'] == 'http_port_t'
