@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # `make demo`: the collection's main job against its default target, the local SELinux-enforcing VM.
 #   1. set-up (packages, venvs), build the VM image on first use (cached), boot a throw-away VM;
-#   2. inside the VM, an application (a copy of cat running as ntpd_t) is denied reading a file;
-#   3. `ansible-playbook fleetsec.selinux.rollout` without approval: it captures on the canary, collects,
-#      generates ONE module and stops at the review gate, showing the rules;
-#   4. the same with approve=true: the module is loaded, the VM enforces, the report is written;
+#   2. inside the VM, an application (a copy of cat running as ntpd_t) is denied reading two files: its
+#      configuration /etc/ntp.conf, written in /root and moved into place with mv (so it kept /root's type), and
+#      /root/secret.txt;
+#   3. `ansible-playbook fleetsec.selinux.rollout` without approval: it captures on the canary, collects, triages
+#      (the configuration file needs a relabel, not a rule), generates ONE module from the rest and stops at the
+#      review gate, showing the remedy and the rules;
+#   4. the same with approve=true: the file is relabelled, the module loaded, the VM enforces, the report written;
 #   5. a rerun changes nothing (changed=0), and the application now works under enforcing.
 # Outputs stay in build/demo/ (policy/*.te, report/fleet-report.{md,html}, logs): FLEETSEC_ARTIFACT_DIR.
 set -euo pipefail
@@ -28,7 +31,15 @@ echo "VM: $(vm getenforce) / $(vm sestatus | grep -i 'loaded policy name')"
 
 say "An application is denied under enforcing"
 vm sh -s setup < tools/vm/make-denial.sh
-vm sh -s run < tools/vm/make-denial.sh || true
+# the configuration, moved into place with mv (it keeps admin_home_t); full-path auditing (one watch rule, as RHEL
+# documents it) so that the record of the denied open() carries the full path the triage needs
+vm sh -s <<'SH'
+[ -f /etc/ntp.conf ] || { echo "server 127.127.1.0" >/root/ntp.conf && mv /root/ntp.conf /etc/ntp.conf; }
+auditctl -l | grep -q fleetsec-fullpath || auditctl -w /etc/shadow -p w -k fleetsec-fullpath
+ls -Z /etc/ntp.conf /root/secret.txt
+SH
+app() { vm systemd-run --wait --quiet -p Type=oneshot /usr/local/sbin/avctest /etc/ntp.conf /root/secret.txt; }
+app || true
 
 cat > "$demo/inventory-groups.yml" <<'EOF'
 canary:
@@ -44,7 +55,7 @@ play() {
     fleetsec.selinux.rollout \
     -e fleetsec_module_name=fleetsec_demo \
     -e '{"local_policy_permissive_domains": ["ntpd_t"]}' \
-    -e '{"local_policy_exercise_command": ["systemd-run", "--wait", "--quiet", "-p", "Type=oneshot", "/usr/local/sbin/avctest", "/root/secret.txt"]}' \
+    -e '{"local_policy_exercise_command": ["systemd-run", "--wait", "--quiet", "-p", "Type=oneshot", "/usr/local/sbin/avctest", "/etc/ntp.conf", "/root/secret.txt"]}' \
     "$@")
 }
 
@@ -53,6 +64,8 @@ if play 2>&1 | tee "$demo/rollout-1.log"; then
   echo "the review gate did not stop the unapproved rollout" >&2; exit 1
 fi
 grep -q "Review .*fleetsec_demo.te" "$demo/rollout-1.log" || { echo "rollout failed before the review gate" >&2; exit 1; }
+grep -q "/etc/ntp.conf is admin_home_t, the policy gives its path" "$demo/rollout-1.log" \
+  || { echo "the review gate shows no relabel of /etc/ntp.conf" >&2; exit 1; }
 say "Generated module for review: $demo/policy/fleetsec_demo.te"
 cat "$demo/policy/fleetsec_demo.te"
 
@@ -65,7 +78,7 @@ grep -E "fleetsec-vm +: ok=[0-9]+ +changed=0 +unreachable=0 +failed=0" "$demo/ro
   || { echo "the rerun changed something" >&2; exit 1; }
 
 say "The application under enforcing now"
-echo "mode: $(vm getenforce); module: $(vm semodule -l | grep fleetsec_demo)"
-vm sh -s run < tools/vm/make-denial.sh
+echo "mode: $(vm getenforce); module: $(vm semodule -l | grep fleetsec_demo); $(vm ls -Z /etc/ntp.conf)"
+app
 
 say "Done. Report: $demo/report/fleet-report.html (and .md); module source: $demo/policy/fleetsec_demo.te"

@@ -22,6 +22,10 @@ POLICY = '/etc/selinux/default/policy'
 DENIAL = ('type=AVC msg=audit({ts:.3f}:{serial}): avc:  denied  {{ read }} for  pid=4242 comm="avctest" '
           'name="secret.txt" dev="vda1" ino=1234 scontext=system_u:system_r:ntpd_t:s0 '
           'tcontext=unconfined_u:object_r:user_home_t:s0 tclass=file permissive=1\n')
+# ntpd answering on a non-standard port: a port label, not an allow rule (least_privilege, rollout's default)
+BIND = ('type=AVC msg=audit({ts:.3f}:{serial}): avc:  denied  {{ name_bind }} for  pid=4242 comm="avctest" src=8089 '
+        'scontext=system_u:system_r:ntpd_t:s0 tcontext=system_u:object_r:unreserved_port_t:s0 tclass=udp_socket '
+        'permissive=1\n')
 
 pytestmark = pytest.mark.skipif(not os.path.isdir(POLICY), reason='needs the Debian policy (tools/setup.sh)')
 
@@ -33,7 +37,8 @@ def job(tmp_path, monkeypatch):
                                  capture_output=True, text=True).stdout.strip()
     log = tmp_path / 'audit.log'
     now = time.time()
-    log.write_text(''.join(DENIAL.format(ts=now - 60 + i, serial=100 + i) for i in range(3)))
+    log.write_text(''.join(DENIAL.format(ts=now - 60 + i, serial=100 + i) for i in range(3)) +
+                   BIND.format(ts=now - 50, serial=110))
     private = tmp_path / 'private'
     (private / 'inventory').mkdir(parents=True)
     (private / 'inventory' / 'hosts').write_text(
@@ -70,8 +75,8 @@ def test_collect_writes_into_the_job_artifacts_and_returns_the_report(job):
     assert (report / 'fleet-report.html').stat().st_size > 0
     # the job's result, as AWX shows it (set_stats)
     assert stats['fleetsec_report_dir'] == str(report)
-    assert stats['fleetsec_report_totals']['hosts'] == 1 and stats['fleetsec_report_totals']['denials'] == 1
-    assert stats['fleetsec_report_domains'] == {'ntpd_t': {'hosts': 1, 'denials': 1}}
+    assert stats['fleetsec_report_totals']['hosts'] == 1 and stats['fleetsec_report_totals']['denials'] == 2
+    assert stats['fleetsec_report_domains'] == {'ntpd_t': {'hosts': 1, 'denials': 2}}
     # never the working directory, nor "/" (what PWD-based paths gave under a launcher without a shell)
     assert os.listdir(str(cwd)) == []
     assert not os.path.exists('/selinux-report') and not os.path.exists('/fleetsec-selinux')
@@ -87,7 +92,18 @@ def test_rollout_stops_at_the_review_gate_with_the_module_in_the_job_artifacts(j
     assert (policy / 'fleetsec_runner.avc').read_text().count('avc:  denied') == 1  # 3 records, 1 denial
     assert stats['fleetsec_module_te'] == te and stats['fleetsec_module_rules'] == ['allow ntpd_t user_home_t:file read;']
     assert stats['fleetsec_denial_lines'] == 1
+    # the port denial is a remedy, shown at the gate with its reason, and not a rule of the module
+    assert len(stats['fleetsec_remedies']) == 1 and 'ntp_port_t' in stats['fleetsec_remedies'][0], stats
+    assert 'Remedies, applied on the hosts that need them (1)' in out and 'name_bind' not in te
     assert os.listdir(str(cwd)) == []
+
+
+def test_rollout_module_only_puts_every_denial_into_the_module(job):
+    result, stats, artifacts, cwd = job('fleetsec.selinux.rollout', 'rollout-module-only',
+                                        fleetsec_module_name='fleetsec_runner', fleetsec_remediation='module_only')
+    assert result.status == 'failed'
+    assert stats['fleetsec_remedies'] == [] and stats['fleetsec_denial_lines'] == 2
+    assert 'name_bind' in stats['fleetsec_module_te']
 
 
 @pytest.mark.parametrize('value', ['relative/dir', '/', '/tmp/../etc'])
