@@ -449,6 +449,7 @@ class Collector(object):
         self._fast = {}
         self._perm_texts = set()
         self._pending = {}
+        self._pending_paths = {}      # event -> (denial, inode): PATH records not yet in the buffer
         self._recent = b''
         self.dedupe = False
         self._seen = set()
@@ -500,6 +501,8 @@ class Collector(object):
             return start
         if self._pending:
             self._resolve_pending(buf, start, end)
+        if self._pending_paths:
+            self._resolve_pending_paths(buf, start, end)
         if len(needles) == 1:
             # the hot loop of a file scan: one C-level find per candidate line
             spans = _spans(buf, needles[0], start, end)
@@ -571,7 +574,7 @@ class Collector(object):
             self._remember(line, key)
             d = self.denials[key]
             if d['path'] is None and rec['ino'] is not None and rec['event'] is not None and b' ' not in rec['event']:
-                self._find_path(d, rec, buf, e, end)
+                self._find_path(d, rec, buf, e, end, final)
         d = self.denials[key]
         if d['exe'] is None and d['_event'] is not None:
             self._find_exe(d, buf, s, e, end, final)
@@ -714,7 +717,7 @@ class Collector(object):
         elif not final and e + EXE_WINDOW > end:
             self._pending[event] = d
 
-    def _find_path(self, d, rec, buf, e, end):
+    def _find_path(self, d, rec, buf, e, end, final):
         """The full path of the object from the PATH record of the same event whose inode is the AVC's ``ino``
         (raw logs, where PATH follows the AVC; written only when syscall auditing is on, e.g. one watch rule), joined
         to the event's CWD when relative. Never guessed: no PATH record with that inode, no path."""
@@ -722,6 +725,21 @@ class Collector(object):
         if found is not None:
             d['path'], d['path_raw'] = found
             d['_missing'] = _missing_tokens(d)
+        elif not final and e + EXE_WINDOW > end:
+            self._pending_paths[rec['event']] = (d, rec['ino'])
+
+    def _resolve_pending_paths(self, buf, start, end):
+        """Look for the PATH records of AVCs seen at the end of the previous buffer."""
+        pending, self._pending_paths = self._pending_paths, {}
+        for event, (d, ino) in pending.items():
+            if d['path'] is not None:
+                continue
+            found = _event_path(buf, event, ino, max(0, start - EXE_WINDOW), min(end, start + EXE_WINDOW))
+            if found is not None:
+                d['path'], d['path_raw'] = found
+                d['_missing'] = _missing_tokens(d)
+            elif end - start < EXE_WINDOW:
+                self._pending_paths[event] = (d, ino)
 
     def _resolve_pending(self, buf, start, end):
         """Look for the SYSCALL of AVCs seen at the end of the previous buffer."""

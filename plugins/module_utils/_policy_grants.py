@@ -111,13 +111,28 @@ def parse_permissive(text):
     return names
 
 
+def _reads(policy):
+    return [('sesearch', ['-A', '-T', policy], dict(what='rules of %s' % policy)),
+            ('seinfo', ['-a', '-x', policy], dict(what='attributes of %s' % policy)),
+            ('seinfo', ['--permissive', policy], dict(what='permissive types of %s' % policy))]
+
+
+def _dump_of(results):
+    rules, attributes, permissive = (to_text(result.stdout) for result in results)
+    return Dump(parse_rules(rules), parse_attributes(attributes), parse_permissive(permissive))
+
+
 def dump(runner, policy):
-    """Read one binary policy with setools (three short read-only runs)."""
-    rules = runner.run('sesearch', ['-A', '-T', policy], what='rules of %s' % policy).stdout
-    attributes = runner.run('seinfo', ['-a', '-x', policy], what='attributes of %s' % policy).stdout
-    permissive = runner.run('seinfo', ['--permissive', policy], what='permissive types of %s' % policy).stdout
-    return Dump(parse_rules(to_text(rules)), parse_attributes(to_text(attributes)),
-                parse_permissive(to_text(permissive)))
+    """Read one binary policy with setools (three read-only runs)."""
+    return _dump_of(runner.run_all(_reads(policy), workers=1))
+
+
+def dump_pair(runner, old_policy, new_policy):
+    """Both policies of a judgement, read two runs at a time (the two rule dumps first: they take longest, minutes
+    for a targeted policy on a slow machine)."""
+    old, new = _reads(old_policy), _reads(new_policy)
+    results = runner.run_all([old[0], new[0], old[1], new[1], old[2], new[2]], workers=2)
+    return _dump_of(results[0::2]), _dump_of(results[1::2])
 
 
 def _shown(source, target):

@@ -396,8 +396,7 @@ class Planner(object):
         if not judged:
             self.warnings.append('setools is missing: what the modules grant was not judged (allow_dangerous: true).')
             return
-        found = grants.judge(grants.dump(self.runner, self.store.policy_file()),
-                             grants.dump(self.runner, new_policy))
+        found = grants.judge(*grants.dump_pair(self.runner, self.store.policy_file(), new_policy))
         names = dict((p.name, grants.mentions(self._module_text(p))) for p in installs) if len(installs) > 1 else {}
         for plan in installs:
             known = set(safety.normalise(f['rule']) for f in plan.findings)

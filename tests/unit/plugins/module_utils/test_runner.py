@@ -125,3 +125,53 @@ def test_binaries_are_found_on_path_before_the_sbin_directories(tmp_path, monkey
             return get_bin_path(arg, opt_dirs=opt_dirs)
     runner = Runner(Module(), {'semodule': Command('semodule')})
     assert runner.path('semodule') == str(tool)
+
+
+class _Concurrent(object):
+    """run_command that returns only once two calls are inside it at the same time (or fails after 10 s)."""
+    check_mode = False
+
+    def __init__(self):
+        import threading
+        self.barrier = threading.Semaphore(0)
+        self.inside = 0
+        self.lock = threading.Lock()
+
+    def get_bin_path(self, name, required=False, opt_dirs=None):
+        return '/usr/bin/' + name
+
+    def run_command(self, args, **kwargs):
+        with self.lock:
+            self.inside += 1
+            if self.inside == 2:
+                self.barrier.release()
+                self.barrier.release()
+        if not _acquire(self.barrier, 10):
+            return 99, '', 'not concurrent'
+        return (1 if 'fail' in args else 0), ' '.join(args), ''
+
+
+def _acquire(semaphore, timeout):
+    import time as _time
+    deadline = _time.time() + timeout
+    while _time.time() < deadline:
+        if semaphore.acquire(False):
+            return True
+        _time.sleep(0.01)
+    return False
+
+
+def test_run_all_runs_two_reads_at_once_and_keeps_their_order():
+    from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Command, Runner
+    runner = Runner(_Concurrent(), {'sesearch': Command('sesearch')})
+    results = runner.run_all([('sesearch', ['old'], {}), ('sesearch', ['new'], {})])
+    assert [r.rc for r in results] == [0, 0] and [r.stdout for r in results] == ['/usr/bin/sesearch old',
+                                                                                 '/usr/bin/sesearch new']
+
+
+def test_run_all_raises_the_first_failure_after_every_call_ended():
+    from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Command, CommandFailed, Runner
+    runner = Runner(_Concurrent(), {'sesearch': Command('sesearch')})
+    with pytest.raises(CommandFailed) as err:
+        runner.run_all([('sesearch', ['fail'], {}), ('sesearch', ['new'], {})])
+    assert 'fail' in ' '.join(err.value.cmd) and len(runner.history) == 2

@@ -23,6 +23,7 @@ from ansible.module_utils import basic
 
 from module_helpers import run_module
 
+from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Runner
 from ansible_collections.fleetsec.selinux.plugins.modules import local_policy_module as lpm
 
 SHA = dict((key, 'sha256:' + hashlib.sha256(text.encode('ascii')).hexdigest())
@@ -39,9 +40,10 @@ GENERATED = ('\nmodule acme 1.0;\n\nrequire {\n\ttype user_home_t;\n\ttype ntpd_
 def judged(operations='-X 400 -i {TMP}/acme/acme.pp'):
     """The trial transaction on a private copy of the store, then the two policies read with setools."""
     steps = [{'cmd': 'semodule -p {TRIAL} -s default -n %s' % operations}]
-    for policy in ('{ROOT}/etc/selinux/default/policy/policy.33', '{TRIAL}/etc/selinux/default/policy/policy.33'):
-        steps += [{'cmd': 'sesearch -A -T %s' % policy}, {'cmd': 'seinfo -a -x %s' % policy},
-                  {'cmd': 'seinfo --permissive %s' % policy}]
+    # the two policies are read side by side, the rule dumps first (in order here: the tests run one call at a time)
+    for query in ('sesearch -A -T', 'seinfo -a -x', 'seinfo --permissive'):
+        for policy in ('{ROOT}/etc/selinux/default/policy/policy.33', '{TRIAL}/etc/selinux/default/policy/policy.33'):
+            steps.append({'cmd': '%s %s' % (query, policy)})
     return steps
 
 
@@ -285,6 +287,12 @@ def write_record(root, name, data):
         os.makedirs(os.path.dirname(record_file(root, name)), 0o700)
     with io.open(record_file(root, name), 'w') as handle:
         handle.write(u"%s" % json.dumps(record))
+
+
+@pytest.fixture(autouse=True)
+def one_call_at_a_time(monkeypatch):
+    """The scripted commands are answered in order: run_all's reads one at a time (its concurrency: test_runner)."""
+    monkeypatch.setattr(Runner, 'max_workers', 1)
 
 
 def run_case(monkeypatch, root, case):
