@@ -35,7 +35,7 @@ description:
     need the libselinux and libsemanage Python bindings in the interpreter Ansible uses and commit (rebuild the
     policy) once per item; this module needs only the C(semanage) command and commits once.
 author:
-  - fleetsec.selinux contributors
+  - fleetsec.selinux contributors (!UNKNOWN)
 options:
   denials:
     description:
@@ -139,6 +139,8 @@ attributes:
       - One line per boolean, port, file-context rule and path that changes.
   platform:
     platforms: linux
+  idempotent:
+    support: full
 '''
 
 EXAMPLES = r'''

@@ -449,5 +449,5 @@ def test_no_path_is_guessed():
     # another inode, another event, or no PATH record at all: the AVC's own fields only
     for data in (FULL_PATH_EVENT.replace(b'inode=24153', b'inode=999'),
                  FULL_PATH_EVENT.replace(b'type=PATH msg=audit(1795988024.088:123)', b'type=PATH msg=audit(1795988024.088:124)'),
-                 FULL_PATH_EVENT.split(b'type=CWD')[0]):
+                 FULL_PATH_EVENT.split(b'type=CWD', 1)[0]):
         assert scan_text(data)[0][0]['path'] is None
