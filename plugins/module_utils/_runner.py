@@ -39,6 +39,17 @@ class FleetsecError(Exception):
         return kwargs
 
 
+def finish(module, run):
+    """End a module: ``run(module)`` gives ``(result, warnings)``; a :class:`FleetsecError` becomes one fail_json."""
+    try:
+        result, warnings = run(module)
+    except FleetsecError as err:
+        module.fail_json(**err.fail_kwargs())
+    for warning in warnings:
+        module.warn(warning)
+    module.exit_json(**result)
+
+
 class CommandNotFound(FleetsecError):
     pass
 

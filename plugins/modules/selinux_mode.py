@@ -258,7 +258,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError, Runner
+from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError, Runner, finish
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _selinux_config as config
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _host_facts as facts
 from ansible_collections.fleetsec.selinux.plugins.module_utils._files import write_atomic
@@ -548,13 +548,7 @@ def main():
         required_by={'policy': 'state'},
         supports_check_mode=True,
     )
-    try:
-        result, warnings = run(module)
-    except FleetsecError as err:
-        module.fail_json(**err.fail_kwargs())
-    for warning in warnings:
-        module.warn(warning)
-    module.exit_json(**result)
+    finish(module, run)
 
 
 if __name__ == '__main__':
