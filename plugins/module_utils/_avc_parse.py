@@ -431,7 +431,11 @@ class Collector(object):
     :param domains/exclude_domains/comms/tclasses: filters (lists or None).
     """
 
-    def __init__(self, since=None, after=None, domains=None, exclude_domains=None, comms=None, tclasses=None):
+    def __init__(self, since=None, after=None, domains=None, exclude_domains=None, comms=None, tclasses=None,
+                 per_object=False):
+        # per_object: one entry per (source, target, class, object name): a remedy (a relabel) is per object, and
+        # two files of one type denied to one domain must not share the first one's path
+        self.per_object = per_object
         self.since = since
         self.after = tuple(after) if after else None
         self.domains = set(domains) if domains else None
@@ -585,7 +589,7 @@ class Collector(object):
         Returns the denial key, False when the record is filtered out, or None when
         a full parse is needed (anything unusual falls back to :func:`parse_line`).
         """
-        if self.comms is not None:
+        if self.comms is not None or self.per_object:
             return None
         cut = line.find(b' scontext=')
         if cut < 0:
@@ -645,6 +649,8 @@ class Collector(object):
 
     def _add(self, rec):
         key = (rec['source_type'], rec['target_type'], rec['tclass'])
+        if self.per_object:
+            key += (rec['name'],)
         self.records += 1
         ts = rec['ts']
         d = self.denials.get(key)

@@ -134,6 +134,8 @@ options:
         active); of several, the one that enables the fewest rules (C(sesearch -A -b)).
       - C(allow) for the residue, which goes into the local module, and whenever the evidence is incomplete (for
         example a record with no full path); the reason says so and nothing is guessed.
+      - Entries are then per object as well (source type, target type, class and the record's C(name)), since a
+        remedy is per object - two files of one type denied to one domain would otherwise share the first one's path.
       - Implies O(explain=true). Reads the policy with C(sesearch) and C(seinfo) (setools) and the file
         contexts with C(matchpathcon); a missing tool fails the task before any log is read.
       - Nothing is changed; applying the remedies is a separate step.
@@ -199,7 +201,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 denials:
-  description: One entry per unique (source type, target type, class).
+  description: One entry per unique (source type, target type, class); with O(triage=true) per object name as well.
   returned: always
   type: list
   elements: dict
@@ -458,7 +460,7 @@ def collect(module, runner, params, since):
     source = choose_source(params, runner)
     collector = Collector(since=since, after=sources.checkpoint_last_event(state),
                           domains=params['domains'], exclude_domains=params['exclude_domains'],
-                          comms=params['comms'], tclasses=params['tclasses'])
+                          comms=params['comms'], tclasses=params['tclasses'], per_object=params['triage'])
     paths = params['paths'] or [sources.DEFAULT_PATH]
     files = []
     if source == 'file':

@@ -451,3 +451,17 @@ def test_no_path_is_guessed():
                  FULL_PATH_EVENT.replace(b'type=PATH msg=audit(1795988024.088:123)', b'type=PATH msg=audit(1795988024.088:124)'),
                  FULL_PATH_EVENT.split(b'type=CWD', 1)[0]):
         assert scan_text(data)[0][0]['path'] is None
+
+
+def test_per_object_entries_keep_each_files_own_path():
+    # two files of one type denied to one domain (measured on the EL9-like VM: index.html and secret.txt, both
+    # admin_home_t): merged, the second would share the first one's path and its relabel
+    second = FULL_PATH_EVENT.replace(b':123)', b':124)').replace(b'index.html', b'secret.txt').replace(
+        b'/var/www/html/', b'/root/').replace(b'24153', b'24159')
+    merged = Collector()
+    merged.scan(FULL_PATH_EVENT + second, final=True)
+    assert [d['path'] for d in merged.result_denials()] == [u'/var/www/html/index.html']
+    split = Collector(per_object=True)
+    split.scan(FULL_PATH_EVENT + second, final=True)
+    assert [d['path'] for d in split.result_denials()] == [u'/var/www/html/index.html', u'/root/secret.txt']
+    assert len(split.result_lines()) == 2
