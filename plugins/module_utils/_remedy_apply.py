@@ -65,13 +65,14 @@ _RELABEL_RE = re.compile(r'(?:Would relabel|Relabeled|restorecon reset)\s+(\S+)\
 
 class Wanted(object):
     """What the caller asks for, validated: ``booleans`` {name: bool}, ``ports`` {(proto, low, high): type},
-    ``fcontexts`` {(target, ftype): type}, ``relabel`` [path], ``acknowledged`` set of names."""
-    __slots__ = ('booleans', 'ports', 'fcontexts', 'relabel', 'recursive', 'acknowledged')
+    ``fcontexts`` {(target, ftype): type}, ``relabel`` [path], ``acknowledged`` set of names, ``warnings``."""
+    __slots__ = ('booleans', 'ports', 'fcontexts', 'relabel', 'recursive', 'acknowledged', 'warnings')
 
     def __init__(self):
         self.booleans, self.ports, self.fcontexts, self.relabel = {}, {}, {}, []
         self.recursive = False
         self.acknowledged = set()
+        self.warnings = []
 
 
 def _name(value, what):
@@ -146,7 +147,12 @@ def from_denials(denials, wanted):
                               % (denial,))
         evidence = found.get('evidence') or {}
         if found.get('remedy') == 'relabel':
-            path = check_path(evidence.get('path'))
+            path = to_text(evidence.get('path') or '')
+            if path.startswith('/') and not os.path.lexists(path):
+                # the record outlived the file (removed or replaced since): nothing left to relabel
+                wanted.warnings.append('%s, named by a relabel remedy, no longer exists: not relabelled.' % path)
+                continue
+            path = check_path(path)
             if path not in wanted.relabel:
                 wanted.relabel.append(path)
         elif found.get('remedy') == 'boolean':
@@ -457,5 +463,7 @@ def act(plan_, runner, recursive):
     paths = sorted(plan_.relabel + plan_.pending)
     if not paths:
         return []
-    done = runner.change('restorecon', ['-v'] + (['-R'] if recursive else []) + paths, what='relabelling')
+    done = runner.change('restorecon', ['-v'] + (['-R'] if recursive else []) + paths, what='relabelling',
+                         hint='The policy changes of this run were committed before; run again to relabel' if plan_.lines
+                         else None)
     return sorted(relabelled_paths(done.stdout))

@@ -245,7 +245,7 @@ def run(module):
     if module._diff:
         result['diff'] = dict(before='\n'.join(plan.before) + ('\n' if plan.before else ''),
                               after='\n'.join(plan.after) + ('\n' if plan.after else ''))
-    return result, plan.warnings
+    return result, wanted.warnings + plan.warnings
 
 
 def main():

@@ -288,3 +288,11 @@ def test_relabel_without_selinux_warns_and_runs_nothing(tmp_path):
 def test_bad_identifiers(name):
     with pytest.raises(ra.RemedyError):
         ra.validate({'booleans': [{'name': name, 'state': True}]})
+
+
+def test_a_relabel_remedy_whose_file_is_gone_is_skipped_with_a_warning(tmp_path):
+    gone = str(tmp_path / 'removed-since')
+    wanted = ra.validate({'denials': [{'remedy': {'remedy': 'relabel', 'evidence': {'path': gone}}}]})
+    assert wanted.relabel == [] and gone in wanted.warnings[0]
+    with pytest.raises(ra.RemedyError):
+        ra.validate({'restorecon': [gone]})   # asked for explicitly: an error
