@@ -650,7 +650,9 @@ class Collector(object):
     def _add(self, rec):
         key = (rec['source_type'], rec['target_type'], rec['tclass'])
         if self.per_object:
-            key += (rec['name'],)
+            # the object: its inode where the record names one (an { open } record says path=, a { read } record of
+            # the same file name=: one object), else its path or name
+            key += (rec['ino'] or rec['path'] or rec['name'],)
         self.records += 1
         ts = rec['ts']
         d = self.denials.get(key)

@@ -465,3 +465,14 @@ def test_per_object_entries_keep_each_files_own_path():
     split.scan(FULL_PATH_EVENT + second, final=True)
     assert [d['path'] for d in split.result_denials()] == [u'/var/www/html/index.html', u'/root/secret.txt']
     assert len(split.result_lines()) == 2
+
+
+def test_per_object_entries_join_the_records_of_one_file():
+    # measured in make demo: { read } with name="ntp.conf" and { open } with path="/etc/ntp.conf", one inode
+    read = FULL_PATH_EVENT.split(b'type=SYSCALL', 1)[0]
+    opened = read.replace(b'{ read }', b'{ open }').replace(b':123)', b':125)').replace(
+        b'name="index.html"', b'path="/var/www/html/index.html"')
+    split = Collector(per_object=True)
+    split.scan(read + opened, final=True)
+    (entry,) = split.result_denials()
+    assert entry['permissions'] == [u'open', u'read'] and entry['path'] == u'/var/www/html/index.html'
