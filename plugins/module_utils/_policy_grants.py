@@ -122,11 +122,6 @@ def _dump_of(results):
     return Dump(parse_rules(rules), parse_attributes(attributes), parse_permissive(permissive))
 
 
-def dump(runner, policy):
-    """Read one binary policy with setools (three read-only runs)."""
-    return _dump_of(runner.run_all(_reads(policy), workers=1))
-
-
 def dump_pair(runner, old_policy, new_policy):
     """Both policies of a judgement, read two runs at a time (the two rule dumps first: they take longest, minutes
     for a targeted policy on a slow machine)."""

@@ -77,6 +77,16 @@ def parse_portcon(text):
     return out
 
 
+def parse_getsebool(text):
+    """``{name: True/False}`` of ``getsebool`` output."""
+    values = {}
+    for line in to_text(text, errors='surrogate_or_strict').splitlines():
+        match = _GETSEBOOL_RE.match(line.strip())
+        if match:
+            values[match.group(1)] = match.group(2) == 'on'
+    return values
+
+
 def port_label(portcons, protocol, port):
     """The type of ``port`` (the narrowest range that holds it, as the kernel's ordered portcon does)."""
     found = [(high - low, kind) for proto, low, high, kind in portcons if proto == protocol and low <= port <= high]
@@ -92,14 +102,13 @@ def _shared_prefix(a, b):
     return size
 
 
-class Evidence(object):
-    """Lookups in the policy ``policy`` (a binary policy file) and the file contexts, each tool run once per
-    question. ``file_contexts``: a file_contexts file (an offline store), else the configured policy's."""
+class PolicyReader(object):
+    """Questions to the binary policy ``policy`` (and the running system when ``live``), each tool run once per
+    question."""
 
-    def __init__(self, runner, policy, file_contexts=None, live=False):
+    def __init__(self, runner, policy, live=False):
         self.runner = runner
         self.policy = policy
-        self.file_contexts = file_contexts
         self.live = live
         self._cache = {}
 
@@ -107,6 +116,19 @@ class Evidence(object):
         if key not in self._cache:
             self._cache[key] = compute()
         return self._cache[key]
+
+    def portcons(self):
+        return self._once('portcon', lambda: parse_portcon(
+            self.runner.run('seinfo', [self.policy, '--portcon'], what='port labels').stdout))
+
+
+class Evidence(PolicyReader):
+    """Lookups in the policy ``policy`` (a binary policy file) and the file contexts. ``file_contexts``: a
+    file_contexts file (an offline store), else the configured policy's."""
+
+    def __init__(self, runner, policy, file_contexts=None, live=False):
+        super(Evidence, self).__init__(runner, policy, live)
+        self.file_contexts = file_contexts
 
     def default_type(self, path, tclass):
         """The type the file contexts give ``path`` (as an object of ``tclass``), None when it cannot be told."""
@@ -130,19 +152,12 @@ class Evidence(object):
             return len(parse_rules(result.stdout)) if result.rc == 0 else None
         return self._once(('bool-rules', name), count)
 
-    def portcons(self):
-        return self._once('portcon', lambda: parse_portcon(
-            self.runner.run('seinfo', [self.policy, '--portcon'], what='port labels').stdout))
-
     def boolean_values(self, names):
         """``{name: True/False}`` from getsebool where SELinux is active; None values where it cannot be read."""
         values = dict((name, None) for name in names)
         if self.live and names and self.runner.has('getsebool'):
             result = self.runner.run('getsebool', list(names), check=False)
-            for line in to_text(result.stdout).splitlines():
-                match = _GETSEBOOL_RE.match(line.strip())
-                if match and match.group(1) in values:
-                    values[match.group(1)] = match.group(2) == 'on'
+            values.update((name, value) for name, value in parse_getsebool(result.stdout).items() if name in values)
         return values
 
 

@@ -25,8 +25,9 @@ import shlex
 
 from ansible.module_utils.common.text.converters import to_text
 
+from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_grants import parse_attributes
 from ansible_collections.fleetsec.selinux.plugins.module_utils._remedy import (
-    GENERIC_PORT_TYPES, parse_portcon, port_label)
+    GENERIC_PORT_TYPES, PolicyReader, parse_getsebool, port_label)
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError
 from ansible_collections.fleetsec.selinux.plugins.module_utils._selinux_config import IDENTIFIER_RE
 
@@ -213,14 +214,11 @@ def parse_seinfo_booleans(text):
 
 
 def parse_attribute_types(text):
-    """Type names listed by ``seinfo -a ATTR -x`` (the lines after the attribute's own line)."""
-    lines = to_text(text, errors='surrogate_or_strict').splitlines()
-    names = set()
-    for line in lines:
-        word = line.strip()
-        if IDENTIFIER_RE.match(word):
-            names.add(word)
-    return names
+    """Type names listed by ``seinfo -a ATTR -x`` (one attribute queried: its members)."""
+    members = set()
+    for names in parse_attributes(to_text(text, errors='surrogate_or_strict')).values():
+        members |= names
+    return members
 
 
 def parse_file_contexts(text):
@@ -251,8 +249,13 @@ def powerful_boolean(name, state):
     return bool(state and POWER_ON_RE.search(name))
 
 
+def whole_path_pattern(target):
+    """A file-context expression as the file contexts apply it: to the whole path."""
+    return re.compile('(?:%s)\\Z' % target)
+
+
 def powerful_target(target):
-    pattern = re.compile('(?:%s)\\Z' % target)
+    pattern = whole_path_pattern(target)
     return [path for path in SYSTEM_PATHS if pattern.match(path)]
 
 
@@ -260,9 +263,13 @@ def import_line_boolean(name, state):
     return 'boolean -m %s %s' % ('-1' if state else '-0', name)
 
 
+def _range_text(low, high):
+    return '%d' % low if low == high else '%d-%d' % (low, high)
+
+
 def import_line_port(key, setype, verb):
     proto, low, high = key
-    return 'port %s -t %s -p %s %s' % (verb, setype, proto, low if low == high else '%d-%d' % (low, high))
+    return 'port %s -t %s -p %s %s' % (verb, setype, proto, _range_text(low, high))
 
 
 def import_line_fcontext(key, setype, verb):
@@ -272,7 +279,7 @@ def import_line_fcontext(key, setype, verb):
 
 def port_key_text(key):
     proto, low, high = key
-    return '%s/%s' % (proto, low if low == high else '%d-%d' % (low, high))
+    return '%s/%s' % (proto, _range_text(low, high))
 
 
 def labels_in_range(portcons, key):
@@ -285,19 +292,14 @@ def labels_in_range(portcons, key):
     return set(port_label(portcons, proto, point) for point in points)
 
 
-class Current(object):
+class Current(PolicyReader):
     """What the host has, each tool asked once: local customisations (``semanage export``), boolean values, port
     labels and type attributes of the binary policy ``policy`` (``seinfo``), the policy's own ``file_contexts``,
     the running booleans (``getsebool -a``) when ``live``."""
 
     def __init__(self, runner, policy, file_contexts, live):
-        self.runner, self.policy, self.file_contexts, self.live = runner, policy, file_contexts, live
-        self._cache = {}
-
-    def _once(self, key, compute):
-        if key not in self._cache:
-            self._cache[key] = compute()
-        return self._cache[key]
+        super(Current, self).__init__(runner, policy, live)
+        self.file_contexts = file_contexts
 
     def local(self):
         return self._once('local', lambda: parse_export(
@@ -311,14 +313,8 @@ class Current(object):
         def read():
             if not self.live or not self.runner.has('getsebool'):
                 return {}
-            text = self.runner.run('getsebool', ['-a'], what='running booleans').stdout
-            return dict((m.group(1), m.group(2) == 'on') for m in
-                        (re.match(r'^(\S+)\s+-->\s+(on|off)\s*$', l) for l in to_text(text).splitlines()) if m)
+            return parse_getsebool(self.runner.run('getsebool', ['-a'], what='running booleans').stdout)
         return self._once('running', read)
-
-    def portcons(self):
-        return self._once('portcon', lambda: parse_portcon(
-            self.runner.run('seinfo', [self.policy, '--portcon'], what='port labels').stdout))
 
     def types_of(self, attribute):
         return self._once(('attr', attribute), lambda: parse_attribute_types(
@@ -336,12 +332,13 @@ class Current(object):
 
 class RemedyPlan(object):
     """``lines`` for ONE semanage import; ``relabel`` paths restorecon changes (``pending``: paths under a new
-    file-context rule, whose new label check mode cannot read); ``changes`` in words; ``before``/``after`` for diff."""
-    __slots__ = ('lines', 'relabel', 'pending', 'changes', 'before', 'after', 'warnings')
+    file-context rule, whose new label check mode cannot read); ``new_targets``: the expressions of the file-context
+    rules in ``lines``; ``changes`` in words; ``before``/``after`` for diff."""
+    __slots__ = ('lines', 'relabel', 'pending', 'new_targets', 'changes', 'before', 'after', 'warnings')
 
     def __init__(self):
         self.lines, self.relabel, self.pending, self.changes, self.warnings = [], [], [], [], []
-        self.before, self.after = [], []
+        self.new_targets, self.before, self.after = [], [], []
 
     @property
     def changed(self):
@@ -421,6 +418,7 @@ def _plan_fcontexts(wanted, current, result, refused):
         if hits and target not in wanted.acknowledged:
             refused.append('the file-context rule %s %s would relabel %s' % (target, setype, ', '.join(hits)))
         result.lines.append(import_line_fcontext(key, setype, '-m' if key in local else '-a'))
+        result.new_targets.append(target)
         result.changes.append('file context %s (%s) -> %s' % (target, key[1], setype))
         result.before.append('fcontext %s %s' % (target, local.get(key) or 'none'))
         result.after.append('fcontext %s %s' % (target, setype))
@@ -433,7 +431,7 @@ def _plan_relabel(wanted, current, result, runner):
         result.warnings.append('SELinux is not active: restorecon cannot label %s now; they are labelled at the next '
                                'relabel.' % ', '.join(wanted.relabel))
         return
-    new_rules = [re.compile('(?:%s)\\Z' % line.split("'")[1]) for line in result.lines if line.startswith('fcontext')]
+    new_rules = [whole_path_pattern(target) for target in result.new_targets]
     dry = runner.run('restorecon', ['-n', '-v'] + (['-R'] if wanted.recursive else []) + wanted.relabel,
                      what='the labels of %s' % ', '.join(wanted.relabel))
     needed = relabelled_paths(dry.stdout)
