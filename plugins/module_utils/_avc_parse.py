@@ -576,9 +576,8 @@ class Collector(object):
                 return
             key = self._add(rec)
             self._remember(line, key)
-            d = self.denials[key]
-            if d['path'] is None and rec['ino'] is not None and rec['event'] is not None and b' ' not in rec['event']:
-                self._find_path(d, rec, buf, e, end, final)
+            if rec['ino'] is not None and rec['event'] is not None and b' ' not in rec['event']:
+                self._find_path(self.denials[key], rec, buf, e, end, final)
         d = self.denials[key]
         if d['exe'] is None and d['_event'] is not None:
             self._find_exe(d, buf, s, e, end, final)
@@ -729,11 +728,10 @@ class Collector(object):
         """The full path of the object from the PATH record of the same event whose inode is the AVC's ``ino``
         (raw logs, where PATH follows the AVC; written only when syscall auditing is on, e.g. one watch rule), joined
         to the event's CWD when relative. Never guessed: no PATH record with that inode, no path."""
-        found = _event_path(buf, rec['event'], rec['ino'], e, min(end, e + EXE_WINDOW))
-        if found is not None:
-            d['path'], d['path_raw'] = found
-            d['_missing'] = _missing_tokens(d)
-        elif not final and e + EXE_WINDOW > end:
+        if d['path'] is not None:
+            return
+        if not _set_path(d, _event_path(buf, rec['event'], rec['ino'], e, min(end, e + EXE_WINDOW))) \
+                and not final and e + EXE_WINDOW > end:
             self._pending_paths[rec['event']] = (d, rec['ino'])
 
     def _resolve_pending_paths(self, buf, start, end):
@@ -742,11 +740,8 @@ class Collector(object):
         for event, (d, ino) in pending.items():
             if d['path'] is not None:
                 continue
-            found = _event_path(buf, event, ino, max(0, start - EXE_WINDOW), min(end, start + EXE_WINDOW))
-            if found is not None:
-                d['path'], d['path_raw'] = found
-                d['_missing'] = _missing_tokens(d)
-            elif end - start < EXE_WINDOW:
+            if not _set_path(d, _event_path(buf, event, ino, start, min(end, start + EXE_WINDOW))) \
+                    and end - start < EXE_WINDOW:
                 self._pending_paths[event] = (d, ino)
 
     def _resolve_pending(self, buf, start, end):
@@ -881,6 +876,15 @@ def _syscall_exe(buf, event, lo, hi):
 _PATH_INODE = re.compile(br'\sinode=(\d+)\s')
 _PATH_NAME = re.compile(br'\sname=(?:"[^"]*"|[0-9A-Fa-f]+)')
 _CWD = re.compile(br'\scwd=(?:"[^"]*"|[0-9A-Fa-f]+)')
+
+
+def _set_path(d, found):
+    """Give denial ``d`` the (text, raw) path ``found``; False when nothing was found."""
+    if found is None:
+        return False
+    d['path'], d['path_raw'] = found
+    d['_missing'] = _missing_tokens(d)
+    return True
 
 
 def _event_records(buf, event, lo, hi, rtype):
