@@ -12,7 +12,8 @@
 # carry the PATH record from which the full path of index.html is read.
 #
 # Usage (from the host): tools/vm/ssh.sh [-d RUN_DIR] sh -s [setup|run] < tools/vm/make-webapp.sh
-#   setup  install the application, its page and the watch rule (idempotent; the page is moved in only once)
+#   setup  install the application, its page and the watch rule (idempotent; the page is moved in only once);
+#          the last line says "setup changed: yes" or "setup changed: no"
 #   run    start the application once under systemd; print what each step did; exit 0 when all succeeded
 set -eu
 APP=/usr/local/sbin/fleetsec-webapp
@@ -20,11 +21,17 @@ CODE=/usr/local/share/fleetsec-webapp/app.py
 PAGE=/var/www/html/index.html
 
 setup() {
-  install -m 0755 "$(readlink -f /usr/bin/python3)" "$APP"
-  chcon -t httpd_exec_t "$APP"
+  changed=no
+  if ! cmp -s "$(readlink -f /usr/bin/python3)" "$APP"; then
+    install -m 0755 "$(readlink -f /usr/bin/python3)" "$APP"; changed=yes
+  fi
+  case "$(ls -Z "$APP")" in
+    *:httpd_exec_t:*) ;;
+    *) chcon -t httpd_exec_t "$APP"; changed=yes ;;
+  esac
   mkdir -p "$(dirname "$CODE")" /var/www/html
-  restorecon -R /var/www "$(dirname "$CODE")"
-  cat >"$CODE" <<'PY'
+  restorecon /var/www /var/www/html "$(dirname "$CODE")"   # not -R: a page already moved in keeps its wrong label
+  cat >"$CODE.new" <<'PY'
 import socket
 import sys
 
@@ -59,15 +66,17 @@ step('bind-8089', serve)
 step('connect-22', lambda: socket.create_connection(('127.0.0.1', 22), timeout=10).close())
 sys.exit(1 if failed else 0)
 PY
+  if cmp -s "$CODE.new" "$CODE"; then rm -f "$CODE.new"; else mv "$CODE.new" "$CODE"; changed=yes; fi
   restorecon "$CODE"
   if [ ! -f "$PAGE" ]; then
     echo "fleetsec-web-page" >/root/index.html
-    mv /root/index.html "$PAGE"
+    mv /root/index.html "$PAGE"; changed=yes
   fi
-  [ -f /root/secret.txt ] || echo "fleetsec-avc-test-secret" >/root/secret.txt
+  [ -f /root/secret.txt ] || { echo "fleetsec-avc-test-secret" >/root/secret.txt; changed=yes; }
   restorecon /root/secret.txt
-  auditctl -l | grep -q fleetsec-fullpath || auditctl -w /etc/shadow -p w -k fleetsec-fullpath
+  auditctl -l | grep -q fleetsec-fullpath || { auditctl -w /etc/shadow -p w -k fleetsec-fullpath; changed=yes; }
   ls -Z "$APP" "$PAGE" /root/secret.txt
+  echo "setup changed: $changed"
 }
 
 run() {
