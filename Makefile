@@ -20,7 +20,7 @@ lint: setup
 	tools/test.sh ansible-lint changelog
 
 integration: setup
-	tools/test.sh integration-store integration-store-el9 integration-targets report playbooks
+	tools/test.sh integration-store integration-store-el8 integration-store-el9 integration-store-el10 integration-targets report playbooks
 
 molecule: setup
 	tools/test.sh molecule

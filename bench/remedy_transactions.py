@@ -24,7 +24,7 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
 sys.path.insert(0, os.path.join(REPO, 'tests', 'integration', 'pytest'))
 
 import conftest  # noqa: E402
-from test_remedy_store import commit_num  # noqa: E402
+from conftest import commit_num  # noqa: E402
 
 MODULE = os.path.join(REPO, 'plugins', 'modules', 'remedy.py')
 REMEDIES = [

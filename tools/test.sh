@@ -11,7 +11,7 @@ export ANSIBLE_NOCOLOR=1 PY_COLORS=0 PYTHONDONTWRITEBYTECODE=1
 logdir="$here/build/test-logs"
 mkdir -p "$logdir"
 
-ALL_STEPS=(setup tools unit-py311 unit-py27 unit-py36 unit-compat integration-store integration-store-el9 integration-targets report playbooks bench-smoke
+ALL_STEPS=(setup tools unit-py311 unit-py27 unit-py36 unit-compat integration-store integration-store-el8 integration-store-el9 integration-store-el10 integration-targets report playbooks bench-smoke
            sanity-2.19 sanity-2.16 ansible-lint changelog galaxy-build-install integration-vm molecule)
 steps=("$@")
 [ ${#steps[@]} -gt 0 ] || steps=("${ALL_STEPS[@]}")
@@ -25,8 +25,8 @@ step_setup() { tools/setup.sh all; }
 step_tools() {
   local rc=0 v
   check_tools || rc=1
-  for v in 2.7 3.6; do
-    [ -n "$(pyenv_python "$v")" ] || { echo "MISSING  Python $v (pyenv: /root/.pyenv/versions/$v.*) for the target-side unit tests"; rc=1; }
+  for v in 2.7 3.6 3.9 3.12; do
+    [ -n "$(pyenv_python "$v")" ] || { echo "MISSING  Python $v (pyenv: /root/.pyenv/versions/$v.*) for the target-side tests"; rc=1; }
   done
   [ $rc -eq 0 ] && echo "all tools of tools/requirements-debian.txt and the target-side interpreters are present"
   return $rc
@@ -48,21 +48,43 @@ step_unit-py36() { target_pytest .venv-py36 "$(pyenv_python 3.6)"; }
 step_unit-compat() { .venv-compat/bin/python -m pytest -q -p no:cacheprovider "${TARGET_SIDE_TESTS[@]}"; }
 
 step_integration-store() { controller_pytest tests/integration/pytest; }
-# the same local_policy_module tests on an EL9 targeted store (c9s policy) with userspace 3.6 first on PATH, both
-# built from ../shared/vendor by tools/el/ (cached in ~/.cache/fleetsec-selinux; see docs/el-platform.md)
+# The EL matrix (docs/testbed.md): one release's targeted store built from ../shared/vendor with that release's own
+# userspace (tools/el/, cached in ~/.cache/fleetsec-selinux; see docs/el-platform.md), that userspace first on PATH,
+# and every module that the tests run as a process run by that release's Python.
+# el_matrix STORE USERSPACE PYTHON PYTEST-ARGS...
+el_matrix() {
+  local name=$1 userspace=$2 pyver=$3 store py site
+  shift 3
+  store=$(tools/el/build-store.sh "$name" | tail -1)
+  if [ ! -d "$store/root" ]; then echo "store $name: build failed"; return 1; fi
+  eval "$(tools/el/env.sh "$userspace")" || return 1
+  py=$(pyenv_python "$pyver")
+  [ -x "$py" ] || { echo "Python $pyver (pyenv) not found"; return 1; }
+  if [ "$pyver" = 3.6 ]; then
+    site="$here/.venv-py36/site"   # ansible-core 2.16: the last that manages Python 3.6
+  else
+    # only ansible's own package of the controller venv (pure Python; its module_utils run on 3.8 and later)
+    site="$here/build/target-site"
+    mkdir -p "$site"
+    ln -sfn "$(.venv/bin/python -c 'import ansible, os; print(os.path.dirname(ansible.__file__))')" "$site/ansible"
+  fi
+  echo "store: $store/root; semodule: $(command -v semodule); audit2why: $(command -v audit2why); target Python: $py"
+  FLEETSEC_STORE_ROOT="$store/root" FLEETSEC_TARGET_PYTHON="$py" FLEETSEC_TARGET_PYTHON_VERSION="$pyver" \
+    FLEETSEC_TARGET_SITE="$site" controller_pytest "$@" --durations=5
+}
+# EL8 and EL10: the matrix file (install, rerun, bad source, a module of that policy, batch, states, permissive
+# domains through semanage, audit2why explanations)
+step_integration-store-el8() { el_matrix el8 2.9 3.6 tests/integration/pytest/test_el_matrix.py; }
+step_integration-store-el10() { el_matrix el10 3.8 3.12 tests/integration/pytest/test_el_matrix.py; }
+# EL9 (the release of the test VM): the matrix file and every case whose outcome depends on the userspace or the
+# policy; the ones decided before any tool runs (bad options, syntax errors, a kill between commit and record,
+# parallel runs) stay on the host store, where they cost a third of the time (a transaction on this 433-module
+# store takes 20 s here).
 step_integration-store-el9() {
-  local store
-  store=$(tools/el/build-store.sh el9 | tail -1)
-  if [ ! -d "$store/root" ]; then echo "EL9 store build failed"; return 1; fi
-  eval "$(tools/el/env.sh 3.6)" || return 1
-  echo "store: $store/root; semodule: $(command -v semodule); audit2allow: $(command -v audit2allow)"
-  # Every case whose outcome depends on the userspace or the policy; the ones decided before any tool runs (bad
-  # options, syntax errors, a kill between commit and record, parallel runs) stay on the host store, where they
-  # cost a third of the time (a transaction on this 433-module store takes 20 s here).
-  FLEETSEC_STORE_ROOT="$store/root" controller_pytest tests/integration/pytest/test_local_policy_module_store.py \
+  el_matrix el9 3.6 3.9 tests/integration/pytest/test_el_matrix.py tests/integration/pytest/test_local_policy_module_store.py \
     tests/integration/pytest/test_local_policy_module_hostile.py tests/integration/pytest/test_el_store_contexts.py \
     tests/integration/pytest/test_remedy_evidence.py tests/integration/pytest/test_remedy_store.py \
-    -k 'not parallel and not kill_between and not bad_options and not syntax_errors' --durations=5
+    -k 'not parallel and not kill_between and not bad_options and not syntax_errors'
 }
 step_integration-targets() { tools/integration.sh; }
 # the fleet report written by the playbooks' tasks, rendered in headless Chromium

@@ -122,15 +122,39 @@ def binary_policy(directory=SELINUX_DIR):
 DEFAULT_STORE_ROOT = '/var/lib/selinux'
 
 
-def store_root(directory=SELINUX_DIR):
-    """Where libsemanage keeps the stores of ``directory``: ``store-root`` of its semanage.conf (the last one set),
-    ``/var/lib/selinux`` when it is not set or the file cannot be read."""
-    value = DEFAULT_STORE_ROOT
+def semanage_conf(directory, key, default=None):
+    """Value of ``key`` in ``directory``'s semanage.conf outside any [section] (the last one set, as libsemanage
+    reads it), ``default`` when it is not set or the file cannot be read."""
+    value = default
     try:
         with open(os.path.join(directory, 'semanage.conf'), 'rb') as handle:
             text = handle.read().decode('utf-8', 'replace')
     except (IOError, OSError):
         return value
+    section = False
+    for line in text.splitlines():
+        line = line.split('#', 1)[0].strip()
+        if line.startswith('['):
+            section = line != '[end]'
+            continue
+        key_found, sep, rest = line.partition('=')
+        if sep and not section and key_found.strip() == key and rest.strip():
+            value = rest.strip()
+    return value
+
+
+def store_root(directory=SELINUX_DIR):
+    """Where libsemanage keeps the stores of ``directory``: ``store-root`` of its semanage.conf, ``/var/lib/selinux``
+    when it is not set or the file cannot be read."""
+    return semanage_conf(directory, 'store-root', DEFAULT_STORE_ROOT)
+
+
+def pp_converter(directory=SELINUX_DIR):
+    """The .pp-to-CIL converter libsemanage runs for ``directory``'s store: ``pp`` in the ``compiler-directory`` of
+    its semanage.conf, None when that is not set (then libsemanage's built-in default, which differs between
+    distributions: /usr/libexec/selinux/hll on EL, /usr/lib/selinux/hll on Debian)."""
+    folder = semanage_conf(directory, 'compiler-directory')
+    return os.path.join(folder, 'pp') if folder else None
     for line in text.splitlines():
         key, sep, rest = line.split('#', 1)[0].partition('=')
         if sep and key.strip() == 'store-root' and rest.strip():

@@ -413,10 +413,7 @@ class Planner(object):
             return plan.te
         if plan.kind == 'cil':
             return build.read_file_text(plan.package)
-        for name in ('hll_pp', 'hll_pp_lib'):
-            if self.runner.has(name):
-                return to_text(self.runner.run(name, [plan.package], what='reading %s' % plan.name).stdout)
-        return ''
+        return to_text(self.store.pp_to_cil(plan.package, 'reading %s' % plan.name) or b'')
 
     def _checksums_after_commit(self, installs):
         """The store is listed again only when something cannot be known beforehand: the name inside a prebuilt

@@ -32,7 +32,7 @@ import tempfile
 
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
-from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError
+from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Command, FleetsecError
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _host_facts as facts
 from ansible_collections.fleetsec.selinux.plugins.module_utils._files import write_atomic
 
@@ -217,10 +217,19 @@ class PolicyStore(object):
         data = read_bytes(path)
         if kind == 'cil' or self.method() != 'list':
             return sha256_bytes(data)
-        for name in ('hll_pp', 'hll_pp_lib'):
-            if self.runner.has(name):
-                result = self.runner.run(name, [path], what='converting %s to CIL' % os.path.basename(path))
-                return sha256_bytes(to_bytes(result.stdout, errors='surrogate_or_strict'))
+        text = self.pp_to_cil(path, 'converting %s to CIL' % os.path.basename(path))
+        return None if text is None else sha256_bytes(text)
+
+    def pp_to_cil(self, path, what):
+        """The CIL (bytes) of the .pp at ``path`` by the converter libsemanage itself runs for this store (so the
+        checksum is the one ``semodule -m`` will list), None when the host has no converter."""
+        configured = facts.pp_converter(facts.selinux_dir(self.root))
+        if configured and 'hll_pp_conf' not in self.runner.commands:
+            self.runner.commands['hll_pp_conf'] = Command(configured)
+        for name in ('hll_pp_conf', 'hll_pp', 'hll_pp_lib'):
+            if name in self.runner.commands and self.runner.has(name):
+                result = self.runner.run(name, [path], what=what)
+                return to_bytes(result.stdout, errors='surrogate_or_strict')
         return None
 
     def installed_checksum(self, name, priority, workdir):

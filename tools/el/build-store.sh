@@ -38,7 +38,7 @@ force=0
 jobs=${FLEETSEC_EL_JOBS:-2}
 policy_name=targeted
 
-key_store "$name"   # -> userspace policy_tarball container_tarball dist_tarball expect_modules skey sout
+key_store "$name"   # -> userspace policy_tarball contrib_tarball backports backport_tarball container_tarball dist_tarball expect_modules skey sout
 el_reuse "$force" "store $name" "$sout" "$skey" "store-$name"   # prints the folder and exits when it is already built
 
 # --- the release's userspace (built first if needed), first on PATH for the rest ----------------
@@ -58,7 +58,36 @@ mkdir -p "$src" "$dist" "$root"
 start=$(date +%s)
 log "unpacking $policy_tarball, $container_tarball, $dist_tarball"
 tar -xzf "$vendor/$policy_tarball" -C "$src" --strip-components=1
+if [ -n "$contrib_tarball" ]; then
+  log "unpacking $contrib_tarball into policy/modules/contrib (a submodule of that branch)"
+  mkdir -p "$src/policy/modules/contrib"
+  tar -xzf "$vendor/$contrib_tarball" -C "$src/policy/modules/contrib" --strip-components=1
+fi
 tar -xzf "$vendor/$dist_tarball" -C "$dist" --strip-components=1
+# what the branch tip lacks: a file its Makefile installs, or an interface it calls but never defines (the definition
+# of a later branch, appended to the module's .if)
+for bp in "${backports[@]}"; do
+  mkdir -p "$work/backport"
+  if [[ $bp != *:* ]]; then
+    [ ! -e "$src/$bp" ] || die "backport $bp: the tree has it already (drop the backport)"
+    tar -xzf "$vendor/$backport_tarball" -C "$work/backport" --strip-components=1 "${backport_tarball%.tar.gz}/$bp" \
+      || die "backport $bp: not in $backport_tarball"
+    install -m0644 "$work/backport/$bp" "$src/$bp"
+    log "backport: $bp from $backport_tarball (the tree's Makefile installs it, the tree lacks it)"
+    continue
+  fi
+  ifile=${bp%%:*} iface=${bp#*:}
+  tar -xzf "$vendor/$backport_tarball" -C "$work/backport" --strip-components=1 --wildcards "*/$ifile"
+  from=$(find "$work/backport" -name "$ifile" | head -1)
+  to=$(find "$src/policy/modules" -name "$ifile" | head -1)
+  { [ -n "$from" ] && [ -n "$to" ]; } || die "backport $bp: $ifile not found in $backport_tarball or in the tree"
+  ! grep -q "^interface(\`$iface'" "$to" || die "backport $bp: the tree defines $iface already (drop the backport)"
+  def=$(awk -v i="$iface" 'index($0, "interface(`" i "'"'"'") == 1 { p = 1 } p { print } p && /^'"'"'\)/ { exit }' "$from")
+  [ -n "$def" ] || die "backport $bp: $backport_tarball does not define $iface"
+  printf '\n%s\n' "$def" >>"$to"
+  log "backport: $iface appended to ${to#"$src"/} from $backport_tarball (the tree calls it without defining it)"
+done
+
 # %prep: container-selinux goes into policy/modules/contrib (its interfaces are called by the policy)
 tar -xzf "$vendor/$container_tarball" -C "$work" --strip-components=1 --wildcards '*/container.te' '*/container.if' '*/container.fc'
 mv "$work"/container.te "$work"/container.if "$work"/container.fc "$src/policy/modules/contrib/"
@@ -81,6 +110,15 @@ run_make() {
 run_make -j"$jobs" conf
 cp -f "$dist/booleans-$policy_name.conf" "$src/policy/booleans.conf"
 cp -f "$dist/users-$policy_name" "$src/policy/users"
+# Trees before 2019 (f28) declare guest_u and xguest_u in their own modules (gen_user in guest.te/xguest.te, whose
+# roles base does not know); Fedora's later users file declares them in base. Keep each user declared once.
+in_modules=$( (grep -rhoE '^[[:space:]]*gen_user\([a-z_]+' "$src/policy/modules" --include='*.te' || true) | sed -E 's/.*gen_user\(//' | sort -u)
+for u in $in_modules; do
+  if grep -qE "^gen_user\($u," "$src/policy/users"; then
+    sed -i -E "/^gen_user\($u,/d" "$src/policy/users"
+    log "users: $u is declared by its module in this tree, not in policy/users"
+  fi
+done
 cat "$dist/modules-$policy_name-base.conf" "$dist/modules-$policy_name-contrib.conf" >"$work/modules.conf"
 # Fedora's list names modules the tree does not have (no .te, nor a generated .te.in): drop them.
 missing=()
@@ -119,10 +157,27 @@ SELINUX=enforcing
 SELINUXTYPE=$policy_name
 EOF
 # EL's libsemanage semanage.conf (expand-check=0, usepasswd=False, bzip, optimize-policy=true,
-# sefcontext_compile). Two paths point into the userspace build instead of /usr: this root's
-# transactions must run THAT release's .pp compiler and sefcontext_compile, not the host's.
+# sefcontext_compile). Three paths point into the userspace build instead of /usr: this root's
+# transactions must run THAT release's .pp compiler, sefcontext_compile and setfiles (which checks the
+# file contexts against the new policy: the host's cannot read a newer policy version), not the host's.
+# optimize-policy came with libsemanage 3.2: 2.9's parser rejects the whole file ("syntax error") with it.
+optimize_line=
+if [ "$(printf '%s\n' 3.2 "$userspace" | sort -V | head -1)" = 3.2 ]; then
+  optimize_line=$'optimize-policy=true\n'
+fi
+# The host's setools (seinfo, sesearch: Debian's, on libsepol 3.4) read policy versions up to what the host's libsepol
+# knows; 3.8 writes policy.34, which they refuse ("Unable to locate an SELinux policy"). Where the release writes a
+# newer version than the host reads, the store writes the host's newest instead (policy-version, libsemanage's own
+# setting): the one deviation from the release's store, said here and in docs/el-platform.md.
+version_line=
+host_max=$(/usr/bin/checkpolicy -V | awk '{ print $1 }')
+release_max=$("$FLEETSEC_EL_USERSPACE/usr/bin/checkpolicy" -V | awk '{ print $1 }')
+if [ "$release_max" -gt "$host_max" ]; then
+  version_line="policy-version = $host_max"$'\n'
+  log "policy version: userspace $userspace writes $release_max, the host's setools read up to $host_max: policy-version = $host_max"
+fi
 cat >"$root/etc/selinux/semanage.conf" <<EOF
-# EL9 libsemanage semanage.conf, except compiler-directory and the sefcontext_compile path, which
+# EL libsemanage semanage.conf, except compiler-directory and the sefcontext_compile and setfiles paths, which
 # point at the SELinux userspace $userspace this store was built with (tools/el/build-store.sh).
 module-store = direct
 expand-check=0
@@ -130,14 +185,22 @@ usepasswd=False
 bzip-small=true
 bzip-blocksize=5
 ignoredirs=/root;/bin;/boot;/dev;/etc;/lib;/lib64;/proc;/run;/sbin;/sys;/tmp;/usr;/var
-optimize-policy=true
-compiler-directory = $FLEETSEC_EL_USERSPACE/usr/libexec/selinux/hll
+${optimize_line}${version_line}compiler-directory = $FLEETSEC_EL_USERSPACE/usr/libexec/selinux/hll
 
 [sefcontext_compile]
 path = $FLEETSEC_EL_USERSPACE/usr/sbin/sefcontext_compile
 args = -r \$@
 [end]
+
+[setfiles]
+path = $FLEETSEC_EL_USERSPACE/sbin/setfiles
+args = -q -c \$@ \$<
+[end]
 EOF
+
+for prog in "$FLEETSEC_EL_USERSPACE/sbin/setfiles" "$FLEETSEC_EL_USERSPACE/usr/sbin/sefcontext_compile" "$FLEETSEC_EL_USERSPACE/usr/libexec/selinux/hll/pp"; do
+  [ -x "$prog" ] || die "semanage.conf names $prog, which userspace $userspace did not install"
+done
 
 # --- load: base, every module and permissivedomains.cil, ONE transaction at priority 100 --------
 pkgdir="$root/usr/share/selinux/$policy_name"
@@ -204,8 +267,8 @@ log "store lists $count modules at priority 100 (incl. ${expect_modules[*]})"
 # --- record, stamp, move into place ----------------------------------------------------------------
 mkdir -p "$out/recipe"
 cp "$here/build-store.sh" "$here/lib.sh" "$here/releases.sh" "$out/recipe/"
-printf 'store %s\nuserspace %s %s\ntarballs %s %s %s\nkey %s\nbuilt %s\n' "$name" "$userspace" "$FLEETSEC_EL_USERSPACE" \
-  "$policy_tarball" "$container_tarball" "$dist_tarball" "$skey" "$(date -u +%FT%TZ)" >"$out/recipe/info"
+printf 'store %s\nuserspace %s %s\ntarballs %s %s %s %s\nkey %s\nbuilt %s\n' "$name" "$userspace" "$FLEETSEC_EL_USERSPACE" \
+  "$policy_tarball" "${contrib_tarball:--}" "$container_tarball" "$dist_tarball" "$skey" "$(date -u +%FT%TZ)" >"$out/recipe/info"
 touch "$out/.complete"
 rm -rf "$sout"
 mv "$out" "$sout"

@@ -69,9 +69,13 @@ log "unpacking $tarball"
 tar -xzf "$vendor/$tarball" -C "$src" --strip-components=1
 
 make_args=(DESTDIR="$dest" PREFIX=/usr PYTHON="$el_python" OPT_SUBDIRS="python semodule-utils" "${make_vars[@]}")
+# Every binary and library finds THIS release's libraries by its run path, not by LD_LIBRARY_PATH: libsemanage runs
+# setfiles, sefcontext_compile and the .pp compiler with an EMPTY environment, so without it they load the
+# system's libsepol (which cannot read a newer policy, and converts an older one by other rules).
+rpath="-Wl,-rpath,$uout/D/lib:$uout/D/usr/lib"
 run_make() {
   log "make -j$jobs ${make_args[*]} $* (log: build.log)"
-  if ! (cd "$src" && env "${build_env[@]}" nice -n 19 make -j"$jobs" "${make_args[@]}" "$@") >>"$buildlog" 2>&1; then
+  if ! (cd "$src" && env LDFLAGS="$rpath" "${build_env[@]}" nice -n 19 make -j"$jobs" "${make_args[@]}" "$@") >>"$buildlog" 2>&1; then
     tail -40 "$buildlog" >&2
     die "make $* failed for userspace $version (last lines above)"
   fi
@@ -94,6 +98,22 @@ while IFS= read -r -d '' f; do
   fi
 done < <(find "$dest/usr/bin" "$dest/usr/sbin" "$dest/usr/libexec" -type f -print0 2>/dev/null)
 log "python shebangs set to '#!/usr/bin/python3 -s' in: ${fixed[*]:-none}"
+# sepolgen-ifgen runs its attribute helper from a fixed /usr/bin path: that is the SYSTEM's helper, whose libsepol
+# cannot read a newer policy (3.8's policy.34 with Debian's 3.4: "policydb version 34 does not match") and reads
+# an older one with other rules. Point it at this release's own helper, at the folder the build is moved to.
+sed -i "s|^ATTR_HELPER = \"/usr/bin/sepolgen-ifgen-attr-helper\"|ATTR_HELPER = \"$uout/D/usr/bin/sepolgen-ifgen-attr-helper\"|" \
+  "$dest/usr/bin/sepolgen-ifgen"
+grep -q "^ATTR_HELPER = \"$uout/D/" "$dest/usr/bin/sepolgen-ifgen" || die "sepolgen-ifgen: ATTR_HELPER not found to point at the build"
+
+# Releases before 3.0 install the SWIG extension of libselinux BESIDE the package (dist-packages/_selinux*.so),
+# while the wrapper that SWIG >= 4 generates imports it from inside it (`from . import _selinux`): move it in.
+while IFS= read -r -d '' so; do
+  pkg="$(dirname "$so")/selinux"
+  if [ -f "$pkg/__init__.py" ] && grep -q '^ *from \. import _selinux' "$pkg/__init__.py"; then
+    mv "$so" "$pkg/"
+    log "moved ${so#"$dest"/} into the selinux package (the SWIG wrapper imports it from there)"
+  fi
+done < <(find "$dest" -type f -name '_selinux*.so' ! -path '*/selinux/*' -print0)   # a file, not 3.x's symlink into the package
 
 find "$dest" \( -path '*/selinux/__init__.py' -o -path '*/sepolgen/__init__.py' \
   -o -path '*/sepolicy/__init__.py' -o -name semanage.py -o -name seobject.py \) -printf '%h\n' \
@@ -109,6 +129,10 @@ for tool in usr/sbin/semodule usr/bin/checkmodule usr/bin/checkpolicy usr/bin/se
   [ -x "$dest/$tool" ] || die "the build did not install $tool"
 done
 LD_LIBRARY_PATH=$libpath "$dest/usr/bin/checkmodule" -V >/dev/null || die "checkmodule of $version does not run"
+# the programs libsemanage runs with an empty environment must still load this release's libraries (checked
+# after the move into place, where the run path points)
+# semanage imports seobject and its run-time dependencies (setools; IPy before 3.0) at start
+LD_LIBRARY_PATH=$libpath PYTHONPATH=$pypath "$dest/usr/sbin/semanage" --help >/dev/null || die "semanage of $version does not start"
 LD_LIBRARY_PATH=$libpath PYTHONPATH=$pypath "$el_python" -s -c '
 import sys
 import selinux, selinux.audit2why, semanage, sepolgen
@@ -124,5 +148,10 @@ printf 'userspace %s\ntarball %s\nkey %s\nbuilt %s\n' "$version" "$tarball" "$uk
 touch "$out/.complete"
 rm -rf "$uout"
 mv "$out" "$uout"
+for tool in sbin/setfiles usr/sbin/sefcontext_compile usr/libexec/selinux/hll/pp usr/sbin/semodule; do
+  if ! env -i ldd "$uout/D/$tool" | grep -q "libsepol.* => $uout/D/"; then
+    env -i ldd "$uout/D/$tool" >&2; rm -rf "$uout"; die "$tool does not load libsepol from the build without LD_LIBRARY_PATH (run path)"
+  fi
+done
 log "userspace $version ready in $(( $(date +%s) - start )) s: $uout ($(du -sh "$uout" | cut -f1))"
 echo "$uout"

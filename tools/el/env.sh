@@ -3,7 +3,7 @@
 # Print the shell `export` lines that put one built SELinux userspace release first:
 #   eval "$(tools/el/env.sh 3.6)"
 # then semodule, semanage, audit2allow, audit2why, checkmodule, checkpolicy, semodule_package,
-# sepolgen-ifgen, setfiles, ... are that release's, with its libraries (LD_LIBRARY_PATH) and its
+# sepolgen-ifgen, setfiles, ... are that release's, with its libraries (found by their run path, see build-userspace.sh: no LD_LIBRARY_PATH, so the host's own tools keep the host's libraries) and its
 # python modules: selinux and semanage bindings, sepolgen, seobject, sepolicy (PYTHONPATH).
 # Also exported: FLEETSEC_EL_USERSPACE (the release's DESTDIR) and FLEETSEC_EL_RELEASE.
 #
@@ -36,6 +36,5 @@ pypath=$(sed "s#^#$dest/#" "$uout/pythonpath" | paste -sd:)
   printf 'export FLEETSEC_EL_RELEASE=%q\n' "$version"
   printf 'export FLEETSEC_EL_USERSPACE=%q\n' "$dest"
   printf 'export PATH=%q"${PATH:+:$PATH}"\n' "$dest/usr/sbin:$dest/usr/bin:$dest/sbin"
-  printf 'export LD_LIBRARY_PATH=%q"${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"\n' "$dest/lib:$dest/usr/lib"
   printf 'export PYTHONPATH=%q"${PYTHONPATH:+:$PYTHONPATH}"\n' "$pypath"
 }

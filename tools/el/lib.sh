@@ -66,6 +66,8 @@ key_store() {
     cat "$el_dir/build-store.sh" "$el_lib"
     declare -f "$fn"
     vendor_checksum "$policy_tarball"
+    [ -z "$contrib_tarball" ] || vendor_checksum "$contrib_tarball"
+    [ -z "$backport_tarball" ] || vendor_checksum "$backport_tarball"
     vendor_checksum "$container_tarball"
     vendor_checksum "$dist_tarball"
     printf 'userspace %s %s\n' "$userspace" "$ukey"

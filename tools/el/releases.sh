@@ -14,11 +14,6 @@
 #   build_debs  extra Debian build dependencies, as host_packages pairs "path-or-command:package"
 # Both make calls always get DESTDIR, PREFIX=/usr, PYTHON=/usr/bin/python3 and
 # OPT_SUBDIRS="python semodule-utils" (tools/el/build-userspace.sh).
-#
-# Rows measured in /work/shared/vendor/README.md that can be added the same way:
-#   2.9 (EL8): tarball=selinux-userspace-20190315.tar.gz build_env=(CFLAGS="-O2 -Wall -fcommon")
-#              make_vars=(USE_PCRE2=y)   (no `semodule -m` in 2.9; libraries also land in D/lib)
-#   3.8 (EL10): tarball=selinux-userspace-3.8.tar.gz, otherwise like 3.6 (not built yet)
 
 # EL9 (RHEL 9.4 and later ship userspace 3.6).
 userspace_3_6() {
@@ -28,21 +23,76 @@ userspace_3_6() {
   build_debs=()
 }
 
+# EL8 (2.9 throughout 8.x). GCC 12 defaults to -fno-common, which 2.9's libraries predate; CFLAGS in the
+# environment keeps the top Makefile's include path. No `semodule -m` (checksums came with 3.x; RHEL
+# backported them in 8.6, so the collection's fallback without checksums is what this row tests).
+# 2.9 links audit2why.so with `-z defs` against `pkg-config --libs python-3.X`, which is empty since
+# Python 3.8: PYLIBS names libpython itself.
+userspace_2_9() {
+  tarball=selinux-userspace-20190315.tar.gz
+  build_env=(CFLAGS="-O2 -Wall -fcommon")
+  make_vars=(USE_PCRE2=y "PYLIBS=-lpython$("$el_python" -c 'import sysconfig; print(sysconfig.get_config_var("LDVERSION"))')")
+  build_debs=(/usr/lib/python3/dist-packages/IPy.py:python3-ipy)   # 2.9's seobject (semanage) imports IPy
+}
+
+# EL10 (3.7 in 10.0, 3.8 in the 10 stream).
+userspace_3_8() {
+  tarball=selinux-userspace-3.8.tar.gz
+  build_env=()
+  make_vars=()
+  build_debs=()
+}
+
 # store_<name>: one targeted policy store (tools/el/build-store.sh). Sets
 #   userspace         the userspace release whose checkpolicy/checkmodule/semodule build and load it
 #   policy_tarball    fedora-selinux/selinux-policy at the branch the EL release follows
+#   contrib_tarball   the tree's policy/modules/contrib when the branch keeps it in a separate repository
+#                     (a git submodule until 2019: f28 and older); empty when the policy tarball has it
 #   container_tarball containers/container-selinux: container.{te,if,fc} go into
 #                     policy/modules/contrib (the policy calls its interfaces) as the Fedora spec's
 #                     %prep does; like on EL the module itself is NOT in modules.conf
 #   dist_tarball      Fedora's build config (modules-targeted-*.conf, booleans-targeted.conf, ...)
 #   expect_modules    modules the finished store must list at priority 100 (the build's own check)
+#   backports         what a branch tip that was never built again lacks, taken from backport_tarball (a later branch):
+#                     MODULE.if:INTERFACE  an interface the tree calls but never defines, appended to its .if
+#                     PATH                 a file the tree's Makefile installs but the tree lacks
 
 # EL9: CentOS Stream 9 policy, container-selinux v2.189.0 (newer tags use the user_namespace class,
 # which c9s does not define), Fedora's config of mid-2024.
 store_el9() {
   userspace=3.6
   policy_tarball=selinux-policy-c9s.tar.gz
+  contrib_tarball=
   container_tarball=container-selinux-v2.189.0.tar.gz
   dist_tarball=selinux-policy-dist-fedora-a940eec3.tar.gz
   expect_modules=(base apache chronyd ntp permissivedomains)
+  backports=()
+  backport_tarball=
+}
+
+# EL10: CentOS Stream 10 policy, the same container-selinux and Fedora config as EL9.
+store_el10() {
+  userspace=3.8
+  policy_tarball=selinux-policy-c10s.tar.gz
+  contrib_tarball=
+  container_tarball=container-selinux-v2.189.0.tar.gz
+  dist_tarball=selinux-policy-dist-fedora-a940eec3.tar.gz
+  expect_modules=(base apache chronyd ntp permissivedomains)
+  backports=()
+  backport_tarball=
+}
+
+# EL8: RHEL 8 branched its policy (3.14.x) from Fedora 28: the f28 branch with its contrib submodule.
+store_el8() {
+  userspace=2.9
+  policy_tarball=selinux-policy-f28.tar.gz
+  contrib_tarball=selinux-policy-contrib-f28.tar.gz
+  container_tarball=container-selinux-v2.189.0.tar.gz
+  dist_tarball=selinux-policy-dist-fedora-a940eec3.tar.gz
+  expect_modules=(base apache chronyd ntp permissivedomains)
+  # the contrib f28 tip's chronyd.te calls rolekit_dgram_send, which its rolekit.if never got (checkmodule: syntax
+  # error at that token; every other module of the tip builds); the f28 Makefile installs lxc_contexts and
+  # snapperd_contexts, which its appconfig-mcs lacks (`make install`: no rule to make target)
+  backports=(rolekit.if:rolekit_dgram_send config/appconfig-mcs/lxc_contexts config/appconfig-mcs/snapperd_contexts)
+  backport_tarball=selinux-policy-c9s.tar.gz
 }

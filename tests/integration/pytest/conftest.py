@@ -6,9 +6,11 @@
 temporary root, so tests run ``semodule -p ROOT ...`` for real, in seconds, without touching the host store.
 One pristine copy is made per session; each test gets its own copy of it (a plain file copy, ~0.1 s).
 """
+import hashlib
 import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 
@@ -30,6 +32,32 @@ def store_type(root):
             if sep and key.strip() == 'SELINUXTYPE' and value.strip():
                 found = value.strip().strip('"\'')
     return found
+
+
+# The interpreter that runs the modules in run_in_store_namespace (as Ansible runs them on a target) and where it finds
+# ansible's module_utils: the EL release's own Python in the matrix steps (tools/test.sh), else this one.
+TARGET_PYTHON = os.environ.get('FLEETSEC_TARGET_PYTHON') or sys.executable
+TARGET_SITE = [p for p in (os.environ.get('FLEETSEC_TARGET_SITE') or '').split(':') if p]
+
+
+def commit_num(root):
+    path = os.path.join(root, 'var/lib/selinux', store_type(root), 'active', 'commit_num')
+    with open(path, 'rb') as handle:
+        return struct.unpack('=I', handle.read(4))[0]
+
+
+def store_digest(root):
+    digest = hashlib.sha256()
+    for parent in ('etc/selinux', 'var/lib/selinux'):
+        for folder, dirs, files in sorted(os.walk(os.path.join(root, parent))):
+            dirs.sort()
+            for name in sorted(files):
+                path = os.path.join(folder, name)
+                if os.path.isfile(path) and not os.path.islink(path) and not name.endswith('.LOCK'):
+                    digest.update(path.encode())
+                    with open(path, 'rb') as handle:
+                        digest.update(handle.read())
+    return digest.hexdigest()
 
 
 def collections_path():
@@ -102,10 +130,11 @@ def namespace_ok():
     return subprocess.run([UNSHARE, '-m', 'true'], capture_output=True, check=False).returncode == 0
 
 
-def run_in_store_namespace(module, root, args, check_mode=False, tmp_path=None, path=None):
-    """Run the module file ``module`` as Ansible runs it (a Python process with its JSON arguments) in a private
+def run_in_store_namespace(module, root, args, check_mode=False, tmp_path=None, path=None, namespace=True):
+    """Run the module file ``module`` as Ansible runs it (a TARGET_PYTHON process with its JSON arguments) in a private
     mount namespace where ``root``'s policy store is bind-mounted over /etc/selinux and /var/lib/selinux (semanage
-    has no alternate-root option); the host store is never touched. Returns (result, rc)."""
+    has no alternate-root option); the host store is never touched. ``namespace=False``: no namespace (for a module
+    given ``root`` as its own option). Returns (result, rc)."""
     payload = dict(args)
     if check_mode:
         payload['_ansible_check_mode'] = True
@@ -115,12 +144,14 @@ def run_in_store_namespace(module, root, args, check_mode=False, tmp_path=None, 
     script = ('set -e; "$1" --bind "$2/etc/selinux" /etc/selinux; "$1" --bind "$2/var/lib/selinux" /var/lib/selinux; '
               'shift 2; exec "$@"')
     # the module's imports first, then what is set (an EL userspace's python modules: semanage needs them)
-    pythonpath = [os.path.join(REPO, 'build', 'collections')] + [p for p in [os.environ.get('PYTHONPATH')] if p]
+    pythonpath = [os.path.join(REPO, 'build', 'collections')] + TARGET_SITE + [p for p in [os.environ.get('PYTHONPATH')] if p]
     env = dict(os.environ, PYTHONPATH=':'.join(pythonpath), LC_ALL='C')
     if path is not None:
         env['PATH'] = path
-    proc = subprocess.run([UNSHARE, '-m', '--propagation', 'private', '/bin/sh', '-c', script, 'sh', MOUNT, root,
-                           sys.executable, module, args_file], capture_output=True, text=True, env=env, timeout=300, check=False)
+    command = [TARGET_PYTHON, module, args_file]
+    if namespace:
+        command = [UNSHARE, '-m', '--propagation', 'private', '/bin/sh', '-c', script, 'sh', MOUNT, root] + command
+    proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300, check=False)
     try:
         return json.loads(proc.stdout), proc.returncode
     except ValueError:

@@ -8,14 +8,12 @@ private mount namespace that sees the copy over /etc/selinux and /var/lib/selinu
 counted with libsemanage's own ``commit_num`` (one per committed transaction); "nothing changed" is the whole
 store's content, byte for byte.
 """
-import hashlib
 import os
 import shutil
-import struct
 
 import pytest
 
-from conftest import NAMESPACE_TOOLS, namespace_ok, run_in_store_namespace, store_type
+from conftest import NAMESPACE_TOOLS, commit_num, namespace_ok, run_in_store_namespace, store_digest, store_type
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
 MODULE = os.path.join(REPO, 'plugins', 'modules', 'remedy.py')
@@ -35,26 +33,6 @@ def root(policy_root):
     if not namespace_ok():
         pytest.skip('unshare -m is not permitted here')
     return policy_root
-
-
-def commit_num(root):
-    path = os.path.join(root, 'var/lib/selinux', store_type(root), 'active', 'commit_num')
-    with open(path, 'rb') as handle:
-        return struct.unpack('=I', handle.read(4))[0]
-
-
-def store_digest(root):
-    digest = hashlib.sha256()
-    for parent in ('etc/selinux', 'var/lib/selinux'):
-        for folder, dirs, files in sorted(os.walk(os.path.join(root, parent))):
-            dirs.sort()
-            for name in sorted(files):
-                path = os.path.join(folder, name)
-                if os.path.isfile(path) and not os.path.islink(path) and not name.endswith('.LOCK'):
-                    digest.update(path.encode())
-                    with open(path, 'rb') as handle:
-                        digest.update(handle.read())
-    return digest.hexdigest()
 
 
 def run(root, tmp_path, check_mode=False, **args):

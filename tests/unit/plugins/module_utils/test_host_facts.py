@@ -103,6 +103,14 @@ def test_store_root_reads_semanage_conf(tmp_path):
     assert facts.store_root(str(tmp_path)) == '/c'
 
 
+def test_semanage_conf_values_outside_sections(tmp_path):
+    assert facts.pp_converter(str(tmp_path)) is None
+    (tmp_path / 'semanage.conf').write_text(u'compiler-directory = /a/hll\n[sefcontext_compile]\npath = /x\n'
+                                            u'compiler-directory = /in/a/section\n[end]\n')
+    assert facts.pp_converter(str(tmp_path)) == '/a/hll/pp'
+    assert facts.semanage_conf(str(tmp_path), 'path') is None
+
+
 def test_binary_policy_follows_selinuxtype(tmp_path):
     (tmp_path / 'config').write_text(u'SELINUX=permissive\nSELINUXTYPE=default\n')
     policy_dir = tmp_path / 'default' / 'policy'

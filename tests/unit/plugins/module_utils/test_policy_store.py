@@ -160,6 +160,21 @@ def test_built_checksum_of_pp_is_the_checksum_of_its_cil(tmpdir):
     assert store.built_checksum(str(cil), 'cil') == store_mod.sha256_bytes(b'(allow a b (file (read)))\n')
 
 
+def test_pp_converter_is_the_one_semanage_conf_names(tmpdir):
+    """libsemanage converts a .pp with the ``pp`` of its compiler-directory: the checksum compared with ``semodule -m``
+    must come from that converter, not from a fixed path (an EL userspace beside the host's used the host's)."""
+    root = tmpdir.mkdir('root')
+    root.mkdir('etc').mkdir('selinux').join('semanage.conf').write(
+        'module-store = direct\ncompiler-directory = /opt/el/hll\n[setfiles]\ncompiler-directory = /no\n[end]\n')
+    pp = tmpdir.join('a.pp')
+    pp.write_binary(b'\x8f\xff\x7c\xf9binary')
+    store, module = make_store([(0, HELP_34, ''), (0, '(allow a_t b_t (file (read)))\n', '')], root=str(root))
+    host_bin_path = module.get_bin_path
+    module.get_bin_path = lambda name, **kw: name if name.startswith('/opt/el/') else host_bin_path(name, **kw)
+    assert store.built_checksum(str(pp), 'pp') == store_mod.sha256_bytes(b'(allow a_t b_t (file (read)))\n')
+    assert module.calls[1][0] == ['/opt/el/hll/pp', str(pp)]
+
+
 def test_extracted_checksum_on_userspace_25(tmpdir):
     answers = [(0, HELP_25, ''), (0, '400 acme pp\n', ''), (0, '', '', {'acme.pp': b'PPDATA'})]
     store, module = make_store(answers)
