@@ -113,6 +113,11 @@ done
 mkdir -p "$rootfs/usr/libexec" "$rootfs/usr/local/lib" "$rootfs/var/lib/sepolgen"
 cp -a "$D/usr/libexec/selinux" "$rootfs/usr/libexec/"
 cp -a "$D/usr/local/lib/python3.11" "$rootfs/usr/local/lib/"
+# sepolgen-ifgen names its attribute helper by the build's path (build-userspace.sh): here it is /usr/bin's
+sed -i "s#$D##g" "$rootfs/usr/bin/sepolgen-ifgen"
+if grep -rlsF "$el_userspace" "$rootfs/usr/bin" "$rootfs/usr/sbin" "$rootfs/usr/libexec/selinux" -I; then
+  die "the files above still name the build cache (text files only; binaries keep a run path the guest does not have)"
+fi
 chroot "$rootfs" ldconfig
 got=$(chroot "$rootfs" semodule --help 2>&1 | grep -c -- '--checksum' || true)
 [ "$got" -ge 1 ] || die "semodule in the image is not userspace 3.6 (no --checksum)"
