@@ -61,7 +61,9 @@ class NotOurModule(FleetsecError):
     """A module of that name exists and fleetsec.selinux did not install it (needs ``force``)."""
 
 
-def _lock_held(result):
+def lock_held(result):
+    """Whether a failed semodule/semanage call failed because another process holds libsemanage's transaction lock
+    (the one failure worth retrying; a message that merely contains "lock", such as a type named block_t, is not)."""
     text = ('%s\n%s' % (result.stderr or '', result.stdout or '')).lower()
     return any(marker in text for marker in LOCK_MARKERS)
 
@@ -200,7 +202,7 @@ class PolicyStore(object):
                 args = self._base() + ['-lfull'] + (['-m'] if features['checksum'] else [])
             else:
                 args = self._base() + ['-l']
-            result = self.runner.run_with_retry('semodule', args, retry_if=_lock_held, attempts=LOCK_ATTEMPTS,
+            result = self.runner.run_with_retry('semodule', args, retry_if=lock_held, attempts=LOCK_ATTEMPTS,
                                                 delay=LOCK_DELAY, what='listing modules')
             self._modules = parse_list(result.stdout, has_priority=features['priority'])
         return self._modules
@@ -249,7 +251,7 @@ class PolicyStore(object):
         if facts.selinux_active() and self.runner.has('chcon'):
             # semodule -E under enforcing may only write in a directory labelled semanage_tmp_t.
             self.runner.run('chcon', ['-t', 'semanage_tmp_t', target], check=False)
-        self.runner.run_with_retry('semodule', self._base() + ['-X', str(priority), '-E', name], retry_if=_lock_held,
+        self.runner.run_with_retry('semodule', self._base() + ['-X', str(priority), '-E', name], retry_if=lock_held,
                                    attempts=LOCK_ATTEMPTS, delay=LOCK_DELAY, cwd=target,
                                    what="extracting module '%s'" % name)
         files = sorted(os.listdir(target))
@@ -447,7 +449,7 @@ class PolicyStore(object):
         """Run ``operations`` as ONE semodule transaction (one policy rebuild); return the Result (refused in check
         mode)."""
         result = self.runner.run_with_retry(
-            'semodule', self.transaction_args(operations), retry_if=_lock_held, attempts=LOCK_ATTEMPTS,
+            'semodule', self.transaction_args(operations), retry_if=lock_held, attempts=LOCK_ATTEMPTS,
             delay=LOCK_DELAY, what='the module transaction', changes=True,
             hint='Nothing was changed: libsemanage applies all or none of a transaction. If another rpm/semodule '
                  'held the store lock, retry later')

@@ -28,6 +28,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_grants import parse_attributes
 from ansible_collections.fleetsec.selinux.plugins.module_utils._remedy import (
     GENERIC_PORT_TYPES, PolicyReader, parse_getsebool, port_label)
+from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_store import lock_held
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError
 from ansible_collections.fleetsec.selinux.plugins.module_utils._selinux_config import IDENTIFIER_RE
 
@@ -456,7 +457,7 @@ def act(plan_, runner, recursive):
     changed."""
     if plan_.lines:
         runner.run_with_retry('semanage', ['import'], data='\n'.join(plan_.lines) + '\n', changes=True,
-                              retry_if=lambda res: 'lock' in (res.stderr or ''), what='the remedies (one transaction)',
+                              retry_if=lock_held, what='the remedies (one transaction)',
                               hint='Nothing was changed (one transaction).')
     paths = sorted(plan_.relabel + plan_.pending)
     if not paths:

@@ -33,6 +33,7 @@ from ansible.module_utils.common.text.converters import to_bytes, to_native, to_
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _host_facts as facts
 from ansible_collections.fleetsec.selinux.plugins.module_utils._host_facts import (
     ATTR_CURRENT_PATHS, PROC_MOUNTS, SELINUX_DIR)
+from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_store import lock_held
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError
 from ansible_collections.fleetsec.selinux.plugins.module_utils._selinux_config import IDENTIFIER_RE
 
@@ -495,7 +496,7 @@ class SelinuxHost(object):
             return
         self.runner.run_with_retry(
             'semanage', ['import'], data='\n'.join(lines) + '\n', what='permissive domains %s' % ', '.join(add + remove),
-            changes=True, retry_if=lambda result: 'lock' in (result.stderr or ''),
+            changes=True, retry_if=lock_held,
             hint='Nothing was changed (one transaction). Check the type names with seinfo -t NAME.')
 
 

@@ -516,6 +516,18 @@ def test_change_permissive_failure_says_nothing_changed(tmpdir):
     assert 'Nothing was changed' in exc.value.msg
 
 
+def test_change_permissive_retries_only_a_held_lock(tmpdir):
+    # "lock" inside a type name (clockd_t) is no held lock: one attempt, not six with waits between them
+    err = ('Failed to resolve typepermissive statement at /var/lib/selinux/targeted/tmp/modules/400/permissive_clockd_t/'
+           'cil:1\nFailed to resolve AST\n')
+    module = FakeModule({'semanage': (1, '', err)})
+    host = make_host(tmpdir, module)
+    host.runner._sleep = lambda seconds: None
+    with pytest.raises(CommandFailed):
+        host.change_permissive(['clockd_t'], [])
+    assert len(module.calls) == 1
+
+
 def test_change_permissive_in_check_mode_is_refused_by_the_runner(tmpdir):
     # check mode is decided once, in the module (selinux_mode.act); a mutating call that reaches the runner in check
     # mode is a defect and fails before semanage runs
