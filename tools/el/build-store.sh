@@ -99,7 +99,7 @@ policy_make=(NAME="$policy_name" TYPE=mcs DISTRO=redhat UBAC=n DIRECT_INITRC=n M
   MLS_CATS=1024 MCS_CATS=1024 UNK_PERMS=allow TEST_TOOLCHAIN="$FLEETSEC_EL_USERSPACE" PYTHON="$el_python")
 run_make() {
   local t0=$SECONDS
-  if ! (cd "$src" && nice -n 19 make "${policy_make[@]}" "$@") >>"$buildlog" 2>&1; then
+  if ! (cd "$src" && el_guarded nice -n 19 make "${policy_make[@]}" "$@") >>"$buildlog" 2>&1; then
     tail -40 "$buildlog" >&2
     die "policy make $* failed for store $name (last lines above)"
   fi

@@ -68,14 +68,23 @@ start=$(date +%s)
 log "unpacking $tarball"
 tar -xzf "$vendor/$tarball" -C "$src" --strip-components=1
 
-make_args=(DESTDIR="$dest" PREFIX=/usr PYTHON="$el_python" OPT_SUBDIRS="python semodule-utils" "${make_vars[@]}")
+for fix in "${src_fixes[@]}"; do
+  file=${fix%%:*}
+  before=$(sha256sum "$src/$file")
+  sed -i -E "${fix#*:}" "$src/$file"
+  [ "$(sha256sum "$src/$file")" != "$before" ] || die "source fix for $file changed nothing (stale row?): ${fix#*:}"
+  log "source fix: $file: ${fix#*:}"
+done
+
+make_args=(DESTDIR="$dest" PREFIX=/usr PYTHON="$el_python" OPT_SUBDIRS="python semodule-utils" "${make_vars[@]//@DESTDIR@/$dest}")
 # Every binary and library finds THIS release's libraries by its run path, not by LD_LIBRARY_PATH: libsemanage runs
 # setfiles, sefcontext_compile and the .pp compiler with an EMPTY environment, so without it they load the
 # system's libsepol (which cannot read a newer policy, and converts an older one by other rules).
-rpath="-Wl,-rpath,$uout/D/lib:$uout/D/usr/lib"
+# -L: releases before 2.9 do not add the DESTDIR's library folders themselves.
+rpath="-Wl,-rpath,$uout/D/lib:$uout/D/usr/lib -L$dest/usr/lib -L$dest/lib"
 run_make() {
   log "make -j$jobs ${make_args[*]} $* (log: build.log)"
-  if ! (cd "$src" && env LDFLAGS="$rpath" "${build_env[@]}" nice -n 19 make -j"$jobs" "${make_args[@]}" "$@") >>"$buildlog" 2>&1; then
+  if ! (cd "$src" && el_guarded env LDFLAGS="$rpath" "${build_env[@]//@DESTDIR@/$dest}" nice -n 19 make -j"$jobs" "${make_args[@]}" "$@") >>"$buildlog" 2>&1; then
     tail -40 "$buildlog" >&2
     die "make $* failed for userspace $version (last lines above)"
   fi
@@ -86,13 +95,13 @@ run_make install-pywrap PYTHON_SETUP_ARGS="--no-build-isolation --no-index"
 log "make done in $(( $(date +%s) - start )) s"
 
 # --- python: where the modules landed, and scripts that honour PYTHONPATH ------------------------
-# Upstream installs the python tools with `#!/usr/bin/python3 -EsI` (3.x) or `-Es` (2.x): -E/-I make
+# Upstream installs the python tools with `#!/usr/bin/python3 -EsI` (3.x), `-Es` (2.9) or `#! /usr/bin/python -Es` (2.5, Python 2 era): -E/-I make
 # python ignore PYTHONPATH, so they would import the SYSTEM's sepolgen/seobject/selinux. In D they
 # become `#!/usr/bin/python3 -s` (user site still off) so env.sh's PYTHONPATH selects this release.
 fixed=()
 while IFS= read -r -d '' f; do
   first=$(head -c 128 "$f" | head -n1 | tr -d '\0')
-  if [[ $first =~ ^\#!\ */usr/bin/python3\ +-[A-Za-z]*[EI][A-Za-z]*$ ]]; then
+  if [[ $first =~ ^\#!\ */usr/bin/python[0-9.]*\ +-[A-Za-z]*[EI][A-Za-z]*$ ]]; then
     sed -i '1s|.*|#!/usr/bin/python3 -s|' "$f"
     fixed+=("${f#"$dest"/}")
   fi
@@ -132,7 +141,12 @@ LD_LIBRARY_PATH=$libpath "$dest/usr/bin/checkmodule" -V >/dev/null || die "check
 # the programs libsemanage runs with an empty environment must still load this release's libraries (checked
 # after the move into place, where the run path points)
 # semanage imports seobject and its run-time dependencies (setools; IPy before 3.0) at start
-LD_LIBRARY_PATH=$libpath PYTHONPATH=$pypath "$dest/usr/sbin/semanage" --help >/dev/null || die "semanage of $version does not start"
+if [ -z "$no_semanage" ]; then
+  LD_LIBRARY_PATH=$libpath PYTHONPATH=$pypath "$dest/usr/sbin/semanage" --help >/dev/null || die "semanage of $version does not start"
+else
+  log "semanage is not usable here: $no_semanage"
+  echo "$no_semanage" >"$out/no-semanage"
+fi
 LD_LIBRARY_PATH=$libpath PYTHONPATH=$pypath "$el_python" -s -c '
 import sys
 import selinux, selinux.audit2why, semanage, sepolgen

@@ -119,3 +119,18 @@ el_reuse() {
     exit 0
   fi
 }
+
+# el_guarded CMD...: run CMD with the host's /usr, /etc and /opt READ-ONLY (a private mount namespace): a recipe that
+# installs outside its DESTDIR (2.5's Makefiles take PREFIX=/usr over DESTDIR) fails there instead of overwriting
+# the system's SELinux tools. Without unshare -m (a container without the capability) it warns and runs unguarded.
+el_guarded() {
+  if unshare -m --propagation private true 2>/dev/null; then
+    # shellcheck disable=SC2016  # the inner shell expands them
+    unshare -m --propagation private /bin/sh -c \
+      'for d in /usr /etc /opt; do [ -d "$d" ] || continue; mount --bind "$d" "$d" && mount -o remount,bind,ro "$d" || exit 97; done; exec "$@"' \
+      sh "$@"
+  else
+    log "WARNING: unshare -m is not permitted here: running without the read-only guard of /usr, /etc, /opt"
+    "$@"
+  fi
+}

@@ -9,9 +9,13 @@
 # userspace_<major>_<minor>: one SELinux userspace release (tools/el/build-userspace.sh). Sets
 #   tarball     the `git archive` of SELinuxProject/selinux at the release tag
 #   build_env   NAME=value words put in the ENVIRONMENT of both make calls (CFLAGS there, not on
-#               the make command line, keeps the top Makefile's `-I$DESTDIR/usr/include`)
-#   make_vars   extra make variables for both make calls
+#               the make command line, keeps the top Makefile's `-I$DESTDIR/usr/include`; @DESTDIR@ is replaced)
+#   make_vars   extra make variables for both make calls (given after the fixed ones, so they win; @DESTDIR@ is
+#               replaced by the build's DESTDIR)
 #   build_debs  extra Debian build dependencies, as host_packages pairs "path-or-command:package"
+#   no_semanage why this release's semanage cannot run here (empty: it must; the build checks it starts)
+#   src_fixes   "FILE:SED-EXPRESSION" words applied (sed -E) to the unpacked source before make: the known small
+#               upstream fixes an old release needs to build with today's compiler and C library
 # Both make calls always get DESTDIR, PREFIX=/usr, PYTHON=/usr/bin/python3 and
 # OPT_SUBDIRS="python semodule-utils" (tools/el/build-userspace.sh).
 
@@ -21,6 +25,23 @@ userspace_3_6() {
   build_env=()
   make_vars=()
   build_debs=()
+  src_fixes=()
+  no_semanage=
+}
+
+# EL7 (2.5 throughout 7.x). glibc >= 2.30 declares gettid(), which 2.5's procattr.c defines static: renamed, as
+# upstream did later. Same CFLAGS and PYLIBS reasons as 2.9; 2.5 still uses PCRE 1 and libustr, and links checkpolicy with -lfl.
+userspace_2_5() {
+  tarball=selinux-userspace-20160223.tar.gz
+  build_env=(CFLAGS="-O2 -Wall -fcommon -I@DESTDIR@/usr/include")   # 2.5 does not add the DESTDIR's headers itself
+  # 2.5's Makefiles default PREFIX to $(DESTDIR)/usr: the PREFIX=/usr every build gets would install over the host
+  make_vars=(PREFIX=@DESTDIR@/usr "PYLIBS=-lpython$("$el_python" -c 'import sysconfig; print(sysconfig.get_config_var("LDVERSION"))')")
+  build_debs=(/usr/include/pcre.h:libpcre3-dev /usr/include/ustr.h:libustr-dev /usr/include/FlexLexer.h:libfl-dev /usr/lib/python3/dist-packages/IPy.py:python3-ipy)
+  # sepolicy's C extension needs setools 3 (libapol), which Debian 12 does not ship (setools 4 has no C library):
+  # it is left out, and with it 2.5's semanage, whose seobject imports sepolicy (so: no semanage for EL7 here)
+  src_fixes=('libselinux/src/procattr.c:s/\bgettid\(\)/selinux_gettid()/; s/^static pid_t gettid\(void\)/static pid_t selinux_gettid(void)/'
+             'policycoreutils/Makefile:s/^SUBDIRS = sepolicy /SUBDIRS = /')
+  no_semanage="2.5's semanage imports sepolicy, whose C extension needs setools 3 (libapol), absent on Debian 12"
 }
 
 # EL8 (2.9 throughout 8.x). GCC 12 defaults to -fno-common, which 2.9's libraries predate; CFLAGS in the
@@ -33,6 +54,8 @@ userspace_2_9() {
   build_env=(CFLAGS="-O2 -Wall -fcommon")
   make_vars=(USE_PCRE2=y "PYLIBS=-lpython$("$el_python" -c 'import sysconfig; print(sysconfig.get_config_var("LDVERSION"))')")
   build_debs=(/usr/lib/python3/dist-packages/IPy.py:python3-ipy)   # 2.9's seobject (semanage) imports IPy
+  src_fixes=()
+  no_semanage=
 }
 
 # EL10 (3.7 in 10.0, 3.8 in the 10 stream).
@@ -41,6 +64,8 @@ userspace_3_8() {
   build_env=()
   make_vars=()
   build_debs=()
+  src_fixes=()
+  no_semanage=
 }
 
 # store_<name>: one targeted policy store (tools/el/build-store.sh). Sets
