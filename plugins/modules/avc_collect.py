@@ -27,7 +27,7 @@ description:
   - Log files are streamed; memory grows with the number of unique denials, not with the log size.
   - Read-only on the host; only the O(checkpoint) state file is written (never in check mode).
 author:
-  - fleetsec.selinux contributors (!UNKNOWN)
+  - fleetsec.selinux maintainers (@fleetsec)
 extends_documentation_fragment:
   - fleetsec.selinux.attributes
   - fleetsec.selinux.attributes.platform
@@ -149,6 +149,12 @@ options:
       - It must be a regular file that can be read; anything else (a FIFO, a directory) is refused
         before any log is read and before C(audit2why) runs.
     type: path
+requirements:
+  - None for O(source=file). C(ausearch) (audit) for O(source=ausearch), C(journalctl) (systemd) for
+    O(source=journal)
+  - For O(explain=true), C(audit2why) (policycoreutils-python-utils; policycoreutils-python on EL7)
+  - For O(triage=true), also C(sesearch) and C(seinfo) (setools-console on EL, setools on Debian), C(getsebool)
+    and C(matchpathcon) (libselinux-utils on EL, selinux-utils on Debian)
 notes:
   - C(ausearch) understands only raw auditd records; use O(source=file) for syslog or journal exports.
   - For the fastest scan of large logs use O(source=file), which streams the files through bounded

@@ -39,7 +39,7 @@ description:
   - The action plugin of the same name reads (and templates, for names ending in C(.j2)) O(src) on the controller
     and writes the generated sources to O(dest) on the controller.
 author:
-  - fleetsec.selinux contributors (!UNKNOWN)
+  - fleetsec.selinux maintainers (@fleetsec)
 extends_documentation_fragment:
   - fleetsec.selinux.attributes
   - fleetsec.selinux.attributes.platform
@@ -229,9 +229,9 @@ options:
 requirements:
   - policycoreutils (C(semodule)), checkpolicy (C(checkmodule)), C(semodule_package) (policycoreutils on EL,
     semodule-utils on Debian), C(audit2allow) for O(denials) (policycoreutils-python-utils; policycoreutils-python on
-    EL6/EL7).
+    EL6/EL7)
   - setools (C(sesearch), C(seinfo); setools-console on EL, setools on Debian) to judge what a module grants before
-    installing it; without it an install is refused unless O(allow_dangerous=true).
+    installing it; without it an install is refused unless O(allow_dangerous=true)
 notes:
   - Rules that only a boolean needs are kept in the generated source (as C(audit2allow) does) and reported in
     RV(booleans) with a warning; consider setting the boolean instead.

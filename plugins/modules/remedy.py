@@ -35,7 +35,7 @@ description:
     need the libselinux and libsemanage Python bindings in the interpreter Ansible uses and commit (rebuild the
     policy) once per item; this module needs only the C(semanage) command and commits once.
 author:
-  - fleetsec.selinux contributors (!UNKNOWN)
+  - fleetsec.selinux maintainers (@fleetsec)
 options:
   denials:
     description:

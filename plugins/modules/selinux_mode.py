@@ -31,7 +31,7 @@ description:
   - With neither O(state) nor O(permissive_domains) the module only reads and returns the state (runtime and
     config mode, policy type, permissive domains) and never changes anything, in check mode or not.
 author:
-  - fleetsec.selinux contributors (!UNKNOWN)
+  - fleetsec.selinux maintainers (@fleetsec)
 options:
   state:
     description:
@@ -118,11 +118,11 @@ options:
         straight from disabled to enforcing leaves files unlabelled and can lock the host out.
     type: bool
     default: true
-notes:
-  - Needs C(setenforce) and C(getenforce) (libselinux-utils on EL, selinux-utils on Debian), C(sestatus)
-    (policycoreutils), and for O(permissive_domains) C(semanage) (policycoreutils-python-utils, policycoreutils-python
-    on EL7). C(seinfo) (setools) is used to validate type names when present, else the binary policy file (see
-    O(permissive_domains)).
+requirements:
+  - C(setenforce) and C(getenforce) (libselinux-utils on EL, selinux-utils on Debian), C(sestatus) (policycoreutils)
+  - For O(permissive_domains), C(semanage) (policycoreutils-python-utils; policycoreutils-python on EL7)
+  - Optional, C(seinfo) (setools-console on EL, setools on Debian) to validate type names; without it the binary
+    policy file is read (see O(permissive_domains))
 seealso:
   - module: ansible.posix.selinux
 extends_documentation_fragment:
