@@ -56,14 +56,44 @@ root="$out/root"
 buildlog="$out/build.log"
 mkdir -p "$src" "$dist" "$root"
 start=$(date +%s)
-log "unpacking $policy_tarball, $container_tarball, $dist_tarball"
-tar -xzf "$vendor/$policy_tarball" -C "$src" --strip-components=1
+log "unpacking $policy_tarball ${contrib_tarball:-} ${container_tarball:-} ${dist_tarball:-}"
+if [ "$policy_layout" = srpm ]; then
+  # %prep of the source package: contrib tarball and its patches, base tarball and its patch, contrib copied into
+  # the base tree, the dropped modules removed, config.tgz unpacked in the tree; the dist config is the package's
+  srpm="$work/srpm"
+  mkdir -p "$srpm" "$work/contrib"
+  tar -xzf "$vendor/$policy_tarball" -C "$srpm" --strip-components=1
+  base_tgz=$(compgen -G "$srpm/serefpolicy-[0-9]*.tgz" | head -1)
+  contrib_tgz=$(compgen -G "$srpm/serefpolicy-contrib-*.tgz" | head -1)
+  { [ -n "$base_tgz" ] && [ -n "$contrib_tgz" ]; } || die "$policy_tarball holds no serefpolicy(-contrib) tarballs"
+  tar -xzf "$base_tgz" -C "$src" --strip-components=1
+  tar -xzf "$contrib_tgz" -C "$work/contrib" --strip-components=1
+  for sp in "${srpm_patches[@]}"; do
+    where=$src
+    [ "${sp%%:*}" = contrib ] && where=$work/contrib
+    patch -d "$where" -p1 -s <"$srpm/${sp#*:}" >>"$buildlog" 2>&1 || die "patch ${sp#*:} does not apply (see $buildlog)"
+    log "patch: ${sp#*:} (${sp%%:*})"
+  done
+  cp -a "$work/contrib/." "$src/policy/modules/contrib/"
+  for mod in "${drop_modules[@]}"; do rm -f "$src/policy/modules/contrib/$mod".*; done
+  (cd "$src" && tar -xzf "$srpm/config.tgz")
+  dist=$srpm
+else
+  tar -xzf "$vendor/$policy_tarball" -C "$src" --strip-components=1
+fi
 if [ -n "$contrib_tarball" ]; then
   log "unpacking $contrib_tarball into policy/modules/contrib (a submodule of that branch)"
   mkdir -p "$src/policy/modules/contrib"
   tar -xzf "$vendor/$contrib_tarball" -C "$src/policy/modules/contrib" --strip-components=1
 fi
-tar -xzf "$vendor/$dist_tarball" -C "$dist" --strip-components=1
+[ -z "$dist_tarball" ] || tar -xzf "$vendor/$dist_tarball" -C "$dist" --strip-components=1
+for fix in "${tree_fixes[@]}"; do
+  file=${fix%%:*}
+  before=$(sha256sum "$src/$file")
+  sed -i -E "${fix#*:}" "$src/$file"
+  [ "$(sha256sum "$src/$file")" != "$before" ] || die "tree fix for $file changed nothing (stale row?): ${fix#*:}"
+  log "tree fix: $file: ${fix#*:}"
+done
 # what the branch tip lacks: a file its Makefile installs, or an interface it calls but never defines (the definition
 # of a later branch, appended to the module's .if)
 for bp in "${backports[@]}"; do
@@ -89,14 +119,17 @@ for bp in "${backports[@]}"; do
 done
 
 # %prep: container-selinux goes into policy/modules/contrib (its interfaces are called by the policy)
-tar -xzf "$vendor/$container_tarball" -C "$work" --strip-components=1 --wildcards '*/container.te' '*/container.if' '*/container.fc'
-mv "$work"/container.te "$work"/container.if "$work"/container.fc "$src/policy/modules/contrib/"
+if [ -n "$container_tarball" ]; then
+  tar -xzf "$vendor/$container_tarball" -C "$work" --strip-components=1 --wildcards '*/container.te' '*/container.if' '*/container.fc'
+  mv "$work"/container.te "$work"/container.if "$work"/container.fc "$src/policy/modules/contrib/"
+fi
 
 # The spec's %common_params and makeCmds/installCmds arguments (targeted = mcs, UNK_PERMS=allow);
 # TEST_TOOLCHAIN makes the Makefile take checkpolicy, checkmodule, semodule_package, semodule_link,
 # semodule_expand, sepolgen-ifgen and setfiles from the userspace's DESTDIR, with its libraries.
 policy_make=(NAME="$policy_name" TYPE=mcs DISTRO=redhat UBAC=n DIRECT_INITRC=n MONOLITHIC=n
-  MLS_CATS=1024 MCS_CATS=1024 UNK_PERMS=allow TEST_TOOLCHAIN="$FLEETSEC_EL_USERSPACE" PYTHON="$el_python")
+  MLS_CATS=1024 MCS_CATS=1024 UNK_PERMS=allow TEST_TOOLCHAIN="$FLEETSEC_EL_USERSPACE" PYTHON="$el_python"
+  "${policy_make_vars[@]//@TOOLCHAIN@/$FLEETSEC_EL_USERSPACE}")
 run_make() {
   local t0=$SECONDS
   if ! (cd "$src" && el_guarded nice -n 19 make "${policy_make[@]}" "$@") >>"$buildlog" 2>&1; then
@@ -107,6 +140,8 @@ run_make() {
 }
 
 # --- makeCmds + makeModulesConf: Fedora's config over the tree's generated one ------------------
+# the source package's makeCmds start from a clean tree (`bare`); the git trees have nothing to clean
+[ "$policy_layout" != srpm ] || run_make bare
 run_make -j"$jobs" conf
 cp -f "$dist/booleans-$policy_name.conf" "$src/policy/booleans.conf"
 cp -f "$dist/users-$policy_name" "$src/policy/users"
@@ -176,6 +211,12 @@ if [ "$release_max" -gt "$host_max" ]; then
   version_line="policy-version = $host_max"$'\n'
   log "policy version: userspace $userspace writes $release_max, the host's setools read up to $host_max: policy-version = $host_max"
 fi
+# store-root: RHEL 7 keeps its store in /etc/selinux (TYPE/active), later releases in libsemanage's default.
+root_line=
+[ "$store_root" = /var/lib/selinux ] || root_line="store-root = $store_root"$'\n'
+# sefcontext_compile's -r (no precompiled regexes in the .bin) came with 2.7.
+fc_args='-r $@'
+[ "$(printf '%s\n' 2.7 "$userspace" | sort -V | head -1)" = 2.7 ] || fc_args='$@'
 cat >"$root/etc/selinux/semanage.conf" <<EOF
 # EL libsemanage semanage.conf, except compiler-directory and the sefcontext_compile and setfiles paths, which
 # point at the SELinux userspace $userspace this store was built with (tools/el/build-store.sh).
@@ -185,11 +226,11 @@ usepasswd=False
 bzip-small=true
 bzip-blocksize=5
 ignoredirs=/root;/bin;/boot;/dev;/etc;/lib;/lib64;/proc;/run;/sbin;/sys;/tmp;/usr;/var
-${optimize_line}${version_line}compiler-directory = $FLEETSEC_EL_USERSPACE/usr/libexec/selinux/hll
+${root_line}${optimize_line}${version_line}compiler-directory = $FLEETSEC_EL_USERSPACE/usr/libexec/selinux/hll
 
 [sefcontext_compile]
 path = $FLEETSEC_EL_USERSPACE/usr/sbin/sefcontext_compile
-args = -r \$@
+args = $fc_args
 [end]
 
 [setfiles]
@@ -205,7 +246,7 @@ done
 # --- load: base, every module and permissivedomains.cil, ONE transaction at priority 100 --------
 pkgdir="$root/usr/share/selinux/$policy_name"
 # %install creates the store folder; `make load` the two folders semanage does not create.
-mkdir -p "$root/var/lib/selinux/$policy_name" "$root/etc/selinux/$policy_name/policy" "$root/etc/selinux/$policy_name/contexts/files"
+mkdir -p "$root$store_root/$policy_name" "$root/etc/selinux/$policy_name/policy" "$root/etc/selinux/$policy_name/contexts/files"
 load=(-i "$pkgdir/base.pp")
 for pp in "$pkgdir"/*.pp; do
   [ "$pp" = "$pkgdir/base.pp" ] || load+=(-i "$pp")
@@ -218,7 +259,7 @@ log "semodule -p ROOT -s $policy_name -X 100 -i ... ($(( ${#load[@]} / 2 )) file
 
 # --- the rest of installCmds and %install ---------------------------------------------------------
 etc="$root/etc/selinux/$policy_name"
-store="$root/var/lib/selinux/$policy_name"
+store="$root$store_root/$policy_name"
 mkdir -p "$etc/logins"
 touch "$etc/contexts/files/file_contexts.subs" "$etc/contexts/files/file_contexts.local"
 install -m0644 "$dist/securetty_types-$policy_name" "$etc/contexts/securetty_types"

@@ -163,8 +163,11 @@ touch "$out/.complete"
 rm -rf "$uout"
 mv "$out" "$uout"
 for tool in sbin/setfiles usr/sbin/sefcontext_compile usr/libexec/selinux/hll/pp usr/sbin/semodule; do
-  if ! env -i ldd "$uout/D/$tool" | grep -q "libsepol.* => $uout/D/"; then
-    env -i ldd "$uout/D/$tool" >&2; rm -rf "$uout"; die "$tool does not load libsepol from the build without LD_LIBRARY_PATH (run path)"
+  # (a tool linked with the static libsepol.a, such as 2.5's pp, has no libsepol to find)
+  # (the output is kept first: `ldd | grep -q` fails under pipefail when grep stops reading early)
+  libs=$(env -i ldd "$uout/D/$tool")
+  if grep -q "libsepol" <<<"$libs" && ! grep -q "libsepol.* => $uout/D/" <<<"$libs"; then
+    echo "$libs" >&2; rm -rf "$uout"; die "$tool does not load libsepol from the build without LD_LIBRARY_PATH (run path)"
   fi
 done
 log "userspace $version ready in $(( $(date +%s) - start )) s: $uout ($(du -sh "$uout" | cut -f1))"

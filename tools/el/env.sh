@@ -37,4 +37,6 @@ pypath=$(sed "s#^#$dest/#" "$uout/pythonpath" | paste -sd:)
   printf 'export FLEETSEC_EL_USERSPACE=%q\n' "$dest"
   printf 'export PATH=%q"${PATH:+:$PATH}"\n' "$dest/usr/sbin:$dest/usr/bin:$dest/sbin"
   printf 'export PYTHONPATH=%q"${PYTHONPATH:+:$PYTHONPATH}"\n' "$pypath"
+  # why this release's semanage cannot run here, when it cannot (build-userspace.sh, the row's no_semanage)
+  if [ -f "$uout/no-semanage" ]; then printf 'export FLEETSEC_EL_NO_SEMANAGE=%q\n' "$(cat "$uout/no-semanage")"; fi
 }

@@ -60,6 +60,9 @@ key_userspace() {
 key_store() {
   local fn
   fn=$(row_function store "$1")
+  # what a row need not say (the git trees' layout)
+  policy_layout=git contrib_tarball='' container_tarball='' dist_tarball='' backports=() backport_tarball=''
+  srpm_patches=() drop_modules=() tree_fixes=() policy_make_vars=() store_root=/var/lib/selinux
   "$fn"
   key_userspace "$userspace"
   skey=$({
@@ -68,8 +71,8 @@ key_store() {
     vendor_checksum "$policy_tarball"
     [ -z "$contrib_tarball" ] || vendor_checksum "$contrib_tarball"
     [ -z "$backport_tarball" ] || vendor_checksum "$backport_tarball"
-    vendor_checksum "$container_tarball"
-    vendor_checksum "$dist_tarball"
+    [ -z "$container_tarball" ] || vendor_checksum "$container_tarball"
+    [ -z "$dist_tarball" ] || vendor_checksum "$dist_tarball"
     printf 'userspace %s %s\n' "$userspace" "$ukey"
   } | sha256sum | cut -c1-16)
   sout="$cache/store-$1-$skey"

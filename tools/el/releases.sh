@@ -37,10 +37,17 @@ userspace_2_5() {
   # 2.5's Makefiles default PREFIX to $(DESTDIR)/usr: the PREFIX=/usr every build gets would install over the host
   make_vars=(PREFIX=@DESTDIR@/usr "PYLIBS=-lpython$("$el_python" -c 'import sysconfig; print(sysconfig.get_config_var("LDVERSION"))')")
   build_debs=(/usr/include/pcre.h:libpcre3-dev /usr/include/ustr.h:libustr-dev /usr/include/FlexLexer.h:libfl-dev /usr/lib/python3/dist-packages/IPy.py:python3-ipy)
+  # RHEL 7's libsepol 2.5 knows the policy capabilities the RHEL 7.7 policy declares: extended_socket_class (2.5's
+  # "redhat1", same number), cgroup_seclabel and nnp_nosuid_transition (upstream from 2.7 and 2.8, numbers 4 and 5
+  # as in the kernel): checkmodule otherwise stops at "invalid policy capability name".
+  # sepolgen's lex.py tests isinstance(x, collections.Callable), gone since Python 3.10: callable(x), as upstream did.
   # sepolicy's C extension needs setools 3 (libapol), which Debian 12 does not ship (setools 4 has no C library):
   # it is left out, and with it 2.5's semanage, whose seobject imports sepolicy (so: no semanage for EL7 here)
   src_fixes=('libselinux/src/procattr.c:s/\bgettid\(\)/selinux_gettid()/; s/^static pid_t gettid\(void\)/static pid_t selinux_gettid(void)/'
-             'policycoreutils/Makefile:s/^SUBDIRS = sepolicy /SUBDIRS = /')
+             'policycoreutils/Makefile:s/^SUBDIRS = sepolicy /SUBDIRS = /'
+             'libsepol/include/sepol/policydb/polcaps.h:s/^(\tPOLICYDB_CAPABILITY_ALWAYSNETWORK,)$/\1\n\tPOLICYDB_CAPABILITY_CGROUPSECLABEL,\n\tPOLICYDB_CAPABILITY_NNP_NOSUID_TRANSITION,/'
+             'libsepol/src/polcaps.c:s/^\t"redhat1",/\t"extended_socket_class",/; s/^(\t"always_check_network",.*)$/\1\n\t"cgroup_seclabel",\n\t"nnp_nosuid_transition",/'
+             'sepolgen/src/sepolgen/lex.py:s/isinstance\(([a-z]+), collections\.Callable\)/callable(\1)/')
   no_semanage="2.5's semanage imports sepolicy, whose C extension needs setools 3 (libapol), absent on Debian 12"
 }
 
@@ -78,6 +85,14 @@ userspace_3_8() {
 #                     %prep does; like on EL the module itself is NOT in modules.conf
 #   dist_tarball      Fedora's build config (modules-targeted-*.conf, booleans-targeted.conf, ...)
 #   expect_modules    modules the finished store must list at priority 100 (the build's own check)
+#   policy_layout     git (default: a git tree of the policy) or srpm (policy_tarball is the content of a source
+#                     package: serefpolicy(-contrib) tarballs, patches, dist config, spec; dist_tarball unused)
+#   srpm_patches      base:FILE or contrib:FILE words, the spec's %patch lines in order (srpm layout)
+#   drop_modules      modules the spec's %prep removes from the tree
+#   tree_fixes        "FILE:SED-EXPRESSION" words applied (sed -E) to the policy tree after %prep: what the release's
+#                     own userspace was patched to accept and the upstream release built here does not
+#   policy_make_vars  extra variables of every policy make (@TOOLCHAIN@: the userspace's DESTDIR)
+#   store_root        libsemanage's store-root (default /var/lib/selinux; EL7 keeps its store in /etc/selinux)
 #   backports         what a branch tip that was never built again lacks, taken from backport_tarball (a later branch):
 #                     MODULE.if:INTERFACE  an interface the tree calls but never defines, appended to its .if
 #                     PATH                 a file the tree's Makefile installs but the tree lacks
@@ -120,4 +135,22 @@ store_el8() {
   # snapperd_contexts, which its appconfig-mcs lacks (`make install`: no rule to make target)
   backports=(rolekit.if:rolekit_dgram_send config/appconfig-mcs/lxc_contexts config/appconfig-mcs/snapperd_contexts)
   backport_tarball=selinux-policy-c9s.tar.gz
+}
+
+# EL7: the content of RHEL 7.7's selinux-policy source package (3.13.1-252.el7_7.6), built as its spec does (%prep
+# patches, makeCmds with `bare`, installCmds), with userspace 2.5. RHEL 7 keeps the store in /etc/selinux.
+store_el7() {
+  userspace=2.5
+  policy_layout=srpm
+  policy_tarball=selinux-policy-el7-3.13.1-252.el7_7.6.tar.gz
+  srpm_patches=(contrib:policy-rhel-7.7-contrib.patch contrib:policy-rhel-7.7.z-contrib.patch base:policy-rhel-7.7-base.patch)
+  drop_modules=(kubernetes)
+  # RHEL 7's 2.5 also backports SCTP port contexts (upstream from 2.8: parser, CIL, pp conversion); upstream 2.5's
+  # checkmodule stops at "unrecognized protocol sctp". The policy's three sctp portcon lines are left out.
+  tree_fixes=('policy/modules/kernel/corenetwork.te.in:/^portcon sctp /d')
+  # installCmds: SEMOD_EXP="/usr/bin/semodule_expand -a" (validate links and expands WITHOUT checking the
+  # neverallow rules; with them: 51 violations)
+  policy_make_vars=('SEMOD_EXP=@TOOLCHAIN@/usr/bin/semodule_expand -a')
+  store_root=/etc/selinux
+  expect_modules=(base apache chronyd ntp permissivedomains)
 }

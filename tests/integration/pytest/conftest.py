@@ -20,7 +20,10 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..')
 # A prebuilt store root to test against instead of this host's store: the EL stores of tools/el/build-store.sh
 # (run with that release's userspace first on PATH: tools/test.sh step integration-store-el9).
 STORE_ROOT = os.environ.get('FLEETSEC_STORE_ROOT') or '/'
-STORE_DIRS = (('etc', os.path.join(STORE_ROOT, 'etc/selinux')), ('var/lib', os.path.join(STORE_ROOT, 'var/lib/selinux')))
+# (EL7 keeps its store under etc/selinux: no var/lib/selinux there)
+STORE_DIRS = tuple((parent, path) for parent, path in (
+    ('etc', os.path.join(STORE_ROOT, 'etc/selinux')), ('var/lib', os.path.join(STORE_ROOT, 'var/lib/selinux')))
+    if parent == 'etc' or os.path.isdir(path))
 
 
 def store_type(root):
@@ -40,8 +43,15 @@ TARGET_PYTHON = os.environ.get('FLEETSEC_TARGET_PYTHON') or sys.executable
 TARGET_SITE = [p for p in (os.environ.get('FLEETSEC_TARGET_SITE') or '').split(':') if p]
 
 
+def store_dir(root):
+    """ROOT's libsemanage store of its policy type: store-root of ROOT's semanage.conf (EL7: /etc/selinux) + type."""
+    from ansible_collections.fleetsec.selinux.plugins.module_utils import _host_facts
+    return os.path.join(str(root), _host_facts.store_root(os.path.join(str(root), 'etc/selinux')).lstrip('/'),
+                        store_type(root))
+
+
 def commit_num(root):
-    path = os.path.join(root, 'var/lib/selinux', store_type(root), 'active', 'commit_num')
+    path = os.path.join(store_dir(root), 'active', 'commit_num')
     with open(path, 'rb') as handle:
         return struct.unpack('=I', handle.read(4))[0]
 
@@ -82,6 +92,9 @@ def _store_available():
 def pristine_policy_root(tmp_path_factory):
     """A session-wide untouched copy of the host's policy store; never give it to a test that changes it."""
     if not _store_available():
+        if os.environ.get('FLEETSEC_STORE_ROOT'):
+            # a matrix step names its store: a missing one is a failed step, never a skipped test
+            pytest.fail('FLEETSEC_STORE_ROOT=%s holds no policy store (or no semodule on PATH)' % STORE_ROOT)
         pytest.skip('no SELinux policy store (/etc/selinux, /var/lib/selinux) or semodule on this machine')
     root = tmp_path_factory.mktemp('policy-root-pristine')
     for parent, source in STORE_DIRS:
@@ -141,7 +154,8 @@ def run_in_store_namespace(module, root, args, check_mode=False, tmp_path=None, 
     args_file = os.path.join(str(tmp_path), 'args.json')
     with open(args_file, 'w') as handle:
         json.dump({'ANSIBLE_MODULE_ARGS': payload}, handle)
-    script = ('set -e; "$1" --bind "$2/etc/selinux" /etc/selinux; "$1" --bind "$2/var/lib/selinux" /var/lib/selinux; '
+    script = ('set -e; "$1" --bind "$2/etc/selinux" /etc/selinux; '
+              'if [ -d "$2/var/lib/selinux" ]; then "$1" --bind "$2/var/lib/selinux" /var/lib/selinux; fi; '
               'shift 2; exec "$@"')
     # the module's imports first, then what is set (an EL userspace's python modules: semanage needs them)
     pythonpath = [os.path.join(REPO, 'build', 'collections')] + TARGET_SITE + [p for p in [os.environ.get('PYTHONPATH')] if p]
