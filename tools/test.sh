@@ -65,6 +65,11 @@ el_matrix() {
   [ -x "$py" ] || { echo "Python $pyver (pyenv) not found"; return 1; }
   if [ "$pyver" = 3.6 ] || [ "$pyver" = 2.7 ]; then
     site="$here/.venv-py${pyver/./}/site"   # ansible-core 2.16: the last that manages Python 2.7 and 3.6
+    if [ "$pyver" = 2.7 ]; then
+      # Python 2 imports no namespace package: the unit tests' tree of packages with __init__.py files
+      "$py" -c "import sys; sys.path.insert(0, '$here/tests/unit'); import conftest" || return 1
+      site="$site:$here/build/pytest-py27"
+    fi
   else
     # only ansible's own package of the controller venv (pure Python; its module_utils run on 3.8 and later)
     site="$here/build/target-site"

@@ -13,7 +13,8 @@
 #   make_vars   extra make variables for both make calls (given after the fixed ones, so they win; @DESTDIR@ is
 #               replaced by the build's DESTDIR)
 #   build_debs  extra Debian build dependencies, as host_packages pairs "path-or-command:package"
-#   no_semanage why this release's semanage cannot run here (empty: it must; the build checks it starts)
+#   no_semanage why this release's semanage (and audit2why's explanations) cannot run here (empty: they must; the
+#               build checks semanage starts)
 #   src_fixes   "FILE:SED-EXPRESSION" words applied (sed -E) to the unpacked source before make: the known small
 #               upstream fixes an old release needs to build with today's compiler and C library
 # Both make calls always get DESTDIR, PREFIX=/usr, PYTHON=/usr/bin/python3 and
@@ -48,7 +49,7 @@ userspace_2_5() {
              'libsepol/include/sepol/policydb/polcaps.h:s/^(\tPOLICYDB_CAPABILITY_ALWAYSNETWORK,)$/\1\n\tPOLICYDB_CAPABILITY_CGROUPSECLABEL,\n\tPOLICYDB_CAPABILITY_NNP_NOSUID_TRANSITION,/'
              'libsepol/src/polcaps.c:s/^\t"redhat1",/\t"extended_socket_class",/; s/^(\t"always_check_network",.*)$/\1\n\t"cgroup_seclabel",\n\t"nnp_nosuid_transition",/'
              'sepolgen/src/sepolgen/lex.py:s/isinstance\(([a-z]+), collections\.Callable\)/callable(\1)/')
-  no_semanage="2.5's semanage imports sepolicy, whose C extension needs setools 3 (libapol), absent on Debian 12"
+  no_semanage="2.5's seobject (imported by semanage, and by audit2why to explain) is Python 2 code and imports sepolicy, whose C extension needs setools 3 (libapol), absent on Debian 12"
 }
 
 # EL8 (2.9 throughout 8.x). GCC 12 defaults to -fno-common, which 2.9's libraries predate; CFLAGS in the

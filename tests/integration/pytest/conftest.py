@@ -143,6 +143,13 @@ def namespace_ok():
     return subprocess.run([UNSHARE, '-m', 'true'], capture_output=True, check=False).returncode == 0
 
 
+# runs argv[2] as __main__ with argv[1] (a JSON list) first on sys.path; Python 2.7 and 3
+_TARGET_BOOT = ('import json, runpy, sys\n'
+                'sys.path[0:0] = json.loads(sys.argv[1])\n'
+                'sys.argv = sys.argv[2:]\n'
+                'runpy.run_path(sys.argv[0], run_name="__main__")\n')
+
+
 def run_in_store_namespace(module, root, args, check_mode=False, tmp_path=None, path=None, namespace=True):
     """Run the module file ``module`` as Ansible runs it (a TARGET_PYTHON process with its JSON arguments) in a private
     mount namespace where ``root``'s policy store is bind-mounted over /etc/selinux and /var/lib/selinux (semanage
@@ -158,11 +165,13 @@ def run_in_store_namespace(module, root, args, check_mode=False, tmp_path=None, 
               'if [ -d "$2/var/lib/selinux" ]; then "$1" --bind "$2/var/lib/selinux" /var/lib/selinux; fi; '
               'shift 2; exec "$@"')
     # the module's imports first, then what is set (an EL userspace's python modules: semanage needs them)
-    pythonpath = [os.path.join(REPO, 'build', 'collections')] + TARGET_SITE + [p for p in [os.environ.get('PYTHONPATH')] if p]
+    pythonpath = [os.path.join(REPO, 'build', 'collections')] + [p for p in [os.environ.get('PYTHONPATH')] if p]
     env = dict(os.environ, PYTHONPATH=':'.join(pythonpath), LC_ALL='C')
     if path is not None:
         env['PATH'] = path
-    command = [TARGET_PYTHON, module, args_file]
+    # TARGET_SITE goes on the module's sys.path only, not into PYTHONPATH: the Python tools the module runs (setools'
+    # sesearch, semanage) must not import Python 2 packages from it
+    command = [TARGET_PYTHON, '-c', _TARGET_BOOT, json.dumps(TARGET_SITE), module, args_file]
     if namespace:
         command = [UNSHARE, '-m', '--propagation', 'private', '/bin/sh', '-c', script, 'sh', MOUNT, root] + command
     proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300, check=False)
