@@ -155,8 +155,3 @@ def pp_converter(directory=SELINUX_DIR):
     distributions: /usr/libexec/selinux/hll on EL, /usr/lib/selinux/hll on Debian)."""
     folder = semanage_conf(directory, 'compiler-directory')
     return os.path.join(folder, 'pp') if folder else None
-    for line in text.splitlines():
-        key, sep, rest = line.split('#', 1)[0].partition('=')
-        if sep and key.strip() == 'store-root' and rest.strip():
-            value = rest.strip()
-    return value
