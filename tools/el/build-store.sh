@@ -87,13 +87,7 @@ if [ -n "$contrib_tarball" ]; then
   tar -xzf "$vendor/$contrib_tarball" -C "$src/policy/modules/contrib" --strip-components=1
 fi
 [ -z "$dist_tarball" ] || tar -xzf "$vendor/$dist_tarball" -C "$dist" --strip-components=1
-for fix in "${tree_fixes[@]}"; do
-  file=${fix%%:*}
-  before=$(sha256sum "$src/$file")
-  sed -i -E "${fix#*:}" "$src/$file"
-  [ "$(sha256sum "$src/$file")" != "$before" ] || die "tree fix for $file changed nothing (stale row?): ${fix#*:}"
-  log "tree fix: $file: ${fix#*:}"
-done
+sed_fixes "$src" "tree fix" "${tree_fixes[@]}"
 # what the branch tip lacks: a file its Makefile installs, or an interface it calls but never defines (the definition
 # of a later branch, appended to the module's .if)
 for bp in "${backports[@]}"; do

@@ -68,13 +68,7 @@ start=$(date +%s)
 log "unpacking $tarball"
 tar -xzf "$vendor/$tarball" -C "$src" --strip-components=1
 
-for fix in "${src_fixes[@]}"; do
-  file=${fix%%:*}
-  before=$(sha256sum "$src/$file")
-  sed -i -E "${fix#*:}" "$src/$file"
-  [ "$(sha256sum "$src/$file")" != "$before" ] || die "source fix for $file changed nothing (stale row?): ${fix#*:}"
-  log "source fix: $file: ${fix#*:}"
-done
+sed_fixes "$src" "source fix" "${src_fixes[@]}"
 
 make_args=(DESTDIR="$dest" PREFIX=/usr PYTHON="$el_python" OPT_SUBDIRS="python semodule-utils" "${make_vars[@]//@DESTDIR@/$dest}")
 # Every binary and library finds THIS release's libraries by its run path, not by LD_LIBRARY_PATH: libsemanage runs

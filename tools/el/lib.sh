@@ -46,6 +46,8 @@ row_function() {
 key_userspace() {
   local fn
   fn=$(row_function userspace "$1")
+  # what a row need not say
+  build_env=() make_vars=() build_debs=() src_fixes=() no_semanage=''
   "$fn"
   ukey=$({
     cat "$el_dir/build-userspace.sh" "$el_lib"
@@ -136,4 +138,18 @@ el_guarded() {
     log "WARNING: unshare -m is not permitted here: running without the read-only guard of /usr, /etc, /opt"
     "$@"
   fi
+}
+
+# sed_fixes DIR LABEL FIX...: apply each "FILE:SED-EXPRESSION" (sed -E) to DIR/FILE; a fix that changes nothing is a
+# stale row and fails the build
+sed_fixes() {
+  local dir=$1 label=$2 fix file before
+  shift 2
+  for fix in "$@"; do
+    file=${fix%%:*}
+    before=$(sha256sum "$dir/$file")
+    sed -i -E "${fix#*:}" "$dir/$file"
+    [ "$(sha256sum "$dir/$file")" != "$before" ] || die "$label for $file changed nothing (stale row?): ${fix#*:}"
+    log "$label: $file: ${fix#*:}"
+  done
 }

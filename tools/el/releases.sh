@@ -6,7 +6,8 @@
 # see its README.md) and is checked against its SHA256SUMS.
 
 # shellcheck disable=SC2034  # the rows set variables for the scripts that source this file
-# userspace_<major>_<minor>: one SELinux userspace release (tools/el/build-userspace.sh). Sets
+# userspace_<major>_<minor>: one SELinux userspace release (tools/el/build-userspace.sh). A row sets only what
+# differs from the defaults (empty; tools/el/lib.sh). Sets
 #   tarball     the `git archive` of SELinuxProject/selinux at the release tag
 #   build_env   NAME=value words put in the ENVIRONMENT of both make calls (CFLAGS there, not on
 #               the make command line, keeps the top Makefile's `-I$DESTDIR/usr/include`; @DESTDIR@ is replaced)
@@ -23,11 +24,6 @@
 # EL9 (RHEL 9.4 and later ship userspace 3.6).
 userspace_3_6() {
   tarball=selinux-userspace-3.6.tar.gz
-  build_env=()
-  make_vars=()
-  build_debs=()
-  src_fixes=()
-  no_semanage=
 }
 
 # EL7 (2.5 throughout 7.x). glibc >= 2.30 declares gettid(), which 2.5's procattr.c defines static: renamed, as
@@ -62,21 +58,15 @@ userspace_2_9() {
   build_env=(CFLAGS="-O2 -Wall -fcommon")
   make_vars=(USE_PCRE2=y "PYLIBS=-lpython$("$el_python" -c 'import sysconfig; print(sysconfig.get_config_var("LDVERSION"))')")
   build_debs=(/usr/lib/python3/dist-packages/IPy.py:python3-ipy)   # 2.9's seobject (semanage) imports IPy
-  src_fixes=()
-  no_semanage=
 }
 
 # EL10 (3.7 in 10.0, 3.8 in the 10 stream).
 userspace_3_8() {
   tarball=selinux-userspace-3.8.tar.gz
-  build_env=()
-  make_vars=()
-  build_debs=()
-  src_fixes=()
-  no_semanage=
 }
 
-# store_<name>: one targeted policy store (tools/el/build-store.sh). Sets
+# store_<name>: one targeted policy store (tools/el/build-store.sh). A row sets only what differs from the defaults
+# (tools/el/lib.sh: git layout, /var/lib/selinux, the rest empty). Sets
 #   userspace         the userspace release whose checkpolicy/checkmodule/semodule build and load it
 #   policy_tarball    fedora-selinux/selinux-policy at the branch the EL release follows
 #   contrib_tarball   the tree's policy/modules/contrib when the branch keeps it in a separate repository
@@ -103,24 +93,18 @@ userspace_3_8() {
 store_el9() {
   userspace=3.6
   policy_tarball=selinux-policy-c9s.tar.gz
-  contrib_tarball=
   container_tarball=container-selinux-v2.189.0.tar.gz
   dist_tarball=selinux-policy-dist-fedora-a940eec3.tar.gz
   expect_modules=(base apache chronyd ntp permissivedomains)
-  backports=()
-  backport_tarball=
 }
 
 # EL10: CentOS Stream 10 policy, the same container-selinux and Fedora config as EL9.
 store_el10() {
   userspace=3.8
   policy_tarball=selinux-policy-c10s.tar.gz
-  contrib_tarball=
   container_tarball=container-selinux-v2.189.0.tar.gz
   dist_tarball=selinux-policy-dist-fedora-a940eec3.tar.gz
   expect_modules=(base apache chronyd ntp permissivedomains)
-  backports=()
-  backport_tarball=
 }
 
 # EL8: RHEL 8 branched its policy (3.14.x) from Fedora 28: the f28 branch with its contrib submodule.
