@@ -148,6 +148,7 @@ class PolicyStore(object):
         self.root = policy_root or None
         self.state_dir = state_dir or os.path.join(self.root or '/', STATE_DIR)
         self._features = None
+        self._pp_names = None
         self._modules = None
         self.record_problems = {}
 
@@ -225,11 +226,14 @@ class PolicyStore(object):
     def pp_to_cil(self, path, what):
         """The CIL (bytes) of the .pp at ``path`` by the converter libsemanage itself runs for this store (so the
         checksum is the one ``semodule -m`` will list), None when the host has no converter."""
-        configured = facts.pp_converter(facts.selinux_dir(self.root))
-        if configured and 'hll_pp_conf' not in self.runner.commands:
-            self.runner.commands['hll_pp_conf'] = Command(configured)
-        for name in ('hll_pp_conf', 'hll_pp', 'hll_pp_lib'):
-            if name in self.runner.commands and self.runner.has(name):
+        if self._pp_names is None:  # semanage.conf is read once per store, not once per package
+            self._pp_names = ('hll_pp', 'hll_pp_lib')
+            configured = facts.pp_converter(facts.selinux_dir(self.root))
+            if configured:
+                self.runner.commands['hll_pp_conf'] = Command(configured)
+                self._pp_names = ('hll_pp_conf',) + self._pp_names
+        for name in self._pp_names:
+            if self.runner.has(name):
                 result = self.runner.run(name, [path], what=what)
                 return to_bytes(result.stdout, errors='surrogate_or_strict')
         return None
