@@ -31,7 +31,7 @@ from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Fl
 
 
 ENTRY_KEYS = ('name', 'state', 'priority', 'version', 'denials', 'te', 'fc', 'if', 'src', 'remote_src', 'pp', 'cil',
-              'refpolicy', 'force', 'allow_dangerous')
+              'refpolicy', 'force', 'allow_dangerous', 'accumulate')
 SOURCE_KEYS = ('denials', 'te', 'src', 'pp', 'cil')
 RECORD_VERSION = 1
 DEVEL_INCLUDE = '/usr/share/selinux/devel/include'
@@ -69,7 +69,8 @@ class ModulePlan(object):
     """
     __slots__ = ('name', 'state', 'priority', 'kind', 'force', 'allow_dangerous', 'te', 'fc', 'iface', 'path',
                  'version', 'parsed', 'rules', 'findings', 'dropped', 'booleans', 'source_sha256', 'skip',
-                 'operations', 'compiled', 'installed_before', 'checksum', 'package', 'record', 'before_rules')
+                 'operations', 'compiled', 'installed_before', 'checksum', 'package', 'record', 'before_rules',
+                 'denials')
 
     def __init__(self, name, state, priority, kind, force=False, allow_dangerous=None, fc=None, iface=None):
         self.name, self.state, self.priority, self.kind = name, state, priority, kind
@@ -80,6 +81,7 @@ class ModulePlan(object):
         self.operations, self.compiled = [], False
         self.installed_before = self.checksum = self.package = self.record = None
         self.before_rules = []
+        self.denials = None  # the denial lines a generated module was built from (kept in its record)
 
     def verbs(self):
         return [op[0] for op in self.operations]
@@ -88,17 +90,22 @@ class ModulePlan(object):
         return '+'.join(self.verbs()) or 'none'
 
     def record_data(self):
-        return {
+        data = {
             'format': RECORD_VERSION, 'name': self.name, 'priority': self.priority, 'kind': self.kind,
             'version': self.version, 'source_sha256': self.source_sha256, 'checksum': self.checksum,
             'rules': self.rules, 'findings': self.findings, 'installed_at': int(time.time()),
         }
+        if self.denials is not None:
+            data['denials'] = self.denials
+        return data
 
     def record_stale(self):
-        """True when the record no longer describes this module as requested (source, priority or checksum)."""
+        """True when the record no longer describes this module as requested (source, priority, checksum or the
+        denials it was generated from)."""
         record = self.record
         return (record is None or record.get('source_sha256') != self.source_sha256
-                or record.get('priority') != self.priority or record.get('checksum') != self.checksum)
+                or record.get('priority') != self.priority or record.get('checksum') != self.checksum
+                or (self.denials is not None and record.get('denials') != self.denials))
 
     def report(self):
         return {
@@ -119,6 +126,7 @@ class Planner(object):
         self._workdir = None
         self._iface = None
         self._single = True
+        self.generating = False
 
     # ------------------------------------------------------------ helpers ---
     def workdir(self):
@@ -186,8 +194,11 @@ class Planner(object):
         given = [k for k in SOURCE_KEYS if entry.get(k) not in (None, '', [])]
         if len(given) > 1:
             raise PlanError("Module '%s': give only one of %s (got %s)." % (name, ', '.join(SOURCE_KEYS), ', '.join(given)))
-        if state == 'present' and not given:
-            raise PlanError("Module '%s': state=present needs a source: one of %s." % (name, ', '.join(SOURCE_KEYS)))
+        if state in ('present', 'generated') and not given:
+            raise PlanError("Module '%s': state=%s needs a source: one of %s." % (name, state, ', '.join(SOURCE_KEYS)))
+        if entry.get('accumulate') and given and given[0] != 'denials':
+            raise PlanError("Module '%s': accumulate merges denials; it does not apply to %s. Nothing was changed."
+                            % (name, given[0]))
         return ModulePlan(name, state, priority, given[0] if given else None, force=bool(self._opt(entry, 'force')),
                           allow_dangerous=safety.parse_allow_dangerous(self._opt(entry, 'allow_dangerous')),
                           fc=entry.get('fc'), iface=entry.get('if'))
@@ -223,9 +234,18 @@ class Planner(object):
         plan.version = entry.get('version')
         return plan
 
+    def _denials(self, plan, entry):
+        """The entry's denial lines; with ``accumulate``, merged with those of the module's record, sorted."""
+        lines = build.denial_lines(entry['denials'])
+        if self._opt(entry, 'accumulate'):
+            record = self.store.read_record(plan.name) or {}
+            lines = sorted(set(build.denial_lines(record.get('denials') or []) + lines))
+        plan.denials = lines
+        return lines
+
     def _generate(self, plan, entry):
         """audit2allow's module for the entry's denials; what it left without a rule goes to ``plan.dropped``."""
-        lines = build.denial_lines(entry['denials'])
+        lines = self._denials(plan, entry)
         refpolicy = bool(self._opt(entry, 'refpolicy'))
         iface = self.interface_info() if refpolicy else None
         te, stderr = build.generate(self.runner, plan.name, lines, policy_file=self.policy_file_for_audit2allow(),
@@ -366,13 +386,16 @@ class Planner(object):
         duplicates = sorted(set(n for n in names if names.count(n) > 1))
         if duplicates:
             raise PlanError('Each module may appear once in modules; repeated: %s.' % ', '.join(duplicates))
+        self.generating = self._generating(entries)
+        if self.generating:
+            self.runner.check_mode = True  # nothing may change the host: a changing command would be an error
         try:
             plans = [self.plan(self.prepare(entry)) for entry in entries]
             operations = [op for plan in plans for op in plan.operations]
             installs = [p for p in plans if 'install' in p.verbs()]
             if installs:
                 self._judge(installs, operations)
-            if not self.module.check_mode:
+            if not (self.module.check_mode or self.generating):
                 if operations:
                     self.store.check_record_writable([p.name for p in plans if p.kind is not None])
                     self.store.commit(operations)
@@ -382,6 +405,14 @@ class Planner(object):
         finally:
             if self._workdir is not None:
                 shutil.rmtree(self._workdir, ignore_errors=True)
+
+    def _generating(self, entries):
+        """True for state=generated (decide and judge, install nothing); it cannot be mixed with other states."""
+        states = set(self._opt(entry, 'state') or 'present' for entry in entries)
+        if 'generated' in states and len(states) > 1:
+            raise PlanError('state=generated installs nothing, so it cannot be mixed with other states in one call '
+                            '(got %s). Nothing was changed.' % ', '.join(sorted(states)))
+        return 'generated' in states
 
     def _judge(self, installs, operations):
         """Before the commit, in check mode too: try the whole transaction on a private copy of the store, then
@@ -463,7 +494,14 @@ class Planner(object):
         findings, dropped, booleans = self._collect(plans)
         per_module = [plan.report() for plan in plans]
         actions = ['%s %s' % (m['action'], m['name']) for m in per_module if m['changed']]
-        if actions:
+        if self.generating:
+            for module in per_module:
+                module['changed'] = False
+            msg = 'generated and judged %s; nothing installed (state=generated)%s' % (
+                ', '.join(m['name'] for m in per_module),
+                ': %s would need a policy rebuild' % ', '.join(actions) if actions else '')
+            actions, rebuilds = [], 0
+        elif actions:
             msg = '%s; %d policy rebuild%s%s' % (', '.join(actions), rebuilds, '' if rebuilds == 1 else 's',
                                                  ' (check mode)' if self.module.check_mode else '')
         else:

@@ -121,6 +121,9 @@ def record_problem(name, data):
         return 'field rules holds a non-text item'
     if not all(isinstance(item, dict) for item in data['findings']):
         return 'field findings holds a non-object item'
+    denials = data.get('denials', [])
+    if not isinstance(denials, list) or not all(isinstance(line, TEXT) for line in denials):
+        return 'field denials is not a list of text'
     return None
 
 

@@ -332,6 +332,16 @@ lines:
   sample:
     - 'type=AVC msg=audit(1764115800.123:4242): avc:  denied  { open read } for  pid=812 comm="avctest"
       name="secret.txt" scontext=system_u:system_r:ntpd_t:s0 tcontext=system_u:object_r:user_home_t:s0 tclass=file permissive=0'
+allow_lines:
+  description:
+    - The RV(lines) that only an allow rule fixes, to give to M(fleetsec.selinux.local_policy_module) as its
+      O(fleetsec.selinux.local_policy_module#module:denials). With O(triage=true), those whose RV(denials[].remedy)
+      is V(allow) (the other remedies fix theirs without a rule, and V(none) needs nothing); without triage, all of
+      RV(lines).
+  returned: always
+  type: list
+  elements: str
+  sample: []
 records:
   description: Number of denial records read that passed the time and domain filters.
   returned: always
@@ -490,6 +500,11 @@ def collect(module, runner, params, since):
     return collector, source, new_state, state
 
 
+def needing_rule(denials, lines):
+    """The lines of the triaged denials that only an allow rule fixes (remedy ``allow``)."""
+    return [line for denial, line in zip(denials, lines) if denial['remedy']['remedy'] == 'allow']
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -517,6 +532,7 @@ def main():
         denials = collector.result_denials()
         lines = collector.result_lines()
         remedies = analysis.run(denials, lines)
+        allow_lines = needing_rule(denials, lines) if params['triage'] else list(lines)
         checkpoint_updated = False
         if new_state is not None and not module.check_mode and not sources.same_checkpoint(old_state, new_state):
             sources.save_checkpoint(module, params['checkpoint'], new_state)
@@ -527,6 +543,7 @@ def main():
         changed=False,
         denials=denials,
         lines=lines,
+        allow_lines=allow_lines,
         records=collector.records,
         skipped_lines=collector.result_skipped(),
         errors=collector.result_errors(),

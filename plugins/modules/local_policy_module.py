@@ -68,8 +68,13 @@ options:
       - V(absent) removes the module at O(priority).
       - V(enabled) / V(disabled) enable or disable an installed module; with a source, the module is also installed
         or updated first.
+      - V(generated) does everything V(present) does before the commit - generate the source, compile it, try the
+        whole transaction on a private copy of the store and judge it with the safety gate - and installs nothing,
+        the review step of a rollout (RV(te), RV(rules), RV(dangerous)), with O(dest) to keep the source for review.
+        It changes nothing on the host, so it runs outside check mode and is reported unchanged (unless O(dest)
+        files were written). It cannot be mixed with other states in one call.
     type: str
-    choices: [present, absent, enabled, disabled]
+    choices: [present, absent, enabled, disabled, generated]
     default: present
   priority:
     description:
@@ -93,6 +98,17 @@ options:
       - Mutually exclusive with O(te), O(src), O(pp) and O(cil).
     type: list
     elements: raw
+  accumulate:
+    description:
+      - With O(denials), add the given denials to those the module was last generated from (kept in its record
+        under C(/var/lib/fleetsec-selinux)) instead of replacing them, so that a run which captured only part of
+        the workload never shrinks the module. The merged lines are sorted, so the same set always gives the same
+        source (and an unchanged rerun compiles nothing).
+      - Only for O(denials). Set on a module with another source, it is an error (a O(modules) entry with another
+        source ignores the inherited top-level value). Removing the module (V(state=absent)) forgets the recorded
+        denials.
+    type: bool
+    default: false
   te:
     description:
       - Type-enforcement source text. Its C(module) (or C(policy_module)) statement, if any, must name O(name); the
@@ -134,7 +150,7 @@ options:
     description:
       - Several modules handled in ONE C(semodule) transaction (one policy rebuild).
       - Each entry takes the same options as a single module; O(state), O(priority), O(refpolicy), O(force),
-        O(allow_dangerous) and O(remote_src) default to the top-level values.
+        O(allow_dangerous), O(accumulate) and O(remote_src) default to the top-level values.
       - Mutually exclusive with O(name).
     type: list
     elements: dict
@@ -146,7 +162,7 @@ options:
       state:
         description: See O(state); default the top-level O(state).
         type: str
-        choices: [present, absent, enabled, disabled]
+        choices: [present, absent, enabled, disabled, generated]
       priority:
         description: See O(priority); default the top-level O(priority).
         type: int
@@ -157,6 +173,9 @@ options:
         description: See O(denials).
         type: list
         elements: raw
+      accumulate:
+        description: See O(accumulate); default the top-level O(accumulate).
+        type: bool
       te:
         description: See O(te).
         type: str
@@ -253,6 +272,19 @@ EXAMPLES = r'''
   fleetsec.selinux.local_policy_module:
     name: acme_ntpd_local
     denials: "{{ avc.lines }}"
+    dest: "{{ playbook_dir }}/selinux"
+
+- name: Add today's denials to those the module was built from (a partial capture never shrinks it)
+  fleetsec.selinux.local_policy_module:
+    name: acme_ntpd_local
+    denials: "{{ avc.allow_lines }}"
+    accumulate: true
+
+- name: Generate and judge a module for review, install nothing; keep its source in the repository
+  fleetsec.selinux.local_policy_module:
+    name: acme_app
+    state: generated
+    denials: "{{ avc.allow_lines }}"
     dest: "{{ playbook_dir }}/selinux"
 
 - name: Load a reviewed .te kept in git next to the playbook
@@ -437,10 +469,11 @@ from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_plan impo
 def _entry_spec(top_level):
     spec = dict(
         name=dict(type='str', required=not top_level),
-        state=dict(type='str', choices=['present', 'absent', 'enabled', 'disabled']),
+        state=dict(type='str', choices=['present', 'absent', 'enabled', 'disabled', 'generated']),
         priority=dict(type='int'),
         version=dict(type='str'),
         denials=dict(type='list', elements='raw'),
+        accumulate=dict(type='bool'),
         te=dict(type='str'),
         fc=dict(type='str'),
         src=dict(type='path'),
@@ -459,6 +492,7 @@ def _entry_spec(top_level):
         spec['remote_src']['default'] = False
         spec['refpolicy']['default'] = False
         spec['force']['default'] = False
+        spec['accumulate']['default'] = False
     return spec
 
 
@@ -486,7 +520,7 @@ def main():
     runner = Runner(module, CATALOGUE)
     try:
         store = PolicyStore(module, runner, policy_root=params['policy_root'])
-        inherited = ('state', 'priority', 'refpolicy', 'force', 'allow_dangerous', 'remote_src')
+        inherited = ('state', 'priority', 'refpolicy', 'force', 'allow_dangerous', 'remote_src', 'accumulate')
         defaults = dict((key, params[key]) for key in inherited)
         if params['modules'] is not None:
             entries = [dict((k, e.get(k)) for k in ENTRY_KEYS) for e in params['modules']]

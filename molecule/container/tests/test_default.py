@@ -3,6 +3,7 @@
 the tooling, the offline build and the policy store can be checked; enforcement is reported
 as NOT tested (skipped with the reason), never as passed."""
 import io
+import json
 import os
 import re
 
@@ -36,6 +37,16 @@ def test_generated_source_allows_exactly_the_recorded_denials(tvars):
     rule = re.search(r"allow %s %s:file \{([^}]*)\};" % (tvars["fleetsec_test_domain"], tvars["fleetsec_test_target_type"]), text)
     assert rule, text
     assert sorted(rule.group(1).split()) == ["getattr", "open", "read"]
+
+
+def test_the_module_record_is_the_one_record_of_its_denials(host, tvars):
+    """The role keeps the denials in the module's own record (accumulate), not in a second file of its own."""
+    name = tvars["fleetsec_test_module_name"]
+    record = host.file("/var/lib/fleetsec-selinux/modules/%s.json" % name)
+    assert record.exists and record.user == "root" and record.mode == 0o600
+    denials = json.loads(record.content_string)["denials"]
+    assert denials and all(" tclass=file " in line and tvars["fleetsec_test_domain"] in line for line in denials)
+    assert not host.file("/var/lib/fleetsec-selinux/local_policy").exists
 
 
 def test_selinux_is_disabled_in_the_container(host):

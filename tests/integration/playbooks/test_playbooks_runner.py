@@ -8,6 +8,7 @@ The host is this machine (local connection) reading a written audit log; rollout
 (deploying needs the enforcing VM, see tools/demo.sh).
 """
 import os
+import stat
 import subprocess
 import time
 
@@ -89,6 +90,9 @@ def test_rollout_stops_at_the_review_gate_with_the_module_in_the_job_artifacts(j
     policy = artifacts / 'fleetsec-selinux' / 'policy'
     te = (policy / 'fleetsec_runner.te').read_text()
     assert 'allow ntpd_t user_home_t:file read;' in te
+    # one export of the reviewed source: local_policy_module's dest (state=generated), 0600 like every export
+    assert stat.S_IMODE((policy / 'fleetsec_runner.te').stat().st_mode) == 0o600
+    assert not os.path.exists('/var/lib/fleetsec-selinux/modules/fleetsec_runner.json')  # generated, not installed
     assert (policy / 'fleetsec_runner.avc').read_text().count('avc:  denied') == 1  # 3 records, 1 denial
     assert stats['fleetsec_module_te'] == te and stats['fleetsec_module_rules'] == ['allow ntpd_t user_home_t:file read;']
     assert stats['fleetsec_denial_lines'] == 1

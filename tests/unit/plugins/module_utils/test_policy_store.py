@@ -307,6 +307,8 @@ def test_record_owned_by_another_user_is_refused(tmpdir, monkeypatch):
     (dict(RECORD, rules=[1]), 'non-text item'),
     (dict(RECORD, findings=['x']), 'non-object item'),
     (dict(RECORD, name='postfix'), 'it names module "postfix"'),
+    (dict(RECORD, denials='type=AVC'), 'field denials is not a list of text'),
+    (dict(RECORD, denials=[{'scontext': 'x'}]), 'field denials is not a list of text'),
     ([], 'not a JSON object'),
 ])
 def test_corrupt_record_counts_as_none_and_says_why(tmpdir, data, problem):

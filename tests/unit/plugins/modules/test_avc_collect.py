@@ -19,7 +19,7 @@ from ansible_collections.fleetsec.selinux.plugins.module_utils import _avc_sourc
 from module_helpers import run_module
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'avc')
-KEYS = set(['changed', 'denials', 'lines', 'records', 'skipped_lines', 'errors', 'checkpoint_updated', 'source'])
+KEYS = set(['changed', 'denials', 'lines', 'allow_lines', 'records', 'skipped_lines', 'errors', 'checkpoint_updated', 'source'])
 
 
 def fixture(name):
@@ -41,6 +41,7 @@ def test_file_source_returns_the_contract(monkeypatch):
     assert ntpd['first_seen'] == '2025-11-26T00:10:00Z' and ntpd['last_seen'] == '2025-11-26T00:10:30Z'
     assert ntpd['exe'] == '/usr/local/sbin/avctest'
     assert len(result['lines']) == len(result['denials']) == 2
+    assert result['allow_lines'] == result['lines']  # without triage every denial needs a rule
     assert result['records'] == 3
     assert result['skipped_lines'] == {'count': 0, 'samples': []}
     assert result['checkpoint_updated'] is False
@@ -101,6 +102,29 @@ def test_explain_adds_explanations(monkeypatch, tmp_path):
     assert not failed
     assert calls == [str(policy)]
     assert [d['explanation']['kind'] for d in result['denials']] == ['missing_rule', 'boolean']
+
+
+def test_triage_keeps_for_the_module_only_the_lines_no_other_remedy_fixes(monkeypatch, tmp_path):
+    """The role and the rollout take the module's denials from allow_lines (they each zipped denials with lines
+    in Jinja before): a relabel, port or boolean remedy and a denial the policy allows now need no rule."""
+    policy = tmp_path / 'policy.33'
+    policy.write_bytes(b'binary policy')
+    monkeypatch.setattr(facts, 'selinux_active', lambda: False)
+    monkeypatch.setattr(facts, 'binary_policy', lambda: str(policy))
+    monkeypatch.setattr(a2w, 'explain', lambda runner, lines, policy: dict((line, None) for line in lines))
+    monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda self, name, *a, **k: '/usr/bin/' + name)
+    monkeypatch.setattr(avc_collect.remedy, 'Evidence', lambda *args, **kwargs: None)
+    chosen = {'file': 'allow', 'tcp_socket': 'port'}
+    monkeypatch.setattr(avc_collect.remedy, 'triage', lambda denial, evidence: {'remedy': chosen[denial['tclass']]})
+    result, failed = run_module(monkeypatch, avc_collect.main, {
+        'source': 'file', 'paths': [fixture('ntpd.log')], 'triage': True})
+    assert not failed, result
+    assert [d['remedy']['remedy'] for d in result['denials']] == ['allow', 'port']
+    assert result['allow_lines'] == [result['lines'][0]] and 'tclass=file' in result['allow_lines'][0]
+    chosen['file'] = 'none'
+    result, failed = run_module(monkeypatch, avc_collect.main, {
+        'source': 'file', 'paths': [fixture('ntpd.log')], 'triage': True})
+    assert not failed and result['allow_lines'] == []
 
 
 def test_auto_source_choice(monkeypatch):

@@ -453,3 +453,74 @@ def test_missing_remote_src_fails_clearly(monkeypatch, root):
     case = {'args': {'name': 'acme', 'src': '/nonexistent/acme.te', 'remote_src': True}, 'commands': []}
     case, script, result, failed = run_case(monkeypatch, root, case)
     assert failed and result['msg'] == "Module 'acme': src /nonexistent/acme.te does not exist on the target (remote_src=true)."
+
+
+AVC_LATER = AVC.replace('1700000000.1:1', '1700000360.1:7').replace('pid=1 ', 'pid=9 ')
+
+
+def generate_commands(lines, install):
+    """audit2allow on ``lines`` (the exact stdin), then the build of GENERATED; the commit when ``install``."""
+    return [{'cmd': 'audit2allow -m acme -p {ROOT}/etc/selinux/default/policy/policy.33', 'out': 'GENERATED',
+             'stdin': ''.join(line + '\n' for line in lines)},
+            {'cmd': 'semodule --help', 'out': 'HELP'},
+            {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': ''}] + list(BUILD) + [
+        TO_CIL] + judged('-X 400 -i {TMP}/acme/acme.pp') + (
+        [{'cmd': 'semodule -p {ROOT} -s default -n -X 400 -i {TMP}/acme/acme.pp'}] if install else [])
+
+
+@pytest.mark.parametrize('check_mode', [True, False])
+def test_accumulate_generates_from_the_recorded_and_the_new_denials(monkeypatch, root, check_mode):
+    """The role's rerun that captured only part of the workload must not shrink the module: accumulate merges
+    the denials of the module's record with the new ones (sorted, so the same set gives the same source)."""
+    write_record(root, 'acme', {'denials': [AVC_LATER]})
+    case = {'args': {'name': 'acme', 'denials': [AVC], 'accumulate': True, 'version': '1.0'},
+            'check_mode': check_mode, 'commands': generate_commands(sorted([AVC, AVC_LATER]), not check_mode)}
+    case, script, result, failed = run_case(monkeypatch, root, case)
+    assert not failed, result
+    assert script.commands == []
+    with io.open(record_file(root, 'acme')) as handle:
+        recorded = json.load(handle)['denials']
+    assert recorded == ([AVC_LATER] if check_mode else sorted([AVC, AVC_LATER]))
+
+
+def test_without_accumulate_the_given_denials_replace_the_recorded_ones(monkeypatch, root):
+    write_record(root, 'acme', {'denials': [AVC_LATER]})
+    case = {'args': {'name': 'acme', 'denials': [AVC], 'version': '1.0'}, 'commands': generate_commands([AVC], True)}
+    case, script, result, failed = run_case(monkeypatch, root, case)
+    assert not failed and script.commands == []
+    with io.open(record_file(root, 'acme')) as handle:
+        assert json.load(handle)['denials'] == [AVC]
+
+
+def test_accumulate_with_another_source_is_refused_before_anything_runs(monkeypatch, root):
+    case = {'args': {'name': 'acme', 'te': 'TE', 'accumulate': True}, 'commands': []}
+    case, script, result, failed = run_case(monkeypatch, root, case)
+    assert failed and result['msg'] == ("Module 'acme': accumulate merges denials; it does not apply to te. "
+                                        "Nothing was changed.")
+    assert script.seen == []
+
+
+def test_generated_judges_the_module_and_installs_nothing(monkeypatch, root):
+    """The rollout's review step: the same generation, build, trial and gate as present, outside check mode, and no
+    commit, no record (a changing command would raise CheckModeViolation before it ran)."""
+    case = {'args': {'name': 'acme', 'denials': [AVC], 'version': '1.0', 'state': 'generated'},
+            'commands': generate_commands([AVC], install=False)}
+    case, script, result, failed = run_case(monkeypatch, root, case)
+    assert not failed, result
+    assert script.commands == []
+    assert (result['changed'], result['rebuilds']) == (False, 0)
+    assert result['msg'] == ('generated and judged acme; nothing installed (state=generated): install acme would '
+                             'need a policy rebuild')
+    assert result['rules'] == ['allow ntpd_t user_home_t:file read;'] and result['modules'][0]['changed'] is False
+    assert not os.path.exists(os.path.join(root, 'var/lib/fleetsec-selinux'))
+
+
+@pytest.mark.parametrize('args, message', [
+    ({'modules': [{'name': 'acme', 'te': 'TE', 'state': 'generated'}, {'name': 'old', 'state': 'absent'}]},
+     'state=generated installs nothing, so it cannot be mixed with other states in one call (got absent, generated).'),
+    ({'name': 'acme', 'state': 'generated'}, "Module 'acme': state=generated needs a source: one of denials, te"),
+])
+def test_generated_is_refused_before_anything_runs(monkeypatch, root, args, message):
+    case, script, result, failed = run_case(monkeypatch, root, {'args': args, 'commands': []})
+    assert failed and message in result['msg'], result
+    assert script.seen == []
