@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 
+from conftest import commit_num, store_digest
 from module_helpers import run_module
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_store
@@ -230,3 +231,31 @@ allow ntpd_t self:capability sys_admin;
     everything, failed = run(monkeypatch, dict(args, allow_dangerous=True), check_mode=True)
     assert not failed and everything['changed']
     assert 'fsitest_danger' not in store_list(policy_root)
+
+
+def test_generated_changes_nothing_and_accumulate_never_shrinks_the_module(monkeypatch, policy_root, store_list):
+    """state=generated (the rollout's review step) judges on a trial copy and leaves the store byte-identical;
+    accumulate (the role's builds) adds a later capture's denials to the module instead of replacing them."""
+    first_capture = [avc(1, 'ntpd_t', 'user_home_t', 'file', 'read')]
+    later_capture = [avc(2, 'ntpd_t', 'user_home_t', 'dir', 'search')]
+    args = dict(name='fsitest_acc', policy_root=policy_root)
+    digest, commits = store_digest(policy_root), commit_num(policy_root)
+    generated, failed = run(monkeypatch, dict(args, denials=first_capture, state='generated'))
+    assert not failed, generated
+    assert (generated['changed'], generated['rebuilds']) == (False, 0) and 'nothing installed' in generated['msg']
+    assert generated['rules'] == ['allow ntpd_t user_home_t:file read;'] and generated['dangerous'] == []
+    assert (store_digest(policy_root), commit_num(policy_root)) == (digest, commits)
+    assert not os.path.exists(record_path(policy_root, 'fsitest_acc'))
+
+    installed, failed = run(monkeypatch, dict(args, denials=first_capture, accumulate=True))
+    assert not failed and installed['rebuilds'] == 1, installed
+    grown, failed = run(monkeypatch, dict(args, denials=later_capture, accumulate=True))
+    assert not failed and grown['rebuilds'] == 1, grown
+    assert sorted(grown['rules']) == ['allow ntpd_t user_home_t:dir search;', 'allow ntpd_t user_home_t:file read;']
+    with open(record_path(policy_root, 'fsitest_acc')) as handle:
+        assert json.load(handle)['denials'] == sorted(first_capture + later_capture)
+    commits = commit_num(policy_root)
+    again, failed = run(monkeypatch, dict(args, denials=later_capture, accumulate=True))
+    assert not failed
+    assert (again['changed'], again['rebuilds'], again['modules'][0]['compiled']) == (False, 0, False)
+    assert commit_num(policy_root) == commits and store_list(policy_root)['fsitest_acc'][3] == grown['checksum']
