@@ -37,7 +37,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(REPO, 'tests', 'integration', 'pytest'))
 
 import avc_scan  # noqa: E402  (the synthetic audit.log generator)
-import conftest  # noqa: E402  (STORE_DIRS, the store check and the collections path of the store tests)
+import store_copy  # noqa: E402  (STORE_DIRS, the store check and the collections path of the store tests)
 
 REAL_DENIALS = os.path.join(REPO, 'molecule', 'container', 'files', 'avctest-audit.log')
 TARGET_PYTHON = '/usr/bin/python3'
@@ -131,7 +131,7 @@ class Fleet(object):
     def prepare(self):
         os.makedirs(self.roots)
         pristine = os.path.join(self.base, 'pristine')
-        for parent, source in conftest.STORE_DIRS:
+        for parent, source in store_copy.STORE_DIRS:
             os.makedirs(os.path.join(pristine, parent))
             shutil.copytree(source, os.path.join(pristine, parent, 'selinux'), symlinks=True)
         for host in self.hosts:
@@ -167,7 +167,7 @@ class Fleet(object):
     def env(self, settings):
         env = dict(os.environ)
         env.update({
-            'ANSIBLE_COLLECTIONS_PATH': conftest.collections_path(),
+            'ANSIBLE_COLLECTIONS_PATH': store_copy.collections_path(),
             'ANSIBLE_CALLBACK_PLUGINS': os.path.join(FILES, 'callback_plugins'),
             'ANSIBLE_CALLBACKS_ENABLED': 'fleet_bench',
             'ANSIBLE_FORKS': str(settings['forks']),
@@ -288,7 +288,7 @@ def main():
     parser.add_argument('--no-ssh', action='store_true', help='skip the SSH runs (they need %s)' % SSHD)
     parser.add_argument('--keep', action='store_true', help='keep the work folder and print its path')
     options, dummy = parser.parse_known_args()  # make bench passes the same BENCH_ARGS to every benchmark
-    if not conftest._store_available():  # pylint: disable=protected-access
+    if not store_copy.store_available():
         print('## Fleet benchmark\n\nFAILED: no SELinux policy store or semodule on this machine.')
         return 1
     if options.hosts < 2:

@@ -20,8 +20,8 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
 sys.path.insert(0, os.path.join(REPO, 'tests', 'unit'))
 sys.path.insert(0, os.path.join(REPO, 'tests', 'integration', 'pytest'))
 
-import conftest  # noqa: E402
-COLLECTIONS = conftest.collections_path()  # build/collections -> this checkout, already on sys.path
+import store_copy  # noqa: E402
+COLLECTIONS = store_copy.collections_path()  # build/collections -> this checkout, already on sys.path
 
 from ansible.module_utils import basic  # noqa: E402
 from module_helpers import run_module  # noqa: E402

@@ -23,8 +23,8 @@ import time
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
 sys.path.insert(0, os.path.join(REPO, 'tests', 'integration', 'pytest'))
 
-import conftest  # noqa: E402
-from conftest import commit_num  # noqa: E402
+import store_copy  # noqa: E402
+from store_copy import commit_num  # noqa: E402
 
 MODULE = os.path.join(REPO, 'plugins', 'modules', 'remedy.py')
 REMEDIES = [
@@ -51,7 +51,7 @@ def all_in_one(entries):
 
 def fresh_root(base, name):
     root = os.path.join(base, name)
-    for parent, source in conftest.STORE_DIRS:
+    for parent, source in store_copy.STORE_DIRS:
         os.makedirs(os.path.join(root, parent))
         shutil.copytree(source, os.path.join(root, parent, os.path.basename(source)), symlinks=True)
     return root
@@ -59,7 +59,7 @@ def fresh_root(base, name):
 
 def call(root, args, scratch):
     started = time.monotonic()
-    result, rc = conftest.run_in_store_namespace(MODULE, root, args, tmp_path=scratch)
+    result, rc = store_copy.run_in_store_namespace(MODULE, root, args, tmp_path=scratch)
     if rc != 0:
         raise SystemExit('remedy failed: %s' % result.get('msg'))
     return result, time.monotonic() - started
@@ -109,7 +109,7 @@ def report(results, load):
     print('## remedy: one transaction for every remedy (bench/remedy_transactions.py)')
     print()
     print('Store: a private copy of `%s` (`%s`), semanage `%s`; %d round(s), minimum of each wall time.' % (
-        conftest.STORE_ROOT, conftest.store_type(conftest.STORE_ROOT) if conftest.STORE_ROOT != '/' else 'host',
+        store_copy.STORE_ROOT, store_copy.store_type(store_copy.STORE_ROOT) if store_copy.STORE_ROOT != '/' else 'host',
         shutil.which('semanage'), len(results[0][1])))
     print()
     ok = [table(label, rounds) for label, rounds in results] == [True] * len(results)  # every table printed
@@ -124,7 +124,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument('--repeat', type=int, default=1, help='rounds; each wall time is the minimum over them')
     options = parser.parse_args()
-    if os.geteuid() != 0 or not conftest.NAMESPACE_TOOLS or not conftest.namespace_ok():
+    if os.geteuid() != 0 or not store_copy.NAMESPACE_TOOLS or not store_copy.namespace_ok():
         raise SystemExit('needs root and unshare -m (the module runs in a private mount namespace)')
     base = tempfile.mkdtemp(prefix='fsbench-remedy-')
     try:

@@ -14,7 +14,7 @@ import time
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
 sys.path.insert(0, os.path.join(REPO, 'tests', 'integration', 'pytest'))
 
-import conftest  # noqa: E402  (puts build/collections -> this checkout on sys.path)
+import store_copy  # noqa: E402  (puts build/collections -> this checkout on sys.path)
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_build as build  # noqa: E402
 
@@ -40,7 +40,7 @@ def main():
     parser.add_argument('--repeat', type=int, default=3)
     parser.add_argument('--max-ratio', type=float, default=30.0)
     args = parser.parse_args()
-    assert conftest.REPO == REPO
+    assert store_copy.REPO == REPO
     small = seconds(args.lines, args.repeat)
     large = seconds(args.lines * 10, args.repeat)
     ratio = large / small if small else float('inf')

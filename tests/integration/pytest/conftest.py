@@ -5,93 +5,20 @@
 ``policy_root``: a private copy of this host's ``/etc/selinux`` and ``/var/lib/selinux`` (~24 MB) under a
 temporary root, so tests run ``semodule -p ROOT ...`` for real, in seconds, without touching the host store.
 One pristine copy is made per session; each test gets its own copy of it (a plain file copy, ~0.1 s).
+The helpers (store paths, commit number, namespace runner) are in store_copy.py.
 """
-import hashlib
-import json
 import os
 import shutil
-import struct
-import subprocess
-import sys
 
 import pytest
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
-# A prebuilt store root to test against instead of this host's store: the EL stores of tools/el/build-store.sh
-# (run with that release's userspace first on PATH: tools/test.sh step integration-store-el9).
-STORE_ROOT = os.environ.get('FLEETSEC_STORE_ROOT') or '/'
-# (EL7 keeps its store under etc/selinux: no var/lib/selinux there)
-STORE_DIRS = tuple((parent, path) for parent, path in (
-    ('etc', os.path.join(STORE_ROOT, 'etc/selinux')), ('var/lib', os.path.join(STORE_ROOT, 'var/lib/selinux')))
-    if parent == 'etc' or os.path.isdir(path))
-
-
-def store_type(root):
-    """SELINUXTYPE of ROOT/etc/selinux/config (the store name semodule -s needs under an alternate root)."""
-    found = 'targeted'
-    with open(os.path.join(str(root), 'etc/selinux/config')) as handle:
-        for line in handle:
-            key, sep, value = line.split('#', 1)[0].partition('=')
-            if sep and key.strip() == 'SELINUXTYPE' and value.strip():
-                found = value.strip().strip('"\'')
-    return found
-
-
-# The interpreter that runs the modules in run_in_store_namespace (as Ansible runs them on a target) and where it finds
-# ansible's module_utils: the EL release's own Python in the matrix steps (tools/test.sh), else this one.
-TARGET_PYTHON = os.environ.get('FLEETSEC_TARGET_PYTHON') or sys.executable
-TARGET_SITE = [p for p in (os.environ.get('FLEETSEC_TARGET_SITE') or '').split(':') if p]
-
-
-def store_dir(root):
-    """ROOT's libsemanage store of its policy type: store-root of ROOT's semanage.conf (EL7: /etc/selinux) + type."""
-    from ansible_collections.fleetsec.selinux.plugins.module_utils import _host_facts
-    return os.path.join(str(root), _host_facts.store_root(os.path.join(str(root), 'etc/selinux')).lstrip('/'),
-                        store_type(root))
-
-
-def commit_num(root):
-    path = os.path.join(store_dir(root), 'active', 'commit_num')
-    with open(path, 'rb') as handle:
-        return struct.unpack('=I', handle.read(4))[0]
-
-
-def store_digest(root):
-    digest = hashlib.sha256()
-    for parent in ('etc/selinux', 'var/lib/selinux'):
-        for folder, dirs, files in sorted(os.walk(os.path.join(root, parent))):
-            dirs.sort()
-            for name in sorted(files):
-                path = os.path.join(folder, name)
-                if os.path.isfile(path) and not os.path.islink(path) and not name.endswith('.LOCK'):
-                    digest.update(path.encode())
-                    with open(path, 'rb') as handle:
-                        digest.update(handle.read())
-    return digest.hexdigest()
-
-
-def collections_path():
-    """build/collections/ansible_collections/fleetsec/selinux -> the repository (as tools/collection-tree.sh does)."""
-    base = os.path.join(REPO, 'build', 'collections')
-    link = os.path.join(base, 'ansible_collections', 'fleetsec', 'selinux')
-    if not os.path.lexists(link):
-        os.makedirs(os.path.dirname(link), exist_ok=True)
-        os.symlink(REPO, link)
-    return base
-
-
-sys.path.insert(0, collections_path())
-sys.path.insert(0, os.path.join(REPO, 'tests', 'unit'))
-
-
-def _store_available():
-    return all(os.path.isdir(path) for dummy, path in STORE_DIRS) and shutil.which('semodule') is not None
+from store_copy import STORE_DIRS, STORE_ROOT, semodule_list, store_available
 
 
 @pytest.fixture(scope='session')
 def pristine_policy_root(tmp_path_factory):
     """A session-wide untouched copy of the host's policy store; never give it to a test that changes it."""
-    if not _store_available():
+    if not store_available():
         if os.environ.get('FLEETSEC_STORE_ROOT'):
             # a matrix step names its store: a missing one is a failed step, never a skipped test
             pytest.fail('FLEETSEC_STORE_ROOT=%s holds no policy store (or no semodule on PATH)' % STORE_ROOT)
@@ -112,70 +39,6 @@ def policy_root(pristine_policy_root, tmp_path):
     return str(root)
 
 
-def semodule_list(root):
-    """{name: (priority, kind, enabled, checksum)} of the highest priority of each module in ``root``."""
-    out = subprocess.run(['semodule', '-p', root, '-s', store_type(root), '-lfull', '-m'], check=True,
-                         capture_output=True, text=True,
-                         env=dict(os.environ, LC_ALL='C')).stdout
-    modules = {}
-    for line in out.splitlines():
-        fields = line.split()
-        if len(fields) < 3:
-            continue
-        checksum = next((f for f in fields if f.startswith('sha256:')), None)
-        entry = (int(fields[0]), fields[2], 'disabled' not in fields, checksum)
-        if fields[1] not in modules or modules[fields[1]][0] < entry[0]:
-            modules[fields[1]] = entry
-    return modules
-
-
 @pytest.fixture
 def store_list():
     return semodule_list
-
-
-UNSHARE = shutil.which('unshare')
-MOUNT = shutil.which('mount')
-NAMESPACE_TOOLS = UNSHARE is not None and MOUNT is not None
-
-
-def namespace_ok():
-    return subprocess.run([UNSHARE, '-m', 'true'], capture_output=True, check=False).returncode == 0
-
-
-# runs argv[2] as __main__ with argv[1] (a JSON list) first on sys.path; Python 2.7 and 3
-_TARGET_BOOT = ('import json, runpy, sys\n'
-                'sys.path[0:0] = json.loads(sys.argv[1])\n'
-                'sys.argv = sys.argv[2:]\n'
-                'runpy.run_path(sys.argv[0], run_name="__main__")\n')
-
-
-def run_in_store_namespace(module, root, args, check_mode=False, tmp_path=None, path=None, namespace=True):
-    """Run the module file ``module`` as Ansible runs it (a TARGET_PYTHON process with its JSON arguments) in a private
-    mount namespace where ``root``'s policy store is bind-mounted over /etc/selinux and /var/lib/selinux (semanage
-    has no alternate-root option); the host store is never touched. ``namespace=False``: no namespace (for a module
-    given ``root`` as its own option). Returns (result, rc)."""
-    payload = dict(args)
-    if check_mode:
-        payload['_ansible_check_mode'] = True
-    args_file = os.path.join(str(tmp_path), 'args.json')
-    with open(args_file, 'w') as handle:
-        json.dump({'ANSIBLE_MODULE_ARGS': payload}, handle)
-    script = ('set -e; "$1" --bind "$2/etc/selinux" /etc/selinux; '
-              'if [ -d "$2/var/lib/selinux" ]; then "$1" --bind "$2/var/lib/selinux" /var/lib/selinux; fi; '
-              'shift 2; exec "$@"')
-    # the module's imports first, then what is set (an EL userspace's python modules: semanage needs them)
-    pythonpath = [os.path.join(REPO, 'build', 'collections')] + [p for p in [os.environ.get('PYTHONPATH')] if p]
-    env = dict(os.environ, PYTHONPATH=':'.join(pythonpath), LC_ALL='C')
-    if path is not None:
-        env['PATH'] = path
-    # TARGET_SITE goes on the module's sys.path only, not into PYTHONPATH: the Python tools the module runs (setools'
-    # sesearch, semanage) must not import Python 2 packages from it
-    command = [TARGET_PYTHON, '-c', _TARGET_BOOT, json.dumps(TARGET_SITE), module, args_file]
-    if namespace:
-        command = [UNSHARE, '-m', '--propagation', 'private', '/bin/sh', '-c', script, 'sh', MOUNT, root] + command
-    proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300, check=False)
-    try:
-        return json.loads(proc.stdout), proc.returncode
-    except ValueError:
-        raise AssertionError('module printed no JSON (rc=%s): %s %s' % (proc.returncode, proc.stdout, proc.stderr))

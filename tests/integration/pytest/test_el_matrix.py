@@ -18,8 +18,8 @@ import subprocess
 
 import pytest
 
-from conftest import (NAMESPACE_TOOLS, TARGET_PYTHON, commit_num, namespace_ok, run_in_store_namespace,
-                      store_digest, store_dir, store_type)
+from store_copy import (NAMESPACE_TOOLS, TARGET_PYTHON, commit_num, namespace_ok, run_in_store_namespace,
+                        store_digest, store_dir, store_type)
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
 LPM = os.path.join(REPO, 'plugins', 'modules', 'local_policy_module.py')

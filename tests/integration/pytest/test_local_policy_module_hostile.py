@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import store_type
+from store_copy import store_type
 from module_helpers import run_module
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_plan

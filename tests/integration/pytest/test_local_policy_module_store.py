@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 
-from conftest import commit_num, store_digest
+from store_copy import commit_num, store_digest
 from module_helpers import run_module
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_store

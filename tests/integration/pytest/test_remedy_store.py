@@ -4,7 +4,7 @@
 
 Runs on the host's refpolicy store (step integration-store) and on the EL9 targeted store with userspace 3.6
 (step integration-store-el9: FLEETSEC_STORE_ROOT and the EL tools first on PATH). Each module run happens in a
-private mount namespace that sees the copy over /etc/selinux and /var/lib/selinux (conftest). Transactions are
+private mount namespace that sees the copy over /etc/selinux and /var/lib/selinux (store_copy). Transactions are
 counted with libsemanage's own ``commit_num`` (one per committed transaction); "nothing changed" is the whole
 store's content, byte for byte.
 """
@@ -13,7 +13,7 @@ import shutil
 
 import pytest
 
-from conftest import NAMESPACE_TOOLS, commit_num, namespace_ok, run_in_store_namespace, store_digest, store_type
+from store_copy import NAMESPACE_TOOLS, commit_num, namespace_ok, run_in_store_namespace, store_digest, store_type
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
 MODULE = os.path.join(REPO, 'plugins', 'modules', 'remedy.py')
