@@ -129,6 +129,13 @@ step_galaxy-build-install() {
   echo "tarball: $(tar -tzf "$tmp"/dist/*.tar.gz | wc -l) files"; tar -tzf "$tmp"/dist/*.tar.gz | grep -E '(^|/)(\.venv[^/]*|build|tools|bench|\.ci|\.ansible|\.cache|\.pytest_cache|\.hypothesis|__pycache__)/' && { echo "build_ignore leaks dev files"; return 1; }
   tar -tzf "$tmp"/dist/*.tar.gz > "$tmp/files.txt"
   grep -qx 'LICENSE' "$tmp/files.txt" || { echo "the tarball has no LICENSE"; return 1; }
+  # the collection's page is docs/README.md; developer material stays in the repository; shipped docs link only
+  # to shipped files
+  for f in README.md Makefile docs/testbed.md docs/el-platform.md docs/adversarial.md; do
+    grep -qx "$f" "$tmp/files.txt" && { echo "developer file shipped: $f"; return 1; }
+  done
+  grep -qx 'docs/README.md' "$tmp/files.txt" || { echo "the tarball has no docs/README.md (galaxy.yml readme)"; return 1; }
+  .venv/bin/python tools/shipped-links.py "$tmp/files.txt" "$tmp/dist"/*.tar.gz || return 1
   .venv/bin/ansible-galaxy collection install --offline --force -p "$tmp/collections" "$tmp"/dist/fleetsec-selinux-*.tar.gz || return 1
   for m in plugins/modules/*.py; do
     m=$(basename "$m" .py)
