@@ -113,8 +113,10 @@ def parse_permissive(text):
 
 def _reads(policy):
     return [('sesearch', ['-A', '-T', policy], dict(what='rules of %s' % policy)),
-            ('seinfo', ['-a', '-x', policy], dict(what='attributes of %s' % policy)),
-            ('seinfo', ['--permissive', policy], dict(what='permissive types of %s' % policy))]
+            ('seinfo', [policy, '-a', '-x'], dict(what='attributes of %s' % policy)),
+            # the policy first: seinfo's -a and --permissive take an optional name, and --permissive followed by the
+            # policy read the RUNNING policy (for "is the type POLICY permissive")
+            ('seinfo', [policy, '--permissive'], dict(what='permissive types of %s' % policy))]
 
 
 def _dump_of(results):

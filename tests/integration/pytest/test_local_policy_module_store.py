@@ -259,3 +259,16 @@ def test_generated_changes_nothing_and_accumulate_never_shrinks_the_module(monke
     assert not failed
     assert (again['changed'], again['rebuilds'], again['modules'][0]['compiled']) == (False, 0, False)
     assert commit_num(policy_root) == commits and store_list(policy_root)['fsitest_acc'][3] == grown['checksum']
+
+
+def test_a_module_that_makes_a_domain_permissive_is_refused_whatever_its_form(monkeypatch, policy_root, tmp_path):
+    """The gate compares the permissive types of the current and the trial policy. `seinfo --permissive POLICY`
+    takes POLICY as a type name and reads the RUNNING policy (on an enforcing host: /sys/fs/selinux/policy, EBUSY
+    when two reads overlap); the policy file must come first."""
+    cil = tmp_path / 'fsitest_perm.cil'
+    cil.write_text('(typepermissive ntpd_t)\n')
+    refused, failed = run(monkeypatch, dict(name='fsitest_perm', cil=str(cil), policy_root=policy_root), check_mode=True)
+    assert failed and 'makes the domain ntpd_t permissive' in refused['msg'], refused
+    accepted, failed = run(monkeypatch, dict(name='fsitest_perm', cil=str(cil), policy_root=policy_root,
+                                             allow_dangerous=['permissive ntpd_t']), check_mode=True)
+    assert not failed and accepted['dangerous'][0]['acknowledged'] is True, accepted

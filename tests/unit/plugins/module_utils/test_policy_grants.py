@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """What a transaction grants, judged on the policy before and after it (setools output as recorded here).
 
-The outputs below are the formats of setools 4 (``sesearch -A -T``, ``seinfo -a -x``, ``seinfo --permissive``)
+The outputs below are the formats of setools 4 (``sesearch -A -T``, ``seinfo POLICY -a -x``, ``seinfo POLICY --permissive``)
 as printed on this project's testbed, and of setools 3 (EL7). The real tools run in the offline-store tests.
 """
 from __future__ import absolute_import, division, print_function

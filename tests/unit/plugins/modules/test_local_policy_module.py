@@ -41,9 +41,9 @@ def judged(operations='-X 400 -i {TMP}/acme/acme.pp'):
     """The trial transaction on a private copy of the store, then the two policies read with setools."""
     steps = [{'cmd': 'semodule -p {TRIAL} -s default -n %s' % operations}]
     # the two policies are read side by side, the rule dumps first (in order here: the tests run one call at a time)
-    for query in ('sesearch -A -T', 'seinfo -a -x', 'seinfo --permissive'):
+    for query in ('sesearch -A -T %s', 'seinfo %s -a -x', 'seinfo %s --permissive'):
         for policy in ('{ROOT}/etc/selinux/default/policy/policy.33', '{TRIAL}/etc/selinux/default/policy/policy.33'):
-            steps.append({'cmd': '%s %s' % (query, policy)})
+            steps.append({'cmd': query % policy})
     return steps
 
 
