@@ -41,6 +41,16 @@ options:
     type: list
     elements: str
     default: []
+  failed_hosts:
+    description:
+      - Hosts that failed or were unreachable in the play (normally C(ansible_play_hosts_all | difference(ansible_play_hosts))).
+        A host among them with no observation at all is reported C(unreachable), one with some C(failed).
+    type: list
+    elements: str
+    default: []
+  generated_at:
+    description: When the report was generated (shown in it); passed in so the same input gives the same output.
+    type: str
 '''
 
 EXAMPLES = r'''
@@ -74,6 +84,22 @@ _value:
       elements: str
     totals:
       description: C(hosts), C(denials), C(uncovered), C(booleans).
+      type: dict
+    unique:
+      description:
+        - One entry per unique denial across the fleet (domain, target type, class, permissions) - C(hosts) (the
+          host names), C(host_count), C(count) (records, summed), C(first_seen), C(last_seen), C(comms), C(exes),
+          C(paths), C(explanation), C(booleans), C(remedies), C(remedy_reasons), C(covered). Sorted by the number of
+          hosts (most first), then domain, target type and class.
+      type: list
+      elements: dict
+    states:
+      description:
+        - Host names per state - C(unreachable) (no observation), C(failed), C(disabled), C(permissive) (runtime
+          permissive or permissive domains), C(enforcing). Each host is in exactly one, the first that applies.
+      type: dict
+    window:
+      description: C(first_seen) and C(last_seen) over every denial (null without denials), and C(generated_at).
       type: dict
 '''
 
@@ -126,6 +152,7 @@ def _row(host, denial, allowed):
         'first_seen': denial.get('first_seen'),
         'last_seen': denial.get('last_seen'),
         'comm': denial.get('comm'),
+        'exe': denial.get('exe'),
         'path': denial.get('path') or denial.get('name'),
         'explanation': explanation.get('kind', 'not explained'),
         'booleans': list(explanation.get('booleans') or []),
@@ -144,7 +171,76 @@ def _domains(rows):
     return dict((k, {'hosts': len(v['hosts']), 'denials': v['denials']}) for k, v in sorted(domains.items()))
 
 
-def fleet_report(hostvars, hosts=None, rules=None, avc_var='fleetsec_avc', mode_var='fleetsec_mode'):
+def _unique_key(row):
+    return (row['domain'] or '', row['target_type'] or '', row['tclass'] or '', tuple(row['permissions']))
+
+
+def _merge(entry, row):
+    entry['hosts'].add(row['host'])
+    entry['count'] += row['count'] or 0
+    for key, pick in (('first_seen', min), ('last_seen', max)):
+        if row[key]:
+            entry[key] = pick(entry[key], row[key]) if entry[key] else row[key]
+    entry['booleans'].update(row['booleans'])
+    entry['explanations'].add(row['explanation'])
+    for key, value in (('comms', row['comm']), ('exes', row['exe']), ('paths', row['path']),
+                       ('remedies', row['remedy']), ('remedy_reasons', row['remedy_reason'])):
+        if value:
+            entry[key].add(value)
+
+
+def _unique(rows):
+    """One entry per unique denial across the fleet: the rows of every host merged."""
+    merged = {}
+    for row in rows:
+        key = _unique_key(row)
+        entry = merged.get(key)
+        if entry is None:
+            entry = merged[key] = dict(
+                domain=key[0], target_type=key[1], tclass=key[2], permissions=list(key[3]), count=0,
+                first_seen=None, last_seen=None, covered=row['covered'], hosts=set(), comms=set(), exes=set(),
+                paths=set(), booleans=set(), remedies=set(), remedy_reasons=set(), explanations=set())
+        _merge(entry, row)
+    out = []
+    for entry in merged.values():
+        explanations = sorted(entry.pop('explanations'))
+        entry['explanation'] = ', '.join(explanations)
+        for key in ('hosts', 'comms', 'exes', 'paths', 'booleans', 'remedies', 'remedy_reasons'):
+            entry[key] = sorted(entry[key])
+        entry['host_count'] = len(entry['hosts'])
+        out.append(entry)
+    out.sort(key=lambda e: (-e['host_count'], e['domain'], e['target_type'], e['tclass'], e['permissions']))
+    return out
+
+
+def _states(out_hosts, failed):
+    """Each host in the first state that applies: unreachable, failed, disabled, permissive, enforcing."""
+    states = dict((name, []) for name in ('unreachable', 'failed', 'disabled', 'permissive', 'enforcing'))
+    for host in out_hosts:
+        if not host['reachable']:
+            state = 'unreachable'
+        elif host['name'] in failed:
+            state = 'failed'
+        elif host['runtime'] == 'disabled':
+            state = 'disabled'
+        elif host['runtime'] == 'permissive' or host['permissive_domains']:
+            state = 'permissive'
+        else:
+            state = 'enforcing'
+        host['state'] = state
+        states[state].append(host['name'])
+    return states
+
+
+def _window(rows, generated_at):
+    firsts = [r['first_seen'] for r in rows if r['first_seen']]
+    lasts = [r['last_seen'] for r in rows if r['last_seen']]
+    return {'first_seen': min(firsts) if firsts else None, 'last_seen': max(lasts) if lasts else None,
+            'generated_at': generated_at}
+
+
+def fleet_report(hostvars, hosts=None, rules=None, avc_var='fleetsec_avc', mode_var='fleetsec_mode',
+                 failed_hosts=None, generated_at=None):
     if not isinstance(hostvars, Mapping):
         raise AnsibleFilterError('fleet_report expects a mapping of host name to host variables, got %s' % type(hostvars).__name__)
     allowed = parse_rules(rules)
@@ -158,6 +254,9 @@ def fleet_report(hostvars, hosts=None, rules=None, avc_var='fleetsec_avc', mode_
     return {
         'hosts': out_hosts,
         'rows': rows,
+        'unique': _unique(rows),
+        'states': _states(out_hosts, set(failed_hosts or [])),
+        'window': _window(rows, generated_at),
         'domains': _domains(rows),
         'permissive_hosts': [h['name'] for h in out_hosts if h['runtime'] == 'permissive' or h['permissive_domains']],
         'totals': {

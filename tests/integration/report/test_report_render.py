@@ -34,11 +34,13 @@ def report_dir(tmp_path_factory):
 
 def test_markdown_report_lists_hosts_domains_and_coverage(report_dir):
     md = (report_dir / 'fleet-report.md').read_text()
-    assert '2 host(s), 3 unique denial(s) per host' in md
-    assert '| web2.example.test | permissive | enforcing | httpd_t |' in md
-    assert re.search(r'\| web1\.example\.test \| user_home_t \| file \| open read \| 4 \| .* \| yes \|', md)
-    assert re.search(r'\| web2\.example\.test \| user_home_t \| file \| getattr \| 1 \| .* \| no \|', md)
+    assert '2 host(s), 3 unique denial(s) across the fleet\n(3 unique denial(s) per host, 2 of them not covered' in md
+    assert '| web2.example.test | permissive | permissive | enforcing | httpd_t |' in md
+    assert re.search(r'\| 1: web1\.example\.test \| ntpd_t \| user_home_t \| file \| open read \| avctest \| '
+                     r'/root/secret\.txt \| 4 \| .* \| yes \|', md)
+    assert re.search(r'\| 1: web2\.example\.test \| ntpd_t \| user_home_t \| file \| getattr \| .* \| no \|', md)
     assert 'boolean (httpd_can_network_connect)' in md
+    assert '## Hosts that need attention\n\n- **1 permissive**: web2.example.test' in md
     assert '## Hosts still permissive\n\n- web2.example.test' in md
 
 
@@ -46,7 +48,7 @@ def test_markdown_report_lists_hosts_domains_and_coverage(report_dir):
 def test_html_report_renders_its_tables_in_chromium(report_dir, tmp_path):
     page = 'file://%s' % (report_dir / 'fleet-report.html')
     dom = subprocess.run([CHROMIUM] + FLAGS + ["--dump-dom", page], capture_output=True, text=True, timeout=120, check=True).stdout
-    assert dom.count('<table') == 3  # hosts + one per domain (httpd_t, ntpd_t)
+    assert dom.count('<table') == 2  # the denials across the fleet, the hosts
     assert len(re.findall(r'<td class="no">no</td>', dom)) == 2
     assert len(re.findall(r'<td class="yes">yes</td>', dom)) == 1
 

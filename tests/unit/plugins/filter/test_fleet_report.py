@@ -76,3 +76,42 @@ def test_report_is_deterministic():
 def test_bad_input_is_a_clear_error():
     with pytest.raises(AnsibleFilterError, match='mapping of host name'):
         fleet_report(['web1'])
+
+
+def test_one_entry_per_unique_denial_across_the_fleet():
+    """At fleet scale the same denial on 40 hosts is one row with 40 hosts, not 40 rows."""
+    same = dict(denial('ntpd_t', 'user_home_t', 'file', ['read', 'open'], 2), exe='/usr/sbin/ntpd')
+    later = dict(same, first_seen='2026-11-27T00:00:00Z', last_seen='2026-11-28T00:00:00Z', path='/home/a/x',
+                 comm='ntpd', remedy={'remedy': 'allow', 'reason': 'no narrower fix'})
+    hostvars = dict(('h%02d' % n, {'fleetsec_avc': {'denials': [later if n % 2 else same]},
+                                   'fleetsec_mode': {'runtime_before': 'enforcing'}}) for n in range(40))
+    hostvars['h00']['fleetsec_avc']['denials'].append(denial('httpd_t', 'port_t', 'tcp_socket', ['name_bind']))
+    report = fleet_report(hostvars, rules=['allow ntpd_t user_home_t:file { open read };'],
+                          generated_at='2026-11-30T06:00:00Z')
+    assert len(report['rows']) == 41 and len(report['unique']) == 2
+    top = report['unique'][0]
+    assert (top['domain'], top['host_count'], top['count'], top['covered']) == ('ntpd_t', 40, 80, True)
+    assert top['hosts'][:2] == ['h00', 'h01'] and top['permissions'] == ['open', 'read']
+    assert (top['first_seen'], top['last_seen']) == ('2026-11-26T00:00:00Z', '2026-11-28T00:00:00Z')
+    assert top['comms'] == ['avctest', 'ntpd'] and top['exes'] == ['/usr/sbin/ntpd']
+    assert top['paths'] == ['/home/a/x', '/root/secret.txt']
+    assert top['remedies'] == ['allow', 'not triaged'] and top['remedy_reasons'] == ['no narrower fix']
+    assert report['unique'][1]['host_count'] == 1 and report['unique'][1]['covered'] is False
+    assert report['window'] == {'first_seen': '2026-11-26T00:00:00Z', 'last_seen': '2026-11-28T00:00:00Z',
+                                'generated_at': '2026-11-30T06:00:00Z'}
+
+
+def test_unreachable_failed_disabled_and_permissive_hosts_are_told_apart():
+    """A host that was never observed must not look like a clean one."""
+    hostvars = {
+        'clean': {'fleetsec_avc': {'denials': []}, 'fleetsec_mode': {'runtime_before': 'enforcing'}},
+        'down': {},
+        'broke': {'fleetsec_mode': {'runtime_before': 'enforcing'}},
+        'off': {'fleetsec_avc': {'denials': []}, 'fleetsec_mode': {'runtime_before': 'disabled'}},
+        'soft': {'fleetsec_avc': {'denials': []}, 'fleetsec_mode': {'runtime_before': 'enforcing',
+                                                                    'permissive_domains': ['httpd_t']}},
+    }
+    report = fleet_report(hostvars, failed_hosts=['down', 'broke'])
+    assert report['states'] == {'unreachable': ['down'], 'failed': ['broke'], 'disabled': ['off'],
+                                'permissive': ['soft'], 'enforcing': ['clean']}
+    assert dict((h['name'], h['state']) for h in report['hosts'])['down'] == 'unreachable'
