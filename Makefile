@@ -17,7 +17,7 @@ sanity: setup
 	tools/test.sh sanity-2.19 sanity-2.16
 
 lint: setup
-	tools/test.sh ansible-lint changelog
+	tools/test.sh ansible-lint docs-lint changelog galaxy-build-install galaxy-importer
 
 integration: setup
 	tools/test.sh integration-store integration-store-el8 integration-store-el9 integration-store-el10 integration-targets report playbooks

@@ -12,7 +12,7 @@ logdir="$here/build/test-logs"
 mkdir -p "$logdir"
 
 ALL_STEPS=(setup tools unit-py311 unit-py27 unit-py36 unit-compat integration-store integration-store-el8 integration-store-el9 integration-store-el10 integration-targets report playbooks bench-smoke
-           sanity-2.19 sanity-2.16 ansible-lint changelog galaxy-build-install integration-vm molecule)
+           sanity-2.19 sanity-2.16 ansible-lint docs-lint changelog galaxy-build-install galaxy-importer integration-vm molecule)
 steps=("$@")
 [ ${#steps[@]} -gt 0 ] || steps=("${ALL_STEPS[@]}")
 
@@ -115,8 +115,27 @@ step_bench-smoke() {
 step_sanity-2.19() { tools/sanity.sh .venv; }
 step_sanity-2.16() { tools/sanity.sh .venv-compat; }
 
+# the whole tree as a plain checkout (roles, playbooks, molecule, the integration targets), production profile
 step_ansible-lint() {
-  ANSIBLE_COLLECTIONS_PATH="$(tools/collection-tree.sh)" .venv/bin/ansible-lint --offline --nocolor roles playbooks molecule
+  ANSIBLE_COLLECTIONS_PATH="$(tools/collection-tree.sh)" .venv/bin/ansible-lint --offline --nocolor
+}
+
+# the documentation as antsibull-docs reads it (markup references, option and return value names, role specs)
+step_docs-lint() {
+  (cd "$(tools/collection-tree.sh)/ansible_collections/fleetsec/selinux" &&
+     PATH="$here/.venv/bin:$PATH" "$here/.venv/bin/antsibull-docs" lint-collection-docs --plugin-docs .)
+}
+
+# the collection as Galaxy imports it: galaxy-importer on the built tarball, no error and no warning
+step_galaxy-importer() {
+  local tmp rc=0
+  tmp=$(mktemp -d)
+  .venv/bin/ansible-galaxy collection build --force --output-path "$tmp" . >/dev/null || return 1
+  PATH="$here/.venv/bin:$PATH" .venv/bin/python -m galaxy_importer.main "$tmp"/*.tar.gz > "$tmp/import.log" 2>&1 || rc=1
+  grep -v '^Loading ' "$tmp/import.log"
+  if grep -qE '^(WARNING|ERROR)|warning:' "$tmp/import.log"; then echo "galaxy-importer reported warnings or errors"; rc=1; fi
+  rm -rf "$tmp"
+  return $rc
 }
 
 step_changelog() { .venv/bin/antsibull-changelog lint; }
@@ -129,12 +148,11 @@ step_galaxy-build-install() {
   echo "tarball: $(tar -tzf "$tmp"/dist/*.tar.gz | wc -l) files"; tar -tzf "$tmp"/dist/*.tar.gz | grep -E '(^|/)(\.venv[^/]*|build|tools|bench|\.ci|\.ansible|\.cache|\.pytest_cache|\.hypothesis|__pycache__)/' && { echo "build_ignore leaks dev files"; return 1; }
   tar -tzf "$tmp"/dist/*.tar.gz > "$tmp/files.txt"
   grep -qx 'LICENSE' "$tmp/files.txt" || { echo "the tarball has no LICENSE"; return 1; }
-  # the collection's page is docs/README.md; developer material stays in the repository; shipped docs link only
-  # to shipped files
-  for f in README.md Makefile docs/testbed.md docs/el-platform.md docs/adversarial.md; do
+  # developer guides stay in the repository (Galaxy would show docs/ as user documentation); shipped Markdown
+  # links only to shipped files
+  for f in Makefile docs/testbed.md docs/el-platform.md docs/adversarial.md; do
     grep -qx "$f" "$tmp/files.txt" && { echo "developer file shipped: $f"; return 1; }
   done
-  grep -qx 'docs/README.md' "$tmp/files.txt" || { echo "the tarball has no docs/README.md (galaxy.yml readme)"; return 1; }
   .venv/bin/python tools/shipped-links.py "$tmp/files.txt" "$tmp/dist"/*.tar.gz || return 1
   .venv/bin/ansible-galaxy collection install --offline --force -p "$tmp/collections" "$tmp"/dist/fleetsec-selinux-*.tar.gz || return 1
   for m in plugins/modules/*.py; do
