@@ -19,6 +19,9 @@ sanity: setup
 lint: setup
 	tools/test.sh ansible-lint docs-lint changelog galaxy-build-install galaxy-importer
 
+changelog-preview: setup  ## the next release's CHANGELOG, rendered from the fragments into build/ (nothing released)
+	tools/changelog-preview.sh
+
 integration: setup
 	tools/test.sh integration-store integration-store-el8 integration-store-el9 integration-store-el10 integration-targets report playbooks
 

@@ -131,14 +131,16 @@ step_galaxy-importer() {
   local tmp rc=0
   tmp=$(mktemp -d)
   .venv/bin/ansible-galaxy collection build --force --output-path "$tmp" . >/dev/null || return 1
-  PATH="$here/.venv/bin:$PATH" .venv/bin/python -m galaxy_importer.main "$tmp"/*.tar.gz > "$tmp/import.log" 2>&1 || rc=1
+  # run in the scratch folder: the importer writes importer_result.json into its working directory
+  (cd "$tmp" && PATH="$here/.venv/bin:$PATH" "$here/.venv/bin/python" -m galaxy_importer.main "$tmp"/*.tar.gz) \
+    > "$tmp/import.log" 2>&1 || rc=1
   grep -v '^Loading ' "$tmp/import.log"
   if grep -qE '^(WARNING|ERROR)|warning:' "$tmp/import.log"; then echo "galaxy-importer reported warnings or errors"; rc=1; fi
   rm -rf "$tmp"
   return $rc
 }
 
-step_changelog() { .venv/bin/antsibull-changelog lint; }
+step_changelog() { .venv/bin/antsibull-changelog lint && tools/changelog-preview.sh; }
 
 step_galaxy-build-install() {
   local tmp rc=0 m
