@@ -17,7 +17,10 @@ sanity: setup
 	tools/test.sh sanity-2.19 sanity-2.16
 
 lint: setup
-	tools/test.sh ansible-lint docs-lint changelog galaxy-build-install galaxy-importer
+	tools/test.sh ansible-lint docs-lint docsite changelog galaxy-build-install galaxy-importer
+
+docs: setup        ## the documentation site (antsibull-docs, offline) into build/docsite/html
+	tools/docsite.sh
 
 changelog-preview: setup  ## the next release's CHANGELOG, rendered from the fragments into build/ (nothing released)
 	tools/changelog-preview.sh

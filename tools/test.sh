@@ -12,7 +12,7 @@ logdir="$here/build/test-logs"
 mkdir -p "$logdir"
 
 ALL_STEPS=(setup tools unit-py311 unit-py27 unit-py36 unit-compat integration-store integration-store-el8 integration-store-el9 integration-store-el10 integration-targets report playbooks bench-smoke
-           sanity-2.19 sanity-2.16 ansible-lint docs-lint changelog galaxy-build-install galaxy-importer integration-vm molecule)
+           sanity-2.19 sanity-2.16 ansible-lint docs-lint docsite changelog galaxy-build-install galaxy-importer integration-vm molecule)
 steps=("$@")
 [ ${#steps[@]} -gt 0 ] || steps=("${ALL_STEPS[@]}")
 
@@ -125,6 +125,9 @@ step_docs-lint() {
   (cd "$(tools/collection-tree.sh)/ansible_collections/fleetsec/selinux" &&
      PATH="$here/.venv/bin:$PATH" "$here/.venv/bin/antsibull-docs" lint-collection-docs --plugin-docs .)
 }
+
+# the documentation site (antsibull-docs + Sphinx, offline), with the workflow guide of docs/docsite
+step_docsite() { tools/docsite.sh; }
 
 # the collection as Galaxy imports it: galaxy-importer on the built tarball, no error and no warning
 step_galaxy-importer() {
