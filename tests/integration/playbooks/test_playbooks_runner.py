@@ -117,3 +117,15 @@ def test_a_folder_that_is_not_absolute_is_refused_before_anything_is_written(job
     assert result.status == 'failed' and 'is not an absolute path below /' in out, out
     assert not (artifacts / 'fleetsec-selinux').exists() and os.listdir(str(cwd)) == []
     assert 'fleet-report' not in out.split('is not an absolute path')[0]
+
+
+@pytest.mark.parametrize('playbook, variable, value, message', [
+    ('fleetsec.selinux.collect', 'fleetsec_final_state', 'off', 'value of fleetsec_final_state must be one of: enforcing, permissive'),
+    ('fleetsec.selinux.collect', 'fleetsec_domains', {'httpd_t': 1}, "argument 'fleetsec_domains' is of type dict"),
+    ('fleetsec.selinux.rollout', 'fleetsec_remediation', 'everything', 'value of fleetsec_remediation must be one of'),
+])
+def test_a_variable_of_the_wrong_type_or_choice_stops_the_play_before_anything(job, playbook, variable, value, message):
+    result, stats, artifacts, cwd = job(playbook, 'spec', fleetsec_module_name='fleetsec_runner', **{variable: value})
+    out = _stdout(result)
+    assert result.status == 'failed' and message in out, out[-3000:]
+    assert not (artifacts / 'fleetsec-selinux').exists()
