@@ -132,7 +132,9 @@ def _host_summary(name, avc, mode):
         'name': name,
         'runtime': mode.get('runtime_after') or mode.get('runtime_before'),
         'config': mode.get('config_after') or mode.get('config_before'),
-        'permissive_domains': sorted(mode.get('permissive_domains') or []),
+        # the domains made permissive on the host; the ones the policy itself ships permissive (EL9 targeted:
+        # coreos_installer_t) are not a host's state, and would flag every host of the fleet
+        'permissive_domains': sorted(set(mode.get('permissive_domains') or []) - set(mode.get('permissive_builtin') or [])),
         'denials': len(avc.get('denials') or []),
         'records': avc.get('records', 0),
         'skipped': (avc.get('skipped_lines') or {}).get('count', 0),

@@ -333,6 +333,7 @@ class DomainPlan(object):
         self.remove = []
         self.unvalidated = []
         self.after = None
+        self.builtin = None  # the types the policy itself makes permissive (not changeable by semanage)
         self.warnings = []
 
 
@@ -361,6 +362,7 @@ def plan_permissive(wanted, wanted_state, builtin, customized, checked, check_mo
                 '(a name found there is probably, not certainly, a type). A real run fails and changes nothing if '
                 'one is not a type.' % (names, checked.source))
     plan.after = sorted((set(builtin) | set(customized) | set(plan.add)) - set(plan.remove))
+    plan.builtin = sorted(builtin)
     return plan
 
 

@@ -220,6 +220,16 @@ permissive_domains:
   type: list
   elements: str
   sample: [ntpd_t]
+permissive_builtin:
+  description:
+    - The part of RV(permissive_domains) that the policy itself makes permissive (C(semanage permissive -l),
+      "Builtin Permissive Types"; for example C(coreos_installer_t) in the EL9 targeted policy). These are the
+      distribution's choice, not a local change, and C(semanage) cannot make them enforcing.
+    - Null when RV(permissive_domains) is.
+  returned: always
+  type: list
+  elements: str
+  sample: [coreos_installer_t]
 unvalidated_domains:
   description:
     - Check mode only, where neither C(seinfo) nor a readable binary policy exists; empty otherwise, and always
@@ -379,6 +389,7 @@ def plan_domains(module, host):
         except FleetsecError:
             return plan  # informational only here: not asked for, so not a failure
         plan.after = sorted(set(builtin) | set(customized))
+        plan.builtin = sorted(builtin)
         return plan
     # Type names first: a name that is certainly not a type fails before semanage is run at all.
     checked = host.check_types(domains) if domains else None
@@ -523,6 +534,7 @@ def run(module):
         config_after=conf.after['mode'],
         policy=conf.after['policy'] or loaded,
         permissive_domains=domains.after,
+        permissive_builtin=domains.builtin,
         unvalidated_domains=domains.unvalidated,
         dontaudit=dontaudit_before if params['dontaudit'] is None else params['dontaudit'],
         reboot_required=plan.reboot_required,

@@ -115,3 +115,16 @@ def test_unreachable_failed_disabled_and_permissive_hosts_are_told_apart():
     assert report['states'] == {'unreachable': ['down'], 'failed': ['broke'], 'disabled': ['off'],
                                 'permissive': ['soft'], 'enforcing': ['clean']}
     assert dict((h['name'], h['state']) for h in report['hosts'])['down'] == 'unreachable'
+
+
+def test_domains_the_policy_ships_permissive_do_not_make_a_host_permissive():
+    """EL9's targeted policy ships coreos_installer_t permissive: every EL9 host was reported permissive."""
+    el9 = {'fleetsec_avc': {'denials': []},
+           'fleetsec_mode': {'runtime_before': 'enforcing', 'permissive_domains': ['coreos_installer_t'],
+                             'permissive_builtin': ['coreos_installer_t']}}
+    local = {'fleetsec_avc': {'denials': []},
+             'fleetsec_mode': {'runtime_before': 'enforcing', 'permissive_domains': ['coreos_installer_t', 'httpd_t'],
+                               'permissive_builtin': ['coreos_installer_t']}}
+    report = fleet_report({'el9': el9, 'app': local})
+    assert report['permissive_hosts'] == ['app'] and report['states']['enforcing'] == ['el9']
+    assert [h['permissive_domains'] for h in report['hosts']] == [['httpd_t'], []]

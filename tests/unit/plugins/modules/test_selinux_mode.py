@@ -28,7 +28,8 @@ from module_helpers import run_module
 
 
 RESULT_KEYS = set(['changed', 'runtime_before', 'runtime_after', 'config_before', 'config_after', 'policy',
-                   'permissive_domains', 'unvalidated_domains', 'dontaudit', 'reboot_required', 'msg'])
+                   'permissive_domains', 'permissive_builtin', 'unvalidated_domains', 'dontaudit', 'reboot_required',
+                   'msg'])
 
 EL_CONFIG = (
     '# This file controls the state of SELinux on the system.\n'
@@ -390,6 +391,7 @@ def test_permissive_domains_present_and_absent(monkeypatch, make_host):
     result, failed = call(monkeypatch, host, dict(permissive_domains=['ntpd_t', 'httpd_t']))
     assert not failed and result['changed']
     assert result['permissive_domains'] == ['httpd_t', 'init_t', 'ntpd_t']
+    assert result['permissive_builtin'] == ['init_t']  # the policy's own: not a change of this host
     assert host.customized == ['httpd_t', 'ntpd_t']
     assert result['runtime_after'] == 'enforcing' and result['reboot_required'] is False
     result, failed = call(monkeypatch, host, dict(permissive_domains=['ntpd_t'], permissive_domains_state='absent'))
