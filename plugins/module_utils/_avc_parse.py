@@ -781,8 +781,24 @@ class Collector(object):
             })
         return out
 
-    def result_lines(self):
-        return [canonical_line(self.denials[key]) for key in self.order]
+    def result_lines(self, keep=None, widen=False):
+        """One canonical line per denial, in order; ``keep``: only the denials at these indexes. ``widen``: each line
+        with every permission that its (source, target, class) was denied on any object of the capture - the kernel
+        logs a permission once per access vector cache entry, which is per (domain, type, class) and not per object,
+        so the second file of a type read in permissive mode shows only what the first one did not already log."""
+        union = {}
+        if widen:
+            for key in self.order:
+                d = self.denials[key]
+                union.setdefault((d['source_type'], d['target_type'], d['tclass']), set()).update(all_permissions(d))
+        lines = []
+        for index, key in enumerate(self.order):
+            if keep is not None and index not in keep:
+                continue
+            d = self.denials[key]
+            extra = union.get((d['source_type'], d['target_type'], d['tclass'])) if widen else None
+            lines.append(canonical_line(d, extra))
+        return lines
 
     def result_errors(self):
         out = []
@@ -919,14 +935,16 @@ def _event_path(buf, event, ino, lo, hi):
     return None
 
 
-def canonical_line(d):
-    """One raw audit.log AVC line for a merged denial, fit for audit2allow / audit2why."""
+def canonical_line(d, permissions=None):
+    """One raw audit.log AVC line for a merged denial, fit for audit2allow / audit2why (with ``permissions`` instead
+    of the denial's own when given)."""
     ts = d['ts']
     if ts is None:
         stamp = u'0.000:%d' % (d['serial'] or 0)
     else:
         stamp = u'%d.%s:%d' % (int(ts), (d['ms'] or u'000'), d['serial'] or 0)
-    parts = [u'type=AVC msg=audit(%s): avc:  denied  { %s } for ' % (stamp, u' '.join(sorted(all_permissions(d))))]
+    perms = all_permissions(d) if permissions is None else permissions
+    parts = [u'type=AVC msg=audit(%s): avc:  denied  { %s } for ' % (stamp, u' '.join(sorted(perms)))]
     if d['pid'] is not None:
         parts.append(u' pid=%s' % d['pid'])
     for field in ('comm', 'path', 'name'):

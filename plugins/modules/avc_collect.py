@@ -338,6 +338,11 @@ allow_lines:
       O(fleetsec.selinux.local_policy_module#module:denials). With O(triage=true), those whose RV(denials[].remedy)
       is V(allow) (the other remedies fix theirs without a rule, and V(none) needs nothing); without triage, all of
       RV(lines).
+    - With O(triage=true) each line carries every permission that its source type, target type and class were
+      denied on any object of the capture. The kernel logs a permission once per (domain, type, class), not per
+      object; of two files of one type read in permissive mode, the second shows only what the first did not
+      already log. An allow rule from that object's own record alone would still be denied once the other file
+      is relabelled.
   returned: always
   type: list
   elements: str
@@ -500,9 +505,11 @@ def collect(module, runner, params, since):
     return collector, source, new_state, state
 
 
-def needing_rule(denials, lines):
-    """The lines of the triaged denials that only an allow rule fixes (remedy ``allow``)."""
-    return [line for denial, line in zip(denials, lines) if denial['remedy']['remedy'] == 'allow']
+def needing_rule(collector, denials):
+    """The lines of the triaged denials that only an allow rule fixes (remedy ``allow``), each with every permission
+    its (source, target, class) was denied in the capture: triage is per object, the kernel's log is not."""
+    keep = set(index for index, denial in enumerate(denials) if denial['remedy']['remedy'] == 'allow')
+    return collector.result_lines(keep=keep, widen=True)
 
 
 def main():
@@ -532,7 +539,7 @@ def main():
         denials = collector.result_denials()
         lines = collector.result_lines()
         remedies = analysis.run(denials, lines)
-        allow_lines = needing_rule(denials, lines) if params['triage'] else list(lines)
+        allow_lines = needing_rule(collector, denials) if params['triage'] else list(lines)
         checkpoint_updated = False
         if new_state is not None and not module.check_mode and not sources.same_checkpoint(old_state, new_state):
             sources.save_checkpoint(module, params['checkpoint'], new_state)

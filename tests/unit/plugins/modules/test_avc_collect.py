@@ -127,6 +127,32 @@ def test_triage_keeps_for_the_module_only_the_lines_no_other_remedy_fixes(monkey
     assert not failed and result['allow_lines'] == []
 
 
+def test_an_allow_line_gets_every_permission_its_type_was_denied_on_any_object(monkeypatch, tmp_path):
+    """make demo on the EL9-like VM: ntpd_t read /etc/ntp.conf and /root/secret.txt, both admin_home_t. In permissive
+    mode the kernel logged { open read } for the first and only { read } for the second (one log per access vector
+    cache entry); the first was relabelled, the module allowed read alone, and the application was denied open."""
+    log = tmp_path / 'audit.log'
+    avc = ('type=AVC msg=audit(1796020333.{n}:{n}): avc:  denied  {{ {perms} }} for  pid=416 comm="avctest" '
+           'name="{name}" scontext=system_u:system_r:ntpd_t:s0 tcontext=unconfined_u:object_r:admin_home_t:s0 '
+           'tclass=file permissive=1\n')
+    log.write_text(avc.format(n=1, perms='open read', name='ntp.conf') + avc.format(n=2, perms='read', name='secret.txt'))
+    policy = tmp_path / 'policy.33'
+    policy.write_bytes(b'binary policy')
+    monkeypatch.setattr(facts, 'selinux_active', lambda: False)
+    monkeypatch.setattr(facts, 'binary_policy', lambda: str(policy))
+    monkeypatch.setattr(a2w, 'explain', lambda runner, lines, policy: dict((line, None) for line in lines))
+    monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda self, name, *a, **k: '/usr/bin/' + name)
+    monkeypatch.setattr(avc_collect.remedy, 'Evidence', lambda *args, **kwargs: None)
+    monkeypatch.setattr(avc_collect.remedy, 'triage', lambda denial, evidence: {
+        'remedy': 'relabel' if denial['name'] == 'ntp.conf' else 'allow'})
+    result, failed = run_module(monkeypatch, avc_collect.main, {'source': 'file', 'paths': [str(log)], 'triage': True})
+    assert not failed, result
+    assert [d['permissions'] for d in result['denials']] == [['open', 'read'], ['read']]
+    assert len(result['allow_lines']) == 1
+    assert '{ open read }' in result['allow_lines'][0] and 'name="secret.txt"' in result['allow_lines'][0]
+    assert '{ read }' in result['lines'][1]  # the record itself is reported as read
+
+
 def test_auto_source_choice(monkeypatch):
     class R(object):
         def __init__(self, has):
