@@ -47,7 +47,10 @@ step_unit-py36() { target_pytest .venv-py36 "$(pyenv_python 3.6)"; }
 # target-side code against ansible-core 2.16's module_utils on the controller Python
 step_unit-compat() { .venv-compat/bin/python -m pytest -q -p no:cacheprovider "${TARGET_SIDE_TESTS[@]}"; }
 
-step_integration-store() { controller_pytest tests/integration/pytest; }
+# The store tests are independent (each works on its own copy of the store, or in its own mount namespace) and a
+# policy rebuild keeps one core busy: two pytest workers (pytest-xdist) use both cores of this machine.
+STORE_WORKERS=(-n 2 --dist loadfile)
+step_integration-store() { controller_pytest tests/integration/pytest "${STORE_WORKERS[@]}"; }
 # The EL matrix (docs/testbed.md): one release's targeted store built from ../shared/vendor with that release's own
 # userspace (tools/el/, cached in ~/.cache/fleetsec-selinux; see docs/el-platform.md), that userspace first on PATH,
 # and every module that the tests run as a process run by that release's Python.
@@ -92,7 +95,7 @@ step_integration-store-el7() { el_matrix el7 2.5 2.7 tests/integration/pytest/te
 # parallel runs) stay on the host store, where they cost a third of the time (a transaction on this 433-module
 # store takes 20 s here).
 step_integration-store-el9() {
-  el_matrix el9 3.6 3.9 tests/integration/pytest/test_el_matrix.py tests/integration/pytest/test_local_policy_module_store.py \
+  el_matrix el9 3.6 3.9 "${STORE_WORKERS[@]}" tests/integration/pytest/test_el_matrix.py tests/integration/pytest/test_local_policy_module_store.py \
     tests/integration/pytest/test_local_policy_module_hostile.py tests/integration/pytest/test_el_store_contexts.py \
     tests/integration/pytest/test_remedy_evidence.py tests/integration/pytest/test_remedy_store.py \
     -k 'not parallel and not kill_between and not bad_options and not syntax_errors and not accumulate'

@@ -135,7 +135,8 @@ def test_an_allow_line_gets_every_permission_its_type_was_denied_on_any_object(m
     avc = ('type=AVC msg=audit(1796020333.{n}:{n}): avc:  denied  {{ {perms} }} for  pid=416 comm="avctest" '
            'name="{name}" scontext=system_u:system_r:ntpd_t:s0 tcontext=unconfined_u:object_r:admin_home_t:s0 '
            'tclass=file permissive=1\n')
-    log.write_text(avc.format(n=1, perms='open read', name='ntp.conf') + avc.format(n=2, perms='read', name='secret.txt'))
+    log.write_bytes((avc.format(n=1, perms='open read', name='ntp.conf')
+                     + avc.format(n=2, perms='read', name='secret.txt')).encode('ascii'))
     policy = tmp_path / 'policy.33'
     policy.write_bytes(b'binary policy')
     monkeypatch.setattr(facts, 'selinux_active', lambda: False)
