@@ -326,7 +326,7 @@ def converged(monkeypatch, args, store_list, root):
 def test_kill_in_the_middle_of_the_transaction_leaves_a_loadable_store(monkeypatch, policy_root, store_list, tmp_path):
     args = dict(name='fsitest_kill', te=TE_OK, policy_root=policy_root)
     proc = start_module(args, tmp_path, 'kill')
-    deadline = time.time() + 120
+    deadline = time.time() + 600  # a guard against a hang only: the trial and the gate come first (minutes under load)
     while not real_transaction_running(policy_root):
         assert proc.poll() is None and time.time() < deadline, 'the real transaction never started'
         time.sleep(0.05)
