@@ -129,3 +129,15 @@ def test_a_variable_of_the_wrong_type_or_choice_stops_the_play_before_anything(j
     out = _stdout(result)
     assert result.status == 'failed' and message in out, out[-3000:]
     assert not (artifacts / 'fleetsec-selinux').exists()
+
+
+def test_a_second_collect_reports_no_change(job, tmp_path):
+    """make demo's rerun failed on "changed=1": the report carries its generation time, and writing it counted as a
+    change of the fleet. (One folder for both runs: under AWX each job has its own, created by that job.)"""
+    folder = tmp_path / 'kept'
+    first, stats, artifacts, cwd = job('fleetsec.selinux.collect', 'collect-1', fleetsec_artifact_dir=str(folder))
+    assert first.status == 'successful', _stdout(first)
+    second, stats, artifacts, cwd = job('fleetsec.selinux.collect', 'collect-2', fleetsec_artifact_dir=str(folder))
+    assert second.status == 'successful', _stdout(second)
+    assert second.stats['changed'] == {}, second.stats
+    assert (folder / 'report' / 'fleet-report.html').stat().st_size > 0
