@@ -104,9 +104,8 @@ def test_explain_adds_explanations(monkeypatch, tmp_path):
     assert [d['explanation']['kind'] for d in result['denials']] == ['missing_rule', 'boolean']
 
 
-def test_triage_keeps_for_the_module_only_the_lines_no_other_remedy_fixes(monkeypatch, tmp_path):
-    """The role and the rollout take the module's denials from allow_lines (they each zipped denials with lines
-    in Jinja before): a relabel, port or boolean remedy and a denial the policy allows now need no rule."""
+def triage_offline(monkeypatch, tmp_path):
+    """Triage with no policy to read: explanations empty, the evidence never consulted (the test sets the remedy)."""
     policy = tmp_path / 'policy.33'
     policy.write_bytes(b'binary policy')
     monkeypatch.setattr(facts, 'selinux_active', lambda: False)
@@ -114,6 +113,12 @@ def test_triage_keeps_for_the_module_only_the_lines_no_other_remedy_fixes(monkey
     monkeypatch.setattr(a2w, 'explain', lambda runner, lines, policy: dict((line, None) for line in lines))
     monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda self, name, *a, **k: '/usr/bin/' + name)
     monkeypatch.setattr(avc_collect.remedy, 'Evidence', lambda *args, **kwargs: None)
+
+
+def test_triage_keeps_for_the_module_only_the_lines_no_other_remedy_fixes(monkeypatch, tmp_path):
+    """The role and the rollout take the module's denials from allow_lines (they each zipped denials with lines
+    in Jinja before): a relabel, port or boolean remedy and a denial the policy allows now need no rule."""
+    triage_offline(monkeypatch, tmp_path)
     chosen = {'file': 'allow', 'tcp_socket': 'port'}
     monkeypatch.setattr(avc_collect.remedy, 'triage', lambda denial, evidence: {'remedy': chosen[denial['tclass']]})
     result, failed = run_module(monkeypatch, avc_collect.main, {
@@ -137,13 +142,7 @@ def test_an_allow_line_gets_every_permission_its_type_was_denied_on_any_object(m
            'tclass=file permissive=1\n')
     log.write_bytes((avc.format(n=1, perms='open read', name='ntp.conf')
                      + avc.format(n=2, perms='read', name='secret.txt')).encode('ascii'))
-    policy = tmp_path / 'policy.33'
-    policy.write_bytes(b'binary policy')
-    monkeypatch.setattr(facts, 'selinux_active', lambda: False)
-    monkeypatch.setattr(facts, 'binary_policy', lambda: str(policy))
-    monkeypatch.setattr(a2w, 'explain', lambda runner, lines, policy: dict((line, None) for line in lines))
-    monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda self, name, *a, **k: '/usr/bin/' + name)
-    monkeypatch.setattr(avc_collect.remedy, 'Evidence', lambda *args, **kwargs: None)
+    triage_offline(monkeypatch, tmp_path)
     monkeypatch.setattr(avc_collect.remedy, 'triage', lambda denial, evidence: {
         'remedy': 'relabel' if denial['name'] == 'ntp.conf' else 'allow'})
     result, failed = run_module(monkeypatch, avc_collect.main, {'source': 'file', 'paths': [str(log)], 'triage': True})
