@@ -215,6 +215,11 @@ def _unique(rows):
     return out
 
 
+def _is_permissive(host):
+    """Permissive at runtime, or with domains made permissive on the host."""
+    return host['runtime'] == 'permissive' or bool(host['permissive_domains'])
+
+
 def _states(out_hosts, failed):
     """Each host in the first state that applies: unreachable, failed, disabled, permissive, enforcing."""
     states = dict((name, []) for name in ('unreachable', 'failed', 'disabled', 'permissive', 'enforcing'))
@@ -225,7 +230,7 @@ def _states(out_hosts, failed):
             state = 'failed'
         elif host['runtime'] == 'disabled':
             state = 'disabled'
-        elif host['runtime'] == 'permissive' or host['permissive_domains']:
+        elif _is_permissive(host):
             state = 'permissive'
         else:
             state = 'enforcing'
@@ -260,7 +265,7 @@ def fleet_report(hostvars, hosts=None, rules=None, avc_var='fleetsec_avc', mode_
         'states': _states(out_hosts, set(failed_hosts or [])),
         'window': _window(rows, generated_at),
         'domains': _domains(rows),
-        'permissive_hosts': [h['name'] for h in out_hosts if h['runtime'] == 'permissive' or h['permissive_domains']],
+        'permissive_hosts': [h['name'] for h in out_hosts if _is_permissive(h)],
         'totals': {
             'hosts': len(out_hosts),
             'denials': len(rows),
