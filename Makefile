@@ -1,5 +1,5 @@
 # fleetsec.selinux — developer entry points. Every target sets up what it needs (cached).
-.PHONY: demo test setup unit sanity lint integration molecule bench adversarial docs clean distclean
+.PHONY: demo test setup unit sanity lint integration check-records molecule bench adversarial docs clean distclean
 
 demo:            ## main job: the collection's fleet workflow against the local enforcing VM
 	tools/demo.sh
@@ -27,6 +27,9 @@ changelog-preview: setup  ## the next release's CHANGELOG, rendered from the fra
 
 integration: setup
 	tools/test.sh integration-store integration-store-el8 integration-store-el9 integration-store-el10 integration-targets report playbooks
+
+check-records: setup  ## your own audit records through the collection on an EL store: RECORDS='/path/audit.log*' [RELEASE=el9]
+	FLEETSEC_RECORDS="$(RECORDS)" FLEETSEC_RECORDS_RELEASE="$(or $(RELEASE),el9)" tools/test.sh records
 
 molecule: setup
 	tools/test.sh molecule

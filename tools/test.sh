@@ -54,10 +54,14 @@ step_integration-store() { controller_pytest tests/integration/pytest "${STORE_W
 # The EL matrix (docs/testbed.md): one release's targeted store built from ../shared/vendor with that release's own
 # userspace (tools/el/, cached in ~/.cache/fleetsec-selinux; see docs/el-platform.md), that userspace first on PATH,
 # and every module that the tests run as a process run by that release's Python.
-# el_matrix STORE USERSPACE PYTHON PYTEST-ARGS...
+# The matrix's releases: store name -> "USERSPACE PYTHON" (the row of tools/el/releases.sh, the release's Python)
+declare -A EL_RELEASES=([el7]="2.5 2.7" [el8]="2.9 3.6" [el9]="3.6 3.9" [el10]="3.8 3.12")
+# el_matrix STORE PYTEST-ARGS...
 el_matrix() {
-  local name=$1 userspace=$2 pyver=$3 store py site
-  shift 3
+  local name=$1 userspace pyver store py site
+  read -r userspace pyver <<<"${EL_RELEASES[$name]:-}"
+  [ -n "$pyver" ] || { echo "no release $name (${!EL_RELEASES[*]})"; return 1; }
+  shift 1
   local envlines
   store=$(tools/el/build-store.sh "$name" | tail -1)
   # the stamp, not a folder: a failed build prints no folder, and "" + /root is this machine's home
@@ -85,20 +89,29 @@ el_matrix() {
 }
 # EL8 and EL10: the matrix file (install, rerun, bad source, a module of that policy, batch, states, permissive
 # domains through semanage, audit2why explanations)
-step_integration-store-el8() { el_matrix el8 2.9 3.6 tests/integration/pytest/test_el_matrix.py; }
-step_integration-store-el10() { el_matrix el10 3.8 3.12 tests/integration/pytest/test_el_matrix.py; }
+step_integration-store-el8() { el_matrix el8 tests/integration/pytest/test_el_matrix.py; }
+step_integration-store-el10() { el_matrix el10 tests/integration/pytest/test_el_matrix.py; }
 # EL7 (RHEL 7.7's source package, userspace 2.5, Python 2.7): not in ALL_STEPS, to keep `make test` inside CI's 90
 # minutes (it adds about 6 minutes cold); run it by name: tools/test.sh integration-store-el7
-step_integration-store-el7() { el_matrix el7 2.5 2.7 tests/integration/pytest/test_el_matrix.py; }
+step_integration-store-el7() { el_matrix el7 tests/integration/pytest/test_el_matrix.py; }
 # EL9 (the release of the test VM): the matrix file and every case whose outcome depends on the userspace or the
 # policy; the ones decided before any tool runs (bad options, syntax errors, a kill between commit and record,
 # parallel runs) stay on the host store, where they cost a third of the time (a transaction on this 433-module
 # store takes 20 s here).
 step_integration-store-el9() {
-  el_matrix el9 3.6 3.9 "${STORE_WORKERS[@]}" tests/integration/pytest/test_el_matrix.py tests/integration/pytest/test_local_policy_module_store.py \
+  el_matrix el9 "${STORE_WORKERS[@]}" tests/integration/pytest/test_el_matrix.py tests/integration/pytest/test_local_policy_module_store.py \
     tests/integration/pytest/test_local_policy_module_hostile.py tests/integration/pytest/test_el_store_contexts.py \
     tests/integration/pytest/test_remedy_evidence.py tests/integration/pytest/test_remedy_store.py \
+    tests/integration/pytest/test_real_records.py \
     -k 'not parallel and not kill_between and not bad_options and not syntax_errors and not accumulate'
+}
+# Real audit records of your own through the collection on an EL store, judged by that release's audit2allow
+# (tests/integration/pytest/test_real_records.py): FLEETSEC_RECORDS='/path/audit.log*' [FLEETSEC_RECORDS_RELEASE=el8|
+# el9|el10|el7] tools/test.sh records, or `make check-records RECORDS=...`. Not in ALL_STEPS: the EL9 step runs the
+# same file on the project's corpus of published records.
+step_records() {
+  [ -n "${FLEETSEC_RECORDS:-}" ] || { echo "FLEETSEC_RECORDS: give the record files (globs allowed)"; return 1; }
+  el_matrix "${FLEETSEC_RECORDS_RELEASE:-el9}" tests/integration/pytest/test_real_records.py -rs
 }
 step_integration-targets() { tools/integration.sh; }
 # the fleet report written by the playbooks' tasks, rendered in headless Chromium
