@@ -69,8 +69,8 @@ class ModulePlan(object):
     """
     __slots__ = ('name', 'state', 'priority', 'kind', 'force', 'allow_dangerous', 'te', 'fc', 'iface', 'path',
                  'version', 'parsed', 'rules', 'findings', 'dropped', 'booleans', 'source_sha256', 'skip',
-                 'operations', 'compiled', 'installed_before', 'checksum', 'package', 'record', 'before_rules',
-                 'denials')
+                 'operations', 'compiled', 'installed_before', 'checksum', 'package', 'record', 'record_read',
+                 'before_rules', 'denials')
 
     def __init__(self, name, state, priority, kind, force=False, allow_dangerous=None, fc=None, iface=None):
         self.name, self.state, self.priority, self.kind = name, state, priority, kind
@@ -80,6 +80,7 @@ class ModulePlan(object):
         self.source_sha256 = self.skip = None
         self.operations, self.compiled = [], False
         self.installed_before = self.checksum = self.package = self.record = None
+        self.record_read = False  # read once per run: accumulate's merge and the decision see the same record
         self.before_rules = []
         self.denials = None  # the denial lines a generated module was built from (kept in its record)
 
@@ -238,8 +239,8 @@ class Planner(object):
         """The entry's denial lines; with ``accumulate``, merged with those of the module's record, sorted."""
         lines = build.denial_lines(entry['denials'])
         if self._opt(entry, 'accumulate'):
-            record = self.store.read_record(plan.name) or {}
-            lines = sorted(set(build.denial_lines(record.get('denials') or []) + lines))
+            plan.record, plan.record_read = self.store.read_record(plan.name), True
+            lines = sorted(set(build.denial_lines((plan.record or {}).get('denials') or []) + lines))
         plan.denials = lines
         return lines
 
@@ -303,7 +304,8 @@ class Planner(object):
         """Decide against the record and the store: operations, checksums, whether compiled."""
         store = self.store
         entries = store.modules().get(plan.name, [])
-        plan.record = store.read_record(plan.name)
+        if not plan.record_read:
+            plan.record, plan.record_read = store.read_record(plan.name), True
         plan.before_rules = list(plan.record.get('rules', [])) if plan.record else []
         if plan.skip:
             self.warnings.append("Module '%s': nothing installed, %s." % (plan.name, plan.skip))

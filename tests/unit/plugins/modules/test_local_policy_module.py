@@ -23,6 +23,7 @@ from ansible.module_utils import basic
 
 from module_helpers import run_module
 
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_store
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Runner
 from ansible_collections.fleetsec.selinux.plugins.modules import local_policy_module as lpm
 
@@ -481,6 +482,21 @@ def test_accumulate_generates_from_the_recorded_and_the_new_denials(monkeypatch,
     with io.open(record_file(root, 'acme')) as handle:
         recorded = json.load(handle)['denials']
     assert recorded == ([AVC_LATER] if check_mode else sorted([AVC, AVC_LATER]))
+
+
+def test_accumulate_reads_the_record_once(monkeypatch, root):
+    """The record that gives the merged denials is the one the decision is made against: read once, not twice
+    (a record replaced between two reads would have built the module from one and judged it by the other)."""
+    write_record(root, 'acme', {'denials': [AVC_LATER]})
+    reads = []
+    real = _policy_store.PolicyStore.read_record
+    monkeypatch.setattr(_policy_store.PolicyStore, 'read_record',
+                        lambda self, name: reads.append(name) or real(self, name))
+    case = {'args': {'name': 'acme', 'denials': [AVC], 'accumulate': True, 'version': '1.0'}, 'check_mode': True,
+            'commands': generate_commands(sorted([AVC, AVC_LATER]), False)}
+    case, script, result, failed = run_case(monkeypatch, root, case)
+    assert not failed, result
+    assert reads == ['acme']
 
 
 def test_without_accumulate_the_given_denials_replace_the_recorded_ones(monkeypatch, root):
