@@ -207,13 +207,13 @@ def parse_header(line):
         if year < 100:
             year += 2000
         hour, minute, second = int(m.group(5)), int(m.group(6)), int(m.group(7))
-        if not (1970 <= year and 1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 62):
+        if not ((1970 <= year or (year, month, day) == (1969, 12, 31)) and 1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 62):
             raise Malformed('invalid interpreted date')
         ms = m.group(8)
         ts = _local_to_epoch(year, month, day, hour, minute, second) + int(ms) / (10.0 ** len(ms))
-        if ts < 0:
-            raise Malformed('interpreted date before 1970')
-        return ts, ms.decode('ascii'), int(m.group(9)), m.group(0), True
+        # a time near the epoch (a host whose clock was not set yet), printed by ausearch -i in a zone west of UTC,
+        # is a date of 31 December 1969: the record is real, its time is the epoch
+        return max(ts, 0.0), ms.decode('ascii'), int(m.group(9)), m.group(0), True
     return _prefix_time(line) + (None, None, False)
 
 

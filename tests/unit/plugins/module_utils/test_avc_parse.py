@@ -122,6 +122,34 @@ def test_interpreted_output_dates_unquoted_values_and_reverse_syscall(utc):
         'type=AVC msg=audit(1682457769.431:10767): avc:  denied  { open } for  pid=246920 comm="less" path="/dev/pts/2" ')
 
 
+# ausearch -i of a record a few seconds after the epoch, printed in a zone west of UTC, as published (SYSCALL, PATH
+# and AVC run together on one line) in fedora-selinux/selinux-policy pull #2011
+EPOCH_RECORD = (
+    'type=SYSCALL msg=audit(12/31/1969 19:00:08.000:0)  : arch=unknown-elf-type(x86_64) syscall=read success=no '
+    'exit=EACCES(Permission denied) a0=0x0xffffff9c a1=0x0x7fa86f9fea59 a2=0xO_WRONLY a3=0x0x0 items=1 ppid=44644 '
+    'pid=44645 auid=root uid=root gid=root euid=root suid=root fsuid=root egid=root sgid=root fsgid=root tty=pts0 '
+    'ses=1 comm=su exe=/usr/bin/su subj=staff_u:sysadm_r:sysadm_su_t:s0-s0:c0.c1023 key=perm_access type=PATH '
+    'msg=audit(12/31/1969 19:00:08.000:0)  : item=0 name=/var/log/wtmp inode=25 dev=08:0a mode=000,000 664 '
+    'ouid=root ogid=root rdev=00:00 obj=system_u:object_r:wtmp_t:s0 nametype=NORMAL cap_fp=none cap_fi=none '
+    'cap_fe=0 cap_fver=0 cap_frootid=0 type=AVC msg=audit(12/31/1969 19:00:08.000:0)  : avc: denied { write }  '
+    'for pid=44645 comm=su name=wtmp dev="sda10" ino=25 scontext=staff_u:sysadm_r:sysadm_su_t:s0-s0:c0.c1023 '
+    'tcontext=system_u:object_r:wtmp_t:s0 tclass=file permissive=0\n')
+
+
+def test_interpreted_date_of_31_december_1969_is_the_epoch(utc):
+    """Not skipped as an invalid date: its time is the epoch (the host's clock was not set)."""
+    c = Collector()
+    c.scan(EPOCH_RECORD.encode('ascii'), final=True)
+    assert (c.records, c.skipped) == (1, 0)
+    denial = c.result_denials()[0]
+    assert (denial['source_type'], denial['target_type'], denial['permissions']) == ('sysadm_su_t', 'wtmp_t', ['write'])
+    assert denial['first_seen'] == '1970-01-01T00:00:00Z'
+    # any other date before 1970 is still refused
+    c = Collector()
+    c.scan(EPOCH_RECORD.replace('12/31/1969', '12/30/1969').encode('ascii'), final=True)
+    assert (c.records, c.skipped) == (0, 1)
+
+
 def test_syslog_journal_dmesg_and_logcat_forms(utc):
     c = collect('syslog.log')
     denials = by_key(c)
