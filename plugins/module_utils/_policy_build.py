@@ -146,6 +146,30 @@ def parse_denial(line):
     return None if rec is None else (rec['source_type'], rec['target_type'], rec['tclass'], rec['permissions'])
 
 
+def split_undefined_classes(lines, classes):
+    """(lines to generate from, dropped) where ``classes`` ({class: set(permissions)}, :func:`defined_classes`) is
+    what the policy defines: a denial of a class the policy lacks is dropped, one with permissions it lacks keeps
+    the others. audit2allow does not check classes, and a rule naming an unknown one compiles, then fails the
+    whole transaction at link time ("Failed to resolve allow statement")."""
+    kept, dropped = [], []
+    for line in lines:
+        rec = _denial(line)
+        known = classes.get(rec['tclass']) if rec is not None else None
+        unknown = [p for p in rec['permissions'] if p not in known] if known is not None else None
+        if rec is None or unknown == []:
+            kept.append(line)
+            continue
+        if known is None:
+            reason, unknown = 'class %s not defined in the policy' % rec['tclass'], rec['permissions']
+        else:
+            reason = 'permission(s) %s of class %s not defined in the policy' % (' '.join(unknown), rec['tclass'])
+            if len(unknown) < len(rec['permissions']):
+                kept.append(avc_parse.canonical_line(rec, [p for p in rec['permissions'] if p not in unknown]))
+        dropped.append({'line': line, 'source_type': rec['source_type'], 'target_type': rec['target_type'],
+                        'tclass': rec['tclass'], 'permissions': unknown, 'reason': reason})
+    return kept, dropped
+
+
 def generate(runner, name, lines, policy_file=None, refpolicy=False, interface_info=None):
     """Run the real ``audit2allow -m NAME`` on ``lines``; return (te, stderr)."""
     args = []

@@ -240,6 +240,29 @@ def defined_names(runner, policy):
     return defined
 
 
+def _class_blocks(text, keyword):
+    """{name: [inherited common or None, set(permissions)]} of ``seinfo POLICY -c -x`` / ``--common -x`` output."""
+    found, current = {}, None
+    for raw in (text or '').splitlines():
+        words = raw.split()
+        if len(words) == 2 and words[0] == keyword:
+            current = found.setdefault(words[1], [None, set()])
+        elif current is not None and len(words) == 2 and words[0] == 'inherits':
+            current[0] = words[1]
+        elif current is not None and len(words) == 1 and words[0] not in ('{', '}'):
+            current[1].add(words[0])
+    return found
+
+
+def defined_classes(runner, policy):
+    """{class: set(permissions)} that ``policy`` defines, the permissions of the class's common included."""
+    what = 'classes of %s' % policy
+    commons = _class_blocks(to_text(runner.run('seinfo', [policy, '--common', '-x'], what=what).stdout), 'common')
+    classes = _class_blocks(to_text(runner.run('seinfo', [policy, '-c', '-x'], what=what).stdout), 'class')
+    return dict((name, perms | (commons[common][1] if common in commons else set()))
+                for name, (common, perms) in classes.items())
+
+
 def _categories(text):
     names = []
     for part in text.split(','):

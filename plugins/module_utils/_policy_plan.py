@@ -126,6 +126,7 @@ class Planner(object):
         self.warnings = []
         self._workdir = None
         self._iface = None
+        self._classes = None  # {class: permissions} of the policy, read once per run
         self._single = True
         self.generating = False
 
@@ -246,17 +247,31 @@ class Planner(object):
 
     def _generate(self, plan, entry):
         """audit2allow's module for the entry's denials; what it left without a rule goes to ``plan.dropped``."""
-        lines = self._denials(plan, entry)
+        lines, unknown_classes = self._defined_classes_only(self._denials(plan, entry))
         refpolicy = bool(self._opt(entry, 'refpolicy'))
         iface = self.interface_info() if refpolicy else None
         te, stderr = build.generate(self.runner, plan.name, lines, policy_file=self.policy_file_for_audit2allow(),
                                     refpolicy=refpolicy, interface_info=iface)
-        plan.dropped = build.uncovered_denials(lines, build.parse_te(te), stderr)
+        plan.dropped = unknown_classes + build.uncovered_denials(lines, build.parse_te(te), stderr)
         self._explain_dropped(plan.dropped)
         plan.booleans = build.boolean_hints(te)
         if not build.parse_te(te) and not plan.dropped:
             raise PlanError("Module '%s': no AVC denial found in denials (%d lines)." % (plan.name, len(lines)))
         return te
+
+    def _defined_classes_only(self, lines):
+        """(lines, dropped): the denials of classes and permissions the policy defines (records of another release
+        name others); without setools, every line (a rule naming an unknown class then fails the trial)."""
+        if self._classes is None:
+            self._classes = {}
+            if self.runner.has('seinfo'):
+                try:
+                    self._classes = grants.defined_classes(self.runner, self.store.policy_file())
+                except FleetsecError:
+                    pass  # the trial transaction still refuses a module the policy cannot link
+        if not self._classes:
+            return lines, []
+        return build.split_undefined_classes(lines, self._classes)
 
     def _read_src(self, plan, src):
         if not os.path.isfile(src):

@@ -382,7 +382,10 @@ dangerous:
       type: str
       sample: acme_agent
 dropped:
-  description: Denials that produced no rule (for example types the local policy does not define), with the reason.
+  description:
+    - Denials that produced no rule, with the reason; for example types, or classes and permissions, that the local
+      policy does not define (records of another release).
+    - A denial with some permissions the policy defines and some it does not lists only the latter.
   returned: always
   type: list
   elements: dict

@@ -83,7 +83,9 @@ def store_available():
 
 def semodule_list(root):
     """{name: (priority, kind, enabled, checksum)} of the highest priority of each module in ``root``."""
-    out = subprocess.run(['semodule', '-p', root, '-s', store_type(root), '-lfull', '-m'], check=True,
+    helptext = subprocess.run(['semodule', '--help'], capture_output=True, text=True, check=False)
+    checksums = ['-m'] if '--checksum' in helptext.stdout + helptext.stderr else []  # none before 3.x: None
+    out = subprocess.run(['semodule', '-p', root, '-s', store_type(root), '-lfull'] + checksums, check=True,
                          capture_output=True, text=True,
                          env=dict(os.environ, LC_ALL='C')).stdout
     modules = {}

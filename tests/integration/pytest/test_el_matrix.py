@@ -8,7 +8,7 @@ steps integration-store-el8, -el9 and -el10 set all three.
 Written for every userspace the matrix holds: where a release lacks a capability (no ``semodule -m`` checksums
 before 3.x) the same assertions hold through the collection's fallback. Transactions are counted with libsemanage's
 own ``commit_num``; "unchanged" is a digest of the whole store. Each transaction rebuilds the whole policy (20-35 s
-on a targeted store here), so the tests use as few as prove the behaviour (6).
+on a targeted store here), so the tests use as few as prove the behaviour (7).
 """
 import glob
 import hashlib
@@ -116,6 +116,23 @@ def test_install_rerun_bad_source_keeps_the_loaded_module(policy_root, tmp_path)
                   + 'allow ntpd_t fsimatrix_nosuch_t:file read;\n')
     assert rc != 0 and 'fsimatrix_nosuch_t' in bad['msg'], bad
     assert module_files(root, 'fsimatrix') == loaded and commit_num(root) == commits + 1
+
+
+def test_a_class_or_permission_the_policy_lacks_is_dropped_not_fatal(policy_root, tmp_path):
+    """Records of another release name classes and permissions this policy may not define (io_uring on EL8's policy):
+    audit2allow writes rules for them, which compile, then fail the whole transaction at link time."""
+    root = policy_root
+    before, commits = store_digest(root), commit_num(root)
+    lines = [avc(1, 'ntpd_t', 'user_home_t', 'file', 'read'),
+             avc(2, 'ntpd_t', 'user_home_t', 'fsimatrix_class', 'read'),
+             avc(3, 'ntpd_t', 'user_home_t', 'dir', 'search fsimatrix_perm')]
+    planned, rc = run(LPM, root, tmp_path, check_mode=True, name='fsimatrix', denials=lines, version='1.0')
+    assert rc == 0, planned
+    assert sorted(planned['rules']) == ['allow ntpd_t user_home_t:dir search;', 'allow ntpd_t user_home_t:file read;']
+    assert [(d['tclass'], d['permissions'], d['reason']) for d in planned['dropped']] == [
+        ('fsimatrix_class', ['read'], 'class fsimatrix_class not defined in the policy'),
+        ('dir', ['fsimatrix_perm'], 'permission(s) fsimatrix_perm of class dir not defined in the policy')]
+    assert planned['changed'] and store_digest(root) == before and commit_num(root) == commits
 
 
 def test_a_module_of_this_policy_is_refused(policy_root, tmp_path):

@@ -96,6 +96,24 @@ def test_parse_denial(line, expected):
     assert build.parse_denial(line) == expected
 
 
+def test_split_undefined_classes_drops_what_the_policy_lacks_and_keeps_the_rest():
+    avc = ('type=AVC msg=audit(1700000000.1:{n}): avc:  denied  {{ {perms} }} for  pid=1 comm="x" '
+           'scontext=system_u:system_r:ntpd_t:s0 tcontext=system_u:object_r:user_home_t:s0 tclass={tclass} permissive=0')
+    known = avc.format(n=1, perms='read', tclass='file')
+    no_class = avc.format(n=2, perms='sqpoll', tclass='io_uring')
+    some_perms = avc.format(n=3, perms='read map', tclass='dir')
+    kept, dropped = build.split_undefined_classes(
+        [known, no_class, some_perms, 'not a denial'], {'file': set(['read']), 'dir': set(['read', 'search'])})
+    assert kept[0] == known and kept[2] == 'not a denial'
+    assert build.parse_denial(kept[1]) == ('ntpd_t', 'user_home_t', 'dir', ['read'])
+    assert [(d['line'], d['tclass'], d['permissions'], d['reason']) for d in dropped] == [
+        (no_class, 'io_uring', ['sqpoll'], 'class io_uring not defined in the policy'),
+        (some_perms, 'dir', ['map'], 'permission(s) map of class dir not defined in the policy')]
+    # a denial of nothing but unknown permissions gives no line
+    kept, dropped = build.split_undefined_classes([avc.format(n=4, perms='map', tclass='dir')], {'dir': set(['read'])})
+    assert kept == [] and dropped[0]['permissions'] == ['map']
+
+
 def test_sort_require_block_and_volatile_remark():
     te = build.sort_require_block(build.strip_volatile_remarks(AUDIT2ALLOW))
     assert te.split('require {\n')[1].split('\n}')[0].split('\n') == [

@@ -123,6 +123,24 @@ def test_parse_names_drops_headers():
     assert grants.parse_names('\nSensitivities: 1\n   s0\n') == set(['s0'])
 
 
+class _Seinfo(object):
+    """A runner answering seinfo's class queries with recorded output (setools 4.4, EL8's f28 policy, shortened)."""
+    OUT = {'--common': '\nCommons: 2\n   common file\n{\n\tappend\n\tgetattr\n\tread\n}\n   common socket\n{\n'
+                       '\tbind\n}\n',
+           '-c': '\nClasses: 3\n   class alg_socket\ninherits socket\n\n   class dir\ninherits file\n{\n'
+                 '\tadd_name\n\tsearch\n}\n   class filesystem\n{\n\tgetattr\n\tmount\n}\n'}
+
+    def run(self, name, args, what=None):
+        assert name == 'seinfo' and args[0] == 'POLICY' and args[2] == '-x'
+        return type('Result', (), {'stdout': self.OUT[args[1]]})
+
+
+def test_defined_classes_include_the_permissions_of_their_common():
+    assert grants.defined_classes(_Seinfo(), 'POLICY') == {
+        'alg_socket': set(['bind']), 'dir': set(['add_name', 'search', 'append', 'getattr', 'read']),
+        'filesystem': set(['getattr', 'mount'])}
+
+
 DEFINED = {'user': set(['system_u']), 'role': set(['system_r', 'object_r']), 'type': set(['ntpd_t']),
            'sensitivity': set(['s0']), 'category': set('c%d' % n for n in range(1024))}
 

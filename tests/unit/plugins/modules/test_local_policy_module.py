@@ -50,6 +50,11 @@ def judged(operations='-X 400 -i {TMP}/acme/acme.pp'):
 
 # the pp-to-CIL converter that gives a built package the checksum it will have once installed
 TO_CIL = {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'}
+# what the policy defines, read before a module is generated from denials (seinfo 4.4's output)
+CLASSES = [{'cmd': 'seinfo {ROOT}/etc/selinux/default/policy/policy.33 --common -x',
+            'out': '\nCommons: 1\n   common file\n{\n\topen\n\tread\n}\n'},
+           {'cmd': 'seinfo {ROOT}/etc/selinux/default/policy/policy.33 -c -x',
+            'out': '\nClasses: 2\n   class dir\ninherits file\n{\n\tsearch\n}\n   class file\ninherits file\n\n'}]
 BUILD = [
     {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
     {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
@@ -142,7 +147,7 @@ CASES = [
     {'id': 'denials are generated with audit2allow and the policy of the root',
      'check_mode': True,
      'args': {'name': 'acme', 'denials': ['AVC', 'AVC'], 'version': '1.0'},
-     'commands': [{'cmd': 'audit2allow -m acme -p {ROOT}/etc/selinux/default/policy/policy.33',
+     'commands': CLASSES + [{'cmd': 'audit2allow -m acme -p {ROOT}/etc/selinux/default/policy/policy.33',
                    'out': 'GENERATED',
                    'stdin': 'AVC\n'},
                   {'cmd': 'semodule --help', 'out': 'HELP'},
@@ -461,7 +466,7 @@ AVC_LATER = AVC.replace('1700000000.1:1', '1700000360.1:7').replace('pid=1 ', 'p
 
 def generate_commands(lines, install):
     """audit2allow on ``lines`` (the exact stdin), then the build of GENERATED; the commit when ``install``."""
-    return [{'cmd': 'audit2allow -m acme -p {ROOT}/etc/selinux/default/policy/policy.33', 'out': 'GENERATED',
+    return CLASSES + [{'cmd': 'audit2allow -m acme -p {ROOT}/etc/selinux/default/policy/policy.33', 'out': 'GENERATED',
              'stdin': ''.join(line + '\n' for line in lines)},
             {'cmd': 'semodule --help', 'out': 'HELP'},
             {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': ''}] + list(BUILD) + [
