@@ -147,14 +147,14 @@ CASES = [
     {'id': 'denials are generated with audit2allow and the policy of the root',
      'check_mode': True,
      'args': {'name': 'acme', 'denials': ['AVC', 'AVC'], 'version': '1.0'},
-     'commands': CLASSES + [{'cmd': 'audit2allow -m acme -p {ROOT}/etc/selinux/default/policy/policy.33',
-                   'out': 'GENERATED',
-                   'stdin': 'AVC\n'},
-                  {'cmd': 'semodule --help', 'out': 'HELP'},
-                  {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': ''},
-                  {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
-                  {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
-                  TO_CIL] + judged('-X 400 -i {TMP}/acme/acme.pp'),
+     'commands': CLASSES + [
+         {'cmd': 'audit2allow -m acme -p {ROOT}/etc/selinux/default/policy/policy.33', 'out': 'GENERATED',
+          'stdin': 'AVC\n'},
+         {'cmd': 'semodule --help', 'out': 'HELP'},
+         {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': ''},
+         {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
+         {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
+         TO_CIL] + judged('-X 400 -i {TMP}/acme/acme.pp'),
      'expect': {'changed': True, 'rebuilds': 1, 'te': 'GENERATED_SORTED', 'dropped': [], 'booleans': []}},
     {'id': 'absent removes our module',
      'record_before': {'priority': 400, 'checksum': '{SHA_A}', 'source_sha256': 'x', 'rules': ['allow a b:c d;']},
@@ -466,10 +466,11 @@ AVC_LATER = AVC.replace('1700000000.1:1', '1700000360.1:7').replace('pid=1 ', 'p
 
 def generate_commands(lines, install):
     """audit2allow on ``lines`` (the exact stdin), then the build of GENERATED; the commit when ``install``."""
-    return CLASSES + [{'cmd': 'audit2allow -m acme -p {ROOT}/etc/selinux/default/policy/policy.33', 'out': 'GENERATED',
-             'stdin': ''.join(line + '\n' for line in lines)},
-            {'cmd': 'semodule --help', 'out': 'HELP'},
-            {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': ''}] + list(BUILD) + [
+    return CLASSES + [
+        {'cmd': 'audit2allow -m acme -p {ROOT}/etc/selinux/default/policy/policy.33', 'out': 'GENERATED',
+         'stdin': ''.join(line + '\n' for line in lines)},
+        {'cmd': 'semodule --help', 'out': 'HELP'},
+        {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': ''}] + list(BUILD) + [
         TO_CIL] + judged('-X 400 -i {TMP}/acme/acme.pp') + (
         [{'cmd': 'semodule -p {ROOT} -s default -n -X 400 -i {TMP}/acme/acme.pp'}] if install else [])
 
