@@ -87,10 +87,11 @@ el_matrix() {
   FLEETSEC_STORE_ROOT="$store/root" FLEETSEC_TARGET_PYTHON="$py" FLEETSEC_TARGET_PYTHON_VERSION="$pyver" \
     FLEETSEC_TARGET_SITE="$site" controller_pytest "$@" --durations=5
 }
-# EL8 and EL10: the matrix file (install, rerun, bad source, a module of that policy, batch, states, permissive
-# domains through semanage, audit2why explanations)
-step_integration-store-el8() { el_matrix el8 tests/integration/pytest/test_el_matrix.py; }
-step_integration-store-el10() { el_matrix el10 tests/integration/pytest/test_el_matrix.py; }
+# EL8 and EL10: the matrix file (install, rerun, bad source, a class the policy lacks, a module of that policy, batch,
+# states, permissive domains through semanage, audit2why explanations) and the corpus of published records judged by
+# the release's own audit2allow
+step_integration-store-el8() { el_matrix el8 tests/integration/pytest/test_el_matrix.py tests/integration/pytest/test_real_records.py; }
+step_integration-store-el10() { el_matrix el10 tests/integration/pytest/test_el_matrix.py tests/integration/pytest/test_real_records.py; }
 # EL7 (RHEL 7.7's source package, userspace 2.5, Python 2.7): not in ALL_STEPS, to keep `make test` inside CI's 90
 # minutes (it adds about 6 minutes cold); run it by name: tools/test.sh integration-store-el7
 step_integration-store-el7() { el_matrix el7 tests/integration/pytest/test_el_matrix.py; }
