@@ -213,6 +213,8 @@ def strip_volatile_remarks(te):
 
 
 _UNDEFINED_RE = re.compile(r'type (\S+) is not defined')
+# libsepol, for a context whose names all exist but are not allowed together (a role without that type, ...)
+_INVALID_CONTEXT_RE = re.compile(r'invalid security context: "([^"]+)"')
 
 
 def granted(rules):
@@ -252,21 +254,28 @@ def uncovered_denials(lines, rules, stderr=''):
     Returns a list of dicts (line, source_type, target_type, tclass, permissions, reason).
     """
     undefined = set(_UNDEFINED_RE.findall(stderr or ''))
+    invalid = set(_INVALID_CONTEXT_RE.findall(stderr or ''))
     allowed, call_domains = granted(rules)
     dropped = []
     for line in lines:
-        parsed = parse_denial(line)
-        if parsed is None:
+        rec = _denial(line)
+        if rec is None:
             continue
-        source, target, tclass, perms = parsed
+        source, target, tclass = rec['source_type'], rec['target_type'], rec['tclass']
         if source in call_domains and source not in undefined and target not in undefined:
             continue
-        missing = missing_permissions(allowed, source, target, tclass, perms)
+        missing = missing_permissions(allowed, source, target, tclass, rec['permissions'])
         if not missing:
             continue
         unknown = [t for t in (source, target) if t in undefined]
-        reason = ('type(s) %s not defined in the loaded policy' % ', '.join(unknown) if unknown
-                  else GENERIC_DROP)
+        bad = [c for c in (rec['scontext'], rec['tcontext']) if c in invalid]
+        if unknown:
+            reason = 'type(s) %s not defined in the loaded policy' % ', '.join(unknown)
+        elif bad:
+            reason = ('context %s not valid in the loaded policy (its user, role, type or level are not allowed '
+                      'together)' % ', '.join(bad))
+        else:
+            reason = GENERIC_DROP
         dropped.append({'line': line, 'source_type': source, 'target_type': target, 'tclass': tclass,
                         'permissions': missing, 'reason': reason})
     return dropped

@@ -213,6 +213,17 @@ def test_uncovered_denials_reports_unknown_types():
     assert partial[0]['permissions'] == ['open'] and 'no rule generated' in partial[0]['reason']
 
 
+def test_uncovered_denials_names_a_context_the_policy_does_not_allow():
+    # libsepol's words (3.6, EL9's policy) for a published record: unconfined_r has no gnome_atspi_t there
+    context = 'unconfined_u:unconfined_r:gnome_atspi_t:s0-s0:c0.c1023'
+    line = LINE.replace('unconfined_u:object_r:user_home_t:s0', context)
+    assert context in line
+    stderr = 'libsepol.context_from_record: invalid security context: "%s"\n' % context
+    dropped = build.uncovered_denials([line], [], stderr)
+    assert dropped[0]['reason'] == ('context %s not valid in the loaded policy (its user, role, type or level are not '
+                                    'allowed together)' % context)
+
+
 class FakeModule(object):
     check_mode = False
 
