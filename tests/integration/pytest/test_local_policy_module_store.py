@@ -9,17 +9,19 @@ import glob
 import json
 import os
 import re
+import shutil
 import stat
 import subprocess
 import sys
 import time
 
-from store_copy import commit_num, store_digest
+from store_copy import commit_num, run_in_store_namespace, store_digest, store_type
 from module_helpers import run_module
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_store
 from ansible_collections.fleetsec.selinux.plugins.modules import local_policy_module as lpm
 
+LPM_FILE = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'plugins', 'modules', 'local_policy_module.py')
 TE = """require { type ntpd_t; type user_home_t; class file { read open getattr }; }
 allow ntpd_t user_home_t:file { read open };
 """
@@ -272,3 +274,43 @@ def test_a_module_that_makes_a_domain_permissive_is_refused_whatever_its_form(mo
     accepted, failed = run(monkeypatch, dict(name='fsitest_perm', cil=str(cil), policy_root=policy_root,
                                              allow_dangerous=['permissive ntpd_t']), check_mode=True)
     assert not failed and accepted['dangerous'][0]['acknowledged'] is True, accepted
+
+
+def test_a_new_priority_moves_the_module_in_one_transaction(monkeypatch, policy_root, store_list):
+    """The module is ours at 400; asked at 300 it is installed there and removed at 400, in one commit."""
+    args = dict(name='fsitest_prio', te=TE, policy_root=policy_root)
+    first, failed = run(monkeypatch, args)
+    assert not failed and store_list(policy_root)['fsitest_prio'][0] == 400, first
+    commits = commit_num(policy_root)
+    moved, failed = run(monkeypatch, dict(args, priority=300))
+    assert not failed, moved
+    assert moved['changed'] and moved['rebuilds'] == 1 and commit_num(policy_root) == commits + 1
+    listing = subprocess.run(['semodule', '-p', policy_root, '-s', store_type(policy_root), '-lfull'], check=True,
+                             capture_output=True, text=True).stdout
+    assert [line.split()[0] for line in listing.splitlines() if ' fsitest_prio ' in ' %s ' % line] == ['300']
+    again, failed = run(monkeypatch, dict(args, priority=300))
+    assert not failed and not again['changed'] and again['rebuilds'] == 0, again
+
+
+def test_without_setools_nothing_is_installed_unless_acknowledged(policy_root, store_list, tmp_path):
+    """What a module grants is judged with sesearch and seinfo; on a host without them the module refuses before the
+    trial, and with allow_dangerous: true it installs with a warning."""
+    bindir = tmp_path / 'bin'
+    bindir.mkdir()
+    for tool in ('semodule', 'checkmodule', 'semodule_package', 'audit2allow'):
+        os.symlink(shutil.which(tool), str(bindir / tool))
+    # get_bin_path also looks in /usr/sbin, /sbin, /usr/local/sbin: setools lives in /usr/bin, so it is hidden
+    assert not any(os.path.exists(os.path.join(d, t)) for d in ('/usr/sbin', '/sbin') for t in ('seinfo', 'sesearch'))
+    before, commits = store_list(policy_root), commit_num(policy_root)
+    args = dict(name='fsitest_notools', te=TE, policy_root=policy_root)
+    # as Ansible runs it (a process of its own), so that its warnings are in the result
+    refused, rc = run_in_store_namespace(LPM_FILE, policy_root, args, tmp_path=tmp_path, path=str(bindir),
+                                         namespace=False)
+    assert rc == 1 and 'needs setools (sesearch, seinfo)' in refused['msg'], refused
+    assert 'Nothing was changed' in refused['msg'] and commit_num(policy_root) == commits
+    installed, rc = run_in_store_namespace(LPM_FILE, policy_root, dict(args, allow_dangerous=True), tmp_path=tmp_path,
+                                           path=str(bindir), namespace=False)
+    assert rc == 0 and installed['rebuilds'] == 1, installed
+    # (ansible-core 2.19 returns each warning as a structure, earlier releases as a string)
+    assert 'setools is missing' in json.dumps(installed.get('warnings')), installed
+    assert store_list(policy_root)['fsitest_notools'][0] == 400 and 'fsitest_notools' not in before
