@@ -44,6 +44,7 @@ ALL_NEEDLES = (AVC_NEEDLE, ERR_NEEDLE, SYSLOG_ERR_NEEDLE)
 MAX_LINE = 65536          # longer candidate lines are counted as skipped
 MAX_SAMPLES = 5
 SAMPLE_LEN = 200
+_LAST = float('inf')       # the rank of an exe that no SYSCALL record gave
 EXE_WINDOW = 8192         # bytes searched around an AVC for its SYSCALL record
 FAST_CACHE_MAX = 20000    # bound of the "seen this denial text" cache
 MAX_EXE_TRIES = 3         # events of one denial searched for a SYSCALL exe before giving up
@@ -713,16 +714,16 @@ class Collector(object):
         d['_exe_tries'] = d.get('_exe_tries', 0) + 1
         if d['_exe_tries'] > MAX_EXE_TRIES:
             return
-        event = d['_event']
+        event, rank = d['_event'], self.records
         exe = _syscall_exe(buf, event, e, min(end, e + EXE_WINDOW))
         if exe is None and b' ' in event:
             # ausearch -i prints an event's SYSCALL record before its AVC records
             exe = _syscall_exe(buf, event, max(0, s - EXE_WINDOW), s) or \
                 _syscall_exe(self._recent, event, 0, len(self._recent))
         if exe is not None:
-            d['exe'], d['exe_raw'] = exe
+            _set_exe(d, exe, rank)
         elif not final and e + EXE_WINDOW > end:
-            self._pending[event] = d
+            self._pending[event] = (d, rank)
 
     def _find_path(self, d, rec, buf, e, end, final):
         """The full path of the object from the PATH record of the same event whose inode is the AVC's ``ino``
@@ -747,13 +748,13 @@ class Collector(object):
     def _resolve_pending(self, buf, start, end):
         """Look for the SYSCALL of AVCs seen at the end of the previous buffer."""
         pending, self._pending = self._pending, {}
-        for event, d in pending.items():
-            if d['exe'] is None:
+        for event, (d, rank) in pending.items():
+            if d['exe'] is None or d.get('_exe_rank', _LAST) > rank:
                 exe = _syscall_exe(buf, event, start, min(end, start + EXE_WINDOW))
                 if exe is not None:
-                    d['exe'], d['exe_raw'] = exe
+                    _set_exe(d, exe, rank)
                 elif end - start < EXE_WINDOW:
-                    self._pending[event] = d      # a short buffer (one joined line): look on
+                    self._pending[event] = (d, rank)      # a short buffer (one joined line): look on
 
     # -- output ----------------------------------------------------------
     def result_denials(self):
@@ -864,6 +865,16 @@ def all_permissions(d):
     for raw in d.get('_bperms') or ():
         perms.update(p.decode('ascii') for p in raw.split())
     return perms
+
+
+def _set_exe(d, exe, rank):
+    """The denial's exe is that of its earliest event (``rank``: records read before it) whose SYSCALL record was
+    found: the same whether the log is read in one buffer or in chunks, where an earlier event's SYSCALL may only
+    turn up in a later chunk, after a later event's. An exe a record carried itself (USER_AVC) ranks last: read in one
+    buffer, an earlier event's SYSCALL would have been found before it."""
+    if d['exe'] is None or rank < d.get('_exe_rank', _LAST):
+        d['exe'], d['exe_raw'] = exe
+        d['_exe_rank'] = rank
 
 
 def _syscall_exe(buf, event, lo, hi):

@@ -8,7 +8,7 @@ import io
 import os
 import re
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _avc_sources as sources
 from ansible_collections.fleetsec.selinux.plugins.module_utils._avc_parse import Collector, parse_line, Malformed
@@ -144,7 +144,27 @@ def test_fast_path_gives_the_same_result_as_full_parsing(lines):
     assert (fast.records, fast.skipped, fast.last_event) == (slow.records, slow.skipped, slow.last_event)
 
 
+# found by this test in a `make test` run: the denial's exe came from the second event when the first one's SYSCALL
+# record fell in a later chunk (one buffer: from the first event)
+CHUNKED_EXE = [
+    b'type=AVC msg=audit(1764115801.500:4300): avc:  denied  { read } for  pid=4242 comm=61766320FF74657374 '
+    b'name=736563726574FE2E747874 dev="vda" ino=99 scontext=system_u:system_r:ntpd_t:s0 '
+    b'tcontext=system_u:object_r:user_home_t:s0 tclass=file permissive=0',
+    b'type=AVC msg=audit(1764115830.456:4250): avc:  denied  { open } for  pid=815 comm="avctest" '
+    b'path="/root/secret.txt" dev="vda" ino=1234 scontext=system_u:system_r:ntpd_t:s0 '
+    b'tcontext=system_u:object_r:user_home_t:s0 tclass=file permissive=0',
+    b'type=SYSCALL msg=audit(1764115830.456:4250): arch=c000003e syscall=257 success=no exit=-13 a0=ffffff9c a1=7ffc '
+    b'a2=0 a3=0 items=1 ppid=1 pid=815 auid=4294967295 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 '
+    b'tty=(none) ses=4294967295 comm="avctest" exe="/usr/local/sbin/avctest" subj=system_u:system_r:ntpd_t:s0 '
+    b'key=(null)',
+    b'type=SYSCALL msg=audit(1764115801.500:4300): arch=c000003e syscall=257 success=no exit=-13 a0=ffffff9c a1=55d0 '
+    b'a2=0 a3=0 items=1 ppid=1 pid=4242 auid=4294967295 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 '
+    b'tty=(none) ses=4294967295 comm=61766320FF74657374 exe=2F7573722F6C6F63616C2F7362696E2F61766320FF74657374 '
+    b'subj=system_u:system_r:ntpd_t:s0 key=(null)']
+
+
 @FUZZ
+@example(lines=CHUNKED_EXE, chunk=366)
 @given(st.lists(st.sampled_from(SEEDS), min_size=1, max_size=60), st.integers(16, 3000))
 def test_streamed_chunks_equal_one_buffer_including_exe(lines, chunk):
     data = b'\n'.join(lines) + b'\n'
