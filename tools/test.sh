@@ -89,9 +89,12 @@ el_matrix() {
 }
 # EL8 and EL10: the matrix file (install, rerun, bad source, a class the policy lacks, a module of that policy, batch,
 # states, permissive domains through semanage, audit2why explanations) and the corpus of published records judged by
-# the release's own audit2allow
-step_integration-store-el8() { el_matrix el8 tests/integration/pytest/test_el_matrix.py tests/integration/pytest/test_real_records.py; }
-step_integration-store-el10() { el_matrix el10 tests/integration/pytest/test_el_matrix.py tests/integration/pytest/test_real_records.py; }
+# the release's own audit2allow, and remedy's one transaction and unchanged rerun (its `semanage export` parsing) with
+# the release's semanage under the release's Python
+EL_COMMON=(tests/integration/pytest/test_el_matrix.py tests/integration/pytest/test_real_records.py
+           tests/integration/pytest/test_remedy_store.py::test_five_remedies_one_transaction_then_nothing)
+step_integration-store-el8() { el_matrix el8 "${EL_COMMON[@]}"; }
+step_integration-store-el10() { el_matrix el10 "${EL_COMMON[@]}"; }
 # EL7 (RHEL 7.7's source package, userspace 2.5, Python 2.7): not in ALL_STEPS, to keep `make test` inside CI's 90
 # minutes (it adds about 6 minutes cold); run it by name: tools/test.sh integration-store-el7
 step_integration-store-el7() { el_matrix el7 tests/integration/pytest/test_el_matrix.py; }
