@@ -154,17 +154,18 @@ def split_undefined_classes(lines, classes):
     kept, dropped = [], []
     for line in lines:
         rec = _denial(line)
-        known = classes.get(rec['tclass']) if rec is not None else None
-        unknown = [p for p in rec['permissions'] if p not in known] if known is not None else None
-        if rec is None or unknown == []:
+        known = classes.get(rec['tclass'], set()) if rec is not None else set()
+        if rec is None or set(rec['permissions']) <= known:
             kept.append(line)
             continue
-        if known is None:
-            reason, unknown = 'class %s not defined in the policy' % rec['tclass'], rec['permissions']
+        unknown = [p for p in rec['permissions'] if p not in known]
+        if rec['tclass'] not in classes:
+            reason = 'class %s not defined in the policy' % rec['tclass']
         else:
             reason = 'permission(s) %s of class %s not defined in the policy' % (' '.join(unknown), rec['tclass'])
-            if len(unknown) < len(rec['permissions']):
-                kept.append(avc_parse.canonical_line(rec, [p for p in rec['permissions'] if p not in unknown]))
+        defined = [p for p in rec['permissions'] if p in known]
+        if defined:
+            kept.append(avc_parse.canonical_line(rec, defined))
         dropped.append({'line': line, 'source_type': rec['source_type'], 'target_type': rec['target_type'],
                         'tclass': rec['tclass'], 'permissions': unknown, 'reason': reason})
     return kept, dropped
