@@ -109,6 +109,18 @@ def namespace_ok():
     return subprocess.run([UNSHARE, '-m', 'true'], capture_output=True, check=False).returncode == 0
 
 
+def in_store_namespace(root, command, binds=()):
+    """``command`` (argv) run in a private mount namespace where ``root``'s /etc/selinux and /var/lib/selinux are
+    bind-mounted over the host's: how the tools without an alternate-root option (semanage) meet that store.
+    ``binds``: more (source, target) files or folders to bind-mount there (an EL /etc/os-release)."""
+    script = ('set -e; m=$1; r=$2; shift 2; "$m" --bind "$r/etc/selinux" /etc/selinux; '
+              'if [ -d "$r/var/lib/selinux" ]; then "$m" --bind "$r/var/lib/selinux" /var/lib/selinux; fi; '
+              'while [ "$1" != -- ]; do "$m" --bind "$1" "$2"; shift 2; done; shift; exec "$@"')
+    extra = [str(path) for pair in binds for path in pair]
+    return ([UNSHARE, '-m', '--propagation', 'private', '/bin/sh', '-c', script, 'sh', MOUNT, str(root)] + extra
+            + ['--'] + list(command))
+
+
 # runs argv[2] as __main__ with argv[1] (a JSON list) first on sys.path; Python 2.7 and 3
 _TARGET_BOOT = ('import json, runpy, sys\n'
                 'sys.path[0:0] = json.loads(sys.argv[1])\n'
@@ -116,20 +128,17 @@ _TARGET_BOOT = ('import json, runpy, sys\n'
                 'runpy.run_path(sys.argv[0], run_name="__main__")\n')
 
 
-def run_in_store_namespace(module, root, args, check_mode=False, tmp_path=None, path=None, namespace=True):
+def run_in_store_namespace(module, root, args, check_mode=False, tmp_path=None, path=None, namespace=True, binds=()):
     """Run the module file ``module`` as Ansible runs it (a TARGET_PYTHON process with its JSON arguments) in a private
     mount namespace where ``root``'s policy store is bind-mounted over /etc/selinux and /var/lib/selinux (semanage
     has no alternate-root option); the host store is never touched. ``namespace=False``: no namespace (for a module
-    given ``root`` as its own option). Returns (result, rc)."""
+    given ``root`` as its own option); ``binds``: see :func:`in_store_namespace`. Returns (result, rc)."""
     payload = dict(args)
     if check_mode:
         payload['_ansible_check_mode'] = True
     args_file = os.path.join(str(tmp_path), 'args.json')
     with open(args_file, 'w') as handle:
         json.dump({'ANSIBLE_MODULE_ARGS': payload}, handle)
-    script = ('set -e; "$1" --bind "$2/etc/selinux" /etc/selinux; '
-              'if [ -d "$2/var/lib/selinux" ]; then "$1" --bind "$2/var/lib/selinux" /var/lib/selinux; fi; '
-              'shift 2; exec "$@"')
     # the module's imports first, then what is set (an EL userspace's python modules: semanage needs them)
     pythonpath = [os.path.join(REPO, 'build', 'collections')] + [p for p in [os.environ.get('PYTHONPATH')] if p]
     env = dict(os.environ, PYTHONPATH=':'.join(pythonpath), LC_ALL='C')
@@ -139,7 +148,7 @@ def run_in_store_namespace(module, root, args, check_mode=False, tmp_path=None, 
     # sesearch, semanage) must not import Python 2 packages from it
     command = [TARGET_PYTHON, '-c', _TARGET_BOOT, json.dumps(TARGET_SITE), module, args_file]
     if namespace:
-        command = [UNSHARE, '-m', '--propagation', 'private', '/bin/sh', '-c', script, 'sh', MOUNT, root] + command
+        command = in_store_namespace(root, command, binds)
     proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300, check=False)
     try:
         return json.loads(proc.stdout), proc.returncode

@@ -12,14 +12,16 @@ on a targeted store here), so the tests use as few as prove the behaviour (7).
 """
 import glob
 import hashlib
+import json
 import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 
-from store_copy import (NAMESPACE_TOOLS, TARGET_PYTHON, commit_num, namespace_ok, run_in_store_namespace,
-                        store_digest, store_dir, store_type)
+from store_copy import (NAMESPACE_TOOLS, TARGET_PYTHON, commit_num, in_store_namespace, namespace_ok,
+                        run_in_store_namespace, store_digest, store_dir, store_type)
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
 LPM = os.path.join(REPO, 'plugins', 'modules', 'local_policy_module.py')
@@ -40,11 +42,11 @@ def avc(n, src, tgt, tclass, perms, comm='avctest'):
     return AVC.format(n=n, src=src, tgt=tgt, tclass=tclass, perms=perms, comm=comm)
 
 
-def run(module, root, tmp_path, check_mode=False, namespace=False, **args):
+def run(module, root, tmp_path, check_mode=False, namespace=False, binds=(), **args):
     if module == LPM:
         args['policy_root'] = root
     result, rc = run_in_store_namespace(module, root, args, check_mode=check_mode, tmp_path=tmp_path,
-                                        namespace=namespace)
+                                        namespace=namespace, binds=binds)
     return result, rc
 
 
@@ -206,9 +208,100 @@ def test_explain_through_the_release_audit2why(pristine_policy_root, tmp_path):
     log.write_text('\n'.join([
         avc(1, 'ntpd_t', 'user_home_t', 'file', 'read'),
         avc(2, 'httpd_t', 'http_port_t', 'tcp_socket', 'name_connect', comm='httpd'),
+        # allowed by this policy: logged under another policy or boolean setting
+        avc(3, 'httpd_t', 'httpd_sys_content_t', 'file', 'read', comm='httpd'),
+        # allowed by a rule, refused by the constraint on changing the SELinux user at a transition
+        ('type=AVC msg=audit(1700000000.4:4): avc:  denied  { transition } for  pid=44 comm="passwd" '
+         'scontext=user_u:user_r:user_t:s0 tcontext=system_u:system_r:passwd_t:s0 tclass=process permissive=0'),
     ]) + '\n')
     result, rc = run(AVC_COLLECT, root, tmp_path, paths=[str(log)], explain=True, policy=policy)
     assert rc == 0, result
-    why = {d['source_type']: d['explanation'] for d in result['denials']}
-    assert why['ntpd_t']['kind'] == 'missing_rule', why
-    assert why['httpd_t']['kind'] == 'boolean' and 'httpd_can_network_connect' in why['httpd_t']['booleans'], why
+    why = {(d['source_type'], d['target_type']): d['explanation'] for d in result['denials']}
+    assert why['ntpd_t', 'user_home_t']['kind'] == 'missing_rule', why
+    boolean = why['httpd_t', 'http_port_t']
+    assert boolean['kind'] == 'boolean' and 'httpd_can_network_connect' in boolean['booleans'], why
+    assert why['httpd_t', 'httpd_sys_content_t']['kind'] == 'reload', why
+    constraint = why['user_t', 'passwd_t']
+    assert constraint['kind'] == 'constraint' and 'u1 == u2' in constraint['text'], why
+
+
+def _hold(lock):
+    """A process holding libsemanage's lock file ``lock`` (flock, as libsemanage takes it) until it is killed."""
+    code = ('import fcntl, os, sys, time\nfd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)\n'
+            'fcntl.flock(fd, fcntl.LOCK_EX)\nprint("locked", flush=True)\ntime.sleep(600)\n')
+    proc = subprocess.Popen([sys.executable, '-c', code, lock], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == 'locked'
+    return proc
+
+
+def test_a_held_store_lock_reads_as_held_in_the_release_words(policy_root, tmp_path):
+    """Each libsemanage words a held lock its own way (and semanage adds its own): the modules retry only a failure
+    that lock_held() recognises, so every release's real words must read as held, and the change must not happen."""
+    from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_store import lock_held
+    root = policy_root
+    cil = tmp_path / 'fsimatrix_lock.cil'
+    cil.write_text('(allow ntpd_t user_home_t (lnk_file (getattr)))\n')
+    before, commits = store_digest(root), commit_num(root)
+    semodule = ['semodule', '-p', root, '-s', store_type(root)]
+    holder = _hold(os.path.join(store_dir(root), 'semanage.trans.LOCK'))
+    try:
+        install = subprocess.run(semodule + ['-X', '400', '-i', str(cil)], capture_output=True, text=True,
+                                 env=dict(os.environ, LC_ALL='C'), timeout=120, check=False)
+        imported = None
+        if not os.environ.get('FLEETSEC_EL_NO_SEMANAGE') and NAMESPACE_TOOLS and namespace_ok():
+            imported = subprocess.run(in_store_namespace(root, ['semanage', 'import']), input='permissive -a ntpd_t\n',
+                                      capture_output=True, text=True, env=dict(os.environ, LC_ALL='C'), timeout=120,
+                                      check=False)
+    finally:
+        holder.kill()
+        holder.wait()
+    print('semodule -i, lock held: rc=%s %s%s' % (install.returncode, install.stdout, install.stderr))
+    assert install.returncode != 0 and lock_held(install), install
+    if imported is not None:
+        print('semanage import, lock held: rc=%s %s%s' % (imported.returncode, imported.stdout, imported.stderr))
+        assert imported.returncode != 0 and lock_held(imported), imported
+    assert store_digest(root) == before and commit_num(root) == commits
+
+    # the listing (every run starts with one) under the other lock libsemanage keeps: it either does not need that
+    # lock in this release, or fails in words that read as held
+    holder = _hold(os.path.join(store_dir(root), 'semanage.read.LOCK'))
+    try:
+        listed = subprocess.run(semodule + ['-lfull'], capture_output=True, text=True, env=dict(os.environ, LC_ALL='C'),
+                                timeout=120, check=False)
+    finally:
+        holder.kill()
+        holder.wait()
+    print('semodule -lfull, read lock held: rc=%s %s' % (listed.returncode, listed.stderr))
+    assert listed.returncode == 0 or lock_held(listed), listed
+
+
+# /etc/os-release as each release ships it (the web addresses left out): RHEL 9, a rebuild of RHEL 8, CentOS Stream 10
+EL_OS_RELEASE = {
+    8: ('NAME="Rocky Linux"\nVERSION="8.10 (Green Obsidian)"\nID="rocky"\nID_LIKE="rhel centos fedora"\n'
+        'VERSION_ID="8.10"\nPLATFORM_ID="platform:el8"\nPRETTY_NAME="Rocky Linux 8.10 (Green Obsidian)"\n'
+        'ANSI_COLOR="0;32"\nLOGO="fedora-logo-icon"\nCPE_NAME="cpe:/o:rocky:rocky:8:GA"\n'),
+    9: ('NAME="Red Hat Enterprise Linux"\nVERSION="9.4 (Plow)"\nID="rhel"\nID_LIKE="fedora"\nVERSION_ID="9.4"\n'
+        'PLATFORM_ID="platform:el9"\nPRETTY_NAME="Red Hat Enterprise Linux 9.4 (Plow)"\nANSI_COLOR="0;31"\n'
+        'LOGO="fedora-logo-icon"\nCPE_NAME="cpe:/o:redhat:enterprise_linux:9::baseos"\n'),
+    10: ('NAME="CentOS Stream"\nVERSION="10 (Coughlan)"\nID="centos"\nID_LIKE="rhel fedora"\nVERSION_ID="10"\n'
+         'PLATFORM_ID="platform:el10"\nPRETTY_NAME="CentOS Stream 10 (Coughlan)"\nANSI_COLOR="0;31"\n'
+         'LOGO="fedora-logo-icon"\nCPE_NAME="cpe:/o:centos:centos:10"\n'),
+}
+
+
+@pytest.mark.parametrize('major', sorted(EL_OS_RELEASE))
+def test_disabling_warns_from_el9_on_that_the_config_file_is_not_enough(policy_root, tmp_path, major):
+    """RHEL 9 and later boot with SELinux enabled whatever SELINUX= says: selinux_mode reads the release from the
+    host's own /etc/os-release file (here an EL one over this host's, in the module's mount namespace)."""
+    if not NAMESPACE_TOOLS or not namespace_ok():
+        pytest.skip('needs unshare -m')
+    root = policy_root
+    os_release = tmp_path / 'os-release'
+    os_release.write_text(EL_OS_RELEASE[major])
+    before = store_digest(root)
+    planned, rc = run(MODE, root, tmp_path, check_mode=True, namespace=True, binds=[(os_release, '/etc/os-release')],
+                      state='disabled', scope='config')
+    assert rc == 0 and planned['changed'], planned
+    said = json.dumps(planned)
+    assert ('grubby --update-kernel ALL --args selinux=0' in said) == (major >= 9), said
+    assert store_digest(root) == before
