@@ -635,8 +635,12 @@ def _compile_refpolicy(runner, workdir, name, te, fc, if_text):
     _write(guard, m4_guard())
     # the guard comes right after refpolicy's support macros, before any interface, .te or .fc text
     support = 'm4support=$(wildcard $(HEADERDIR)/support/*.spt) %s' % guard
+    # the compiler and packager that plain sources get (the first on PATH), not the Makefile's fixed /usr/bin ones:
+    # one toolchain per run, whatever the source's form
+    tools = ['CHECKMODULE=%s' % runner.path('checkmodule'), 'SEMOD_PKG=%s' % runner.path('semodule_package')]
     try:
-        runner.run('make', ['-f', makefile, support, '%s.pp' % name], cwd=workdir, what="module '%s'" % name)
+        runner.run('make', ['-f', makefile, support] + tools + ['%s.pp' % name], cwd=workdir,
+                   what="module '%s'" % name)
     except CommandFailed as err:
         raise _compile_error(name, err)
     expanded = None

@@ -280,7 +280,20 @@ run_make DESTDIR="$root" install-headers
 mkdir -p "$root/usr/share/selinux/devel"
 mv "$pkgdir/include" "$root/usr/share/selinux/devel/include"
 rmdir "$pkgdir" 2>/dev/null || true
-install -m0644 "$src/support/Makefile.devel" "$root/usr/share/selinux/devel/Makefile"
+# devel/Makefile is EL's own small wrapper (the spec's Makefile.devel, not in ../shared/vendor; written here): it points
+# HEADERDIR at devel/include and includes the refpolicy devel Makefile that install-headers put there. refpolicy's
+# file itself, installed here before, looks for /usr/share/selinux/targeted/include, which EL moves to devel/include:
+# `make -f /usr/share/selinux/devel/Makefile X.pp` failed on every EL store and in the EL9-like VM.
+cat >"$root/usr/share/selinux/devel/Makefile" <<'EOF_MAKEFILE'
+# The SELinux policy devel Makefile of EL's selinux-policy-devel: build a local module with
+#   make -f /usr/share/selinux/devel/Makefile NAME.pp
+# The policy type (targeted, mls) comes from SELINUXTYPE in /etc/selinux/config; the build options (MCS or MLS,
+# the policy version) from the headers' build.conf.
+SHAREDIR := /usr/share/selinux
+HEADERDIR := $(SHAREDIR)/devel/include
+include $(HEADERDIR)/Makefile
+EOF_MAKEFILE
+[ -f "$root/usr/share/selinux/devel/include/Makefile" ] || die "install-headers installed no devel/include/Makefile"
 mkdir -p "$root/var/lib/sepolgen"
 install -m0644 "$FLEETSEC_EL_USERSPACE/var/lib/sepolgen/perm_map" "$root/var/lib/sepolgen/perm_map"
 binpol=("$etc"/policy/policy.*)

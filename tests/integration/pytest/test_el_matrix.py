@@ -14,13 +14,14 @@ import glob
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 
 import pytest
 
-from store_copy import (NAMESPACE_TOOLS, TARGET_PYTHON, commit_num, in_store_namespace, namespace_ok,
+from store_copy import (NAMESPACE_TOOLS, STORE_ROOT, TARGET_PYTHON, commit_num, in_store_namespace, namespace_ok,
                         run_in_store_namespace, store_digest, store_dir, store_type)
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
@@ -148,20 +149,33 @@ def test_a_module_of_this_policy_is_refused(policy_root, tmp_path):
 
 
 def test_batch_is_one_transaction_then_states(policy_root, tmp_path):
+    """Four sources in one transaction, among them refpolicy=true: audit2allow -R writes interface calls from the
+    interface database that sepolgen-ifgen builds from the policy headers, and the devel Makefile (m4) expands them.
+    On an EL step those are that release's selinux-policy-devel files (the store's usr/share/selinux/devel,
+    bind-mounted where an EL host has them), compiled by that release's checkmodule."""
     root = policy_root
+    devel = os.path.join(STORE_ROOT, 'usr/share/selinux/devel')
+    assert STORE_ROOT == '/' or os.path.isfile(os.path.join(devel, 'Makefile')), 'the EL store has no devel files'
+    binds = [(devel, '/usr/share/selinux/devel')] if STORE_ROOT != '/' else []
+    namespace = NAMESPACE_TOOLS and namespace_ok()
+    if binds and not namespace:
+        pytest.skip('needs unshare -m (the release devel files go where an EL host has them)')
     cil = tmp_path / 'fsimatrix_c.cil'
     cil.write_text('(allow ntpd_t user_home_t (lnk_file (getattr)))\n')
     modules = [
         {'name': 'fsimatrix_a', 'denials': [avc(1, 'ntpd_t', 'user_home_t', 'dir', 'search')]},
         {'name': 'fsimatrix_b', 'te': TE},
         {'name': 'fsimatrix_c', 'cil': str(cil)},
+        {'name': 'fsimatrix_d', 'refpolicy': True, 'denials': [avc(2, 'ntpd_t', 'user_home_t', 'file', 'read open')]},
     ]
     commits = commit_num(root)
-    first, rc = run(LPM, root, tmp_path, modules=modules)
+    first, rc = run(LPM, root, tmp_path, namespace=namespace, binds=binds, modules=modules)
     assert rc == 0 and first['rebuilds'] == 1, first
-    assert commit_num(root) == commits + 1, 'three modules must be one transaction'
+    assert commit_num(root) == commits + 1, 'four modules must be one transaction'
     assert all(listing(root)[m['name']] == (400, True) for m in modules)
-    again, rc = run(LPM, root, tmp_path, modules=modules)
+    refpolicy = next(m for m in first['modules'] if m['name'] == 'fsimatrix_d')
+    assert any(re.match(r'^userdom_\w+\(ntpd_t\)$', rule) for rule in refpolicy['rules']), refpolicy
+    again, rc = run(LPM, root, tmp_path, namespace=namespace, binds=binds, modules=modules)
     assert rc == 0 and again['rebuilds'] == 0 and not again['changed'], again
     assert commit_num(root) == commits + 1
 

@@ -293,7 +293,9 @@ def test_refpolicy_source_uses_the_devel_makefile(tmpdir, monkeypatch):
     cmd, kwargs = module.calls[0]
     guard = os.path.join(work, build.M4_GUARD_FILE)
     assert cmd == ['/usr/bin/make', '-f', '/usr/share/selinux/devel/Makefile',
-                   'm4support=$(wildcard $(HEADERDIR)/support/*.spt) %s' % guard, 'acme.pp'] and kwargs['cwd'] == work
+                   'm4support=$(wildcard $(HEADERDIR)/support/*.spt) %s' % guard,
+                   'CHECKMODULE=/usr/bin/checkmodule', 'SEMOD_PKG=/usr/bin/semodule_package', 'acme.pp']
+    assert kwargs['cwd'] == work
     with io.open(guard) as handle:
         assert "define(`syscmd', `ifelse(`$#', `0'" in handle.read()
     assert built['expanded'] == 'allow a_t shadow_t:file write;\n'
