@@ -132,9 +132,16 @@ mkdir -p "$rootfs/var/lib/selinux" "$rootfs/usr/share/selinux"
 cp -a "$S/var/lib/selinux/targeted" "$rootfs/var/lib/selinux/"
 cp -a "$S/usr/share/selinux/devel" "$rootfs/usr/share/selinux/"
 cp -a "$S/var/lib/sepolgen/." "$rootfs/var/lib/sepolgen/"   # interface_info for audit2allow -R, perm_map
-# EL9's semanage.conf: the store's, with the userspace's own paths (as on EL9) instead of the build cache
-sed -e "s#$D##g" "$S/etc/selinux/semanage.conf" >"$rootfs/etc/selinux/semanage.conf"
+# EL9's stock semanage.conf: the store's without the three paths the offline store needs (compiler-directory and the
+# [setfiles] block go: libsemanage then runs its built-in /usr/libexec/selinux/hll/pp and /sbin/setfiles, the 3.6
+# ones installed above; sefcontext_compile's path is /usr/sbin's, as in EL9's file), so that the VM meets the
+# converter lookup of a stock EL host (_host_facts.pp_converter finds no compiler-directory)
+sed -e "s#$D##g" -e '/^compiler-directory/d' -e '/^\[setfiles\]/,/^\[end\]/d' \
+  -e '1,2c # EL9 libsemanage semanage.conf (tools/vm/build-image.sh: the EL9-like VM)' \
+  "$S/etc/selinux/semanage.conf" >"$rootfs/etc/selinux/semanage.conf"
 grep -q "$el_userspace" "$rootfs/etc/selinux/semanage.conf" && die "semanage.conf still points into the build cache"
+grep -Eq '^(compiler-directory|\[setfiles\])' "$rootfs/etc/selinux/semanage.conf" && die "semanage.conf is not EL9's stock file"
+[ -x "$rootfs/usr/libexec/selinux/hll/pp" ] || die "no /usr/libexec/selinux/hll/pp (libsemanage's built-in converter)"
 cp "$S/etc/selinux/config" "$rootfs/etc/selinux/config"
 if ! grep -q '^SELINUX=enforcing$' "$rootfs/etc/selinux/config" \
   || ! grep -q '^SELINUXTYPE=targeted$' "$rootfs/etc/selinux/config"; then
