@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from store_copy import STORE_DIRS, STORE_ROOT, semodule_list, store_available, store_type
+from store_copy import STORE_DIRS, STORE_ROOT, semodule_has_checksum, semodule_list, store_available, store_type
 
 
 @pytest.fixture(scope='session')
@@ -29,8 +29,7 @@ def pristine_policy_root(tmp_path_factory):
         target = root / parent / os.path.basename(source)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copytree(source, str(target), symlinks=True)
-    helptext = subprocess.run(['semodule', '--help'], capture_output=True, text=True, check=False)
-    if '--checksum' in helptext.stdout + helptext.stderr:
+    if semodule_has_checksum():
         # Listing checksums makes libsemanage convert every module that has no CIL yet (Debian's disabled modules:
         # `amtu`, `git`, ...) and keep that CIL in the store, as any `semodule -lfull -m` on the host does. Done once
         # here, so that a test's digest of the store compares the policy, not that cache.

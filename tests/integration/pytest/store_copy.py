@@ -81,10 +81,24 @@ def store_available():
     return all(os.path.isdir(path) for dummy, path in STORE_DIRS) and shutil.which('semodule') is not None
 
 
+def semodule_has_checksum():
+    """Whether the ``semodule`` on PATH lists checksums (``-m``, ``--checksum``: userspace 3.4 and later)."""
+    helptext = subprocess.run(['semodule', '--help'], capture_output=True, text=True, check=False)
+    return '--checksum' in helptext.stdout + helptext.stderr
+
+
+def hold_lock(lock, seconds):
+    """A process holding libsemanage's lock file ``lock`` (flock, as libsemanage takes it) for ``seconds``."""
+    code = ('import fcntl, os, sys, time\nfd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)\n'
+            'fcntl.flock(fd, fcntl.LOCK_EX)\nprint("locked", flush=True)\ntime.sleep(float(sys.argv[2]))\n')
+    proc = subprocess.Popen([sys.executable, '-c', code, lock, str(seconds)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == 'locked'
+    return proc
+
+
 def semodule_list(root):
     """{name: (priority, kind, enabled, checksum)} of the highest priority of each module in ``root``."""
-    helptext = subprocess.run(['semodule', '--help'], capture_output=True, text=True, check=False)
-    checksums = ['-m'] if '--checksum' in helptext.stdout + helptext.stderr else []  # none before 3.x: None
+    checksums = ['-m'] if semodule_has_checksum() else []  # none before 3.x: None
     out = subprocess.run(['semodule', '-p', root, '-s', store_type(root), '-lfull'] + checksums, check=True,
                          capture_output=True, text=True,
                          env=dict(os.environ, LC_ALL='C')).stdout

@@ -17,12 +17,12 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 
 import pytest
 
-from store_copy import (NAMESPACE_TOOLS, STORE_ROOT, TARGET_PYTHON, commit_num, in_store_namespace, namespace_ok,
-                        run_in_store_namespace, store_digest, store_dir, store_type)
+from store_copy import (NAMESPACE_TOOLS, STORE_ROOT, TARGET_PYTHON, commit_num, hold_lock, in_store_namespace,
+                        namespace_ok, run_in_store_namespace, semodule_has_checksum, store_digest, store_dir,
+                        store_type)
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
 LPM = os.path.join(REPO, 'plugins', 'modules', 'local_policy_module.py')
@@ -109,8 +109,7 @@ def test_install_rerun_bad_source_keeps_the_loaded_module(policy_root, tmp_path)
     again, rc = run(LPM, root, tmp_path, name='fsimatrix', te=TE)
     assert rc == 0 and not again['changed'] and again['rebuilds'] == 0, again
     assert again['installed_before'] == again['checksum'], again
-    helptext = subprocess.run(['semodule', '--help'], capture_output=True, text=True, check=False)
-    if '--checksum' in helptext.stdout + helptext.stderr:
+    if semodule_has_checksum():
         assert not again['modules'][0]['compiled'], again
     assert commit_num(root) == commits + 1 and store_digest(root) == settled
 
@@ -239,15 +238,6 @@ def test_explain_through_the_release_audit2why(pristine_policy_root, tmp_path):
     assert constraint['kind'] == 'constraint' and 'u1 == u2' in constraint['text'], why
 
 
-def _hold(lock):
-    """A process holding libsemanage's lock file ``lock`` (flock, as libsemanage takes it) until it is killed."""
-    code = ('import fcntl, os, sys, time\nfd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)\n'
-            'fcntl.flock(fd, fcntl.LOCK_EX)\nprint("locked", flush=True)\ntime.sleep(600)\n')
-    proc = subprocess.Popen([sys.executable, '-c', code, lock], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == 'locked'
-    return proc
-
-
 def test_a_held_store_lock_reads_as_held_in_the_release_words(policy_root, tmp_path):
     """Each libsemanage words a held lock its own way (and semanage adds its own): the modules retry only a failure
     that lock_held() recognises, so every release's real words must read as held, and the change must not happen."""
@@ -257,7 +247,7 @@ def test_a_held_store_lock_reads_as_held_in_the_release_words(policy_root, tmp_p
     cil.write_text('(allow ntpd_t user_home_t (lnk_file (getattr)))\n')
     before, commits = store_digest(root), commit_num(root)
     semodule = ['semodule', '-p', root, '-s', store_type(root)]
-    holder = _hold(os.path.join(store_dir(root), 'semanage.trans.LOCK'))
+    holder = hold_lock(os.path.join(store_dir(root), 'semanage.trans.LOCK'), 600)
     try:
         install = subprocess.run(semodule + ['-X', '400', '-i', str(cil)], capture_output=True, text=True,
                                  env=dict(os.environ, LC_ALL='C'), timeout=120, check=False)
@@ -278,7 +268,7 @@ def test_a_held_store_lock_reads_as_held_in_the_release_words(policy_root, tmp_p
 
     # the listing (every run starts with one) under the other lock libsemanage keeps: it either does not need that
     # lock in this release, or fails in words that read as held
-    holder = _hold(os.path.join(store_dir(root), 'semanage.read.LOCK'))
+    holder = hold_lock(os.path.join(store_dir(root), 'semanage.read.LOCK'), 600)
     try:
         listed = subprocess.run(semodule + ['-lfull'], capture_output=True, text=True, env=dict(os.environ, LC_ALL='C'),
                                 timeout=120, check=False)

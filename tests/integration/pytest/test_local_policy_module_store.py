@@ -12,10 +12,9 @@ import re
 import shutil
 import stat
 import subprocess
-import sys
 import time
 
-from store_copy import commit_num, run_in_store_namespace, store_digest, store_type
+from store_copy import commit_num, hold_lock, run_in_store_namespace, store_digest, store_type
 from module_helpers import run_module
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_store
@@ -139,12 +138,7 @@ def _without_require(te):
 
 def _hold_lock(root, seconds):
     """A process holding the libsemanage transaction lock of ``root`` for ``seconds``."""
-    lock = glob.glob(os.path.join(root, 'var/lib/selinux/*/semanage.trans.LOCK'))[0]
-    code = ('import fcntl, os, sys, time\nfd = os.open(sys.argv[1], os.O_RDWR)\nfcntl.flock(fd, fcntl.LOCK_EX)\n'
-            'print("locked", flush=True)\ntime.sleep(float(sys.argv[2]))\n')
-    proc = subprocess.Popen([sys.executable, '-c', code, lock, str(seconds)], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == 'locked'
-    return proc
+    return hold_lock(glob.glob(os.path.join(root, 'var/lib/selinux/*/semanage.trans.LOCK'))[0], seconds)
 
 
 def test_modules_one_transaction_states_and_lock_retry(monkeypatch, policy_root, store_list, tmp_path):
