@@ -1,11 +1,14 @@
 # fleetsec.selinux — developer entry points. Every target sets up what it needs (cached).
-.PHONY: demo test setup unit sanity lint integration check-records molecule bench adversarial docs clean distclean
+.PHONY: demo test test-extended setup unit sanity lint integration check-records molecule bench adversarial docs clean distclean
 
 demo:            ## main job: the collection's fleet workflow against the local enforcing VM
 	tools/demo.sh
 
 test:            ## the whole test suite (what CI runs)
 	tools/test.sh
+
+test-extended:   ## the steps left out of make test for CI's time (EL7, the corpus on EL8 and EL10, bench-smoke)
+	tools/test.sh integration-store-el7 corpus-el8 corpus-el10 bench-smoke
 
 setup:           ## Debian packages + pinned venvs (idempotent, cached)
 	tools/setup.sh all
@@ -32,7 +35,7 @@ check-records: setup  ## your own audit records through the collection on an EL 
 	FLEETSEC_RECORDS="$(RECORDS)" FLEETSEC_RECORDS_RELEASE="$(or $(RELEASE),el9)" tools/test.sh records
 
 molecule: setup
-	tools/test.sh molecule
+	tools/test.sh molecule molecule-container
 
 adversarial: setup  ## the hostile/faulty/concurrent input suites -> docs/adversarial.md (figures from the run)
 	.venv/bin/python tools/adversarial-figures.py

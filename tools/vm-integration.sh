@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run the integration targets that need a real enforcing kernel (alias needs/vm) in the test VM.
 # Boots one throw-away VM for all of them (tools/vm/start.sh), always stops it.
-# Usage: tools/vm-integration.sh [TARGET...]
+# Usage: [FLEETSEC_VM_EXTRA_VARS="name=value ..."] tools/vm-integration.sh [TARGET...]
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
@@ -23,7 +23,8 @@ export ANSIBLE_COLLECTIONS_PATH ANSIBLE_ROLES_PATH="$here/tests/integration/targ
 fail=0
 for t in "${targets[@]}"; do
   echo "== VM integration target: $t"
-  if ! "$venv/bin/ansible-playbook" -i "$run/inventory.yml" tests/integration/run-target-vm.yml -e "target=$t"; then
+  if ! "$venv/bin/ansible-playbook" -i "$run/inventory.yml" tests/integration/run-target-vm.yml -e "target=$t" \
+       ${FLEETSEC_VM_EXTRA_VARS:+-e "$FLEETSEC_VM_EXTRA_VARS"}; then
     echo "FAILED: VM integration target $t"; fail=1
   fi
 done
