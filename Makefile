@@ -8,7 +8,7 @@ test:            ## the whole test suite (what CI runs)
 	tools/test.sh
 
 test-extended:   ## the steps left out of make test for CI's time (EL8, EL10, EL7, the corpus on EL8 and EL10, bench-smoke)
-	tools/test.sh integration-store-el8 integration-store-el10 integration-store-el7 corpus-el8 corpus-el10 bench-smoke
+	tools/test.sh extended
 
 setup:           ## Debian packages + pinned venvs (idempotent, cached)
 	tools/setup.sh all
