@@ -25,7 +25,9 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _host_facts as facts
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_build as build
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_grants as grants
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_model as model
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_safety as safety
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_verdict as verdict
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_store import read_bytes, sha256_bytes
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError
 
@@ -410,8 +412,11 @@ class Planner(object):
             plans = [self.plan(self.prepare(entry)) for entry in entries]
             operations = [op for plan in plans for op in plan.operations]
             installs = [p for p in plans if 'install' in p.verbs()]
-            if installs:
-                self._judge(installs, operations)
+            # a module enabled again brings back everything it holds: judged like an install
+            enables = [p for p in plans if 'enable' in p.verbs() and 'install' not in p.verbs()
+                       and self.store.modules().get(p.name)]
+            if installs or enables:
+                self._judge(installs + enables, operations)
             if not (self.module.check_mode or self.generating):
                 if operations:
                     self.store.check_record_writable([p.name for p in plans if p.kind is not None])
@@ -431,37 +436,44 @@ class Planner(object):
                             '(got %s). Nothing was changed.' % ', '.join(sorted(states)))
         return 'generated' in states
 
-    def _judge(self, installs, operations):
-        """Before the commit, in check mode too: try the whole transaction on a private copy of the store, then
-        gate every module on what the built policy grants (attributes, aliases, CIL and .pp included)."""
-        judged = all(self.runner.has(name) for name in grants.GRANT_TOOLS)
-        if not judged and not all(p.allow_dangerous is True for p in installs):
-            # refused before the trial rebuild, which would only be thrown away
-            raise PlanError(
-                "Judging what module(s) %s grant needs setools (sesearch, seinfo); install %s. Nothing was changed."
-                % (', '.join(p.name for p in installs), grants.SETOOLS_HINT))
-        new_policy = self.store.trial(operations, self.workdir())
-        if not judged:
-            self.warnings.append('setools is missing: what the modules grant was not judged (allow_dangerous: true).')
-            return
-        found = grants.judge(*grants.dump_pair(self.runner, self.store.policy_file(), new_policy))
-        names = dict((p.name, grants.mentions(self._module_text(p))) for p in installs) if len(installs) > 1 else {}
-        for plan in installs:
-            known = set(safety.normalise(f['rule']) for f in plan.findings)
-            for finding in found:
-                ours = [n for n in names if finding['subject'] in names[n]] or [p.name for p in installs]
-                if plan.name in ours and safety.normalise(finding['rule']) not in known:
-                    plan.findings.append({'rule': finding['rule'], 'reason': finding['reason']})
-        for plan in installs:
+    def _judge(self, judged, operations):
+        """Before anything is built, in check mode too: ONE verdict over everything the transaction installs or
+        enables (``_policy_verdict``), from the modules' own CIL and narrow queries of the installed policy, then the
+        gate. Check mode and state=generated also try the transaction on a private copy of the store, so that they
+        report what would fail to link as the real run would; a real run builds once, for real."""
+        texts = None
+        if all(self.runner.has(name) for name in grants.GRANT_TOOLS):
+            texts = [(plan.name, self._cil_text(plan)) for plan in judged]
+        if texts is None or any(text is None for dummy, text in texts):
+            if not all(p.allow_dangerous is True for p in judged):
+                # refused before anything is built
+                raise PlanError(
+                    "Judging what module(s) %s grant needs setools (sesearch, seinfo) and the store's pp-to-CIL "
+                    "converter (policycoreutils); install %s. Nothing was changed."
+                    % (', '.join(p.name for p in judged), grants.SETOOLS_HINT))
+            self.warnings.append('setools or the pp-to-CIL converter is missing: what the modules grant was not '
+                                 'judged (allow_dangerous: true).')
+        else:
+            policy = model.read_model(self.runner, self.store.policy_file(), facts.selinux_dir(self.store.root),
+                                      self.store.policy_type())
+            found = verdict.judge(policy, texts)
+            for plan in judged:
+                plan.findings = found[plan.name]
+        for plan in judged:
             safety.gate(plan.name, plan.findings, plan.allow_dangerous)
+        if self.module.check_mode or self.generating:
+            self.store.trial(operations, self.workdir())
 
-    def _module_text(self, plan):
-        """The text a module is written in (te, CIL, or the CIL of a .pp) for telling a batch's modules apart."""
-        if plan.te is not None:
-            return plan.te
-        if plan.kind == 'cil':
-            return build.read_file_text(plan.package)
-        return to_text(self.store.pp_to_cil(plan.package, 'reading %s' % plan.name) or b'')
+    def _cil_text(self, plan):
+        """The CIL a module of the transaction reaches the store as (a .te or .pp through the store's converter,
+        its file contexts included); the stored module's for one that is enabled again. None: no converter."""
+        if 'install' not in plan.verbs():
+            data = self.store.module_cil(plan.name, self.workdir())
+        elif plan.kind == 'cil':
+            data = read_bytes(plan.package)
+        else:
+            data = self.store.pp_to_cil(plan.package, 'reading %s' % plan.name)
+        return None if data is None else to_text(data, errors='surrogate_or_replace')
 
     def _checksums_after_commit(self, installs):
         """The store is listed again only when something cannot be known beforehand: the name inside a prebuilt

@@ -153,6 +153,7 @@ class PolicyStore(object):
         self._features = None
         self._pp_names = None
         self._modules = None
+        self._cil = {}  # path of a .pp -> its CIL (bytes): converted once, for its checksum and for the verdict
         self.record_problems = {}
 
     # ------------------------------------------------------------ facts ---
@@ -235,10 +236,34 @@ class PolicyStore(object):
             if configured:
                 self.runner.commands['hll_pp_conf'] = Command(configured)
                 self._pp_names = ('hll_pp_conf',) + self._pp_names
+        if path in self._cil:
+            return self._cil[path]
         for name in self._pp_names:
             if self.runner.has(name):
                 result = self.runner.run(name, [path], what=what)
-                return to_bytes(result.stdout, errors='surrogate_or_strict')
+                self._cil[path] = to_bytes(result.stdout, errors='surrogate_or_strict')
+                return self._cil[path]
+        return None
+
+    def module_cil(self, name, workdir):
+        """The CIL (bytes) of the installed module ``name`` at its highest priority, read from the store's own
+        files (``cil``, else the package in ``hll`` converted); None when the store keeps neither."""
+        base = os.path.join(self.root or '/', self.store_root().lstrip('/'), self.policy_type(), 'active', 'modules')
+        for entry in self.modules().get(name, []):
+            folder = os.path.join(base, str(entry['priority']), name)
+            if os.path.isfile(os.path.join(folder, 'cil')):
+                return maybe_bunzip(read_bytes(os.path.join(folder, 'cil')))
+            hll = os.path.join(folder, 'hll')
+            if not os.path.isfile(hll):
+                continue
+            data = maybe_bunzip(read_bytes(hll))
+            language = os.path.join(folder, 'lang_ext')
+            if os.path.isfile(language) and read_bytes(language).strip() == b'cil':
+                return data
+            path = os.path.join(tempfile.mkdtemp(prefix='stored-', dir=workdir), '%s.pp' % name)
+            with open(path, 'wb') as handle:
+                handle.write(data)
+            return self.pp_to_cil(path, "reading the stored module '%s'" % name)
         return None
 
     def installed_checksum(self, name, priority, workdir):

@@ -5,7 +5,8 @@
 Plain Python data (PyYAML is not installed for the 2.7/3.6 target-side test runs).
 
 ``{ROOT}`` is the test's policy_root, ``{TMP}`` the module's private build directory, ``{SHA_A}`` /
-``{SHA_B}`` the checksums of the CIL texts ``CIL-A`` / ``CIL-B`` that the mocked pp-to-CIL converter prints.
+``{SHA_B}`` / ``{SHA_D}`` the checksums of the CIL texts ``CIL_A`` / ``CIL_B`` / ``CIL_DANGER`` that the mocked
+pp-to-CIL converter prints.
 """
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
@@ -27,8 +28,11 @@ from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_st
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Runner
 from ansible_collections.fleetsec.selinux.plugins.modules import local_policy_module as lpm
 
+CIL_A = '(allow ntpd_t user_home_t (file (read)))\n'
+CIL_B = '(allow ntpd_t user_home_t (file (read open)))\n'
+CIL_DANGER = '(allow ntpd_t shadow_t (file (write)))\n'
 SHA = dict((key, 'sha256:' + hashlib.sha256(text.encode('ascii')).hexdigest())
-           for key, text in (('SHA_A', 'CIL-A\n'), ('SHA_B', 'CIL-B\n')))
+           for key, text in (('SHA_A', CIL_A), ('SHA_B', CIL_B), ('SHA_D', CIL_DANGER)))
 HELP = 'usage: semodule\n  -X,--priority=PRIORITY\n  -E,--extract=MODULE_NAME\n  -m, --checksum   print module checksum\n'
 TE = 'require { type ntpd_t; type user_home_t; class file read; }\nallow ntpd_t user_home_t:file read;\n'
 DANGER = 'require { type ntpd_t; type shadow_t; class file write; }\nallow ntpd_t shadow_t:file write;\n'
@@ -38,18 +42,33 @@ GENERATED = ('\nmodule acme 1.0;\n\nrequire {\n\ttype user_home_t;\n\ttype ntpd_
              '#============= ntpd_t ==============\nallow ntpd_t user_home_t:file read;\n')
 
 
-def judged(operations='-X 400 -i {TMP}/acme/acme.pp'):
-    """The trial transaction on a private copy of the store, then the two policies read with setools."""
-    steps = [{'cmd': 'semodule -p {TRIAL} -s default -n %s' % operations}]
-    # the two policies are read side by side, the rule dumps first (in order here: the tests run one call at a time)
-    for query in ('sesearch -A -T %s', 'seinfo %s -a -x', 'seinfo %s --permissive'):
-        for policy in ('{ROOT}/etc/selinux/default/policy/policy.33', '{TRIAL}/etc/selinux/default/policy/policy.33'):
-            steps.append({'cmd': query % policy})
+POLICY = '{ROOT}/etc/selinux/default/policy/policy.33'
+# the installed policy as the verdict reads it (setools 4.4's output): what is protected is read from attributes
+MODEL = [
+    {'cmd': 'seinfo %s -a -x' % POLICY,
+     'out': '\nType Attributes: 3\n   attribute domain;\n\tntpd_t\n   attribute file_type;\n\tshadow_t\n'
+            '\tuser_home_t\n   attribute security_file_type;\n\tshadow_t\n'},
+    {'cmd': 'seinfo %s -t -x' % POLICY,
+     'out': '\nTypes: 3\n   type ntpd_t, domain;\n   type shadow_t, file_type, security_file_type;\n'
+            '   type user_home_t, file_type;\n'},
+    {'cmd': 'seinfo %s --constrain --validatetrans' % POLICY, 'out': '\nConstraints: 0\n'},
+    {'cmd': 'sesearch -A -s domain -ds %s' % POLICY},
+    {'cmd': 'sesearch -A -p module_load %s' % POLICY},
+]
+
+
+def judged(operations='-X 400 -i {TMP}/acme/acme.pp', check_mode=False):
+    """The verdict's reads of the installed policy; in check mode, then the trial transaction on a private copy of
+    the store (a real run builds once, for real)."""
+    steps = list(MODEL)
+    if check_mode:
+        steps.append({'cmd': 'semodule -p {TRIAL} -s default -n %s' % operations})
     return steps
 
 
 # the pp-to-CIL converter that gives a built package the checksum it will have once installed
-TO_CIL = {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': 'CIL-A\n'}
+TO_CIL = {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': CIL_A}
+TO_CIL_DANGER = {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': CIL_DANGER}
 # what the policy defines, read before a module is generated from denials (seinfo 4.4's output)
 CLASSES = [{'cmd': 'seinfo {ROOT}/etc/selinux/default/policy/policy.33 --common -x',
             'out': '\nCommons: 1\n   common file\n{\n\topen\n\tread\n}\n'},
@@ -84,7 +103,7 @@ CASES = [
                   {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': ''},
                   {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
                   {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
-                  TO_CIL] + judged('-X 300 -i {TMP}/acme/acme.pp'),
+                  TO_CIL] + judged('-X 300 -i {TMP}/acme/acme.pp', check_mode=True),
      'expect': {'changed': True, 'rebuilds': 1, 'checksum': '{SHA_A}', 'installed_before': None, 'priority': 300},
      'record': None},
     {'id': 'same content already installed by hand is adopted without a transaction',
@@ -120,9 +139,9 @@ CASES = [
                   {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': ''},
                   {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
                   {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
-                  TO_CIL] + judged('-X 400 -i {TMP}/acme/acme.pp'),
+                  TO_CIL_DANGER] + judged('-X 400 -i {TMP}/acme/acme.pp'),
      'failed': "Refusing to load module 'acme': 1 dangerous rule(s) not acknowledged: allow ntpd_t shadow_t:file "
-               'write (write (write) to shadow_t)'},
+               'write (write (write) to shadow_t, a security file (SELinux policy and configuration, passwords))'},
     {'id': 'dangerous rule acknowledged by its text',
      'check_mode': True,
      'args': {'name': 'acme', 'te': 'DANGER', 'allow_dangerous': ['allow ntpd_t shadow_t:file write']},
@@ -130,10 +149,11 @@ CASES = [
                   {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': ''},
                   {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
                   {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
-                  TO_CIL] + judged('-X 400 -i {TMP}/acme/acme.pp'),
+                  TO_CIL_DANGER] + judged('-X 400 -i {TMP}/acme/acme.pp', check_mode=True),
      'expect': {'changed': True,
                 'dangerous': [{'rule': 'allow ntpd_t shadow_t:file write',
-                               'reason': 'write (write) to shadow_t',
+                               'reason': 'write (write) to shadow_t, a security file (SELinux policy and '
+                                         'configuration, passwords)',
                                'acknowledged': True,
                                'module': 'acme'}]}},
     {'id': 'compile error installs nothing',
@@ -154,7 +174,7 @@ CASES = [
          {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': ''},
          {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
          {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
-         TO_CIL] + judged('-X 400 -i {TMP}/acme/acme.pp'),
+         TO_CIL] + judged('-X 400 -i {TMP}/acme/acme.pp', check_mode=True),
      'expect': {'changed': True, 'rebuilds': 1, 'te': 'GENERATED_SORTED', 'dropped': [], 'booleans': []}},
     {'id': 'absent removes our module',
      'record_before': {'priority': 400, 'checksum': '{SHA_A}', 'source_sha256': 'x', 'rules': ['allow a b:c d;']},
@@ -465,13 +485,14 @@ AVC_LATER = AVC.replace('1700000000.1:1', '1700000360.1:7').replace('pid=1 ', 'p
 
 
 def generate_commands(lines, install):
-    """audit2allow on ``lines`` (the exact stdin), then the build of GENERATED; the commit when ``install``."""
+    """audit2allow on ``lines`` (the exact stdin), then the build of GENERATED; the commit when ``install``, else (check
+    mode, state=generated) the trial on a private copy."""
     return CLASSES + [
         {'cmd': 'audit2allow -m acme -p {ROOT}/etc/selinux/default/policy/policy.33', 'out': 'GENERATED',
          'stdin': ''.join(line + '\n' for line in lines)},
         {'cmd': 'semodule --help', 'out': 'HELP'},
         {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': ''}] + list(BUILD) + [
-        TO_CIL] + judged('-X 400 -i {TMP}/acme/acme.pp') + (
+        TO_CIL] + judged('-X 400 -i {TMP}/acme/acme.pp', check_mode=not install) + (
         [{'cmd': 'semodule -p {ROOT} -s default -n -X 400 -i {TMP}/acme/acme.pp'}] if install else [])
 
 

@@ -1,0 +1,242 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetsec.selinux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""PRIVATE: what the installed binary policy says is protected, read with narrow setools queries.
+
+Nothing here is a list of type names: every family of protected types and privileged domains is read from the
+policy's own attributes, constraints, rules of the ``domain`` attribute and file contexts (the rules are written
+down in ``docs/local_policy_module.md``, "What is protected"). A handful of queries, each a few tenths of a second:
+``seinfo -a -x`` (attributes and members), ``seinfo -t -x`` (types and aliases), ``seinfo --constrain
+--validatetrans`` (the attributes that exempt from constraints), ``sesearch -A -s domain -ds`` (what every domain
+is granted) and ``sesearch -A -p module_load`` (what the kernel loads as modules); then, for a type that joins an
+attribute, the rules of that attribute (``-ds``/``-dt``).
+
+Not part of the public API of the collection: may change without notice.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import os
+import re
+
+from ansible.module_utils.common.text.converters import to_text
+
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_grants as grants
+
+FILE_CLASSES = frozenset(['file', 'dir', 'lnk_file', 'chr_file', 'blk_file', 'sock_file', 'fifo_file'])
+WRITE_PERMS = frozenset([
+    'write', 'append', 'create', 'unlink', 'rename', 'setattr', 'link', 'add_name', 'remove_name',
+    'reparent', 'rmdir', 'relabelfrom', 'relabelto', 'mounton',
+])
+CAPABILITY_CLASSES = frozenset(['capability', 'capability2', 'cap_userns', 'cap2_userns'])
+CAPABILITIES = frozenset(['sys_module', 'sys_admin', 'sys_rawio', 'sys_ptrace', 'mac_override', 'mac_admin',
+                          'setfcap', 'sys_boot'])
+SECURITY_PERMS = frozenset(['load_policy', 'setenforce', 'setbool', 'setsecparam', 'setcheckreqprot'])
+EXEC_PERMS = frozenset(['execmem', 'execstack', 'execheap', 'execmod'])
+# process permissions over ANOTHER domain: control of it, or entering it with what the caller chose
+PROCESS_CONTROL = frozenset(['ptrace'])
+PROCESS_ENTRY = frozenset(['transition', 'dyntransition', 'noatsecure', 'siginh', 'rlimitinh'])
+
+_CONSTRAINT_ATTR = re.compile(r'\bt[123]\s*==\s*(\{[^}]*\}|[A-Za-z0-9_.$-]+)')
+_TYPE_LINE = re.compile(r'^type\s+(\S+?)(?:\s+alias\s+(\{[^}]*\}|\S+?))?\s*(?:,|;|$)')
+
+
+def _words(field):
+    return field.strip('{} ,;').split()
+
+
+def parse_types(text):
+    """``seinfo POLICY -t -x`` output as ({type: set(attributes)}, {alias: type})."""
+    types, aliases = {}, {}
+    for raw in (text or '').splitlines():
+        line = raw.strip()
+        match = _TYPE_LINE.match(line)
+        if not match:
+            continue
+        name = match.group(1).rstrip(',;')
+        attrs = line[match.end():]
+        types[name] = set(word.strip(',;') for word in attrs.split() if word.strip(',;'))
+        for alias in _words(match.group(2) or ''):
+            aliases[alias] = name
+    return types, aliases
+
+
+def parse_exemptions(text):
+    """{attribute: [classes]} of the names a constraint compares with ``==`` (t1 == can_change_object_identity):
+    a type that joins one is exempted from that constraint."""
+    found = {}
+    for raw in (text or '').splitlines():
+        line = raw.strip()
+        words = line.split()
+        tclass = words[1] if len(words) > 1 and words[0] in ('constrain', 'mlsconstrain', 'validatetrans',
+                                                             'mlsvalidatetrans') else '?'
+        for match in _CONSTRAINT_ATTR.finditer(line):
+            for name in _words(match.group(1)):
+                found.setdefault(name, [])
+                if tclass not in found[name]:
+                    found[name].append(tclass)
+    return found
+
+
+def literal_prefix(regex):
+    """The part of a file-context expression before its first special character (``/usr/sbin/.+`` -> ``/usr/sbin/``):
+    every path the expression matches starts with it, whatever regex dialect reads the rest."""
+    out = []
+    for char in regex:
+        if char in '.^$*+?()[]{}|\\':
+            break
+        out.append(char)
+    return ''.join(out)
+
+
+def parse_file_contexts(text):
+    """[(expression, type)] of a file_contexts file (``<<none>>`` entries dropped)."""
+    entries = []
+    for raw in (text or '').splitlines():
+        words = raw.split()
+        if len(words) < 2 or words[0].startswith('#') or words[-1] == '<<none>>':
+            continue
+        parts = words[-1].split(':')
+        if len(parts) >= 3:
+            entries.append((words[0], parts[2]))
+    return entries
+
+
+class PolicyModel(object):
+    """The installed policy as far as a verdict needs it (see the module docstring)."""
+
+    def __init__(self, attributes, types, aliases, exemptions, domain_rules, loaded_modules, file_contexts,
+                 rules_of=None, default_types=None):
+        self.attributes = attributes            # {attribute: set(member types)}
+        self.types = types                      # {type: set(attributes)}
+        self.aliases = aliases                  # {alias: type}
+        self.exemptions = exemptions            # {attribute: [classes of the constraints it exempts from]}
+        self.file_contexts = file_contexts      # [(expression, type)]
+        self.rules_of = rules_of                # callable(attributes) -> {(attribute, side): rules}
+        self.default_types = default_types      # callable(paths) -> {path: type the file contexts give it}
+        every = {}
+        for (kind, source, target, tclass), perms in domain_rules.items():
+            # types named directly: a rule on a whole attribute (file_type, tmpfile) says nothing of one family
+            if kind == 'allow' and source == 'domain' and target not in attributes:
+                every.setdefault(target, {}).setdefault(tclass, set()).update(perms)
+        self.every_domain = every               # {type: {class: perms every domain has on it}}
+        self.loaded_modules = set()             # types the kernel loads code from (module_load targets)
+        for (kind, source, target, tclass), perms in loaded_modules.items():
+            # a type named directly (unconfined domains hold module_load on whole attributes: not a family)
+            if tclass == 'system' and 'module_load' in perms and target != source and target not in attributes:
+                self.loaded_modules.add(target)
+        self.privileged = self.members('unconfined_domain_type') if 'unconfined_domain_type' in attributes else set()
+        for name in exemptions:
+            if name in attributes:
+                self.privileged |= attributes[name]
+            elif name in types:
+                self.privileged.add(name)
+
+    # ------------------------------------------------------------ names ---
+    def resolve(self, name):
+        return self.aliases.get(name, name)
+
+    def is_attribute(self, name):
+        return name in self.attributes
+
+    def known(self, name):
+        name = self.resolve(name)
+        return name in self.types or name in self.attributes
+
+    def members(self, name):
+        name = self.resolve(name)
+        if name in self.attributes:
+            return set(self.attributes[name])
+        return set([name])
+
+    def attributes_of(self, type_name):
+        return set(self.types.get(self.resolve(type_name), ()))
+
+    def containing(self, attribute):
+        """The attributes that hold every current member of ``attribute`` (a superset of those it is nested in:
+        the binary policy keeps members, not nesting). Empty when it has no member: nesting cannot be read."""
+        members = self.attributes.get(attribute) or set()
+        if not members:
+            return set()
+        return set(name for name, held in self.attributes.items() if name != attribute and members <= held)
+
+
+def protection(attrs, type_name, model):
+    """Why writing to ``type_name`` (whose attributes are ``attrs``) hands out power: a family name, or None.
+    The families and the attributes they are read from are documented in docs/local_policy_module.md."""
+    if 'security_file_type' in attrs or ('file_type' in attrs and 'non_security_file_type' not in attrs
+                                          and 'non_security_file_type' in model.attributes):
+        return 'a security file (SELinux policy and configuration, passwords)'
+    if 'file_type' in attrs and 'non_auth_file_type' not in attrs and 'non_auth_file_type' in model.attributes:
+        return 'an authentication file'
+    if attrs & set(['exec_type', 'entry_type']):
+        return 'an entry point of domains (code that runs in them)'
+    if type_name in model.loaded_modules:
+        return 'code the kernel loads (kernel modules)'
+    if 'sysctl_type' in attrs:
+        return 'a kernel parameter (sysctl)'
+    granted = model.every_domain.get(type_name, {})
+    shared = granted.get('file', set())
+    if shared & set(['execute', 'execmod']):
+        return 'code every domain runs (libraries, the loader)'
+    if 'read' in shared or attrs & set(['base_ro_file_type', 'configfile']):
+        return 'a file every program reads (system files and configuration)'
+    if 'device_node' in attrs:
+        if 'write' not in granted.get('chr_file', set()) | granted.get('blk_file', set()):
+            return 'a device not open to every domain (disks, memory, ...)'
+    if attrs & set(['user_home_type', 'user_home_content_type']):
+        return "a login's home content (startup files, ssh keys)"
+    return None
+
+
+def read_model(runner, policy, selinux_dir, policy_type):
+    """The :class:`PolicyModel` of the binary ``policy`` (file contexts from ``selinux_dir``)."""
+    calls = [('seinfo', [policy, '-a', '-x'], dict(what='attributes of %s' % policy)),
+             ('seinfo', [policy, '-t', '-x'], dict(what='types of %s' % policy)),
+             ('seinfo', [policy, '--constrain', '--validatetrans'], dict(what='constraints of %s' % policy)),
+             ('sesearch', ['-A', '-s', 'domain', '-ds', policy], dict(what='what every domain of %s may' % policy)),
+             ('sesearch', ['-A', '-p', 'module_load', policy], dict(what='module loading in %s' % policy))]
+    results = [to_text(r.stdout) for r in runner.run_all(calls, workers=2)]
+    attributes = grants.parse_attributes(results[0])
+    types, aliases = parse_types(results[1])
+    contexts = []
+    base = os.path.join(selinux_dir, policy_type, 'contexts', 'files')
+    main_fc = os.path.join(base, 'file_contexts')
+    for name in ('file_contexts', 'file_contexts.homedirs', 'file_contexts.local'):
+        path = os.path.join(base, name)
+        if os.path.isfile(path):
+            with open(path, 'rb') as handle:
+                contexts.extend(parse_file_contexts(to_text(handle.read(), errors='surrogate_or_replace')))
+
+    def rules_of(attributes):
+        """{(attribute, 'source'|'target'): rules} of ``attributes``: one sesearch run per side, both at once."""
+        names = sorted(attributes)
+        if not names:
+            return {}
+        pattern = '^(%s)$' % '|'.join(re.escape(name) for name in names)
+        sides = (('source', ['-s', pattern, '-rs', '-ds']), ('target', ['-t', pattern, '-rt', '-dt']))
+        results = runner.run_all([('sesearch', ['-A', '-T'] + flag + [policy], dict(what='rules of %s' % ', '.join(names)))
+                                  for dummy, flag in sides], workers=2)
+        found = dict(((name, side), {}) for name in names for side, dummy in sides)
+        for (side, dummy), result in zip(sides, results):
+            for key, values in grants.parse_rules(to_text(result.stdout)).items():
+                owner = key[1] if side == 'source' else key[2]
+                if (owner, side) in found:
+                    found[(owner, side)][key] = values
+        return found
+    def default_types(paths):
+        """{path: type} that libselinux's own matching gives ``paths`` in the policy's file contexts."""
+        if not paths or not os.path.isfile(main_fc) or not runner.has('matchpathcon'):
+            return None
+        result = runner.run('matchpathcon', ['-f', main_fc] + sorted(paths), what='default labels in %s' % main_fc)
+        found = {}
+        for line in to_text(result.stdout).splitlines():
+            path, dummy, context = line.rpartition('\t')
+            parts = context.strip().split(':')
+            if path and len(parts) >= 3:
+                found[path] = parts[2]
+        return found
+    return PolicyModel(attributes, types, aliases, parse_exemptions(results[2]), grants.parse_rules(results[3]),
+                       grants.parse_rules(results[4]), contexts, rules_of=rules_of, default_types=default_types)

@@ -1,0 +1,515 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetsec.selinux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""PRIVATE: one verdict over everything a module transaction can change, before anything is built.
+
+Input: the CIL of every module the transaction installs or enables (``_cil.statements``: dormant content of
+``optional`` blocks and both branches of every conditional included) and the installed policy
+(``_policy_model.PolicyModel``). Every statement is judged or refused; nothing is skipped silently:
+
+* access rules (``allow``, ``allowx``) after alias and attribute expansion, with the attribute members the
+  transaction itself adds;
+* attribute joins (``typeattributeset``) on both sides: what the attribute (and every attribute that holds all
+  its members) is granted as a source, who may write it as a target when the joining type is protected, the
+  constraints it exempts from, and attributes whose purpose the binary policy does not keep (no rule: an
+  assertion exemption such as ``can_relabelto_shadow_passwords``);
+* labels: ``filecon`` by the protected files it can cover and the entry points it hands out; every other
+  labelling statement (``portcon``, ``genfscon``, ``fsuse``, ...) is refused unless acknowledged;
+* roles and users (``userrole``, ``roleallow``, ``roletransition``, ``roletype`` of an existing domain, ...);
+* permissive domains and process transitions into privileged domains;
+* anything else (namespaces, macros, class permission sets, statements this reader does not know) is refused
+  unless acknowledged, as "not judged".
+
+The soundness argument is in docs/local_policy_module.md ("The verdict").
+
+Not part of the public API of the collection: may change without notice.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _cil as cil
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_model as pm
+
+EXAMPLES_SHOWN = 3
+REQUIRE = 'cil_gen_require'
+# statements that grant nothing by themselves (declarations, audit rules, restrictions)
+HARMLESS = frozenset([
+    'type', 'typealias', 'typeattribute', 'role', 'roleattribute', 'user', 'userattribute', 'boolean', 'tunable',
+    'auditallow', 'dontaudit', 'neverallow', 'auditallowx', 'dontauditx', 'neverallowx', 'typebounds',
+    'rolebounds', 'userbounds', 'expandtypeattribute', 'constrain', 'mlsconstrain', 'validatetrans',
+    'mlsvalidatetrans',
+])
+LABELS = frozenset(['genfscon', 'portcon', 'fsuse', 'netifcon', 'nodecon', 'ibpkeycon', 'ibendportcon', 'pirqcon',
+                    'iomemcon', 'ioportcon', 'pcidevicecon', 'devicetreecon', 'sid', 'sidcontext', 'sidorder'])
+SCOPES = frozenset(['block', 'in', 'macro', 'call', 'blockinherit', 'blockabstract'])
+ENTRY_ATTRIBUTES = frozenset(['exec_type', 'entry_type'])
+
+
+def _flat(expr):
+    if isinstance(expr, list):
+        out = []
+        for item in expr:
+            out.extend(_flat(item))
+        return out
+    return [expr]
+
+
+TREE_SUFFIXES = ('', '(/.*)?', '/.*', '(/.+)?', '/.+', '(/.*)', '/')
+
+
+def label_scope(path):
+    """The tree a file-context expression can reach, by its literal beginning: ``/srv/acme(/.*)?`` -> ``/srv/acme``;
+    an expression inside a name (``/usr/s?bin/x``) reaches its whole directory (``/usr/``)."""
+    prefix = pm.literal_prefix(path)
+    if path[len(prefix):] in TREE_SUFFIXES:
+        return prefix
+    return prefix[:prefix.rfind('/') + 1] if '/' in prefix else ''
+
+
+class Transaction(object):
+    """What the modules of one transaction declare, alias and join (names are only meaningful together)."""
+
+    def __init__(self, modules):
+        self.modules = modules          # [(module name, [Statement])]
+        self.types, self.roles, self.users = set(), set(), set()
+        self.attributes = {}            # declared attribute -> [member expressions]
+        self.joins = {}                 # attribute of the policy -> [member expressions]
+        self.aliases = {}
+        for dummy, statements in modules:
+            for stmt in statements:
+                self._declare(stmt)
+
+    def _declare(self, stmt):
+        args = stmt.args
+        if not args or isinstance(args[0], list):
+            return
+        if stmt.keyword in ('type', 'typealias'):
+            self.types.add(args[0])
+        elif stmt.keyword == 'typeattribute':
+            self.attributes.setdefault(args[0], [])
+        elif stmt.keyword == 'role':
+            self.roles.add(args[0])
+        elif stmt.keyword == 'user':
+            self.users.add(args[0])
+        elif stmt.keyword == 'typealiasactual' and len(args) == 2:
+            self.aliases[args[0]] = args[1]
+        elif stmt.keyword == 'typeattributeset' and len(args) == 2 and args[0] != REQUIRE:
+            if args[0] in self.attributes:
+                self.attributes[args[0]].append(args[1])
+            else:
+                self.joins.setdefault(args[0], []).append(args[1])
+
+
+class Judge(object):
+    """The verdict of one transaction against one policy (see the module docstring)."""
+
+    def __init__(self, model, transaction):
+        self.model, self.tx = model, transaction
+        self._protection = {}
+        self._rule_cache = {}
+        self._defaults = {}  # label scope -> {probe path: type it has today}, or None when unreadable
+        self._attrs_of = None
+
+    # ------------------------------------------------------------ names ---
+    def resolve(self, name):
+        return self.model.resolve(self.tx.aliases.get(name, name))
+
+    def declared(self, name):
+        name = self.resolve(name)
+        return name in self.tx.types or name in self.tx.attributes
+
+    def known(self, name):
+        return self.declared(name) or self.model.known(name)
+
+    def evaluate(self, expr, seen=None):
+        """The types an attribute expression names, or None when it is computed over every type (all, not, xor)."""
+        if isinstance(expr, list):
+            if expr and expr[0] in ('all', 'not', 'xor'):
+                return None
+            if expr and expr[0] in ('and', 'or'):
+                parts = [self.evaluate(item, seen) for item in expr[1:]]
+                if any(part is None for part in parts):
+                    return None
+                if not parts:
+                    return set()
+                out = set(parts[0])
+                for part in parts[1:]:
+                    out = out & part if expr[0] == 'and' else out | part
+                return out
+            out = set()
+            for item in expr:
+                part = self.evaluate(item, seen)
+                if part is None:
+                    return None
+                out |= part
+            return out
+        return self.members(expr, seen)
+
+    def members(self, name, seen=None):
+        name = self.resolve(name)
+        seen = set() if seen is None else seen
+        if name in seen:
+            return set()
+        seen = seen | set([name])
+        if name in self.tx.attributes:
+            out = set()
+            for expr in self.tx.attributes[name]:
+                part = self.evaluate(expr, seen)
+                out |= part or set()
+            return out
+        out = self.model.members(name) if self.model.is_attribute(name) else set([name])
+        for expr in self.tx.joins.get(name, []):
+            out |= self.evaluate(expr, seen) or set()
+        return out
+
+    def attributes_of(self, type_name):
+        if self._attrs_of is None:
+            added = {}
+            for attribute in list(self.tx.attributes) + list(self.tx.joins):
+                for member in self.members(attribute):
+                    added.setdefault(member, set()).add(attribute)
+            self._attrs_of = added
+        type_name = self.resolve(type_name)
+        return self.model.attributes_of(type_name) | self._attrs_of.get(type_name, set())
+
+    def protection(self, type_name):
+        type_name = self.resolve(type_name)
+        if type_name not in self._protection:
+            if not self.known(type_name):
+                found = 'a type the installed policy does not define (its module is disabled or missing): judged as ' \
+                        'protected'
+            else:
+                found = pm.protection(self.attributes_of(type_name), type_name, self.model)
+            self._protection[type_name] = found
+        return self._protection[type_name]
+
+    def privileged(self, type_name):
+        type_name = self.resolve(type_name)
+        if type_name in self.model.privileged:
+            return True
+        attrs = self.attributes_of(type_name)
+        return 'unconfined_domain_type' in attrs or bool(attrs & set(self.model.exemptions))
+
+    # ---------------------------------------------------------- reasons ---
+    def reason(self, source, target, tclass, perm, is_self):
+        """Why granting ``perm`` on ``target:tclass`` to ``source`` hands out power (a short text), or None."""
+        if tclass in pm.CAPABILITY_CLASSES and perm in pm.CAPABILITIES:
+            return 'capability %s' % perm
+        if tclass == 'security' and perm in pm.SECURITY_PERMS:
+            return '%s on the security server' % perm
+        if perm in pm.EXEC_PERMS:
+            return '%s (executable memory or stack)' % perm
+        if tclass == 'process' and not is_self and self.resolve(target) != self.resolve(source):
+            if perm in pm.PROCESS_CONTROL:
+                return 'ptrace of another domain (%s): it may read and change its memory' % target
+            if perm in pm.PROCESS_ENTRY and self.privileged(target):
+                return '%s into the privileged domain %s' % (perm, target)
+        if tclass in pm.FILE_CLASSES and perm in pm.WRITE_PERMS:
+            family = self.protection(target)
+            if family:
+                verb = 'relabel to' if perm == 'relabelto' else 'relabel from' if perm == 'relabelfrom' else \
+                    'write (%s) to' % perm
+                return '%s %s, %s' % (verb, target, family)
+        return None
+
+    # ------------------------------------------------------------ rules ---
+    def _grant(self, sources, target_name, tclass, perm):
+        """[reasons] of one permission for every source and every type the target names."""
+        hits = []
+        for source in sorted(sources):
+            targets = [source] if target_name == 'self' else sorted(self.members(target_name))
+            for target in targets:
+                why = self.reason(source, target, tclass, perm, target_name == 'self')
+                if why and why not in hits:
+                    hits.append(why)
+            if hits and target_name != 'self' and not self.model.is_attribute(self.resolve(target_name)) \
+                    and target_name not in self.tx.attributes:
+                break
+        return hits
+
+    def allow(self, stmt):
+        """Findings of one ``allow``/``allowx`` statement: (rule text, reason) pairs."""
+        args = stmt.args
+        if len(args) != 3 or isinstance(args[0], list) or isinstance(args[1], list):
+            return [(stmt.text(), 'an access rule this reader cannot expand: not judged')]
+        source, target, classperms = args
+        if stmt.keyword == 'allowx':
+            tclass = classperms[1] if isinstance(classperms, list) and len(classperms) > 1 else '?'
+            family = None if target == 'self' else self.protection(target)
+            return [(stmt.text(), 'ioctl commands on %s, %s' % (target, family))] if family else []
+        if not isinstance(classperms, list) or len(classperms) != 2 or isinstance(classperms[0], list) \
+                or not isinstance(classperms[1], list):
+            return [(stmt.text(), 'a named class permission set this reader does not expand: not judged')]
+        tclass, perms = classperms
+        if any(isinstance(perm, list) or perm == 'all' for perm in perms):
+            return [('allow %s %s:%s %s' % (source, target, tclass, cil.to_text_form(perms)),
+                     'a permission expression (all, not, ...) grants every permission of %s' % tclass)]
+        sources = self.members(source)
+        found = []
+        for perm in perms:
+            hits = self._grant(sources, target, tclass, perm)
+            if not hits:
+                continue
+            via = self.resolve(target)
+            if (self.model.is_attribute(via) or via in self.tx.attributes) and len(hits) > 1:
+                why = '%s, and %d more through the attribute %s' % (hits[0], len(hits) - 1, target)
+            elif self.model.is_attribute(via) or via in self.tx.attributes:
+                why = '%s, through the attribute %s' % (hits[0], target)
+            else:
+                why = hits[0]
+            if len(sources) > 1 or source in self.tx.attributes:
+                why = '%s (for every member of %s)' % (why, source)
+            found.append(('allow %s %s:%s %s' % (source, target, tclass, perm), why))
+        return found
+
+    def _rules(self, attribute, side):
+        if (attribute, side) not in self._rule_cache:
+            self.prefetch([attribute])
+        return self._rule_cache[(attribute, side)]
+
+    def prefetch(self, attributes):
+        """Read the rules of ``attributes`` (both sides) in two queries, before they are judged one by one."""
+        wanted = sorted(set(a for a in attributes if (a, 'source') not in self._rule_cache))
+        found = self.model.rules_of(wanted) if self.model.rules_of and wanted else {}
+        for name in wanted:
+            for side in ('source', 'target'):
+                self._rule_cache[(name, side)] = found.get((name, side), {})
+
+    def _effective(self, member, attribute):
+        """The attribute and every attribute that holds all its members (it may be nested in them), less those
+        ``member`` is in already."""
+        had = self.model.attributes_of(member)
+        return [attribute] + sorted(name for name in self.model.containing(attribute) if name not in had)
+
+    def join(self, stmt):
+        """Findings of one ``typeattributeset`` on an attribute of the policy (or an unknown one)."""
+        attribute, expr = stmt.args
+        joined = self.evaluate(expr)
+        if joined is None:
+            return [('typeattributeset %s %s' % (attribute, cil.to_text_form(expr)),
+                     'joins a computed set of types (all, not, xor) to %s: not judged' % attribute)]
+        if not self.model.is_attribute(attribute):
+            return [('typeattribute %s %s' % (member, attribute),
+                     'joins %s, an attribute the installed policy does not define' % attribute)
+                    for member in sorted(joined)]
+        found = []
+        self.prefetch(set(name for member in joined for name in self._effective(member, attribute)))
+        for member in sorted(joined):
+            reasons = self._join_reasons(member, attribute)
+            if reasons:
+                found.append(('typeattribute %s %s' % (member, attribute), '; '.join(reasons)))
+        return found
+
+    def _join_reasons(self, member, attribute):
+        reasons = []
+        if not self.model.attributes.get(attribute):
+            reasons.append('%s has no member in the installed policy, so what it is nested in cannot be read from '
+                           'the binary policy: not judged' % attribute)
+        for name in self._effective(member, attribute):
+            held = '' if name == attribute else ' (it holds every member of %s, which may be nested in it)' % attribute
+            if name in self.model.exemptions:
+                reasons.append('exempts %s from the constraints on %s (%s%s)' % (
+                    member, ', '.join(self.model.exemptions[name][:EXAMPLES_SHOWN]), name, held))
+            if name == 'unconfined_domain_type':
+                reasons.append('makes %s an unconfined domain' % member)
+            as_source, as_target = self._rules(name, 'source'), self._rules(name, 'target')
+            grants = self._source_grants(member, name, as_source)
+            if grants:
+                reasons.append('joins %s%s, which is granted: %s' % (name, held, self._examples(grants)))
+            writers = self._target_writers(member, name, as_target)
+            if writers:
+                reasons.append('every domain that may write %s%s may now write %s, %s: %s' % (
+                    name, held, member, self.protection(member), self._examples(writers)))
+        if not self._rules(attribute, 'source') and not self._rules(attribute, 'target') \
+                and attribute not in self.model.exemptions:
+            reasons.insert(0, '%s has no rule in the installed policy: its purpose lies in assertions (neverallow) or '
+                           "other modules' sources, which the binary policy does not keep; not judged" % attribute)
+        return reasons
+
+    @staticmethod
+    def _examples(items):
+        items = sorted(set(items))
+        more = len(items) - EXAMPLES_SHOWN
+        return '; '.join(items[:EXAMPLES_SHOWN]) + (' and %d more' % more if more > 0 else '')
+
+    def _source_grants(self, member, attribute, rules):
+        out = []
+        for (kind, source, target, tclass), values in sorted(rules.items()):
+            for value in sorted(values):
+                if kind == 'type_transition':
+                    if tclass == 'process' and self.privileged(value):
+                        out.append('type_transition %s %s:%s %s (transition into the privileged domain %s)' % (
+                            source, target, tclass, value, value))
+                    continue
+                is_self = target == attribute
+                real = member if is_self else target
+                hits = self._grant(set([member]), 'self' if is_self else real, tclass, value)
+                if hits:
+                    out.append('allow %s %s:%s %s (%s)' % (source, target, tclass, value, hits[0]))
+        return out
+
+    def _target_writers(self, member, attribute, rules):
+        if not self.protection(member):
+            return []
+        out = []
+        for (kind, source, target, tclass), values in sorted(rules.items()):
+            if kind == 'allow' and tclass in pm.FILE_CLASSES:
+                out.extend('allow %s %s:%s %s' % (source, target, tclass, v) for v in sorted(values & pm.WRITE_PERMS))
+        return out
+
+    # ----------------------------------------------------------- labels ---
+    def _entry_candidate(self, type_name):
+        return not self.declared(type_name) and bool(self.attributes_of(type_name) & ENTRY_ATTRIBUTES)
+
+    def privileged_entries(self, type_name):
+        """The privileged domains whose entry point ``type_name`` is (rules naming it directly)."""
+        if not self._entry_candidate(type_name):
+            return []
+        domains = set()
+        for (kind, source, target, tclass), perms in self._rules(self.resolve(type_name), 'target').items():
+            if kind == 'allow' and tclass == 'file' and 'entrypoint' in perms:
+                domains |= self.members(source)
+        return sorted(d for d in domains if self.privileged(d))
+
+    def filecon(self, stmt):
+        args = stmt.args
+        if len(args) != 3 or isinstance(args[0], list) or not isinstance(args[2], list) or len(args[2]) < 3:
+            if len(args) == 3 and args[2] == []:
+                return []  # <<none>>: takes a label away, grants nothing
+            return [(stmt.text(), 'a file context this reader cannot read: not judged')]
+        path, new_type = cil.unquote(args[0]), args[2][2]
+        rule = 'filecon %s %s %s' % (path, args[1], new_type)
+        found = []
+        entered = self.privileged_entries(new_type)
+        if entered:
+            found.append((rule, 'labels %s with %s, the entry point of the privileged domain(s) %s: what is written '
+                                'there runs in them' % (path, new_type, ', '.join(entered[:EXAMPLES_SHOWN]))))
+        scope = label_scope(path)
+        if len(scope.rstrip('/')) < 2:
+            return found + [(rule, 'labels %s, an expression that reaches from the root of the file system: not '
+                                   'judged, review it' % path)]
+        covered = []
+        for expression, old_type in self.model.file_contexts:
+            if old_type != new_type and pm.literal_prefix(expression).startswith(scope) and self.protection(old_type):
+                covered.append('%s (%s, %s)' % (expression, old_type, self.protection(old_type)))
+        defaults = self._defaults.get(scope)
+        if defaults is None:
+            found.append((rule, 'labels %s: the default labels of that tree could not be read (matchpathcon): not '
+                                'judged' % path))
+        for probe, old_type in sorted((defaults or {}).items()):
+            if old_type != new_type and self.protection(old_type):
+                covered.insert(0, '%s (now %s, %s)' % (probe, old_type, self.protection(old_type)))
+        if covered:
+            found.append((rule, 'can relabel files the policy protects: %s' % self._examples_in_order(covered)))
+        return found
+
+    @staticmethod
+    def _examples_in_order(items):
+        more = len(items) - EXAMPLES_SHOWN
+        return '; '.join(items[:EXAMPLES_SHOWN]) + (' and %d more' % more if more > 0 else '')
+
+    def _read_defaults(self):
+        """The labels the policy gives today to each label statement's tree and a path inside it (one call)."""
+        scopes = set()
+        for dummy, statements in self.tx.modules:
+            for stmt in statements:
+                if stmt.keyword == 'filecon' and stmt.args and not isinstance(stmt.args[0], list):
+                    scope = label_scope(cil.unquote(stmt.args[0])).rstrip('/')
+                    if len(scope) >= 2:
+                        scopes.add(scope)
+        probes = dict((scope, [scope, scope + '/fleetsec-probe']) for scope in scopes)
+        found = self.model.default_types([p for paths in probes.values() for p in paths]) \
+            if probes and self.model.default_types else None
+        for scope, paths in probes.items():
+            self._defaults[scope] = None if found is None else dict((p, found[p]) for p in paths if p in found)
+            self._defaults[scope + '/'] = self._defaults[scope]
+
+    # ------------------------------------------------------ one statement ---
+    def statement(self, stmt):
+        """[(rule, reason)] of one statement."""
+        key, args = stmt.keyword, stmt.args
+        flat = _flat(args)
+        if key in HARMLESS or key == 'typealiasactual':
+            return []
+        if key in ('typeattributeset', 'roleattributeset', 'userattributeset') and args and args[0] == REQUIRE:
+            return []
+        if key == 'typeattributeset' and len(args) == 2 and not isinstance(args[0], list):
+            return [] if args[0] in self.tx.attributes else self.join(stmt)
+        if key in ('allow', 'allowx'):
+            return self.allow(stmt)
+        if key == 'typepermissive' and args:
+            return [('permissive %s' % args[0], 'makes the domain %s permissive: SELinux denies it nothing' % args[0])]
+        if key in ('typetransition', 'typechange', 'typemember'):
+            if len(flat) >= 4 and flat[2] == 'process' and self.privileged(flat[-1]):
+                return [(stmt.text(), 'transition into the privileged domain %s' % flat[-1])]
+            return []
+        if key == 'filecon':
+            return self.filecon(stmt)
+        if key in LABELS:
+            return [(stmt.text(), 'a %s labelling statement: only file contexts are judged, review it' % key)]
+        return self.rbac(stmt, flat)
+
+    def rbac(self, stmt, flat):
+        key = stmt.keyword
+        if key == 'roletype' and len(flat) == 2:
+            role, type_name = flat
+            if role == 'object_r' or role in self.tx.roles or self.declared(type_name):
+                return []
+            return [(stmt.text(), 'the existing role %s may now run the existing domain %s' % (role, type_name))]
+        if key == 'userrole' and len(flat) == 2:
+            user, role = flat
+            if role == 'object_r' or (role in self.tx.roles and user in self.tx.users):
+                return []
+            return [(stmt.text(), 'the SELinux user %s gains the role %s' % (user, role))]
+        if key in ('userrange', 'userlevel', 'userprefix') and flat and flat[0] in self.tx.users:
+            return []
+        if key in ('roleallow', 'roletransition', 'roleattributeset', 'userattributeset', 'userrange', 'userlevel',
+                   'userprefix', 'selinuxuser', 'selinuxuserdefault', 'rangetransition'):
+            return [(stmt.text(), 'a %s statement changes who may act in which role or range: review it' % key)]
+        if key in SCOPES:
+            shown = ' '.join(cil.to_text_form(item) for item in [key] + stmt.args[:1])
+            return [(shown, 'CIL %s changes what names mean: a module using it cannot be judged, review it' % key)]
+        return [(stmt.text(), 'a %s statement: not judged, review it' % key)]
+
+    # ----------------------------------------------------------- verdict ---
+    def verdict(self):
+        """{module: [finding dicts (rule, reason, dormant)]} for every module of the transaction."""
+        out = {}
+        wanted = set()
+        for attribute, exprs in self.tx.joins.items():
+            if self.model.is_attribute(attribute):
+                for expr in exprs:
+                    for member in self.evaluate(expr) or ():
+                        wanted.update(self._effective(member, attribute))
+        for dummy, statements in self.tx.modules:
+            for stmt in statements:
+                if stmt.keyword == 'filecon' and len(stmt.args) == 3 and isinstance(stmt.args[2], list) \
+                        and len(stmt.args[2]) >= 3 and self._entry_candidate(stmt.args[2][2]):
+                    wanted.add(self.resolve(stmt.args[2][2]))
+        self.prefetch(wanted)  # every attribute a join reaches, every entry type a label hands out: two queries
+        self._read_defaults()
+        for name, statements in self.tx.modules:
+            seen, findings = set(), []
+            for stmt in statements:
+                for rule, why in self.statement(stmt):
+                    if stmt.dormant:
+                        why = '%s (dormant: %s; judged as if active)' % (why, stmt.where)
+                    if rule not in seen:
+                        seen.add(rule)
+                        findings.append({'rule': rule, 'reason': why})
+            out[name] = findings
+        return out
+
+
+def judge(model, modules):
+    """The verdict (see :meth:`Judge.verdict`) of ``modules``: [(name, CIL text)] installed or enabled together."""
+    parsed = []
+    for name, text in modules:
+        try:
+            parsed.append((name, cil.statements(text)))
+        except cil.CilSyntaxError as err:
+            raise cil.CilSyntaxError("Module '%s': its CIL cannot be read (%s), so what it grants cannot be judged. "
+                                     "Nothing was changed." % (name, err.msg))
+    return Judge(model, Transaction(parsed)).verdict()

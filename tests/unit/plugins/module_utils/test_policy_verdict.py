@@ -1,0 +1,225 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The verdict over a transaction: a case per class of what a module can change (decision table).
+
+The policy here is a small model built in the test (attributes, aliases, constraints, file contexts as the real
+policies name them); the offline-store tests run the same classes against the real Debian and EL9 policies.
+"""
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_grants as grants
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_model as pm
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_verdict as pv
+
+ATTRIBUTES = {
+    'file_type': ['etc_t', 'shadow_t', 'user_home_t', 'ntpd_exec_t', 'bin_t', 'var_t', 'xdg_t', 'ssh_home_t',
+                  'sudo_exec_t'],
+    'non_security_file_type': ['etc_t', 'user_home_t', 'ntpd_exec_t', 'bin_t', 'var_t', 'xdg_t', 'ssh_home_t',
+                               'sudo_exec_t'],
+    'non_auth_file_type': ['etc_t', 'user_home_t', 'ntpd_exec_t', 'bin_t', 'var_t', 'xdg_t', 'ssh_home_t',
+                           'sudo_exec_t'],
+    'exec_type': ['ntpd_exec_t', 'bin_t', 'sudo_exec_t'],
+    'configfile': ['etc_t'],
+    'can_setenforce': ['secadm_t'],
+    'unconfined_domain_type': ['unconfined_t'],
+    'domain': ['ntpd_t', 'unconfined_t', 'secadm_t', 'staff_t', 'passwd_t'],
+    'xdg_config_type': ['xdg_t'],
+    'user_home_content_type': ['user_home_t', 'ssh_home_t'],
+    'sysctl_type': ['sysctl_kernel_t'],
+    'device_node': ['fixed_disk_device_t', 'null_device_t'],
+    'can_relabelto_shadow_passwords': ['passwd_t'],
+    'can_change_object_identity': ['passwd_t'],
+    'empty_attr': [],
+}
+RULES = {
+    ('can_setenforce', 'source'): 'allow can_setenforce security_t:security setenforce;\n',
+    ('xdg_config_type', 'target'): 'allow staff_t xdg_config_type:file { read write create };\n',
+    ('sudo_exec_t', 'target'): 'allow unconfined_t sudo_exec_t:file { entrypoint execute };\n',
+    ('unconfined_domain_type', 'source'): 'allow unconfined_domain_type file_type:file write;\n',
+}
+FILE_CONTEXTS = [('/etc/shadow.*', 'shadow_t'), ('/usr/sbin(/.*)?', 'bin_t'), ('/usr/sbin/ntpd', 'ntpd_exec_t'),
+                 ('/etc(/.*)?', 'etc_t'), ('/srv(/.*)?', 'var_t'), ('/[^/]+', 'etc_t'),
+                 ('/home/[^/]+/\\.ssh(/.*)?', 'ssh_home_t')]
+
+
+def default_type(path):
+    """What libselinux would answer for the paths of these tests (the longest matching tree of FILE_CONTEXTS)."""
+    for prefix, type_name in (('/etc/shadow', 'shadow_t'), ('/usr/sbin', 'bin_t'), ('/etc', 'etc_t'),
+                              ('/srv', 'var_t'), ('/home', 'user_home_t')):
+        if path.startswith(prefix):
+            return type_name
+    return 'default_t'
+
+
+def model(calls=None):
+    types = {}
+    for attribute, members in ATTRIBUTES.items():
+        for member in members:
+            types.setdefault(member, set()).add(attribute)
+    for name in ('security_t', 'sysctl_kernel_t', 'fixed_disk_device_t', 'null_device_t', 'ntpd_t', 'staff_t',
+                 'sysadm_t', 'ntp_port_t', 'default_t'):
+        types.setdefault(name, set())
+
+    def rules_of(names):
+        if calls is not None:
+            calls.append(sorted(names))
+        return dict(((name, side), grants.parse_rules(RULES.get((name, side), '')))
+                    for name in names for side in ('source', 'target'))
+    return pm.PolicyModel(
+        dict((k, set(v)) for k, v in ATTRIBUTES.items()), types, {'sbin_t': 'bin_t'},
+        {'can_change_object_identity': ['file', 'dir']},
+        grants.parse_rules('allow domain null_device_t:chr_file { read write };\n'), {}, FILE_CONTEXTS,
+        rules_of=rules_of, default_types=lambda paths: dict((p, default_type(p)) for p in paths))
+
+
+def verdict(text, name='acme', more=()):
+    found = pv.judge(model(), [(name, text)] + list(more))
+    return [(f['rule'], f['reason']) for f in found[name]]
+
+
+def rules(text):
+    return [rule for rule, dummy in verdict(text)]
+
+
+CASES = [
+    # (id, CIL, expected rules, a word every reason holds)
+    ('harmless read', '(allow ntpd_t user_home_t (file (read open)))', [], None),
+    ('write to a security file', '(allow ntpd_t shadow_t (file (write)))', ['allow ntpd_t shadow_t:file write'],
+     'a security file'),
+    ('write through an attribute', '(allow ntpd_t file_type (file (append)))', ['allow ntpd_t file_type:file append'],
+     'more through the attribute file_type'),
+    ('an alias of the module', '(typealias x_t)(typealiasactual x_t shadow_t)(allow ntpd_t x_t (file (write)))',
+     ['allow ntpd_t x_t:file write'], 'shadow_t'),
+    ('an alias of the policy', '(allow ntpd_t sbin_t (file (write)))', ['allow ntpd_t sbin_t:file write'],
+     'an entry point of domains'),
+    ('a source attribute', '(allow domain shadow_t (file (write)))', ['allow domain shadow_t:file write'],
+     'for every member of domain'),
+    ('every permission', '(allow ntpd_t var_t (file (all)))', ['allow ntpd_t var_t:file (all)'], 'every permission'),
+    ('a named permission set', '(allow ntpd_t var_t cps)', ['allow ntpd_t var_t cps'], 'not judged'),
+    ('ptrace of another domain', '(allow ntpd_t unconfined_t (process (ptrace)))',
+     ['allow ntpd_t unconfined_t:process ptrace'], 'ptrace'),
+    ('ptrace of itself', '(allow ntpd_t self (process (ptrace)))', [], None),
+    ('a kernel parameter', '(allow ntpd_t sysctl_kernel_t (file (write)))', ['allow ntpd_t sysctl_kernel_t:file write'],
+     'sysctl'),
+    ('a raw disk', '(allow ntpd_t fixed_disk_device_t (blk_file (write)))',
+     ['allow ntpd_t fixed_disk_device_t:blk_file write'], 'a device not open to every domain'),
+    ('a device every domain may write', '(allow ntpd_t null_device_t (chr_file (write)))', [], None),
+    ('ssh keys', '(allow ntpd_t ssh_home_t (file (append)))', ['allow ntpd_t ssh_home_t:file append'], 'ssh keys'),
+    ('a capability', '(allow ntpd_t self (capability (sys_admin)))', ['allow ntpd_t self:capability sys_admin'],
+     'capability'),
+    ('transition into an unconfined domain', '(typetransition ntpd_t bin_t process unconfined_t)',
+     ['typetransition ntpd_t bin_t process unconfined_t'], 'privileged domain unconfined_t'),
+    ('permissive', '(type fsx_t)(typepermissive fsx_t)', ['permissive fsx_t'], 'permissive'),
+    # attribute joins, both sides
+    ('source attribute join', '(typeattributeset can_setenforce (ntpd_t))', ['typeattribute ntpd_t can_setenforce'],
+     'setenforce on the security server'),
+    ('target attribute join', '(typeattributeset xdg_config_type (bin_t))', ['typeattribute bin_t xdg_config_type'],
+     'every domain that may write xdg_config_type may now write bin_t'),
+    ('an assertion exemption', '(typeattributeset can_relabelto_shadow_passwords (ntpd_t))',
+     ['typeattribute ntpd_t can_relabelto_shadow_passwords'], 'has no rule in the installed policy'),
+    ('a constraint exemption', '(typeattributeset can_change_object_identity (ntpd_t))',
+     ['typeattribute ntpd_t can_change_object_identity'], 'exempts ntpd_t from the constraints'),
+    ('unconfined', '(typeattributeset unconfined_domain_type (ntpd_t))',
+     ['typeattribute ntpd_t unconfined_domain_type'], 'unconfined'),
+    ('an empty attribute', '(typeattributeset empty_attr (ntpd_t))', ['typeattribute ntpd_t empty_attr'],
+     'no member'),
+    ('a computed set', '(typeattributeset xdg_config_type (not (shadow_t)))',
+     ['typeattributeset xdg_config_type (not (shadow_t))'], 'not judged'),
+    ('an attribute the policy lacks', '(typeattributeset nosuch_attr (ntpd_t))', ['typeattribute ntpd_t nosuch_attr'],
+     'does not define'),
+    ('the module declares and fills its own attribute',
+     '(typeattribute acme_domain)(typeattributeset acme_domain (ntpd_t))(allow acme_domain var_t (file (write)))',
+     [], None),
+    # dormant content, judged as if active
+    ('an optional block on a missing type', '(optional o (allow ntpd_t nosuch_t (file (write))))',
+     ['allow ntpd_t nosuch_t:file write'], 'dormant: optional o'),
+    ('the false branch of a conditional', '(booleanif b (true (allow ntpd_t var_t (file (read)))) '
+                                          '(false (allow ntpd_t shadow_t (file (write)))))',
+     ['allow ntpd_t shadow_t:file write'], 'booleanif b false'),
+    # roles and users
+    ('a user gains a role', '(userrole staff_u sysadm_r)', ['userrole staff_u sysadm_r'], 'gains the role sysadm_r'),
+    ('roleallow', '(roleallow staff_r sysadm_r)', ['roleallow staff_r sysadm_r'], 'review it'),
+    ('an existing role runs an existing domain', '(roletype staff_r unconfined_t)', ['roletype staff_r unconfined_t'],
+     'may now run the existing domain'),
+    ('a new domain in system_r', '(type fsx_t)(roletype system_r fsx_t)(roletype object_r fsx_t)', [], None),
+    # labels
+    ('a file context over a protected file', '(type fsx_t)(filecon "/etc/shadow" file (system_u object_r fsx_t '
+                                             '((s0) (s0))))',
+     ['filecon /etc/shadow file fsx_t'], 'shadow_t'),
+    ('a file context below a protected directory', '(type fsx_t)(filecon "/usr/sbin/.+" file (system_u object_r fsx_t '
+                                                   '((s0) (s0))))',
+     ['filecon /usr/sbin/.+ file fsx_t'], 'bin_t'),
+    ('an application tree', '(type fsx_t)(filecon "/srv/acme(/.*)?" any (system_u object_r fsx_t ((s0) (s0))))',
+     [], None),
+    ('an expression inside a name reaches its directory', '(type fsx_t)(filecon "/usr/s?bin/ntpd" file '
+                                                           '(system_u object_r fsx_t ((s0) (s0))))',
+     ['filecon /usr/s?bin/ntpd file fsx_t'], 'ntpd_exec_t'),
+    ('ssh keys in every home', '(type fsx_t)(filecon "/home/[^/]+/\\.ssh(/.*)?" any (system_u object_r fsx_t '
+                               '((s0) (s0))))',
+     ['filecon /home/[^/]+/\\.ssh(/.*)? any fsx_t'], 'ssh_home_t'),
+    ('from the root', '(type fsx_t)(filecon "/(etc|srv)/x" file (system_u object_r fsx_t ((s0) (s0))))',
+     ['filecon /(etc|srv)/x file fsx_t'], 'root of the file system'),
+    ('an entry point of a privileged domain', '(filecon "/srv/acme/run" file (system_u object_r sudo_exec_t '
+                                              '((s0) (s0))))',
+     ['filecon /srv/acme/run file sudo_exec_t'], 'privileged domain(s) unconfined_t'),
+    ('a port label', '(portcon tcp 22 (system_u object_r ntp_port_t ((s0) (s0))))',
+     ['portcon tcp 22 (system_u object_r ntp_port_t ((s0) (s0)))'], 'review it'),
+    ('a filesystem label', '(genfscon proc "/sys" (system_u object_r var_t ((s0) (s0))))',
+     ['genfscon proc "/sys" (system_u object_r var_t ((s0) (s0)))'], 'review it'),
+    # what this reader does not judge is refused
+    ('a namespace', '(block b (allow ntpd_t shadow_t (file (write))))', ['block b'], 'cannot be judged'),
+    ('a policy capability', '(policycap open_perms)', ['policycap open_perms'], 'not judged'),
+]
+
+
+@pytest.mark.parametrize('text, expected, word', [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_verdict_per_class(text, expected, word):
+    found = verdict(text)
+    assert [rule for rule, dummy in found] == expected, found
+    for dummy, reason in found:
+        assert word in reason, reason
+
+
+def test_findings_are_per_module_of_the_transaction():
+    # B fills A's attribute: the grant is A's (for every member), B's join of a declared attribute grants nothing
+    found = pv.judge(model(), [('a', '(typeattribute acme_attr)(allow acme_attr shadow_t (file (write)))'),
+                               ('b', '(typeattributeset acme_attr (ntpd_t))')])
+    assert [f['rule'] for f in found['a']] == ['allow acme_attr shadow_t:file write']
+    assert 'for every member of acme_attr' in found['a'][0]['reason']
+    assert found['b'] == []
+
+
+def test_every_join_is_read_in_one_query_pair():
+    calls = []
+    pv.judge(model(calls), [('a', '(typeattributeset can_setenforce (ntpd_t))(typeattributeset xdg_config_type (bin_t))'
+                                  '(filecon "/srv/acme/run" file (system_u object_r sudo_exec_t ((s0) (s0))))')])
+    assert len(calls) == 1 and set(['can_setenforce', 'xdg_config_type', 'sudo_exec_t']) <= set(calls[0])
+
+
+def test_labels_are_refused_when_their_trees_cannot_be_read():
+    policy = model()
+    policy.default_types = lambda paths: None
+    found = pv.judge(policy, [('a', '(type fsx_t)(filecon "/srv/acme(/.*)?" any (system_u object_r fsx_t '
+                                    '((s0) (s0))))')])['a']
+    assert [f['rule'] for f in found] == ['filecon /srv/acme(/.*)? any fsx_t'] and 'not judged' in found[0]['reason']
+
+
+def test_unreadable_cil_names_the_module():
+    with pytest.raises(pv.cil.CilSyntaxError) as info:
+        pv.judge(model(), [('acme', '(allow a b (file (read))')])
+    assert "Module 'acme'" in info.value.msg and 'Nothing was changed' in info.value.msg
+
+
+@pytest.mark.parametrize('regex, prefix, scope', [
+    ('/srv/acme(/.*)?', '/srv/acme', '/srv/acme'),
+    ('/usr/sbin/.+', '/usr/sbin/', '/usr/sbin/'),
+    ('/usr/s?bin/x', '/usr/s', '/usr/'),
+    ('/etc/ld\\.so\\.cache', '/etc/ld', '/etc/'),
+    ('/[[:alpha:]]+/x', '/', '/'),
+])
+def test_label_scope(regex, prefix, scope):
+    assert pm.literal_prefix(regex) == prefix
+    assert pv.label_scope(regex) == scope
