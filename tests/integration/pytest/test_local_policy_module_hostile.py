@@ -121,6 +121,78 @@ def test_gate_judges_what_is_granted_after_expansion(monkeypatch, policy_root, s
     assert store_list(policy_root) == before
 
 
+FSITEST_TE = 'require { type ntpd_t; class file { write open }; }\ntype fsitest_t;\nallow ntpd_t fsitest_t:file { write open };\n'
+# One case per class the verdict judges (issue "The safety gate, complete"): each is refused, before anything is built,
+# with a finding a reviewer can read, on the Debian and the EL9 targeted policies alike.
+CLASSES = [
+    ('file context over a protected file', dict(te=FSITEST_TE, fc='/etc/shadow -- system_u:object_r:fsitest_t:s0\n'),
+     'filecon /etc/shadow file fsitest_t', 'shadow_t'),
+    ('file context below a daemon binary directory', dict(te=FSITEST_TE, fc='/usr/sbin/.+ -- system_u:object_r:fsitest_t:s0\n'),
+     'filecon /usr/sbin/.+ file fsitest_t', 'bin_t'),
+    ('port label', dict(cil='(portcon tcp 2222 (system_u object_r ssh_port_t ((s0) (s0))))'),
+     'portcon tcp 2222 (system_u object_r ssh_port_t ((s0) (s0)))', 'portcon'),
+    ('protected type joins a target attribute', dict(te='require { type bin_t; attribute httpdcontent; }\n'
+                                                    'typeattribute bin_t httpdcontent;\n'),
+     'typeattribute bin_t httpdcontent', 'may now write bin_t'),
+    ('assertion exemption', dict(te='require { type ntpd_t; attribute can_relabelto_shadow_passwords; }\n'
+                                   'typeattribute ntpd_t can_relabelto_shadow_passwords;\n'),
+     'typeattribute ntpd_t can_relabelto_shadow_passwords', 'can_relabelto_shadow_passwords'),
+    ('constraint exemption', dict(te='require { type ntpd_t; attribute can_change_object_identity; }\n'
+                                    'typeattribute ntpd_t can_change_object_identity;\n'),
+     'typeattribute ntpd_t can_change_object_identity', 'exempts ntpd_t from the constraints'),
+    ('dormant optional block', dict(cil='(optional fsitest_o (allow ntpd_t fsitest_dormant_t (file (write))))'),
+     'allow ntpd_t fsitest_dormant_t:file write', 'dormant: optional fsitest_o'),
+    ('dormant conditional branch', dict(te='require { type ntpd_t; type shadow_t; class file write; }\n'
+                                          'bool fsitest_b false;\nif (fsitest_b) { allow ntpd_t shadow_t:file write; }\n'),
+     'allow ntpd_t shadow_t:file write', 'dormant: booleanif'),
+    ('a user gains a role', dict(cil='(userrole staff_u sysadm_r)'), 'userrole staff_u sysadm_r', 'sysadm_r'),
+    ('role allow', dict(cil='(roleallow staff_r sysadm_r)'), 'roleallow staff_r sysadm_r', 'review it'),
+    ('ptrace of an unconfined domain', dict(te='require { type ntpd_t; type unconfined_t; class process ptrace; }\n'
+                                              'allow ntpd_t unconfined_t:process ptrace;\n'),
+     'allow ntpd_t unconfined_t:process ptrace', 'ptrace of another domain'),
+    ('kernel parameters', dict(te='require { type ntpd_t; type sysctl_kernel_t; class file write; }\n'
+                                 'allow ntpd_t sysctl_kernel_t:file write;\n'),
+     'allow ntpd_t sysctl_kernel_t:file write', 'kernel parameter'),
+    ('raw disk', dict(te='require { type ntpd_t; type fixed_disk_device_t; class blk_file write; }\n'
+                        'allow ntpd_t fixed_disk_device_t:blk_file write;\n'),
+     'allow ntpd_t fixed_disk_device_t:blk_file write', 'device'),
+    ('ssh keys', dict(te='require { type ntpd_t; type ssh_home_t; class file append; }\n'
+                        'allow ntpd_t ssh_home_t:file append;\n'),
+     'allow ntpd_t ssh_home_t:file append', 'ssh keys'),
+]
+
+
+@pytest.mark.parametrize('source, rule, word', [c[1:] for c in CLASSES], ids=[c[0] for c in CLASSES])
+def test_every_class_of_change_is_judged(monkeypatch, policy_root, store_list, tmp_path, source, rule, word):
+    if 'cil' in source:
+        path = tmp_path / 'fsitest_class.cil'
+        path.write_text(source['cil'] + '\n')
+        source = dict(cil=str(path))
+    before = store_list(policy_root)
+    refused, failed = run(monkeypatch, dict(source, name='fsitest_class', policy_root=policy_root))
+    assert failed and "Refusing to load module 'fsitest_class'" in refused['msg'], refused
+    findings = dict((d['rule'], d['reason']) for d in refused['dangerous'])
+    assert rule in findings and word in findings[rule], findings
+    assert store_list(policy_root) == before  # refused before anything was built
+
+
+def test_enabling_a_disabled_module_is_judged_like_an_install(monkeypatch, policy_root, store_list):
+    te = 'require { type ntpd_t; type shadow_t; class file write; }\nallow ntpd_t shadow_t:file write;\n'
+    ack = ['allow ntpd_t shadow_t:file write']
+    result, failed = run(monkeypatch, dict(name='fsitest_dis', te=te, state='disabled', allow_dangerous=ack,
+                                           policy_root=policy_root))
+    assert not failed, result
+    assert store_list(policy_root)['fsitest_dis'][2] is False
+    before = store_list(policy_root)
+    refused, failed = run(monkeypatch, dict(name='fsitest_dis', state='enabled', policy_root=policy_root))
+    assert failed and "Refusing to load module 'fsitest_dis'" in refused['msg'], refused
+    assert [d['rule'] for d in refused['dangerous']] == ack
+    assert store_list(policy_root) == before
+    enabled, failed = run(monkeypatch, dict(name='fsitest_dis', state='enabled', allow_dangerous=ack,
+                                            policy_root=policy_root), check_mode=True)
+    assert not failed and enabled['changed'], enabled
+
+
 def test_acknowledged_expanded_finding_installs(monkeypatch, policy_root, store_list):
     te = 'require { type ntpd_t; attribute can_setenforce; }\ntypeattribute ntpd_t can_setenforce;\n'
     args = dict(name='fsitest_ack', te=te, policy_root=policy_root, allow_dangerous=['typeattribute ntpd_t can_setenforce'])
