@@ -26,6 +26,8 @@ SUITES = [
 GROUPS = [  # (title, substrings of test names), first match wins
     ('kills and parallel runs on one store', ('kill', 'parallel')),
     ('m4 in refpolicy sources', ('m4', 'refpolicy')),
+    ('the verdict: a case per class of change (labels, joins, dormant content, RBAC, exemptions, derived families)',
+     ('every_class', 'enabling')),
     ('safety-gate bypasses (attributes, aliases, CIL, pp)', ('gate', 'acknowledged', 'pp_declaring')),
     ('records (planted, corrupt, unwritable)', ('record',)),
     ('FIFOs (hangs)', ('fifo',)),

@@ -39,8 +39,9 @@ for n in "${names[@]}"; do
     printf '\n## %s\n\nFAILED (see the console output of make bench).\n' "$n" >> "$tmp"; rc=1
   fi
   echo >> "$tmp"
-  # the remedy transactions again on the EL9 targeted store with userspace 3.6 (built and cached as for make test)
-  if [ "$n" = remedy_transactions ]; then
+  # the remedy transactions and the safe install again on the EL9 targeted store with userspace 3.6 (built and cached
+  # as for make test)
+  if [ "$n" = remedy_transactions ] || [ "$n" = safe_install ]; then
     echo "[bench] $n on the EL9 store" >&2
     store=$(tools/el/build-store.sh el9 | tail -1)
     # shellcheck disable=SC2086

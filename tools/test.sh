@@ -157,6 +157,7 @@ step_bench-smoke() {
     .venv/bin/python bench/policy_rebuilds.py --repeat 1 &&
     .venv/bin/python bench/te_parse.py --repeat 1 &&
     .venv/bin/python bench/remedy_transactions.py --repeat 1 &&
+    .venv/bin/python bench/safe_install.py --repeat 1 &&
     .venv/bin/python bench/fleet.py --hosts 2 --log-size 64K --no-variants
 }
 

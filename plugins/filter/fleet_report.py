@@ -16,6 +16,11 @@ description:
     and returns one structure the report templates render - per host and per domain, each denial with counts,
     first/last seen, the explanation, whether the deployed module covers it, and the hosts still permissive.
   - Deterministic - the same input gives the same output, so a rerun rewrites an identical report.
+  - What a host sends is untrusted data - root on a compromised host controls its module results. Every value is
+    checked for its type (text, count, list of texts, mapping) before use; a host whose result does not have the
+    documented shape is reported in the state C(unreadable), with what was wrong, and the report of every other host
+    is still written. The templates escape every value they print (HTML, and Markdown with
+    P(fleetsec.selinux.md_escape#filter)).
 options:
   _input:
     description:
@@ -68,7 +73,7 @@ _value:
     hosts:
       description:
         - One entry per host - C(name), C(runtime), C(config), C(permissive_domains), C(denials), C(records),
-          C(skipped) (malformed lines), C(reachable).
+          C(skipped) (malformed lines), C(reachable), C(problem) (why its result is unreadable, else null).
       type: list
       elements: dict
     rows:
@@ -95,8 +100,9 @@ _value:
       elements: dict
     states:
       description:
-        - Host names per state - C(unreachable) (no observation), C(failed), C(disabled), C(permissive) (runtime
-          permissive or permissive domains), C(enforcing). Each host is in exactly one, the first that applies.
+        - Host names per state - C(unreachable) (no observation), C(unreadable) (a result without the documented
+          shape; the host entry's C(problem) says what), C(failed), C(disabled), C(permissive) (runtime permissive or
+          permissive domains), C(enforcing). Each host is in exactly one, the first that applies.
       type: dict
     window:
       description: C(first_seen) and C(last_seen) over every denial (null without denials), and C(generated_at).
@@ -121,47 +127,124 @@ def parse_rules(rules):
     return granted(parse_te('\n'.join(str(rule) for rule in rules or [])))[0]
 
 
+class Unreadable(Exception):
+    """A host's result does not have the documented shape (the message says where and what)."""
+
+
+def _kind(value):
+    return 'null' if value is None else type(value).__name__
+
+
+def _text(value, what):
+    """Text or None; anything else (a number, a list, a mapping) is unreadable."""
+    if value is None or isinstance(value, str):
+        return value
+    raise Unreadable('%s is a %s, expected text' % (what, _kind(value)))
+
+
+def _count(value, what):
+    """A count: an int >= 0 (not a bool, not 8089.9, not "5"); None counts 0."""
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise Unreadable('%s is %s (a %s), expected a count' % (what, _shown(value), _kind(value)))
+    return value
+
+
+def _shown(value):
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + '...'
+
+
+def _texts(value, what):
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)):
+        raise Unreadable('%s is a %s, expected a list' % (what, _kind(value)))
+    return [_text(item, '%s[%d]' % (what, i)) for i, item in enumerate(value) if item is not None]
+
+
+def _mapping(value, what):
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise Unreadable('%s is a %s, expected a mapping' % (what, _kind(value)))
+    return value
+
+
+def _list(value, what):
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)):
+        raise Unreadable('%s is a %s, expected a list' % (what, _kind(value)))
+    return value
+
+
 def _covered(denial, allowed):
-    perms = list(denial.get('permissions') or [])
-    return bool(perms) and not missing_permissions(allowed, denial.get('source_type'), denial.get('target_type'),
-                                                   denial.get('tclass'), perms)
+    perms = denial['permissions']
+    return bool(perms) and not missing_permissions(allowed, denial['domain'], denial['target_type'],
+                                                   denial['tclass'], perms)
 
 
 def _host_summary(name, avc, mode):
+    builtin = set(_texts(mode.get('permissive_builtin'), 'permissive_builtin'))
     return {
         'name': name,
-        'runtime': mode.get('runtime_after') or mode.get('runtime_before'),
-        'config': mode.get('config_after') or mode.get('config_before'),
+        'runtime': _text(mode.get('runtime_after'), 'runtime_after') or _text(mode.get('runtime_before'), 'runtime_before'),
+        'config': _text(mode.get('config_after'), 'config_after') or _text(mode.get('config_before'), 'config_before'),
         # the domains made permissive on the host; the ones the policy itself ships permissive (EL9 targeted:
         # coreos_installer_t) are not a host's state, and would flag every host of the fleet
-        'permissive_domains': sorted(set(mode.get('permissive_domains') or []) - set(mode.get('permissive_builtin') or [])),
-        'denials': len(avc.get('denials') or []),
-        'records': avc.get('records', 0),
-        'skipped': (avc.get('skipped_lines') or {}).get('count', 0),
+        'permissive_domains': sorted(set(_texts(mode.get('permissive_domains'), 'permissive_domains')) - builtin),
+        'denials': len(_list(avc.get('denials'), 'denials')),
+        'records': _count(avc.get('records'), 'records'),
+        'skipped': _count(_mapping(avc.get('skipped_lines'), 'skipped_lines').get('count'), 'skipped_lines.count'),
         'reachable': bool(avc or mode),
+        'problem': None,
     }
 
 
-def _row(host, denial, allowed):
-    explanation = denial.get('explanation') or {}
-    return {
+def _unreadable_host(name, problem):
+    return {'name': name, 'runtime': None, 'config': None, 'permissive_domains': [], 'denials': 0, 'records': 0,
+            'skipped': 0, 'reachable': True, 'problem': 'result unreadable: %s' % problem}
+
+
+def _row(host, denial, allowed, index):
+    where = 'denials[%d]' % index
+    denial = _mapping(denial, where)
+    explanation = _mapping(denial.get('explanation'), where + '.explanation')
+    remedy = _mapping(denial.get('remedy'), where + '.remedy')
+    row = {
         'host': host,
-        'domain': denial.get('source_type'),
-        'target_type': denial.get('target_type'),
-        'tclass': denial.get('tclass'),
-        'permissions': sorted(denial.get('permissions') or []),
-        'count': denial.get('count', 0),
-        'first_seen': denial.get('first_seen'),
-        'last_seen': denial.get('last_seen'),
-        'comm': denial.get('comm'),
-        'exe': denial.get('exe'),
-        'path': denial.get('path') or denial.get('name'),
-        'explanation': explanation.get('kind', 'not explained'),
-        'booleans': list(explanation.get('booleans') or []),
-        'remedy': (denial.get('remedy') or {}).get('remedy', 'not triaged'),
-        'remedy_reason': (denial.get('remedy') or {}).get('reason'),
-        'covered': _covered(denial, allowed),
+        'domain': _text(denial.get('source_type'), where + '.source_type'),
+        'target_type': _text(denial.get('target_type'), where + '.target_type'),
+        'tclass': _text(denial.get('tclass'), where + '.tclass'),
+        'permissions': sorted(_texts(denial.get('permissions'), where + '.permissions')),
+        'count': _count(denial.get('count'), where + '.count'),
+        'first_seen': _text(denial.get('first_seen'), where + '.first_seen'),
+        'last_seen': _text(denial.get('last_seen'), where + '.last_seen'),
+        'comm': _text(denial.get('comm'), where + '.comm'),
+        'exe': _text(denial.get('exe'), where + '.exe'),
+        'path': _text(denial.get('path'), where + '.path') or _text(denial.get('name'), where + '.name'),
+        'explanation': _text(explanation.get('kind'), where + '.explanation.kind') or 'not explained',
+        'booleans': _texts(explanation.get('booleans'), where + '.explanation.booleans'),
+        'remedy': _text(remedy.get('remedy'), where + '.remedy.remedy') or 'not triaged',
+        'remedy_reason': _text(remedy.get('reason'), where + '.remedy.reason'),
     }
+    row['covered'] = _covered(row, allowed)
+    return row
+
+
+def _host(name, data, allowed, avc_var, mode_var):
+    """(summary, rows) of one host; a result without the documented shape gives an ``unreadable`` summary."""
+    try:
+        data = _mapping(data, 'the host variables')
+        avc = _mapping(data.get(avc_var), avc_var)
+        mode = _mapping(data.get(mode_var), mode_var)
+        summary = _host_summary(name, avc, mode)
+        rows = [_row(name, d, allowed, i) for i, d in enumerate(_list(avc.get('denials'), 'denials'))]
+    except Unreadable as err:
+        return _unreadable_host(name, str(err)), []
+    return summary, rows
 
 
 def _domains(rows):
@@ -222,10 +305,13 @@ def _is_permissive(host):
 
 def _states(out_hosts, failed):
     """Each host in the first state that applies: unreachable, failed, disabled, permissive, enforcing."""
-    states = dict((name, []) for name in ('unreachable', 'failed', 'disabled', 'permissive', 'enforcing'))
+    states = dict((name, []) for name in ('unreachable', 'unreadable', 'failed', 'disabled', 'permissive',
+                                          'enforcing'))
     for host in out_hosts:
         if not host['reachable']:
             state = 'unreachable'
+        elif host['problem']:
+            state = 'unreadable'
         elif host['name'] in failed:
             state = 'failed'
         elif host['runtime'] == 'disabled':
@@ -252,11 +338,10 @@ def fleet_report(hostvars, hosts=None, rules=None, avc_var='fleetsec_avc', mode_
         raise AnsibleFilterError('fleet_report expects a mapping of host name to host variables, got %s' % type(hostvars).__name__)
     allowed = parse_rules(rules)
     out_hosts, rows = [], []
-    for name in sorted(hostvars if hosts is None else hosts):
-        data = hostvars.get(name) or {}
-        avc = data.get(avc_var) or {}
-        out_hosts.append(_host_summary(name, avc, data.get(mode_var) or {}))
-        rows.extend(_row(name, d, allowed) for d in avc.get('denials') or [])
+    for name in sorted(str(host) for host in (hostvars if hosts is None else hosts)):
+        summary, host_rows = _host(name, hostvars.get(name), allowed, avc_var, mode_var)
+        out_hosts.append(summary)
+        rows.extend(host_rows)
     rows.sort(key=lambda r: (r['domain'] or '', r['host'], r['target_type'] or '', r['tclass'] or ''))
     return {
         'hosts': out_hosts,

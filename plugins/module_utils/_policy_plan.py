@@ -113,7 +113,7 @@ class ModulePlan(object):
     def report(self):
         return {
             'name': self.name, 'state': self.state, 'changed': bool(self.operations), 'action': self.action(),
-            'te': self.te, 'rules': self.rules, 'version': self.version, 'checksum': self.checksum,
+            'te': self.te, 'fc': self.fc, 'rules': self.rules, 'version': self.version, 'checksum': self.checksum,
             'installed_before': self.installed_before, 'priority': self.priority, 'compiled': self.compiled,
         }
 

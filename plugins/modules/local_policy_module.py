@@ -221,22 +221,19 @@ options:
     default: false
   allow_dangerous:
     description:
-      - Dangerous rules to load anyway. Before loading, each of the following findings refuses the module unless
-        acknowledged here (full list in C(docs/local_policy_module.md)).
-      - Findings come from the module's rules and from the policy the transaction builds, compared with the current
-        one (C(sesearch), C(seinfo)) - a new permission reaching a protected type through an attribute
-        (V(allow myapp_t file_type:file write)), a type joining an attribute that holds dangerous rules
-        (V(typeattribute myapp_t can_setenforce)), a type made permissive (V(permissive myapp_t)), whatever the
-        source kind.
-      - Writes (V(write), V(append), V(create), V(unlink), V(rename), V(setattr), V(link), V(add_name), V(remove_name),
-        V(reparent), V(rmdir), V(relabelfrom), V(mounton)) to C(shadow_t), C(security_t), C(etc_t), C(bin_t), C(sbin_t),
-        C(lib_t), policy and SELinux configuration types, or any C(*_exec_t).
-      - V(load_policy), V(setenforce), V(setbool), V(setsecparam), V(setcheckreqprot) on the C(security) class;
-        V(relabelto) to security types.
-      - Capabilities V(sys_module), V(sys_admin), V(sys_rawio), V(sys_ptrace), V(mac_override), V(mac_admin).
-      - V(execmem), V(execstack), V(execheap), V(execmod).
-      - Transitions into unconfined domains (C(unconfined_t), C(initrc_t), C(kernel_t), C(sysadm_t), ...).
-      - C(*) or C(~) permission (or type/class) sets.
+      - Findings to load anyway. Before anything is built (in check mode too), one verdict judges everything the
+        transaction installs or enables, from the CIL the store receives (the C(.fc) and dormant C(optional) and
+        conditional content included); each finding refuses its module unless acknowledged here. The full rules,
+        with how each protected family is read from the installed policy, are in C(docs/local_policy_module.md).
+      - Access rules after alias and attribute expansion - writes to protected types (security and authentication
+        files, entry points and code, files every program reads, kernel parameters, devices not open to every
+        domain, login home content), C(ptrace) of another domain, transitions into privileged domains, dangerous
+        capabilities, C(security) server permissions, executable memory, V(all)/V(not) permission sets.
+      - A type joining an attribute of the policy, judged on both sides (V(typeattribute myapp_t can_setenforce),
+        V(typeattribute bin_t httpdcontent)), constraint and assertion exemptions; file contexts that can
+        relabel protected files or hand out a privileged domain's entry point; every other labelling statement
+        (C(portcon), C(genfscon), ...); roles and users (V(userrole staff_u sysadm_r)); permissive domains
+        (V(permissive myapp_t)); statements the verdict does not judge (namespaces, macros, unknown ones).
       - A list acknowledges the findings it names, one rule each as reported in RV(dangerous), for example
         V(allow myapp_t self:capability sys_admin). V(true) acknowledges every finding.
     type: raw
@@ -249,8 +246,10 @@ requirements:
   - policycoreutils (C(semodule)), checkpolicy (C(checkmodule)), C(semodule_package) (policycoreutils on EL,
     semodule-utils on Debian), C(audit2allow) for O(denials) (policycoreutils-python-utils; policycoreutils-python on
     EL6/EL7)
-  - setools (C(sesearch), C(seinfo); setools-console on EL, setools on Debian) to judge what a module grants before
-    installing it; without it an install is refused unless O(allow_dangerous=true)
+  - setools (C(sesearch), C(seinfo); setools-console on EL, setools on Debian) and the store's pp-to-CIL converter
+    (policycoreutils) to judge what a module grants before installing it; without them an install is refused unless
+    O(allow_dangerous=true). C(matchpathcon) (libselinux-utils) to judge file contexts; without it every file
+    context is a finding.
 notes:
   - Rules that only a boolean needs are kept in the generated source (as C(audit2allow) does) and reported in
     RV(booleans) with a warning; consider setting the boolean instead.
@@ -366,11 +365,14 @@ dangerous:
   elements: dict
   contains:
     rule:
-      description: The rule, one permission per finding (or the whole rule for wildcards).
+      description: The statement, one permission per finding for access rules (or the whole rule for permission
+        expressions); V(typeattribute TYPE ATTRIBUTE), V(filecon PATH KIND TYPE), V(permissive TYPE) or the statement
+        as written for the others.
       type: str
       sample: "allow acme_agent_t self:capability sys_ptrace"
     reason:
-      description: Why it is dangerous.
+      description: Why it hands out power, as a sentence; a statement inside an C(optional) block or a conditional
+        branch says so (V(dormant, judged as if active)).
       type: str
       sample: "capability sys_ptrace"
     acknowledged:
@@ -423,6 +425,11 @@ modules:
       description: Final source, see RV(te).
       type: str
       sample: "module acme_web 1.77;\n..."
+    fc:
+      description: The file contexts packaged with the module (O(fc), or the C(NAME.fc) found beside a O(src)); their
+        labels are judged with the rules (see O(allow_dangerous)). V(null) when there are none.
+      type: str
+      sample: "/srv/acme(/.*)? system_u:object_r:httpd_sys_content_t:s0\n"
     rules:
       description: See RV(rules).
       type: list

@@ -19,17 +19,26 @@ FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-
          '--disable-background-networking', '--disable-component-update', '--disable-sync', '--hide-scrollbars']
 
 
-@pytest.fixture(scope='module')
-def report_dir(tmp_path_factory):
-    out = tmp_path_factory.mktemp('report')
+def write_report(out, inventory='hosts.yml', data='report-data.json'):
     collections = subprocess.run([os.path.join(REPO, 'tools', 'collection-tree.sh')], check=True,
                                  capture_output=True, text=True).stdout.strip()
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections, ANSIBLE_NOCOLOR='1', ANSIBLE_LOCALHOST_WARNING='0')
-    cmd = [os.path.join(VENV, 'ansible-playbook'), '-i', os.path.join(HERE, 'hosts.yml'), os.path.join(HERE, 'write-report.yml'),
-           '-e', 'fleetsec_report_dir=%s' % out, '-e', 'ansible_python_interpreter=%s' % os.path.join(VENV, 'python')]
+    cmd = [os.path.join(VENV, 'ansible-playbook'), '-i', os.path.join(HERE, inventory), os.path.join(HERE, 'write-report.yml'),
+           '-e', 'fleetsec_report_dir=%s' % out, '-e', 'ansible_python_interpreter=%s' % os.path.join(VENV, 'python'),
+           '-e', 'report_data=%s' % os.path.join(HERE, data)]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return out
+
+
+@pytest.fixture(scope='module')
+def report_dir(tmp_path_factory):
+    return write_report(tmp_path_factory.mktemp('report'))
+
+
+@pytest.fixture(scope='module')
+def hostile_report_dir(tmp_path_factory):
+    return write_report(tmp_path_factory.mktemp('hostile'), 'hosts-hostile.yml', 'hostile-data.json')
 
 
 def test_markdown_report_lists_hosts_domains_and_coverage(report_dir):
@@ -64,3 +73,28 @@ def test_html_report_renders_its_tables_in_chromium(report_dir, tmp_path):
     covered = painted.get((0xd8, 0xef, 0xd8), 0)
     assert header > 2000, 'table header cells not painted (%d px)' % header
     assert uncovered > 200 and covered > 100, 'coverage cells not painted (%d/%d px)' % (uncovered, covered)
+
+
+def test_markdown_report_keeps_hostile_values_in_their_cells(hostile_report_dir):
+    md = (hostile_report_dir / 'fleet-report.md').read_text()
+    assert '- **1 unreadable**: evil-types.example.test' in md
+    assert 'evil-types.example.test: result unreadable: records is' in md
+    denials = md.split('## Denials across the fleet')[1].split('## Hosts')[0]
+    rows = [line for line in denials.splitlines() if line.startswith('|')]
+    assert len(rows) == 2 + 4  # header, rule, the 3 denials of the recorded hosts and evil-text's one: no injected row
+    assert '<script>' not in md and '<img' not in md and '&lt;script&gt;' in md
+    evil = [line for line in rows if 'evil_t' in line][0]
+    assert evil.count(' | ') == 12 and '\\| injected \\| row \\|' in evil
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason='chromium is installed by tools/setup.sh')
+def test_html_report_shows_hostile_values_as_text_in_chromium(hostile_report_dir):
+    page = 'file://%s' % (hostile_report_dir / 'fleet-report.html')
+    dom = subprocess.run([CHROMIUM] + FLAGS + ['--dump-dom', page], capture_output=True, text=True, timeout=120,
+                         check=True).stdout
+    assert '<title>SELinux fleet report</title>' in dom  # no script a host sent ran (it would rename the page)
+    assert '<img src="x"' not in dom and '<script>document' not in dom
+    assert '&lt;script&gt;document.title="pwned"&lt;/script&gt;' in dom  # shown as text
+    for host in ('web1.example.test', 'web2.example.test', 'evil-types.example.test', 'evil-text.example.test'):
+        assert '<td>%s' % host in dom
+    assert 'result unreadable: records is' in dom

@@ -112,7 +112,7 @@ def test_unreachable_failed_disabled_and_permissive_hosts_are_told_apart():
                                                                     'permissive_domains': ['httpd_t']}},
     }
     report = fleet_report(hostvars, failed_hosts=['down', 'broke'])
-    assert report['states'] == {'unreachable': ['down'], 'failed': ['broke'], 'disabled': ['off'],
+    assert report['states'] == {'unreachable': ['down'], 'unreadable': [], 'failed': ['broke'], 'disabled': ['off'],
                                 'permissive': ['soft'], 'enforcing': ['clean']}
     assert dict((h['name'], h['state']) for h in report['hosts'])['down'] == 'unreachable'
 
@@ -128,3 +128,48 @@ def test_domains_the_policy_ships_permissive_do_not_make_a_host_permissive():
     report = fleet_report({'el9': el9, 'app': local})
     assert report['permissive_hosts'] == ['app'] and report['states']['enforcing'] == ['el9']
     assert [h['permissive_domains'] for h in report['hosts']] == [['httpd_t'], []]
+
+
+GOOD = HOSTVARS['web1']
+
+
+def hostile(path, value):
+    """web1's result with the value at ``path`` (keys, or an index into denials) replaced."""
+    import copy
+    data = copy.deepcopy(GOOD)
+    node = data
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return data
+
+
+# what root on a compromised host can send instead of a module result: a wrong type anywhere
+HOSTILE = [
+    (('fleetsec_avc', 'records'), '<img src=x onerror=alert(1)>', '(a str), expected a count'),
+    (('fleetsec_avc', 'records'), 8089.9, 'records is 8089.9 (a float), expected a count'),
+    (('fleetsec_avc', 'records'), -1, 'expected a count'),
+    (('fleetsec_avc', 'records'), True, 'expected a count'),
+    (('fleetsec_avc', 'skipped_lines'), 'x', 'skipped_lines is a str, expected a mapping'),
+    (('fleetsec_avc', 'skipped_lines', 'count'), '<script>', 'skipped_lines.count is'),
+    (('fleetsec_avc', 'denials'), 'abc', 'denials is a str, expected a list'),
+    (('fleetsec_avc', 'denials', 0), 'abc', 'denials[0] is a str, expected a mapping'),
+    (('fleetsec_avc', 'denials', 0, 'count'), '3', 'denials[0].count is'),
+    (('fleetsec_avc', 'denials', 0, 'permissions'), 'read', 'denials[0].permissions is a str, expected a list'),
+    (('fleetsec_avc', 'denials', 0, 'comm'), ['x'], 'denials[0].comm is a list, expected text'),
+    (('fleetsec_avc', 'denials', 0, 'explanation'), ['x'], 'denials[0].explanation is a list, expected a mapping'),
+    (('fleetsec_mode', 'permissive_domains'), {'a': 1}, 'permissive_domains is a dict, expected a list'),
+    (('fleetsec_mode',), 'enforcing', 'fleetsec_mode is a str, expected a mapping'),
+    (('fleetsec_mode', 'runtime_before'), 5, 'runtime_before is a int, expected text'),
+]
+
+
+@pytest.mark.parametrize('path, value, problem', HOSTILE, ids=['%s=%r' % ('.'.join(map(str, h[0])), h[1]) for h in HOSTILE])
+def test_a_host_with_a_malformed_result_is_flagged_and_the_others_are_reported(path, value, problem):
+    report = fleet_report(dict(HOSTVARS, evil=hostile(path, value)), hosts=['web1', 'web2', 'evil'])
+    hosts = dict((h['name'], h) for h in report['hosts'])
+    assert hosts['evil']['state'] == 'unreadable' and problem in hosts['evil']['problem'], hosts['evil']
+    assert report['states']['unreadable'] == ['evil']
+    assert (hosts['web1']['denials'], hosts['web2']['denials']) == (1, 2)
+    assert all(row['host'] != 'evil' for row in report['rows'])
+    assert all(isinstance(h[k], int) for h in report['hosts'] for k in ('records', 'skipped', 'denials'))
