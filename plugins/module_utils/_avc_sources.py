@@ -19,7 +19,6 @@ __metaclass__ = type
 
 import calendar
 import errno
-import fcntl
 import glob
 import gzip
 import hashlib
@@ -27,7 +26,6 @@ import json
 import math
 import os
 import re
-import stat
 import struct
 import sys
 import time
@@ -36,7 +34,8 @@ import zlib
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
 from ansible.module_utils.six import integer_types, string_types
 
-from ansible_collections.fleetsec.selinux.plugins.module_utils._files import write_atomic
+from ansible_collections.fleetsec.selinux.plugins.module_utils._files import (
+    NotReadable, open_regular, trust_problems, write_atomic)
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import CommandFailed, FleetsecError
 
 DEFAULT_PATH = '/var/log/audit/audit.log'
@@ -49,30 +48,11 @@ RECENT_SECONDS = 600
 
 _ROTATED = re.compile(r'^(?:\.(\d+)|-(\d{8,10}))(?:\.gz)?$')
 _ISO = re.compile(r'^(\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:\.\d+)?)?)?\s*(Z|[+-]\d\d:?\d\d)?$')
-_NOT_REGULAR = (
-    (stat.S_ISDIR, 'is a directory'),
-    (stat.S_ISFIFO, 'is a FIFO (named pipe), not a regular file'),
-    (stat.S_ISCHR, 'is a character device, not a regular file'),
-    (stat.S_ISBLK, 'is a block device, not a regular file'),
-    (stat.S_ISSOCK, 'is a socket, not a regular file'),
-)
+
 
 
 class SourceError(FleetsecError):
     pass
-
-
-class NotReadable(SourceError):
-    """``path`` is not a regular file this process can open; ``reason`` says why.
-
-    ``errno`` is set when the system refused (ENOENT, EACCES, ELOOP ...), None for a wrong file type.
-    """
-
-    def __init__(self, path, reason, error=None):
-        super(NotReadable, self).__init__('%s: %s' % (path, reason))
-        self.path = path
-        self.reason = reason
-        self.errno = error
 
 
 # -- since ------------------------------------------------------------------
@@ -194,38 +174,6 @@ def expand_paths(paths, include_rotated=True):
                     seen.add(p)
                     files.append(p)
     return files, missing
-
-
-def _not_regular(mode):
-    for test, reason in _NOT_REGULAR:
-        if test(mode):
-            return reason
-    return 'is not a regular file'
-
-
-def open_regular(path):
-    """(fd, stat) of ``path`` opened read-only; :class:`NotReadable` when it is no regular file that can be read.
-
-    Never blocks: the type is checked before the open, and the open uses O_NONBLOCK, so a path
-    swapped for a FIFO in between opens at once (a plain open waits for a writer, forever) and is
-    refused by the type check on the open file. O_NONBLOCK is then cleared again.
-    """
-    try:
-        mode = os.stat(path).st_mode
-        if not stat.S_ISREG(mode):
-            raise NotReadable(path, _not_regular(mode))
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except (IOError, OSError) as e:
-        raise NotReadable(path, to_native(e.strerror or e), e.errno)
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise NotReadable(path, _not_regular(st.st_mode))
-        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
-    except Exception:
-        os.close(fd)
-        raise
-    return fd, st
 
 
 def readable_files(paths, include_rotated=True, warn=None):
@@ -488,11 +436,12 @@ def collect_journal(runner, collector, since_epoch=None):
 def load_checkpoint(path):
     """Saved state dict, or None when the file does not exist yet.
 
-    Anything else than a regular file (a FIFO would block the read forever), invalid JSON and
-    fields of the wrong type are a :class:`SourceError` naming the path and what is wrong.
+    Anything else than a regular file (a FIFO would block the read forever), a file another user could have
+    planted or changed (:func:`_files.trust_problems`: it would hide every later denial), invalid JSON and fields
+    of the wrong type are a :class:`SourceError` naming the path and what is wrong.
     """
     try:
-        fd, dummy = open_regular(path)
+        fd, info = open_regular(path)
     except NotReadable as e:
         if e.errno == errno.ENOENT:
             return None
@@ -502,6 +451,7 @@ def load_checkpoint(path):
         raise SourceError('Cannot read checkpoint %s: %s' % (path, e.reason))
     chunks = []
     try:
+        check_trusted_checkpoint(path, info)
         chunk = os.read(fd, READ_CHUNK)
         while chunk:
             chunks.append(chunk)
@@ -591,9 +541,21 @@ def same_checkpoint(old, new):
     return old is not None and json.dumps(old, sort_keys=True) == json.dumps(new, sort_keys=True)
 
 
+def check_trusted_checkpoint(path, info=None):
+    """Refuse a checkpoint another user could have planted or changed, before it is read or written."""
+    problems = trust_problems(path, info)
+    if problems:
+        raise SourceError(
+            'Refusing to trust the checkpoint %s: %s. A checkpoint decides which records are skipped, so only a regular '
+            'file owned by uid %d and writable by it alone, in a directory others cannot write, is used. Nothing was '
+            'read or saved. Check who changed it; then fix it (chown, chmod go-w) or choose a private path.'
+            % (path, ', '.join(problems), os.geteuid()), path=path)
+
+
 def save_checkpoint(module, path, state):
-    """Write the state atomically (mode 0600)."""
+    """Write the state atomically (mode 0600), after the same trust check as the read."""
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise SourceError('Directory of checkpoint %s does not exist.' % path)
+    check_trusted_checkpoint(path)
     write_atomic(module, path, to_bytes(json.dumps(state, sort_keys=True, indent=1)), mode=0o600, tmpdir=module.tmpdir)

@@ -27,14 +27,13 @@ import hashlib
 import json
 import os
 import shutil
-import stat
 import tempfile
 
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Command, FleetsecError
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _host_facts as facts
-from ansible_collections.fleetsec.selinux.plugins.module_utils._files import write_atomic
+from ansible_collections.fleetsec.selinux.plugins.module_utils._files import trust_problems, write_atomic
 
 
 STATE_DIR = 'var/lib/fleetsec-selinux'
@@ -343,18 +342,8 @@ class PolicyStore(object):
         return data
 
     def _check_trusted(self, path, want_dir):
-        try:
-            info = os.lstat(path)
-        except OSError:
-            return  # missing: nothing to trust yet (created 0700/0600 by this module)
-        kind_ok = stat.S_ISDIR(info.st_mode) if want_dir else stat.S_ISREG(info.st_mode)
-        problems = []
-        if not kind_ok:
-            problems.append('not a %s' % ('directory' if want_dir else 'regular file'))
-        if info.st_uid != os.geteuid():
-            problems.append('owned by uid %d' % info.st_uid)
-        if info.st_mode & 0o022:
-            problems.append('writable by group or others (mode %04o)' % stat.S_IMODE(info.st_mode))
+        # the record's directories are checked one by one (each must be this user's alone): parent=False
+        problems = trust_problems(path, want_dir=want_dir, parent=False)
         if problems:
             raise StoreError(
                 "Refusing to trust fleetsec.selinux's record %s: %s. Records decide which modules may be replaced, "

@@ -266,12 +266,11 @@ msg:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError, Runner, finish
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _selinux_config as config
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _host_facts as facts
-from ansible_collections.fleetsec.selinux.plugins.module_utils._files import write_atomic
+from ansible_collections.fleetsec.selinux.plugins.module_utils._files import NotReadable, read_regular, write_atomic
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _selinux_state as selinux_state
 from ansible_collections.fleetsec.selinux.plugins.module_utils._commands import CATALOGUE
 
@@ -292,15 +291,20 @@ def argument_spec():
 def read_file(path):
     """Text of ``path`` (line endings and bytes that are not UTF-8 kept, see config.decode), None when it does not exist.
 
-    A SELINUX or SELINUXTYPE value that is not valid UTF-8 can be neither compared nor reported: refused.
+    Anything but a regular file (a FIFO would block the read forever; a device node, or a symlink to one, would be
+    replaced by a regular file on write) is refused before anything is read or written. A SELINUX or SELINUXTYPE
+    value that is not valid UTF-8 can be neither compared nor reported: refused.
     """
-    if not os.path.exists(path):
-        return None
     try:
-        with open(path, 'rb') as handle:
-            text = config.decode(handle.read())
-    except (IOError, OSError) as exc:
-        raise selinux_state.ModeError('Could not read %s: %s' % (path, to_native(exc)))
+        data = read_regular(path)
+    except NotReadable as exc:
+        if exc.errno is None:
+            raise selinux_state.ModeError('%s %s: configfile must be a regular file. Nothing was read or changed.'
+                                          % (path, exc.reason))
+        raise selinux_state.ModeError('Could not read %s: %s' % (path, exc.reason))
+    if data is None:
+        return None
+    text = config.decode(data)
     bad = config.undecodable(text)
     if bad is not None:
         raise selinux_state.ModeError(

@@ -225,6 +225,41 @@ def test_truncated_gzip_with_a_checkpoint_resumes_and_warns_again(monkeypatch, t
     assert len(warnings) == 2 and all('audit.log.1.gz' in w for w in warnings)
 
 
+# ------------------------------------------------------------------------------ planted checkpoints ---
+
+@pytest.mark.parametrize('plant', ['other-owner', 'group-writable', 'open-directory'])
+def test_planted_checkpoint_is_not_trusted(tmp_path, log, plant):
+    """A checkpoint another user could write would hide every later denial: refused, neither read nor saved."""
+    directory = tmp_path / 'state'
+    directory.mkdir()
+    path = directory / 'avc.state'
+    first = run_child(tmp_path, {'source': 'file', 'paths': [log], 'checkpoint': str(path)})
+    assert not first.get('failed') and first['records'] > 0, first
+    text = path.read_text()
+    if plant == 'other-owner':
+        os.chown(str(path), 65534, 65534)
+    elif plant == 'group-writable':
+        os.chmod(str(path), 0o664)
+    else:
+        os.chmod(str(directory), 0o777)  # not sticky: anybody may replace the file
+    for check_mode in (True, False):
+        result = run_child(tmp_path, {'source': 'file', 'paths': [log], 'checkpoint': str(path)}, check_mode=check_mode)
+        assert result.get('failed'), result
+        assert 'Refusing to trust the checkpoint %s' % path in result['msg'], result['msg']
+        assert path.read_text() == text
+    assert plant != 'other-owner' or os.stat(str(path)).st_uid == 65534  # the save did not adopt the planted file
+
+
+def test_checkpoint_in_a_sticky_directory_is_trusted(tmp_path, log):
+    directory = tmp_path / 'tmp'
+    directory.mkdir()
+    os.chmod(str(directory), 0o1777)
+    args = {'source': 'file', 'paths': [log], 'checkpoint': str(directory / 'avc.state')}
+    first = run_child(tmp_path, args)
+    again = run_child(tmp_path, args)
+    assert not first.get('failed') and not again.get('failed') and again['records'] == 0, again
+
+
 # ------------------------------------------------------------------------- checkpoints with wrong types ---
 
 def bad_states(log):

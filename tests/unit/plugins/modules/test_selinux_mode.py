@@ -14,6 +14,7 @@ __metaclass__ = type
 import io
 import json
 import os
+import stat
 import shutil
 import struct
 
@@ -542,6 +543,25 @@ def test_unwritable_config_fails(monkeypatch, make_host):
     result, failed = call(monkeypatch, host, dict(state='permissive'))
     assert failed and 'Cannot write' in result['msg']
     assert host.snapshot()[:2] == ('enforcing', EL_CONFIG.encode('ascii'))
+
+
+@pytest.mark.parametrize('special', ['fifo', 'device-link'])
+@pytest.mark.parametrize('check_mode', [True, False])
+def test_configfile_that_is_no_regular_file_is_refused_before_it_is_read(monkeypatch, make_host, special, check_mode):
+    """A FIFO would block the read forever; a symlink to a device node would get the node replaced by a file."""
+    host = make_host(runtime='enforcing')
+    path = os.path.join(host.etc, 'special')
+    if special == 'fifo':
+        os.mkfifo(path)
+        reason = 'is a FIFO'
+    else:
+        os.symlink('/dev/null', path)
+        reason = 'is a character device'
+    result, failed = call(monkeypatch, host, dict(state='permissive', scope='config', configfile=path),
+                          check_mode=check_mode)
+    assert failed and reason in result['msg'] and 'must be a regular file' in result['msg'], result
+    assert stat.S_ISCHR(os.stat('/dev/null').st_mode)
+    assert special != 'fifo' or stat.S_ISFIFO(os.stat(path).st_mode)
 
 
 def test_setenforce_failure_is_reported(monkeypatch, make_host):
