@@ -27,7 +27,7 @@ from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_grants import parse_attributes
 from ansible_collections.fleetsec.selinux.plugins.module_utils._remedy import (
-    GENERIC_PORT_TYPES, PolicyReader, parse_getsebool, port_label)
+    GENERIC_PORT_TYPES, REMEDIES, PolicyReader, parse_getsebool, port_label)
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_store import lock_held
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError
 from ansible_collections.fleetsec.selinux.plugins.module_utils._selinux_config import IDENTIFIER_RE
@@ -140,16 +140,44 @@ def validate(params):
     return wanted
 
 
+def _field(value, kind, what):
+    """``value`` when it is of ``kind`` (dict or list; None gives an empty one); else a RemedyError naming ``what``."""
+    if value is None:
+        return kind()
+    if not isinstance(value, kind):
+        raise RemedyError('Invalid %s in denials: a %s, expected a %s (the result of avc_collect with triage=true).'
+                          % (what, type(value).__name__, 'mapping' if kind is dict else 'list'))
+    return value
+
+
+def _port_number(value, what):
+    """A port named by a triaged denial: an int (or its decimal text) 1-65535; 8089.9, True, 70000 are refused."""
+    if isinstance(value, bool) or not isinstance(value, (int, str, type(u''))) or \
+            not re.match(r'^\d{1,5}$', to_text(value).strip()):
+        raise RemedyError('Invalid port %r in %s: expected a whole number 1-65535.' % (value, what))
+    number = int(to_text(value).strip())
+    if not 1 <= number <= 65535:
+        raise RemedyError('Invalid port %r in %s: ports are 1-65535.' % (value, what))
+    return number
+
+
 def from_denials(denials, wanted):
-    """Add the remedies avc_collect's triage chose (``denials[].remedy``); ``allow`` ones are left to the module."""
-    for denial in denials:
-        found = denial.get('remedy') if isinstance(denial, dict) else None
+    """Add the remedies avc_collect's triage chose (``denials[].remedy``); ``allow`` ones are left to the module.
+    Every field is checked for its type and range, like the explicit options, before anything runs."""
+    for index, denial in enumerate(_field(denials, list, 'denials')):
+        what = 'denials[%d]' % index
+        found = _field(denial, dict, what).get('remedy')
         if not isinstance(found, dict):
-            raise RemedyError('Every entry of denials needs the remedy of avc_collect with triage=true; got %r.'
-                              % (denial,))
-        evidence = found.get('evidence') or {}
-        if found.get('remedy') == 'relabel':
-            path = to_text(evidence.get('path') or '')
+            raise RemedyError('Every entry of denials needs the remedy of avc_collect with triage=true; %s has none.'
+                              % what)
+        kind = found.get('remedy')
+        if kind not in REMEDIES:
+            raise RemedyError('Unknown remedy %r in %s: one of %s.' % (kind, what, ', '.join(REMEDIES)))
+        evidence = _field(found.get('evidence'), dict, what + '.remedy.evidence')
+        if kind == 'relabel':
+            path = evidence.get('path')
+            if not isinstance(path, (str, type(u''))):
+                raise RemedyError('Invalid path %r in %s: expected an absolute path.' % (path, what))
             if path.startswith('/') and not os.path.lexists(path):
                 # the record outlived the file (removed or replaced since): nothing left to relabel
                 wanted.warnings.append('%s, named by a relabel remedy, no longer exists: not relabelled.' % path)
@@ -157,13 +185,15 @@ def from_denials(denials, wanted):
             path = check_path(path)
             if path not in wanted.relabel:
                 wanted.relabel.append(path)
-        elif found.get('remedy') == 'boolean':
-            for entry in evidence.get('booleans') or []:
+        elif kind == 'boolean':
+            for number, entry in enumerate(_field(evidence.get('booleans'), list, what + '.remedy.evidence.booleans')):
+                entry = _field(entry, dict, '%s.remedy.evidence.booleans[%d]' % (what, number))
                 wanted.booleans.setdefault(_name(entry.get('name'), 'boolean name'), True)
-        elif found.get('remedy') == 'port':
-            key = (evidence.get('protocol'), int(evidence.get('port')), int(evidence.get('port')))
+        elif kind == 'port':
+            port = _port_number(evidence.get('port'), what)
+            key = (evidence.get('protocol'), port, port)
             if key[0] not in PROTOCOLS:
-                raise RemedyError('Invalid protocol %r in the remedy of %r.' % (key[0], denial.get('source_type')))
+                raise RemedyError('Invalid protocol %r in %s: one of %s.' % (key[0], what, ', '.join(PROTOCOLS)))
             wanted.ports.setdefault(key, _name(evidence.get('proposed_type'), 'port type'))
     wanted.relabel.sort()
 

@@ -119,6 +119,35 @@ def test_validate_refuses_before_anything_runs():
             ra.validate(params)
 
 
+PORT = {'remedy': 'port', 'evidence': {'protocol': 'tcp', 'port': 8089, 'proposed_type': 'http_port_t'}}
+
+
+@pytest.mark.parametrize('denials, words', [
+    # what triage results fed back can hold when they come from a host: wrong types and ranges, refused by name
+    ('not a list', 'denials in denials: a str, expected a list'),
+    ([{'remedy': dict(PORT, evidence='x')}], 'denials[0].remedy.evidence in denials: a str'),
+    ([{'remedy': dict(PORT, evidence=dict(PORT['evidence'], port=70000))}], 'ports are 1-65535'),
+    ([{'remedy': dict(PORT, evidence=dict(PORT['evidence'], port=8089.9))}], 'expected a whole number'),
+    ([{'remedy': dict(PORT, evidence=dict(PORT['evidence'], port=True))}], 'expected a whole number'),
+    ([{'remedy': dict(PORT, evidence=dict(PORT['evidence'], port='80; x'))}], 'expected a whole number'),
+    ([{'remedy': dict(PORT, evidence=dict(PORT['evidence'], port=None))}], 'expected a whole number'),
+    ([{'remedy': {'remedy': 'boolean', 'evidence': {'booleans': 'httpd_x'}}}], 'evidence.booleans in denials'),
+    ([{'remedy': {'remedy': 'boolean', 'evidence': {'booleans': ['httpd_x']}}}], 'evidence.booleans[0] in denials'),
+    ([{'remedy': {'remedy': 'relabel', 'evidence': {'path': ['/etc']}}}], 'Invalid path'),
+    ([{'remedy': {'remedy': 'chmod 777', 'evidence': {}}}], 'Unknown remedy'),
+    ([{'remedy': None}], 'denials[0] has none'),
+])
+def test_triaged_denials_are_checked_like_the_options(denials, words):
+    with pytest.raises(ra.RemedyError) as info:
+        ra.validate({'denials': denials})
+    assert words in info.value.msg, info.value.msg
+
+
+def test_a_port_as_text_is_taken():
+    assert ra.validate({'denials': [{'remedy': dict(PORT, evidence=dict(PORT['evidence'], port='8089'))}]}).ports == {
+        ('tcp', 8089, 8089): 'http_port_t'}
+
+
 def test_validate_takes_the_triaged_remedies_and_leaves_allow(tmp_path):
     target = tmp_path / 'index.html'
     target.write_text(u'x')
