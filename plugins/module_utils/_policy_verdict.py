@@ -59,9 +59,39 @@ def _flat(expr):
 TREE_SUFFIXES = ('', '(/.*)?', '/.*', '(/.+)?', '/.+', '(/.*)', '/')
 
 
+def _top_level_alternation(expression):
+    """True when ``expression`` has a ``|`` outside every group and bracket: libselinux anchors an expression as
+    ``^EXPR$``, so ``/srv/a|/etc/shadow`` matches /etc/shadow. Unbalanced text counts as True (in doubt)."""
+    depth, index, in_class = 0, 0, False
+    while index < len(expression):
+        char = expression[index]
+        if char == '\\':
+            index += 2
+            continue
+        if in_class:
+            in_class = char != ']'
+        elif char == '[':
+            in_class = True
+            if expression[index + 1:index + 2] == ']':
+                index += 1  # a ] first in a class is a member
+        elif char == '(':
+            depth += 1
+        elif char == ')':
+            depth -= 1
+            if depth < 0:
+                return True
+        elif char == '|' and depth == 0:
+            return True
+        index += 1
+    return depth != 0 or in_class
+
+
 def label_scope(path):
     """The tree a file-context expression can reach, by its literal beginning: ``/srv/acme(/.*)?`` -> ``/srv/acme``;
-    an expression inside a name (``/usr/s?bin/x``) reaches its whole directory (``/usr/``)."""
+    an expression inside a name (``/usr/s?bin/x``) reaches its whole directory (``/usr/``); one with a top-level
+    alternation reaches anything (``''``)."""
+    if _top_level_alternation(path):
+        return ''
     prefix = pm.literal_prefix(path)
     if path[len(prefix):] in TREE_SUFFIXES:
         return prefix
@@ -501,6 +531,13 @@ class Judge(object):
                         findings.append({'rule': rule, 'reason': why})
             out[name] = findings
         return out
+
+
+def label_findings(model, target, setype):
+    """The reasons (texts) why a file-context rule ``target`` -> ``setype`` (remedy's, or a module's) hands out power:
+    the same judgement as a module's ``filecon``. ``target`` must be validated first (no quote, no whitespace)."""
+    text = '(filecon "%s" any (system_u object_r %s ((s0) (s0))))' % (target, setype)
+    return [f['reason'] for f in judge(model, [('remedy', text)])['remedy']]
 
 
 def judge(model, modules):

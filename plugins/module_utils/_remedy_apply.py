@@ -26,6 +26,8 @@ import shlex
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_grants import parse_attributes
+from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_model import read_model
+from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_verdict import label_findings
 from ansible_collections.fleetsec.selinux.plugins.module_utils._remedy import (
     GENERIC_PORT_TYPES, REMEDIES, PolicyReader, parse_getsebool, port_label)
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_store import lock_held
@@ -54,9 +56,6 @@ POWER_ON_RE = re.compile(r'(exec(mem|stack|mod|heap)|unconfined|_all_|(^|_)mmap_
 POWER_OFF_RE = re.compile(r'^(deny_|secure_mode)')
 PRIVILEGED_PORTS = 1024
 # paths whose type a file-context rule must not change without an acknowledgement
-SYSTEM_PATHS = ('/', '/bin/sh', '/boot', '/dev/mem', '/etc', '/etc/passwd', '/etc/shadow', '/etc/sudoers',
-                '/etc/selinux/config', '/home', '/root', '/usr/bin', '/usr/sbin', '/usr/lib', '/usr/bin/bash',
-                '/var/lib/selinux', '/var/log/audit', '/proc', '/sys', '/tmp')
 _SEINFO_BOOL_RE = re.compile(r'^\s*bool\s+(\S+)\s+(true|false);?\s*$')
 _FC_LINE_RE = re.compile(r'^(\S+)\s+(?:(--|-[dcbslp])\s+)?(\S+)\s*$')
 # restorecon -v (-n): "Would relabel P from A to B" / "Relabeled P from A to B" (3.x), "restorecon reset P context
@@ -285,11 +284,6 @@ def whole_path_pattern(target):
     return re.compile('(?:%s)\\Z' % target)
 
 
-def powerful_target(target):
-    pattern = whole_path_pattern(target)
-    return [path for path in SYSTEM_PATHS if pattern.match(path)]
-
-
 def import_line_boolean(name, state):
     return 'boolean -m %s %s' % ('-1' if state else '-0', name)
 
@@ -328,9 +322,16 @@ class Current(PolicyReader):
     labels and type attributes of the binary policy ``policy`` (``seinfo``), the policy's own ``file_contexts``,
     the running booleans (``getsebool -a``) when ``live``."""
 
-    def __init__(self, runner, policy, file_contexts, live):
+    def __init__(self, runner, policy, file_contexts, live, selinux_dir=None, policy_type=None):
         super(Current, self).__init__(runner, policy, live)
         self.file_contexts = file_contexts
+        self.selinux_dir, self.policy_type = selinux_dir, policy_type
+
+    def label_findings(self, target, setype):
+        """Why the file-context rule hands out power: local_policy_module's judgement of a ``filecon`` (the tree the
+        expression reaches, libselinux's labels of it today, the protected families of the policy)."""
+        model = self._once('model', lambda: read_model(self.runner, self.policy, self.selinux_dir, self.policy_type))
+        return label_findings(model, target, setype)
 
     def local(self):
         return self._once('local', lambda: parse_export(
@@ -445,9 +446,9 @@ def _plan_fcontexts(wanted, current, result, refused):
         if key in builtin:
             raise RemedyError('The policy itself gives %s the type %s: a local rule for the same expression cannot '
                               'replace it. Use a more specific expression. Nothing was changed.' % (target, builtin[key]))
-        hits = powerful_target(target)
-        if hits and target not in wanted.acknowledged:
-            refused.append('the file-context rule %s %s would relabel %s' % (target, setype, ', '.join(hits)))
+        reasons = current.label_findings(target, setype)
+        if reasons and target not in wanted.acknowledged:
+            refused.append('the file-context rule %s %s: %s' % (target, setype, '; '.join(reasons)))
         result.lines.append(import_line_fcontext(key, setype, '-m' if key in local else '-a'))
         result.new_targets.append(target)
         result.changes.append('file context %s (%s) -> %s' % (target, key[1], setype))

@@ -116,12 +116,17 @@ options:
     description:
       - Acknowledged changes that hand out power - boolean names, ports as C(PROTO/PORT) or C(PROTO/LOW-HIGH) (such as
         C(tcp/80)), file-context expressions exactly as given.
+      - A file-context rule is judged as M(fleetsec.selinux.local_policy_module) judges a module's C(filecon) - by the
+        tree its expression can reach as libselinux anchors it, the labels C(matchpathcon) gives that tree today and
+        the protected families read from the policy's attributes; an expression whose first path component is not
+        literal is refused unless acknowledged. See C(docs/local_policy_module.md).
     type: list
     elements: str
     default: []
 requirements:
   - semanage (policycoreutils-python-utils on EL8+ and Debian, policycoreutils-python on EL7)
-  - seinfo (setools-console on EL, setools on Debian)
+  - seinfo and sesearch (setools-console on EL, setools on Debian)
+  - matchpathcon (libselinux-utils on EL, selinux-utils on Debian), to judge file-context rules
   - restorecon (policycoreutils), for O(restorecon)
 notes:
   - One C(semanage import) is one libsemanage transaction - all of its changes are committed or none.
@@ -230,7 +235,7 @@ def current_state(runner):
     if policy is None:
         raise FleetsecError('No binary policy under %s: SELinux tooling and a policy are needed.' % facts.SELINUX_DIR)
     fc = '%s/%s/contexts/files/file_contexts' % (facts.SELINUX_DIR, facts.policy_type())
-    return apply.Current(runner, policy, fc, facts.selinux_active())
+    return apply.Current(runner, policy, fc, facts.selinux_active(), facts.SELINUX_DIR, facts.policy_type())
 
 
 def run(module):

@@ -86,7 +86,12 @@ def test_a_local_label_of_another_type_is_modified_not_added(root, tmp_path):
     # power without an acknowledgement, with a harmless change in the same call: nothing of it is applied
     (dict(booleans=[{'name': 'httpd_execmem', 'state': True}] + PLAIN_BOOLEANS), 'turning boolean httpd_execmem on'),
     (dict(ports=[{'ports': '600', 'proto': 'tcp', 'setype': 'http_port_t'}]), 'privileged port(s) tcp/600'),
-    (dict(fcontexts=[{'target': '/etc(/.*)?', 'setype': 'httpd_sys_content_t'}]), 'would relabel /etc'),
+    (dict(fcontexts=[{'target': '/etc(/.*)?', 'setype': 'httpd_sys_content_t'}]),
+     'the file-context rule /etc(/.*)? httpd_sys_content_t: can relabel files the policy protects: /etc'),
+    # judged as libselinux applies it (a tree, anchored as ^EXPR$), not by a list of paths: below a protected directory,
+    # and an expression whose first component is not literal
+    (dict(fcontexts=[{'target': '/usr/sbin/.+', 'setype': 'httpd_sys_content_t'}]), 'bin_t'),
+    (dict(fcontexts=[{'target': '/[es][tr][cv]/shadow', 'setype': 'httpd_sys_content_t'}]), 'root of the file system'),
 ])
 def test_bad_or_dangerous_input_fails_and_changes_nothing(root, tmp_path, args, message):
     before = store_digest(root)

@@ -199,6 +199,17 @@ def test_every_join_is_read_in_one_query_pair():
     assert len(calls) == 1 and set(['can_setenforce', 'xdg_config_type', 'sudo_exec_t']) <= set(calls[0])
 
 
+def test_a_top_level_alternation_reaches_from_the_root():
+    found = verdict('(type fsx_t)(filecon "/srv/acme|/etc/shadow" file (system_u object_r fsx_t ((s0) (s0))))')
+    assert [rule for rule, dummy in found] == ['filecon /srv/acme|/etc/shadow file fsx_t']
+    assert 'root of the file system' in found[0][1]
+
+
+def test_label_findings_judge_a_file_context_rule_like_a_module_does():
+    assert pv.label_findings(model(), '/srv/acme(/.*)?', 'var_t') == []
+    assert 'shadow_t' in pv.label_findings(model(), '/etc/shadow', 'var_t')[0]
+
+
 def test_labels_are_refused_when_their_trees_cannot_be_read():
     policy = model()
     policy.default_types = lambda paths: None
@@ -219,6 +230,11 @@ def test_unreadable_cil_names_the_module():
     ('/usr/s?bin/x', '/usr/s', '/usr/'),
     ('/etc/ld\\.so\\.cache', '/etc/ld', '/etc/'),
     ('/[[:alpha:]]+/x', '/', '/'),
+    ('/srv/acme|/etc/shadow', '/srv/acme', ''),
+    ('/srv/(a|b)(/.*)?', '/srv/', '/srv/'),
+    ('/srv/[|]x', '/srv/', '/srv/'),
+    ('/srv/a\\|b', '/srv/a', '/srv/'),
+    ('/srv/a)|(/etc', '/srv/a', ''),
 ])
 def test_label_scope(regex, prefix, scope):
     assert pm.literal_prefix(regex) == prefix

@@ -172,10 +172,6 @@ def test_powerful_booleans(name, state, powerful):
     assert ra.powerful_boolean(name, state) is powerful
 
 
-def test_powerful_targets():
-    assert ra.powerful_target('/etc(/.*)?') == ['/etc', '/etc/passwd', '/etc/shadow', '/etc/sudoers', '/etc/selinux/config']
-    assert '/' in ra.powerful_target('/.*')
-    assert ra.powerful_target('/srv/app(/.*)?') == []
 
 
 def test_labels_in_range_sees_every_label_inside():
@@ -215,6 +211,10 @@ class Current(object):
 
     def builtin_fcontexts(self):
         return ra.parse_file_contexts(FILE_CONTEXTS)
+
+    def label_findings(self, target, setype):
+        # the judgement itself is local_policy_module's (test_policy_verdict.py); here only its answer matters
+        return ['reaches from the root of the file system'] if target.startswith('/.') else []
 
 
 def wanted(**params):
@@ -264,7 +264,7 @@ def test_local_records_are_modified():
     (dict(booleans=[{'name': 'httpd_execmem', 'state': True}]), 'turning boolean httpd_execmem on hands out power'),
     (dict(booleans=[{'name': 'deny_execmem', 'state': True}]), None),
     (dict(ports=[{'ports': '600', 'proto': 'tcp', 'setype': 'http_port_t'}]), 'privileged port(s) tcp/600'),
-    (dict(fcontexts=[{'target': '/.*', 'setype': 'var_t'}]), 'would relabel /, /bin/sh'),
+    (dict(fcontexts=[{'target': '/.*', 'setype': 'var_t'}]), 'the file-context rule /.* var_t: reaches from the root'),
 ])
 def test_plan_refusals(params, message):
     if message is None:
