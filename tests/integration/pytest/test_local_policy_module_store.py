@@ -214,7 +214,7 @@ allow ntpd_t self:capability sys_admin;
     args = dict(name='fsitest_danger', te=te, policy_root=policy_root)
     refused, failed = run(monkeypatch, args)
     assert failed
-    assert 'allow ntpd_t shadow_t:file write (write (write) to shadow_t)' in refused['msg']
+    assert 'allow ntpd_t shadow_t:file write (write (write) to shadow_t, a security file' in refused['msg']
     assert 'allow ntpd_t self:capability sys_admin (capability sys_admin)' in refused['msg']
     partly, failed = run(monkeypatch, dict(args, allow_dangerous=['allow ntpd_t shadow_t:file write']))
     assert failed and 'shadow_t' not in partly['msg'].split('acknowledged:')[1].split('Review')[0]
