@@ -94,13 +94,14 @@ def main():
         shutil.rmtree(base, ignore_errors=True)
     p, s = statistics.median(plains), statistics.median(safes)
     ratio = s / p
-    where = 'this host\'s store' if store_copy.STORE_ROOT == '/' else '%s (%s)' % (
-        store_copy.STORE_ROOT, store_copy.store_type(store_copy.STORE_ROOT))
+    where = 'this host\'s store' if store_copy.STORE_ROOT == '/' else 'the store of FLEETSEC_STORE_ROOT (%s, %s)' % (
+        os.path.basename(os.path.dirname(store_copy.STORE_ROOT.rstrip('/'))), store_copy.store_type(store_copy.STORE_ROOT))
     print('## local_policy_module: the safe install beside a plain `semodule -i` (bench/safe_install.py), %s'
           % ('host store' if store_copy.STORE_ROOT == '/' else store_copy.store_type(store_copy.STORE_ROOT)))
     print()
-    print('A three-permission module on private copies of %s; semodule: `%s`; %d round(s), median.' % (
-        where, shutil.which('semodule'), len(plains)))
+    print('A three-permission module on private copies of %s; semodule from %s; %d round(s), median.' % (
+        where, 'the host' if shutil.which('semodule').startswith('/usr/') else 'the release\'s userspace build',
+        len(plains)))
     print()
     print('| run | wall time (median) | every round |')
     print('|---|---|---|')

@@ -7,10 +7,10 @@
 Nothing here is a list of type names: every family of protected types and privileged domains is read from the
 policy's own attributes, constraints, rules of the ``domain`` attribute and file contexts (the rules are written
 down in ``docs/local_policy_module.md``, "What is protected"). A handful of queries, each a few tenths of a second:
-``seinfo -a -x`` (attributes and members), ``seinfo -t -x`` (types and aliases), ``seinfo --constrain
---validatetrans`` (the attributes that exempt from constraints), ``sesearch -A -s domain -ds`` (what every domain
-is granted) and ``sesearch -A -p module_load`` (what the kernel loads as modules); then, for a type that joins an
-attribute, the rules of that attribute (``-ds``/``-dt``).
+one ``seinfo -a -t --constrain --validatetrans -x`` (attributes and members, types and aliases, the attributes
+that exempt from constraints), ``sesearch -A -s domain -ds`` (what every domain is granted) and ``sesearch -A -c
+system -p module_load`` (what the kernel loads as modules); then, for a type that joins an attribute, the rules of
+that attribute (``-ds``/``-dt``). The facts are kept per checksum of the binary policy.
 
 Not part of the public API of the collection: may change without notice.
 """
@@ -18,12 +18,15 @@ Not part of the public API of the collection: may change without notice.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import hashlib
+import json
 import os
 import re
 
-from ansible.module_utils.common.text.converters import to_text
+from ansible.module_utils.common.text.converters import to_bytes, to_text
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_grants as grants
+from ansible_collections.fleetsec.selinux.plugins.module_utils._files import NotReadable, read_regular, trust_problems
 
 FILE_CLASSES = frozenset(['file', 'dir', 'lnk_file', 'chr_file', 'blk_file', 'sock_file', 'fifo_file'])
 WRITE_PERMS = frozenset([
@@ -104,31 +107,47 @@ def parse_file_contexts(text):
     return entries
 
 
-class PolicyModel(object):
-    """The installed policy as far as a verdict needs it (see the module docstring)."""
+def derive_facts(attributes, types, aliases, exemptions, domain_rules, loaded_rules):
+    """The policy's facts as one JSON-able dict (what the cache keeps), from the parsed query outputs."""
+    every = {}
+    for (kind, source, target, tclass), perms in domain_rules.items():
+        # types named directly: a rule on a whole attribute (file_type, tmpfile) says nothing of one family
+        if kind == 'allow' and source == 'domain' and target not in attributes:
+            every.setdefault(target, {}).setdefault(tclass, set()).update(perms)
+    loaded = set()
+    for (kind, source, target, tclass), perms in loaded_rules.items():
+        # a type named directly (unconfined domains hold module_load on whole attributes: not a family)
+        if tclass == 'system' and 'module_load' in perms and target != source and target not in attributes:
+            loaded.add(target)
+    return {
+        'attributes': dict((k, sorted(v)) for k, v in attributes.items()),
+        'types': dict((k, sorted(v)) for k, v in types.items()),
+        'aliases': dict(aliases),
+        'exemptions': dict(exemptions),
+        'every_domain': dict((t, dict((c, sorted(p)) for c, p in classes.items())) for t, classes in every.items()),
+        'loaded_modules': sorted(loaded),
+    }
 
-    def __init__(self, attributes, types, aliases, exemptions, domain_rules, loaded_modules, file_contexts,
-                 rules_of=None, default_types=None):
-        self.attributes = attributes            # {attribute: set(member types)}
-        self.types = types                      # {type: set(attributes)}
-        self.aliases = aliases                  # {alias: type}
-        self.exemptions = exemptions            # {attribute: [classes of the constraints it exempts from]}
+
+class PolicyModel(object):
+    """The installed policy as far as a verdict needs it (see the module docstring): the facts of
+    :func:`derive_facts`, the file contexts, and two narrow readers."""
+
+    def __init__(self, policy_facts, file_contexts, rules_of=None, default_types=None):
+        self.attributes = dict((k, set(v)) for k, v in policy_facts['attributes'].items())  # {attribute: set(types)}
+        self.types = dict((k, set(v)) for k, v in policy_facts['types'].items())            # {type: set(attributes)}
+        self.aliases = dict(policy_facts['aliases'])            # {alias: type}
+        self.exemptions = dict(policy_facts['exemptions'])      # {attribute: [classes of the constraints it exempts]}
+        # {type: {class: perms every domain has on it}}
+        self.every_domain = dict((t, dict((c, set(p)) for c, p in classes.items()))
+                                 for t, classes in policy_facts['every_domain'].items())
+        self.loaded_modules = set(policy_facts['loaded_modules'])  # types the kernel loads code from
         self.file_contexts = file_contexts      # [(expression, type)]
         self.rules_of = rules_of                # callable(attributes) -> {(attribute, side): rules}
         self.default_types = default_types      # callable(paths) -> {path: type the file contexts give it}
-        every = {}
-        for (kind, source, target, tclass), perms in domain_rules.items():
-            # types named directly: a rule on a whole attribute (file_type, tmpfile) says nothing of one family
-            if kind == 'allow' and source == 'domain' and target not in attributes:
-                every.setdefault(target, {}).setdefault(tclass, set()).update(perms)
-        self.every_domain = every               # {type: {class: perms every domain has on it}}
-        self.loaded_modules = set()             # types the kernel loads code from (module_load targets)
-        for (kind, source, target, tclass), perms in loaded_modules.items():
-            # a type named directly (unconfined domains hold module_load on whole attributes: not a family)
-            if tclass == 'system' and 'module_load' in perms and target != source and target not in attributes:
-                self.loaded_modules.add(target)
-        self.privileged = self.members('unconfined_domain_type') if 'unconfined_domain_type' in attributes else set()
-        for name in exemptions:
+        attributes, types = self.attributes, self.types
+        self.privileged = set(attributes.get('unconfined_domain_type', ()))
+        for name in self.exemptions:
             if name in attributes:
                 self.privileged |= attributes[name]
             elif name in types:
@@ -191,25 +210,87 @@ def protection(attrs, type_name, model):
     return None
 
 
-def read_model(runner, policy, selinux_dir, policy_type):
-    """The :class:`PolicyModel` of the binary ``policy`` (file contexts from ``selinux_dir``)."""
-    calls = [('seinfo', [policy, '-a', '-x'], dict(what='attributes of %s' % policy)),
-             ('seinfo', [policy, '-t', '-x'], dict(what='types of %s' % policy)),
-             ('seinfo', [policy, '--constrain', '--validatetrans'], dict(what='constraints of %s' % policy)),
-             ('sesearch', ['-A', '-s', 'domain', '-ds', policy], dict(what='what every domain of %s may' % policy)),
-             ('sesearch', ['-A', '-p', 'module_load', policy], dict(what='module loading in %s' % policy))]
-    results = [to_text(r.stdout) for r in runner.run_all(calls, workers=2)]
-    attributes = grants.parse_attributes(results[0])
-    types, aliases = parse_types(results[1])
-    contexts = []
-    base = os.path.join(selinux_dir, policy_type, 'contexts', 'files')
-    main_fc = os.path.join(base, 'file_contexts')
-    for name in ('file_contexts', 'file_contexts.homedirs', 'file_contexts.local'):
-        path = os.path.join(base, name)
-        if os.path.isfile(path):
-            with open(path, 'rb') as handle:
-                contexts.extend(parse_file_contexts(to_text(handle.read(), errors='surrogate_or_replace')))
+MODEL_FORMAT = 1
+CACHE_PREFIX = 'policy-model-'
 
+
+def split_sections(text):
+    """{heading: text} of a ``seinfo`` run that lists several components (headings such as ``Types: 5121`` start a
+    line; setools 3 indents them by a few spaces)."""
+    sections, current = {}, None
+    for line in (text or '').splitlines():
+        match = re.match(r'^\s{0,3}([A-Z][A-Za-z ]+):\s*\d+\s*$', line)
+        if match:
+            current = sections.setdefault(match.group(1), [])
+        elif current is not None:
+            current.append(line)
+    return dict((name, '\n'.join(lines)) for name, lines in sections.items())
+
+
+def _queried_facts(runner, policy):
+    # one seinfo for attributes, types and constraints (one policy load), beside the two rule searches
+    calls = [('sesearch', ['-A', '-s', 'domain', '-ds', policy], dict(what='what every domain of %s may' % policy)),
+             ('seinfo', [policy, '-a', '-t', '--constrain', '--validatetrans', '-x'],
+              dict(what='attributes, types and constraints of %s' % policy)),
+             ('sesearch', ['-A', '-c', 'system', '-p', 'module_load', policy],
+              dict(what='module loading in %s' % policy))]
+    domain, info, loading = [to_text(r.stdout) for r in runner.run_all(calls, workers=2)]
+    sections = split_sections(info)
+    types, aliases = parse_types(sections.get('Types', ''))
+    constraints = '\n'.join(sections.get(name, '') for name in ('Constraints', 'Validatetrans'))
+    return derive_facts(grants.parse_attributes(sections.get('Type Attributes', sections.get('Attributes', ''))),
+                        types, aliases, parse_exemptions(constraints), grants.parse_rules(domain),
+                        grants.parse_rules(loading))
+
+
+def _cached_facts(path):
+    """The facts kept at ``path``, or None: missing, unreadable, or not this user's alone (a planted cache would
+    blind the verdict, so it is never used)."""
+    if not os.path.isfile(path) or trust_problems(path):
+        return None
+    try:
+        data = json.loads(to_text(read_regular(path) or b'', errors='surrogate_or_strict'))
+    except (ValueError, NotReadable):
+        return None
+    keys = ('attributes', 'types', 'aliases', 'exemptions', 'every_domain', 'loaded_modules')
+    if not isinstance(data, dict) or data.get('format') != MODEL_FORMAT or not all(k in data for k in keys):
+        return None
+    return data
+
+
+def read_model(runner, policy, selinux_dir, policy_type, cache_dir=None, save=None):
+    """The :class:`PolicyModel` of the binary ``policy`` (file contexts from ``selinux_dir``).
+
+    The facts are kept in ``cache_dir`` per checksum of the binary policy (any rebuild gives a new one): read from
+    there when this user's alone, else queried; ``save(path, bytes)`` writes them (None: not written, as in check
+    mode)."""
+    facts_data, cache = None, None
+    if cache_dir:
+        digest = hashlib.sha256(read_regular(policy) or b'').hexdigest()
+        cache = os.path.join(cache_dir, '%s%s.json' % (CACHE_PREFIX, digest))
+        facts_data = _cached_facts(cache) if not trust_problems(cache_dir, want_dir=True, parent=False) else None
+    if facts_data is None:
+        facts_data = _queried_facts(runner, policy)
+        if cache and save is not None and not os.path.lexists(cache):
+            save(cache, to_bytes(json.dumps(dict(facts_data, format=MODEL_FORMAT), sort_keys=True)))
+            for name in os.listdir(cache_dir):  # the facts of policies built before are of no use any more
+                if name.startswith(CACHE_PREFIX) and os.path.join(cache_dir, name) != cache:
+                    os.unlink(os.path.join(cache_dir, name))
+    base = os.path.join(selinux_dir, policy_type, 'contexts', 'files')
+    return PolicyModel(facts_data, _file_contexts(base), rules_of=_rules_reader(runner, policy),
+                       default_types=_label_reader(runner, os.path.join(base, 'file_contexts')))
+
+
+def _file_contexts(base):
+    contexts = []
+    for name in ('file_contexts', 'file_contexts.homedirs', 'file_contexts.local'):
+        data = read_regular(os.path.join(base, name)) if os.path.isfile(os.path.join(base, name)) else None
+        if data:
+            contexts.extend(parse_file_contexts(to_text(data, errors='surrogate_or_replace')))
+    return contexts
+
+
+def _rules_reader(runner, policy):
     def rules_of(attributes):
         """{(attribute, 'source'|'target'): rules} of ``attributes``: one sesearch run per side, both at once."""
         names = sorted(attributes)
@@ -226,6 +307,10 @@ def read_model(runner, policy, selinux_dir, policy_type):
                 if (owner, side) in found:
                     found[(owner, side)][key] = values
         return found
+    return rules_of
+
+
+def _label_reader(runner, main_fc):
     def default_types(paths):
         """{path: type} that libselinux's own matching gives ``paths`` in the policy's file contexts."""
         if not paths or not os.path.isfile(main_fc) or not runner.has('matchpathcon'):
@@ -238,5 +323,4 @@ def read_model(runner, policy, selinux_dir, policy_type):
             if path and len(parts) >= 3:
                 found[path] = parts[2]
         return found
-    return PolicyModel(attributes, types, aliases, parse_exemptions(results[2]), grants.parse_rules(results[3]),
-                       grants.parse_rules(results[4]), contexts, rules_of=rules_of, default_types=default_types)
+    return default_types

@@ -28,6 +28,7 @@ from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_gr
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_model as model
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_safety as safety
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_verdict as verdict
+from ansible_collections.fleetsec.selinux.plugins.module_utils._files import write_atomic
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_store import read_bytes, sha256_bytes
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError
 
@@ -131,6 +132,7 @@ class Planner(object):
         self._classes = None  # {class: permissions} of the policy, read once per run
         self._single = True
         self.generating = False
+        self._policy = None  # the verdict's reading of the installed policy, started early (Runner.later)
 
     # ------------------------------------------------------------ helpers ---
     def workdir(self):
@@ -409,7 +411,9 @@ class Planner(object):
         if self.generating:
             self.runner.check_mode = True  # nothing may change the host: a changing command would be an error
         try:
-            plans = [self.plan(self.prepare(entry)) for entry in entries]
+            prepared = [self.prepare(entry) for entry in entries]
+            self._policy = self._start_policy_read(prepared)
+            plans = [self.plan(plan) for plan in prepared]
             operations = [op for plan in plans for op in plan.operations]
             installs = [p for p in plans if 'install' in p.verbs()]
             # a module enabled again brings back everything it holds: judged like an install
@@ -425,6 +429,8 @@ class Planner(object):
                 self._update_records(plans)
             return self._result(plans, 1 if operations else 0, single)
         finally:
+            if self._policy is not None:
+                self._policy.wait()
             if self._workdir is not None:
                 shutil.rmtree(self._workdir, ignore_errors=True)
 
@@ -454,15 +460,44 @@ class Planner(object):
             self.warnings.append('setools or the pp-to-CIL converter is missing: what the modules grant was not '
                                  'judged (allow_dangerous: true).')
         else:
-            policy = model.read_model(self.runner, self.store.policy_file(), facts.selinux_dir(self.store.root),
-                                      self.store.policy_type())
-            found = verdict.judge(policy, texts)
+            found = verdict.judge((self._policy or self._policy_read()).result(), texts)
             for plan in judged:
                 plan.findings = found[plan.name]
         for plan in judged:
             safety.gate(plan.name, plan.findings, plan.allow_dangerous)
         if self.module.check_mode or self.generating:
             self.store.trial(operations, self.workdir())
+
+    def _policy_read(self):
+        return self.runner.later(lambda: model.read_model(
+            self.runner, self.store.policy_file(), facts.selinux_dir(self.store.root), self.store.policy_type(),
+            cache_dir=self.store.cache_dir(), save=None if self.module.check_mode or self.generating else self._save_cache))
+
+    def _start_policy_read(self, prepared):
+        """Start reading the installed policy for the verdict beside the listing and the builds, when a module will
+        likely be installed (its source is not the one its record describes) or enabled; an unchanged rerun reads
+        nothing. Read-only, so harmless when the decision then needs no verdict."""
+        if not all(self.runner.has(name) for name in grants.GRANT_TOOLS):
+            return None
+        for plan in prepared:
+            if plan.state == 'enabled' and plan.kind is None:
+                return self._policy_read()
+            if plan.kind is not None and plan.state != 'absent' and not plan.skip:
+                if not plan.record_read:
+                    plan.record, plan.record_read = self.store.read_record(plan.name), True
+                if plan.record is None or plan.record.get('source_sha256') != plan.source_sha256:
+                    return self._policy_read()
+        return None
+
+    def _save_cache(self, path, data):
+        """Keep the policy's facts for the next run (0700 folder, 0600 file; a cache that cannot be written is only
+        a slower next run)."""
+        try:
+            self.store.ensure_cache_dir()
+            write_atomic(self.module, path, data, mode=0o600, tmpdir=os.path.dirname(path))
+        except (IOError, OSError, FleetsecError) as err:
+            self.warnings.append('The policy facts could not be kept in %s (%s): the next run reads them again.'
+                                 % (path, err))
 
     def _cil_text(self, plan):
         """The CIL a module of the transaction reaches the store as (a .te or .pp through the store's converter,

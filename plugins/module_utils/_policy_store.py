@@ -352,6 +352,14 @@ class PolicyStore(object):
                 % (path, ', '.join(problems), 'directory' if want_dir else 'regular file', os.geteuid()),
                 path=path)
 
+    def cache_dir(self):
+        """Where derived facts of the policy are kept (``cache`` in the state directory)."""
+        return os.path.join(self.state_dir, 'cache')
+
+    def ensure_cache_dir(self):
+        self._ensure_dir(self.state_dir)
+        self._ensure_dir(self.cache_dir())
+
     def _ensure_dir(self, path):
         try:
             if not os.path.isdir(path):

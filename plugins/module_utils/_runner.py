@@ -50,6 +50,39 @@ def finish(module, run):
     module.exit_json(**result)
 
 
+class Later(object):
+    """The result of a function computed beside the caller's work (see :meth:`Runner.later`)."""
+
+    def __init__(self, function, threaded):
+        self._function, self._ran, self._value, self._error = function, False, None, None
+        self._thread = None
+        if threaded:
+            self._thread = threading.Thread(target=self._run)
+            self._thread.daemon = True
+            self._thread.start()
+
+    def _run(self):
+        try:
+            self._value = self._function()
+        except Exception as err:  # re-raised in the caller's thread by result()
+            self._error = err
+        self._ran = True
+
+    def wait(self):
+        """Let it end (its commands must not outlive the module), whatever it gives."""
+        if self._thread is not None:
+            self._thread.join()
+
+    def result(self):
+        if self._thread is not None:
+            self._thread.join()
+        elif not self._ran:
+            self._run()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
 class CommandNotFound(FleetsecError):
     pass
 
@@ -206,6 +239,11 @@ class Runner(object):
         if errors:
             raise sorted(errors, key=lambda item: item[0])[0][1]
         return results
+
+    def later(self, function):
+        """``function()`` (read-only calls only) started now in a thread of its own, its result taken with
+        :meth:`Later.result`; with one worker (``max_workers`` 1), run when the result is asked for."""
+        return Later(function, threaded=self.max_workers > 1)
 
     def run_with_retry(self, name, args=(), retry_if=None, attempts=6, delay=5.0, **kwargs):
         """Run, retrying a bounded number of times while ``retry_if(result)`` is true.

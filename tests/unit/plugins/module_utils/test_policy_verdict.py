@@ -68,11 +68,11 @@ def model(calls=None):
             calls.append(sorted(names))
         return dict(((name, side), grants.parse_rules(RULES.get((name, side), '')))
                     for name in names for side in ('source', 'target'))
-    return pm.PolicyModel(
-        dict((k, set(v)) for k, v in ATTRIBUTES.items()), types, {'sbin_t': 'bin_t'},
-        {'can_change_object_identity': ['file', 'dir']},
-        grants.parse_rules('allow domain null_device_t:chr_file { read write };\n'), {}, FILE_CONTEXTS,
-        rules_of=rules_of, default_types=lambda paths: dict((p, default_type(p)) for p in paths))
+    facts = pm.derive_facts(dict((k, set(v)) for k, v in ATTRIBUTES.items()), types, {'sbin_t': 'bin_t'},
+                            {'can_change_object_identity': ['file', 'dir']},
+                            grants.parse_rules('allow domain null_device_t:chr_file { read write };\n'), {})
+    return pm.PolicyModel(facts, FILE_CONTEXTS, rules_of=rules_of,
+                          default_types=lambda paths: dict((p, default_type(p)) for p in paths))
 
 
 def verdict(text, name='acme', more=()):

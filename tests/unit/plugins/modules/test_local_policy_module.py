@@ -45,22 +45,20 @@ GENERATED = ('\nmodule acme 1.0;\n\nrequire {\n\ttype user_home_t;\n\ttype ntpd_
 POLICY = '{ROOT}/etc/selinux/default/policy/policy.33'
 # the installed policy as the verdict reads it (setools 4.4's output): what is protected is read from attributes
 MODEL = [
-    {'cmd': 'seinfo %s -a -x' % POLICY,
-     'out': '\nType Attributes: 3\n   attribute domain;\n\tntpd_t\n   attribute file_type;\n\tshadow_t\n'
-            '\tuser_home_t\n   attribute security_file_type;\n\tshadow_t\n'},
-    {'cmd': 'seinfo %s -t -x' % POLICY,
-     'out': '\nTypes: 3\n   type ntpd_t, domain;\n   type shadow_t, file_type, security_file_type;\n'
-            '   type user_home_t, file_type;\n'},
-    {'cmd': 'seinfo %s --constrain --validatetrans' % POLICY, 'out': '\nConstraints: 0\n'},
     {'cmd': 'sesearch -A -s domain -ds %s' % POLICY},
-    {'cmd': 'sesearch -A -p module_load %s' % POLICY},
+    {'cmd': 'seinfo %s -a -t --constrain --validatetrans -x' % POLICY,
+     'out': '\nConstraints: 0\n\nTypes: 3\n   type ntpd_t, domain;\n   type shadow_t, file_type, security_file_type;\n'
+            '   type user_home_t, file_type;\n\nType Attributes: 3\n   attribute domain;\n\tntpd_t\n'
+            '   attribute file_type;\n\tshadow_t\n\tuser_home_t\n   attribute security_file_type;\n\tshadow_t\n'
+            '\nValidatetrans: 0\n'},
+    {'cmd': 'sesearch -A -c system -p module_load %s' % POLICY},
 ]
 
 
-def judged(operations='-X 400 -i {TMP}/acme/acme.pp', check_mode=False):
-    """The verdict's reads of the installed policy; in check mode, then the trial transaction on a private copy of
-    the store (a real run builds once, for real)."""
-    steps = list(MODEL)
+def judged(operations='-X 400 -i {TMP}/acme/acme.pp', check_mode=False, cached=False):
+    """The verdict's reads of the installed policy (none when an earlier real run kept its facts: ``cached``); in
+    check mode, then the trial transaction on a private copy of the store (a real run builds once, for real)."""
+    steps = [] if cached else list(MODEL)
     if check_mode:
         steps.append({'cmd': 'semodule -p {TRIAL} -s default -n %s' % operations})
     return steps
@@ -363,8 +361,25 @@ def test_decision_table(monkeypatch, root, case):
 
 def test_same_keys_in_check_mode_and_real_run(monkeypatch, root):
     real = run_case(monkeypatch, root, CASES[0])[2]
-    check = run_case(monkeypatch, str(root) + '', dict(CASES[1], args={'name': 'acme', 'te': 'TE', 'priority': 300}))[2]
+    check_case = dict(CASES[1], args={'name': 'acme', 'te': 'TE', 'priority': 300})
+    check_case['commands'] = [c for c in check_case['commands'] if c not in MODEL]  # the first run kept the facts
+    check = run_case(monkeypatch, str(root) + '', check_case)[2]
     assert sorted(real) == sorted(check)
+
+
+def test_the_policy_facts_are_kept_by_a_real_run_only(monkeypatch, root):
+    """A real run keeps the facts it read (per policy checksum, 0600 in a 0700 folder); check mode writes nothing; a
+    cache file that is not this user's alone is never used (it could blind the verdict)."""
+    cache = os.path.join(root, 'var/lib/fleetsec-selinux/cache')
+    run_case(monkeypatch, root, CASES[1])
+    assert not os.path.exists(cache)
+    run_case(monkeypatch, root, CASES[0])
+    (name,) = os.listdir(cache)
+    assert name.startswith('policy-model-') and oct(os.stat(os.path.join(cache, name)).st_mode & 0o777) == oct(0o600)
+    assert oct(os.stat(cache).st_mode & 0o777) == oct(0o700)
+    os.chmod(os.path.join(cache, name), 0o666)
+    case, script, result, failed = run_case(monkeypatch, root, dict(CASES[1], args={'name': 'acme', 'te': 'TE', 'priority': 300}))
+    assert not failed and script.commands == []  # the planted file was ignored: the facts were read again
 
 
 def test_unchanged_rerun_builds_nothing(monkeypatch, root):
@@ -384,7 +399,7 @@ def test_modified_installed_module_is_reinstalled(monkeypatch, root):
     drift = {'args': {'name': 'acme', 'te': 'TE'}, 'commands': [
         {'cmd': 'semodule --help', 'out': 'HELP'},
         {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': '400 acme pp {SHA_B}\n'}] + list(BUILD) + [
-        TO_CIL] + judged('-X 400 -i {TMP}/acme/acme.pp') + [
+        TO_CIL] + judged('-X 400 -i {TMP}/acme/acme.pp', cached=True) + [
         {'cmd': 'semodule -p {ROOT} -s default -n -X 400 -i {TMP}/acme/acme.pp'}]}
     case, script, result, failed = run_case(monkeypatch, root, drift)
     assert not failed and script.commands == []
