@@ -1,0 +1,87 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What the verdict reads of the installed policy: setools output as recorded here (setools 4.4's formats), and
+the protected families read from attributes (the real Debian and EL9 policies: the offline-store tests)."""
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_grants as grants
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_model as pm
+
+SEINFO = '''
+Constraints: 2
+   constrain file { create relabelfrom relabelto } (u1 == u2 or ( t1 == can_change_object_identity ));
+   constrain process { transition } (u1 == u2 or ( t1 == { can_system_change cron_source_domain } ) or ( t1 != ubac_constrained_type ));
+
+Types: 2
+   type bin_t alias { sbin_t ls_exec_t }, entry_type, exec_type, file_type;
+   type shadow_t, file_type, security_file_type;
+
+Type Attributes: 2
+   attribute exec_type;
+\tbin_t
+   attribute file_type;
+\tbin_t
+\tshadow_t
+
+Validatetrans: 0
+'''
+
+
+def test_one_seinfo_run_is_split_into_its_sections():
+    sections = pm.split_sections(SEINFO)
+    assert sorted(sections) == ['Constraints', 'Type Attributes', 'Types', 'Validatetrans']
+    types, aliases = pm.parse_types(sections['Types'])
+    assert types['bin_t'] == set(['entry_type', 'exec_type', 'file_type'])
+    assert aliases == {'sbin_t': 'bin_t', 'ls_exec_t': 'bin_t'}
+    assert grants.parse_attributes(sections['Type Attributes']) == {'exec_type': set(['bin_t']),
+                                                                     'file_type': set(['bin_t', 'shadow_t'])}
+
+
+def test_exemptions_are_the_attributes_a_constraint_compares_with_equals():
+    found = pm.parse_exemptions(pm.split_sections(SEINFO)['Constraints'])
+    assert found == {'can_change_object_identity': ['file'], 'can_system_change': ['process'],
+                     'cron_source_domain': ['process']}  # t1 != ubac_constrained_type only adds a constraint
+
+
+def facts(types, attributes, domain_rules=''):
+    return pm.PolicyModel(pm.derive_facts(attributes, types, {}, {}, grants.parse_rules(domain_rules), {}), [])
+
+
+@pytest.mark.parametrize('attrs, name, rules, family', [
+    (['file_type', 'security_file_type'], 'shadow_t', '', 'a security file'),
+    (['file_type', 'non_auth_file_type'], 'policy_config_t', '', 'a security file'),  # refpolicy: not non_security
+    (['file_type', 'non_security_file_type'], 'shadow_t', '', 'an authentication file'),
+    (['file_type', 'exec_type', 'non_security_file_type', 'non_auth_file_type'], 'bin_t', '', 'an entry point'),
+    (['file_type', 'non_security_file_type', 'non_auth_file_type'], 'lib_t',
+     'allow domain lib_t:file { execute map };', 'code every domain runs'),
+    (['file_type', 'non_security_file_type', 'non_auth_file_type'], 'locale_t',
+     'allow domain locale_t:file { read open };', 'a file every program reads'),
+    (['sysctl_type'], 'sysctl_kernel_t', '', 'kernel parameter'),
+    (['device_node'], 'fixed_disk_device_t', '', 'a device not open to every domain'),
+    (['device_node'], 'null_device_t', 'allow domain null_device_t:chr_file { read write };', None),
+    (['file_type', 'non_security_file_type', 'non_auth_file_type', 'user_home_type'], 'ssh_home_t', '', 'ssh keys'),
+    (['file_type', 'non_security_file_type', 'non_auth_file_type'], 'var_t', '', None),
+    # a rule on a whole attribute says nothing of one family (EL9: allow domain file_type:file map)
+    (['file_type', 'non_security_file_type', 'non_auth_file_type'], 'var_t', 'allow domain file_type:file execute;',
+     None),
+])
+def test_protected_families_are_read_from_attributes(attrs, name, rules, family):
+    attributes = dict((attr, set([name])) for attr in attrs)
+    for attr in ('non_security_file_type', 'non_auth_file_type'):
+        attributes.setdefault(attr, set(['other_t']))
+    model = facts({name: set(attrs)}, attributes, rules)
+    found = pm.protection(set(attrs), name, model)
+    assert (found is None) if family is None else (family in found), found
+
+
+@pytest.mark.parametrize('line, expression, type_name', [
+    ('/etc/shadow.*\t--\tsystem_u:object_r:shadow_t:s0', '/etc/shadow.*', 'shadow_t'),
+    ('/srv(/.*)?    system_u:object_r:var_t:s0', '/srv(/.*)?', 'var_t'),
+    ('/proc/.*  <<none>>', None, None),
+])
+def test_file_contexts_lines(line, expression, type_name):
+    found = pm.parse_file_contexts(line)
+    assert found == ([(expression, type_name)] if expression else [])
