@@ -33,6 +33,9 @@ except ImportError:  # pragma: no cover - ansible-core < 2.19
 MODULE = 'fleetsec.selinux.local_policy_module'
 
 
+# the largest controller-side source read (.te, .fc, .if, templates): far above any reviewable module
+MAX_SOURCE_BYTES = 16 * 1024 * 1024
+
 def _strip_suffixes(path):
     base = path[:-3] if path.endswith('.j2') else path
     return os.path.splitext(base)[0]
@@ -95,9 +98,13 @@ class ActionModule(ActionBase):
         real = self._loader.get_real_file(path, decrypt=True)
         try:
             with open(real, 'rb') as handle:
-                data = handle.read()
+                data = handle.read(MAX_SOURCE_BYTES + 1)  # never more: a huge file is refused, not held in memory
         finally:
             self._loader.cleanup_tmp_file(real)
+        if len(data) > MAX_SOURCE_BYTES:
+            raise AnsibleActionFail('%s is larger than %d MiB: not a policy source a person could review (the '
+                                    'targeted policy\'s largest module source is far smaller). Nothing was run.'
+                                    % (path, MAX_SOURCE_BYTES // (1 << 20)))
         try:
             text = data.decode('utf-8')
         except UnicodeDecodeError as exc:

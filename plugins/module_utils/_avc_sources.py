@@ -221,6 +221,9 @@ def _head_digest(fd, length):
     return hashlib.sha256(data).hexdigest()
 
 
+GZIP_MAGIC = b'\x1f\x8b'
+
+
 class _GzipReader(object):
     """``read(size)`` of a gzip file that ends at damage (truncated, corrupt, not gzip) instead of raising.
 
@@ -233,15 +236,19 @@ class _GzipReader(object):
         self._gz = gzip.GzipFile(fileobj=fileobj, mode='rb')
         self._read = self._gz.read1 if sys.version_info[0] >= 3 else self._gz.read
         self.damage = None
+        self.nested = False  # the file is a gzip of a gzip: its content is no log text
         self.offset = 0
 
     def __call__(self, size):
-        if self.damage is not None:
+        if self.damage is not None or self.nested:
             return b''
         try:
             data = self._read(min(size, GZIP_PIECE))
         except (EOFError, IOError, OSError, ValueError, zlib.error, struct.error) as e:
             self.damage = e
+            return b''
+        if self.offset == 0 and data[:2] == GZIP_MAGIC:
+            self.nested = True
             return b''
         self.offset += len(data)
         return data
@@ -285,6 +292,12 @@ def scan_file(path, collector, start=0, stop_at_partial=False, warn=None):
         if reader is not None:
             reader.close()
         fileobj.close()
+    if reader.nested:
+        msg = ('%s is compressed twice (its content is another gzip file): it was not read. Decompress it once '
+               '(gunzip) and give that file.' % path)
+        if warn is None:
+            raise SourceError(msg)
+        warn(msg)
     if reader.damage is not None:
         why = to_native(reader.damage) or reader.damage.__class__.__name__
         msg = ('%s is damaged (%s) after %d bytes of uncompressed data: the records before the damage were read, '

@@ -31,7 +31,7 @@ import tempfile
 
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
-from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Command, FleetsecError
+from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Command, CommandFailed, FleetsecError
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _host_facts as facts
 from ansible_collections.fleetsec.selinux.plugins.module_utils._files import trust_problems, write_atomic
 
@@ -477,10 +477,21 @@ class PolicyStore(object):
     def commit(self, operations):
         """Run ``operations`` as ONE semodule transaction (one policy rebuild); return the Result (refused in check
         mode)."""
-        result = self.runner.run_with_retry(
-            'semodule', self.transaction_args(operations), retry_if=lock_held, attempts=LOCK_ATTEMPTS,
-            delay=LOCK_DELAY, what='the module transaction', changes=True,
-            hint='Nothing was changed: libsemanage applies all or none of a transaction. If another rpm/semodule '
-                 'held the store lock, retry later')
+        try:
+            result = self.runner.run_with_retry(
+                'semodule', self.transaction_args(operations), retry_if=lock_held, attempts=LOCK_ATTEMPTS,
+                delay=LOCK_DELAY, what='the module transaction', changes=True,
+                hint='Nothing was changed: libsemanage applies all or none of a transaction. If another rpm/semodule '
+                     'held the store lock, retry later')
+        except CommandFailed as err:
+            if 'no space left on device' in ('%s %s' % (err.stderr, err.stdout)).lower():
+                raise StoreError(
+                    'The module transaction failed because the file system holding the policy store (%s) is full: '
+                    '%s. Nothing was changed: libsemanage applies all or none of a transaction. Free space there '
+                    '(libsemanage may have left its sandbox in %s), then run again.'
+                    % (self.store_root(), (err.stderr or err.stdout or '').strip(),
+                       os.path.join(self.store_root(), self.policy_type(), 'tmp')),
+                    rc=err.rc, stdout=err.stdout, stderr=err.stderr, cmd=err.cmd)
+            raise
         self._modules = None
         return result

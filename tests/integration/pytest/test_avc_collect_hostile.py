@@ -207,6 +207,24 @@ def test_gzip_file_that_is_no_gzip_at_all_is_a_warning(monkeypatch, tmp_path):
     assert len(warnings) == 1 and str(tmp_path / 'audit.log.1.gz') in warnings[0]
 
 
+def test_gzip_inside_a_gzip_is_named_not_read_as_one_layer(monkeypatch, tmp_path):
+    """A rotated log compressed twice used to be read as one layer: its bytes counted as malformed lines, silently."""
+    log = tmp_path / 'audit.log'
+    log.write_bytes(avc_lines(0, 2))
+    inner = tmp_path / 'inner.gz'
+    with gzip.open(str(inner), 'wb') as f:
+        f.write(avc_lines(100, 3))
+    with gzip.open(str(tmp_path / 'audit.log.1.gz'), 'wb') as f:
+        f.write(inner.read_bytes())
+    inner.unlink()
+    warnings = []
+    monkeypatch.setattr(avc_collect.AnsibleModule, 'warn', lambda self, msg: warnings.append(msg))
+    result, failed = run_module(monkeypatch, avc_collect.main, {'source': 'file', 'paths': [str(log)]})
+    assert not failed, result
+    assert result['records'] == 2 and result['skipped_lines']['count'] == 0, result
+    assert len(warnings) == 1 and 'compressed twice' in warnings[0] and 'audit.log.1.gz' in warnings[0]
+
+
 def test_truncated_gzip_with_a_checkpoint_resumes_and_warns_again(monkeypatch, tmp_path):
     log = tmp_path / 'audit.log'
     log.write_bytes(avc_lines(10000, 1))

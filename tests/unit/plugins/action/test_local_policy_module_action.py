@@ -138,3 +138,14 @@ def test_binary_src_is_a_clear_error_before_the_module_runs(tmp_path, files, dat
     with pytest.raises(AnsibleActionFail, match='Nothing was run|nothing was run'):
         action.run(task_vars={})
     assert calls == []
+
+
+def test_huge_src_is_refused_without_reading_it_whole(tmp_path, files, monkeypatch):
+    """A 300 MB src used to be read whole (2.4 GB RSS): now at most the limit plus one byte is read."""
+    from ansible_collections.fleetsec.selinux.plugins.action import local_policy_module as action_plugin
+    monkeypatch.setattr(action_plugin, 'MAX_SOURCE_BYTES', 1024)
+    (files / 'acme.te').write_bytes(b'allow a_t b_t:file read;\n' * 100)
+    action, calls = make_action(tmp_path, {'name': 'acme', 'src': 'acme.te'})
+    with pytest.raises(AnsibleActionFail, match='larger than 0 MiB|larger than'):
+        action.run(task_vars={})
+    assert calls == []

@@ -142,6 +142,17 @@ def test_commit_does_not_retry_other_failures():
     assert len(module.calls) == 2
 
 
+def test_a_full_file_system_is_named_not_a_lock_to_retry():
+    full = (1, '', 'libsemanage.semanage_copy_file: Could not write 4096 bytes to /var/lib/selinux/default/tmp/x '
+                   '(No space left on device).\nsemodule:  Failed!\n')
+    store, module = make_store([(0, HELP_34, ''), full])
+    with pytest.raises(store_mod.StoreError) as info:
+        store.commit([('install', 400, '/t/a.pp')])
+    assert 'file system holding the policy store (/var/lib/selinux) is full' in info.value.msg
+    assert 'retry later' not in info.value.msg and 'Nothing was changed' in info.value.msg
+    assert len(module.calls) == 2  # not retried
+
+
 def test_commit_in_check_mode_is_refused_before_semodule_runs():
     store, module = make_store([(0, HELP_34, '')], check_mode=True)
     with pytest.raises(CheckModeViolation):
