@@ -30,6 +30,7 @@ GROUPS = [  # (title, substrings of test names), first match wins
      ('every_class', 'enabling')),
     ('safety-gate bypasses (attributes, aliases, CIL, pp)', ('gate', 'acknowledged', 'pp_declaring')),
     ('records (planted, corrupt, unwritable)', ('record',)),
+    ('checkpoints (planted, in a sticky folder)', ('planted_checkpoint', 'sticky')),
     ('FIFOs (hangs)', ('fifo',)),
     ('rotated and damaged logs', ('gzip', 'rotation')),
     ('bad options, paths and values', ('bad_options', 'since', 'bad_path', 'directory', 'checkpoint', 'good_file')),
