@@ -42,6 +42,18 @@ EXEC_PERMS = frozenset(['execmem', 'execstack', 'execheap', 'execmod'])
 PROCESS_CONTROL = frozenset(['ptrace'])
 PROCESS_ENTRY = frozenset(['transition', 'dyntransition', 'noatsecure', 'siginh', 'rlimitinh'])
 
+def permission_reason(tclass, perm):
+    """Why ``perm`` on ``tclass`` hands out power whatever the type (a short text), or None: dangerous capabilities,
+    security server permissions, executable memory. The one list of them (the verdict and the text check use it)."""
+    if tclass in CAPABILITY_CLASSES and perm in CAPABILITIES:
+        return 'capability %s' % perm
+    if tclass == 'security' and perm in SECURITY_PERMS:
+        return '%s on the security server' % perm
+    if perm in EXEC_PERMS:
+        return '%s (executable memory or stack)' % perm
+    return None
+
+
 _CONSTRAINT_ATTR = re.compile(r'\bt[123]\s*==\s*(\{[^}]*\}|[A-Za-z0-9_.$-]+)')
 _TYPE_LINE = re.compile(r'^type\s+(\S+?)(?:\s+alias\s+(\{[^}]*\}|\S+?))?\s*(?:,|;|$)')
 

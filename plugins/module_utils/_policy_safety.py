@@ -2,12 +2,12 @@
 # Copyright: fleetsec.selinux contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""PRIVATE: find the rules of a policy module that hand out power.
+"""PRIVATE: the gate: findings acknowledged by ``allow_dangerous``, and the refusal of the others.
 
-The list of findings is documented in ``docs/local_policy_module.md`` and in
-the module's ``allow_dangerous`` option; keep the three in step.  Each finding
-names ONE granted permission (``allow src_t tgt_t:class perm``) so that it can
-be acknowledged precisely in ``allow_dangerous``.
+The findings come from the verdict (``_policy_verdict``: everything a transaction can change, judged against the
+installed policy, documented in ``docs/local_policy_module.md``); :func:`analyse` adds what a rule's text says without
+a policy (wildcards, permissions dangerous on any type), for modules the verdict does not judge. Each finding names
+ONE granted permission (``allow src_t tgt_t:class perm``) or one statement, so that it can be acknowledged precisely.
 
 Not part of the public API of the collection: may change without notice.
 """
@@ -17,32 +17,9 @@ __metaclass__ = type
 
 import re
 
+from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_model import permission_reason
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError
 
-
-# Types whose modification (or relabelling to) gives control over the system or its security policy.
-PROTECTED_TYPES = frozenset([
-    'shadow_t', 'security_t', 'etc_t', 'bin_t', 'sbin_t', 'lib_t', 'ld_so_t', 'boot_t', 'modules_object_t',
-    'policy_config_t', 'policy_src_t', 'selinux_config_t', 'semanage_store_t', 'default_context_t',
-    'file_context_t', 'load_policy_exec_t', 'setfiles_exec_t', 'passwd_file_t',
-])
-# Relabelling something INTO these types defeats the policy (security objects).
-SECURITY_TYPES = frozenset([
-    'security_t', 'shadow_t', 'policy_config_t', 'policy_src_t', 'selinux_config_t', 'semanage_store_t',
-    'default_context_t', 'file_context_t', 'etc_t', 'bin_t',
-])
-WRITE_PERMS = frozenset([
-    'write', 'append', 'create', 'unlink', 'rename', 'setattr', 'link', 'add_name', 'remove_name',
-    'reparent', 'rmdir', 'relabelfrom', 'mounton',
-])
-SECURITY_PERMS = frozenset(['load_policy', 'setenforce', 'setbool', 'setsecparam', 'setcheckreqprot'])
-CAPABILITIES = frozenset(['sys_module', 'sys_admin', 'sys_rawio', 'sys_ptrace', 'mac_override', 'mac_admin'])
-EXEC_PERMS = frozenset(['execmem', 'execstack', 'execheap', 'execmod'])
-UNCONFINED_DOMAINS = frozenset([
-    'unconfined_t', 'unconfined_service_t', 'unconfined_execmem_t', 'initrc_t', 'kernel_t', 'sysadm_t', 'spc_t',
-    'init_t', 'rpm_t', 'setfiles_t', 'load_policy_t', 'semanage_t',
-])
-TRANSITION_PERMS = frozenset(['transition', 'dyntransition'])
 
 _SET_RE = re.compile(r'^(~)?\{([^{}]*)\}$')
 
@@ -58,10 +35,6 @@ def _names(field):
     return False, [field]
 
 
-def _is_protected(target):
-    return target in PROTECTED_TYPES or target.endswith('_exec_t')
-
-
 def _finding(kind, source, target, tclass, perm, reason):
     return {
         'rule': '%s %s %s:%s %s' % (kind, source, target, tclass, perm),
@@ -70,12 +43,10 @@ def _finding(kind, source, target, tclass, perm, reason):
 
 
 def analyse_rule(rule):
-    """Findings of one parsed rule dict (see ``_policy_build.parse_te``); a list of dicts."""
+    """Findings of one parsed rule dict (see ``_policy_build.parse_te``) that need no policy: wildcards, and the
+    permissions dangerous on any type (``_policy_model.permission_reason``). What a rule grants on which types is
+    the verdict's (``_policy_verdict``), from the module's CIL and the installed policy. A list of dicts."""
     findings = []
-    if rule.get('kind') == 'type_transition':
-        if rule.get('tclass') == 'process' and rule.get('default') in UNCONFINED_DOMAINS:
-            findings.append({'rule': rule['text'], 'reason': 'transition into the unconfined domain %s' % rule['default']})
-        return findings
     if rule.get('kind') not in ('allow', 'allowxperm') or 'source' not in rule:
         return findings  # not an access rule, or one the compiler will reject with its own message
     s_neg, sources = _names(rule['source'])
@@ -90,30 +61,12 @@ def analyse_rule(rule):
         return findings
     for source in sources:
         for target in targets:
-            real_target = source if target == 'self' else target
             for tclass in classes:
                 for perm in perms:
-                    why = reason(real_target, tclass, perm)
+                    why = permission_reason(tclass, perm)
                     if why:
                         findings.append(_finding(rule['kind'], source, target, tclass, perm, why))
     return findings
-
-
-def reason(target, tclass, perm, unconfined=UNCONFINED_DOMAINS):
-    """Why granting ``perm`` on ``target:tclass`` hands out power (a short text), or None."""
-    if tclass in ('capability', 'capability2', 'cap_userns', 'cap2_userns') and perm in CAPABILITIES:
-        return 'capability %s' % perm
-    if tclass == 'security' and perm in SECURITY_PERMS:
-        return '%s on the security server' % perm
-    if perm in EXEC_PERMS:
-        return '%s (executable memory or stack)' % perm
-    if perm == 'relabelto' and target in SECURITY_TYPES:
-        return 'relabel to the security type %s' % target
-    if perm in WRITE_PERMS and _is_protected(target):
-        return 'write (%s) to %s' % (perm, target)
-    if tclass == 'process' and perm in TRANSITION_PERMS and target in unconfined:
-        return 'transition into the unconfined domain %s' % target
-    return None
 
 
 def analyse(rules):

@@ -225,12 +225,9 @@ class Judge(object):
     # ---------------------------------------------------------- reasons ---
     def reason(self, source, target, tclass, perm, is_self):
         """Why granting ``perm`` on ``target:tclass`` to ``source`` hands out power (a short text), or None."""
-        if tclass in pm.CAPABILITY_CLASSES and perm in pm.CAPABILITIES:
-            return 'capability %s' % perm
-        if tclass == 'security' and perm in pm.SECURITY_PERMS:
-            return '%s on the security server' % perm
-        if perm in pm.EXEC_PERMS:
-            return '%s (executable memory or stack)' % perm
+        why = pm.permission_reason(tclass, perm)
+        if why:
+            return why
         if tclass == 'process' and not is_self and self.resolve(target) != self.resolve(source):
             if perm in pm.PROCESS_CONTROL:
                 return 'ptrace of another domain (%s): it may read and change its memory' % target
