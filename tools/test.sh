@@ -66,7 +66,7 @@ STORE_WORKERS=(-n 2 --dist loadfile)
 EL9_LEAVES='parallel or kill_between or bad_options or syntax_errors or accumulate'
 IS_USERSPACE='test_te_install_rerun_modify_and_failed_compile or test_modules_one_transaction_states_and_lock_retry'
 IS_USERSPACE+=' or test_a_new_priority_moves or test_without_setools or test_five_remedies or test_real_records'
-IS_USERSPACE+=' or test_refpolicy_source or test_m4_builtins'
+IS_USERSPACE+=' or test_refpolicy_source or test_m4_builtins or test_absent_removes'
 step_integration-store() {
   controller_pytest tests/integration/pytest "${STORE_WORKERS[@]}" \
     -k "test_el_matrix or test_avc_collect_hostile or test_selinux_mode_store or $IS_USERSPACE or $EL9_LEAVES"

@@ -67,10 +67,12 @@ _RELABEL_RE = re.compile(r'(?:Would relabel|Relabeled|restorecon reset)\s+(\S+)\
 class Wanted(object):
     """What the caller asks for, validated: ``booleans`` {name: bool}, ``ports`` {(proto, low, high): type},
     ``fcontexts`` {(target, ftype): type}, ``relabel`` [path], ``acknowledged`` set of names, ``warnings``."""
-    __slots__ = ('booleans', 'ports', 'fcontexts', 'relabel', 'recursive', 'acknowledged', 'warnings')
+    __slots__ = ('booleans', 'ports', 'fcontexts', 'relabel', 'recursive', 'acknowledged', 'warnings',
+                 'ports_absent', 'fcontexts_absent')
 
     def __init__(self):
         self.booleans, self.ports, self.fcontexts, self.relabel = {}, {}, {}, []
+        self.ports_absent, self.fcontexts_absent = set(), set()  # keys whose local label or rule goes
         self.recursive = False
         self.acknowledged = set()
         self.warnings = []
@@ -126,12 +128,23 @@ def validate(params):
         if proto not in PROTOCOLS:
             raise RemedyError('Invalid protocol %r for port %s: one of %s.' % (proto, item.get('ports'), ', '.join(PROTOCOLS)))
         low, high = parse_ports(item.get('ports'))
-        wanted.ports[(proto, low, high)] = _name(item.get('setype'), 'port type')
+        if item.get('state') == 'absent':
+            wanted.ports_absent.add((proto, low, high))
+        else:
+            wanted.ports[(proto, low, high)] = _name(item.get('setype'), 'port type')
     for item in params.get('fcontexts') or []:
         ftype = item.get('ftype') or 'a'
         if ftype not in FTYPES:
             raise RemedyError('Invalid ftype %r: one of %s.' % (ftype, ', '.join(FTYPES)))
-        wanted.fcontexts[(check_target(item.get('target')), ftype)] = _name(item.get('setype'), 'file type')
+        key = (check_target(item.get('target')), ftype)
+        if item.get('state') == 'absent':
+            wanted.fcontexts_absent.add(key)
+        else:
+            wanted.fcontexts[key] = _name(item.get('setype'), 'file type')
+    both = sorted(set(wanted.ports) & wanted.ports_absent) + sorted(set(wanted.fcontexts) & wanted.fcontexts_absent)
+    if both:
+        raise RemedyError('%s asked both present and absent in one call. Nothing was changed.'
+                          % ', '.join(str(key) for key in both))
     wanted.relabel = sorted(set(check_path(path) for path in params.get('restorecon') or []))
     wanted.recursive = bool(params.get('restorecon_recursive'))
     wanted.acknowledged = set(to_text(name) for name in params.get('allow_dangerous') or [])
@@ -294,11 +307,15 @@ def _range_text(low, high):
 
 def import_line_port(key, setype, verb):
     proto, low, high = key
+    if verb == '-d':
+        return 'port -d -p %s %s' % (proto, _range_text(low, high))
     return 'port %s -t %s -p %s %s' % (verb, setype, proto, _range_text(low, high))
 
 
 def import_line_fcontext(key, setype, verb):
     target, ftype = key
+    if verb == '-d':
+        return "fcontext -d -f %s '%s'" % (ftype, target)
     return "fcontext %s -f %s -t %s '%s'" % (verb, ftype, setype, target)
 
 
@@ -383,6 +400,7 @@ def plan(wanted, current, runner):
     _plan_booleans(wanted, current, result, refused)
     _plan_ports(wanted, current, result, refused)
     _plan_fcontexts(wanted, current, result, refused)
+    _plan_removals(wanted, current, result)
     if refused:
         raise RemedyError('Refused, nothing was changed: %s. Acknowledge what you mean to hand out by listing it '
                           'in allow_dangerous.' % '; '.join(refused), refused=refused)
@@ -454,6 +472,35 @@ def _plan_fcontexts(wanted, current, result, refused):
         result.changes.append('file context %s (%s) -> %s' % (target, key[1], setype))
         result.before.append('fcontext %s %s' % (target, local.get(key) or 'none'))
         result.after.append('fcontext %s %s' % (target, setype))
+
+
+def _plan_removals(wanted, current, result):
+    """``state: absent``: the local port labels and file-context rules asked for go (``-d``); the policy's own cannot
+    be removed (a warning says so), and what is not there is no change."""
+    if not (wanted.ports_absent or wanted.fcontexts_absent):
+        return
+    local = current.local()
+    for key in sorted(wanted.ports_absent):
+        text = port_key_text(key)
+        if key not in local[1]:
+            if key in [(proto, low, high) for proto, low, high, dummy in current.portcons()]:
+                result.warnings.append('port %s is labelled by the policy itself: it cannot be removed.' % text)
+            continue
+        result.lines.append(import_line_port(key, None, '-d'))
+        result.changes.append('port %s: local label %s removed' % (text, local[1][key]))
+        result.before.append('port %s %s' % (text, local[1][key]))
+        result.after.append('port %s none' % text)
+    for key in sorted(wanted.fcontexts_absent):
+        target = key[0]
+        if key not in local[2]:
+            if key in current.builtin_fcontexts():
+                result.warnings.append('the file context %s is a rule of the policy itself: it cannot be removed.'
+                                       % target)
+            continue
+        result.lines.append(import_line_fcontext(key, None, '-d'))
+        result.changes.append('file context %s (%s): local rule %s removed' % (target, key[1], local[2][key]))
+        result.before.append('fcontext %s %s' % (target, local[2][key]))
+        result.after.append('fcontext %s none' % target)
 
 
 def _plan_relabel(wanted, current, result, runner):

@@ -61,7 +61,7 @@ options:
         type: bool
         required: true
   ports:
-    description: Port labels (C(semanage port -a/-m)).
+    description: Port labels (C(semanage port -a/-m), and C(-d) for O(ports[].state=absent)).
     type: list
     elements: dict
     default: []
@@ -76,12 +76,19 @@ options:
         required: true
         choices: [tcp, udp, sctp, dccp]
       setype:
-        description: Port type (a type with the C(port_type) attribute).
+        description: Port type (a type with the C(port_type) attribute). Required when O(ports[].state=present).
         type: str
-        required: true
+      state:
+        description:
+          - V(absent) removes the local label of exactly this port or range (one this collection or an administrator
+            added); a label the policy itself gives cannot be removed and is left as it is, with a warning.
+        type: str
+        choices: [present, absent]
+        default: present
+        version_added: 0.2.0
   fcontexts:
-    description: File-context rules (C(semanage fcontext -a/-m)). The paths they cover are relabelled only when listed
-      in O(restorecon).
+    description: File-context rules (C(semanage fcontext -a/-m), and C(-d) for O(fcontexts[].state=absent)). The paths
+      they cover are relabelled only when listed in O(restorecon).
     type: list
     elements: dict
     default: []
@@ -97,9 +104,17 @@ options:
         default: a
         choices: [a, f, d, c, b, s, l, p]
       setype:
-        description: File type (a type with the C(file_type) attribute).
+        description: File type (a type with the C(file_type) attribute). Required when O(fcontexts[].state=present).
         type: str
-        required: true
+      state:
+        description:
+          - V(absent) removes the local rule of exactly this expression and file type; list the paths it covered in
+            O(restorecon) to give them back the policy's label in the same run. A rule of the policy itself cannot be
+            removed and is left as it is, with a warning.
+        type: str
+        choices: [present, absent]
+        default: present
+        version_added: 0.2.0
   restorecon:
     description:
       - Paths to give the label the file contexts say (C(restorecon -v)), after the transaction. Only paths whose
@@ -220,10 +235,12 @@ def argument_spec():
             name=dict(type='str', required=True), state=dict(type='bool', required=True))),
         ports=dict(type='list', elements='dict', default=[], options=dict(
             ports=dict(type='str', required=True), proto=dict(type='str', required=True, choices=list(apply.PROTOCOLS)),
-            setype=dict(type='str', required=True))),
+            setype=dict(type='str'), state=dict(type='str', default='present', choices=['present', 'absent'])),
+            required_if=[('state', 'present', ('setype',))]),
         fcontexts=dict(type='list', elements='dict', default=[], options=dict(
             target=dict(type='str', required=True), ftype=dict(type='str', default='a', choices=list(apply.FTYPES)),
-            setype=dict(type='str', required=True))),
+            setype=dict(type='str'), state=dict(type='str', default='present', choices=['present', 'absent'])),
+            required_if=[('state', 'present', ('setype',))]),
         restorecon=dict(type='list', elements='path', default=[]),
         restorecon_recursive=dict(type='bool', default=False),
         allow_dangerous=dict(type='list', elements='str', default=[]),

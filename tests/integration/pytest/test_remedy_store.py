@@ -10,10 +10,12 @@ store's content, byte for byte.
 """
 import os
 import shutil
+import subprocess
 
 import pytest
 
-from store_copy import NAMESPACE_TOOLS, commit_num, namespace_ok, run_in_store_namespace, store_digest, store_type
+from store_copy import (NAMESPACE_TOOLS, commit_num, in_store_namespace, namespace_ok, run_in_store_namespace,
+                        store_digest, store_type)
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
 MODULE = os.path.join(REPO, 'plugins', 'modules', 'remedy.py')
@@ -67,6 +69,36 @@ def test_a_local_label_of_another_type_is_modified_not_added(root, tmp_path):
     assert rc == 0 and first['import_lines'] == ['port -a -t http_cache_port_t -p tcp 8089'], first
     second, rc = run(root, tmp_path, ports=[PORTS[0]])
     assert rc == 0 and second['import_lines'] == ['port -m -t http_port_t -p tcp 8089'], second
+
+
+def test_absent_removes_what_present_added_one_transaction_each(root, tmp_path):
+    """present -> absent -> present of port labels and a file-context rule: one transaction each, each rerun
+    unchanged, check mode and diff honest, and absent gives back the store as it was (semanage export)."""
+    present = dict(ports=PORTS, fcontexts=FCONTEXTS)
+    absent = dict(ports=[dict(p, state='absent') for p in PORTS],
+                  fcontexts=[{'target': f['target'], 'state': 'absent'} for f in FCONTEXTS])
+    commits = commit_num(root)
+    original = exported(root, tmp_path)
+    for step, args in enumerate((present, absent, present)):
+        planned, rc = run(root, tmp_path, check_mode=True, **args)
+        assert rc == 0 and planned['changed'] and len(planned['import_lines']) == 3, planned
+        assert commit_num(root) == commits + step, 'check mode committed'
+        done, rc = run(root, tmp_path, **args)
+        assert rc == 0 and done['transactions'] == 1 and done['import_lines'] == planned['import_lines'], done
+        assert commit_num(root) == commits + step + 1
+        again, rc = run(root, tmp_path, **args)
+        assert rc == 0 and not again['changed'] and again['import_lines'] == [], again
+        if args is absent:
+            assert all(line.startswith(('port -d', 'fcontext -d')) for line in done['import_lines'])
+            assert 'port tcp/8089 none' in done['diff']['after']
+            assert exported(root, tmp_path) == original  # nothing of ours is left
+    assert commit_num(root) == commits + 3
+
+
+def exported(root, tmp_path):
+    """The local customisations of the store copy (semanage export, run in its namespace)."""
+    out = subprocess.run(in_store_namespace(root, ['semanage', 'export']), capture_output=True, text=True, check=True)
+    return sorted(line for line in out.stdout.splitlines() if line.strip() and not line.startswith('#'))
 
 
 @pytest.mark.parametrize('args, message', [

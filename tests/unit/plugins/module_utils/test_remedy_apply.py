@@ -239,6 +239,29 @@ def test_plan_one_line_per_change_in_import_syntax():
                            'fcontext /srv/app(/.*)? none']
 
 
+def test_absent_removes_only_local_labels_and_rules():
+    local = ({}, {('tcp', 8089, 8089): 'http_port_t'}, {('/srv/app(/.*)?', 'a'): 'httpd_sys_content_t'})
+    plan = ra.plan(wanted(ports=[{'ports': '8089', 'proto': 'tcp', 'state': 'absent'},
+                                 {'ports': '22', 'proto': 'tcp', 'state': 'absent'},
+                                 {'ports': '9999', 'proto': 'udp', 'state': 'absent'}],
+                          fcontexts=[{'target': '/srv/app(/.*)?', 'state': 'absent'},
+                                     {'target': '/srv/data', 'ftype': 'd', 'state': 'absent'},
+                                     {'target': '/srv/none', 'state': 'absent'}]),
+                   Current(local=local), None)
+    assert plan.lines == ['port -d -p tcp 8089', "fcontext -d -f a '/srv/app(/.*)?'"]
+    assert plan.before == ['port tcp/8089 http_port_t', 'fcontext /srv/app(/.*)? httpd_sys_content_t']
+    assert plan.after == ['port tcp/8089 none', 'fcontext /srv/app(/.*)? none']
+    # the policy's own label of tcp/22 and rule of /srv/data stay, with a word; what is not there is no change
+    assert len(plan.warnings) == 2 and 'tcp/22' in plan.warnings[0] and '/srv/data' in plan.warnings[1]
+
+
+def test_present_and_absent_of_one_key_are_refused():
+    with pytest.raises(ra.RemedyError) as info:
+        wanted(ports=[{'ports': '8089', 'proto': 'tcp', 'setype': 'http_port_t'},
+                      {'ports': '8089', 'proto': 'tcp', 'state': 'absent'}])
+    assert 'both present and absent' in info.value.msg
+
+
 def test_a_running_value_that_differs_is_a_change():
     plan = ra.plan(wanted(booleans=[{'name': 'httpd_can_network_connect', 'state': True}]),
                    Current(booleans={'httpd_can_network_connect': True}, running={'httpd_can_network_connect': False}), None)
