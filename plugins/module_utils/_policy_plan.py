@@ -29,8 +29,8 @@ from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_mo
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_safety as safety
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_verdict as verdict
 from ansible_collections.fleetsec.selinux.plugins.module_utils._files import write_atomic
-from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_store import read_bytes, sha256_bytes
-from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError
+from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_store import lock_held, read_bytes, sha256_bytes
+from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import CommandFailed, FleetsecError
 
 
 ENTRY_KEYS = ('name', 'state', 'priority', 'version', 'denials', 'te', 'fc', 'if', 'src', 'remote_src', 'pp', 'cil',
@@ -424,7 +424,7 @@ class Planner(object):
             if not (self.module.check_mode or self.generating):
                 if operations:
                     self.store.check_record_writable([p.name for p in plans if p.kind is not None])
-                    self.store.commit(operations)
+                    self._failing_well(installs, lambda: self.store.commit(operations))
                     self._checksums_after_commit(installs)
                 self._update_records(plans)
             return self._result(plans, 1 if operations else 0, single)
@@ -466,7 +466,29 @@ class Planner(object):
         for plan in judged:
             safety.gate(plan.name, plan.findings, plan.allow_dangerous)
         if self.module.check_mode or self.generating:
-            self.store.trial(operations, self.workdir())
+            self._failing_well(judged, lambda: self.store.trial(operations, self.workdir()))
+
+    def _failing_well(self, plans, transaction):
+        """Run ``transaction``; when it fails for a batch of several installs, find the module that breaks it: each
+        install tried alone on a private copy of the store (nothing of the real store changes), the first that fails
+        named with semodule's message. A held lock or a lone module fails as it is."""
+        try:
+            return transaction()
+        except CommandFailed as err:
+            installs = [p for p in plans if 'install' in p.verbs()]
+            if len(installs) < 2 or lock_held(err):
+                raise
+            for plan in installs:
+                operation = [op for op in plan.operations if op[0] == 'install']
+                try:
+                    self.store.trial(operation, self.workdir())
+                except CommandFailed as alone:
+                    raise PlanError(
+                        "The transaction of %d modules failed, and module '%s' fails alone: %s. Nothing was changed "
+                        "(libsemanage applies all or none of a transaction); fix or leave out that module."
+                        % (len(installs), plan.name, (alone.stderr or alone.stdout or alone.msg).strip()),
+                        rc=alone.rc, stdout=alone.stdout, stderr=alone.stderr, cmd=alone.cmd, module=plan.name)
+            raise
 
     def _policy_read(self):
         return self.runner.later(lambda: model.read_model(

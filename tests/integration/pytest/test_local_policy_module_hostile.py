@@ -339,6 +339,21 @@ AVC = ('type=AVC msg=audit(1700000000.{n}:{n}): avc:  denied  {{ read }} for  pi
        'scontext={scontext} tcontext=system_u:object_r:user_home_t:s0 tclass=file permissive=0')
 
 
+@pytest.mark.parametrize('check_mode', [True, False])
+def test_a_batch_that_does_not_link_names_the_module_that_breaks_it(monkeypatch, policy_root, store_list, tmp_path,
+                                                                   check_mode):
+    """One module of a batch names a type no module defines: the one transaction fails at link time. Which module
+    broke it is found on private copies (each alone) and named; nothing was installed."""
+    bad = tmp_path / 'fsitest_nolink.cil'
+    bad.write_text('(allow ntpd_t fsitest_nosuch_t (file (read)))\n')
+    modules = [{'name': 'fsitest_good', 'te': TE_OK}, {'name': 'fsitest_nolink', 'cil': str(bad)}]
+    before = store_list(policy_root)
+    result, failed = run(monkeypatch, dict(modules=modules, policy_root=policy_root), check_mode=check_mode)
+    assert failed and "module 'fsitest_nolink' fails alone" in result['msg'], result
+    assert 'Failed to resolve' in result['msg'] and 'Nothing was changed' in result['msg']
+    assert store_list(policy_root) == before
+
+
 def test_batch_entry_with_only_dropped_denials_does_not_sink_the_others(monkeypatch, policy_root, store_list):
     """Denials of a user, role or MLS level the policy does not define make no rule: say which, skip that entry."""
     bad = [AVC.format(n=1, scontext='nosuch_u:system_r:ntpd_t:s0'),
