@@ -209,7 +209,8 @@ def protection(attrs, type_name, model):
     if 'sysctl_type' in attrs:
         return 'a kernel parameter (sysctl)'
     granted = model.every_domain.get(type_name, {})
-    shared = granted.get('file', set())
+    # files only: every domain also reads the /proc files of some domains (abrt_t), which are no family
+    shared = granted.get('file', set()) if 'file_type' in attrs or 'file_type' not in model.attributes else set()
     if shared & set(['execute', 'execmod']):
         return 'code every domain runs (libraries, the loader)'
     if 'read' in shared or attrs & set(['base_ro_file_type', 'configfile']):

@@ -45,6 +45,7 @@ LABELS = frozenset(['genfscon', 'portcon', 'fsuse', 'netifcon', 'nodecon', 'ibpk
                     'iomemcon', 'ioportcon', 'pcidevicecon', 'devicetreecon', 'sid', 'sidcontext', 'sidorder'])
 SCOPES = frozenset(['block', 'in', 'macro', 'call', 'blockinherit', 'blockabstract'])
 ENTRY_ATTRIBUTES = frozenset(['exec_type', 'entry_type'])
+BASELINE = 'domain'  # the attribute of every process type (refpolicy and its derivatives)
 
 
 def _flat(expr):
@@ -139,6 +140,7 @@ class Judge(object):
         self.model, self.tx = model, transaction
         self._protection = {}
         self._rule_cache = {}
+        self._writers = None  # {type the transaction declares: sources it lets write it}
         self._defaults = {}  # label scope -> {probe path: type it has today}, or None when unreadable
         self._attrs_of = None
 
@@ -324,6 +326,8 @@ class Judge(object):
         found = []
         self.prefetch(set(name for member in joined for name in self._effective(member, attribute)))
         for member in sorted(joined):
+            if attribute in self.model.attributes_of(member):
+                continue  # a member already: nothing changes
             reasons = self._join_reasons(member, attribute)
             if reasons:
                 found.append(('typeattribute %s %s' % (member, attribute), '; '.join(reasons)))
@@ -342,7 +346,8 @@ class Judge(object):
             if name == 'unconfined_domain_type':
                 reasons.append('makes %s an unconfined domain' % member)
             as_source, as_target = self._rules(name, 'source'), self._rules(name, 'target')
-            grants = self._source_grants(member, name, as_source)
+            # what the domain attribute grants, every process type of the policy has: the baseline, not power
+            grants = [] if name == BASELINE else self._source_grants(member, name, as_source)
             if grants:
                 reasons.append('joins %s%s, which is granted: %s' % (name, held, self._examples(grants)))
             writers = self._target_writers(member, name, as_target)
@@ -378,7 +383,8 @@ class Judge(object):
         return out
 
     def _target_writers(self, member, attribute, rules):
-        if not self.protection(member):
+        # a type the transaction declares protects nothing yet: who may write it is judged by its own rules
+        if self.declared(member) or not self.protection(member):
             return []
         out = []
         for (kind, source, target, tclass), values in sorted(rules.items()):
@@ -417,6 +423,9 @@ class Judge(object):
         if len(scope.rstrip('/')) < 2:
             return found + [(rule, 'labels %s, an expression that reaches from the root of the file system: not '
                                    'judged, review it' % path)]
+        writers = self._writers_of(new_type) if self.declared(new_type) else None
+        if writers is not None and not writers:
+            return found  # a type of the transaction's own that nobody may write: the relabel hands out nothing
         covered = []
         for expression, old_type in self.model.file_contexts:
             if old_type != new_type and pm.literal_prefix(expression).startswith(scope) and self.protection(old_type):
@@ -429,8 +438,30 @@ class Judge(object):
             if old_type != new_type and self.protection(old_type):
                 covered.insert(0, '%s (now %s, %s)' % (probe, old_type, self.protection(old_type)))
         if covered:
-            found.append((rule, 'can relabel files the policy protects: %s' % self._examples_in_order(covered)))
+            whom = ' to %s, which the transaction lets %s write' % (new_type, ', '.join(sorted(writers)[:EXAMPLES_SHOWN])) \
+                if writers else ''
+            found.append((rule, 'can relabel files the policy protects%s: %s' % (whom, self._examples_in_order(covered))))
         return found
+
+    def _writers_of(self, type_name):
+        """The sources the transaction grants a write permission (file classes) on ``type_name``, a type it declares."""
+        type_name = self.resolve(type_name)
+        if self._writers is None:
+            self._writers = {}
+            for dummy, statements in self.tx.modules:
+                for stmt in statements:
+                    args = stmt.args
+                    if stmt.keyword != 'allow' or len(args) != 3 or not isinstance(args[2], list) \
+                            or len(args[2]) != 2 or not isinstance(args[2][1], list) or isinstance(args[0], list):
+                        continue
+                    tclass, perms = args[2]
+                    if tclass not in pm.FILE_CLASSES or not (set(p for p in perms if not isinstance(p, list))
+                                                             & pm.WRITE_PERMS or 'all' in perms):
+                        continue
+                    targets = self.members(args[0]) if args[1] == 'self' else self.members(args[1])
+                    for target in targets:
+                        self._writers.setdefault(target, set()).add(args[0])
+        return self._writers.get(type_name, set())
 
     @staticmethod
     def _examples_in_order(items):

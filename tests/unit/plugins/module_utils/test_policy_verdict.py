@@ -39,6 +39,11 @@ RULES = {
     ('xdg_config_type', 'target'): 'allow staff_t xdg_config_type:file { read write create };\n',
     ('sudo_exec_t', 'target'): 'allow unconfined_t sudo_exec_t:file { entrypoint execute };\n',
     ('unconfined_domain_type', 'source'): 'allow unconfined_domain_type file_type:file write;\n',
+    ('domain', 'source'): 'allow domain null_device_t:chr_file { read write };\n',
+    ('file_type', 'target'): 'allow unconfined_t file_type:file { read write };\n',
+    ('non_security_file_type', 'target'): 'allow staff_t non_security_file_type:file read;\n',
+    ('non_auth_file_type', 'target'): 'allow staff_t non_auth_file_type:file read;\n',
+    ('exec_type', 'target'): 'allow unconfined_t exec_type:file { read write };\n',
 }
 FILE_CONTEXTS = [('/etc/shadow.*', 'shadow_t'), ('/usr/sbin(/.*)?', 'bin_t'), ('/usr/sbin/ntpd', 'ntpd_exec_t'),
                  ('/etc(/.*)?', 'etc_t'), ('/srv(/.*)?', 'var_t'), ('/[^/]+', 'etc_t'),
@@ -84,6 +89,7 @@ def rules(text):
     return [rule for rule, dummy in verdict(text)]
 
 
+WRITABLE = '(type fsx_t)(allow ntpd_t fsx_t (file (write)))'
 CASES = [
     # (id, CIL, expected rules, a word every reason holds)
     ('harmless read', '(allow ntpd_t user_home_t (file (read open)))', [], None),
@@ -146,19 +152,22 @@ CASES = [
      'may now run the existing domain'),
     ('a new domain in system_r', '(type fsx_t)(roletype system_r fsx_t)(roletype object_r fsx_t)', [], None),
     # labels
-    ('a file context over a protected file', '(type fsx_t)(filecon "/etc/shadow" file (system_u object_r fsx_t '
-                                             '((s0) (s0))))',
+    ('a file context over a protected file', WRITABLE + '(filecon "/etc/shadow" file (system_u object_r fsx_t '
+                                                        '((s0) (s0))))',
      ['filecon /etc/shadow file fsx_t'], 'shadow_t'),
-    ('a file context below a protected directory', '(type fsx_t)(filecon "/usr/sbin/.+" file (system_u object_r fsx_t '
-                                                   '((s0) (s0))))',
+    ('a file context below a protected directory', WRITABLE + '(filecon "/usr/sbin/.+" file '
+                                                              '(system_u object_r fsx_t ((s0) (s0))))',
      ['filecon /usr/sbin/.+ file fsx_t'], 'bin_t'),
-    ('an application tree', '(type fsx_t)(filecon "/srv/acme(/.*)?" any (system_u object_r fsx_t ((s0) (s0))))',
+    ('an application tree', WRITABLE + '(filecon "/srv/acme(/.*)?" any (system_u object_r fsx_t ((s0) (s0))))',
      [], None),
-    ('an expression inside a name reaches its directory', '(type fsx_t)(filecon "/usr/s?bin/ntpd" file '
-                                                           '(system_u object_r fsx_t ((s0) (s0))))',
+    # a new type nobody may write protects nothing the relabel could hand out: the app's own binary, for one
+    ('the module labels its own binary', '(type fsx_exec_t)(filecon "/usr/sbin/fsx" file (system_u object_r fsx_exec_t '
+                                         '((s0) (s0))))', [], None),
+    ('an expression inside a name reaches its directory', WRITABLE + '(filecon "/usr/s?bin/ntpd" file '
+                                                                      '(system_u object_r fsx_t ((s0) (s0))))',
      ['filecon /usr/s?bin/ntpd file fsx_t'], 'ntpd_exec_t'),
-    ('ssh keys in every home', '(type fsx_t)(filecon "/home/[^/]+/\\.ssh(/.*)?" any (system_u object_r fsx_t '
-                               '((s0) (s0))))',
+    ('ssh keys in every home', WRITABLE + '(filecon "/home/[^/]+/\\.ssh(/.*)?" any (system_u object_r fsx_t '
+                                          '((s0) (s0))))',
      ['filecon /home/[^/]+/\\.ssh(/.*)? any fsx_t'], 'ssh_home_t'),
     ('from the root', '(type fsx_t)(filecon "/(etc|srv)/x" file (system_u object_r fsx_t ((s0) (s0))))',
      ['filecon /(etc|srv)/x file fsx_t'], 'root of the file system'),
@@ -181,6 +190,31 @@ def test_verdict_per_class(text, expected, word):
     assert [rule for rule, dummy in found] == expected, found
     for dummy, reason in found:
         assert word in reason, reason
+
+
+NEW_DOMAIN = """(type myapp_t)(type myapp_exec_t)(type myapp_var_t)
+(roletype system_r myapp_t)(roletype object_r myapp_exec_t)
+(typeattributeset domain (myapp_t))
+(typeattributeset file_type (myapp_exec_t myapp_var_t))
+(typeattributeset non_security_file_type (myapp_exec_t myapp_var_t))
+(typeattributeset non_auth_file_type (myapp_exec_t myapp_var_t))
+(typeattributeset exec_type (myapp_exec_t))
+(allow myapp_t myapp_exec_t (file (entrypoint read execute)))
+(allow myapp_t myapp_var_t (file (read write create unlink)))
+(typetransition unconfined_t myapp_exec_t process myapp_t)
+(filecon "/usr/sbin/myapp" file (system_u object_r myapp_exec_t ((s0) (s0))))
+(filecon "/srv/myapp(/.*)?" any (system_u object_r myapp_var_t ((s0) (s0))))
+"""
+
+
+def test_a_module_for_a_new_daemon_hands_out_nothing():
+    """The usual module of a new application (its domain, entry point, data tree, the attributes every domain and
+    file type joins) is no finding: the new types protect nothing yet, and domain's grants are every domain's."""
+    assert verdict(NEW_DOMAIN) == []
+
+
+def test_an_existing_member_joining_again_changes_nothing():
+    assert verdict('(typeattributeset exec_type (bin_t))') == []
 
 
 def test_findings_are_per_module_of_the_transaction():
@@ -213,8 +247,8 @@ def test_label_findings_judge_a_file_context_rule_like_a_module_does():
 def test_labels_are_refused_when_their_trees_cannot_be_read():
     policy = model()
     policy.default_types = lambda paths: None
-    found = pv.judge(policy, [('a', '(type fsx_t)(filecon "/srv/acme(/.*)?" any (system_u object_r fsx_t '
-                                    '((s0) (s0))))')])['a']
+    found = pv.judge(policy, [('a', WRITABLE + '(filecon "/srv/acme(/.*)?" any (system_u object_r fsx_t '
+                                               '((s0) (s0))))')])['a']
     assert [f['rule'] for f in found] == ['filecon /srv/acme(/.*)? any fsx_t'] and 'not judged' in found[0]['reason']
 
 
