@@ -36,6 +36,7 @@ MODULE = 'fleetsec.selinux.local_policy_module'
 # the largest controller-side source read (.te, .fc, .if, templates): far above any reviewable module
 MAX_SOURCE_BYTES = 16 * 1024 * 1024
 
+
 def _strip_suffixes(path):
     base = path[:-3] if path.endswith('.j2') else path
     return os.path.splitext(base)[0]

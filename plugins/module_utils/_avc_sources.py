@@ -50,7 +50,6 @@ _ROTATED = re.compile(r'^(?:\.(\d+)|-(\d{8,10}))(?:\.gz)?$')
 _ISO = re.compile(r'^(\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:\.\d+)?)?)?\s*(Z|[+-]\d\d:?\d\d)?$')
 
 
-
 class SourceError(FleetsecError):
     pass
 

@@ -118,7 +118,7 @@ def trust_problems(path, info=None, want_dir=False, parent=True):
     if want_dir and not stat.S_ISDIR(info.st_mode):
         problems.append('not a directory')
     elif not want_dir and not stat.S_ISREG(info.st_mode):
-        problems.append('not a regular file (it %s)' % _not_regular(info.st_mode).split(', not a regular file')[0])
+        problems.append('not a regular file (it %s)' % _not_regular(info.st_mode).split(', not a regular file', 1)[0])
     if info.st_uid != os.geteuid():
         problems.append('owned by uid %d' % info.st_uid)
     if info.st_mode & 0o022:

@@ -19,7 +19,6 @@ import re
 from ansible.module_utils.common.text.converters import to_text
 
 
-
 SETOOLS_HINT = 'setools-console (EL) or setools (Debian)'
 # what judging a transaction runs (declared in _commands)
 GRANT_TOOLS = ('sesearch', 'seinfo')

@@ -42,6 +42,7 @@ EXEC_PERMS = frozenset(['execmem', 'execstack', 'execheap', 'execmod'])
 PROCESS_CONTROL = frozenset(['ptrace'])
 PROCESS_ENTRY = frozenset(['transition', 'dyntransition', 'noatsecure', 'siginh', 'rlimitinh'])
 
+
 def permission_reason(tclass, perm):
     """Why ``perm`` on ``tclass`` hands out power whatever the type (a short text), or None: dangerous capabilities,
     security server permissions, executable memory. The one list of them (the verdict and the text check use it)."""
@@ -197,8 +198,9 @@ class PolicyModel(object):
 def protection(attrs, type_name, model):
     """Why writing to ``type_name`` (whose attributes are ``attrs``) hands out power: a family name, or None.
     The families and the attributes they are read from are documented in docs/local_policy_module.md."""
-    if 'security_file_type' in attrs or ('file_type' in attrs and 'non_security_file_type' not in attrs
-                                          and 'non_security_file_type' in model.attributes):
+    refpolicy_security = ('file_type' in attrs and 'non_security_file_type' not in attrs
+                          and 'non_security_file_type' in model.attributes)
+    if 'security_file_type' in attrs or refpolicy_security:
         return 'a security file (SELinux policy and configuration, passwords)'
     if 'file_type' in attrs and 'non_auth_file_type' not in attrs and 'non_auth_file_type' in model.attributes:
         return 'an authentication file'

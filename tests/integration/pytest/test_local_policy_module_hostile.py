@@ -131,33 +131,30 @@ CLASSES = [
      'filecon /usr/sbin/.+ file fsitest_t', 'bin_t'),
     ('port label', dict(cil='(portcon tcp 2222 (system_u object_r ssh_port_t ((s0) (s0))))'),
      'portcon tcp 2222 (system_u object_r ssh_port_t ((s0) (s0)))', 'portcon'),
-    ('protected type joins a target attribute', dict(te='require { type bin_t; attribute httpdcontent; }\n'
-                                                    'typeattribute bin_t httpdcontent;\n'),
+    ('protected type joins a target attribute', dict(te='require { type bin_t; attribute httpdcontent; }\ntypeattribute bin_t httpdcontent;\n'),
      'typeattribute bin_t httpdcontent', 'may now write bin_t'),
-    ('assertion exemption', dict(te='require { type ntpd_t; attribute can_relabelto_shadow_passwords; }\n'
-                                   'typeattribute ntpd_t can_relabelto_shadow_passwords;\n'),
+    ('assertion exemption',
+     dict(te='require { type ntpd_t; attribute can_relabelto_shadow_passwords; }\ntypeattribute ntpd_t can_relabelto_shadow_passwords;\n'),
      'typeattribute ntpd_t can_relabelto_shadow_passwords', 'can_relabelto_shadow_passwords'),
-    ('constraint exemption', dict(te='require { type ntpd_t; attribute can_change_object_identity; }\n'
-                                    'typeattribute ntpd_t can_change_object_identity;\n'),
+    ('constraint exemption',
+     dict(te='require { type ntpd_t; attribute can_change_object_identity; }\ntypeattribute ntpd_t can_change_object_identity;\n'),
      'typeattribute ntpd_t can_change_object_identity', 'exempts ntpd_t from the constraints'),
     ('dormant optional block', dict(cil='(optional fsitest_o (allow ntpd_t fsitest_dormant_t (file (write))))'),
      'allow ntpd_t fsitest_dormant_t:file write', 'dormant: optional fsitest_o'),
-    ('dormant conditional branch', dict(te='require { type ntpd_t; type shadow_t; class file write; }\n'
-                                          'bool fsitest_b false;\nif (fsitest_b) { allow ntpd_t shadow_t:file write; }\n'),
+    ('dormant conditional branch',
+     dict(te='require { type ntpd_t; type shadow_t; class file write; }\nbool fsitest_b false;\nif (fsitest_b) { allow ntpd_t shadow_t:file write; }\n'),
      'allow ntpd_t shadow_t:file write', 'dormant: booleanif'),
     ('a user gains a role', dict(cil='(userrole staff_u sysadm_r)'), 'userrole staff_u sysadm_r', 'sysadm_r'),
     ('role allow', dict(cil='(roleallow staff_r sysadm_r)'), 'roleallow staff_r sysadm_r', 'review it'),
-    ('ptrace of an unconfined domain', dict(te='require { type ntpd_t; type unconfined_t; class process ptrace; }\n'
-                                              'allow ntpd_t unconfined_t:process ptrace;\n'),
+    ('ptrace of an unconfined domain',
+     dict(te='require { type ntpd_t; type unconfined_t; class process ptrace; }\nallow ntpd_t unconfined_t:process ptrace;\n'),
      'allow ntpd_t unconfined_t:process ptrace', 'ptrace of another domain'),
-    ('kernel parameters', dict(te='require { type ntpd_t; type sysctl_kernel_t; class file write; }\n'
-                                 'allow ntpd_t sysctl_kernel_t:file write;\n'),
+    ('kernel parameters', dict(te='require { type ntpd_t; type sysctl_kernel_t; class file write; }\nallow ntpd_t sysctl_kernel_t:file write;\n'),
      'allow ntpd_t sysctl_kernel_t:file write', 'kernel parameter'),
-    ('raw disk', dict(te='require { type ntpd_t; type fixed_disk_device_t; class blk_file write; }\n'
-                        'allow ntpd_t fixed_disk_device_t:blk_file write;\n'),
+    ('raw disk',
+     dict(te='require { type ntpd_t; type fixed_disk_device_t; class blk_file write; }\nallow ntpd_t fixed_disk_device_t:blk_file write;\n'),
      'allow ntpd_t fixed_disk_device_t:blk_file write', 'device'),
-    ('ssh keys', dict(te='require { type ntpd_t; type ssh_home_t; class file append; }\n'
-                        'allow ntpd_t ssh_home_t:file append;\n'),
+    ('ssh keys', dict(te='require { type ntpd_t; type ssh_home_t; class file append; }\nallow ntpd_t ssh_home_t:file append;\n'),
      'allow ntpd_t ssh_home_t:file append', 'ssh keys'),
 ]
 
@@ -341,7 +338,7 @@ AVC = ('type=AVC msg=audit(1700000000.{n}:{n}): avc:  denied  {{ read }} for  pi
 
 @pytest.mark.parametrize('check_mode', [True, False])
 def test_a_batch_that_does_not_link_names_the_module_that_breaks_it(monkeypatch, policy_root, store_list, tmp_path,
-                                                                   check_mode):
+                                                                    check_mode):
     """One module of a batch names a type no module defines: the one transaction fails at link time. Which module
     broke it is found on private copies (each alone) and named; nothing was installed."""
     bad = tmp_path / 'fsitest_nolink.cil'

@@ -32,6 +32,8 @@ OLD_ATTRS = (
     '   attribute unconfined_domain_type;\n'
     '\tunconfined_t\n'
 )
+
+
 def test_parse_rules_merges_permissions_and_drops_conditions():
     rules = grants.parse_rules(OLD_RULES)
     assert rules[('allow', 'ntpd_t', 'ntpd_t', 'capability')] == set(['net_admin', 'sys_time'])

@@ -36,8 +36,8 @@ def test_one_seinfo_run_is_split_into_its_sections():
     types, aliases = pm.parse_types(sections['Types'])
     assert types['bin_t'] == set(['entry_type', 'exec_type', 'file_type'])
     assert aliases == {'sbin_t': 'bin_t', 'ls_exec_t': 'bin_t'}
-    assert grants.parse_attributes(sections['Type Attributes']) == {'exec_type': set(['bin_t']),
-                                                                     'file_type': set(['bin_t', 'shadow_t'])}
+    assert grants.parse_attributes(sections['Type Attributes']) == {
+        'exec_type': set(['bin_t']), 'file_type': set(['bin_t', 'shadow_t'])}
 
 
 def test_exemptions_are_the_attributes_a_constraint_compares_with_equals():

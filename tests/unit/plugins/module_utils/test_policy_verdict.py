@@ -163,8 +163,8 @@ CASES = [
     # a new type nobody may write protects nothing the relabel could hand out: the app's own binary, for one
     ('the module labels its own binary', '(type fsx_exec_t)(filecon "/usr/sbin/fsx" file (system_u object_r fsx_exec_t '
                                          '((s0) (s0))))', [], None),
-    ('an expression inside a name reaches its directory', WRITABLE + '(filecon "/usr/s?bin/ntpd" file '
-                                                                      '(system_u object_r fsx_t ((s0) (s0))))',
+    ('an expression inside a name reaches its directory',
+     WRITABLE + '(filecon "/usr/s?bin/ntpd" file (system_u object_r fsx_t ((s0) (s0))))',
      ['filecon /usr/s?bin/ntpd file fsx_t'], 'ntpd_exec_t'),
     ('ssh keys in every home', WRITABLE + '(filecon "/home/[^/]+/\\.ssh(/.*)?" any (system_u object_r fsx_t '
                                           '((s0) (s0))))',

@@ -172,8 +172,6 @@ def test_powerful_booleans(name, state, powerful):
     assert ra.powerful_boolean(name, state) is powerful
 
 
-
-
 def test_labels_in_range_sees_every_label_inside():
     portcons = [('tcp', 22, 22, 'ssh_port_t'), ('tcp', 1024, 32767, 'unreserved_port_t'), ('tcp', 8080, 8080, 'http_cache_port_t')]
     assert ra.labels_in_range(portcons, ('tcp', 8079, 8081)) == {'unreserved_port_t', 'http_cache_port_t'}
