@@ -23,6 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, 'tests', 'integration', 'pytest'))
 
 import policy_rebuilds as harness  # noqa: E402  (in-process module runs, command log, warm-up)
+from remedy_transactions import fresh_root as copy_store  # noqa: E402
 import store_copy  # noqa: E402
 
 TARGET_RATIO = 1.2
@@ -31,10 +32,8 @@ TE = ('require { type ntpd_t; type user_home_t; class file { getattr open read }
 
 
 def fresh_root(base, name):
-    root = os.path.join(base, name)
-    for parent, source in store_copy.STORE_DIRS:
-        os.makedirs(os.path.join(root, parent), exist_ok=True)
-        shutil.copytree(source, os.path.join(root, parent, os.path.basename(source)), symlinks=True)
+    """A private copy of the store (as remedy_transactions makes it), listed and read once."""
+    root = copy_store(base, name)
     subprocess.run(['semodule', '-p', root, '-s', store_copy.store_type(root), '-lfull'], check=True,
                    capture_output=True)
     harness.warm_up(root)

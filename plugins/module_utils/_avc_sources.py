@@ -35,7 +35,7 @@ from ansible.module_utils.common.text.converters import to_bytes, to_native, to_
 from ansible.module_utils.six import integer_types, string_types
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils._files import (
-    NotReadable, open_regular, trust_problems, write_atomic)
+    NotReadable, open_regular, read_regular, trust_problems, write_atomic)
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import CommandFailed, FleetsecError
 
 DEFAULT_PATH = '/var/log/audit/audit.log'
@@ -453,27 +453,16 @@ def load_checkpoint(path):
     of the wrong type are a :class:`SourceError` naming the path and what is wrong.
     """
     try:
-        fd, info = open_regular(path)
+        data = read_regular(path, check=lambda info: check_trusted_checkpoint(path, info))
     except NotReadable as e:
-        if e.errno == errno.ENOENT:
-            return None
         if e.errno is None:
             raise SourceError('Checkpoint %s %s; give the path of a regular file (created when missing).'
                               % (path, e.reason))
         raise SourceError('Cannot read checkpoint %s: %s' % (path, e.reason))
-    chunks = []
+    if data is None:
+        return None
     try:
-        check_trusted_checkpoint(path, info)
-        chunk = os.read(fd, READ_CHUNK)
-        while chunk:
-            chunks.append(chunk)
-            chunk = os.read(fd, READ_CHUNK)
-    except (IOError, OSError) as e:
-        raise SourceError('Cannot read checkpoint %s: %s' % (path, to_native(e.strerror or e)))
-    finally:
-        os.close(fd)
-    try:
-        state = json.loads(to_text(b''.join(chunks), errors='surrogate_or_strict'))
+        state = json.loads(to_text(data, errors='surrogate_or_strict'))
     except ValueError:
         raise SourceError('Checkpoint %s is not valid JSON; remove it to start over.' % path)
     if not isinstance(state, dict) or state.get('version') != STATE_VERSION:

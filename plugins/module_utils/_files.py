@@ -84,16 +84,20 @@ def open_regular(path):
     return fd, st
 
 
-def read_regular(path):
-    """The bytes of the regular file ``path``; None when it does not exist; :class:`NotReadable` otherwise."""
+def read_regular(path, check=None):
+    """The bytes of the regular file ``path``; None when it does not exist; :class:`NotReadable` otherwise.
+    ``check(stat)``, when given, is called with the OPENED file's stat before anything is read (it raises to refuse:
+    what is judged is what is read)."""
     try:
-        fd, dummy = open_regular(path)
+        fd, info = open_regular(path)
     except NotReadable as e:
         if e.errno == errno.ENOENT:
             return None
         raise
     chunks = []
     try:
+        if check is not None:
+            check(info)
         chunk = os.read(fd, READ_CHUNK)
         while chunk:
             chunks.append(chunk)

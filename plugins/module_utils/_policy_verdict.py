@@ -265,7 +265,6 @@ class Judge(object):
             return [(stmt.text(), 'an access rule this reader cannot expand: not judged')]
         source, target, classperms = args
         if stmt.keyword == 'allowx':
-            tclass = classperms[1] if isinstance(classperms, list) and len(classperms) > 1 else '?'
             family = None if target == 'self' else self.protection(target)
             return [(stmt.text(), 'ioctl commands on %s, %s' % (target, family))] if family else []
         if not isinstance(classperms, list) or len(classperms) != 2 or isinstance(classperms[0], list) \
@@ -362,9 +361,7 @@ class Judge(object):
 
     @staticmethod
     def _examples(items):
-        items = sorted(set(items))
-        more = len(items) - EXAMPLES_SHOWN
-        return '; '.join(items[:EXAMPLES_SHOWN]) + (' and %d more' % more if more > 0 else '')
+        return Judge._examples_in_order(sorted(set(items)))
 
     def _source_grants(self, member, attribute, rules):
         out = []
@@ -406,14 +403,27 @@ class Judge(object):
                 domains |= self.members(source)
         return sorted(d for d in domains if self.privileged(d))
 
-    def filecon(self, stmt):
+    @staticmethod
+    def _filecon_parts(stmt):
+        """(path, new type) of a ``filecon`` statement with a context, else None."""
         args = stmt.args
-        if len(args) != 3 or isinstance(args[0], list) or not isinstance(args[2], list) or len(args[2]) < 3:
-            if len(args) == 3 and args[2] == []:
+        if stmt.keyword != 'filecon' or len(args) != 3 or isinstance(args[0], list) or not isinstance(args[2], list) \
+                or len(args[2]) < 3:
+            return None
+        return cil.unquote(args[0]), args[2][2]
+
+    def _filecons(self):
+        """The (path, new type) of every readable ``filecon`` of the transaction."""
+        return [parts for dummy, statements in self.tx.modules for parts in map(self._filecon_parts, statements) if parts]
+
+    def filecon(self, stmt):
+        parts = self._filecon_parts(stmt)
+        if parts is None:
+            if len(stmt.args) == 3 and stmt.args[2] == []:
                 return []  # <<none>>: takes a label away, grants nothing
             return [(stmt.text(), 'a file context this reader cannot read: not judged')]
-        path, new_type = cil.unquote(args[0]), args[2][2]
-        rule = 'filecon %s %s %s' % (path, args[1], new_type)
+        path, new_type = parts
+        rule = 'filecon %s %s %s' % (path, stmt.args[1], new_type)
         found = []
         entered = self.privileged_entries(new_type)
         if entered:
@@ -470,13 +480,8 @@ class Judge(object):
 
     def _read_defaults(self):
         """The labels the policy gives today to each label statement's tree and a path inside it (one call)."""
-        scopes = set()
-        for dummy, statements in self.tx.modules:
-            for stmt in statements:
-                if stmt.keyword == 'filecon' and stmt.args and not isinstance(stmt.args[0], list):
-                    scope = label_scope(cil.unquote(stmt.args[0])).rstrip('/')
-                    if len(scope) >= 2:
-                        scopes.add(scope)
+        scopes = set(label_scope(path).rstrip('/') for path, dummy in self._filecons())
+        scopes = set(scope for scope in scopes if len(scope) >= 2)
         probes = dict((scope, [scope, scope + '/fleetsec-probe']) for scope in scopes)
         found = self.model.default_types([p for paths in probes.values() for p in paths]) \
             if probes and self.model.default_types else None
@@ -541,11 +546,7 @@ class Judge(object):
                 for expr in exprs:
                     for member in self.evaluate(expr) or ():
                         wanted.update(self._effective(member, attribute))
-        for dummy, statements in self.tx.modules:
-            for stmt in statements:
-                if stmt.keyword == 'filecon' and len(stmt.args) == 3 and isinstance(stmt.args[2], list) \
-                        and len(stmt.args[2]) >= 3 and self._entry_candidate(stmt.args[2][2]):
-                    wanted.add(self.resolve(stmt.args[2][2]))
+        wanted.update(self.resolve(new_type) for dummy, new_type in self._filecons() if self._entry_candidate(new_type))
         self.prefetch(wanted)  # every attribute a join reaches, every entry type a label hands out: two queries
         self._read_defaults()
         for name, statements in self.tx.modules:
