@@ -601,9 +601,19 @@ class Planner(object):
             'installed_before': first.installed_before if first else None,
             'priority': first.priority if first else self.defaults.get('priority'),
         }
+        if self.generating:
+            result['policy'] = self._judged_policy()
         if self.module._diff:
             result['diff'] = self._diff(plans, first)
         return result
+
+    def _judged_policy(self):
+        """The binary policy the generated modules were judged against: its path and checksum."""
+        path = self.store.policy_file()
+        try:
+            return {'file': path, 'checksum': sha256_bytes(read_bytes(path))}
+        except (IOError, OSError):
+            return {'file': path, 'checksum': None}
 
     def _diff(self, plans, first):
         def after(plan):

@@ -173,40 +173,50 @@ def _port_number(value, what):
     return number
 
 
+def denial_changes(denial, what):
+    """What one triaged denial (an avc_collect denial with ``remedy``) asks for, its fields checked for type and
+    range: ``[('relabel', path)]``, ``[('boolean', name), ...]``, ``[('port', (proto, port, type))]``; ``allow`` and
+    ``none`` ask for nothing here (they are the module's). Nothing on the host is read: the change set, on the
+    controller, reads remedies with it too."""
+    found = _field(denial, dict, what).get('remedy')
+    if not isinstance(found, dict):
+        raise RemedyError('Every entry of denials needs the remedy of avc_collect with triage=true; %s has none.'
+                          % what)
+    kind = found.get('remedy')
+    if kind not in REMEDIES:
+        raise RemedyError('Unknown remedy %r in %s: one of %s.' % (kind, what, ', '.join(REMEDIES)))
+    evidence = _field(found.get('evidence'), dict, what + '.remedy.evidence')
+    if kind == 'relabel':
+        path = evidence.get('path')
+        if not isinstance(path, (str, type(u''))) or not path.startswith('/') or '\n' in path or '\x00' in path:
+            raise RemedyError('Invalid path %r in %s: expected an absolute path.' % (path, what))
+        return [('relabel', path)]
+    if kind == 'boolean':
+        return [('boolean', _name(_field(entry, dict, '%s.remedy.evidence.booleans[%d]' % (what, number)).get('name'),
+                                  'boolean name'))
+                for number, entry in enumerate(_field(evidence.get('booleans'), list, what + '.remedy.evidence.booleans'))]
+    if kind == 'port':
+        port, protocol = _port_number(evidence.get('port'), what), evidence.get('protocol')
+        if protocol not in PROTOCOLS:
+            raise RemedyError('Invalid protocol %r in %s: one of %s.' % (protocol, what, ', '.join(PROTOCOLS)))
+        return [('port', (protocol, port, _name(evidence.get('proposed_type'), 'port type')))]
+    return []
+
+
 def from_denials(denials, wanted):
     """Add the remedies avc_collect's triage chose (``denials[].remedy``); ``allow`` ones are left to the module.
     Every field is checked for its type and range, like the explicit options, before anything runs."""
     for index, denial in enumerate(_field(denials, list, 'denials')):
-        what = 'denials[%d]' % index
-        found = _field(denial, dict, what).get('remedy')
-        if not isinstance(found, dict):
-            raise RemedyError('Every entry of denials needs the remedy of avc_collect with triage=true; %s has none.'
-                              % what)
-        kind = found.get('remedy')
-        if kind not in REMEDIES:
-            raise RemedyError('Unknown remedy %r in %s: one of %s.' % (kind, what, ', '.join(REMEDIES)))
-        evidence = _field(found.get('evidence'), dict, what + '.remedy.evidence')
-        if kind == 'relabel':
-            path = evidence.get('path')
-            if not isinstance(path, (str, type(u''))):
-                raise RemedyError('Invalid path %r in %s: expected an absolute path.' % (path, what))
-            if path.startswith('/') and not os.path.lexists(path):
+        for kind, value in denial_changes(denial, 'denials[%d]' % index):
+            if kind == 'boolean':
+                wanted.booleans.setdefault(value, True)
+            elif kind == 'port':
+                wanted.ports.setdefault((value[0], value[1], value[1]), value[2])
+            elif not os.path.lexists(value):
                 # the record outlived the file (removed or replaced since): nothing left to relabel
-                wanted.warnings.append('%s, named by a relabel remedy, no longer exists: not relabelled.' % path)
-                continue
-            path = check_path(path)
-            if path not in wanted.relabel:
-                wanted.relabel.append(path)
-        elif kind == 'boolean':
-            for number, entry in enumerate(_field(evidence.get('booleans'), list, what + '.remedy.evidence.booleans')):
-                entry = _field(entry, dict, '%s.remedy.evidence.booleans[%d]' % (what, number))
-                wanted.booleans.setdefault(_name(entry.get('name'), 'boolean name'), True)
-        elif kind == 'port':
-            port = _port_number(evidence.get('port'), what)
-            key = (evidence.get('protocol'), port, port)
-            if key[0] not in PROTOCOLS:
-                raise RemedyError('Invalid protocol %r in %s: one of %s.' % (key[0], what, ', '.join(PROTOCOLS)))
-            wanted.ports.setdefault(key, _name(evidence.get('proposed_type'), 'port type'))
+                wanted.warnings.append('%s, named by a relabel remedy, no longer exists: not relabelled.' % value)
+            elif check_path(value) not in wanted.relabel:
+                wanted.relabel.append(check_path(value))
     wanted.relabel.sort()
 
 

@@ -461,6 +461,14 @@ dest_files:
   type: list
   elements: str
   sample: ["/home/me/policy/selinux/acme_app.te"]
+policy:
+  description:
+    - With O(state=generated), the binary policy the modules were judged against - C(file) and C(checksum)
+      (C(sha256:...)); the change set of the C(rollout) playbook records it.
+  returned: with O(state=generated)
+  type: dict
+  version_added: 0.2.0
+  sample: {file: /etc/selinux/targeted/policy/policy.33, checksum: "sha256:0c4f..."}
 msg:
   description: Summary of what changed.
   returned: always

@@ -13,6 +13,7 @@ import subprocess
 import time
 
 import pytest
+import yaml
 
 ansible_runner = pytest.importorskip('ansible_runner')
 
@@ -83,10 +84,12 @@ def test_collect_writes_into_the_job_artifacts_and_returns_the_report(job):
     assert not os.path.exists('/selinux-report') and not os.path.exists('/fleetsec-selinux')
 
 
-def test_rollout_stops_at_the_review_gate_with_the_module_in_the_job_artifacts(job):
+def test_the_review_run_succeeds_and_returns_the_change_set_and_its_digest(job):
+    """An AWX workflow's Approval node needs a review job that succeeds: the review run no longer fails at a gate,
+    it writes the change set and returns its digest."""
     result, stats, artifacts, cwd = job('fleetsec.selinux.rollout', 'rollout', fleetsec_module_name='fleetsec_runner')
     out = _stdout(result)
-    assert result.status == 'failed' and 'Review %s' % (artifacts / 'fleetsec-selinux' / 'policy') in out, out
+    assert result.status == 'successful', out
     policy = artifacts / 'fleetsec-selinux' / 'policy'
     te = (policy / 'fleetsec_runner.te').read_text()
     assert 'allow ntpd_t user_home_t:file read;' in te
@@ -94,20 +97,75 @@ def test_rollout_stops_at_the_review_gate_with_the_module_in_the_job_artifacts(j
     assert stat.S_IMODE((policy / 'fleetsec_runner.te').stat().st_mode) == 0o600
     assert not os.path.exists('/var/lib/fleetsec-selinux/modules/fleetsec_runner.json')  # generated, not installed
     assert (policy / 'fleetsec_runner.avc').read_text().count('avc:  denied') == 1  # 3 records, 1 denial
-    assert stats['fleetsec_module_te'] == te and stats['fleetsec_module_rules'] == ['allow ntpd_t user_home_t:file read;']
-    assert stats['fleetsec_denial_lines'] == 1
-    # the port denial is a remedy, shown at the gate with its reason, and not a rule of the module
-    assert len(stats['fleetsec_remedies']) == 1 and 'ntp_port_t' in stats['fleetsec_remedies'][0], stats
-    assert 'Remedies, applied on the hosts that need them (1)' in out and 'name_bind' not in te
+    changes = yaml.safe_load((policy / 'fleetsec_runner.changes.yml').read_text())
+    assert stat.S_IMODE((policy / 'fleetsec_runner.changes.yml').stat().st_mode) == 0o600
+    assert changes['digest'] == stats['fleetsec_change_set_digest'] and changes == stats['fleetsec_change_set']
+    assert changes['module']['te'] == te == stats['fleetsec_module_te']
+    assert changes['module']['rules'] == stats['fleetsec_module_rules'] == ['allow ntpd_t user_home_t:file read;']
+    assert changes['policy']['file'] == POLICY + '/policy.33' and changes['policy']['checksum'].startswith('sha256:')
+    assert [(d['rule'], d['hosts']) for d in changes['denials']] == [
+        ('allow ntpd_t user_home_t:file { read };', ['fleet-host'])]
+    # the port denial is a remedy with its command, reason, host and record, and not a rule of the module
+    assert [(r['kind'], r['command'], r['hosts']) for r in changes['remedies']] == [
+        ('port', 'semanage port -a -t ntp_port_t -p udp 8089', ['fleet-host'])]
+    assert 'name_bind' in changes['remedies'][0]['denials'][0] and 'name_bind' not in te
+    assert stats['fleetsec_denial_lines'] == 1 and 'ntp_port_t' in stats['fleetsec_remedies'][0], stats
+    # what the review shows: one item per line (a literal "\n" between them was the defect), and the approval
+    assert '"- semanage port -a -t ntp_port_t -p udp 8089  # udp/8089' in out and '\\n' not in out
+    assert '-e approve=%s' % changes['digest'] in out
     assert os.listdir(str(cwd)) == []
 
 
 def test_rollout_module_only_puts_every_denial_into_the_module(job):
     result, stats, artifacts, cwd = job('fleetsec.selinux.rollout', 'rollout-module-only',
                                         fleetsec_module_name='fleetsec_runner', fleetsec_remediation='module_only')
-    assert result.status == 'failed'
+    assert result.status == 'successful', _stdout(result)
     assert stats['fleetsec_remedies'] == [] and stats['fleetsec_denial_lines'] == 2
     assert 'name_bind' in stats['fleetsec_module_te']
+
+
+def test_a_second_review_run_writes_the_same_change_set_and_changes_nothing(job, tmp_path):
+    folder = tmp_path / 'kept'
+    first, stats1, artifacts, cwd = job('fleetsec.selinux.rollout', 'review-1', fleetsec_module_name='fleetsec_runner',
+                                        fleetsec_artifact_dir=str(folder))
+    assert first.status == 'successful', _stdout(first)
+    second, stats2, artifacts, cwd = job('fleetsec.selinux.rollout', 'review-2', fleetsec_module_name='fleetsec_runner',
+                                         fleetsec_artifact_dir=str(folder))
+    assert second.status == 'successful', _stdout(second)
+    assert stats2['fleetsec_change_set_digest'] == stats1['fleetsec_change_set_digest']
+    assert second.stats['changed'] == {}, second.stats
+
+
+def test_a_deployment_is_refused_unless_the_approved_digest_names_the_file(job, tmp_path):
+    """Approval binds to content: nothing is captured or regenerated, and a digest that does not name the file's
+    content (or a file edited after the review) stops the run before any host is touched."""
+    folder = tmp_path / 'kept'
+    review, stats, artifacts, cwd = job('fleetsec.selinux.rollout', 'review', fleetsec_module_name='fleetsec_runner',
+                                        fleetsec_artifact_dir=str(folder))
+    assert review.status == 'successful', _stdout(review)
+    path = folder / 'policy' / 'fleetsec_runner.changes.yml'
+    reviewed, right = path.read_text(), stats['fleetsec_change_set_digest']
+    cases = [
+        ('wrong digest', 'sha256:' + '0' * 64, reviewed, 'does not name this change set (its digest is %s)' % right),
+        ('approve=true', 'true', reviewed, "approve='true' is not a change set digest"),
+        ('edited after the review', right, reviewed.replace('udp/8089 is unreserved_port_t', 'udp/8089 is fine'),
+         'the file was changed after it was written'),
+        ('no change set', right, None, 'cannot be read'),
+    ]
+    for case, approve, text, expected in cases:
+        if text is None:
+            path.unlink()
+        else:
+            path.write_text(text)
+        result, _, _, _ = job('fleetsec.selinux.rollout', 'deploy', fleetsec_module_name='fleetsec_runner',
+                              fleetsec_artifact_dir=str(folder), approve=approve)
+        out = _stdout(result)
+        assert result.status == 'failed' and expected in out, (case, out[-3000:])
+        # nothing regenerated, nothing deployed, the file left as it was
+        for task in ('Capture and collect the denials', 'Generate the module once', 'Apply the reviewed remedies',
+                     'Load the reviewed module', 'TASK [Enforce]'):
+            assert task not in out or 'skipping' in out.split(task)[1][:300], (case, task)
+        assert (path.read_text() if path.exists() else None) == text, case
 
 
 @pytest.mark.parametrize('value', ['relative/dir', '/', '/tmp/../etc'])
