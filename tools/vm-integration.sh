@@ -8,7 +8,9 @@ cd "$here"
 venv=${VENV:-$here/.venv}
 run="$here/build/vm-integration"
 targets=("$@")
+playbooks=0  # the reviewed change set through ansible-runner (tests/integration/playbooks/test_playbooks_vm.py)
 if [ ${#targets[@]} -eq 0 ]; then
+  playbooks=1
   for d in tests/integration/targets/*/; do
     if [ -f "$d/aliases" ] && grep -q '^needs/vm' "$d/aliases" && ! grep -q '^disabled' "$d/aliases"; then
       targets+=("$(basename "$d")")
@@ -28,4 +30,9 @@ for t in "${targets[@]}"; do
     echo "FAILED: VM integration target $t"; fail=1
   fi
 done
+if [ $playbooks -eq 1 ]; then
+  echo "== VM playbooks: review, approve, deploy exactly the reviewed change set"
+  FLEETSEC_VM_RUN=$run "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/integration/playbooks/test_playbooks_vm.py \
+    || { echo "FAILED: VM playbooks"; fail=1; }
+fi
 exit $fail
