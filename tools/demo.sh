@@ -4,10 +4,11 @@
 #   2. inside the VM, an application (a copy of cat running as ntpd_t) is denied reading two files: its
 #      configuration /etc/ntp.conf, written in /root and moved into place with mv (so it kept /root's type), and
 #      /root/secret.txt;
-#   3. `ansible-playbook fleetsec.selinux.rollout` without approval: it captures on the canary, collects, triages
-#      (the configuration file needs a relabel, not a rule), generates ONE module from the rest and stops at the
-#      review gate, showing the remedy and the rules;
-#   4. the same with approve=true: the file is relabelled, the module loaded, the VM enforces, the report written;
+#   3. `ansible-playbook fleetsec.selinux.rollout` without approval (the review run): it captures on the canary,
+#      collects, triages (the configuration file needs a relabel, not a rule), generates ONE module from the rest and
+#      writes the change set policy/fleetsec_demo.changes.yml, showing the remedy, the rules and the digest;
+#   4. the same with approve=<that digest>: exactly the reviewed change set is deployed (the file relabelled, the
+#      module loaded), the VM enforces, the report is written;
 #   5. a rerun changes nothing (changed=0), and the application now works under enforcing.
 # Outputs stay in build/demo/ (policy/*.te, report/fleet-report.{md,html}, logs): FLEETSEC_ARTIFACT_DIR.
 set -euo pipefail
@@ -59,21 +60,22 @@ play() {
     "$@")
 }
 
-say "Rollout, first pass: capture on the canary, collect, generate one module, stop at the review gate"
-if play 2>&1 | tee "$demo/rollout-1.log"; then
-  echo "the review gate did not stop the unapproved rollout" >&2; exit 1
-fi
-grep -q "Review .*fleetsec_demo.te" "$demo/rollout-1.log" || { echo "rollout failed before the review gate" >&2; exit 1; }
-grep -q "/etc/ntp.conf is admin_home_t, the policy gives its path" "$demo/rollout-1.log" \
-  || { echo "the review gate shows no relabel of /etc/ntp.conf" >&2; exit 1; }
-say "Generated module for review: $demo/policy/fleetsec_demo.te"
-cat "$demo/policy/fleetsec_demo.te"
+say "Rollout, review run: capture on the canary, collect, plan one change set, write it for review"
+play 2>&1 | tee "$demo/rollout-1.log"
+changes="$demo/policy/fleetsec_demo.changes.yml"
+[ -f "$changes" ] || { echo "the review run wrote no change set" >&2; exit 1; }
+grep -q "/etc/ntp.conf is admin_home_t, the policy gives its path" "$changes" \
+  || { echo "the change set holds no relabel of /etc/ntp.conf" >&2; exit 1; }
+digest=$(sed -n 's/^digest: \(sha256:[0-9a-f]\{64\}\)$/\1/p' "$changes")
+[ -n "$digest" ] || { echo "the change set carries no digest" >&2; exit 1; }
+say "Change set for review: $changes ($digest)"
+cat "$changes"
 
-say "Rollout, approved: deploy, enforce, report"
-play -e approve=true 2>&1 | tee "$demo/rollout-2.log"
+say "Rollout, approved: deploy exactly that change set, enforce, report"
+play -e "approve=$digest" 2>&1 | tee "$demo/rollout-2.log"
 
 say "Rollout again: nothing changes"
-play -e approve=true 2>&1 | tee "$demo/rollout-3.log"
+play -e "approve=$digest" 2>&1 | tee "$demo/rollout-3.log"
 grep -E "fleetsec-vm +: ok=[0-9]+ +changed=0 +unreachable=0 +failed=0" "$demo/rollout-3.log" \
   || { echo "the rerun changed something" >&2; exit 1; }
 
@@ -81,4 +83,4 @@ say "The application under enforcing now"
 echo "mode: $(vm getenforce); module: $(vm semodule -l | grep fleetsec_demo); $(vm ls -Z /etc/ntp.conf)"
 app
 
-say "Done. Report: $demo/report/fleet-report.html (and .md); module source: $demo/policy/fleetsec_demo.te"
+say "Done. Report: $demo/report/fleet-report.html (and .md); change set: $demo/policy/fleetsec_demo.changes.yml"

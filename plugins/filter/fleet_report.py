@@ -94,8 +94,10 @@ _value:
       description:
         - One entry per unique denial across the fleet (domain, target type, class, permissions) - C(hosts) (the
           host names), C(host_count), C(count) (records, summed), C(first_seen), C(last_seen), C(comms), C(exes),
-          C(paths), C(explanation), C(booleans), C(remedies), C(remedy_reasons), C(covered). Sorted by the number of
-          hosts (most first), then domain, target type and class.
+          C(paths), C(explanation), C(booleans), C(remedies), C(remedy_reasons), C(commands) (what a person would
+          run - the remedy's command, C(setsebool -P NAME on), or the allow rule a module would hold), C(raws) (the
+          raw records of up to three hosts, from the result's C(lines)), C(covered). Sorted by the number of hosts
+          (most first), then domain, target type and class.
       type: list
       elements: dict
     states:
@@ -208,7 +210,22 @@ def _unreadable_host(name, problem):
             'skipped': 0, 'reachable': True, 'problem': 'result unreadable: %s' % problem}
 
 
-def _row(host, denial, allowed, index):
+def _command(row, evidence, where):
+    """What a person would run for this denial: the remedy's own command, ``setsebool -P`` for a boolean, else the
+    allow rule a module would hold."""
+    command = _text(evidence.get('command'), where + '.remedy.evidence.command')
+    if command:
+        return command
+    if row['remedy'] == 'boolean':
+        names = [_text(_mapping(b, where + '.remedy.evidence.booleans[]').get('name'), where + '.remedy.evidence.booleans[].name')
+                 for b in _list(evidence.get('booleans'), where + '.remedy.evidence.booleans')]
+        return ' '.join('setsebool -P %s on' % name for name in names[:1] if name)
+    if row['remedy'] == 'none' or not (row['domain'] and row['target_type'] and row['tclass']):
+        return ''
+    return 'allow %s %s:%s { %s };' % (row['domain'], row['target_type'], row['tclass'], ' '.join(row['permissions']))
+
+
+def _row(host, denial, allowed, index, raw=None):
     where = 'denials[%d]' % index
     denial = _mapping(denial, where)
     explanation = _mapping(denial.get('explanation'), where + '.explanation')
@@ -231,6 +248,8 @@ def _row(host, denial, allowed, index):
         'remedy_reason': _text(remedy.get('reason'), where + '.remedy.reason'),
     }
     row['covered'] = _covered(row, allowed)
+    row['command'] = _command(row, _mapping(remedy.get('evidence'), where + '.remedy.evidence'), where)
+    row['raw'] = _text(raw, 'lines[%d]' % index)
     return row
 
 
@@ -241,7 +260,9 @@ def _host(name, data, allowed, avc_var, mode_var):
         avc = _mapping(data.get(avc_var), avc_var)
         mode = _mapping(data.get(mode_var), mode_var)
         summary = _host_summary(name, avc, mode)
-        rows = [_row(name, d, allowed, i) for i, d in enumerate(_list(avc.get('denials'), 'denials'))]
+        lines = _list(avc.get('lines'), 'lines')
+        rows = [_row(name, d, allowed, i, lines[i] if i < len(lines) else None)
+                for i, d in enumerate(_list(avc.get('denials'), 'denials'))]
     except Unreadable as err:
         return _unreadable_host(name, str(err)), []
     return summary, rows
@@ -269,9 +290,12 @@ def _merge(entry, row):
     entry['booleans'].update(row['booleans'])
     entry['explanations'].add(row['explanation'])
     for key, value in (('comms', row['comm']), ('exes', row['exe']), ('paths', row['path']),
-                       ('remedies', row['remedy']), ('remedy_reasons', row['remedy_reason'])):
+                       ('remedies', row['remedy']), ('remedy_reasons', row['remedy_reason']),
+                       ('commands', row['command'])):
         if value:
             entry[key].add(value)
+    if row['raw'] and len(entry['raws']) < 3:  # one raw record per host, the first three hosts
+        entry['raws'].append(row['raw'])
 
 
 def _unique(rows):
@@ -284,13 +308,14 @@ def _unique(rows):
             entry = merged[key] = dict(
                 domain=key[0], target_type=key[1], tclass=key[2], permissions=list(key[3]), count=0,
                 first_seen=None, last_seen=None, covered=row['covered'], hosts=set(), comms=set(), exes=set(),
-                paths=set(), booleans=set(), remedies=set(), remedy_reasons=set(), explanations=set())
+                paths=set(), booleans=set(), remedies=set(), remedy_reasons=set(), explanations=set(), commands=set(),
+                raws=[])
         _merge(entry, row)
     out = []
     for entry in merged.values():
         explanations = sorted(entry.pop('explanations'))
         entry['explanation'] = ', '.join(explanations)
-        for key in ('hosts', 'comms', 'exes', 'paths', 'booleans', 'remedies', 'remedy_reasons'):
+        for key in ('hosts', 'comms', 'exes', 'paths', 'booleans', 'remedies', 'remedy_reasons', 'commands'):
             entry[key] = sorted(entry[key])
         entry['host_count'] = len(entry['hosts'])
         out.append(entry)

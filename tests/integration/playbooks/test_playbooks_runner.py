@@ -4,8 +4,8 @@ private data directory, started from another working directory and without PWD i
 
 Where the artefacts land (the job's artifact directory, never the working directory) and what the job returns
 (set_stats: the report totals, the generated module for review) is asserted on the files and on runner's events.
-The host is this machine (local connection) reading a written audit log; rollout.yml runs up to its review gate
-(deploying needs the enforcing VM, see tools/demo.sh).
+The host is this machine (local connection) reading a written audit log; rollout.yml runs its review run, and
+deployments that must be refused (deploying needs the enforcing VM: test_playbooks_vm.py).
 """
 import os
 import stat

@@ -98,3 +98,29 @@ def test_html_report_shows_hostile_values_as_text_in_chromium(hostile_report_dir
     for host in ('web1.example.test', 'web2.example.test', 'evil-types.example.test', 'evil-text.example.test'):
         assert '<td>%s' % host in dom
     assert 'result unreadable: records is' in dom
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason='chromium is installed by tools/setup.sh')
+def test_a_row_shows_its_reason_command_and_raw_record_and_the_page_fits_1400_px(report_dir, hostile_report_dir):
+    """The remedy's reason was a tooltip and no command or record was shown; the page was 85 px wider than a
+    1400 px window. Every row's details open on the reason, the command a person would run and the raw record."""
+    from browser import Browser
+    browser = Browser(CHROMIUM, width=1400, height=1000)
+    try:
+        browser.open('file://%s' % (report_dir / 'fleet-report.html'))
+        browser.js('document.querySelectorAll("details").forEach(function (d) { d.open = true; })')
+        assert browser.js('document.documentElement.scrollWidth') <= 1400
+        rows = browser.js('Array.from(document.querySelectorAll("#denials tr.denial td.act")).map('
+                          'function (c) { return c.innerText; }).join("\\n---\\n")')
+        assert 'Run: restorecon -v /root/secret.txt' in rows and 'the policy gives its path admin_home_t' in rows
+        assert 'Record: type=AVC msg=audit(1796000462.000:100)' in rows and 'ino=123456789' in rows
+        assert 'Run: setsebool -P httpd_can_network_connect on' in rows
+        assert 'Run: allow ntpd_t user_home_t:file { getattr };' in rows  # no narrower remedy: the rule
+        # long names a host sends (a process name without a space) wrap in their cell too
+        browser.open('file://%s' % (hostile_report_dir / 'fleet-report.html'))
+        browser.js('document.querySelectorAll("details").forEach(function (d) { d.open = true; })')
+        assert browser.js('document.documentElement.scrollWidth') <= 1400
+    finally:
+        browser.close()
+    md = (report_dir / 'fleet-report.md').read_text()
+    assert 'run: restorecon -v /root/secret.txt' in md and 'run: setsebool -P httpd_can_network_connect on' in md
