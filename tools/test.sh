@@ -69,7 +69,7 @@ IS_USERSPACE+=' or test_a_new_priority_moves or test_without_setools or test_fiv
 IS_USERSPACE+=' or test_refpolicy_source or test_m4_builtins or test_absent_removes'
 step_integration-store() {
   controller_pytest tests/integration/pytest "${STORE_WORKERS[@]}" \
-    -k "test_el_matrix or test_avc_collect_hostile or test_selinux_mode_store or $IS_USERSPACE or $EL9_LEAVES"
+    -k "test_el_matrix or test_avc_collect_hostile or test_selinux_mode_store or test_remedy_evidence or $IS_USERSPACE or $EL9_LEAVES"
 }
 # The EL matrix (docs/testbed.md): one release's targeted store built from ../shared/vendor with that release's own
 # userspace (tools/el/, cached in ~/.cache/fleetsec-selinux; see docs/el-platform.md), that userspace first on PATH,

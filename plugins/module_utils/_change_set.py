@@ -26,14 +26,14 @@ except ImportError:  # pragma: no cover - Python 2.7
     from collections import Mapping
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils._remedy_apply import (
-    RemedyError, denial_changes, parse_ports,
+    RemedyError, check_target, denial_changes, parse_ports,
 )
 
 FORMAT = 'fleetsec.selinux/change-set/1'
 # the login domains of the targeted and mls policies: what a person did in a session, not what the application did
 LOGIN_DOMAINS = ('auditadm_t', 'dbadm_t', 'guest_t', 'logadm_t', 'secadm_t', 'staff_t', 'sysadm_t', 'unconfined_t',
                  'user_t', 'webadm_t', 'xguest_t')
-KINDS = ('relabel', 'boolean', 'port')
+KINDS = ('relabel', 'fcontext', 'boolean', 'port')
 MODULE_NAME_RE = re.compile(r'^[A-Za-z][A-Za-z0-9_]{0,127}$')
 HOST_RE = re.compile(r'^[^\s\x00-\x1f\x7f]{1,255}$')
 DIGEST_RE = re.compile(r'^sha256:[0-9a-f]{64}$')
@@ -107,6 +107,10 @@ def _remedy_entry(kind, value):
         return {'restorecon': value}, 'restorecon -v %s' % value
     if kind == 'boolean':
         return {'boolean': value, 'state': True}, 'setsebool -P %s on' % value
+    if kind == 'fcontext':
+        target, setype, tree = value
+        return ({'fcontext': target, 'setype': setype, 'restorecon': tree},
+                "semanage fcontext -a -t %s '%s' && restorecon -R -v %s" % (setype, target, tree))
     proto, port, setype = value
     return ({'port': '%d' % port, 'proto': proto, 'setype': setype},
             'semanage port -a -t %s -p %s %d' % (setype, proto, port))
@@ -248,19 +252,32 @@ def build(name, planned, module=None, policy=None, acknowledged=None):
     return change_set
 
 
+def _absolute(value, what):
+    path = _text(value, what)
+    if not path.startswith('/') or '\n' in path:
+        raise ChangeSetError('%s: expected an absolute path, got %r.' % (what, path[:200]))
+    return path
+
+
 def _remedy_change(entry, what):
-    """One remedy of a change set file, checked: (kind, the remedy module's argument for it)."""
+    """One remedy of a change set file, checked: ``[(the remedy module's option, the value it adds)]``."""
     kind, change = entry.get('kind'), _mapping(entry.get('change'), what + '.change')
     if kind == 'relabel':
-        path = _text(change.get('restorecon'), what + '.change.restorecon')
-        if not path.startswith('/') or '\n' in path:
-            raise ChangeSetError('%s.change.restorecon: expected an absolute path, got %r.' % (what, path[:200]))
-        return 'restorecon', path
+        return [('restorecon', _absolute(change.get('restorecon'), what + '.change.restorecon'))]
+    if kind == 'fcontext':
+        try:
+            target = check_target(_text(change.get('fcontext'), what + '.change.fcontext'))
+        except RemedyError as err:
+            raise ChangeSetError('%s.change.fcontext: %s' % (what, err))
+        return [('fcontexts', {'target': target, 'ftype': 'a',
+                               'setype': _text(change.get('setype'), what + '.change.setype', _TOKEN_RE, 128)}),
+                ('restorecon', _absolute(change.get('restorecon'), what + '.change.restorecon')),
+                ('restorecon_recursive', True)]
     if kind == 'boolean':
         if change.get('state') is not True:
             raise ChangeSetError('%s.change.state: a remedy turns a boolean on (true).' % what)
-        return 'booleans', {'name': _text(change.get('boolean'), what + '.change.boolean', _TOKEN_RE, 128),
-                            'state': True}
+        return [('booleans', {'name': _text(change.get('boolean'), what + '.change.boolean', _TOKEN_RE, 128),
+                              'state': True})]
     if kind == 'port':
         try:
             parse_ports(_text(change.get('port'), what + '.change.port', limit=11))
@@ -268,8 +285,8 @@ def _remedy_change(entry, what):
             raise ChangeSetError('%s.change.port: %s' % (what, err))
         if change.get('proto') not in ('tcp', 'udp', 'sctp', 'dccp'):
             raise ChangeSetError('%s.change.proto: one of tcp, udp, sctp, dccp.' % what)
-        return 'ports', {'ports': change['port'], 'proto': change['proto'],
-                         'setype': _text(change.get('setype'), what + '.change.setype', _TOKEN_RE, 128)}
+        return [('ports', {'ports': change['port'], 'proto': change['proto'],
+                           'setype': _text(change.get('setype'), what + '.change.setype', _TOKEN_RE, 128)})]
     raise ChangeSetError('%s.kind: %r is not one of %s.' % (what, kind, ', '.join(KINDS)))
 
 
@@ -306,15 +323,27 @@ def load(data, approved):
     return dict(_deployment(data), te=_check_module(data.get('module')), digest=actual, name=data['name'])
 
 
+def _options():
+    return {'booleans': [], 'ports': [], 'fcontexts': [], 'restorecon': [], 'restorecon_recursive': False}
+
+
+def _add(options, option, value):
+    if option == 'restorecon_recursive':
+        options[option] = True
+    elif value not in options[option]:
+        options[option].append(value)
+
+
 def _deployment(data):
-    per_host, every = {}, {'booleans': [], 'ports': [], 'restorecon': []}
+    per_host, every = {}, _options()
     for index, entry in enumerate(_list(data.get('remedies'), 'remedies')):
         what = 'remedies[%d]' % index
-        option, value = _remedy_change(_mapping(entry, what), what)
-        every[option].append(value)
-        for host in _list(entry.get('hosts'), what + '.hosts'):
-            host = _text(host, what + '.hosts', HOST_RE, 255)
-            per_host.setdefault(host, {'booleans': [], 'ports': [], 'restorecon': []})[option].append(value)
+        changes = _remedy_change(_mapping(entry, what), what)
+        hosts = [_text(host, what + '.hosts', HOST_RE, 255) for host in _list(entry.get('hosts'), what + '.hosts')]
+        for option, value in changes:
+            _add(every, option, value)
+            for host in hosts:
+                _add(per_host.setdefault(host, _options()), option, value)
     known = set()
     for section in ('denials', 'held', 'remedies'):
         field = 'denials' if section == 'remedies' else 'lines'

@@ -46,4 +46,7 @@ CATALOGUE = {
     # reading denials (rc 1: nothing matched)
     'ausearch': Command('ausearch', ok_rcs=(0, 1), package_hint='audit (auditd)'),
     'journalctl': Command('journalctl', ok_rcs=(0, 1), package_hint='systemd'),
+    # which package owns a directory (a file-context rule for it needs an acknowledgement; rc 1: none does)
+    'rpm': Command('rpm', ok_rcs=(0, 1)),
+    'dpkg': Command('dpkg', ok_rcs=(0, 1)),
 }

@@ -8,6 +8,13 @@ In the order of how little each opens:
 
 - ``relabel``: the object has another type than the policy's file contexts give its path, and the domain is
   allowed what it was denied on that default type (unconditionally): ``restorecon`` fixes it;
+- ``fcontext``: a file denial where neither the object's type nor the type its path gets by default lets the domain
+  do what it was denied - the textbook case of an application in a non-default tree (``/srv/acme``: ``var_t``). A
+  file-context rule for the application's tree (the smallest directory that holds the object; never ``/``, a
+  system directory or a directory a package owns) with the application's file type (named like the domain) that
+  the domain's own rules grant exactly what was denied and the least else (read: a content type; write: its read-write sibling; ties: the type the policy's file
+  contexts use most), then ``restorecon -R`` of the tree. An allow rule for the generic type would give the
+  domain every file of that type;
 - ``port``: a socket denial on a generic port type, and the policy has specific port types the domain may use
   (``semanage port -a -t TYPE -p PROTO PORT``): one port, where a boolean would open a whole class of them
   (audit2why names ``nis_enabled`` for httpd_t binding an unreserved port: every unreserved port, for every
@@ -29,15 +36,31 @@ Not part of the public API of the collection: may change without notice.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import os
+import posixpath
 import re
 
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils._avc_parse import PORT_PROTOCOLS
+from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_grants import parse_attributes
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError
 
 
-REMEDIES = ('relabel', 'port', 'boolean', 'allow', 'none')
+REMEDIES = ('relabel', 'fcontext', 'port', 'boolean', 'allow', 'none')
+# directories that are never an application's tree: a file-context rule there relabels what other software uses
+SYSTEM_TREES = frozenset((
+    '/', '/bin', '/boot', '/dev', '/etc', '/home', '/lib', '/lib32', '/lib64', '/media', '/mnt', '/opt', '/proc',
+    '/root', '/run', '/sbin', '/srv', '/sys', '/tmp', '/usr', '/usr/bin', '/usr/include', '/usr/lib', '/usr/lib64',
+    '/usr/libexec', '/usr/local', '/usr/local/bin', '/usr/local/etc', '/usr/local/lib', '/usr/local/sbin',
+    '/usr/local/share', '/usr/sbin', '/usr/share', '/usr/src', '/var', '/var/cache', '/var/lib', '/var/local',
+    '/var/lock', '/var/log', '/var/mail', '/var/opt', '/var/run', '/var/spool', '/var/tmp', '/var/www'))
+# an application's content types (httpd_sys_content_t, httpd_sys_rw_content_t, ...): what its trees are for
+_CONTENT_RE = re.compile(r'_(?:\w+_)?content_t$|_data_t$')
+# credentials: never the type of an application's tree, however few permissions they give
+_SECRET_RE = re.compile(r'(?:key|keytab|cert|secret|shadow|passwd|auth)(?:_|$)')
+# a tree whose name a file-context expression can hold literally (dots escaped)
+_TREE_RE = re.compile(r'^(/[A-Za-z0-9_+-][A-Za-z0-9_.+-]*)+$')
 # object classes with a path, and matchpathcon's name of their file type
 FILE_CLASSES = {'file': 'file', 'dir': 'dir', 'lnk_file': 'lnk_file', 'chr_file': 'chr_file',
                 'blk_file': 'blk_file', 'sock_file': 'sock_file', 'fifo_file': 'pipe'}
@@ -48,6 +71,9 @@ GENERIC_PORT_TYPES = frozenset(('port_t', 'reserved_port_t', 'unreserved_port_t'
 _RULE_RE = re.compile(r'^allow\s+(\S+)\s+(\S+):(\S+)\s+(\{[^}]*\}|\S+);\s*(\[.*)?$')
 _PORTCON_RE = re.compile(r'^\s*portcon\s+(\S+)\s+(\d+)(?:-(\d+))?\s+\S+?:\S+?:(\S+?):')
 _GETSEBOOL_RE = re.compile(r'^(\S+)\s+-->\s+(on|off)\s*$')
+_SEINFO_BOOL_RE = re.compile(r'^\s*bool\s+(\S+)\s+(true|false);', re.M)
+# a rule guarded by one boolean, in sesearch's words: "[ httpd_builtin_scripting ]:True"
+_ONE_BOOLEAN_RE = re.compile(r'^\[\s*(\w+)\s*\]:(True|False)$')
 
 
 def context_type(context):
@@ -145,6 +171,51 @@ class Evidence(PolicyReader):
             return parse_rules(self.runner.run('sesearch', args, what='rules of %s' % source).stdout)
         return self._once(('rules', source, tclass, target, perm), search)
 
+    def members(self, attribute):
+        """The types of ``attribute`` (empty when the name is a type, not an attribute): every attribute is read
+        with one ``seinfo -a -x``."""
+        def query():
+            result = self.runner.run('seinfo', [self.policy, '-a', '-x'], what='attributes')
+            return parse_attributes(to_text(result.stdout, errors='surrogate_or_strict'))
+        return self._once('attributes', query).get(attribute, set())
+
+    def policy_booleans(self):
+        """{boolean: value} as the binary policy holds them (defaults and persistent settings)."""
+        def query():
+            result = self.runner.run('seinfo', [self.policy, '-b', '-x'], what='booleans')
+            return dict((m.group(1), m.group(2) == 'true')
+                        for m in _SEINFO_BOOL_RE.finditer(to_text(result.stdout, errors='surrogate_or_strict')))
+        return self._once('policy-booleans', query)
+
+    def file_context_uses(self):
+        """{type: number of entries of the policy's file contexts that give it}."""
+        def count():
+            path = self.file_contexts or os.path.join(
+                os.path.dirname(os.path.dirname(self.policy)), 'contexts', 'files', 'file_contexts')
+            uses = {}
+            try:
+                with open(path, 'rb') as handle:
+                    text = to_text(handle.read(), errors='surrogate_or_replace')
+            except (IOError, OSError):
+                return uses
+            for line in text.splitlines():
+                kind = context_type(line.split()[-1]) if line.strip() and not line.lstrip().startswith('#') else None
+                if kind:
+                    uses[kind] = uses.get(kind, 0) + 1
+            return uses
+        return self._once('fc-uses', count)
+
+    def package_owner(self, path):
+        """The package that owns ``path`` (rpm -qf, dpkg -S), None when none does or no package tool is there."""
+        def query():
+            for tool, args in (('rpm', ['-qf', '--qf', '%{NAME}\\n', path]), ('dpkg', ['-S', path])):
+                if self.runner.has(tool):
+                    result = self.runner.run(tool, args, check=False)
+                    if result.rc == 0 and to_text(result.stdout).strip():
+                        return to_text(result.stdout).strip().split('\n')[0].split(':')[0]
+            return None
+        return self._once(('owner', path), query)
+
     def boolean_rule_count(self, name):
         """How many allow rules the boolean ``name`` guards (``sesearch -A -b``); None when it cannot be told."""
         def count():
@@ -172,7 +243,7 @@ def triage(denial, evidence):
             denial['source_type'], denial['target_type'], denial['tclass']))
     try:
         found = _relabel(denial, evidence)
-        if found is None or found['remedy'] != 'relabel':
+        if found is None or found['remedy'] not in ('relabel', 'fcontext'):
             port = _port(denial, evidence)
             found = port if port is not None and port['remedy'] == 'port' else (
                 _boolean(denial, evidence) or port or found)
@@ -196,8 +267,9 @@ def _relabel(denial, evidence):
     if default is None:
         return remedy('allow', 'the file contexts give no type for %s' % path, path=path, current_type=current)
     if default == current:
-        return remedy('allow', '%s has the type the policy gives its path (%s): a relabel changes nothing'
-                      % (path, current), path=path, current_type=current, default_type=default)
+        return _fcontext(denial, evidence, default, remedy(
+            'allow', '%s has the type the policy gives its path (%s): a relabel changes nothing'
+            % (path, current), path=path, current_type=current, default_type=default))
     rules = evidence.rules(domain, tclass, target=default)
     granted = set()
     conditional = []
@@ -211,11 +283,95 @@ def _relabel(denial, evidence):
         return remedy('relabel', '%s is %s, the policy gives its path %s, on which %s may %s' % (
             path, current, default, domain, ' '.join(sorted(perms))), **facts)
     facts.pop('command')
-    return remedy('allow', '%s is %s, but %s may not %s on its default type %s either: a file-context rule for '
-                  'a type the domain may use would be needed (not guessed)%s' % (
-                      path, current, domain, ' '.join(sorted(perms - granted)), default,
-                      '; conditional rules: %s' % ', '.join(sorted(set(conditional))) if conditional else ''),
-                  fcontext_rule_needed=True, **facts)
+    return _fcontext(denial, evidence, default, remedy(
+        'allow', '%s is %s, but %s may not %s on its default type %s either: a file-context rule for a type the '
+        'domain may use would be needed%s' % (
+            path, current, domain, ' '.join(sorted(perms - granted)), default,
+            '; conditional rules: %s' % ', '.join(sorted(set(conditional))) if conditional else ''),
+        fcontext_rule_needed=True, **facts))
+
+
+def _tree(path, tclass):
+    """The smallest directory that holds the object: the directory itself, else the one it is in."""
+    return posixpath.normpath(path if tclass == 'dir' else posixpath.dirname(path))
+
+
+def _fcontext(denial, evidence, default, fallback):
+    """A file-context rule for the object's tree with the narrowest type the domain's own rules give what was
+    denied, or ``fallback`` (the allow rule) with the reason none is sound added."""
+    domain, tclass, perms = denial['source_type'], denial['tclass'], set(denial['permissions'])
+    path = denial['path']
+    tree = _tree(path, tclass)
+    why = None
+    if tree in SYSTEM_TREES or not _TREE_RE.match(tree):
+        why = 'its tree %s is a system directory (or not a plain path): a rule there needs an acknowledgement' % tree
+    elif evidence.package_owner(tree):
+        why = 'its tree %s belongs to the package %s: a rule there needs an acknowledgement' % (
+            tree, evidence.package_owner(tree))
+    best = None if why else _narrowest_type(domain, tclass, perms, evidence)
+    if why is None and best is None:
+        why = 'no file type of %s\'s own (its content types where it has them) gives it %s with the booleans as the ' \
+              'policy has them' % (domain, ' '.join(sorted(perms)))
+    if why:
+        fallback['reason'] += '; no file-context rule proposed: %s' % why
+        return fallback
+    setype, granted, booleans = best
+    target = '%s(/.*)?' % tree.replace('.', '\\.')
+    return remedy('fcontext', '%s is %s (its path gets %s), on which %s may not %s; a file-context rule gives the '
+                  'tree %s the type %s, on which %s may %s%s' % (
+                      path, denial['target_type'], default, domain, ' '.join(sorted(perms)), tree, setype, domain,
+                      ' '.join(sorted(granted)),
+                      ' (with %s on, as the policy has it)' % ', '.join(booleans) if booleans else ''),
+                  booleans=booleans, path=path, current_type=denial['target_type'], default_type=default, tree=tree, target=target,
+                  setype=setype, command="semanage fcontext -a -t %s '%s' && restorecon -R -v %s" % (setype, target, tree))
+
+
+def _narrowest_type(domain, tclass, perms, evidence):
+    """``(type, permissions)``: of the application's file types (named like the domain: ``httpd_*`` for
+    ``httpd_t``, ``ntp*`` for ``ntpd_t``; used by the policy's file contexts; not one of the domain's entry points)
+    that the domain's OWN rules (unconditional, or guarded by one boolean the policy has in that branch) give every
+    permission of ``perms`` on ``tclass``: only content types (``*_content_t``, ``*_data_t``) when the application
+    has any; the one that gives the fewest permissions, then the type the file contexts use most, then by name;
+    credentials (keys, certificates, keytabs) never. None when there is none. (The domain's
+    rules also reach other applications' types - a certificate, a run directory - which are never its tree's.)"""
+    grants, relied = {}, {}
+    for source, target, _cls, granted, condition in evidence.rules(domain, tclass):
+        boolean = _boolean_in_force(condition, evidence) if condition is not None else None
+        if source != domain or target == 'self' or boolean is False:
+            continue
+        for kind in evidence.members(target) or [target]:
+            grants.setdefault(kind, set()).update(granted)
+            if boolean:
+                relied.setdefault(kind, set()).add(boolean)
+    file_types = evidence.members('file_type')
+    # the domain's entry points: what is written there runs as the domain (a content type may be another domain's
+    # entry point, as httpd_sys_content_t is httpd_sys_script_t's on EL: that is no reason to leave it out)
+    entries = set()
+    for rule in evidence.rules(domain, 'file', perm='entrypoint'):
+        entries.update(evidence.members(rule[1]) or [rule[1]])
+    uses = evidence.file_context_uses()
+    stem = domain[:-2] if domain.endswith('_t') else domain
+    shared = max(3, len(stem.split('_')[0]) - 1)  # httpd_t: httpd_*, ntpd_t: ntp_* and ntpd_*
+    own = [kind for kind in grants if kind in file_types and kind not in entries and uses.get(kind)
+           and _shared_prefix(kind, stem) >= shared and not _SECRET_RE.search(kind)]
+    # an application whose policy has content types keeps its trees in them (a cache or log type is no tree's)
+    if any(_CONTENT_RE.search(kind) for kind in own):
+        own = [kind for kind in own if _CONTENT_RE.search(kind)]
+    candidates = [(len(grants[kind]), -uses[kind], kind) for kind in own if perms <= grants[kind]]
+    if not candidates:
+        return None
+    kind = min(candidates)[2]
+    return kind, grants[kind], sorted(relied.get(kind, ()))
+
+
+def _boolean_in_force(condition, evidence):
+    """The boolean of a rule guarded by ONE boolean whose branch is in force with the policy's value of it; False
+    for any other condition (a rule a boolean could take away again is not a tree's type)."""
+    match = _ONE_BOOLEAN_RE.match(condition.strip())
+    if not match:
+        return False
+    value = evidence.policy_booleans().get(match.group(1))
+    return match.group(1) if value is not None and value == (match.group(2) == 'True') else False
 
 
 def _boolean(denial, evidence):

@@ -195,6 +195,11 @@ def denial_changes(denial, what):
         return [('boolean', _name(_field(entry, dict, '%s.remedy.evidence.booleans[%d]' % (what, number)).get('name'),
                                   'boolean name'))
                 for number, entry in enumerate(_field(evidence.get('booleans'), list, what + '.remedy.evidence.booleans'))]
+    if kind == 'fcontext':
+        tree = evidence.get('tree')
+        if not isinstance(tree, (str, type(u''))) or not tree.startswith('/') or '\n' in tree or '\x00' in tree:
+            raise RemedyError('Invalid tree %r in %s: expected an absolute path.' % (tree, what))
+        return [('fcontext', (check_target(evidence.get('target')), _name(evidence.get('setype'), 'file type'), tree))]
     if kind == 'port':
         port, protocol = _port_number(evidence.get('port'), what), evidence.get('protocol')
         if protocol not in PROTOCOLS:
@@ -212,6 +217,12 @@ def from_denials(denials, wanted):
                 wanted.booleans.setdefault(value, True)
             elif kind == 'port':
                 wanted.ports.setdefault((value[0], value[1], value[1]), value[2])
+            elif kind == 'fcontext':
+                # the rule, then the tree relabelled (recursively) to what the rule says
+                wanted.fcontexts.setdefault((value[0], 'a'), value[1])
+                wanted.recursive = True
+                if check_path(value[2]) not in wanted.relabel:
+                    wanted.relabel.append(check_path(value[2]))
             elif not os.path.lexists(value):
                 # the record outlived the file (removed or replaced since): nothing left to relabel
                 wanted.warnings.append('%s, named by a relabel remedy, no longer exists: not relabelled.' % value)

@@ -128,6 +128,12 @@ options:
         fixes it). The full path comes from the record's C(path) field or, for a record that names only the last
         component, from the C(PATH) record of the same event with the same inode (written when syscall auditing is
         on, for example with one watch rule such as C(auditctl -w /etc/shadow -p w)).
+      - C(fcontext) when neither the object's type nor its path's default type lets the domain do it (an
+        application in a non-default tree such as C(/srv/acme), whose files are C(var_t)) - a file-context rule for
+        the smallest directory that holds the object (never C(/), a system directory or a directory a package owns)
+        with the file type the domain's own rules give exactly what was denied and the least else (a content type
+        for reads, its read-write sibling for writes; a tie goes to the type the policy's file contexts use most),
+        then C(restorecon -R) of that tree. An allow rule for the generic type would give the domain every such file.
       - C(port) for a socket denial on a generic port type when the policy has specific port types the domain may
         use (C(semanage port -a)) - one port, where the boolean audit2why may name (C(nis_enabled)) opens them all.
       - C(boolean) when C(audit2why) names the boolean(s) that allow it (with their current values where SELinux is
@@ -280,8 +286,9 @@ denials:
     remedy:
       description:
         - With O(triage=true), the least-privilege remedy of this denial.
-        - C(remedy) is C(relabel), C(port), C(boolean), C(allow) or C(none) (the loaded policy allows it now); C(reason) says why in one sentence; C(evidence)
-          holds what the decision rests on (C(path), C(current_type), C(default_type), C(command) for a relabel;
+        - C(remedy) is C(relabel), C(fcontext), C(port), C(boolean), C(allow) or C(none) (the loaded policy allows it now); C(reason) says why in one
+          sentence; C(evidence) holds what the decision rests on (C(path), C(current_type), C(default_type), C(command) for a relabel; the same and
+          C(tree), C(target) (the file-context expression), C(setype) for a file-context rule;
           C(booleans) (the one chosen, with C(name), C(current) and C(rules), the number of rules it enables) and
           C(alternatives) (the other booleans audit2why names) for a boolean; C(protocol), C(port), C(current_type),
           C(candidates), C(proposed_type), C(command) for a port label).
@@ -402,7 +409,7 @@ remedies:
   description: With O(triage=true), how many denials each remedy fixes; null without it.
   returned: always
   type: dict
-  sample: {relabel: 1, port: 1, boolean: 1, allow: 2, none: 0}
+  sample: {relabel: 1, fcontext: 1, port: 1, boolean: 1, allow: 2, none: 0}
 '''
 
 import os

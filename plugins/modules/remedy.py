@@ -40,7 +40,8 @@ options:
   denials:
     description:
       - The RV(fleetsec.selinux.avc_collect#module:denials) of M(fleetsec.selinux.avc_collect) run with
-        O(fleetsec.selinux.avc_collect#module:triage=true). Each C(relabel) remedy adds its path to O(restorecon),
+        O(fleetsec.selinux.avc_collect#module:triage=true). Each C(relabel) remedy adds its path to O(restorecon), each
+        C(fcontext) remedy adds its rule to O(fcontexts) and its tree to O(restorecon) (relabelled recursively),
         each C(boolean) remedy turns its booleans on, each C(port) remedy labels its port with its proposed type.
       - An entry without a C(remedy) is refused.
     type: list

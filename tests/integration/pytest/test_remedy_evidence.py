@@ -78,3 +78,27 @@ def test_a_port_of_another_service_is_not_taken(evidence, port, owner):
          'port': port}
     found = rem.triage(d, evidence)
     assert found['remedy'] == 'allow' and 'already labelled %s' % owner in found['reason']
+
+
+@pytest.mark.parametrize('tclass, perms, expected', [
+    # the site's pages: the content type
+    ('file', ['getattr', 'open', 'read'], {'targeted': 'httpd_sys_content_t', 'default': 'httpd_sys_content_t'}),
+    # its upload folder: the read-write sibling - which httpd_t may write only with httpd_builtin_scripting, on in
+    # EL's policy and off in Debian's: there, no content type will do, and no cache or log type is proposed instead
+    ('dir', ['add_name', 'write'], {'targeted': 'httpd_sys_rw_content_t', 'default': None}),
+])
+def test_a_site_under_srv_gets_a_file_context_rule_not_a_var_t_rule(evidence, tclass, perms, expected):
+    """The textbook case: the site lives in /srv/acme, whose files get var_t by default. Triage said "a relabel
+    changes nothing" and the module allowed httpd_t every var_t file; the tree now gets the type httpd_t's own
+    rules give what was denied and the least else."""
+    path = '/srv/acme/index.html' if tclass == 'file' else '/srv/acme/uploads'
+    d = {'source_type': 'httpd_t', 'target_type': 'var_t', 'tclass': tclass, 'permissions': perms, 'path': path}
+    found = rem.triage(d, evidence)
+    if expected[TYPE] is None:
+        assert found['remedy'] == 'allow' and 'no file context rule' not in found['reason'], found
+        assert "no file-context rule proposed: no file type of httpd_t's own" in found['reason'], found
+        return
+    assert found['remedy'] == 'fcontext', found
+    assert found['evidence']['setype'] == expected[TYPE] and found['evidence']['default_type'] == 'var_t'
+    tree = '/srv/acme' if tclass == 'file' else '/srv/acme/uploads'
+    assert (found['evidence']['tree'], found['evidence']['target']) == (tree, tree + '(/.*)?')

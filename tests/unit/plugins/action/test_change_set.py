@@ -32,6 +32,9 @@ PORT_DENIAL = {'source_type': 'httpd_t', 'remedy': {
     'evidence': {'protocol': 'tcp', 'port': 8089, 'proposed_type': 'http_port_t'}}}
 RELABEL_DENIAL = {'remedy': {'remedy': 'relabel', 'reason': '/etc/app.conf is admin_home_t',
                              'evidence': {'path': '/etc/app.conf'}}}
+FCONTEXT_DENIAL = {'remedy': {'remedy': 'fcontext', 'reason': '/srv/acme/index.html is var_t',
+                              'evidence': {'path': '/srv/acme/index.html', 'tree': '/srv/acme',
+                                           'target': '/srv/acme(/.*)?', 'setype': 'httpd_sys_content_t'}}}
 
 
 def avc(allow_lines, denials=(), lines=()):
@@ -104,7 +107,7 @@ def test_denial_key_ignores_times_and_pids_and_rejects_a_type_that_is_not_a_name
 
 
 def _change_set():
-    hostvars = {'web1': avc([READ], [RELABEL_DENIAL, PORT_DENIAL], ['x', BIND]), 'web2': avc([READ])}
+    hostvars = {'web1': avc([READ], [RELABEL_DENIAL, PORT_DENIAL], ['x', BIND]), 'web2': avc([READ], [FCONTEXT_DENIAL])}
     planned = change_set_plan(hostvars, ['web1', 'web2'])
     module = {'te': 'module app 1.0;\n\nrequire {\n\ttype httpd_t;\n}\nallow httpd_t var_t:file read;\n',
               'rules': ['allow httpd_t var_t:file read;'], 'checksum': 'sha256:' + 'a' * 64,
@@ -124,11 +127,18 @@ def test_an_approved_change_set_gives_each_host_its_remedies_and_the_module():
     change_set = _change_set()
     found = load(yaml.safe_load(render(change_set)), change_set['digest'])
     assert found['te'] == change_set['module']['te'] and found['name'] == 'app'
-    assert found['remedies'] == {'web1': {'booleans': [], 'restorecon': ['/etc/app.conf'],
-                                          'ports': [{'ports': '8089', 'proto': 'tcp', 'setype': 'http_port_t'}]}}
-    assert found['all_remedies']['restorecon'] == ['/etc/app.conf']
+    assert found['remedies'] == {
+        'web1': {'booleans': [], 'restorecon': ['/etc/app.conf'], 'fcontexts': [], 'restorecon_recursive': False,
+                 'ports': [{'ports': '8089', 'proto': 'tcp', 'setype': 'http_port_t'}]},
+        'web2': {'booleans': [], 'ports': [], 'restorecon': ['/srv/acme'], 'restorecon_recursive': True,
+                 'fcontexts': [{'target': '/srv/acme(/.*)?', 'ftype': 'a', 'setype': 'httpd_sys_content_t'}]}}
+    assert sorted(found['all_remedies']['restorecon']) == ['/etc/app.conf', '/srv/acme']
     assert found['acknowledged'] == {'module': ['r'], 'remedies': []}
     assert 'httpd_t var_t:file read' in found['known'] and 'httpd_t unreserved_port_t:tcp_socket name_bind' in found['known']
+
+
+def _kind(data, kind):
+    return [entry for entry in data['remedies'] if entry['kind'] == kind][0]
 
 
 def _edited(change, approve=None):
@@ -142,7 +152,7 @@ def _edited(change, approve=None):
     (lambda d: None, 'sha256:' + '0' * 64, 'does not name this change set'),
     (lambda d: None, True, 'is not a change set digest'),
     (lambda d: None, 'true', 'is not a change set digest'),
-    (lambda d: d['remedies'][1]['hosts'].append('web9'), None, 'changed after it was written'),
+    (lambda d: _kind(d, 'relabel')['hosts'].append('web9'), None, 'changed after it was written'),
     (lambda d: d['module'].update(te=d['module']['te'] + 'allow httpd_t shadow_t:file read;\n'), None,
      'changed after it was written'),
     (lambda d: d.update(format='other/1'), None, 'format'),
@@ -166,10 +176,11 @@ def test_a_consistent_forgery_is_refused_unless_its_own_digest_is_approved():
 
 
 @pytest.mark.parametrize('change, message', [
-    (lambda d: d['remedies'][1]['change'].update(restorecon='relative'), 'expected an absolute path'),
-    (lambda d: d['remedies'][1].update(kind='shell'), "'shell' is not one of"),
+    (lambda d: _kind(d, 'relabel')['change'].update(restorecon='relative'), 'expected an absolute path'),
+    (lambda d: _kind(d, 'fcontext')['change'].update(fcontext='/srv/x; reboot'), 'Invalid file-context target'),
+    (lambda d: _kind(d, 'port').update(kind='shell'), "'shell' is not one of"),
     (lambda d: d['module'].update(sha256='0' * 64), 'module.sha256 is not the sha256'),
-    (lambda d: d['remedies'][0]['change'].update(setype='x y'), 'is not valid here'),
+    (lambda d: _kind(d, 'port')['change'].update(setype='x y'), 'is not valid here'),
 ])
 def test_a_forged_field_is_refused_even_with_its_digest_approved(change, message):
     data = yaml.safe_load(render(_change_set()))

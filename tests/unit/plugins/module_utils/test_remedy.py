@@ -13,7 +13,11 @@ from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Fl
 class Evidence(object):
     """What matchpathcon, sesearch, seinfo --portcon and getsebool answer, as tables."""
 
-    def __init__(self, defaults=None, rules=None, portcons=None, booleans=None, fail=False):
+    def __init__(self, defaults=None, rules=None, portcons=None, booleans=None, fail=False, attributes=None,
+                 uses=None, owners=None):
+        self.attributes = attributes or {}
+        self.uses = uses or {}
+        self.owners = owners or {}
         self.defaults = defaults or {}
         self._rules = rules or []
         self._portcons = portcons or []
@@ -32,6 +36,18 @@ class Evidence(object):
 
     def portcons(self):
         return self._portcons
+
+    def members(self, attribute):
+        return self.attributes.get(attribute, set())
+
+    def file_context_uses(self):
+        return self.uses
+
+    def package_owner(self, path):
+        return self.owners.get(path)
+
+    def policy_booleans(self):
+        return {'httpd_read_user_content': False, 'httpd_builtin_scripting': True}
 
     def boolean_values(self, names):
         return dict((n, self.booleans.get(n)) for n in names)
@@ -72,12 +88,65 @@ def test_an_object_with_its_default_type_is_no_relabel():
     assert found['remedy'] == 'allow' and 'a relabel changes nothing' in found['reason']
 
 
-def test_a_path_with_no_suitable_default_says_a_file_context_rule_is_needed():
-    # the application lives in /srv/app (var_t by default), which httpd_t may not read: not guessed
-    d = denial('httpd_t', 'admin_home_t', 'file', ['read'], path='/srv/app/index.html')
-    found = rem.triage(d, Evidence({'/srv/app/index.html': 'var_t'}, HTTPD_CONTENT))
-    assert found['remedy'] == 'allow' and found['evidence']['fcontext_rule_needed'] is True
-    assert 'var_t' in found['reason'] and 'not guessed' in found['reason']
+# what httpd_t's own rules give on files: a content type, its read-write sibling, the configuration, an attribute
+# of content types (its members), its entry point, and a conditional rule
+WEB_RULES = [
+    ('httpd_t', 'httpd_sys_content_t', 'file', {'getattr', 'ioctl', 'lock', 'map', 'open', 'read'}, None),
+    ('httpd_t', 'httpd_sys_rw_content_t', 'file', {'append', 'create', 'getattr', 'ioctl', 'lock', 'map', 'open',
+                                                   'read', 'rename', 'setattr', 'unlink', 'write'}, None),
+    ('httpd_t', 'httpd_config_t', 'file', {'getattr', 'ioctl', 'lock', 'map', 'open', 'read'}, None),
+    ('httpd_t', 'httpd_content_type', 'file', {'getattr', 'ioctl', 'lock', 'map', 'open', 'read'}, None),
+    ('httpd_t', 'httpd_exec_t', 'file', {'entrypoint', 'execute', 'getattr', 'map', 'open', 'read'}, None),
+    ('httpd_t', 'user_home_t', 'file', {'getattr', 'open', 'read'}, '[ httpd_read_user_content ]:True'),
+    ('domain', 'etc_t', 'file', {'getattr', 'open', 'read'}, None),
+]
+WEB = dict(
+    attributes={'file_type': {'httpd_sys_content_t', 'httpd_sys_rw_content_t', 'httpd_config_t', 'httpd_exec_t',
+                              'httpd_user_content_t', 'user_home_t', 'etc_t', 'var_t'},
+                'exec_type': {'httpd_exec_t'}, 'httpd_content_type': {'httpd_user_content_t', 'httpd_sys_content_t'}},
+    uses={'httpd_sys_content_t': 40, 'httpd_sys_rw_content_t': 12, 'httpd_config_t': 9, 'httpd_exec_t': 6,
+          'httpd_user_content_t': 3, 'etc_t': 300})
+
+
+def test_an_application_tree_outside_the_default_paths_gets_a_file_context_rule():
+    # the site lives in /srv/acme (var_t by default), which httpd_t may not read: the tree gets the content type,
+    # not a rule that gives httpd_t every var_t file
+    d = denial('httpd_t', 'var_t', 'file', ['getattr', 'open', 'read'], path='/srv/acme/index.html')
+    found = rem.triage(d, Evidence({'/srv/acme/index.html': 'var_t'}, WEB_RULES, **WEB))
+    assert found['remedy'] == 'fcontext', found
+    assert found['evidence'] == {
+        'booleans': [], 'path': '/srv/acme/index.html', 'current_type': 'var_t', 'default_type': 'var_t', 'tree': '/srv/acme',
+        'target': '/srv/acme(/.*)?', 'setype': 'httpd_sys_content_t',
+        'command': "semanage fcontext -a -t httpd_sys_content_t '/srv/acme(/.*)?' && restorecon -R -v /srv/acme"}
+
+
+def test_a_write_gets_the_read_write_sibling_and_a_directory_is_its_own_tree():
+    d = denial('httpd_t', 'var_t', 'dir', ['add_name', 'write'], path='/opt/acme.d/uploads')
+    rules = WEB_RULES + [('httpd_t', 'httpd_sys_rw_content_t', 'dir', {'add_name', 'write', 'search'}, None),
+                         ('httpd_t', 'httpd_sys_content_t', 'dir', {'search'}, None)]
+    found = rem.triage(d, Evidence({'/opt/acme.d/uploads': 'usr_t'}, rules, **WEB))
+    assert (found['remedy'], found['evidence']['setype'], found['evidence']['tree'], found['evidence']['target']) == (
+        'fcontext', 'httpd_sys_rw_content_t', '/opt/acme.d/uploads', '/opt/acme\\.d/uploads(/.*)?')
+
+
+@pytest.mark.parametrize('path, owners, said', [
+    ('/srv/index.html', {}, 'its tree /srv is a system directory'),
+    ('/etc/acme.conf', {}, 'its tree /etc is a system directory'),
+    ('/usr/share/acme/index.html', {'/usr/share/acme': 'acme-web'}, 'belongs to the package acme-web'),
+    ('/srv/ac me/index.html', {}, 'not a plain path'),
+])
+def test_no_rule_is_proposed_for_a_system_tree_a_package_tree_or_an_odd_name(path, owners, said):
+    d = denial('httpd_t', 'var_t', 'file', ['read'], path=path)
+    found = rem.triage(d, Evidence({path: 'var_t'}, WEB_RULES, owners=owners, **WEB))
+    assert found['remedy'] == 'allow' and said in found['reason'], found
+
+
+def test_no_rule_is_proposed_when_no_own_type_of_the_domain_gives_the_access():
+    # only a conditional rule or another domain's rule would: the allow rule stays, and says why
+    d = denial('httpd_t', 'var_t', 'file', ['execute'], path='/srv/acme/run.sh')
+    found = rem.triage(d, Evidence({'/srv/acme/run.sh': 'var_t'}, WEB_RULES, **WEB))
+    assert found['remedy'] == 'allow' and "no file type of httpd_t's own" in found['reason'], found
+    assert 'gives it execute' in found['reason']
 
 
 @pytest.mark.parametrize('extra, said', [
