@@ -55,6 +55,9 @@ SYSTEM_TREES = frozenset((
     '/usr/libexec', '/usr/local', '/usr/local/bin', '/usr/local/etc', '/usr/local/lib', '/usr/local/sbin',
     '/usr/local/share', '/usr/sbin', '/usr/share', '/usr/src', '/var', '/var/cache', '/var/lib', '/var/local',
     '/var/lock', '/var/log', '/var/mail', '/var/opt', '/var/run', '/var/spool', '/var/tmp', '/var/www'))
+# permissions that change a file or a directory's entries
+WRITE_PERMS = frozenset(('write', 'append', 'create', 'unlink', 'rename', 'setattr', 'link', 'add_name',
+                         'remove_name', 'reparent', 'rmdir', 'relabelfrom', 'relabelto'))
 # an application's content types (httpd_sys_content_t, httpd_sys_rw_content_t, ...): what its trees are for
 _CONTENT_RE = re.compile(r'_(?:\w+_)?content_t$|_data_t$')
 # credentials: never the type of an application's tree, however few permissions they give
@@ -311,7 +314,8 @@ def _fcontext(denial, evidence, default, fallback):
     best = None if why else _narrowest_type(domain, tclass, perms, evidence)
     if why is None and best is None:
         why = 'no file type of %s\'s own (its content types where it has them) gives it %s with the booleans as the ' \
-              'policy has them' % (domain, ' '.join(sorted(perms)))
+              'policy has them, without writes it did not ask for and with search on the directories' % (
+                  domain, ' '.join(sorted(perms)))
     if why:
         fallback['reason'] += '; no file-context rule proposed: %s' % why
         return fallback
@@ -357,11 +361,18 @@ def _narrowest_type(domain, tclass, perms, evidence):
     # an application whose policy has content types keeps its trees in them (a cache or log type is no tree's)
     if any(_CONTENT_RE.search(kind) for kind in own):
         own = [kind for kind in own if _CONTENT_RE.search(kind)]
-    candidates = [(len(grants[kind]), -uses[kind], kind) for kind in own if perms <= grants[kind]]
-    if not candidates:
-        return None
-    kind = min(candidates)[2]
-    return kind, grants[kind], sorted(relied.get(kind, ()))
+    # a type that would let the domain write where it asked only to read is no narrower than the rule it replaces
+    fits = [kind for kind in own if perms <= grants[kind] and (perms & WRITE_PERMS or not grants[kind] & WRITE_PERMS)]
+    for dummy, dummy2, kind in sorted((len(grants[kind]), -uses[kind], kind) for kind in fits):
+        if _searchable(domain, kind, evidence):
+            return kind, grants[kind], sorted(relied.get(kind, ()))
+    return None
+
+
+def _searchable(domain, kind, evidence):
+    """Whether the domain may search directories of ``kind`` (by any rule, attributes included, unconditional): the
+    tree's directories get the type too, and a file in a directory the domain cannot search stays out of reach."""
+    return any(rule[4] is None and 'search' in rule[3] for rule in evidence.rules(domain, 'dir', target=kind))
 
 
 def _boolean_in_force(condition, evidence):

@@ -20,19 +20,24 @@ REPO = os.path.abspath(os.path.join(HERE, '..', '..', '..'))
 RUN = os.environ.get('FLEETSEC_VM_RUN', '')
 NAME = 'fleetsec_vmreview'
 APP = ['systemd-run', '--wait', '--quiet', '-p', 'Type=oneshot', '/usr/local/sbin/avctest']
-FILES = ['/etc/ntp.conf', '/srv/fleetsec-app/data.txt', '/root/fleetsec-data.txt']
-# the configuration moved into place keeps a type ntpd_t may not read (a relabel fixes it); the application's tree
-# under /srv has the generic type its path gets (var_t: a file-context rule fixes it, not a var_t rule); the data file
-# has a type only a rule can open to ntpd_t; the late file is read after the review (its denial must not be deployed)
+FILES = ['/etc/ntp.conf', '/root/fleetsec-data.txt']
+WEB = ['systemd-run', '--wait', '--quiet', '-p', 'Type=oneshot', '/usr/local/sbin/avcweb', '/srv/fleetsec-site/index.html']
+EXERCISE = ['sh', '-c', '%s; %s' % (' '.join(APP + FILES), ' '.join(WEB))]
+# the configuration moved into place keeps a type ntpd_t may not read (a relabel fixes it); the data file has a type
+# only a rule can open to ntpd_t; the late file is read after the review (its denial must not be deployed); a web
+# server (a copy of cat started as httpd_t) serves a site under /srv, whose files have the generic type their path
+# gets (var_t): a file-context rule for the site's tree fixes it, not a rule for var_t
+
 SETUP = '''set -e
 printf 'server 127.127.1.0\\n' >/etc/ntp.conf && chcon -t mysqld_db_t /etc/ntp.conf
 printf 'data\\n' >/root/fleetsec-data.txt && chcon -t games_data_t /root/fleetsec-data.txt
 printf 'late\\n' >/root/fleetsec-late.txt && chcon -t named_zone_t /root/fleetsec-late.txt
-mkdir -p /srv/fleetsec-app && printf 'app\\n' >/srv/fleetsec-app/data.txt && restorecon -R /srv/fleetsec-app
+install -m 0755 /usr/bin/cat /usr/local/sbin/avcweb && chcon -t httpd_exec_t /usr/local/sbin/avcweb
+mkdir -p /srv/fleetsec-site && printf '<h1>site</h1>\\n' >/srv/fleetsec-site/index.html
 auditctl -l | grep -q fleetsec-fullpath || auditctl -w /etc/shadow -p w -k fleetsec-fullpath
 if semodule -l | grep -qx %s; then semodule -r %s; fi
-if semanage fcontext -l -C | grep -q fleetsec-app; then semanage fcontext -d '/srv/fleetsec-app(/.*)?'; fi
-restorecon -R /srv/fleetsec-app
+if semanage fcontext -l -C | grep -q fleetsec-site; then semanage fcontext -d '/srv/fleetsec-site(/.*)?'; fi
+restorecon -R /srv/fleetsec-site
 ''' % (NAME, NAME)
 
 pytestmark = pytest.mark.skipif(not os.path.isfile(os.path.join(RUN, 'inventory.yml')),
@@ -82,20 +87,20 @@ def test_review_then_deploy_exactly_the_reviewed_change_set(job, tmp_path):
     with open(os.path.join(REPO, 'tools', 'vm', 'make-denial.sh')) as script:
         vm(script.read(), args=['setup'])
     vm(SETUP)
-    assert vm(' '.join(APP + FILES), check=False).returncode != 0
+    assert vm(' '.join(APP + FILES), check=False).returncode != 0 and vm(' '.join(WEB), check=False).returncode != 0
 
     # 1. review: capture on the canary (ntpd_t permissive), collect, plan, generate and judge; nothing installed
     review, stats, out = job('fleetsec.selinux.rollout', 'review',
-                             local_policy_permissive_domains=['ntpd_t'],
-                             local_policy_exercise_command=APP + FILES)
+                             local_policy_permissive_domains=['ntpd_t', 'httpd_t'],
+                             local_policy_exercise_command=EXERCISE)
     assert review.status == 'successful', out[-6000:]
     path = job.folder / 'policy' / ('%s.changes.yml' % NAME)
     changes = yaml.safe_load(path.read_text())
     digest = stats['fleetsec_change_set_digest']
     assert changes['digest'] == digest and _loaded_checksum() is None
     assert [(r['kind'], r['change'], r['hosts']) for r in changes['remedies']] == [
-        ('fcontext', {'fcontext': '/srv/fleetsec-app(/.*)?', 'setype': 'ntp_conf_t', 'restorecon': '/srv/fleetsec-app'},
-         ['fleetsec-vm']),
+        ('fcontext', {'fcontext': '/srv/fleetsec-site(/.*)?', 'setype': 'httpd_sys_content_t',
+                      'restorecon': '/srv/fleetsec-site'}, ['fleetsec-vm']),
         ('relabel', {'restorecon': '/etc/ntp.conf'}, ['fleetsec-vm'])], changes['remedies']
     te = changes['module']['te']
     assert 'games_data_t' in te and 'mysqld_db_t' not in te and 'var_t' not in te, te
@@ -113,25 +118,25 @@ def test_review_then_deploy_exactly_the_reviewed_change_set(job, tmp_path):
     assert deployed.status == 'successful', out[-6000:]
     assert _loaded_checksum() == changes['module']['checksum']
     assert 'net_conf_t' in vm('ls -Z /etc/ntp.conf').stdout and vm('getenforce').stdout.strip() == 'Enforcing'
-    assert 'ntp_conf_t' in vm('ls -Z /srv/fleetsec-app/data.txt').stdout
-    assert '/srv/fleetsec-app(/.*)?' in vm('semanage fcontext -l -C').stdout
+    assert 'httpd_sys_content_t' in vm('ls -Z /srv/fleetsec-site/index.html').stdout
+    assert '/srv/fleetsec-site(/.*)?' in vm('semanage fcontext -l -C').stdout
     late = stats['fleetsec_unreviewed']['fleetsec-vm']
     assert late and all('named_zone_t' in line for line in late), stats['fleetsec_unreviewed']
     assert 'Not in the reviewed change set' in (job.folder / 'report' / 'fleet-report.md').read_text()
-    assert vm(' '.join(APP + FILES)).returncode == 0  # the application works, enforcing
+    assert vm(' '.join(APP + FILES)).returncode == 0 and vm(' '.join(WEB)).returncode == 0  # both work, enforcing
 
     # 5. again: nothing changes
     again, _, out = job('fleetsec.selinux.rollout', 'again', approve=digest)
     assert again.status == 'successful' and again.stats['changed'] == {}, (again.stats, out[-4000:])
 
     # 6. enforce.yml alone, from the committed copy, on a host that lost the module and the relabel
-    vm('semodule -r %s && chcon -t mysqld_db_t /etc/ntp.conf && semanage fcontext -d "/srv/fleetsec-app(/.*)?" '
-       '&& restorecon -R /srv/fleetsec-app' % NAME)
+    vm('semodule -r %s && chcon -t mysqld_db_t /etc/ntp.conf && semanage fcontext -d "/srv/fleetsec-site(/.*)?" '
+       '&& restorecon -R /srv/fleetsec-site' % NAME)
     committed = tmp_path / 'git' / ('%s.changes.yml' % NAME)
     committed.parent.mkdir()
     shutil.copy(str(path), str(committed))
     alone, _, out = job('fleetsec.selinux.enforce', 'enforce', approve=digest, fleetsec_changes=str(committed))
     assert alone.status == 'successful', out[-6000:]
     assert _loaded_checksum() == changes['module']['checksum'] and 'net_conf_t' in vm('ls -Z /etc/ntp.conf').stdout
-    assert 'ntp_conf_t' in vm('ls -Z /srv/fleetsec-app/data.txt').stdout
-    vm('semodule -r %s && semanage fcontext -d "/srv/fleetsec-app(/.*)?"' % NAME)
+    assert 'httpd_sys_content_t' in vm('ls -Z /srv/fleetsec-site/index.html').stdout
+    vm('semodule -r %s && semanage fcontext -d "/srv/fleetsec-site(/.*)?"' % NAME)

@@ -31,7 +31,9 @@ class Evidence(object):
         return self.defaults.get(path)
 
     def rules(self, source, tclass, target=None, perm=None):
-        return [r for r in self._rules if r[0] == source and r[2] == tclass and (target is None or r[1] == target)
+        # like sesearch -t TYPE without -dt: a rule on an attribute that holds the type matches too
+        return [r for r in self._rules if r[0] == source and r[2] == tclass
+                and (target is None or r[1] == target or target in self.attributes.get(r[1], ()))
                 and (perm is None or perm in r[3])]
 
     def portcons(self):
@@ -99,6 +101,7 @@ WEB_RULES = [
     ('httpd_t', 'httpd_exec_t', 'file', {'entrypoint', 'execute', 'getattr', 'map', 'open', 'read'}, None),
     ('httpd_t', 'user_home_t', 'file', {'getattr', 'open', 'read'}, '[ httpd_read_user_content ]:True'),
     ('domain', 'etc_t', 'file', {'getattr', 'open', 'read'}, None),
+    ('httpd_t', 'file_type', 'dir', {'getattr', 'open', 'search'}, None),
 ]
 WEB = dict(
     attributes={'file_type': {'httpd_sys_content_t', 'httpd_sys_rw_content_t', 'httpd_config_t', 'httpd_exec_t',
@@ -245,3 +248,23 @@ def test_a_port_already_labelled_with_a_type_the_domain_may_use_stays_a_port_rem
     d = denial('httpd_t', 'unreserved_port_t', 'tcp_socket', ['name_bind'], port=8089)
     found = rem.triage(d, Evidence(rules=BIND, portcons=PORTS + [('tcp', 8089, 8089, 'http_port_t')]))
     assert found['remedy'] == 'port' and found['evidence']['proposed_type'] == 'http_port_t'
+
+
+NTP_RULES = [
+    ('ntpd_t', 'ntp_conf_t', 'file', {'getattr', 'ioctl', 'lock', 'open', 'read'}, None),
+    ('ntpd_t', 'ntp_drift_t', 'file', {'append', 'create', 'getattr', 'open', 'read', 'rename', 'unlink', 'write'}, None),
+    ('ntpd_t', 'ntp_drift_t', 'dir', {'add_name', 'getattr', 'open', 'remove_name', 'search', 'write'}, None),
+]
+NTP = dict(attributes={'file_type': {'ntp_conf_t', 'ntp_drift_t', 'var_t'}}, uses={'ntp_conf_t': 4, 'ntp_drift_t': 2})
+
+
+def test_a_type_whose_directories_the_domain_cannot_search_or_that_adds_writes_is_not_proposed():
+    """Found on the enforcing VM: the tree got ntp_conf_t, a type ntpd_t may read as a file but not search as a
+    directory - the relabelled tree locked the application out. And its read-write type would have given it writes it
+    never asked for: no file-context rule then, the allow rule stays."""
+    d = denial('ntpd_t', 'var_t', 'file', ['getattr', 'open', 'read'], path='/srv/ntp-app/data.txt')
+    found = rem.triage(d, Evidence({'/srv/ntp-app/data.txt': 'var_t'}, NTP_RULES, **NTP))
+    assert found['remedy'] == 'allow' and 'without writes it did not ask for and with search' in found['reason']
+    searchable = NTP_RULES + [('ntpd_t', 'ntp_conf_t', 'dir', {'getattr', 'open', 'search'}, None)]
+    found = rem.triage(d, Evidence({'/srv/ntp-app/data.txt': 'var_t'}, searchable, **NTP))
+    assert (found['remedy'], found['evidence']['setype']) == ('fcontext', 'ntp_conf_t')
