@@ -20,11 +20,10 @@ import hashlib
 import json
 import re
 
-try:
-    from collections.abc import Mapping
-except ImportError:  # pragma: no cover - Python 2.7
-    from collections import Mapping
+from ansible.module_utils.common.text.converters import to_bytes
+from ansible.module_utils.six.moves.collections_abc import Mapping
 
+from ansible_collections.fleetsec.selinux.plugins.module_utils._avc_parse import Malformed, parse_line
 from ansible_collections.fleetsec.selinux.plugins.module_utils._remedy_apply import (
     RemedyError, check_target, denial_changes, parse_ports,
 )
@@ -33,11 +32,10 @@ FORMAT = 'fleetsec.selinux/change-set/1'
 # the login domains of the targeted and mls policies: what a person did in a session, not what the application did
 LOGIN_DOMAINS = ('auditadm_t', 'dbadm_t', 'guest_t', 'logadm_t', 'secadm_t', 'staff_t', 'sysadm_t', 'unconfined_t',
                  'user_t', 'webadm_t', 'xguest_t')
-KINDS = ('relabel', 'fcontext', 'boolean', 'port')
+KINDS = ('relabel', 'fcontext', 'boolean', 'port', 'dac')
 MODULE_NAME_RE = re.compile(r'^[A-Za-z][A-Za-z0-9_]{0,127}$')
 HOST_RE = re.compile(r'^[^\s\x00-\x1f\x7f]{1,255}$')
 DIGEST_RE = re.compile(r'^sha256:[0-9a-f]{64}$')
-_AVC_RE = re.compile(r'avc:\s+denied\s+\{ ([^}]*) \} for .* scontext=(\S+) tcontext=(\S+) tclass=(\S+)')
 _TOKEN_RE = re.compile(r'^[A-Za-z0-9_.]{1,128}$')
 MAX_LINE = 8192
 
@@ -72,22 +70,22 @@ def _mapping(value, what):
     return value
 
 
-def _context_type(context):
-    parts = context.split(':')
-    return parts[2] if len(parts) >= 3 else None
-
-
 def denial_key(line):
-    """``(source type, target type, class, permissions)`` of one canonical AVC line, or None when it is not one.
-    Two hosts logging the same denial give the same key (times, pids and names differ)."""
-    match = _AVC_RE.search(line)
-    if not match:
+    """``(source type, target type, class, permissions)`` of one AVC line (read by the collection's one record
+    grammar, ``_avc_parse``), or None when it is not a denial whose names are plain. Two hosts logging the same
+    denial give the same key (times, pids and names differ)."""
+    try:
+        found = parse_line(to_bytes(line, errors='surrogate_or_strict'))
+    except (Malformed, UnicodeError):
         return None
-    source, target = _context_type(match.group(2)), _context_type(match.group(3))
-    tokens = [source, target, match.group(4)] + match.group(1).split()
-    if any(token is None or not _TOKEN_RE.match(token) for token in tokens):
+    if not found or found[0] != 'denial':
         return None
-    return source, target, match.group(4), tuple(sorted(set(match.group(1).split())))
+    denial = found[1]
+    perms = tuple(sorted(set(denial.get('permissions') or ())))
+    tokens = [denial.get('source_type'), denial.get('target_type'), denial.get('tclass')] + list(perms)
+    if not perms or any(not isinstance(token, (str, type(u''))) or not _TOKEN_RE.match(token) for token in tokens):
+        return None
+    return denial['source_type'], denial['target_type'], denial['tclass'], perms
 
 
 def digest(change_set):
@@ -107,6 +105,9 @@ def _remedy_entry(kind, value):
         return {'restorecon': value}, 'restorecon -v %s' % value
     if kind == 'boolean':
         return {'boolean': value, 'state': True}, 'setsebool -P %s on' % value
+    if kind == 'dac':
+        return {'advice': 'fix the owner or mode of the file (no change is deployed)',
+                'capabilities': list(value)}, None
     if kind == 'fcontext':
         target, setype, tree = value
         return ({'fcontext': target, 'setype': setype, 'restorecon': tree},
@@ -143,6 +144,10 @@ class _Plan(object):
         reason = _text(denial['remedy'].get('reason', ''), what + '.remedy.reason')
         for kind, value in changes:
             change, command = _remedy_entry(kind, value)
+            if command is None:  # advice: the command that finds what to fix, as the triage wrote it
+                evidence = denial['remedy'].get('evidence')
+                command = _text((evidence if isinstance(evidence, Mapping) else {}).get('command') or '',
+                                what + '.remedy.evidence.command', limit=1024)
             entry = self.remedies.setdefault(json.dumps(change, sort_keys=True), {
                 'kind': kind, 'change': change, 'command': command, 'reasons': set(), 'hosts': set(),
                 'denials': set()})
@@ -273,6 +278,8 @@ def _remedy_change(entry, what):
                                'setype': _text(change.get('setype'), what + '.change.setype', _TOKEN_RE, 128)}),
                 ('restorecon', _absolute(change.get('restorecon'), what + '.change.restorecon')),
                 ('restorecon_recursive', True)]
+    if kind == 'dac':
+        return []  # advice: the deployment changes nothing for it
     if kind == 'boolean':
         if change.get('state') is not True:
             raise ChangeSetError('%s.change.state: a remedy turns a boolean on (true).' % what)

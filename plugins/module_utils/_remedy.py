@@ -21,6 +21,10 @@ In the order of how little each opens:
   domain it covers);
 - ``boolean``: audit2why names the boolean(s) that allow it; of several, the one that enables the fewest rules
   (``sesearch -A -b NAME``), the others kept as alternatives;
+- ``dac``: ``dac_override`` or ``dac_read_search`` - the file permissions refused the process before SELinux was
+  asked (a wrong owner or mode, as setroubleshoot says): advice, with the ``ausearch`` that names the file; no rule
+  (the capability would let the domain past the permissions of every file; the safety gate refuses it unless
+  acknowledged, with ``module_only`` triage);
 - ``allow``: the residue, for the local module. Also every case where the evidence is incomplete (no full
   path, no port, a lookup that failed): said in ``reason``, never guessed;
 - ``none``: audit2why says the loaded policy allows it now (a record written before a boolean, a port label or
@@ -47,7 +51,10 @@ from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_grants im
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError
 
 
-REMEDIES = ('relabel', 'fcontext', 'port', 'boolean', 'allow', 'none')
+REMEDIES = ('relabel', 'fcontext', 'port', 'boolean', 'dac', 'allow', 'none')
+# capabilities that override file permissions: their denial means an owner or a mode to fix, not a rule to add
+DAC_CAPABILITIES = frozenset(('dac_override', 'dac_read_search'))
+_COMM_RE = re.compile(r'^[A-Za-z0-9._+-]{1,16}$')
 # directories that are never an application's tree: a file-context rule there relabels what other software uses
 SYSTEM_TREES = frozenset((
     '/', '/bin', '/boot', '/dev', '/etc', '/home', '/lib', '/lib32', '/lib64', '/media', '/mnt', '/opt', '/proc',
@@ -244,6 +251,8 @@ def triage(denial, evidence):
     if (denial.get('explanation') or {}).get('kind') == 'reload':
         return remedy('none', 'audit2why: the loaded policy allows %s on %s:%s now; nothing to do' % (
             denial['source_type'], denial['target_type'], denial['tclass']))
+    if denial['tclass'] in ('capability', 'cap_userns') and set(denial['permissions']) <= DAC_CAPABILITIES:
+        return _dac(denial)
     try:
         found = _relabel(denial, evidence)
         if found is None or found['remedy'] not in ('relabel', 'fcontext'):
@@ -254,6 +263,19 @@ def triage(denial, evidence):
         return remedy('allow', 'the evidence could not be gathered (%s): an allow rule, nothing guessed' % err.msg)
     return found or remedy('allow', 'no narrower remedy applies to %s on %s:%s' % (
         denial['source_type'], denial['target_type'], denial['tclass']))
+
+
+def _dac(denial):
+    """Advice, no change: the file permissions refused the process first (owner, group, mode); the capability
+    that would override them would let the domain past the permissions of every file."""
+    comm = denial.get('comm')
+    find = 'ausearch -m AVC,SYSCALL,PATH -i --success no%s' % (
+        ' -c %s' % comm if isinstance(comm, (str, type(u''))) and _COMM_RE.match(comm) else '')
+    caps = ' '.join(sorted(denial['permissions']))
+    return remedy('dac', '%s was refused %s: the owner, group or mode of a file it opens does not let it in, and '
+                  'the capability would let it past the permissions of every file; fix the file\'s owner or mode (the '
+                  'SYSCALL and PATH records of the event name the file and the process\'s uid), no rule is proposed'
+                  % (denial['source_type'], caps), capabilities=sorted(denial['permissions']), command=find)
 
 
 def _relabel(denial, evidence):

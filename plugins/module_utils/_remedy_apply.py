@@ -195,6 +195,9 @@ def denial_changes(denial, what):
         return [('boolean', _name(_field(entry, dict, '%s.remedy.evidence.booleans[%d]' % (what, number)).get('name'),
                                   'boolean name'))
                 for number, entry in enumerate(_field(evidence.get('booleans'), list, what + '.remedy.evidence.booleans'))]
+    if kind == 'dac':
+        caps = [_name(cap, 'capability') for cap in _field(evidence.get('capabilities'), list, what + '.remedy.evidence.capabilities')]
+        return [('dac', tuple(caps))]  # advice: nothing is changed for it
     if kind == 'fcontext':
         tree = evidence.get('tree')
         if not isinstance(tree, (str, type(u''))) or not tree.startswith('/') or '\n' in tree or '\x00' in tree:
@@ -217,6 +220,8 @@ def from_denials(denials, wanted):
                 wanted.booleans.setdefault(value, True)
             elif kind == 'port':
                 wanted.ports.setdefault((value[0], value[1], value[1]), value[2])
+            elif kind == 'dac':
+                continue  # advice (an owner or a mode to fix by hand): nothing to apply
             elif kind == 'fcontext':
                 # the rule, then the tree relabelled (recursively) to what the rule says
                 wanted.fcontexts.setdefault((value[0], 'a'), value[1])

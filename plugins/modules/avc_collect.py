@@ -134,6 +134,9 @@ options:
         with the file type the domain's own rules give exactly what was denied and the least else (a content type
         for reads, its read-write sibling for writes; a tie goes to the type the policy's file contexts use most),
         then C(restorecon -R) of that tree. An allow rule for the generic type would give the domain every such file.
+      - C(dac) for C(dac_override) or C(dac_read_search) - the file permissions refused the process before SELinux
+        was asked (a wrong owner or mode): advice with the C(ausearch) that names the file, and no rule (the
+        capability would let the domain past the permissions of every file).
       - C(port) for a socket denial on a generic port type when the policy has specific port types the domain may
         use (C(semanage port -a)) - one port, where the boolean audit2why may name (C(nis_enabled)) opens them all.
       - C(boolean) when C(audit2why) names the boolean(s) that allow it (with their current values where SELinux is
@@ -286,7 +289,7 @@ denials:
     remedy:
       description:
         - With O(triage=true), the least-privilege remedy of this denial.
-        - C(remedy) is C(relabel), C(fcontext), C(port), C(boolean), C(allow) or C(none) (the loaded policy allows it now); C(reason) says why in one
+        - C(remedy) is C(relabel), C(fcontext), C(port), C(boolean), C(dac), C(allow) or C(none) (the loaded policy allows it now); C(reason) says why in one
           sentence; C(evidence) holds what the decision rests on (C(path), C(current_type), C(default_type), C(command) for a relabel; the same and
           C(tree), C(target) (the file-context expression), C(setype) for a file-context rule;
           C(booleans) (the one chosen, with C(name), C(current) and C(rules), the number of rules it enables) and

@@ -63,6 +63,7 @@ options:
     type: dict
 extends_documentation_fragment:
   - fleetsec.selinux.attributes
+  - fleetsec.selinux.attributes.platform
 attributes:
   check_mode:
     support: full

@@ -157,8 +157,8 @@ def test_a_deployment_is_refused_unless_the_approved_digest_names_the_file(job, 
             path.unlink()
         else:
             path.write_text(text)
-        result, _, _, _ = job('fleetsec.selinux.rollout', 'deploy', fleetsec_module_name='fleetsec_runner',
-                              fleetsec_artifact_dir=str(folder), approve=approve)
+        result = job('fleetsec.selinux.rollout', 'deploy', fleetsec_module_name='fleetsec_runner',
+                     fleetsec_artifact_dir=str(folder), approve=approve)[0]
         out = _stdout(result)
         assert result.status == 'failed' and expected in out, (case, out[-3000:])
         # nothing regenerated, nothing deployed, the file left as it was

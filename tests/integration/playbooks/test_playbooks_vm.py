@@ -46,7 +46,7 @@ pytestmark = pytest.mark.skipif(not os.path.isfile(os.path.join(RUN, 'inventory.
 
 def vm(script, check=True, args=()):
     done = subprocess.run([os.path.join(REPO, 'tools', 'vm', 'ssh.sh'), '-d', RUN, 'sh', '-s'] + list(args), input=script,
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, check=False)
     if check and done.returncode:
         raise AssertionError('VM: %s\n%s%s' % (script, done.stdout, done.stderr))
     return done
@@ -109,7 +109,7 @@ def test_review_then_deploy_exactly_the_reviewed_change_set(job, tmp_path):
     vm(' '.join(APP + ['/root/fleetsec-late.txt']), check=False)
 
     # 3. a digest that does not name the file: refused, nothing changed
-    refused, _, out = job('fleetsec.selinux.rollout', 'wrong', approve='sha256:' + '1' * 64)
+    refused, unused_stats, out = job('fleetsec.selinux.rollout', 'wrong', approve='sha256:' + '1' * 64)
     assert refused.status == 'failed' and 'does not name this change set' in out, out[-3000:]
     assert _loaded_checksum() is None and 'mysqld_db_t' in vm('ls -Z /etc/ntp.conf').stdout
 
@@ -126,7 +126,7 @@ def test_review_then_deploy_exactly_the_reviewed_change_set(job, tmp_path):
     assert vm(' '.join(APP + FILES)).returncode == 0 and vm(' '.join(WEB)).returncode == 0  # both work, enforcing
 
     # 5. again: nothing changes
-    again, _, out = job('fleetsec.selinux.rollout', 'again', approve=digest)
+    again, unused_stats, out = job('fleetsec.selinux.rollout', 'again', approve=digest)
     assert again.status == 'successful' and again.stats['changed'] == {}, (again.stats, out[-4000:])
 
     # 6. enforce.yml alone, from the committed copy, on a host that lost the module and the relabel
@@ -135,7 +135,7 @@ def test_review_then_deploy_exactly_the_reviewed_change_set(job, tmp_path):
     committed = tmp_path / 'git' / ('%s.changes.yml' % NAME)
     committed.parent.mkdir()
     shutil.copy(str(path), str(committed))
-    alone, _, out = job('fleetsec.selinux.enforce', 'enforce', approve=digest, fleetsec_changes=str(committed))
+    alone, unused_stats, out = job('fleetsec.selinux.enforce', 'enforce', approve=digest, fleetsec_changes=str(committed))
     assert alone.status == 'successful', out[-6000:]
     assert _loaded_checksum() == changes['module']['checksum'] and 'net_conf_t' in vm('ls -Z /etc/ntp.conf').stdout
     assert 'httpd_sys_content_t' in vm('ls -Z /srv/fleetsec-site/index.html').stdout

@@ -142,7 +142,7 @@ def test_triage_on_this_hosts_policy(monkeypatch, tmp_path):
     assert by_class['file']['remedy'] == 'relabel' and by_class['file']['evidence']['default_type'] == 'httpd_sys_content_t'
     assert by_class['tcp_socket']['remedy'] == 'port' and by_class['tcp_socket']['evidence']['proposed_type'] == 'http_port_t'
     assert by_class['capability']['remedy'] == 'allow'
-    assert result['remedies'] == {'relabel': 1, 'fcontext': 0, 'boolean': 0, 'port': 1, 'allow': 1, 'none': 0}
+    assert result['remedies'] == {'relabel': 1, 'fcontext': 0, 'boolean': 0, 'port': 1, 'dac': 0, 'allow': 1, 'none': 0}
     assert all('explanation' in d for d in result['denials'])   # triage implies explain
 
 

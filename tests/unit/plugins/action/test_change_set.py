@@ -32,6 +32,8 @@ PORT_DENIAL = {'source_type': 'httpd_t', 'remedy': {
     'evidence': {'protocol': 'tcp', 'port': 8089, 'proposed_type': 'http_port_t'}}}
 RELABEL_DENIAL = {'remedy': {'remedy': 'relabel', 'reason': '/etc/app.conf is admin_home_t',
                              'evidence': {'path': '/etc/app.conf'}}}
+DAC_DENIAL = {'remedy': {'remedy': 'dac', 'reason': 'httpd_t was refused dac_override',
+                         'evidence': {'capabilities': ['dac_override'], 'command': 'ausearch -m AVC -c httpd'}}}
 FCONTEXT_DENIAL = {'remedy': {'remedy': 'fcontext', 'reason': '/srv/acme/index.html is var_t',
                               'evidence': {'path': '/srv/acme/index.html', 'tree': '/srv/acme',
                                            'target': '/srv/acme(/.*)?', 'setype': 'httpd_sys_content_t'}}}
@@ -107,7 +109,7 @@ def test_denial_key_ignores_times_and_pids_and_rejects_a_type_that_is_not_a_name
 
 
 def _change_set():
-    hostvars = {'web1': avc([READ], [RELABEL_DENIAL, PORT_DENIAL], ['x', BIND]), 'web2': avc([READ], [FCONTEXT_DENIAL])}
+    hostvars = {'web1': avc([READ], [RELABEL_DENIAL, PORT_DENIAL], ['x', BIND]), 'web2': avc([READ], [FCONTEXT_DENIAL, DAC_DENIAL])}
     planned = change_set_plan(hostvars, ['web1', 'web2'])
     module = {'te': 'module app 1.0;\n\nrequire {\n\ttype httpd_t;\n}\nallow httpd_t var_t:file read;\n',
               'rules': ['allow httpd_t var_t:file read;'], 'checksum': 'sha256:' + 'a' * 64,
@@ -133,6 +135,10 @@ def test_an_approved_change_set_gives_each_host_its_remedies_and_the_module():
         'web2': {'booleans': [], 'ports': [], 'restorecon': ['/srv/acme'], 'restorecon_recursive': True,
                  'fcontexts': [{'target': '/srv/acme(/.*)?', 'ftype': 'a', 'setype': 'httpd_sys_content_t'}]}}
     assert sorted(found['all_remedies']['restorecon']) == ['/etc/app.conf', '/srv/acme']
+    # the advice is in the change set, for the reviewer; nothing is deployed for it
+    dac = _kind(change_set, 'dac')
+    assert (dac['hosts'], dac['command'], dac['change']['capabilities']) == (
+        ['web2'], 'ausearch -m AVC -c httpd', ['dac_override'])
     assert found['acknowledged'] == {'module': ['r'], 'remedies': []}
     assert 'httpd_t var_t:file read' in found['known'] and 'httpd_t unreserved_port_t:tcp_socket name_bind' in found['known']
 

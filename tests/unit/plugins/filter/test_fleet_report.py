@@ -45,7 +45,7 @@ def test_report_rows_coverage_and_permissive_hosts():
     assert by_key[('web2', 'httpd_t', ('name_connect',))]['booleans'] == ['httpd_can_network_connect']
     assert report['domains'] == {'httpd_t': {'hosts': 1, 'denials': 1}, 'ntpd_t': {'hosts': 2, 'denials': 2}}
     assert report['totals'] == {'hosts': 3, 'denials': 3, 'uncovered': 2, 'booleans': 1, 'remedies': {
-        'relabel': 0, 'fcontext': 0, 'boolean': 0, 'port': 0, 'allow': 0, 'none': 0, 'not triaged': 3}}
+        'relabel': 0, 'fcontext': 0, 'boolean': 0, 'port': 0, 'dac': 0, 'allow': 0, 'none': 0, 'not triaged': 3}}
     assert report['hosts'][1]['skipped'] == 1
 
 

@@ -268,3 +268,16 @@ def test_a_type_whose_directories_the_domain_cannot_search_or_that_adds_writes_i
     searchable = NTP_RULES + [('ntpd_t', 'ntp_conf_t', 'dir', {'getattr', 'open', 'search'}, None)]
     found = rem.triage(d, Evidence({'/srv/ntp-app/data.txt': 'var_t'}, searchable, **NTP))
     assert (found['remedy'], found['evidence']['setype']) == ('fcontext', 'ntp_conf_t')
+
+
+@pytest.mark.parametrize('comm, find', [
+    ('php-fpm', 'ausearch -m AVC,SYSCALL,PATH -i --success no -c php-fpm'),
+    ('$(reboot)', 'ausearch -m AVC,SYSCALL,PATH -i --success no'),  # a name a user chose is not put in a command
+])
+def test_dac_override_is_advice_about_owner_and_mode_never_a_rule(comm, find):
+    d = denial('httpd_t', 'httpd_t', 'capability', ['dac_override'], comm=comm)
+    found = rem.triage(d, Evidence())
+    assert found['remedy'] == 'dac' and 'fix the file\'s owner or mode' in found['reason']
+    assert found['evidence'] == {'capabilities': ['dac_override'], 'command': find}
+    # any other capability is not advice
+    assert rem.triage(denial('httpd_t', 'httpd_t', 'capability', ['dac_override', 'chown']), Evidence())['remedy'] == 'allow'
