@@ -187,7 +187,7 @@ def plan(hostvars, hosts, record=None, canary=None, min_hosts=1, login_domains=L
             found.add_line(line, host, 'host %s: allow_lines[%d]' % (host, index))
         for index, (denial, line) in enumerate(pairs):
             remedy = _mapping(denial, 'host %s: denials[%d]' % (host, index)).get('remedy')
-            if isinstance(remedy, dict) and remedy.get('remedy') in KINDS:
+            if isinstance(remedy, Mapping) and remedy.get('remedy') in KINDS:
                 found.add_remedy(host, denial, line, 'host %s: denials[%d]' % (host, index))
     fleet = len(_list(hosts, 'hosts'))
     return _decide(found, set(_list(canary, 'canary')), min_hosts, set(_list(login_domains, 'login_domains')), fleet)
