@@ -135,7 +135,7 @@ options:
         for reads, its read-write sibling for writes; a tie goes to the type the policy's file contexts use most),
         then C(restorecon -R) of that tree. An allow rule for the generic type would give the domain every such file.
       - C(dac) for C(dac_override) or C(dac_read_search) - the file permissions refused the process before SELinux
-        was asked (a wrong owner or mode): advice with the C(ausearch) that names the file, and no rule (the
+        was asked (a wrong owner or mode) - advice with the C(ausearch) that names the file, and no rule (the
         capability would let the domain past the permissions of every file).
       - C(port) for a socket denial on a generic port type when the policy has specific port types the domain may
         use (C(semanage port -a)) - one port, where the boolean audit2why may name (C(nis_enabled)) opens them all.
