@@ -12,8 +12,8 @@ In the order of how little each opens:
   do what it was denied - the textbook case of an application in a non-default tree (``/srv/acme``: ``var_t``). A
   file-context rule for the application's tree (the smallest directory that holds the object; never ``/``, a
   system directory or a directory a package owns) with the application's file type (named like the domain) that
-  the domain's own rules grant exactly what was denied and the least else (read: a content type; write: its read-write sibling; ties: the type the policy's file
-  contexts use most), then ``restorecon -R`` of the tree. An allow rule for the generic type would give the
+  the domain's own rules grant exactly what was denied and the least else (read: a content type; write: its
+  read-write sibling; ties: the type the policy's file contexts use most), then ``restorecon -R`` of the tree. An allow rule for the generic type would give the
   domain every file of that type;
 - ``port``: a socket denial on a generic port type, and the policy has specific port types the domain may use
   (``semanage port -a -t TYPE -p PROTO PORT``): one port, where a boolean would open a whole class of them
@@ -48,6 +48,7 @@ from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils._avc_parse import PORT_PROTOCOLS
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_grants import parse_attributes
+from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_model import WRITE_PERMS
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError
 
 
@@ -62,9 +63,6 @@ SYSTEM_TREES = frozenset((
     '/usr/libexec', '/usr/local', '/usr/local/bin', '/usr/local/etc', '/usr/local/lib', '/usr/local/sbin',
     '/usr/local/share', '/usr/sbin', '/usr/share', '/usr/src', '/var', '/var/cache', '/var/lib', '/var/local',
     '/var/lock', '/var/log', '/var/mail', '/var/opt', '/var/run', '/var/spool', '/var/tmp', '/var/www'))
-# permissions that change a file or a directory's entries
-WRITE_PERMS = frozenset(('write', 'append', 'create', 'unlink', 'rename', 'setattr', 'link', 'add_name',
-                         'remove_name', 'reparent', 'rmdir', 'relabelfrom', 'relabelto'))
 # an application's content types (httpd_sys_content_t, httpd_sys_rw_content_t, ...): what its trees are for
 _CONTENT_RE = re.compile(r'_(?:\w+_)?content_t$|_data_t$')
 # credentials: never the type of an application's tree, however few permissions they give
@@ -328,11 +326,12 @@ def _fcontext(denial, evidence, default, fallback):
     path = denial['path']
     tree = _tree(path, tclass)
     why = None
-    if tree in SYSTEM_TREES or not _TREE_RE.match(tree):
+    system = tree in SYSTEM_TREES or not _TREE_RE.match(tree)
+    owner = None if system else evidence.package_owner(tree)
+    if system:
         why = 'its tree %s is a system directory (or not a plain path): a rule there needs an acknowledgement' % tree
-    elif evidence.package_owner(tree):
-        why = 'its tree %s belongs to the package %s: a rule there needs an acknowledgement' % (
-            tree, evidence.package_owner(tree))
+    elif owner:
+        why = 'its tree %s belongs to the package %s: a rule there needs an acknowledgement' % (tree, owner)
     best = None if why else _narrowest_type(domain, tclass, perms, evidence)
     if why is None and best is None:
         why = 'no file type of %s\'s own (its content types where it has them) gives it %s with the booleans as the ' \
