@@ -3,13 +3,15 @@
 private data directory, started from another working directory and without PWD in the environment.
 
 Where the artefacts land (the job's artifact directory, never the working directory) and what the job returns
-(set_stats: the report totals, the generated module for review) is asserted on the files and on runner's events.
-The host is this machine (local connection) reading a written audit log; rollout.yml runs its review run, and
-deployments that must be refused (deploying needs the enforcing VM: test_playbooks_vm.py).
+(set_stats: the report totals and its Markdown, the change set for review) is asserted on the files and on runner's
+events. The host is this machine (local connection) reading a written audit log; rollout.yml runs its review run,
+collect.yml its read-only report with and without a change set, and deployments that must be refused (deploying
+needs the enforcing VM: test_playbooks_vm.py).
 """
 import os
 import stat
 import subprocess
+import sys
 import time
 
 import pytest
@@ -30,13 +32,41 @@ BIND = ('type=AVC msg=audit({ts:.3f}:{serial}): avc:  denied  {{ name_bind }} fo
         'permissive=1\n')
 
 pytestmark = pytest.mark.skipif(not os.path.isdir(POLICY), reason='needs the Debian policy (tools/setup.sh)')
+# where the module store, its copies and the collection's state live on this (the managed) host
+HOST_STATE = ('/var/lib/selinux', '/etc/selinux', '/var/lib/fleetsec-selinux')
+
+
+def _collections():
+    return subprocess.run([os.path.join(REPO, 'tools', 'collection-tree.sh')], check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
+def _change_set_utils():
+    """The collection's own reader of a change set (module_utils/_change_set.py)."""
+    path = _collections()
+    if path not in sys.path:
+        sys.path.insert(0, path)
+    from ansible_collections.fleetsec.selinux.plugins.module_utils import _change_set
+    return _change_set
+
+
+def _host_state():
+    """Every file of the host's SELinux store and configuration, and the collection's state: path, size, mtime."""
+    found = {}
+    for top in HOST_STATE:
+        for folder, dirs, files in os.walk(top):
+            for name in dirs + files:
+                path = os.path.join(folder, name)
+                info = os.lstat(path)
+                found[path] = (info.st_size, info.st_mtime_ns, stat.S_IMODE(info.st_mode))
+    return found
 
 
 @pytest.fixture
 def job(tmp_path, monkeypatch):
-    """A runner private data dir for this machine, and a function that runs one playbook in it."""
-    collections = subprocess.run([os.path.join(REPO, 'tools', 'collection-tree.sh')], check=True,
-                                 capture_output=True, text=True).stdout.strip()
+    """A runner private data dir for this machine, and a function that runs one playbook in it (check=True: in
+    check mode)."""
+    collections = _collections()
     log = tmp_path / 'audit.log'
     now = time.time()
     log.write_text(''.join(DENIAL.format(ts=now - 60 + i, serial=100 + i) for i in range(3)) +
@@ -53,10 +83,13 @@ def job(tmp_path, monkeypatch):
     monkeypatch.delenv('FLEETSEC_ARTIFACT_DIR', raising=False)
     monkeypatch.setenv('PATH', '%s:%s' % (VENV, os.environ['PATH']))
 
-    def run(playbook, ident, **extravars):
+    def run(playbook, ident, check=False, **extravars):
         extravars.setdefault('fleetsec_audit_paths', [str(log)])
+        # the runner keeps a run's command line in env/cmdline and reuses it when the next run gives none
+        (private / 'env' / 'cmdline').unlink(missing_ok=True)
         result = ansible_runner.run(
             private_data_dir=str(private), playbook=playbook, ident=ident, quiet=True, extravars=extravars,
+            cmdline='--check' if check else None,
             envvars={'ANSIBLE_COLLECTIONS_PATH': collections, 'ANSIBLE_LOCALHOST_WARNING': '0'})
         stats = [e for e in result.events if e.get('event') == 'playbook_on_stats']
         artifacts = private / 'artifacts' / ident
@@ -79,6 +112,12 @@ def test_collect_writes_into_the_job_artifacts_and_returns_the_report(job):
     assert stats['fleetsec_report_dir'] == str(report)
     assert stats['fleetsec_report_totals']['hosts'] == 1 and stats['fleetsec_report_totals']['denials'] == 2
     assert stats['fleetsec_report_domains'] == {'ntpd_t': {'hosts': 1, 'denials': 2}}
+    # the Markdown report itself (below fleetsec_report_markdown_limit): the text of the file, rendered once
+    assert stats['fleetsec_report_markdown'] == md
+    # without a module name: a report only, no change set, no triage
+    assert not (artifacts / 'fleetsec-selinux' / 'policy').exists()
+    assert not [key for key in stats if key.startswith(('fleetsec_change_set', 'fleetsec_module'))], sorted(stats)
+    assert 'ntp_port_t' not in md
     # never the working directory, nor "/" (what PWD-based paths gave under a launcher without a shell)
     assert os.listdir(str(cwd)) == []
     assert not os.path.exists('/selinux-report') and not os.path.exists('/fleetsec-selinux')
@@ -195,7 +234,48 @@ def test_a_second_collect_reports_no_change(job, tmp_path):
     folder = tmp_path / 'kept'
     first, stats, artifacts, cwd = job('fleetsec.selinux.collect', 'collect-1', fleetsec_artifact_dir=str(folder))
     assert first.status == 'successful', _stdout(first)
-    second, stats, artifacts, cwd = job('fleetsec.selinux.collect', 'collect-2', fleetsec_artifact_dir=str(folder))
+    # (and a Markdown report above fleetsec_report_markdown_limit is returned as a note naming the file)
+    second, stats, artifacts, cwd = job('fleetsec.selinux.collect', 'collect-2', fleetsec_artifact_dir=str(folder),
+                                        fleetsec_report_markdown_limit=100)
     assert second.status == 'successful', _stdout(second)
     assert second.stats['changed'] == {}, second.stats
     assert (folder / 'report' / 'fleet-report.html').stat().st_size > 0
+    md = folder / 'report' / 'fleet-report.md'
+    assert stats['fleetsec_report_markdown'] == (
+        'The Markdown report is %d characters, more than fleetsec_report_markdown_limit (100): read %s.'
+        % (len(md.read_text()), md))
+
+
+def test_collect_with_a_module_name_writes_the_change_set_of_the_review_and_nothing_on_the_host(job, tmp_path):
+    """collect.yml -e fleetsec_module_name: the same change set as rollout's review run (tasks/review.yml), triaged,
+    generated on the host and installed nowhere; check mode writes nothing and says what would change; a rerun
+    changes nothing and leaves the file byte for byte."""
+    folder = tmp_path / 'kept'
+    changes = folder / 'policy' / 'fleetsec_collect.changes.yml'
+    before = _host_state()
+    check, stats, artifacts, cwd = job('fleetsec.selinux.collect', 'collect-cs-check', check=True,
+                                       fleetsec_module_name='fleetsec_collect', fleetsec_artifact_dir=str(folder))
+    assert check.status == 'successful', _stdout(check)
+    assert check.stats['changed'] and not (folder / 'policy').exists(), check.stats  # would write it; did not
+    first, stats1, artifacts, cwd = job('fleetsec.selinux.collect', 'collect-cs-1',
+                                        fleetsec_module_name='fleetsec_collect', fleetsec_artifact_dir=str(folder))
+    assert first.status == 'successful', _stdout(first)
+    written = changes.read_bytes()
+    data = yaml.safe_load(written)
+    # the collection's reader takes it: the digest names its content, and it is the one the job returned
+    reviewed = _change_set_utils().load(data, stats1['fleetsec_change_set_digest'])
+    assert reviewed['digest'] == data['digest'] == stats['fleetsec_change_set_digest']  # check mode: the same plan
+    assert stats1['fleetsec_change_set_path'] == str(changes) and stats1['fleetsec_change_set'] == data
+    assert stat.S_IMODE(changes.stat().st_mode) == 0o600
+    # triaged as rollout does by default: the port denial is a remedy, the file read the module's one rule
+    assert data['module']['rules'] == ['allow ntpd_t user_home_t:file read;']
+    assert [(r['kind'], r['hosts']) for r in data['remedies']] == [('port', ['fleet-host'])]
+    assert (folder / 'report' / 'fleet-report.md').read_text() == stats1['fleetsec_report_markdown']
+    second, stats2, artifacts, cwd = job('fleetsec.selinux.collect', 'collect-cs-2',
+                                         fleetsec_module_name='fleetsec_collect', fleetsec_artifact_dir=str(folder))
+    assert second.status == 'successful', _stdout(second)
+    assert second.stats['changed'] == {}, second.stats
+    assert changes.read_bytes() == written and stats2['fleetsec_change_set_digest'] == data['digest']
+    # read-only on the host: generated and judged on a private copy of the store, installed nowhere
+    assert _host_state() == before
+    assert os.listdir(str(cwd)) == []
