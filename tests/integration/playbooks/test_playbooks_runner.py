@@ -248,8 +248,8 @@ def test_a_second_collect_reports_no_change(job, tmp_path):
 
 def test_collect_with_a_module_name_writes_the_change_set_of_the_review_and_nothing_on_the_host(job, tmp_path):
     """collect.yml -e fleetsec_module_name: the same change set as rollout's review run (tasks/review.yml), triaged,
-    generated on the host and installed nowhere; check mode writes nothing and says what would change; a rerun
-    changes nothing and leaves the file byte for byte."""
+    generated on the host and installed nowhere. Check mode, real, check mode, real: the first check writes nothing
+    and says what would change (the same digest), the reruns change nothing and leave the file byte for byte."""
     folder = tmp_path / 'kept'
     changes = folder / 'policy' / 'fleetsec_collect.changes.yml'
     before = _host_state()
@@ -271,11 +271,20 @@ def test_collect_with_a_module_name_writes_the_change_set_of_the_review_and_noth
     assert data['module']['rules'] == ['allow ntpd_t user_home_t:file read;']
     assert [(r['kind'], r['hosts']) for r in data['remedies']] == [('port', ['fleet-host'])]
     assert (folder / 'report' / 'fleet-report.md').read_text() == stats1['fleetsec_report_markdown']
-    second, stats2, artifacts, cwd = job('fleetsec.selinux.collect', 'collect-cs-2',
-                                         fleetsec_module_name='fleetsec_collect', fleetsec_artifact_dir=str(folder))
-    assert second.status == 'successful', _stdout(second)
-    assert second.stats['changed'] == {}, second.stats
+    # check mode again, then for real again: nothing to change, nothing changed
+    for ident, check in (('collect-cs-check-2', True), ('collect-cs-2', False)):
+        second, stats2, artifacts, cwd = job('fleetsec.selinux.collect', ident, check=check,
+                                             fleetsec_module_name='fleetsec_collect', fleetsec_artifact_dir=str(folder))
+        assert second.status == 'successful', _stdout(second)
+        assert second.stats['changed'] == {}, (ident, second.stats)
     assert changes.read_bytes() == written and stats2['fleetsec_change_set_digest'] == data['digest']
     # read-only on the host: generated and judged on a private copy of the store, installed nowhere
     assert _host_state() == before
     assert os.listdir(str(cwd)) == []
+
+
+def test_a_module_name_that_is_not_one_is_refused_before_a_path_is_built_from_it(job):
+    result, stats, artifacts, cwd = job('fleetsec.selinux.collect', 'bad-name', fleetsec_module_name='../../escape')
+    out = _stdout(result)
+    assert result.status == 'failed' and "fleetsec_module_name '../../escape' is not a module name" in out, out[-3000:]
+    assert not (artifacts / 'fleetsec-selinux').exists() and not (artifacts / 'escape.avc').exists()
