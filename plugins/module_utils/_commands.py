@@ -26,6 +26,7 @@ CATALOGUE = {
     'sestatus': Command('sestatus', package_hint='policycoreutils'),
     'semanage': Command('semanage', package_hint=PYTHON_UTILS),
     'getsebool': Command('getsebool', package_hint=LIBSELINUX_UTILS),
+    'setsebool': Command('setsebool', package_hint='policycoreutils'),
     'matchpathcon': Command('matchpathcon', package_hint=LIBSELINUX_UTILS),
     # the module store
     'semodule': Command('semodule', package_hint='policycoreutils'),

@@ -19,11 +19,14 @@ Not part of the public API of the collection: may change without notice.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import bz2
 import os
 import re
 import shlex
+from collections import namedtuple
 
 from ansible.module_utils.common.text.converters import to_text
+from ansible.module_utils.parsing.convert_bool import boolean as to_bool
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_grants import parse_attributes
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_model import read_model
@@ -55,6 +58,16 @@ POWER_ON_RE = re.compile(r'(exec(mem|stack|mod|heap)|unconfined|_all_|(^|_)mmap_
                          r'ptrace|sys_admin|dac_override|sysadm|full_access|_anon_write|^domain_|^daemons_enable)')
 POWER_OFF_RE = re.compile(r'^(deny_|secure_mode)')
 PRIVILEGED_PORTS = 1024
+# a file-context equivalence: a plain absolute path (no regex), not / and without a trailing /
+EQUAL_PATH_RE = re.compile(r'^(?:/[A-Za-z0-9._+@%:,=~-]+)+\Z')
+# a login: a Linux user name, a %group, or __default__
+LOGIN_RE = re.compile(r'^(?:__default__|%?[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63})\Z')
+# an MLS/MCS level or range: s0, s0-s0:c0.c1023, s0:c1,c3
+_LEVEL = r's\d{1,4}(?::c\d{1,4}(?:[.,]c\d{1,4})*)?'
+RANGE_RE = re.compile(r'^%s(?:\s?-\s?%s)?\Z' % (_LEVEL, _LEVEL))
+# the roles of an SELinux user that hand out no power (a login mapped to a user with any other role can reach it)
+PLAIN_ROLES = frozenset(['object_r', 'user_r', 'guest_r', 'xguest_r'])
+_SEINFO_USER_RE = re.compile(r'^\s*user\s+(\S+)\s+roles\s+(?:\{([^}]*)\}|(\S+))')
 # paths whose type a file-context rule must not change without an acknowledgement
 _SEINFO_BOOL_RE = re.compile(r'^\s*bool\s+(\S+)\s+(true|false);?\s*$')
 _FC_LINE_RE = re.compile(r'^(\S+)\s+(?:(--|-[dcbslp])\s+)?(\S+)\s*$')
@@ -66,13 +79,17 @@ _RELABEL_RE = re.compile(r'(?:Would relabel|Relabeled|restorecon reset)\s+(\S+)\
 
 class Wanted(object):
     """What the caller asks for, validated: ``booleans`` {name: bool}, ``ports`` {(proto, low, high): type},
-    ``fcontexts`` {(target, ftype): type}, ``relabel`` [path], ``acknowledged`` set of names, ``warnings``."""
+    ``fcontexts`` {(target, ftype): type}, ``equivalences`` {path: equal}, ``logins`` {login: (seuser, range)},
+    ``relabel`` [path], ``acknowledged`` set of names, ``warnings``; the ``*_absent`` sets: what goes."""
     __slots__ = ('booleans', 'ports', 'fcontexts', 'relabel', 'recursive', 'acknowledged', 'warnings',
-                 'ports_absent', 'fcontexts_absent')
+                 'ports_absent', 'fcontexts_absent', 'booleans_absent', 'equivalences', 'equivalences_absent',
+                 'logins', 'logins_absent')
 
     def __init__(self):
         self.booleans, self.ports, self.fcontexts, self.relabel = {}, {}, {}, []
         self.ports_absent, self.fcontexts_absent = set(), set()  # keys whose local label or rule goes
+        self.booleans_absent, self.equivalences_absent, self.logins_absent = set(), set(), set()
+        self.equivalences, self.logins = {}, {}  # {path: equal}, {login: (seuser, range or None)}
         self.recursive = False
         self.acknowledged = set()
         self.warnings = []
@@ -119,10 +136,50 @@ def check_path(value):
     return os.path.normpath(text)
 
 
-def validate(params):
-    wanted = Wanted()
+def check_equal_path(value, what):
+    """A path of a file-context equivalence: absolute, plain (no regex), not / and without a trailing /."""
+    text = to_text(value if value is not None else '')
+    if len(text) > MAX_TARGET or not EQUAL_PATH_RE.match(text) or '/../' in text + '/' or '/./' in text + '/':
+        raise RemedyError('Invalid %s %r: a plain absolute path such as /srv/www (no regex, whitespace, quotes, shell '
+                          'characters, "." or ".." components, or trailing /).' % (what, text))
+    return text
+
+
+def check_login(item):
+    """(login, seuser, range or None) of a ``logins`` entry."""
+    login = to_text(item.get('login') if item.get('login') is not None else '')
+    if not LOGIN_RE.match(login):
+        raise RemedyError('Invalid login %r: a user name, a %%group or __default__.' % login)
+    level = item.get('range')
+    if level is not None:
+        level = to_text(level)
+        if len(level) > 256 or not RANGE_RE.match(level):
+            raise RemedyError('Invalid range %r for login %s: an MLS/MCS range such as s0 or s0-s0:c0.c1023.'
+                              % (level, login))
+    seuser = item.get('seuser')
+    return login, (None if seuser is None else _name(seuser, 'SELinux user')), level
+
+
+def _boolean_state(item):
+    state = item.get('state')
+    if isinstance(state, (str, type(u''))) and state.strip().lower() == 'absent':
+        return 'absent'
+    try:
+        return to_bool(state, strict=True)
+    except TypeError:
+        raise RemedyError('Invalid state %r for boolean %s: true, false or absent.' % (state, item.get('name')))
+
+
+def _validate_booleans(params, wanted):
     for item in params.get('booleans') or []:
-        wanted.booleans[_name(item.get('name'), 'boolean name')] = bool(item.get('state'))
+        name, state = _name(item.get('name'), 'boolean name'), _boolean_state(item)
+        if state == 'absent':
+            wanted.booleans_absent.add(name)
+        else:
+            wanted.booleans[name] = state
+
+
+def _validate_ports(params, wanted):
     for item in params.get('ports') or []:
         proto = item.get('proto')
         if proto not in PROTOCOLS:
@@ -132,6 +189,9 @@ def validate(params):
             wanted.ports_absent.add((proto, low, high))
         else:
             wanted.ports[(proto, low, high)] = _name(item.get('setype'), 'port type')
+
+
+def _validate_fcontexts(params, wanted):
     for item in params.get('fcontexts') or []:
         ftype = item.get('ftype') or 'a'
         if ftype not in FTYPES:
@@ -141,7 +201,37 @@ def validate(params):
             wanted.fcontexts_absent.add(key)
         else:
             wanted.fcontexts[key] = _name(item.get('setype'), 'file type')
-    both = sorted(set(wanted.ports) & wanted.ports_absent) + sorted(set(wanted.fcontexts) & wanted.fcontexts_absent)
+    for item in params.get('equivalences') or []:
+        path = check_equal_path(item.get('path'), 'equivalence path')
+        if item.get('state') == 'absent':
+            wanted.equivalences_absent.add(path)
+        else:
+            wanted.equivalences[path] = check_equal_path(item.get('equal'), 'equivalence equal')
+
+
+def _validate_logins(params, wanted):
+    for item in params.get('logins') or []:
+        login, seuser, level = check_login(item)
+        if item.get('state') == 'absent':
+            if login == '__default__':
+                raise RemedyError('The login __default__ cannot be removed (every login without a mapping uses it): '
+                                  'map it to another SELinux user instead. Nothing was changed.')
+            wanted.logins_absent.add(login)
+        elif seuser is None:
+            raise RemedyError('The login %s needs seuser (an SELinux user such as user_u).' % login)
+        else:
+            wanted.logins[login] = (seuser, level)
+
+
+def validate(params):
+    wanted = Wanted()
+    _validate_booleans(params, wanted)
+    _validate_ports(params, wanted)
+    _validate_fcontexts(params, wanted)
+    _validate_logins(params, wanted)
+    both = sorted(set(wanted.ports) & wanted.ports_absent) + sorted(set(wanted.fcontexts) & wanted.fcontexts_absent) \
+        + sorted(set(wanted.booleans) & wanted.booleans_absent) \
+        + sorted(set(wanted.equivalences) & wanted.equivalences_absent) + sorted(set(wanted.logins) & wanted.logins_absent)
     if both:
         raise RemedyError('%s asked both present and absent in one call. Nothing was changed.'
                           % ', '.join(str(key) for key in both))
@@ -236,26 +326,43 @@ def from_denials(denials, wanted):
     wanted.relabel.sort()
 
 
+LocalCustomisations = namedtuple('LocalCustomisations', 'booleans ports fcontexts equivalences logins')
+
+
 def parse_export(text):
-    """``semanage export`` -> (booleans {name: bool}, ports {(proto, low, high): type}, fcontexts {(target,
-    ftype): type}) of the LOCAL customisations."""
-    booleans, ports, fcontexts = {}, {}, {}
+    """``semanage export`` -> :class:`LocalCustomisations` of the LOCAL customisations: ``booleans`` {name: bool},
+    ``ports`` {(proto, low, high): type}, ``fcontexts`` {(target, ftype): type}, ``equivalences`` {path: equal},
+    ``logins`` {login: (seuser, range or None)}. The collection's one reader of it; a line that does not parse is
+    skipped."""
+    found = LocalCustomisations({}, {}, {}, {}, {})
     for line in to_text(text, errors='surrogate_or_strict').splitlines():
         try:
             words = shlex.split(line)
         except ValueError:
             continue
-        if len(words) < 2 or words[1] not in ('-a', '-m'):
+        if len(words) < 3 or words[1] not in ('-a', '-m'):
             continue
         opts, rest = _options(words[2:])
-        if words[0] == 'boolean' and rest:
-            booleans[rest[-1]] = opts.get('-1') is not None or opts.get('--on') is not None
-        elif words[0] == 'port' and rest and '-p' in opts:
-            low, high = parse_ports(rest[-1])
-            ports[(opts['-p'], low, high)] = opts.get('-t')
-        elif words[0] == 'fcontext' and rest:
-            fcontexts[(rest[-1], opts.get('-f', 'a'))] = opts.get('-t')
-    return booleans, ports, fcontexts
+        if rest:
+            _export_entry(found, words[0], opts, rest[-1])
+    return found
+
+
+def _export_entry(found, kind, opts, last):
+    if kind == 'boolean':
+        found.booleans[last] = opts.get('-1') is not None or opts.get('--on') is not None
+    elif kind == 'port' and '-p' in opts:
+        try:
+            low, high = parse_ports(last)
+        except RemedyError:
+            return
+        found.ports[(opts['-p'], low, high)] = opts.get('-t')
+    elif kind == 'fcontext' and '-e' in opts:
+        found.equivalences[last] = opts['-e']
+    elif kind == 'fcontext':
+        found.fcontexts[(last, opts.get('-f', 'a'))] = opts.get('-t')
+    elif kind == 'login' and '-s' in opts:
+        found.logins[last] = (opts['-s'], opts.get('-r') or None)
 
 
 def _options(words):
@@ -280,6 +387,61 @@ def parse_seinfo_booleans(text):
         if match:
             values[match.group(1)] = match.group(2) == 'true'
     return values
+
+
+def parse_seinfo_users(text):
+    """{user: set of roles} of ``seinfo -u -x``."""
+    users = {}
+    for line in to_text(text, errors='surrogate_or_strict').splitlines():
+        match = _SEINFO_USER_RE.match(line)
+        if match:
+            users[match.group(1)] = set((match.group(2) or match.group(3) or '').replace(';', ' ').split())
+    return users
+
+
+def parse_seusers(text):
+    """{login: seuser} of a ``seusers`` file (``login:seuser[:range]``)."""
+    found = {}
+    for line in to_text(text, errors='surrogate_or_strict').splitlines():
+        parts = line.strip().split(':')
+        if len(parts) >= 2 and not line.lstrip().startswith('#'):
+            found[parts[0]] = parts[1]
+    return found
+
+
+_CIL_BOOLEAN_RE = re.compile(r'\(boolean\s+([A-Za-z0-9_]+)\s+(true|false)\s*\)')
+
+
+def store_boolean_defaults(modules_dir):
+    """{boolean: value} declared by the enabled modules of a store (``modules/PRIORITY/NAME/cil``, bzip2 or plain;
+    the highest priority of each module counts)."""
+    chosen = {}
+    try:
+        priorities = sorted((int(p) for p in os.listdir(modules_dir) if p.isdigit()))
+    except OSError:
+        return {}
+    disabled = os.path.join(modules_dir, 'disabled')
+    for priority in priorities:
+        for name in os.listdir(os.path.join(modules_dir, '%d' % priority)):
+            if not os.path.exists(os.path.join(disabled, name)):
+                chosen[name] = os.path.join(modules_dir, '%d' % priority, name, 'cil')
+    defaults = {}
+    for path in chosen.values():
+        try:
+            with open(path, 'rb') as handle:
+                data = handle.read()
+            text = to_text(bz2.decompress(data) if data[:3] == b'BZh' else data, errors='surrogate_or_strict')
+        except (IOError, OSError, ValueError):
+            continue
+        for match in _CIL_BOOLEAN_RE.finditer(text):
+            defaults[match.group(1)] = match.group(2) == 'true'
+    return defaults
+
+
+def powerful_user(roles):
+    """Whether a login mapped to an SELinux user with ``roles`` can reach power (any role beyond the plain user
+    ones: staff_r can become sysadm_r, unconfined_r is unconfined)."""
+    return bool(set(roles) - PLAIN_ROLES)
 
 
 def parse_attribute_types(text):
@@ -365,10 +527,10 @@ class Current(PolicyReader):
     labels and type attributes of the binary policy ``policy`` (``seinfo``), the policy's own ``file_contexts``,
     the running booleans (``getsebool -a``) when ``live``."""
 
-    def __init__(self, runner, policy, file_contexts, live, selinux_dir=None, policy_type=None):
+    def __init__(self, runner, policy, file_contexts, live, selinux_dir=None, policy_type=None, store_dir=None):
         super(Current, self).__init__(runner, policy, live)
         self.file_contexts = file_contexts
-        self.selinux_dir, self.policy_type = selinux_dir, policy_type
+        self.selinux_dir, self.policy_type, self.store_dir = selinux_dir, policy_type, store_dir
 
     def label_findings(self, target, setype):
         """Why the file-context rule hands out power: local_policy_module's judgement of a ``filecon`` (the tree the
@@ -391,6 +553,38 @@ class Current(PolicyReader):
             return parse_getsebool(self.runner.run('getsebool', ['-a'], what='running booleans').stdout)
         return self._once('running', read)
 
+    def users(self):
+        """{SELinux user: set of its roles} of the binary policy."""
+        return self._once('users', lambda: parse_seinfo_users(
+            self.runner.run('seinfo', [self.policy, '-u', '-x'], what='SELinux users').stdout))
+
+    def default_seuser(self):
+        """The SELinux user of ``__default__`` (the store's seusers, local mappings included): what a login without a
+        mapping of its own gets."""
+        def read():
+            local = self.local().logins.get('__default__')
+            if local:
+                return local[0]
+            path = os.path.join(self.selinux_dir or '/etc/selinux', self.policy_type or 'targeted', 'seusers')
+            try:
+                with open(path, 'rb') as handle:
+                    return parse_seusers(handle.read()).get('__default__')
+            except (IOError, OSError):
+                return None
+        return self._once('default_seuser', read)
+
+    def boolean_defaults(self):
+        """{boolean: value} as the policy's modules declare them (the store's CIL, highest priority of each enabled
+        module): what a boolean returns to when its local setting goes."""
+        def read():
+            # the store is under /var/lib/selinux since userspace 2.4, under /etc/selinux on EL7
+            for top in (self.store_dir or '/var/lib/selinux', self.selinux_dir or '/etc/selinux'):
+                modules = os.path.join(top, self.policy_type or 'targeted', 'active', 'modules')
+                if os.path.isdir(modules):
+                    return store_boolean_defaults(modules)
+            return {}
+        return self._once('boolean_defaults', read)
+
     def types_of(self, attribute):
         return self._once(('attr', attribute), lambda: parse_attribute_types(
             self.runner.run('seinfo', [self.policy, '-a', attribute, '-x'], what='types of %s' % attribute).stdout))
@@ -409,11 +603,14 @@ class RemedyPlan(object):
     """``lines`` for ONE semanage import; ``relabel`` paths restorecon changes (``pending``: paths under a new
     file-context rule, whose new label check mode cannot read); ``new_targets``: the expressions of the file-context
     rules in ``lines``; ``changes`` in words; ``before``/``after`` for diff."""
-    __slots__ = ('lines', 'relabel', 'pending', 'new_targets', 'changes', 'before', 'after', 'warnings')
+    __slots__ = ('lines', 'relabel', 'pending', 'new_targets', 'changes', 'before', 'after', 'warnings', 'running',
+                 'subs')
 
     def __init__(self):
         self.lines, self.relabel, self.pending, self.changes, self.warnings = [], [], [], [], []
         self.new_targets, self.before, self.after = [], [], []
+        self.running = {}   # booleans whose running value is set after the commit (their local setting went)
+        self.subs = False   # whether the import changes equivalences (file_contexts.subs, written by semanage itself)
 
     @property
     def changed(self):
@@ -427,6 +624,8 @@ def plan(wanted, current, runner):
     _plan_ports(wanted, current, result, refused)
     _plan_fcontexts(wanted, current, result, refused)
     _plan_removals(wanted, current, result)
+    _plan_equivalences(wanted, current, result, refused)
+    _plan_logins(wanted, current, result, refused)
     if refused:
         raise RemedyError('Refused, nothing was changed: %s. Acknowledge what you mean to hand out by listing it '
                           'in allow_dangerous.' % '; '.join(refused), refused=refused)
@@ -436,19 +635,51 @@ def plan(wanted, current, runner):
 
 def _plan_booleans(wanted, current, result, refused):
     values, running = current.booleans(), current.running_booleans()
-    unknown = sorted(name for name in wanted.booleans if name not in values)
+    unknown = sorted(name for name in set(wanted.booleans) | wanted.booleans_absent if name not in values)
     if unknown:
         raise RemedyError('Unknown boolean(s) %s: the policy %s defines no such boolean. Nothing was changed.'
                           % (', '.join(unknown), current.policy))
+    changed = {}
     for name, state in sorted(wanted.booleans.items()):
         if values[name] == state and running.get(name, state) == state:
             continue
         if powerful_boolean(name, state) and name not in wanted.acknowledged:
             refused.append('turning boolean %s %s hands out power' % (name, 'on' if state else 'off'))
-        result.lines.append(import_line_boolean(name, state))
+        changed[name] = state
         result.changes.append('boolean %s -> %s' % (name, 'on' if state else 'off'))
         result.before.append('boolean %s %s' % (name, 'on' if values[name] else 'off'))
         result.after.append('boolean %s %s' % (name, 'on' if state else 'off'))
+    removed = _plan_boolean_removals(wanted, current, result, refused)
+    if not removed:
+        result.lines.extend(import_line_boolean(name, state) for name, state in sorted(changed.items()))
+        return
+    # semanage has no per-boolean delete: every local setting goes (-D), the kept ones are set again; one transaction
+    kept = dict((name, state) for name, state in current.local().booleans.items() if name not in removed)
+    kept.update(changed)
+    result.lines.extend(['boolean -D'] + [import_line_boolean(name, state) for name, state in sorted(kept.items())])
+
+
+def _plan_boolean_removals(wanted, current, result, refused):
+    """``state: absent``: the local settings asked to go; each boolean returns to the value its module declares."""
+    local, removed = current.local().booleans, set()
+    for name in sorted(wanted.booleans_absent):
+        if name not in local:
+            continue
+        default = current.boolean_defaults().get(name)
+        if default is None:
+            raise RemedyError('The policy default of boolean %s cannot be read from the store (no module declares '
+                              'it): its local setting is left as it is. Nothing was changed.' % name)
+        if powerful_boolean(name, default) and name not in wanted.acknowledged:
+            refused.append('removing the local setting of boolean %s turns it %s (its policy default), which hands '
+                           'out power' % (name, 'on' if default else 'off'))
+        removed.add(name)
+        if current.live and current.running_booleans().get(name, default) != default:
+            result.running[name] = default
+        result.changes.append('boolean %s: local setting %s removed -> policy default %s'
+                              % (name, 'on' if local[name] else 'off', 'on' if default else 'off'))
+        result.before.append('boolean %s %s (local)' % (name, 'on' if local[name] else 'off'))
+        result.after.append('boolean %s %s (policy default)' % (name, 'on' if default else 'off'))
+    return removed
 
 
 def _plan_ports(wanted, current, result, refused):
@@ -529,6 +760,80 @@ def _plan_removals(wanted, current, result):
         result.after.append('fcontext %s none' % target)
 
 
+def _equal_types(equal, builtin):
+    """The types the policy's file contexts give below ``equal`` (an equivalence gives them to its path)."""
+    return set(setype for (regex, dummy), setype in builtin.items()
+               if setype and (regex == equal or regex.startswith(equal + '/') or regex.startswith(equal + '(')))
+
+
+def _plan_equivalences(wanted, current, result, refused):
+    if not (wanted.equivalences or wanted.equivalences_absent):
+        return
+    local, builtin = current.local().equivalences, current.builtin_fcontexts()
+    for path, equal in sorted(wanted.equivalences.items()):
+        if local.get(path) == equal:
+            continue
+        types = _equal_types(equal, builtin)
+        if not types:
+            raise RemedyError('%s is not a tree of the policy (no file-context rule below it): an equivalence with it '
+                              'labels nothing. Nothing was changed.' % equal)
+        expression = re.escape(path) + '(/.*)?'
+        reasons = sorted(set(reason for setype in sorted(types) for reason in current.label_findings(expression, setype)))
+        if reasons and path not in wanted.acknowledged:
+            refused.append('the equivalence %s = %s: %s' % (path, equal, '; '.join(reasons)))
+        if path in local:
+            result.lines.append('fcontext -d -e %s %s' % (local[path], path))
+        result.lines.append('fcontext -a -e %s %s' % (equal, path))
+        result.changes.append('equivalence %s -> %s' % (path, equal))
+        result.before.append('equivalence %s %s' % (path, local.get(path) or 'none'))
+        result.after.append('equivalence %s %s' % (path, equal))
+        result.subs = True
+    for path in sorted(wanted.equivalences_absent):
+        if path in local:
+            result.lines.append('fcontext -d -e %s %s' % (local[path], path))
+            result.changes.append('equivalence %s: local equivalence with %s removed' % (path, local[path]))
+            result.before.append('equivalence %s %s' % (path, local[path]))
+            result.after.append('equivalence %s none' % path)
+            result.subs = True
+
+
+def import_line_login(login, seuser, level, verb):
+    if verb == '-d':
+        return "login -d '%s'" % login
+    return "login %s -s %s%s '%s'" % (verb, seuser, ' -r %s' % level if level else '', login)
+
+
+def _plan_logins(wanted, current, result, refused):
+    if not (wanted.logins or wanted.logins_absent):
+        return
+    users, local = current.users(), current.local().logins
+    for login, (seuser, level) in sorted(wanted.logins.items()):
+        if seuser not in users:
+            raise RemedyError('%s is not an SELinux user of the policy (login %s). Nothing was changed.' % (seuser, login))
+        have = local.get(login)
+        if have and have[0] == seuser and (level is None or have[1] == level):
+            continue
+        if powerful_user(users[seuser]) and login not in wanted.acknowledged:
+            refused.append('mapping the login %s to %s (roles %s) hands out power'
+                           % (login, seuser, ' '.join(sorted(users[seuser]))))
+        verb = '-m' if have or login == '__default__' else '-a'
+        result.lines.append(import_line_login(login, seuser, level, verb))
+        result.changes.append('login %s -> %s' % (login, seuser))
+        result.before.append('login %s %s' % (login, have[0] if have else 'none'))
+        result.after.append('login %s %s' % (login, seuser))
+    for login in sorted(wanted.logins_absent):
+        if login not in local:
+            continue
+        fallback = current.default_seuser()
+        if (fallback is None or powerful_user(users.get(fallback, ()))) and login not in wanted.acknowledged:
+            refused.append('removing the mapping of login %s gives it __default__\'s SELinux user %s, which hands out '
+                           'power' % (login, fallback or '(unknown)'))
+        result.lines.append(import_line_login(login, None, None, '-d'))
+        result.changes.append('login %s: local mapping to %s removed -> %s' % (login, local[login][0], fallback))
+        result.before.append('login %s %s' % (login, local[login][0]))
+        result.after.append('login %s none' % login)
+
+
 def _plan_relabel(wanted, current, result, runner):
     if not wanted.relabel:
         return
@@ -556,13 +861,25 @@ def _plan_relabel(wanted, current, result, runner):
         result.after.append('label %s (by the new file-context rule)' % path)
 
 
-def act(plan_, runner, recursive):
-    """One semanage transaction for every change, then restorecon on the paths that need it; the paths restorecon
-    changed."""
+def act(plan_, runner, recursive, subs_path=None):
+    """One semanage transaction for every change, then the running value of each boolean whose local setting went,
+    then restorecon on the paths that need it; the paths restorecon changed.
+
+    semanage writes equivalences to ``subs_path`` (file_contexts.subs) itself, outside libsemanage's transaction:
+    it is kept before the import and put back if the import fails, so a failed call changes nothing."""
     if plan_.lines:
-        runner.run_with_retry('semanage', ['import'], data='\n'.join(plan_.lines) + '\n', changes=True,
-                              retry_if=lock_held, what='the remedies (one transaction)',
-                              hint='Nothing was changed (one transaction).')
+        kept = _keep(subs_path) if plan_.subs else None
+        try:
+            runner.run_with_retry('semanage', ['import'], data='\n'.join(plan_.lines) + '\n', changes=True,
+                                  retry_if=lock_held, what='the remedies (one transaction)',
+                                  hint='Nothing was changed (one transaction).')
+        except FleetsecError:
+            _put_back(subs_path, kept)
+            raise
+    for name, value in sorted(plan_.running.items()):
+        # the kernel keeps a boolean's running value across a policy load: set it to the new persistent one
+        runner.change('setsebool', [name, '1' if value else '0'], what='the running value of boolean %s' % name,
+                      hint='The policy changes of this run were committed; run again to set the running value.')
     paths = sorted(plan_.relabel + plan_.pending)
     if not paths:
         return []
@@ -570,3 +887,26 @@ def act(plan_, runner, recursive):
                          hint='The policy changes of this run were committed before; run again to relabel' if plan_.lines
                          else None)
     return sorted(relabelled_paths(done.stdout))
+
+
+def _keep(path):
+    """(existed, content) of the equivalence file before semanage writes it."""
+    if not path:
+        return None
+    try:
+        with open(path, 'rb') as handle:
+            return True, handle.read()
+    except (IOError, OSError):
+        return False, None
+
+
+def _put_back(path, kept):
+    if not path or kept is None:
+        return
+    existed, content = kept
+    if not existed:
+        if os.path.exists(path):
+            os.unlink(path)
+        return
+    with open(path, 'wb') as handle:
+        handle.write(content)

@@ -9,7 +9,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r'''
 module: remedy
-short_description: Apply least-privilege SELinux remedies (booleans, port labels, file contexts, relabel) in one transaction
+short_description: Apply least-privilege SELinux remedies (booleans, ports, file contexts, logins, relabel) in one transaction
 version_added: 0.1.0
 description:
   - Sets booleans (persistent and running), port labels and file-context rules in ONE C(semanage import)
@@ -58,8 +58,15 @@ options:
         type: str
         required: true
       state:
-        description: Value.
-        type: bool
+        description:
+          - The value (V(true) or V(false), or any of Ansible's boolean spellings), or V(absent) - the local setting
+            goes and the boolean returns to the value the policy's module declares (read from the store), in the
+            running policy too.
+          - C(semanage) has no per-boolean delete, so a removal is C(boolean -D) followed by every other local
+            boolean setting again, in the same single transaction.
+          - Removing a setting whose policy default hands out power (such as a C(deny_*) boolean that defaults to off)
+            is refused unless acknowledged in O(allow_dangerous).
+        type: raw
         required: true
   ports:
     description: Port labels (C(semanage port -a/-m), and C(-d) for O(ports[].state=absent)).
@@ -116,6 +123,59 @@ options:
         choices: [present, absent]
         default: present
         version_added: 0.2.0
+  equivalences:
+    description:
+      - File-context equivalences (C(semanage fcontext -a -e EQUAL PATH) - O(equivalences[].path) is labelled as
+        O(equivalences[].equal) is, such as a site in C(/srv/www) labelled like C(/var/www)). Relabel the tree with
+        O(restorecon) and O(restorecon_recursive).
+      - Judged before anything runs as file-context rules for the tree of O(equivalences[].path) with each type the
+        policy gives below O(equivalences[].equal) - refused unless acknowledged (by O(equivalences[].path) in
+        O(allow_dangerous)) when that reaches a system path or gives out a protected type such as C(shadow_t).
+      - C(semanage) writes equivalences to C(file_contexts.subs) itself, outside its transaction; the module keeps the
+        file and puts it back if the transaction fails.
+    type: list
+    elements: dict
+    default: []
+    version_added: 0.2.0
+    suboptions:
+      path:
+        description: The tree that gets the labels, a plain absolute path (no regular expression, no trailing C(/)).
+        type: str
+        required: true
+      equal:
+        description: The tree of the policy whose labels it gets. Required when O(equivalences[].state=present).
+        type: str
+      state:
+        description: V(absent) removes the local equivalence of O(equivalences[].path).
+        type: str
+        choices: [present, absent]
+        default: present
+  logins:
+    description:
+      - Login mappings (C(semanage login)) - which SELinux user a Linux user or C(%group) logs in as.
+      - A mapping to an SELinux user with a role beyond C(user_r), C(guest_r) and C(xguest_r) (C(staff_u),
+        C(sysadm_u), C(unconfined_u), C(system_u), C(root)) hands out power and is refused unless acknowledged (by the
+        login in O(allow_dangerous)); so is removing a mapping when C(__default__) maps to such a user.
+    type: list
+    elements: dict
+    default: []
+    version_added: 0.2.0
+    suboptions:
+      login:
+        description: A Linux user name, C(%group) or C(__default__) (which can be changed, never removed).
+        type: str
+        required: true
+      seuser:
+        description: An SELinux user of the policy. Required when O(logins[].state=present).
+        type: str
+      range:
+        description: MLS/MCS range, such as C(s0) or C(s0-s0:c0.c1023); the user's default when not given.
+        type: str
+      state:
+        description: V(absent) removes the local mapping of O(logins[].login).
+        type: str
+        choices: [present, absent]
+        default: present
   restorecon:
     description:
       - Paths to give the label the file contexts say (C(restorecon -v)), after the transaction. Only paths whose
@@ -131,7 +191,7 @@ options:
   allow_dangerous:
     description:
       - Acknowledged changes that hand out power - boolean names, ports as C(PROTO/PORT) or C(PROTO/LOW-HIGH) (such as
-        C(tcp/80)), file-context expressions exactly as given.
+        C(tcp/80)), file-context expressions exactly as given, equivalence paths, login names.
       - A file-context rule is judged as M(fleetsec.selinux.local_policy_module) judges a module's C(filecon) - by the
         tree its expression can reach as libselinux anchors it, the labels C(matchpathcon) gives that tree today and
         the protected families read from the policy's attributes; an expression whose first path component is not
@@ -142,6 +202,7 @@ options:
 requirements:
   - semanage (policycoreutils-python-utils on EL8+ and Debian, policycoreutils-python on EL7)
   - seinfo and sesearch (setools-console on EL, setools on Debian)
+  - setsebool (policycoreutils), to set the running value of a boolean whose local setting is removed
   - matchpathcon (libselinux-utils on EL, selinux-utils on Debian), to judge file-context rules
   - restorecon (policycoreutils), for O(restorecon)
 notes:
@@ -193,6 +254,32 @@ EXAMPLES = r'''
         setype: httpd_sys_content_t
     restorecon: [/srv/app]
     restorecon_recursive: true
+
+- name: Take back what was set by hand - the boolean to its policy default, the port label and the rule removed
+  fleetsec.selinux.remedy:
+    booleans:
+      - name: httpd_can_network_connect_db
+        state: absent
+    ports:
+      - ports: "8089"
+        proto: tcp
+        state: absent
+    fcontexts:
+      - target: /srv/app(/.*)?
+        state: absent
+    restorecon: [/srv/app]
+    restorecon_recursive: true
+
+- name: Label a site in /srv/www as /var/www is, and map the clerks to user_u
+  fleetsec.selinux.remedy:
+    equivalences:
+      - path: /srv/www
+        equal: /var/www
+    logins:
+      - login: "%clerks"
+        seuser: user_u
+    restorecon: [/srv/www]
+    restorecon_recursive: true
 '''
 
 RETURN = r'''
@@ -233,7 +320,7 @@ def argument_spec():
     return dict(
         denials=dict(type='list', elements='dict', default=[]),
         booleans=dict(type='list', elements='dict', default=[], options=dict(
-            name=dict(type='str', required=True), state=dict(type='bool', required=True))),
+            name=dict(type='str', required=True), state=dict(type='raw', required=True))),
         ports=dict(type='list', elements='dict', default=[], options=dict(
             ports=dict(type='str', required=True), proto=dict(type='str', required=True, choices=list(apply.PROTOCOLS)),
             setype=dict(type='str'), state=dict(type='str', default='present', choices=['present', 'absent'])),
@@ -242,6 +329,14 @@ def argument_spec():
             target=dict(type='str', required=True), ftype=dict(type='str', default='a', choices=list(apply.FTYPES)),
             setype=dict(type='str'), state=dict(type='str', default='present', choices=['present', 'absent'])),
             required_if=[('state', 'present', ('setype',))]),
+        equivalences=dict(type='list', elements='dict', default=[], options=dict(
+            path=dict(type='str', required=True), equal=dict(type='str'),
+            state=dict(type='str', default='present', choices=['present', 'absent'])),
+            required_if=[('state', 'present', ('equal',))]),
+        logins=dict(type='list', elements='dict', default=[], options=dict(
+            login=dict(type='str', required=True), seuser=dict(type='str'), range=dict(type='str'),
+            state=dict(type='str', default='present', choices=['present', 'absent'])),
+            required_if=[('state', 'present', ('seuser',))]),
         restorecon=dict(type='list', elements='path', default=[]),
         restorecon_recursive=dict(type='bool', default=False),
         allow_dangerous=dict(type='list', elements='str', default=[]),
@@ -256,13 +351,18 @@ def current_state(runner):
     return apply.Current(runner, policy, fc, facts.selinux_active(), facts.SELINUX_DIR, facts.policy_type())
 
 
+def subs_path():
+    """The equivalence file semanage writes itself (outside its transaction)."""
+    return '%s/%s/contexts/files/file_contexts.subs' % (facts.SELINUX_DIR, facts.policy_type())
+
+
 def run(module):
     runner = Runner(module, CATALOGUE)
     wanted = apply.validate(module.params)
     plan = apply.plan(wanted, current_state(runner), runner)
     relabelled = sorted(plan.relabel + plan.pending)
     if plan.changed and not module.check_mode:
-        relabelled = apply.act(plan, runner, wanted.recursive)
+        relabelled = apply.act(plan, runner, wanted.recursive, subs_path())
     result = dict(changed=plan.changed, changes=plan.changes, import_lines=plan.lines, relabelled=relabelled,
                   transactions=1 if plan.lines and not module.check_mode else 0)
     if module._diff:

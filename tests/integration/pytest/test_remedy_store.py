@@ -24,6 +24,9 @@ PLAIN_BOOLEANS = [{'name': 'httpd_can_network_connect', 'state': True}, {'name':
 PORTS = [{'ports': '8089', 'proto': 'tcp', 'setype': 'http_port_t'},
          {'ports': '8090-8092', 'proto': 'tcp', 'setype': 'http_port_t'}]
 FCONTEXTS = [{'target': '/srv/fleetsec-app(/.*)?', 'setype': 'httpd_sys_content_t'}]
+EQUIVALENCE = {'path': '/srv/fleetsec-mirror', 'equal': '/var/www'}
+# a group of this machine (semanage checks that it exists)
+LOGIN = {'login': '%adm', 'seuser': 'user_u'}
 
 pytestmark = pytest.mark.skipif(
     not NAMESPACE_TOOLS or shutil.which('semanage') is None or shutil.which('seinfo') is None or os.geteuid() != 0,
@@ -72,16 +75,22 @@ def test_a_local_label_of_another_type_is_modified_not_added(root, tmp_path):
 
 
 def test_absent_removes_what_present_added_one_transaction_each(root, tmp_path):
-    """present -> absent -> present of port labels and a file-context rule: one transaction each, each rerun
-    unchanged, check mode and diff honest, and absent gives back the store as it was (semanage export)."""
-    present = dict(ports=PORTS, fcontexts=FCONTEXTS)
-    absent = dict(ports=[dict(p, state='absent') for p in PORTS],
-                  fcontexts=[{'target': f['target'], 'state': 'absent'} for f in FCONTEXTS])
+    """present -> absent -> present of a boolean setting, port labels, a file-context rule, an equivalence and a login
+    mapping: one transaction each, each rerun unchanged, check mode and diff honest, and absent gives back the store
+    as it was (semanage export). Removing the mapping sends %adm to __default__'s SELinux user (unconfined_u on the
+    targeted policy): acknowledged."""
+    present = dict(booleans=[{'name': 'httpd_enable_homedirs', 'state': True}], ports=PORTS, fcontexts=FCONTEXTS,
+                   equivalences=[EQUIVALENCE], logins=[LOGIN], allow_dangerous=['%adm'])
+    absent = dict(booleans=[{'name': 'httpd_enable_homedirs', 'state': 'absent'}],
+                  ports=[dict(p, state='absent') for p in PORTS],
+                  fcontexts=[{'target': f['target'], 'state': 'absent'} for f in FCONTEXTS],
+                  equivalences=[{'path': EQUIVALENCE['path'], 'state': 'absent'}],
+                  logins=[{'login': LOGIN['login'], 'state': 'absent'}], allow_dangerous=['%adm'])
     commits = commit_num(root)
     original = exported(root, tmp_path)
     for step, args in enumerate((present, absent, present)):
         planned, rc = run(root, tmp_path, check_mode=True, **args)
-        assert rc == 0 and planned['changed'] and len(planned['import_lines']) == 3, planned
+        assert rc == 0 and planned['changed'] and len(planned['import_lines']) == 6, planned
         assert commit_num(root) == commits + step, 'check mode committed'
         done, rc = run(root, tmp_path, **args)
         assert rc == 0 and done['transactions'] == 1 and done['import_lines'] == planned['import_lines'], done
@@ -89,10 +98,25 @@ def test_absent_removes_what_present_added_one_transaction_each(root, tmp_path):
         again, rc = run(root, tmp_path, **args)
         assert rc == 0 and not again['changed'] and again['import_lines'] == [], again
         if args is absent:
-            assert all(line.startswith(('port -d', 'fcontext -d')) for line in done['import_lines'])
+            assert done['import_lines'][0] == 'boolean -D'  # no per-boolean delete in semanage: all, then the kept
+            assert all(line.startswith(('port -d', 'fcontext -d', 'login -d', 'boolean -D'))
+                       for line in done['import_lines'])
             assert 'port tcp/8089 none' in done['diff']['after']
+            assert 'boolean httpd_enable_homedirs off (policy default)' in done['diff']['after']
             assert exported(root, tmp_path) == original  # nothing of ours is left
+        else:
+            assert 'equivalence /srv/fleetsec-mirror /var/www' in done['diff']['after']
     assert commit_num(root) == commits + 3
+
+
+def test_removing_one_boolean_keeps_the_other_local_settings(root, tmp_path):
+    both = [{'name': 'httpd_enable_homedirs', 'state': True}, {'name': 'httpd_can_network_connect', 'state': True}]
+    done, rc = run(root, tmp_path, booleans=both)
+    assert rc == 0 and done['transactions'] == 1, done
+    done, rc = run(root, tmp_path, booleans=[{'name': 'httpd_enable_homedirs', 'state': 'absent'}])
+    assert rc == 0 and done['import_lines'] == ['boolean -D', 'boolean -m -1 httpd_can_network_connect'], done
+    assert [line for line in exported(root, tmp_path) if line.startswith('boolean -m')] == [
+        'boolean -m -1 httpd_can_network_connect']
 
 
 def exported(root, tmp_path):
@@ -124,6 +148,17 @@ def exported(root, tmp_path):
     # and an expression whose first component is not literal
     (dict(fcontexts=[{'target': '/usr/sbin/.+', 'setype': 'httpd_sys_content_t'}]), 'bin_t'),
     (dict(fcontexts=[{'target': '/[es][tr][cv]/shadow', 'setype': 'httpd_sys_content_t'}]), 'root of the file system'),
+    # an equivalence gives its path the types of the other tree: /etc's hold credentials; /usr/bin is a system path
+    (dict(equivalences=[{'path': '/srv/fleetsec-etc', 'equal': '/etc'}]), 'the equivalence /srv/fleetsec-etc = /etc'),
+    (dict(equivalences=[{'path': '/usr/bin', 'equal': '/var/www'}]), 'the equivalence /usr/bin = /var/www'),
+    (dict(equivalences=[{'path': '/srv/x', 'equal': '/fleetsec/no/such/tree'}]), 'is not a tree of the policy'),
+    (dict(equivalences=[{'path': '/srv/x(/.*)?', 'equal': '/var/www'}]), 'Invalid equivalence path'),
+    # a login mapped to a user with administrative roles, or sent to __default__'s unconfined user
+    (dict(logins=[{'login': '%adm', 'seuser': 'sysadm_u'}]), 'mapping the login %adm to sysadm_u'),
+    (dict(logins=[{'login': '__default__', 'state': 'absent'}]), '__default__ cannot be removed'),
+    (dict(logins=[{'login': '%adm', 'seuser': 'user_u', 'range': 's0; id'}]), 'Invalid range'),
+    (dict(logins=[{'login': '%adm', 'seuser': 'fleetsec_no_such_u'}]), 'is not an SELinux user'),
+    (dict(booleans=[{'name': 'httpd_enable_homedirs', 'state': 'maybe'}]), 'true, false or absent'),
 ])
 def test_bad_or_dangerous_input_fails_and_changes_nothing(root, tmp_path, args, message):
     before = store_digest(root)

@@ -49,7 +49,7 @@ FILE_CONTEXTS = """# comment
 
 
 def test_export_is_read_as_the_local_customisations():
-    booleans, ports, fcontexts = ra.parse_export(EXPORT_EL9)
+    booleans, ports, fcontexts = ra.parse_export(EXPORT_EL9)[:3]
     assert booleans == {'httpd_can_network_connect': True, 'nis_enabled': False}
     assert ports == {('tcp', 8089, 8089): 'http_port_t', ('tcp', 8090, 8092): 'http_port_t'}
     assert fcontexts == {('/srv/app(/.*)?', 'a'): 'httpd_sys_content_t', ('/srv/data', 'd'): 'var_t'}
@@ -188,7 +188,8 @@ class Current(object):
         self.live = live
         self._booleans = booleans or {'httpd_can_network_connect': False, 'httpd_execmem': False,
                                       'deny_execmem': False}
-        self._local = local or ({}, {}, {})
+        local = tuple(local or ({}, {}, {}))
+        self._local = ra.LocalCustomisations(*(local + ({}, {}, {}, {}, {})[len(local):]))
         self._running = running or {}
 
     def booleans(self):
