@@ -56,6 +56,12 @@ options:
   generated_at:
     description: When the report was generated (shown in it); passed in so the same input gives the same output.
     type: str
+  customisations_var:
+    description: Name of the host variable holding the M(fleetsec.selinux.customisations_info) result (optional per
+      host).
+    type: str
+    default: fleetsec_customisations
+    version_added: 0.2.0
 '''
 
 EXAMPLES = r'''
@@ -109,12 +115,22 @@ _value:
     window:
       description: C(first_seen) and C(last_seen) over every denial (null without denials), and C(generated_at).
       type: dict
+    customisations:
+      description:
+        - The local customisations of the hosts that reported them (O(customisations_var)) - C(hosts), C(settings)
+          (each with C(kind), C(setting), C(hosts) that have it and C(missing), the reporting hosts that lack it; the
+          settings some hosts lack first), C(modules) (per host, its modules beyond the policy package's own - the
+          change sets it runs, by module name, priority and checksum), C(problems) (host to why its customisations
+          could not be read).
+      type: dict
+      version_added: 0.2.0
 '''
 
 from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.fleetsec.selinux.plugins.module_utils._customisations import fleet as fleet_customisations
 from ansible_collections.fleetsec.selinux.plugins.module_utils._remedy import REMEDIES
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_build import (
     granted, missing_permissions, parse_te)
@@ -358,7 +374,7 @@ def _window(rows, generated_at):
 
 
 def fleet_report(hostvars, hosts=None, rules=None, avc_var='fleetsec_avc', mode_var='fleetsec_mode',
-                 failed_hosts=None, generated_at=None):
+                 failed_hosts=None, generated_at=None, customisations_var='fleetsec_customisations'):
     if not isinstance(hostvars, Mapping):
         raise AnsibleFilterError('fleet_report expects a mapping of host name to host variables, got %s' % type(hostvars).__name__)
     allowed = parse_rules(rules)
@@ -376,6 +392,7 @@ def fleet_report(hostvars, hosts=None, rules=None, avc_var='fleetsec_avc', mode_
         'window': _window(rows, generated_at),
         'domains': _domains(rows),
         'permissive_hosts': [h['name'] for h in out_hosts if _is_permissive(h)],
+        'customisations': fleet_customisations(hostvars, [h['name'] for h in out_hosts], customisations_var),
         'totals': {
             'hosts': len(out_hosts),
             'denials': len(rows),

@@ -24,15 +24,18 @@ from ansible.module_utils.common.text.converters import to_bytes
 from ansible.module_utils.six.moves.collections_abc import Mapping
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils._avc_parse import Malformed, parse_line
-from ansible_collections.fleetsec.selinux.plugins.module_utils._remedy_apply import (
-    RemedyError, check_target, denial_changes, parse_ports,
-)
+from ansible_collections.fleetsec.selinux.plugins.module_utils._customisations import (
+    CustomisationError, command as setting_command, to_option)
+from ansible_collections.fleetsec.selinux.plugins.module_utils._remedy_apply import RemedyError, denial_changes
 
 FORMAT = 'fleetsec.selinux/change-set/1'
 # the login domains of the targeted and mls policies: what a person did in a session, not what the application did
 LOGIN_DOMAINS = ('auditadm_t', 'dbadm_t', 'guest_t', 'logadm_t', 'secadm_t', 'staff_t', 'sysadm_t', 'unconfined_t',
                  'user_t', 'webadm_t', 'xguest_t')
-KINDS = ('relabel', 'fcontext', 'boolean', 'port', 'dac')
+# what triage proposes for a denial
+TRIAGE_KINDS = ('relabel', 'fcontext', 'boolean', 'port', 'dac')
+# what a change set's remedies may be: triage's, and the settings adopted from a host (customisations_info)
+KINDS = TRIAGE_KINDS + ('equivalence', 'login')
 MODULE_NAME_RE = re.compile(r'^[A-Za-z][A-Za-z0-9_]{0,127}$')
 HOST_RE = re.compile(r'^[^\s\x00-\x1f\x7f]{1,255}$')
 DIGEST_RE = re.compile(r'^sha256:[0-9a-f]{64}$')
@@ -104,7 +107,8 @@ def _remedy_entry(kind, value):
     if kind == 'relabel':
         return {'restorecon': value}, 'restorecon -v %s' % value
     if kind == 'boolean':
-        return {'boolean': value, 'state': True}, 'setsebool -P %s on' % value
+        change = {'boolean': value, 'state': True}
+        return change, setting_command(kind, change)
     if kind == 'dac':
         return {'advice': 'fix the owner or mode of the file (no change is deployed)',
                 'capabilities': list(value)}, None
@@ -113,8 +117,8 @@ def _remedy_entry(kind, value):
         return ({'fcontext': target, 'setype': setype, 'restorecon': tree},
                 "semanage fcontext -a -t %s '%s' && restorecon -R -v %s" % (setype, target, tree))
     proto, port, setype = value
-    return ({'port': '%d' % port, 'proto': proto, 'setype': setype},
-            'semanage port -a -t %s -p %s %d' % (setype, proto, port))
+    change = {'port': '%d' % port, 'proto': proto, 'setype': setype}
+    return change, setting_command(kind, change)
 
 
 class _Plan(object):
@@ -187,7 +191,7 @@ def plan(hostvars, hosts, record=None, canary=None, min_hosts=1, login_domains=L
             found.add_line(line, host, 'host %s: allow_lines[%d]' % (host, index))
         for index, (denial, line) in enumerate(pairs):
             remedy = _mapping(denial, 'host %s: denials[%d]' % (host, index)).get('remedy')
-            if isinstance(remedy, Mapping) and remedy.get('remedy') in KINDS:
+            if isinstance(remedy, Mapping) and remedy.get('remedy') in TRIAGE_KINDS:
                 found.add_remedy(host, denial, line, 'host %s: denials[%d]' % (host, index))
     fleet = len(_list(hosts, 'hosts'))
     return _decide(found, set(_list(canary, 'canary')), min_hosts, set(_list(login_domains, 'login_domains')), fleet)
@@ -253,6 +257,9 @@ def build(name, planned, module=None, policy=None, acknowledged=None):
         'acknowledged': {'module': sorted(acknowledged.get('module') or []),
                          'remedies': sorted(acknowledged.get('remedies') or [])},
     }
+    if planned.get('local_modules'):
+        # adopted from hosts: listed for the review, not deployed (a module is deployed by its own change set)
+        change_set['local_modules'] = planned['local_modules']
     change_set['digest'] = digest(change_set)
     return change_set
 
@@ -265,36 +272,24 @@ def _absolute(value, what):
 
 
 def _remedy_change(entry, what):
-    """One remedy of a change set file, checked: ``[(the remedy module's option, the value it adds)]``."""
+    """One remedy of a change set file, checked with the remedy module's own grammar: ``[(the remedy module's option,
+    the value it adds)]``."""
     kind, change = entry.get('kind'), _mapping(entry.get('change'), what + '.change')
-    if kind == 'relabel':
-        return [('restorecon', _absolute(change.get('restorecon'), what + '.change.restorecon'))]
-    if kind == 'fcontext':
-        try:
-            target = check_target(_text(change.get('fcontext'), what + '.change.fcontext'))
-        except RemedyError as err:
-            raise ChangeSetError('%s.change.fcontext: %s' % (what, err))
-        return [('fcontexts', {'target': target, 'ftype': 'a',
-                               'setype': _text(change.get('setype'), what + '.change.setype', _TOKEN_RE, 128)}),
-                ('restorecon', _absolute(change.get('restorecon'), what + '.change.restorecon')),
-                ('restorecon_recursive', True)]
+    if kind not in KINDS:
+        raise ChangeSetError('%s.kind: %r is not one of %s.' % (what, kind, ', '.join(KINDS)))
     if kind == 'dac':
         return []  # advice: the deployment changes nothing for it
-    if kind == 'boolean':
-        if change.get('state') is not True:
-            raise ChangeSetError('%s.change.state: a remedy turns a boolean on (true).' % what)
-        return [('booleans', {'name': _text(change.get('boolean'), what + '.change.boolean', _TOKEN_RE, 128),
-                              'state': True})]
-    if kind == 'port':
-        try:
-            parse_ports(_text(change.get('port'), what + '.change.port', limit=11))
-        except RemedyError as err:
-            raise ChangeSetError('%s.change.port: %s' % (what, err))
-        if change.get('proto') not in ('tcp', 'udp', 'sctp', 'dccp'):
-            raise ChangeSetError('%s.change.proto: one of tcp, udp, sctp, dccp.' % what)
-        return [('ports', {'ports': change['port'], 'proto': change['proto'],
-                           'setype': _text(change.get('setype'), what + '.change.setype', _TOKEN_RE, 128)})]
-    raise ChangeSetError('%s.kind: %r is not one of %s.' % (what, kind, ', '.join(KINDS)))
+    if kind == 'relabel':
+        return [('restorecon', _absolute(change.get('restorecon'), what + '.change.restorecon'))]
+    try:
+        found = [to_option(kind, change, what + '.change')]
+    except CustomisationError as err:
+        raise ChangeSetError(str(err))
+    if kind == 'fcontext' and change.get('restorecon') is not None:
+        # triage's rule comes with its tree, relabelled recursively; an adopted rule has none
+        found += [('restorecon', _absolute(change['restorecon'], what + '.change.restorecon')),
+                  ('restorecon_recursive', True)]
+    return found
 
 
 def _check_module(module):
@@ -331,7 +326,8 @@ def load(data, approved):
 
 
 def _options():
-    return {'booleans': [], 'ports': [], 'fcontexts': [], 'restorecon': [], 'restorecon_recursive': False}
+    return {'booleans': [], 'ports': [], 'fcontexts': [], 'equivalences': [], 'logins': [], 'restorecon': [],
+            'restorecon_recursive': False}
 
 
 def _add(options, option, value):

@@ -53,11 +53,24 @@ def test_markdown_report_lists_hosts_domains_and_coverage(report_dir):
     assert '## Hosts still permissive\n\n- web2.example.test' in md
 
 
+def test_markdown_report_shows_the_local_customisations_and_who_lacks_each(report_dir):
+    """The fleet's drift: each local setting with the hosts that have it and those that lack it (those first), and
+    the modules beyond the policy's own per host (the change sets it runs)."""
+    md = (report_dir / 'fleet-report.md').read_text()
+    section = md.split('## Local customisations')[1].split('\n## ')[0]
+    rows = [line for line in section.splitlines() if line.startswith('| ') and 'setting' not in line]
+    assert rows[0] == '| boolean httpd_enable_cgi off | 1: web1.example.test | 1: web2.example.test |', rows
+    assert '| equivalence /srv/www = /var/www | 2: web1.example.test, web2.example.test | none |' in rows
+    assert len(rows) == 6
+    assert '- web1.example.test: fleetsec_demo (priority 400, sha256:aaaaaaaaaaaa)' in section
+    assert '- web2.example.test: none' in section
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason='chromium is installed by tools/setup.sh')
 def test_html_report_renders_its_tables_in_chromium(report_dir, tmp_path):
     page = 'file://%s' % (report_dir / 'fleet-report.html')
     dom = subprocess.run([CHROMIUM] + FLAGS + ["--dump-dom", page], capture_output=True, text=True, timeout=120, check=True).stdout
-    assert dom.count('<table') == 2  # the denials across the fleet, the hosts
+    assert dom.count('<table') == 3  # the local customisations, the denials across the fleet, the hosts
     assert len(re.findall(r'<td class="no">no</td>', dom)) == 2
     assert len(re.findall(r'<td class="yes">yes</td>', dom)) == 1
 
@@ -98,6 +111,10 @@ def test_html_report_shows_hostile_values_as_text_in_chromium(hostile_report_dir
     for host in ('web1.example.test', 'web2.example.test', 'evil-types.example.test', 'evil-text.example.test'):
         assert '<td>%s' % host in dom
     assert 'result unreadable: records is' in dom
+    # customisations a host sent that the remedy's grammar refuses are named as that host's problem, as text; a
+    # module name with markup stays text
+    assert 'evil-text.example.test: customisations' in dom and 'Invalid boolean name' in dom
+    assert '&lt;img src=x onerror=alert(1)&gt;' in dom
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason='chromium is installed by tools/setup.sh')

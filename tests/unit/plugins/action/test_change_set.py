@@ -131,8 +131,10 @@ def test_an_approved_change_set_gives_each_host_its_remedies_and_the_module():
     assert found['te'] == change_set['module']['te'] and found['name'] == 'app'
     assert found['remedies'] == {
         'web1': {'booleans': [], 'restorecon': ['/etc/app.conf'], 'fcontexts': [], 'restorecon_recursive': False,
+                 'equivalences': [], 'logins': [],
                  'ports': [{'ports': '8089', 'proto': 'tcp', 'setype': 'http_port_t'}]},
         'web2': {'booleans': [], 'ports': [], 'restorecon': ['/srv/acme'], 'restorecon_recursive': True,
+                 'equivalences': [], 'logins': [],
                  'fcontexts': [{'target': '/srv/acme(/.*)?', 'ftype': 'a', 'setype': 'httpd_sys_content_t'}]}}
     assert sorted(found['all_remedies']['restorecon']) == ['/etc/app.conf', '/srv/acme']
     # the advice is in the change set, for the reviewer; nothing is deployed for it
@@ -186,7 +188,7 @@ def test_a_consistent_forgery_is_refused_unless_its_own_digest_is_approved():
     (lambda d: _kind(d, 'fcontext')['change'].update(fcontext='/srv/x; reboot'), 'Invalid file-context target'),
     (lambda d: _kind(d, 'port').update(kind='shell'), "'shell' is not one of"),
     (lambda d: d['module'].update(sha256='0' * 64), 'module.sha256 is not the sha256'),
-    (lambda d: _kind(d, 'port')['change'].update(setype='x y'), 'is not valid here'),
+    (lambda d: _kind(d, 'port')['change'].update(setype='x y'), 'Invalid port type'),
 ])
 def test_a_forged_field_is_refused_even_with_its_digest_approved(change, message):
     data = yaml.safe_load(render(_change_set()))
