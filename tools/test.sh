@@ -66,7 +66,8 @@ STORE_WORKERS=(-n 2 --dist loadfile)
 EL9_LEAVES='parallel or kill_between or bad_options or syntax_errors or accumulate'
 IS_USERSPACE='test_te_install_rerun_modify_and_failed_compile or test_modules_one_transaction_states_and_lock_retry'
 IS_USERSPACE+=' or test_a_new_priority_moves or test_without_setools or test_five_remedies or test_real_records'
-IS_USERSPACE+=' or test_refpolicy_source or test_m4_builtins or test_absent_removes'
+IS_USERSPACE+=' or test_refpolicy_source or test_m4_builtins or test_absent_removes or test_adopted_customisations'
+IS_USERSPACE+=' or test_removing_one_boolean'
 step_integration-store() {
   controller_pytest tests/integration/pytest "${STORE_WORKERS[@]}" \
     -k "test_el_matrix or test_avc_collect_hostile or test_selinux_mode_store or test_remedy_evidence or $IS_USERSPACE or $EL9_LEAVES"
@@ -134,7 +135,7 @@ step_integration-store-el9() {
   el_matrix el9 "${STORE_WORKERS[@]}" tests/integration/pytest/test_el_matrix.py tests/integration/pytest/test_local_policy_module_store.py \
     tests/integration/pytest/test_local_policy_module_hostile.py tests/integration/pytest/test_el_store_contexts.py \
     tests/integration/pytest/test_remedy_evidence.py tests/integration/pytest/test_remedy_store.py \
-    tests/integration/pytest/test_real_records.py \
+    tests/integration/pytest/test_customisations_store.py tests/integration/pytest/test_real_records.py \
     -k "not ($EL9_LEAVES)"
 }
 # Real audit records of your own through the collection on an EL store, judged by that release's audit2allow

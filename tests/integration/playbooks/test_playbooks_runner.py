@@ -288,3 +288,29 @@ def test_a_module_name_that_is_not_one_is_refused_before_a_path_is_built_from_it
     out = _stdout(result)
     assert result.status == 'failed' and "fleetsec_module_name '../../escape' is not a module name" in out, out[-3000:]
     assert not (artifacts / 'fleetsec-selinux').exists() and not (artifacts / 'escape.avc').exists()
+
+
+def test_adopt_writes_the_hosts_customisations_as_a_change_set_and_changes_nothing(job, tmp_path):
+    """adopt.yml: the host's local customisations (this machine's store has disabled policy modules and no local
+    settings) become a change set with no module, read back by the collection's reader; the host is not changed and
+    a rerun changes nothing. The collect report lists the same modules in its Local customisations section."""
+    folder = tmp_path / 'kept'
+    before = _host_state()
+    first, stats, artifacts, cwd = job('fleetsec.selinux.adopt', 'adopt-1', fleetsec_artifact_dir=str(folder))
+    assert first.status == 'successful', _stdout(first)
+    changes = folder / 'policy' / 'adopted.changes.yml'
+    data = yaml.safe_load(changes.read_bytes())
+    adopted = _change_set_utils().load(data, stats['fleetsec_change_set_digest'])
+    assert adopted['te'] is None and data['module'] is None and data['name'] == 'adopted'
+    exported = subprocess.run(['semanage', 'export'], capture_output=True, text=True, check=True).stdout
+    disabled = sorted(line.split()[-1] for line in exported.splitlines() if line.startswith('module -d '))
+    assert sorted(m['name'] for m in data['local_modules'] if not m['enabled']) == disabled
+    assert all(m['host'] == 'fleet-host' for m in data['local_modules'])
+    second, stats2, artifacts, cwd = job('fleetsec.selinux.adopt', 'adopt-2', fleetsec_artifact_dir=str(folder))
+    assert second.status == 'successful' and second.stats['changed'] == {}, second.stats
+    assert stats2['fleetsec_change_set_digest'] == data['digest']
+    assert _host_state() == before
+    report, stats3, artifacts, cwd = job('fleetsec.selinux.collect', 'collect-local', fleetsec_artifact_dir=str(folder))
+    assert report.status == 'successful', _stdout(report)
+    section = stats3['fleetsec_report_markdown'].split('## Local customisations')[1].split('\n## ')[0]
+    assert 'No local setting.' in section and '- fleet-host: %s (priority' % disabled[0] in section

@@ -92,7 +92,7 @@ def test_markdown_report_keeps_hostile_values_in_their_cells(hostile_report_dir)
     md = (hostile_report_dir / 'fleet-report.md').read_text()
     assert '- **1 unreadable**: evil-types.example.test' in md
     assert 'evil-types.example.test: result unreadable: records is' in md
-    denials = md.split('## Denials across the fleet')[1].split('## Hosts')[0]
+    denials = md.split('## Denials across the fleet')[1].split('\n## ')[0]
     rows = [line for line in denials.splitlines() if line.startswith('|')]
     assert len(rows) == 2 + 4  # header, rule, the 3 denials of the recorded hosts and evil-text's one: no injected row
     assert '<script>' not in md and '<img' not in md and '&lt;script&gt;' in md
