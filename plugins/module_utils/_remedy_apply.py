@@ -760,10 +760,19 @@ def _plan_removals(wanted, current, result):
         result.after.append('fcontext %s none' % target)
 
 
-def _equal_types(equal, builtin):
-    """The types the policy's file contexts give below ``equal`` (an equivalence gives them to its path)."""
-    return set(setype for (regex, dummy), setype in builtin.items()
-               if setype and (regex == equal or regex.startswith(equal + '/') or regex.startswith(equal + '(')))
+def _literal(path):
+    """A plain path as a file-context expression (only the regex metacharacters escaped, as the policy writes them)."""
+    return re.sub(r'([.^$*+?{}\[\]\\|()])', r'\\\1', path)
+
+
+def equivalent_rules(path, equal, builtin):
+    """What an equivalence amounts to: for each rule of the policy below ``equal`` (``EQUAL + SUFFIX`` of type T), the
+    rule ``PATH + SUFFIX`` of type T - libselinux relabels ``PATH/rest`` as it labels ``EQUAL/rest``."""
+    rules = set()
+    for (regex, dummy), setype in builtin.items():
+        if setype and (regex == equal or regex.startswith(equal + '/') or regex.startswith(equal + '(')):
+            rules.add((_literal(path) + regex[len(equal):], setype))
+    return sorted(rules)
 
 
 def _plan_equivalences(wanted, current, result, refused):
@@ -773,14 +782,18 @@ def _plan_equivalences(wanted, current, result, refused):
     for path, equal in sorted(wanted.equivalences.items()):
         if local.get(path) == equal:
             continue
-        types = _equal_types(equal, builtin)
-        if not types:
+        rules = equivalent_rules(path, equal, builtin)
+        if not rules:
             raise RemedyError('%s is not a tree of the policy (no file-context rule below it): an equivalence with it '
                               'labels nothing. Nothing was changed.' % equal)
-        expression = re.escape(path) + '(/.*)?'
-        reasons = sorted(set(reason for setype in sorted(types) for reason in current.label_findings(expression, setype)))
-        if reasons and path not in wanted.acknowledged:
-            refused.append('the equivalence %s = %s: %s' % (path, equal, '; '.join(reasons)))
+        if path not in wanted.acknowledged:
+            # judged as the rules it amounts to; the first that hands out power refuses it (no need to judge the rest)
+            for target, setype in rules:
+                reasons = current.label_findings(target, setype)
+                if reasons:
+                    refused.append('the equivalence %s = %s amounts to the rule %s %s: %s'
+                                   % (path, equal, target, setype, '; '.join(reasons)))
+                    break
         if path in local:
             result.lines.append('fcontext -d -e %s %s' % (local[path], path))
         result.lines.append('fcontext -a -e %s %s' % (equal, path))

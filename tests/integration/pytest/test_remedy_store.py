@@ -149,7 +149,7 @@ def exported(root, tmp_path):
     (dict(fcontexts=[{'target': '/usr/sbin/.+', 'setype': 'httpd_sys_content_t'}]), 'bin_t'),
     (dict(fcontexts=[{'target': '/[es][tr][cv]/shadow', 'setype': 'httpd_sys_content_t'}]), 'root of the file system'),
     # an equivalence gives its path the types of the other tree: /etc's hold credentials; /usr/bin is a system path
-    (dict(equivalences=[{'path': '/srv/fleetsec-etc', 'equal': '/etc'}]), 'the equivalence /srv/fleetsec-etc = /etc'),
+    (dict(equivalences=[{'path': '/srv/fleetsec-etc', 'equal': '/etc'}]), 'the equivalence /srv/fleetsec-etc = /etc amounts to'),
     (dict(equivalences=[{'path': '/usr/bin', 'equal': '/var/www'}]), 'the equivalence /usr/bin = /var/www'),
     (dict(equivalences=[{'path': '/srv/x', 'equal': '/fleetsec/no/such/tree'}]), 'is not a tree of the policy'),
     (dict(equivalences=[{'path': '/srv/x(/.*)?', 'equal': '/var/www'}]), 'Invalid equivalence path'),

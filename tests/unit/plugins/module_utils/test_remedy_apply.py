@@ -195,6 +195,15 @@ class Current(object):
     def booleans(self):
         return self._booleans
 
+    def boolean_defaults(self):
+        return {'httpd_can_network_connect': False, 'deny_execmem': False, 'nis_enabled': False}
+
+    def users(self):
+        return {'user_u': {'user_r'}, 'staff_u': {'staff_r', 'sysadm_r'}, 'unconfined_u': {'unconfined_r'}}
+
+    def default_seuser(self):
+        return 'unconfined_u'
+
     def running_booleans(self):
         return self._running
 
@@ -347,3 +356,72 @@ def test_a_relabel_remedy_whose_file_is_gone_is_skipped_with_a_warning(tmp_path)
     assert wanted.relabel == [] and gone in wanted.warnings[0]
     with pytest.raises(ra.RemedyError):
         ra.validate({'restorecon': [gone]})   # asked for explicitly: an error
+
+
+EXPORT_ALL = EXPORT_EL9 + """fcontext -a -e /var/www /srv/www
+login -a -s user_u -r 's0' '%clerks'
+"""
+
+
+def test_export_reads_equivalences_and_logins():
+    found = ra.parse_export(EXPORT_ALL)
+    assert found.equivalences == {'/srv/www': '/var/www'}
+    assert found.logins == {'%clerks': ('user_u', 's0')}
+    assert ('/srv/www', 'a') not in found.fcontexts
+
+
+def test_removing_a_boolean_setting_deletes_all_then_sets_the_kept_ones_again():
+    local = ra.parse_export(EXPORT_EL9)
+    plan = ra.plan(wanted(booleans=[{'name': 'httpd_can_network_connect', 'state': 'absent'}]),
+                   Current(local=local, booleans={'httpd_can_network_connect': True, 'nis_enabled': False}), None)
+    assert plan.lines == ['boolean -D', 'boolean -m -0 nis_enabled']
+    assert plan.after == ['boolean httpd_can_network_connect off (policy default)']
+    # no local setting: nothing to remove
+    assert ra.plan(wanted(booleans=[{'name': 'httpd_can_network_connect', 'state': 'absent'}]), Current(), None).lines == []
+
+
+def test_removing_a_protective_boolean_setting_needs_an_acknowledgement():
+    local = ({'deny_execmem': True}, {}, {})
+    with pytest.raises(ra.RemedyError, match='turns it off'):
+        ra.plan(wanted(booleans=[{'name': 'deny_execmem', 'state': 'absent'}]),
+                Current(local=local, booleans={'deny_execmem': True}), None)
+
+
+def test_an_equivalence_amounts_to_the_rules_of_the_other_tree():
+    builtin = {('/var/www(/.*)?', 'a'): 'httpd_sys_content_t', ('/var/www/cgi-bin(/.*)?', 'a'): 'httpd_sys_script_exec_t',
+               ('/var/wwwx', 'a'): 'x_t', ('/var/www', 'd'): None}
+    assert ra.equivalent_rules('/srv/my.site', '/var/www', builtin) == [
+        ('/srv/my\\.site(/.*)?', 'httpd_sys_content_t'), ('/srv/my\\.site/cgi-bin(/.*)?', 'httpd_sys_script_exec_t')]
+
+
+def test_equivalence_and_login_lines():
+    local = ({}, {}, {}, {'/srv/www': '/srv/old'}, {'%clerks': ('staff_u', None)})
+    plan = ra.plan(wanted(equivalences=[{'path': '/srv/www', 'equal': '/var/www'}],
+                          logins=[{'login': '%clerks', 'seuser': 'user_u', 'range': 's0'}]), Current(local=local), None)
+    assert plan.lines == ['fcontext -d -e /srv/old /srv/www', 'fcontext -a -e /var/www /srv/www',
+                          "login -m -s user_u -r s0 '%clerks'"]
+    assert plan.subs
+
+
+@pytest.mark.parametrize('params, message', [
+    (dict(logins=[{'login': 'alice', 'seuser': 'staff_u'}]), 'mapping the login alice to staff_u'),
+    (dict(logins=[{'login': '%clerks', 'state': 'absent'}]), "__default__'s SELinux user unconfined_u"),
+    (dict(equivalences=[{'path': '/srv/x', 'equal': '/nowhere'}]), 'is not a tree of the policy'),
+])
+def test_login_and_equivalence_refusals(params, message):
+    local = ({}, {}, {}, {}, {'%clerks': ('user_u', None)})
+    with pytest.raises(ra.RemedyError, match=message):
+        ra.plan(wanted(**params), Current(local=local), None)
+
+
+@pytest.mark.parametrize('params, message', [
+    (dict(booleans=[{'name': 'x', 'state': 'maybe'}]), 'true, false or absent'),
+    (dict(equivalences=[{'path': '/srv/x/', 'equal': '/var/www'}]), 'Invalid equivalence path'),
+    (dict(equivalences=[{'path': '/srv/../etc', 'equal': '/var/www'}]), 'Invalid equivalence path'),
+    (dict(logins=[{'login': 'al ice', 'seuser': 'user_u'}]), 'Invalid login'),
+    (dict(logins=[{'login': '__default__', 'state': 'absent'}]), 'cannot be removed'),
+    (dict(booleans=[{'name': 'x', 'state': True}, {'name': 'x', 'state': 'absent'}]), 'both present and absent'),
+])
+def test_new_input_grammar(params, message):
+    with pytest.raises(ra.RemedyError, match=message):
+        wanted(**params)
