@@ -130,7 +130,8 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.fleetsec.selinux.plugins.module_utils._customisations import fleet as fleet_customisations
+from ansible_collections.fleetsec.selinux.plugins.module_utils._customisations import (
+    command as setting_command, fleet as fleet_customisations)
 from ansible_collections.fleetsec.selinux.plugins.module_utils._remedy import REMEDIES
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_build import (
     granted, missing_permissions, parse_te)
@@ -235,7 +236,7 @@ def _command(row, evidence, where):
     if row['remedy'] == 'boolean':
         names = [_text(_mapping(b, where + '.remedy.evidence.booleans[]').get('name'), where + '.remedy.evidence.booleans[].name')
                  for b in _list(evidence.get('booleans'), where + '.remedy.evidence.booleans')]
-        return ' '.join('setsebool -P %s on' % name for name in names[:1] if name)
+        return ' '.join(setting_command('boolean', {'boolean': name, 'state': True}) for name in names[:1] if name)
     if row['remedy'] == 'none' or not (row['domain'] and row['target_type'] and row['tclass']):
         return ''
     return 'allow %s %s:%s { %s };' % (row['domain'], row['target_type'], row['tclass'], ' '.join(row['permissions']))

@@ -26,6 +26,7 @@ from ansible.module_utils.six.moves.collections_abc import Mapping
 from ansible_collections.fleetsec.selinux.plugins.module_utils._avc_parse import Malformed, parse_line
 from ansible_collections.fleetsec.selinux.plugins.module_utils._customisations import (
     CustomisationError, command as setting_command, to_option)
+from ansible_collections.fleetsec.selinux.plugins.module_utils._remedy import dac_command
 from ansible_collections.fleetsec.selinux.plugins.module_utils._remedy_apply import RemedyError, denial_changes
 
 FORMAT = 'fleetsec.selinux/change-set/1'
@@ -148,10 +149,8 @@ class _Plan(object):
         reason = _text(denial['remedy'].get('reason', ''), what + '.remedy.reason')
         for kind, value in changes:
             change, command = _remedy_entry(kind, value)
-            if command is None:  # advice: the command that finds what to fix, as the triage wrote it
-                evidence = denial['remedy'].get('evidence')
-                command = _text((evidence if isinstance(evidence, Mapping) else {}).get('command') or '',
-                                what + '.remedy.evidence.command', limit=1024)
+            if command is None:  # advice: the command that finds what to fix, rebuilt here (never a host's text)
+                command = dac_command(denial.get('comm'))
             entry = self.remedies.setdefault(json.dumps(change, sort_keys=True), {
                 'kind': kind, 'change': change, 'command': command, 'reasons': set(), 'hosts': set(),
                 'denials': set()})

@@ -263,12 +263,16 @@ def triage(denial, evidence):
         denial['source_type'], denial['target_type'], denial['tclass']))
 
 
+def dac_command(comm):
+    """The ausearch that names the file and the uid of a dac denial (``comm`` only when it is a plain name)."""
+    return 'ausearch -m AVC,SYSCALL,PATH -i --success no%s' % (
+        ' -c %s' % comm if isinstance(comm, (str, type(u''))) and _COMM_RE.match(comm) else '')
+
+
 def _dac(denial):
     """Advice, no change: the file permissions refused the process first (owner, group, mode); the capability
     that would override them would let the domain past the permissions of every file."""
-    comm = denial.get('comm')
-    find = 'ausearch -m AVC,SYSCALL,PATH -i --success no%s' % (
-        ' -c %s' % comm if isinstance(comm, (str, type(u''))) and _COMM_RE.match(comm) else '')
+    find = dac_command(denial.get('comm'))
     caps = ' '.join(sorted(denial['permissions']))
     return remedy('dac', '%s was refused %s: the owner, group or mode of a file it opens does not let it in, and '
                   'the capability would let it past the permissions of every file; fix the file\'s owner or mode (the '

@@ -27,6 +27,7 @@ FCONTEXTS = [{'target': '/srv/fleetsec-app(/.*)?', 'setype': 'httpd_sys_content_
 EQUIVALENCE = {'path': '/srv/fleetsec-mirror', 'equal': '/var/www'}
 # a group of this machine (semanage checks that it exists)
 LOGIN = {'login': '%adm', 'seuser': 'user_u'}
+ACKNOWLEDGED = ['%adm', '/srv/fleetsec-mirror']
 
 pytestmark = pytest.mark.skipif(
     not NAMESPACE_TOOLS or shutil.which('semanage') is None or shutil.which('seinfo') is None or os.geteuid() != 0,
@@ -77,15 +78,16 @@ def test_a_local_label_of_another_type_is_modified_not_added(root, tmp_path):
 def test_absent_removes_what_present_added_one_transaction_each(root, tmp_path):
     """present -> absent -> present of a boolean setting, port labels, a file-context rule, an equivalence and a login
     mapping: one transaction each, each rerun unchanged, check mode and diff honest, and absent gives back the store
-    as it was (semanage export). Removing the mapping sends %adm to __default__'s SELinux user (unconfined_u on the
-    targeted policy): acknowledged."""
+    as it was (semanage export). Acknowledged: removing the mapping sends %adm to __default__'s SELinux user
+    (unconfined_u); and on the EL9 targeted policy the equivalence amounts to the rule /srv/fleetsec-mirror(/.*)?/logs(/.*)?
+    httpd_log_t, which can relabel what the policy gives httpd_sys_content_t (an entry point) by /srv/([^/]*/)?www(/.*)?."""
     present = dict(booleans=[{'name': 'httpd_enable_homedirs', 'state': True}], ports=PORTS, fcontexts=FCONTEXTS,
-                   equivalences=[EQUIVALENCE], logins=[LOGIN], allow_dangerous=['%adm'])
+                   equivalences=[EQUIVALENCE], logins=[LOGIN], allow_dangerous=ACKNOWLEDGED)
     absent = dict(booleans=[{'name': 'httpd_enable_homedirs', 'state': 'absent'}],
                   ports=[dict(p, state='absent') for p in PORTS],
                   fcontexts=[{'target': f['target'], 'state': 'absent'} for f in FCONTEXTS],
                   equivalences=[{'path': EQUIVALENCE['path'], 'state': 'absent'}],
-                  logins=[{'login': LOGIN['login'], 'state': 'absent'}], allow_dangerous=['%adm'])
+                  logins=[{'login': LOGIN['login'], 'state': 'absent'}], allow_dangerous=ACKNOWLEDGED)
     commits = commit_num(root)
     original = exported(root, tmp_path)
     for step, args in enumerate((present, absent, present)):

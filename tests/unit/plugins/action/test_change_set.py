@@ -32,8 +32,10 @@ PORT_DENIAL = {'source_type': 'httpd_t', 'remedy': {
     'evidence': {'protocol': 'tcp', 'port': 8089, 'proposed_type': 'http_port_t'}}}
 RELABEL_DENIAL = {'remedy': {'remedy': 'relabel', 'reason': '/etc/app.conf is admin_home_t',
                              'evidence': {'path': '/etc/app.conf'}}}
-DAC_DENIAL = {'remedy': {'remedy': 'dac', 'reason': 'httpd_t was refused dac_override',
-                         'evidence': {'capabilities': ['dac_override'], 'command': 'ausearch -m AVC -c httpd'}}}
+# the host's own command text is never what the change set shows: it is rebuilt from the denial's plain comm
+DAC_DENIAL = {'comm': 'httpd', 'remedy': {'remedy': 'dac', 'reason': 'httpd_t was refused dac_override',
+                                          'evidence': {'capabilities': ['dac_override'],
+                                                       'command': 'sh -c id; rm -rf /srv'}}}
 FCONTEXT_DENIAL = {'remedy': {'remedy': 'fcontext', 'reason': '/srv/acme/index.html is var_t',
                               'evidence': {'path': '/srv/acme/index.html', 'tree': '/srv/acme',
                                            'target': '/srv/acme(/.*)?', 'setype': 'httpd_sys_content_t'}}}
@@ -140,7 +142,7 @@ def test_an_approved_change_set_gives_each_host_its_remedies_and_the_module():
     # the advice is in the change set, for the reviewer; nothing is deployed for it
     dac = _kind(change_set, 'dac')
     assert (dac['hosts'], dac['command'], dac['change']['capabilities']) == (
-        ['web2'], 'ausearch -m AVC -c httpd', ['dac_override'])
+        ['web2'], 'ausearch -m AVC,SYSCALL,PATH -i --success no -c httpd', ['dac_override'])
     assert found['acknowledged'] == {'module': ['r'], 'remedies': []}
     assert 'httpd_t var_t:file read' in found['known'] and 'httpd_t unreserved_port_t:tcp_socket name_bind' in found['known']
 
