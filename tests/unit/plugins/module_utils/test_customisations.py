@@ -2,6 +2,9 @@
 """A host's local customisations: read into the remedy's option shape, grouped across the fleet (who has each
 setting, who lacks it) from what hosts SENT (untrusted: every field checked with the remedy's grammar), and adopted
 as a change set whose deployment gives back exactly those options."""
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
 import sys
 
 import pytest
