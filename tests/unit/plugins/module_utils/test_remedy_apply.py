@@ -45,6 +45,8 @@ FILE_CONTEXTS = """# comment
 /srv/data\t-d\tsystem_u:object_r:var_t:s0
 /dev/null\t-c\tsystem_u:object_r:null_device_t:s0
 /bin/.*\t<<none>>
+/etc(/.*)?\tsystem_u:object_r:etc_t:s0
+/etc/shadow.*\t--\tsystem_u:object_r:shadow_t:s0
 """
 
 
@@ -180,12 +182,28 @@ def test_labels_in_range_sees_every_label_inside():
     assert ra.labels_in_range(portcons, ('tcp', 20, 1030)) == {None, 'ssh_port_t', 'unreserved_port_t'}
 
 
+# `seinfo POLICY -u -x` of the EL9 targeted policy (userspace 3.6), abridged
+SEINFO_USERS = """
+Users: 4
+   user guest_u roles guest_r level s0 range s0;
+   user staff_u roles { staff_r sysadm_r system_r unconfined_r } level s0 range s0 - s0:c0.c1023;
+   user user_u roles user_r level s0 range s0;
+   user unconfined_u roles { system_r unconfined_r } level s0 range s0 - s0:c0.c1023;
+"""
+USERS = ra.parse_seinfo_users(SEINFO_USERS)
+
+
 class Current(object):
     """What semanage export, seinfo and the file contexts would say, as tables."""
 
-    def __init__(self, booleans=None, local=None, running=None, live=False):
+    def __init__(self, booleans=None, local=None, running=None, live=False, defaults=None,
+                 default_seuser='unconfined_u'):
         self.policy = '/etc/selinux/targeted/policy/policy.33'
         self.live = live
+        self.judged = []
+        self._defaults = defaults if defaults is not None else {'httpd_can_network_connect': False, 'deny_execmem': False,
+                                                                'nis_enabled': False}
+        self._default_seuser = default_seuser
         self._booleans = booleans or {'httpd_can_network_connect': False, 'httpd_execmem': False,
                                       'deny_execmem': False}
         local = tuple(local or ({}, {}, {}))
@@ -194,15 +212,6 @@ class Current(object):
 
     def booleans(self):
         return self._booleans
-
-    def boolean_defaults(self):
-        return {'httpd_can_network_connect': False, 'deny_execmem': False, 'nis_enabled': False}
-
-    def users(self):
-        return {'user_u': {'user_r'}, 'staff_u': {'staff_r', 'sysadm_r'}, 'unconfined_u': {'unconfined_r'}}
-
-    def default_seuser(self):
-        return 'unconfined_u'
 
     def running_booleans(self):
         return self._running
@@ -222,7 +231,22 @@ class Current(object):
 
     def label_findings(self, target, setype):
         # the judgement itself is local_policy_module's (test_policy_verdict.py); here only its answer matters
-        return ['reaches from the root of the file system'] if target.startswith('/.') else []
+        self.judged.append((target, setype))
+        if target.startswith('/.'):
+            return ['reaches from the root of the file system']
+        if target.startswith('/usr'):
+            return ['can relabel files the policy protects: /usr/bin (bin_t)']
+        return ['gives out the protected type shadow_t'] if setype == 'shadow_t' else []
+
+    def boolean_defaults(self):
+        return self._defaults
+
+    def users(self):
+        return USERS
+
+    def default_seuser(self):
+        local = self._local.logins.get('__default__')
+        return local[0] if local else self._default_seuser
 
 
 def wanted(**params):
@@ -358,18 +382,6 @@ def test_a_relabel_remedy_whose_file_is_gone_is_skipped_with_a_warning(tmp_path)
         ra.validate({'restorecon': [gone]})   # asked for explicitly: an error
 
 
-EXPORT_ALL = EXPORT_EL9 + """fcontext -a -e /var/www /srv/www
-login -a -s user_u -r 's0' '%clerks'
-"""
-
-
-def test_export_reads_equivalences_and_logins():
-    found = ra.parse_export(EXPORT_ALL)
-    assert found.equivalences == {'/srv/www': '/var/www'}
-    assert found.logins == {'%clerks': ('user_u', 's0')}
-    assert ('/srv/www', 'a') not in found.fcontexts
-
-
 def test_removing_a_boolean_setting_deletes_all_then_sets_the_kept_ones_again():
     local = ra.parse_export(EXPORT_EL9)
     plan = ra.plan(wanted(booleans=[{'name': 'httpd_can_network_connect', 'state': 'absent'}]),
@@ -394,34 +406,202 @@ def test_an_equivalence_amounts_to_the_rules_of_the_other_tree():
         ('/srv/my\\.site(/.*)?', 'httpd_sys_content_t'), ('/srv/my\\.site/cgi-bin(/.*)?', 'httpd_sys_script_exec_t')]
 
 
-def test_equivalence_and_login_lines():
-    local = ({}, {}, {}, {'/srv/www': '/srv/old'}, {'%clerks': ('staff_u', None)})
-    plan = ra.plan(wanted(equivalences=[{'path': '/srv/www', 'equal': '/var/www'}],
-                          logins=[{'login': '%clerks', 'seuser': 'user_u', 'range': 's0'}]), Current(local=local), None)
-    assert plan.lines == ['fcontext -d -e /srv/old /srv/www', 'fcontext -a -e /var/www /srv/www',
-                          "login -m -s user_u -r s0 '%clerks'"]
+
+
+# `semanage export` after equivalences and login mappings were added (userspace 3.6: the range quoted, an equivalence
+# as EQUAL PATH), with lines that do not parse
+EXPORT_ALL_KINDS = EXPORT_EL9 + """login -a -s user_u -r 's0' '%adm'
+login -a -s staff_u -r 's0-s0:c0.c1023' alice
+login -a -s user_u __default__
+fcontext -a -e /var/www /srv/fleetsec-mirror
+fcontext -a -f a -t var_t '/srv/unterminated
+port -a -t http_port_t -p tcp not-a-port
+login -d bob
+boolean
+"""
+
+
+def test_export_of_every_kind_is_one_named_tuple():
+    found = ra.parse_export(EXPORT_ALL_KINDS)
+    assert isinstance(found, ra.LocalCustomisations)
+    assert found._fields == ('booleans', 'ports', 'fcontexts', 'equivalences', 'logins')
+    assert found.booleans == {'httpd_can_network_connect': True, 'nis_enabled': False}
+    assert found.ports == {('tcp', 8089, 8089): 'http_port_t', ('tcp', 8090, 8092): 'http_port_t'}
+    assert found.fcontexts == {('/srv/app(/.*)?', 'a'): 'httpd_sys_content_t', ('/srv/data', 'd'): 'var_t'}
+    assert found.equivalences == {'/srv/fleetsec-mirror': '/var/www'}
+    assert not [key for key in found.fcontexts if key[0] == '/srv/fleetsec-mirror']
+    assert found.logins == {'%adm': ('user_u', 's0'), 'alice': ('staff_u', 's0-s0:c0.c1023'),
+                            '__default__': ('user_u', None)}
+    assert found[1] is found.ports and found[2] is found.fcontexts   # indexes 0-2 keep their meaning
+    assert ra.parse_export('') == ra.LocalCustomisations({}, {}, {}, {}, {})
+
+
+@pytest.mark.parametrize('params, words', [
+    ({'booleans': [{'name': 'httpd_enable_homedirs', 'state': 'maybe'}]}, 'true, false or absent'),
+    ({'booleans': [{'name': 'httpd_enable_homedirs', 'state': None}]}, 'true, false or absent'),
+    ({'booleans': [{'name': 'httpd_enable_homedirs', 'state': True},
+                   {'name': 'httpd_enable_homedirs', 'state': 'absent'}]}, 'both present and absent'),
+    ({'equivalences': [{'path': '/srv/x(/.*)?', 'equal': '/var/www'}]}, 'Invalid equivalence path'),
+    ({'equivalences': [{'path': '/srv/x/', 'equal': '/var/www'}]}, 'Invalid equivalence path'),
+    ({'equivalences': [{'path': '/', 'equal': '/var/www'}]}, 'Invalid equivalence path'),
+    ({'equivalences': [{'path': 'srv/x', 'equal': '/var/www'}]}, 'Invalid equivalence path'),
+    ({'equivalences': [{'path': '/srv/a b', 'equal': '/var/www'}]}, 'Invalid equivalence path'),
+    ({'equivalences': [{'path': '/srv/../etc', 'equal': '/var/www'}]}, 'Invalid equivalence path'),
+    ({'equivalences': [{'path': "/srv/x' /etc '", 'equal': '/var/www'}]}, 'Invalid equivalence path'),
+    ({'equivalences': [{'path': '/srv/x', 'equal': '/var/www;id'}]}, 'Invalid equivalence equal'),
+    ({'equivalences': [{'path': '/srv/x', 'equal': '/var/www'}, {'path': '/srv/x', 'state': 'absent'}]},
+     'both present and absent'),
+    ({'logins': [{'login': 'alice bob', 'seuser': 'user_u'}]}, 'Invalid login'),
+    ({'logins': [{'login': '%', 'seuser': 'user_u'}]}, 'Invalid login'),
+    ({'logins': [{'login': '-r', 'seuser': 'user_u'}]}, 'Invalid login'),
+    ({'logins': [{'login': 'alice', 'seuser': 'user_u -r s15'}]}, 'Invalid SELinux user'),
+    ({'logins': [{'login': 'alice', 'seuser': 'user_u', 'range': 's0; id'}]}, 'Invalid range'),
+    ({'logins': [{'login': 'alice', 'seuser': 'user_u', 'range': 'c0.c1023'}]}, 'Invalid range'),
+    ({'logins': [{'login': 'alice', 'seuser': 'user_u', 'range': "s0' -s staff_u '"}]}, 'Invalid range'),
+    ({'logins': [{'login': '__default__', 'state': 'absent'}]}, '__default__ cannot be removed'),
+    ({'logins': [{'login': 'alice', 'seuser': 'user_u'}, {'login': 'alice', 'state': 'absent'}]},
+     'both present and absent'),
+])
+def test_new_kinds_are_refused_before_anything_runs(params, words):
+    with pytest.raises(ra.RemedyError) as info:
+        ra.validate(params)
+    assert words in info.value.msg, info.value.msg
+
+
+@pytest.mark.parametrize('state, expected', [('absent', 'absent'), ('Absent', 'absent'), ('yes', True), ('off', False),
+                                             (1, True), ('false', False)])
+def test_boolean_states(state, expected):
+    found = ra.validate({'booleans': [{'name': 'httpd_enable_homedirs', 'state': state}]})
+    if expected == 'absent':
+        assert found.booleans_absent == {'httpd_enable_homedirs'} and found.booleans == {}
+    else:
+        assert found.booleans == {'httpd_enable_homedirs': expected} and not found.booleans_absent
+
+
+@pytest.mark.parametrize('level', ['s0', 's0-s0:c0.c1023', 's0:c1,c3', 's0 - s0:c0.c1023', 's15:c0.c1023'])
+def test_good_ranges(level):
+    assert ra.validate({'logins': [{'login': '%wheel', 'seuser': 'user_u', 'range': level}]}).logins == {
+        '%wheel': ('user_u', level)}
+
+
+LOCAL_BOOLEANS = ({'httpd_can_network_connect': True, 'nis_enabled': False}, {}, {})
+
+
+def test_a_removal_and_a_new_setting_are_one_delete_and_every_kept_setting():
+    current = Current(booleans={'httpd_can_network_connect': True, 'nis_enabled': False, 'httpd_execmem': False,
+                                'deny_execmem': False}, local=LOCAL_BOOLEANS, defaults={'nis_enabled': False})
+    plan = ra.plan(wanted(booleans=[{'name': 'nis_enabled', 'state': 'absent'},
+                                    {'name': 'deny_execmem', 'state': True}]), current, None)
+    assert plan.lines == ['boolean -D', 'boolean -m -1 deny_execmem', 'boolean -m -1 httpd_can_network_connect']
+
+
+def test_a_removal_sets_the_running_value_when_selinux_is_active():
+    current = Current(booleans={'httpd_can_network_connect': True, 'deny_execmem': False}, live=True,
+                      local=({'httpd_can_network_connect': True}, {}, {}), running={'httpd_can_network_connect': True})
+    plan = ra.plan(wanted(booleans=[{'name': 'httpd_can_network_connect', 'state': 'absent'}]), current, None)
+    assert plan.lines == ['boolean -D'] and plan.running == {'httpd_can_network_connect': False}
+
+
+def test_a_removal_whose_default_cannot_be_read_is_refused():
+    current = Current(local=({'deny_execmem': True}, {}, {}), defaults={})
+    with pytest.raises(ra.RemedyError) as info:
+        ra.plan(wanted(booleans=[{'name': 'deny_execmem', 'state': 'absent'}]), current, None)
+    assert 'cannot be read from the store' in info.value.msg
+
+
+class FakeRunner(object):
+    def __init__(self):
+        self.calls = []
+
+    def run_with_retry(self, name, args, **kwargs):
+        self.calls.append((name, list(args), kwargs.get('data')))
+
+    def change(self, name, args, **kwargs):
+        self.calls.append((name, list(args), kwargs.get('hint')))
+        return type('R', (), {'stdout': ''})()
+
+
+def test_act_imports_once_then_sets_the_running_value():
+    plan = ra.RemedyPlan()
+    plan.lines, plan.running = ['boolean -D'], {'httpd_can_network_connect': False}
+    runner = FakeRunner()
+    assert ra.act(plan, runner, False) == []
+    assert [call[:2] for call in runner.calls] == [('semanage', ['import']),
+                                                   ('setsebool', ['httpd_can_network_connect', '0'])]
+    assert runner.calls[0][2] == 'boolean -D\n' and 'committed' in runner.calls[1][2]
+
+
+def test_equivalences_are_added_modified_and_removed():
+    local = ({}, {}, {}, {'/srv/old': '/var/www', '/srv/same': '/var/www', '/srv/gone': '/var/www'})
+    plan = ra.plan(wanted(equivalences=[{'path': '/srv/old', 'equal': '/srv/data'},
+                                        {'path': '/srv/same', 'equal': '/var/www'},
+                                        {'path': '/srv/new', 'equal': '/var/www'},
+                                        {'path': '/srv/gone', 'state': 'absent'},
+                                        {'path': '/srv/never', 'state': 'absent'}]), Current(local=local), None)
+    assert plan.lines == ['fcontext -a -e /var/www /srv/new', 'fcontext -d -e /var/www /srv/old',
+                          'fcontext -a -e /srv/data /srv/old', 'fcontext -d -e /var/www /srv/gone']
+    assert plan.before == ['equivalence /srv/new none', 'equivalence /srv/old /var/www', 'equivalence /srv/gone /var/www']
+    assert plan.after == ['equivalence /srv/new /var/www', 'equivalence /srv/old /srv/data', 'equivalence /srv/gone none']
     assert plan.subs
 
 
-@pytest.mark.parametrize('params, message', [
-    (dict(logins=[{'login': 'alice', 'seuser': 'staff_u'}]), 'mapping the login alice to staff_u'),
-    (dict(logins=[{'login': '%clerks', 'state': 'absent'}]), "__default__'s SELinux user unconfined_u"),
-    (dict(equivalences=[{'path': '/srv/x', 'equal': '/nowhere'}]), 'is not a tree of the policy'),
-])
-def test_login_and_equivalence_refusals(params, message):
-    local = ({}, {}, {}, {}, {'%clerks': ('user_u', None)})
-    with pytest.raises(ra.RemedyError, match=message):
-        ra.plan(wanted(**params), Current(local=local), None)
+def test_an_equivalence_is_judged_as_the_rules_it_amounts_to():
+    current = Current()
+    with pytest.raises(ra.RemedyError) as info:
+        ra.plan(wanted(equivalences=[{'path': '/srv/fleetsec-etc', 'equal': '/etc'}]), current, None)
+    # judged as the rules it amounts to (each rule below /etc moved to the path): the shadow one refuses it
+    assert current.judged == [('/srv/fleetsec-etc(/.*)?', 'etc_t'), ('/srv/fleetsec-etc/shadow.*', 'shadow_t')]
+    assert ('the equivalence /srv/fleetsec-etc = /etc amounts to the rule /srv/fleetsec-etc/shadow.* shadow_t: gives '
+            'out the protected type shadow_t') in info.value.msg
+    with pytest.raises(ra.RemedyError) as info:
+        ra.plan(wanted(equivalences=[{'path': '/usr/bin', 'equal': '/var/www'}]), Current(), None)
+    assert 'the equivalence /usr/bin = /var/www amounts to the rule /usr/bin(/.*)? httpd_sys_content_t: can relabel' \
+        in info.value.msg
+    acknowledged = ra.plan(wanted(equivalences=[{'path': '/usr/bin', 'equal': '/var/www'}], allow_dangerous=['/usr/bin']),
+                           Current(), None)
+    assert acknowledged.lines == ['fcontext -a -e /var/www /usr/bin']
 
 
-@pytest.mark.parametrize('params, message', [
-    (dict(booleans=[{'name': 'x', 'state': 'maybe'}]), 'true, false or absent'),
-    (dict(equivalences=[{'path': '/srv/x/', 'equal': '/var/www'}]), 'Invalid equivalence path'),
-    (dict(equivalences=[{'path': '/srv/../etc', 'equal': '/var/www'}]), 'Invalid equivalence path'),
-    (dict(logins=[{'login': 'al ice', 'seuser': 'user_u'}]), 'Invalid login'),
-    (dict(logins=[{'login': '__default__', 'state': 'absent'}]), 'cannot be removed'),
-    (dict(booleans=[{'name': 'x', 'state': True}, {'name': 'x', 'state': 'absent'}]), 'both present and absent'),
+def test_an_equivalence_with_no_tree_of_the_policy_is_refused():
+    for equal in ('/fleetsec/none', '/var/ww', '/srv/dat'):
+        with pytest.raises(ra.RemedyError) as info:
+            ra.plan(wanted(equivalences=[{'path': '/srv/x', 'equal': equal}]), Current(), None)
+        assert 'is not a tree of the policy' in info.value.msg
+
+
+def test_logins_are_added_modified_and_removed():
+    local = ({}, {}, {}, {}, {'alice': ('user_u', 's0'), '%adm': ('guest_u', None), 'carol': ('user_u', None)})
+    plan = ra.plan(wanted(logins=[{'login': 'alice', 'seuser': 'user_u'},
+                                  {'login': '%adm', 'seuser': 'user_u', 'range': 's0'},
+                                  {'login': 'bob', 'seuser': 'guest_u'},
+                                  {'login': '__default__', 'seuser': 'user_u'},
+                                  {'login': 'carol', 'state': 'absent'},
+                                  {'login': 'dave', 'state': 'absent'}]), Current(local=local, default_seuser='guest_u'),
+                   None)
+    assert plan.lines == ["login -m -s user_u -r s0 '%adm'", "login -m -s user_u '__default__'",
+                          "login -a -s guest_u 'bob'", "login -d 'carol'"]
+    assert plan.after[-1] == 'login carol none' and plan.changes[-1].endswith('-> guest_u')
+
+
+@pytest.mark.parametrize('params, kwargs, message', [
+    (dict(logins=[{'login': 'alice', 'seuser': 'staff_u'}]), {}, 'mapping the login alice to staff_u'),
+    (dict(logins=[{'login': '%wheel', 'seuser': 'unconfined_u'}]), {}, 'mapping the login %wheel to unconfined_u'),
+    (dict(logins=[{'login': 'alice', 'seuser': 'fleetsec_u'}]), {}, 'fleetsec_u is not an SELinux user'),
+    (dict(logins=[{'login': 'alice', 'state': 'absent'}]),
+     dict(local=({}, {}, {}, {}, {'alice': ('user_u', None)}), default_seuser='unconfined_u'),
+     "gives it __default__'s SELinux user unconfined_u"),
 ])
-def test_new_input_grammar(params, message):
-    with pytest.raises(ra.RemedyError, match=message):
-        wanted(**params)
+def test_login_refusals(params, kwargs, message):
+    with pytest.raises(ra.RemedyError) as info:
+        ra.plan(wanted(**params), Current(**kwargs), None)
+    assert message in info.value.msg
+    login = (params['logins'][0])['login']
+    if 'fleetsec_u' not in message:
+        assert ra.plan(wanted(allow_dangerous=[login], **params), Current(**kwargs), None).lines
+
+
+def test_nothing_asked_of_a_new_kind_reads_nothing():
+    class Nothing(Current):
+        def users(self):
+            raise AssertionError('read')
+    assert ra.plan(wanted(logins=[], equivalences=[]), Nothing(), None).lines == []
