@@ -406,8 +406,6 @@ def test_an_equivalence_amounts_to_the_rules_of_the_other_tree():
         ('/srv/my\\.site(/.*)?', 'httpd_sys_content_t'), ('/srv/my\\.site/cgi-bin(/.*)?', 'httpd_sys_script_exec_t')]
 
 
-
-
 # `semanage export` after equivalences and login mappings were added (userspace 3.6: the range quoted, an equivalence
 # as EQUAL PATH), with lines that do not parse
 EXPORT_ALL_KINDS = EXPORT_EL9 + """login -a -s user_u -r 's0' '%adm'
