@@ -604,13 +604,14 @@ class RemedyPlan(object):
     file-context rule, whose new label check mode cannot read); ``new_targets``: the expressions of the file-context
     rules in ``lines``; ``changes`` in words; ``before``/``after`` for diff."""
     __slots__ = ('lines', 'relabel', 'pending', 'new_targets', 'changes', 'before', 'after', 'warnings', 'running',
-                 'subs')
+                 'subs', 'policy')
 
     def __init__(self):
         self.lines, self.relabel, self.pending, self.changes, self.warnings = [], [], [], [], []
         self.new_targets, self.before, self.after = [], [], []
         self.running = {}   # booleans whose running value is set after the commit (their local setting went)
         self.subs = False   # whether the import changes equivalences (file_contexts.subs, written by semanage itself)
+        self.policy = None  # the binary policy the transaction rewrites (its booleans are read after the commit)
 
     @property
     def changed(self):
@@ -619,6 +620,7 @@ class RemedyPlan(object):
 
 def plan(wanted, current, runner):
     result = RemedyPlan()
+    result.policy = current.policy
     refused = []
     _plan_booleans(wanted, current, result, refused)
     _plan_ports(wanted, current, result, refused)
@@ -673,8 +675,8 @@ def _plan_boolean_removals(wanted, current, result, refused):
             refused.append('removing the local setting of boolean %s turns it %s (its policy default), which hands '
                            'out power' % (name, 'on' if default else 'off'))
         removed.add(name)
-        if current.live and current.running_booleans().get(name, default) != default:
-            result.running[name] = default
+        if current.live:
+            result.running[name] = default   # set after the commit to the value the new binary policy holds
         result.changes.append('boolean %s: local setting %s removed -> policy default %s'
                               % (name, 'on' if local[name] else 'off', 'on' if default else 'off'))
         result.before.append('boolean %s %s (local)' % (name, 'on' if local[name] else 'off'))
@@ -889,10 +891,7 @@ def act(plan_, runner, recursive, subs_path=None):
         except FleetsecError:
             _put_back(subs_path, kept)
             raise
-    for name, value in sorted(plan_.running.items()):
-        # the kernel keeps a boolean's running value across a policy load: set it to the new persistent one
-        runner.change('setsebool', [name, '1' if value else '0'], what='the running value of boolean %s' % name,
-                      hint='The policy changes of this run were committed; run again to set the running value.')
+    _set_running(plan_, runner)
     paths = sorted(plan_.relabel + plan_.pending)
     if not paths:
         return []
@@ -900,6 +899,20 @@ def act(plan_, runner, recursive, subs_path=None):
                          hint='The policy changes of this run were committed before; run again to relabel' if plan_.lines
                          else None)
     return sorted(relabelled_paths(done.stdout))
+
+
+def _set_running(plan_, runner):
+    """The kernel keeps a boolean's running value across a policy load: after the commit, each boolean whose local
+    setting went gets the persistent value the NEW binary policy holds (``seinfo -b -x``), ``setsebool`` without -P."""
+    if not plan_.running:
+        return
+    hint = 'The policy changes of this run were committed; run again to set the running value.'
+    values = parse_seinfo_booleans(runner.run('seinfo', [plan_.policy, '-b', '-x'], hint=hint,
+                                              what='the booleans of the new policy').stdout)
+    for name in sorted(plan_.running):
+        if name in values:
+            runner.change('setsebool', [name, '1' if values[name] else '0'], hint=hint,
+                          what='the running value of boolean %s' % name)
 
 
 def _keep(path):

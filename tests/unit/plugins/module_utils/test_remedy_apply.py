@@ -498,6 +498,9 @@ def test_a_removal_sets_the_running_value_when_selinux_is_active():
                       local=({'httpd_can_network_connect': True}, {}, {}), running={'httpd_can_network_connect': True})
     plan = ra.plan(wanted(booleans=[{'name': 'httpd_can_network_connect', 'state': 'absent'}]), current, None)
     assert plan.lines == ['boolean -D'] and plan.running == {'httpd_can_network_connect': False}
+    assert plan.policy == current.policy
+    current.live = False
+    assert ra.plan(wanted(booleans=[{'name': 'httpd_can_network_connect', 'state': 'absent'}]), current, None).running == {}
 
 
 def test_a_removal_whose_default_cannot_be_read_is_refused():
@@ -508,8 +511,13 @@ def test_a_removal_whose_default_cannot_be_read_is_refused():
 
 
 class FakeRunner(object):
-    def __init__(self):
+    def __init__(self, stdout=''):
         self.calls = []
+        self.stdout = stdout
+
+    def run(self, name, args, **kwargs):
+        self.calls.append((name, list(args), kwargs.get('hint')))
+        return type('R', (), {'stdout': self.stdout})()
 
     def run_with_retry(self, name, args, **kwargs):
         self.calls.append((name, list(args), kwargs.get('data')))
@@ -519,14 +527,23 @@ class FakeRunner(object):
         return type('R', (), {'stdout': ''})()
 
 
-def test_act_imports_once_then_sets_the_running_value():
+def test_act_imports_once_then_sets_the_running_value_the_new_policy_holds():
     plan = ra.RemedyPlan()
-    plan.lines, plan.running = ['boolean -D'], {'httpd_can_network_connect': False}
-    runner = FakeRunner()
+    # the value predicted from the store (off) is not what is set: the new binary policy's (on) is
+    plan.lines, plan.running, plan.policy = ['boolean -D'], {'httpd_can_network_connect': False}, '/p/policy.33'
+    runner = FakeRunner(SEINFO_BOOLEANS.replace('httpd_can_network_connect false', 'httpd_can_network_connect true'))
     assert ra.act(plan, runner, False) == []
-    assert [call[:2] for call in runner.calls] == [('semanage', ['import']),
-                                                   ('setsebool', ['httpd_can_network_connect', '0'])]
-    assert runner.calls[0][2] == 'boolean -D\n' and 'committed' in runner.calls[1][2]
+    assert [call[:2] for call in runner.calls] == [('semanage', ['import']), ('seinfo', ['/p/policy.33', '-b', '-x']),
+                                                   ('setsebool', ['httpd_can_network_connect', '1'])]
+    assert runner.calls[0][2] == 'boolean -D\n' and 'committed' in runner.calls[2][2]
+
+
+def test_act_without_a_removal_reads_no_booleans():
+    plan = ra.RemedyPlan()
+    plan.lines = ['boolean -m -1 httpd_can_network_connect']
+    runner = FakeRunner()
+    ra.act(plan, runner, False)
+    assert [call[0] for call in runner.calls] == ['semanage']
 
 
 def test_equivalences_are_added_modified_and_removed():
