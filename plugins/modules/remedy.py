@@ -12,7 +12,8 @@ module: remedy
 short_description: Apply least-privilege SELinux remedies (booleans, ports, file contexts, logins, relabel) in one transaction
 version_added: 0.1.0
 description:
-  - Sets booleans (persistent and running), port labels and file-context rules in ONE C(semanage import)
+  - Sets booleans (persistent and running), port labels, file-context rules, file-context equivalences and login
+    mappings - and removes the local ones it is asked to - in ONE C(semanage import)
     transaction, so the policy is rebuilt once whatever their number, then runs C(restorecon) on exactly the paths
     given (and the paths of O(denials) whose remedy is a relabel).
   - Takes the remedies that M(fleetsec.selinux.avc_collect) chose with O(fleetsec.selinux.avc_collect#module:triage=true)
@@ -222,7 +223,9 @@ attributes:
   diff_mode:
     support: full
     details:
-      - One line per boolean, port, file-context rule and path that changes.
+      - One line per boolean, port, file-context rule, equivalence, login mapping and path that changes. A boolean whose
+        local setting is removed shows the policy default read from the store (the modules' CIL); the running value
+        is then set to what the new binary policy holds.
   platform:
     platforms: linux
   idempotent:
@@ -288,13 +291,24 @@ changes:
   returned: always
   type: list
   elements: str
-  sample: [boolean httpd_can_network_connect -> on, port tcp/8089 -> http_port_t, relabel /var/www/html/index.html]
+  sample:
+    - boolean httpd_can_network_connect -> on
+    - "boolean httpd_enable_homedirs: local setting on removed -> policy default off"
+    - port tcp/8089 -> http_port_t
+    - equivalence /srv/www -> /var/www
+    - login %clerks -> user_u
+    - relabel /var/www/html/index.html
 import_lines:
   description: The lines given to C(semanage import) (one transaction); empty when none was needed.
   returned: always
   type: list
   elements: str
-  sample: [boolean -m -1 httpd_can_network_connect, port -a -t http_port_t -p tcp 8089]
+  sample:
+    - boolean -D
+    - boolean -m -1 httpd_can_network_connect
+    - port -a -t http_port_t -p tcp 8089
+    - fcontext -a -e /var/www /srv/www
+    - login -a -s user_u '%clerks'
 relabelled:
   description: Paths C(restorecon) changed (in check mode, the paths it would change).
   returned: always
