@@ -38,22 +38,26 @@ class CustomisationError(ValueError):
     pass
 
 
-def options(local):
-    """``semanage export``'s :class:`LocalCustomisations` -> the remedy's options that reproduce them."""
-    logins = []
-    for login, (seuser, level) in sorted(local.logins.items()):
-        entry = {'login': login, 'seuser': seuser}
-        if level:
-            entry['range'] = level
-        logins.append(entry)
+# the fields of a change set's change of each kind -> the remedy option's fields
+FIELDS = {'boolean': (('boolean', 'name'), ('state', 'state')),
+          'port': (('port', 'ports'), ('proto', 'proto'), ('setype', 'setype')),
+          'fcontext': (('fcontext', 'target'), ('ftype', 'ftype'), ('setype', 'setype')),
+          'equivalence': (('equivalence', 'path'), ('equal', 'equal')),
+          'login': (('login', 'login'), ('seuser', 'seuser'), ('range', 'range'))}
+
+
+def options(found):
+    """The remedy's options that reproduce ``found``: ``semanage export``'s :class:`LocalCustomisations`, or the
+    same tables of a validated :class:`Wanted` (booleans, ports, fcontexts, equivalences, logins)."""
     return {
-        'booleans': [{'name': name, 'state': value} for name, value in sorted(local.booleans.items())],
+        'booleans': [{'name': name, 'state': value} for name, value in sorted(found.booleans.items())],
         'ports': [{'ports': port_key_text(key).split('/', 1)[1], 'proto': key[0], 'setype': setype}
-                  for key, setype in sorted(local.ports.items())],
+                  for key, setype in sorted(found.ports.items())],
         'fcontexts': [{'target': key[0], 'ftype': key[1], 'setype': setype}
-                      for key, setype in sorted(local.fcontexts.items())],
-        'equivalences': [{'path': path, 'equal': equal} for path, equal in sorted(local.equivalences.items())],
-        'logins': logins,
+                      for key, setype in sorted(found.fcontexts.items())],
+        'equivalences': [{'path': path, 'equal': equal} for path, equal in sorted(found.equivalences.items())],
+        'logins': [dict([('login', login), ('seuser', seuser)] + ([('range', level)] if level else []))
+                   for login, (seuser, level) in sorted(found.logins.items())],
     }
 
 
@@ -81,65 +85,30 @@ def _checked(option, item, what):
     if not isinstance(item, Mapping):
         raise CustomisationError('%s: expected a mapping, got %s.' % (what, type(item).__name__))
     try:
-        wanted = validate({option: [item]})
+        entries = options(validate({option: [item]}))[option]
     except (RemedyError, TypeError, ValueError) as err:
         raise CustomisationError('%s: %s' % (what, err))
-    if option == 'booleans':
-        name, state = list(wanted.booleans.items())[0]
-        return 'boolean', {'boolean': name, 'state': state}
-    if option == 'ports':
-        (proto, low, high), setype = list(wanted.ports.items())[0]
-        return 'port', {'port': port_key_text((proto, low, high)).split('/', 1)[1], 'proto': proto, 'setype': setype}
-    if option == 'fcontexts':
-        (target, ftype), setype = list(wanted.fcontexts.items())[0]
-        return 'fcontext', {'fcontext': target, 'ftype': ftype, 'setype': setype}
-    if option == 'equivalences':
-        path, equal = list(wanted.equivalences.items())[0]
-        return 'equivalence', {'equivalence': path, 'equal': equal}
-    login, (seuser, level) = list(wanted.logins.items())[0]
-    change = {'login': login, 'seuser': seuser}
-    if level:
-        change['range'] = level
-    return 'login', change
+    if not entries:  # such as a state: absent - a removal, not a setting a host has
+        raise CustomisationError('%s: not a setting (%r).' % (what, dict(item)))
+    kind = [k for k, name in OPTION.items() if name == option][0]
+    return kind, dict((key, entries[0][field]) for key, field in FIELDS[kind] if field in entries[0])
 
 
 def to_option(kind, change, what):
     """A change set's change of ``kind`` -> (the remedy option, its entry), checked with the remedy's grammar."""
     if not isinstance(change, Mapping):
         raise CustomisationError('%s: expected a mapping.' % what)
-    if kind == 'boolean':
-        if not isinstance(change.get('state'), bool):
-            raise CustomisationError('%s.state: true or false.' % what)
-        item = {'name': change.get('boolean'), 'state': change['state']}
-    elif kind == 'port':
-        item = {'ports': change.get('port'), 'proto': change.get('proto'), 'setype': change.get('setype')}
-    elif kind == 'fcontext':
-        item = {'target': change.get('fcontext'), 'ftype': change.get('ftype') or 'a', 'setype': change.get('setype')}
-    elif kind == 'equivalence':
-        item = {'path': change.get('equivalence'), 'equal': change.get('equal')}
-    elif kind == 'login':
-        item = {'login': change.get('login'), 'seuser': change.get('seuser')}
-        if change.get('range') is not None:
-            item['range'] = change['range']
-    else:
+    if kind not in FIELDS:
         raise CustomisationError('%s: %r is not one of %s.' % (what, kind, ', '.join(KINDS)))
+    if kind == 'boolean' and not isinstance(change.get('state'), bool):
+        raise CustomisationError('%s.state: true or false.' % what)
+    item = dict((field, change.get(key)) for key, field in FIELDS[kind] if change.get(key) is not None)
+    if kind == 'fcontext':
+        item.setdefault('ftype', 'a')
     if not all(isinstance(value, TEXT + (bool,)) for value in item.values()):
         raise CustomisationError('%s: every field is a text.' % what)
     checked = _checked(OPTION[kind], item, what)[1]
-    return OPTION[kind], _option_entry(kind, checked)
-
-
-def _option_entry(kind, change):
-    """A canonical change -> the remedy option's entry."""
-    if kind == 'boolean':
-        return {'name': change['boolean'], 'state': change['state']}
-    if kind == 'port':
-        return {'ports': change['port'], 'proto': change['proto'], 'setype': change['setype']}
-    if kind == 'fcontext':
-        return {'target': change['fcontext'], 'ftype': change['ftype'], 'setype': change['setype']}
-    if kind == 'equivalence':
-        return {'path': change['equivalence'], 'equal': change['equal']}
-    return dict((key, change[key]) for key in ('login', 'seuser', 'range') if change.get(key))
+    return OPTION[kind], dict((field, checked[key]) for key, field in FIELDS[kind] if key in checked)
 
 
 def describe(kind, change):

@@ -527,10 +527,10 @@ class Current(PolicyReader):
     labels and type attributes of the binary policy ``policy`` (``seinfo``), the policy's own ``file_contexts``,
     the running booleans (``getsebool -a``) when ``live``."""
 
-    def __init__(self, runner, policy, file_contexts, live, selinux_dir=None, policy_type=None, store_dir=None):
+    def __init__(self, runner, policy, file_contexts, live, selinux_dir=None, policy_type=None):
         super(Current, self).__init__(runner, policy, live)
         self.file_contexts = file_contexts
-        self.selinux_dir, self.policy_type, self.store_dir = selinux_dir, policy_type, store_dir
+        self.selinux_dir, self.policy_type = selinux_dir, policy_type
 
     def label_findings(self, target, setype):
         """Why the file-context rule hands out power: local_policy_module's judgement of a ``filecon`` (the tree the
@@ -578,7 +578,7 @@ class Current(PolicyReader):
         module): what a boolean returns to when its local setting goes."""
         def read():
             # the store is under /var/lib/selinux since userspace 2.4, under /etc/selinux on EL7
-            for top in (self.store_dir or '/var/lib/selinux', self.selinux_dir or '/etc/selinux'):
+            for top in ('/var/lib/selinux', self.selinux_dir or '/etc/selinux'):
                 modules = os.path.join(top, self.policy_type or 'targeted', 'active', 'modules')
                 if os.path.isdir(modules):
                     return store_boolean_defaults(modules)

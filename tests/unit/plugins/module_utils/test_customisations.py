@@ -86,6 +86,9 @@ def test_the_fleet_view_puts_drift_first_and_names_who_lacks_each_setting():
     ({'customisations': {'logins': [{'login': 'alice\nboolean -m -1 x', 'seuser': 'user_u'}]}}, 'logins[0]'),
     ({'customisations': {'equivalences': [{'path': '/srv/a b', 'equal': '/var/www'}]}}, 'equivalences[0]'),
     ({'customisations': []}, 'no customisations'),
+    # a removal is not a setting a host has (it crashed the grouping with an IndexError)
+    ({'customisations': {'ports': [{'ports': '8089', 'proto': 'tcp', 'state': 'absent'}]}}, 'ports[0]: not a setting'),
+    ({'customisations': {'booleans': [{'name': 'httpd_enable_cgi', 'state': 'absent'}]}}, 'booleans[0]: not a setting'),
     ({'customisations': {}, 'modules': [{'name': 7}]}, 'modules[0]'),
 ])
 def test_what_a_host_sends_is_checked_and_a_bad_host_is_named_not_guessed(bad, field):
