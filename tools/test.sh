@@ -57,21 +57,11 @@ step_unit-compat() { .venv-compat/bin/python -m pytest -q -p no:cacheprovider "$
 # The store tests are independent (each works on its own copy of the store, or in its own mount namespace) and a
 # policy rebuild keeps one core busy: two pytest workers (pytest-xdist) use both cores of this machine.
 STORE_WORKERS=(-n 2 --dist loadfile)
-# This machine's Debian store (userspace 3.4, refpolicy) runs: the matrix file (its Debian row); the cases whose
-# outcome depends on the userspace (docs/testbed.md's table of version-specific branches: checksums and the -E
-# fallback, the lock retry, priorities, the gate without setools, remedy's `semanage export`, the text of 3.4's
-# audit2allow on the corpus, Debian's devel Makefile); what only this store has (selinux_mode's store cases,
-# avc_collect's hostile input); and the cases the EL9 step leaves to it. The policy-logic cases (the gate's findings,
-# records, safety refusals, remedy's choices) run once, on the EL9 targeted store, the users' platform.
-EL9_LEAVES='parallel or kill_between or bad_options or syntax_errors or accumulate'
-IS_USERSPACE='test_te_install_rerun_modify_and_failed_compile or test_modules_one_transaction_states_and_lock_retry'
-IS_USERSPACE+=' or test_a_new_priority_moves or test_without_setools or test_five_remedies or test_real_records'
-IS_USERSPACE+=' or test_refpolicy_source or test_m4_builtins or test_absent_removes or test_adopted_customisations'
-IS_USERSPACE+=' or test_removing_one_boolean'
-step_integration-store() {
-  controller_pytest tests/integration/pytest "${STORE_WORKERS[@]}" \
-    -k "test_el_matrix or test_avc_collect_hostile or test_selinux_mode_store or test_remedy_evidence or $IS_USERSPACE or $EL9_LEAVES"
-}
+# Which store step runs which test is the test's own `lanes` marker (tests/integration/pytest/conftest.py, LANES):
+# this machine's Debian store (userspace 3.4, refpolicy) runs the userspace-dependent cases, what only this store has,
+# and the cases decided before any tool runs; the policy-logic cases (the gate's findings, records, safety refusals,
+# remedy's choices) run once, on the EL9 targeted store, the users' platform.
+step_integration-store() { controller_pytest tests/integration/pytest "${STORE_WORKERS[@]}" --lane debian; }
 # The EL matrix (docs/testbed.md): one release's targeted store built from ../shared/vendor with that release's own
 # userspace (tools/el/, cached in ~/.cache/fleetsec-selinux; see docs/el-platform.md), that userspace first on PATH,
 # and every module that the tests run as a process run by that release's Python.
@@ -108,36 +98,28 @@ el_matrix() {
   FLEETSEC_STORE_ROOT="$store/root" FLEETSEC_TARGET_PYTHON="$py" FLEETSEC_TARGET_PYTHON_VERSION="$pyver" \
     FLEETSEC_TARGET_SITE="$site" controller_pytest "$@" --durations=5
 }
-# EL8 and EL10: the matrix file (install, rerun, bad source, a class the policy lacks, a module of that policy, batch,
-# states, permissive domains through semanage, audit2why explanations, the release's words for a held lock, the EL9+
-# disable caveat from EL os-release files, a refpolicy module in the batch, built with the release's devel files), and
-# remedy's one transaction and unchanged rerun (its `semanage export` parsing) with the release's semanage under the
-# release's Python
-EL_COMMON=(tests/integration/pytest/test_el_matrix.py
-           tests/integration/pytest/test_remedy_store.py::test_five_remedies_one_transaction_then_nothing)
+# EL8 and EL10 (lane el8, el10): the matrix file (install, rerun, bad source, a class the policy lacks, a module of
+# that policy, batch, states, permissive domains through semanage, audit2why explanations, the release's words for a
+# held lock, the EL9+ disable caveat from EL os-release files, a refpolicy module in the batch, built with the
+# release's devel files), and remedy's one transaction and unchanged rerun (its `semanage export` parsing) with the
+# release's semanage under the release's Python
 # two workers, test by test (--dist load): every case works on its own copy of the store, and one file
 # (test_el_matrix.py) holds most of the time, so file by file would leave a core idle
 EL_WORKERS=(-n 2 --dist load)
-step_integration-store-el8() { el_matrix el8 "${EL_WORKERS[@]}" "${EL_COMMON[@]}"; }
-step_integration-store-el10() { el_matrix el10 "${EL_WORKERS[@]}" "${EL_COMMON[@]}"; }
+step_integration-store-el8() { el_matrix el8 "${EL_WORKERS[@]}" tests/integration/pytest --lane el8; }
+step_integration-store-el10() { el_matrix el10 "${EL_WORKERS[@]}" tests/integration/pytest --lane el10; }
 # the corpus of published records judged by EL8's and EL10's own audit2allow (the EL9 step and the Debian step run it
 # in make test; these two are in EXTENDED_STEPS for CI's time)
 step_corpus-el8() { el_matrix el8 tests/integration/pytest/test_real_records.py; }
 step_corpus-el10() { el_matrix el10 tests/integration/pytest/test_real_records.py; }
 # EL7 (RHEL 7.7's source package, userspace 2.5, Python 2.7): not in ALL_STEPS, to keep `make test` inside CI's 90
 # minutes (it adds about 6 minutes cold); run it by name: tools/test.sh integration-store-el7
-step_integration-store-el7() { el_matrix el7 tests/integration/pytest/test_el_matrix.py; }
-# EL9 (the release of the test VM): the matrix file and every case whose outcome depends on the userspace or the
-# policy; the ones decided before any tool runs (bad options, syntax errors, a kill between commit and record,
-# parallel runs) stay on the host store, where they cost a third of the time (a transaction on this 433-module
-# store takes 20 s here).
-step_integration-store-el9() {
-  el_matrix el9 "${STORE_WORKERS[@]}" tests/integration/pytest/test_el_matrix.py tests/integration/pytest/test_local_policy_module_store.py \
-    tests/integration/pytest/test_local_policy_module_hostile.py tests/integration/pytest/test_el_store_contexts.py \
-    tests/integration/pytest/test_remedy_evidence.py tests/integration/pytest/test_remedy_store.py \
-    tests/integration/pytest/test_customisations_store.py tests/integration/pytest/test_real_records.py \
-    -k "not ($EL9_LEAVES)"
-}
+step_integration-store-el7() { el_matrix el7 tests/integration/pytest --lane el7; }
+# EL9 (lane el9; the release of the test VM): the matrix file and every case whose outcome depends on the userspace
+# or the policy; the ones decided before any tool runs (bad options, syntax errors, a kill between commit and record,
+# parallel runs) are in lane debian only, where they cost a third of the time (a transaction on this 433-module store
+# takes 20 s here).
+step_integration-store-el9() { el_matrix el9 "${STORE_WORKERS[@]}" tests/integration/pytest --lane el9; }
 # Real audit records of your own through the collection on an EL store, judged by that release's audit2allow
 # (tests/integration/pytest/test_real_records.py): FLEETSEC_RECORDS='/path/audit.log*' [FLEETSEC_RECORDS_RELEASE=el8|
 # el9|el10|el7] tools/test.sh records, or `make check-records RECORDS=...`. Not in ALL_STEPS: the EL9 step runs the

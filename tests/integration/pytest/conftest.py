@@ -6,6 +6,13 @@
 temporary root, so tests run ``semodule -p ROOT ...`` for real, in seconds, without touching the host store.
 One pristine copy is made per session; each test gets its own copy of it (a plain file copy, ~0.1 s).
 The helpers (store paths, commit number, namespace runner) are in store_copy.py.
+
+Which store step runs a test is said by the test itself, with the ``lanes`` marker registered here (LANES), never by
+fragments of test names in tools/test.sh: ``pytest.mark.lanes('debian', 'el9')`` on the module (``pytestmark``) or on
+a function, the function's own marker winning. ``--lane NAME`` keeps the tests of that lane; without it every test
+of the files given runs (a developer's run of one file, the corpus and records steps). A test of this folder with no
+``lanes`` marker, or one naming a lane not in LANES, stops the collection: renaming or adding a test can never move
+it out of every lane unnoticed.
 """
 import os
 import shutil
@@ -14,6 +21,56 @@ import subprocess
 import pytest
 
 from store_copy import STORE_DIRS, STORE_ROOT, semodule_has_checksum, semodule_list, store_available, store_type
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# lane -> the store step of tools/test.sh that runs it
+LANES = {
+    'debian': "integration-store: this machine's store (Debian's userspace 3.4 and refpolicy): the userspace-"
+              "dependent cases, what only this store has, and the cases decided before any tool runs",
+    'el9': 'integration-store-el9: the EL9 targeted store with userspace 3.6 (the release of the test VM): the policy '
+           'logic (the gate, records, refusals, remedy) and every userspace-dependent case',
+    'el8': 'integration-store-el8 (make test-extended): the EL8 store, userspace 2.9, Python 3.6',
+    'el10': 'integration-store-el10 (make test-extended): the EL10 store, userspace 3.8, Python 3.12',
+    'el7': 'integration-store-el7 (make test-extended): the EL7 store, userspace 2.5, Python 2.7',
+}
+
+
+def pytest_addoption(parser):
+    parser.addoption('--lane', choices=sorted(LANES), default=None,
+                     help='run only the tests whose lanes marker names this store step')
+
+
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'lanes(*names): the store steps that run this test (%s)' % ', '.join(
+        '%s = %s' % item for item in sorted(LANES.items())))
+
+
+def lanes_of(item):
+    """The lanes an item names (its closest ``lanes`` marker), or None when it has none."""
+    marker = item.get_closest_marker('lanes')
+    return None if marker is None else set(marker.args)
+
+
+def pytest_collection_modifyitems(config, items):
+    lane = config.getoption('--lane')
+    problems, keep, drop = [], [], []
+    for item in items:
+        if not str(item.fspath).startswith(HERE + os.sep):
+            keep.append(item)
+            continue
+        names = lanes_of(item)
+        if not names:
+            problems.append('%s: no lanes marker (one or more of %s)' % (item.nodeid, ', '.join(sorted(LANES))))
+        elif names - set(LANES):
+            problems.append('%s: unknown lane %s' % (item.nodeid, ', '.join(sorted(names - set(LANES)))))
+        (keep if lane is None or lane in (names or ()) else drop).append(item)
+    if problems:
+        raise pytest.UsageError('tests without a valid lanes marker (tests/integration/pytest/conftest.py):\n  '
+                                + '\n  '.join(problems))
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 @pytest.fixture(scope='session')

@@ -22,6 +22,8 @@ from module_helpers import run_module
 
 from ansible_collections.fleetsec.selinux.plugins.modules import avc_collect
 
+pytestmark = pytest.mark.lanes('debian')
+
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
 TIMEOUT = 20
 POLICY = '/etc/selinux/default/policy/policy.33'

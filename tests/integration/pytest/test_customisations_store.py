@@ -33,9 +33,12 @@ fcontext -a -e /var/www /srv/fleetsec-mirror
 login -a -s user_u %adm
 '''
 
-pytestmark = pytest.mark.skipif(
-    not NAMESPACE_TOOLS or shutil.which('semanage') is None or os.geteuid() != 0,
-    reason='needs root, unshare and semanage')
+pytestmark = [
+    pytest.mark.lanes('debian', 'el9'),
+    pytest.mark.skipif(
+        not NAMESPACE_TOOLS or shutil.which('semanage') is None or os.geteuid() != 0,
+        reason='needs root, unshare and semanage'),
+]
 
 
 @pytest.fixture

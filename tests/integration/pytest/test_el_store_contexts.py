@@ -14,8 +14,11 @@ import pytest
 ROOT = os.environ.get('FLEETSEC_STORE_ROOT')
 FC = os.path.join(ROOT or '/', 'etc/selinux/targeted/contexts/files/file_contexts')
 
-pytestmark = pytest.mark.skipif(not ROOT or not os.path.exists(FC) or not shutil.which('selabel_lookup'),
-                                reason='needs an EL targeted store (FLEETSEC_STORE_ROOT) and selabel_lookup')
+pytestmark = [
+    pytest.mark.lanes('el9'),
+    pytest.mark.skipif(not ROOT or not os.path.exists(FC) or not shutil.which('selabel_lookup'),
+                       reason='needs an EL targeted store (FLEETSEC_STORE_ROOT) and selabel_lookup'),
+]
 
 
 def lookup(path, mode=None):

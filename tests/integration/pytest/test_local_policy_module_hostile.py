@@ -23,6 +23,8 @@ from module_helpers import run_module
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_plan
 from ansible_collections.fleetsec.selinux.plugins.modules import local_policy_module as lpm
 
+pytestmark = pytest.mark.lanes('el9')
+
 DEVEL_MAKEFILE = '/usr/share/selinux/devel/Makefile'
 TE_OK = """require { type ntpd_t; type user_home_t; class file { read open }; }
 allow ntpd_t user_home_t:file { read open };
@@ -49,6 +51,7 @@ def record_dir(root):
 
 # ------------------------------------------------------------------------------------------------- m4 ---
 
+@pytest.mark.lanes('debian', 'el9')
 @pytest.mark.skipif(not os.path.exists(DEVEL_MAKEFILE), reason='needs the refpolicy devel Makefile')
 @pytest.mark.parametrize('attack, message', [
     # named directly: refused before m4 runs, with the line
@@ -70,6 +73,7 @@ def test_m4_builtins_never_run_even_in_check_mode(monkeypatch, policy_root, stor
     assert store_list(policy_root) == before
 
 
+@pytest.mark.lanes('debian', 'el9')
 @pytest.mark.skipif(not os.path.exists(DEVEL_MAKEFILE), reason='needs the refpolicy devel Makefile')
 def test_refpolicy_source_with_interfaces_still_builds(monkeypatch, policy_root):
     te = ('policy_module(fsitest_ref, 1.0)\ngen_require(`type ntpd_t;\')\nfiles_read_etc_files(ntpd_t)\n')
@@ -279,6 +283,7 @@ def test_record_write_problems_are_found_before_the_commit(monkeypatch, policy_r
 
 # -------------------------------------------------------------------------------------- input checks ---
 
+@pytest.mark.lanes('debian')
 @pytest.mark.parametrize('args, message', [
     ({'policy_root': ''}, 'policy_root is empty'),
     ({'priority': 0}, 'priority 0 is out of range'),
@@ -294,6 +299,7 @@ def test_bad_options_fail_before_anything_runs(monkeypatch, policy_root, store_l
     assert store_list(policy_root) == before
 
 
+@pytest.mark.lanes('debian')
 @pytest.mark.parametrize('broken', [
     TE_OK.replace('{ read open };', '{ read open }'),        # missing ;
     TE_OK.replace('allow ntpd_t user_home_t:file', 'allow ntpd_t user_home_t file'),  # missing :
@@ -423,6 +429,7 @@ def test_kill_in_the_middle_of_the_transaction_leaves_a_loadable_store(monkeypat
     converged(monkeypatch, args, store_list, policy_root)
 
 
+@pytest.mark.lanes('debian')
 def test_kill_between_commit_and_record_converges_on_the_next_run(monkeypatch, policy_root, store_list):
     first = dict(name='fsitest_stale', te=TE_OK, policy_root=policy_root)
     result, failed = run(monkeypatch, first)
@@ -440,6 +447,7 @@ def test_kill_between_commit_and_record_converges_on_the_next_run(monkeypatch, p
     converged(monkeypatch, first, store_list, policy_root)
 
 
+@pytest.mark.lanes('debian')
 def test_parallel_runs_on_one_store_end_consistent(monkeypatch, policy_root, store_list, tmp_path):
     procs = [start_module(dict(name='fsitest_par%d' % n, te=TE_OK, policy_root=policy_root), tmp_path, 'par%d' % n)
              for n in range(3)]

@@ -14,11 +14,15 @@ import stat
 import subprocess
 import time
 
+import pytest
+
 from store_copy import commit_num, hold_lock, run_in_store_namespace, store_digest, store_type
 from module_helpers import run_module
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_store
 from ansible_collections.fleetsec.selinux.plugins.modules import local_policy_module as lpm
+
+pytestmark = pytest.mark.lanes('el9')
 
 LPM_FILE = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'plugins', 'modules', 'local_policy_module.py')
 TE = """require { type ntpd_t; type user_home_t; class file { read open getattr }; }
@@ -44,6 +48,7 @@ def policy_file(root):
     return max(glob.glob(os.path.join(root, 'etc/selinux/*/policy/policy.*')), key=lambda p: int(p.rsplit('.', 1)[1]))
 
 
+@pytest.mark.lanes('debian', 'el9')
 def test_te_install_rerun_modify_and_failed_compile(monkeypatch, policy_root, store_list):
     args = dict(name='fsitest_te', te=TE, policy_root=policy_root)
     first, failed = run(monkeypatch, args)
@@ -141,6 +146,7 @@ def _hold_lock(root, seconds):
     return hold_lock(glob.glob(os.path.join(root, 'var/lib/selinux/*/semanage.trans.LOCK'))[0], seconds)
 
 
+@pytest.mark.lanes('debian', 'el9')
 def test_modules_one_transaction_states_and_lock_retry(monkeypatch, policy_root, store_list, tmp_path):
     cil = tmp_path / 'whatever.cil'
     cil.write_text('(allow ntpd_t user_home_t (lnk_file (getattr)))\n')
@@ -229,6 +235,7 @@ allow ntpd_t self:capability sys_admin;
     assert 'fsitest_danger' not in store_list(policy_root)
 
 
+@pytest.mark.lanes('debian')
 def test_generated_changes_nothing_and_accumulate_never_shrinks_the_module(monkeypatch, policy_root, store_list):
     """state=generated (the rollout's review step) judges on a trial copy and leaves the store byte-identical;
     accumulate (the role's builds) adds a later capture's denials to the module instead of replacing them."""
@@ -270,6 +277,7 @@ def test_a_module_that_makes_a_domain_permissive_is_refused_whatever_its_form(mo
     assert not failed and accepted['dangerous'][0]['acknowledged'] is True, accepted
 
 
+@pytest.mark.lanes('debian', 'el9')
 def test_a_new_priority_moves_the_module_in_one_transaction(monkeypatch, policy_root, store_list):
     """The module is ours at 400; asked at 300 it is installed there and removed at 400, in one commit."""
     args = dict(name='fsitest_prio', te=TE, policy_root=policy_root)
@@ -286,6 +294,7 @@ def test_a_new_priority_moves_the_module_in_one_transaction(monkeypatch, policy_
     assert not failed and not again['changed'] and again['rebuilds'] == 0, again
 
 
+@pytest.mark.lanes('debian', 'el9')
 def test_without_setools_nothing_is_installed_unless_acknowledged(policy_root, store_list, tmp_path):
     """What a module grants is judged with sesearch and seinfo; on a host without them the module refuses before the
     build, and with allow_dangerous: true it installs with a warning."""

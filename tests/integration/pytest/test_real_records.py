@@ -31,6 +31,8 @@ import pytest
 
 from store_copy import REPO, STORE_ROOT, commit_num, run_in_store_namespace, semodule_list, store_type
 
+pytestmark = pytest.mark.lanes('debian', 'el9')
+
 LPM = os.path.join(REPO, 'plugins', 'modules', 'local_policy_module.py')
 AVC_COLLECT = os.path.join(REPO, 'plugins', 'modules', 'avc_collect.py')
 CORPUS = os.path.join(REPO, 'tests', 'unit', 'fixtures', 'avc', '*.log')

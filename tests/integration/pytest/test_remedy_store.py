@@ -29,9 +29,12 @@ EQUIVALENCE = {'path': '/srv/fleetsec-mirror', 'equal': '/var/www'}
 LOGIN = {'login': '%adm', 'seuser': 'user_u'}
 ACKNOWLEDGED = ['%adm', '/srv/fleetsec-mirror']
 
-pytestmark = pytest.mark.skipif(
-    not NAMESPACE_TOOLS or shutil.which('semanage') is None or shutil.which('seinfo') is None or os.geteuid() != 0,
-    reason='needs root, unshare, semanage and seinfo')
+pytestmark = [
+    pytest.mark.lanes('el9'),
+    pytest.mark.skipif(
+        not NAMESPACE_TOOLS or shutil.which('semanage') is None or shutil.which('seinfo') is None or os.geteuid() != 0,
+        reason='needs root, unshare, semanage and seinfo'),
+]
 
 
 @pytest.fixture
@@ -46,6 +49,7 @@ def run(root, tmp_path, check_mode=False, **args):
     return run_in_store_namespace(MODULE, root, args, check_mode=check_mode, tmp_path=tmp_path)
 
 
+@pytest.mark.lanes('debian', 'el9', 'el8', 'el10')
 def test_five_remedies_one_transaction_then_nothing(root, tmp_path):
     args = dict(booleans=PLAIN_BOOLEANS, ports=PORTS, fcontexts=FCONTEXTS)
     before, commits = store_digest(root), commit_num(root)
@@ -75,6 +79,7 @@ def test_a_local_label_of_another_type_is_modified_not_added(root, tmp_path):
     assert rc == 0 and second['import_lines'] == ['port -m -t http_port_t -p tcp 8089'], second
 
 
+@pytest.mark.lanes('debian', 'el9')
 def test_absent_removes_what_present_added_one_transaction_each(root, tmp_path):
     """present -> absent -> present of a boolean setting, port labels, a file-context rule, an equivalence and a login
     mapping: one transaction each, each rerun unchanged, check mode and diff honest, and absent gives back the store
@@ -111,6 +116,7 @@ def test_absent_removes_what_present_added_one_transaction_each(root, tmp_path):
     assert commit_num(root) == commits + 3
 
 
+@pytest.mark.lanes('debian', 'el9')
 def test_removing_one_boolean_keeps_the_other_local_settings(root, tmp_path):
     both = [{'name': 'httpd_enable_homedirs', 'state': True}, {'name': 'httpd_can_network_connect', 'state': True}]
     done, rc = run(root, tmp_path, booleans=both)

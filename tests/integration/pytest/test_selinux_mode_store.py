@@ -19,9 +19,12 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..')
 MODULE = os.path.join(REPO, 'plugins', 'modules', 'selinux_mode.py')
 DOMAIN = 'ntpd_t'
 
-pytestmark = pytest.mark.skipif(
-    not NAMESPACE_TOOLS or shutil.which('semanage') is None or os.geteuid() != 0,
-    reason='needs root, unshare and semanage')
+pytestmark = [
+    pytest.mark.lanes('debian'),
+    pytest.mark.skipif(
+        not NAMESPACE_TOOLS or shutil.which('semanage') is None or os.geteuid() != 0,
+        reason='needs root, unshare and semanage'),
+]
 
 
 def run_module_in(root, args, check_mode=False, tmp_path=None, path=None):
