@@ -25,7 +25,7 @@ import re
 
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
-from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_grants as grants
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _setools as setools
 from ansible_collections.fleetsec.selinux.plugins.module_utils._files import NotReadable, read_regular, trust_problems
 
 FILE_CLASSES = frozenset(['file', 'dir', 'lnk_file', 'chr_file', 'blk_file', 'sock_file', 'fifo_file'])
@@ -56,27 +56,10 @@ def permission_reason(tclass, perm):
 
 
 _CONSTRAINT_ATTR = re.compile(r'\bt[123]\s*==\s*(\{[^}]*\}|[A-Za-z0-9_.$-]+)')
-_TYPE_LINE = re.compile(r'^type\s+(\S+?)(?:\s+alias\s+(\{[^}]*\}|\S+?))?\s*(?:,|;|$)')
 
 
 def _words(field):
     return field.strip('{} ,;').split()
-
-
-def parse_types(text):
-    """``seinfo POLICY -t -x`` output as ({type: set(attributes)}, {alias: type})."""
-    types, aliases = {}, {}
-    for raw in (text or '').splitlines():
-        line = raw.strip()
-        match = _TYPE_LINE.match(line)
-        if not match:
-            continue
-        name = match.group(1).rstrip(',;')
-        attrs = line[match.end():]
-        types[name] = set(word.strip(',;') for word in attrs.split() if word.strip(',;'))
-        for alias in _words(match.group(2) or ''):
-            aliases[alias] = name
-    return types, aliases
 
 
 def parse_exemptions(text):
@@ -229,33 +212,22 @@ MODEL_FORMAT = 1
 CACHE_PREFIX = 'policy-model-'
 
 
-def split_sections(text):
-    """{heading: text} of a ``seinfo`` run that lists several components (headings such as ``Types: 5121`` start a
-    line; setools 3 indents them by a few spaces)."""
-    sections, current = {}, None
-    for line in (text or '').splitlines():
-        match = re.match(r'^\s{0,3}([A-Z][A-Za-z ]+):\s*\d+\s*$', line)
-        if match:
-            current = sections.setdefault(match.group(1), [])
-        elif current is not None:
-            current.append(line)
-    return dict((name, '\n'.join(lines)) for name, lines in sections.items())
-
-
 def _queried_facts(runner, policy):
     # one seinfo for attributes, types and constraints (one policy load), beside the two rule searches
-    calls = [('sesearch', ['-A', '-s', 'domain', '-ds', policy], dict(what='what every domain of %s may' % policy)),
-             ('seinfo', [policy, '-a', '-t', '--constrain', '--validatetrans', '-x'],
-              dict(what='attributes, types and constraints of %s' % policy)),
-             ('sesearch', ['-A', '-c', 'system', '-p', 'module_load', policy],
+    answers = setools.policy(runner, policy)
+    listing = ['-a', '-t', '--constrain'] + (['--validatetrans'] if answers.generation() >= 4 else [])
+    calls = [('sesearch', answers.search_args(source='domain', direct=True),
+              dict(what='what every domain of %s may' % policy)),
+             ('seinfo', [policy] + listing + ['-x'], dict(what='attributes, types and constraints of %s' % policy)),
+             ('sesearch', answers.search_args(tclass='system', perms='module_load'),
               dict(what='module loading in %s' % policy))]
     domain, info, loading = [to_text(r.stdout) for r in runner.run_all(calls, workers=2)]
-    sections = split_sections(info)
-    types, aliases = parse_types(sections.get('Types', ''))
+    sections = setools.split_sections(info)
+    types, aliases = setools.parse_types(sections.get('Types', ''))
     constraints = '\n'.join(sections.get(name, '') for name in ('Constraints', 'Validatetrans'))
-    return derive_facts(grants.parse_attributes(sections.get('Type Attributes', sections.get('Attributes', ''))),
-                        types, aliases, parse_exemptions(constraints), grants.parse_rules(domain),
-                        grants.parse_rules(loading))
+    return derive_facts(setools.parse_attributes(sections.get('Type Attributes', sections.get('Attributes', ''))),
+                        types, aliases, parse_exemptions(constraints), setools.rule_map(setools.parse_rules(domain)),
+                        setools.rule_map(setools.parse_rules(loading)))
 
 
 def _cached_facts(path):
@@ -312,12 +284,13 @@ def _rules_reader(runner, policy):
         if not names:
             return {}
         pattern = '^(%s)$' % '|'.join(re.escape(name) for name in names)
-        sides = (('source', ['-s', pattern, '-rs', '-ds']), ('target', ['-t', pattern, '-rt', '-dt']))
-        results = runner.run_all([('sesearch', ['-A', '-T'] + flag + [policy], dict(what='rules of %s' % ', '.join(names)))
-                                  for dummy, flag in sides], workers=2)
+        answers = setools.policy(runner, policy)
+        sides = (('source', dict(source=pattern)), ('target', dict(target=pattern)))
+        results = runner.run_all([('sesearch', answers.search_args(kinds=('-A', '-T'), regex=True, direct=True, **query),
+                                   dict(what='rules of %s' % ', '.join(names))) for dummy, query in sides], workers=2)
         found = dict(((name, side), {}) for name in names for side, dummy in sides)
         for (side, dummy), result in zip(sides, results):
-            for key, values in grants.parse_rules(to_text(result.stdout)).items():
+            for key, values in setools.rule_map(setools.parse_rules(result.stdout)).items():
                 owner = key[1] if side == 'source' else key[2]
                 if (owner, side) in found:
                     found[(owner, side)][key] = values

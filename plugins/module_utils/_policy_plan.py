@@ -27,6 +27,7 @@ from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_bu
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_grants as grants
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_model as model
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_safety as safety
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _setools as setools
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_verdict as verdict
 from ansible_collections.fleetsec.selinux.plugins.module_utils._files import write_atomic
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_store import lock_held, read_bytes, sha256_bytes
@@ -456,7 +457,7 @@ class Planner(object):
                 raise PlanError(
                     "Judging what module(s) %s grant needs setools (sesearch, seinfo) and the store's pp-to-CIL "
                     "converter (policycoreutils); install %s. Nothing was changed."
-                    % (', '.join(p.name for p in judged), grants.SETOOLS_HINT))
+                    % (', '.join(p.name for p in judged), setools.HINT))
             self.warnings.append('setools or the pp-to-CIL converter is missing: what the modules grant was not '
                                  'judged (allow_dangerous: true).')
         else:

@@ -47,9 +47,9 @@ import re
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils._avc_parse import PORT_PROTOCOLS
-from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_grants import parse_attributes
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_model import WRITE_PERMS
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _setools as setools
 
 
 REMEDIES = ('relabel', 'fcontext', 'port', 'boolean', 'dac', 'allow', 'none')
@@ -76,39 +76,12 @@ PORT_PERMS = ('name_bind', 'name_connect')
 # port types that name no service: labelling a port with one of these is no remedy
 GENERIC_PORT_TYPES = frozenset(('port_t', 'reserved_port_t', 'unreserved_port_t', 'hi_reserved_port_t',
                                 'ephemeral_port_t', 'server_packet_t', 'client_packet_t'))
-_RULE_RE = re.compile(r'^allow\s+(\S+)\s+(\S+):(\S+)\s+(\{[^}]*\}|\S+);\s*(\[.*)?$')
-_PORTCON_RE = re.compile(r'^\s*portcon\s+(\S+)\s+(\d+)(?:-(\d+))?\s+\S+?:\S+?:(\S+?):')
 _GETSEBOOL_RE = re.compile(r'^(\S+)\s+-->\s+(on|off)\s*$')
-_SEINFO_BOOL_RE = re.compile(r'^\s*bool\s+(\S+)\s+(true|false);', re.M)
-# a rule guarded by one boolean, in sesearch's words: "[ httpd_builtin_scripting ]:True"
-_ONE_BOOLEAN_RE = re.compile(r'^\[\s*(\w+)\s*\]:(True|False)$')
 
 
 def context_type(context):
     parts = (context or '').split(':')
     return parts[2] if len(parts) >= 3 else None
-
-
-def parse_rules(text):
-    """``[(source, target, tclass, {perms}, condition or None)]`` of ``sesearch -A`` output."""
-    rules = []
-    for line in to_text(text, errors='surrogate_or_strict').splitlines():
-        match = _RULE_RE.match(line.strip())
-        if match:
-            perms = set(match.group(4).strip('{} ').split())
-            rules.append((match.group(1), match.group(2), match.group(3), perms, match.group(5)))
-    return rules
-
-
-def parse_portcon(text):
-    """``[(protocol, low, high, type)]`` of ``seinfo --portcon`` output."""
-    out = []
-    for line in to_text(text, errors='surrogate_or_strict').splitlines():
-        match = _PORTCON_RE.match(line)
-        if match:
-            low = int(match.group(2))
-            out.append((match.group(1), low, int(match.group(3) or low), match.group(4)))
-    return out
 
 
 def parse_getsebool(text):
@@ -138,7 +111,7 @@ def _shared_prefix(a, b):
 
 class PolicyReader(object):
     """Questions to the binary policy ``policy`` (and the running system when ``live``), each tool run once per
-    question."""
+    question; setools' answers are the module run's shared ones (``_setools.policy``)."""
 
     def __init__(self, runner, policy, live=False):
         self.runner = runner
@@ -146,14 +119,17 @@ class PolicyReader(object):
         self.live = live
         self._cache = {}
 
+    @property
+    def setools(self):
+        return setools.policy(self.runner, self.policy)
+
     def _once(self, key, compute):
         if key not in self._cache:
             self._cache[key] = compute()
         return self._cache[key]
 
     def portcons(self):
-        return self._once('portcon', lambda: parse_portcon(
-            self.runner.run('seinfo', [self.policy, '--portcon'], what='port labels').stdout))
+        return self.setools.portcons()
 
 
 class Evidence(PolicyReader):
@@ -173,27 +149,18 @@ class Evidence(PolicyReader):
         return self._once(('fc', path, tclass), lookup)
 
     def rules(self, source, tclass, target=None, perm=None):
-        def search():
-            args = ['-A', '-s', source, '-c', tclass] + (['-t', target] if target else []) + \
-                (['-p', perm] if perm else []) + [self.policy]
-            return parse_rules(self.runner.run('sesearch', args, what='rules of %s' % source).stdout)
-        return self._once(('rules', source, tclass, target, perm), search)
+        """The allow rules (:class:`_setools.Rule`) of ``source`` on ``tclass`` (attributes included)."""
+        return self.setools.rules(source=source, tclass=tclass, target=target, perms=perm,
+                                  what='rules of %s' % source)
 
     def members(self, attribute):
         """The types of ``attribute`` (empty when the name is a type, not an attribute): every attribute is read
         with one ``seinfo -a -x``."""
-        def query():
-            result = self.runner.run('seinfo', [self.policy, '-a', '-x'], what='attributes')
-            return parse_attributes(to_text(result.stdout, errors='surrogate_or_strict'))
-        return self._once('attributes', query).get(attribute, set())
+        return self.setools.members(attribute)
 
     def policy_booleans(self):
         """{boolean: value} as the binary policy holds them (defaults and persistent settings)."""
-        def query():
-            result = self.runner.run('seinfo', [self.policy, '-b', '-x'], what='booleans')
-            return dict((m.group(1), m.group(2) == 'true')
-                        for m in _SEINFO_BOOL_RE.finditer(to_text(result.stdout, errors='surrogate_or_strict')))
-        return self._once('policy-booleans', query)
+        return self.setools.booleans()
 
     def file_context_uses(self):
         """{type: number of entries of the policy's file contexts that give it}."""
@@ -226,10 +193,8 @@ class Evidence(PolicyReader):
 
     def boolean_rule_count(self, name):
         """How many allow rules the boolean ``name`` guards (``sesearch -A -b``); None when it cannot be told."""
-        def count():
-            result = self.runner.run('sesearch', ['-A', '-b', name, self.policy], check=False)
-            return len(parse_rules(result.stdout)) if result.rc == 0 else None
-        return self._once(('bool-rules', name), count)
+        rules = self.setools.rules(check=False, boolean=name, what='rules of boolean %s' % name)
+        return None if rules is None else len(rules)
 
     def boolean_values(self, names):
         """``{name: True/False}`` from getsebool where SELinux is active; None values where it cannot be read."""
@@ -301,10 +266,10 @@ def _relabel(denial, evidence):
     granted = set()
     conditional = []
     for rule in rules:
-        if rule[4] is None:
-            granted |= rule[3]
-        elif perms & rule[3]:
-            conditional.append(rule[4])
+        if rule.condition is None:
+            granted |= rule.perms
+        elif perms & rule.perms:
+            conditional.append(rule.condition.text())
     facts = dict(path=path, current_type=current, default_type=default, command='restorecon -v %s' % path)
     if perms <= granted:
         return remedy('relabel', '%s is %s, the policy gives its path %s, on which %s may %s' % (
@@ -364,12 +329,12 @@ def _narrowest_type(domain, tclass, perms, evidence):
     credentials (keys, certificates, keytabs) never. None when there is none. (The domain's
     rules also reach other applications' types - a certificate, a run directory - which are never its tree's.)"""
     grants, relied = {}, {}
-    for source, target, _cls, granted, condition in evidence.rules(domain, tclass):
-        boolean = _boolean_in_force(condition, evidence) if condition is not None else None
-        if source != domain or target == 'self' or boolean is False:
+    for rule in evidence.rules(domain, tclass):
+        boolean = _boolean_in_force(rule.condition, evidence) if rule.condition is not None else None
+        if rule.source != domain or rule.target == 'self' or boolean is False:
             continue
-        for kind in evidence.members(target) or [target]:
-            grants.setdefault(kind, set()).update(granted)
+        for kind in evidence.members(rule.target) or [rule.target]:
+            grants.setdefault(kind, set()).update(rule.perms)
             if boolean:
                 relied.setdefault(kind, set()).add(boolean)
     file_types = evidence.members('file_type')
@@ -377,7 +342,7 @@ def _narrowest_type(domain, tclass, perms, evidence):
     # entry point, as httpd_sys_content_t is httpd_sys_script_t's on EL: that is no reason to leave it out)
     entries = set()
     for rule in evidence.rules(domain, 'file', perm='entrypoint'):
-        entries.update(evidence.members(rule[1]) or [rule[1]])
+        entries.update(evidence.members(rule.target) or [rule.target])
     uses = evidence.file_context_uses()
     stem = domain[:-2] if domain.endswith('_t') else domain
     shared = max(3, len(stem.split('_')[0]) - 1)  # httpd_t: httpd_*, ntpd_t: ntp_* and ntpd_*
@@ -397,17 +362,17 @@ def _narrowest_type(domain, tclass, perms, evidence):
 def _searchable(domain, kind, evidence):
     """Whether the domain may search directories of ``kind`` (by any rule, attributes included, unconditional): the
     tree's directories get the type too, and a file in a directory the domain cannot search stays out of reach."""
-    return any(rule[4] is None and 'search' in rule[3] for rule in evidence.rules(domain, 'dir', target=kind))
+    return any(rule.condition is None and 'search' in rule.perms for rule in evidence.rules(domain, 'dir', target=kind))
 
 
 def _boolean_in_force(condition, evidence):
     """The boolean of a rule guarded by ONE boolean whose branch is in force with the policy's value of it; False
     for any other condition (a rule a boolean could take away again is not a tree's type)."""
-    match = _ONE_BOOLEAN_RE.match(condition.strip())
-    if not match:
+    name = condition.boolean()
+    if name is None:
         return False
-    value = evidence.policy_booleans().get(match.group(1))
-    return match.group(1) if value is not None and value == (match.group(2) == 'True') else False
+    value = evidence.policy_booleans().get(name)
+    return name if value is not None and value == condition.branch else False
 
 
 def _boolean(denial, evidence):
@@ -438,8 +403,9 @@ def _port(denial, evidence):
     domain, perm = denial['source_type'], perms[0]
     labelled = port_label(evidence.portcons(), protocol, port)
     port_types = set(kind for _p, _lo, _hi, kind in evidence.portcons())
-    candidates = sorted(set(rule[1] for rule in evidence.rules(domain, denial['tclass'], perm=perm)
-                            if rule[4] is None and rule[1] in port_types and rule[1] not in GENERIC_PORT_TYPES))
+    candidates = sorted(set(rule.target for rule in evidence.rules(domain, denial['tclass'], perm=perm)
+                            if rule.condition is None and rule.target in port_types
+                            and rule.target not in GENERIC_PORT_TYPES))
     facts = dict(protocol=protocol, port=port, current_type=labelled, permission=perm, candidates=candidates)
     if not candidates:
         return remedy('allow', 'no specific port type of the policy lets %s %s' % (domain, perm), **facts)

@@ -28,13 +28,13 @@ from collections import namedtuple
 from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.parsing.convert_bool import boolean as to_bool
 
-from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_grants import parse_attributes
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_model import read_model
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_verdict import label_findings
 from ansible_collections.fleetsec.selinux.plugins.module_utils._remedy import (
     GENERIC_PORT_TYPES, REMEDIES, PolicyReader, parse_getsebool, port_label)
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_store import lock_held
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _setools as setools
 from ansible_collections.fleetsec.selinux.plugins.module_utils._selinux_config import IDENTIFIER_RE
 
 
@@ -67,9 +67,7 @@ _LEVEL = r's\d{1,4}(?::c\d{1,4}(?:[.,]c\d{1,4})*)?'
 RANGE_RE = re.compile(r'^%s(?:\s?-\s?%s)?\Z' % (_LEVEL, _LEVEL))
 # the roles of an SELinux user that hand out no power (a login mapped to a user with any other role can reach it)
 PLAIN_ROLES = frozenset(['object_r', 'user_r', 'guest_r', 'xguest_r'])
-_SEINFO_USER_RE = re.compile(r'^\s*user\s+(\S+)\s+roles\s+(?:\{([^}]*)\}|(\S+))')
 # paths whose type a file-context rule must not change without an acknowledgement
-_SEINFO_BOOL_RE = re.compile(r'^\s*bool\s+(\S+)\s+(true|false);?\s*$')
 _FC_LINE_RE = re.compile(r'^(\S+)\s+(?:(--|-[dcbslp])\s+)?(\S+)\s*$')
 # restorecon -v (-n): "Would relabel P from A to B" / "Relabeled P from A to B" (3.x), "restorecon reset P context
 # A->B" (2.x)
@@ -380,25 +378,6 @@ def _options(words):
     return opts, rest
 
 
-def parse_seinfo_booleans(text):
-    values = {}
-    for line in to_text(text, errors='surrogate_or_strict').splitlines():
-        match = _SEINFO_BOOL_RE.match(line)
-        if match:
-            values[match.group(1)] = match.group(2) == 'true'
-    return values
-
-
-def parse_seinfo_users(text):
-    """{user: set of roles} of ``seinfo -u -x``."""
-    users = {}
-    for line in to_text(text, errors='surrogate_or_strict').splitlines():
-        match = _SEINFO_USER_RE.match(line)
-        if match:
-            users[match.group(1)] = set((match.group(2) or match.group(3) or '').replace(';', ' ').split())
-    return users
-
-
 def parse_seusers(text):
     """{login: seuser} of a ``seusers`` file (``login:seuser[:range]``)."""
     found = {}
@@ -442,14 +421,6 @@ def powerful_user(roles):
     """Whether a login mapped to an SELinux user with ``roles`` can reach power (any role beyond the plain user
     ones: staff_r can become sysadm_r, unconfined_r is unconfined)."""
     return bool(set(roles) - PLAIN_ROLES)
-
-
-def parse_attribute_types(text):
-    """Type names listed by ``seinfo -a ATTR -x`` (one attribute queried: its members)."""
-    members = set()
-    for names in parse_attributes(to_text(text, errors='surrogate_or_strict')).values():
-        members |= names
-    return members
 
 
 def parse_file_contexts(text):
@@ -543,8 +514,7 @@ class Current(PolicyReader):
             self.runner.run('semanage', ['export'], what='local customisations').stdout))
 
     def booleans(self):
-        return self._once('booleans', lambda: parse_seinfo_booleans(
-            self.runner.run('seinfo', [self.policy, '-b', '-x'], what='booleans').stdout))
+        return self.setools.booleans()
 
     def running_booleans(self):
         def read():
@@ -555,8 +525,7 @@ class Current(PolicyReader):
 
     def users(self):
         """{SELinux user: set of its roles} of the binary policy."""
-        return self._once('users', lambda: parse_seinfo_users(
-            self.runner.run('seinfo', [self.policy, '-u', '-x'], what='SELinux users').stdout))
+        return self.setools.users()
 
     def default_seuser(self):
         """The SELinux user of ``__default__`` (the store's seusers, local mappings included): what a login without a
@@ -586,8 +555,7 @@ class Current(PolicyReader):
         return self._once('boolean_defaults', read)
 
     def types_of(self, attribute):
-        return self._once(('attr', attribute), lambda: parse_attribute_types(
-            self.runner.run('seinfo', [self.policy, '-a', attribute, '-x'], what='types of %s' % attribute).stdout))
+        return self.setools.members(attribute)
 
     def builtin_fcontexts(self):
         def read():
@@ -907,8 +875,8 @@ def _set_running(plan_, runner):
     if not plan_.running:
         return
     hint = 'The policy changes of this run were committed; run again to set the running value.'
-    values = parse_seinfo_booleans(runner.run('seinfo', [plan_.policy, '-b', '-x'], hint=hint,
-                                              what='the booleans of the new policy').stdout)
+    # a Policy of its own: the answers shared in this run are of the policy before the commit
+    values = setools.Policy(runner, plan_.policy).booleans(hint=hint, what='the booleans of the new policy')
     for name in sorted(plan_.running):
         if name in values:
             runner.change('setsebool', [name, '1' if values[name] else '0'], hint=hint,

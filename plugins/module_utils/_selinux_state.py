@@ -36,6 +36,7 @@ from ansible_collections.fleetsec.selinux.plugins.module_utils._host_facts impor
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_store import lock_held
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError
 from ansible_collections.fleetsec.selinux.plugins.module_utils._selinux_config import IDENTIFIER_RE
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _setools as setools
 
 
 MODES = ('enforcing', 'permissive', 'disabled')
@@ -131,17 +132,6 @@ def parse_permissive_list(text):
         else:
             raise FleetsecError('Unexpected line %r in the output of semanage permissive -l.' % stripped)
     return builtin, customized
-
-
-def parse_seinfo_types(text):
-    """Type names listed by ``seinfo --type`` (setools 3 and 4)."""
-    names = set()
-    for line in text.splitlines():
-        stripped = line.strip()
-        if not stripped or stripped.endswith(':') or re.match(r'^Types:\s*\d+$', stripped):
-            continue
-        names.add(stripped.split()[0])
-    return names
 
 
 def policy_version(data):
@@ -354,8 +344,7 @@ def plan_permissive(wanted, wanted_state, builtin, customized, checked, check_mo
             plan.warnings.append(
                 'Neither seinfo (setools) nor a readable binary policy was found: check mode could not check that %s '
                 'are types of the policy (see unvalidated_domains). A real run adds them, or fails and changes '
-                'nothing if one is not a type. Install setools-console (EL) or setools (Debian) for an exact check.'
-                % names)
+                'nothing if one is not a type. Install %s for an exact check.' % (names, setools.HINT))
         else:
             plan.warnings.append(
                 'seinfo (setools) is missing: %s only looked up in the type table of %s, a weaker check than seinfo '
@@ -478,7 +467,7 @@ class SelinuxHost(object):
     def check_types(self, names):
         """A TypeCheck of ``names``: by seinfo when installed, else in the newest binary policy of selinux_dir."""
         if self.runner.has('seinfo'):
-            known = parse_seinfo_types(self.runner.run('seinfo', ['--type'], what='policy types').stdout)
+            known = setools.parse_names(self.runner.run('seinfo', ['--type'], what='policy types').stdout)
             return TypeCheck([name for name in names if name not in known], 'seinfo')
         path = facts.binary_policy(self.selinux_dir)
         if path is not None:

@@ -11,6 +11,13 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_grants as grants
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _setools as setools
+
+
+def rules_of(text):
+    """{(kind, source, target, class): perms} of sesearch output."""
+    return setools.rule_map(setools.parse_rules(text))
+
 
 OLD_RULES = """allow can_setenforce security_t:security setenforce; [ secure_mode_policyload ]:False
 allow ntpd_t ntpd_t:capability { net_admin sys_time };
@@ -35,29 +42,29 @@ OLD_ATTRS = (
 
 
 def test_parse_rules_merges_permissions_and_drops_conditions():
-    rules = grants.parse_rules(OLD_RULES)
+    rules = rules_of(OLD_RULES)
     assert rules[('allow', 'ntpd_t', 'ntpd_t', 'capability')] == set(['net_admin', 'sys_time'])
     assert rules[('allow', 'can_setenforce', 'security_t', 'security')] == set(['setenforce'])
     assert rules[('type_transition', 'initrc_t', 'ntpd_exec_t', 'process')] == set(['ntpd_t'])
 
 
 def test_parse_setools4_attributes():
-    attrs = grants.parse_attributes(OLD_ATTRS)
+    attrs = setools.parse_attributes(OLD_ATTRS)
     assert attrs['can_setenforce'] == set(['secadm_t', 'sysadm_t'])
     assert attrs['unconfined_domain_type'] == set(['unconfined_t'])
 
 
 def test_parse_setools3_formats():
-    rules = grants.parse_rules('   allow ntpd_t shadow_t : file { read write } ; \nET allow a_t b_t : dir search ; [ x ]\n')
+    rules = rules_of('   allow ntpd_t shadow_t : file { read write } ; \nET allow a_t b_t : dir search ; [ x ]\n')
     assert rules == {('allow', 'ntpd_t', 'shadow_t', 'file'): set(['read', 'write']),
                      ('allow', 'a_t', 'b_t', 'dir'): set(['search'])}
-    attrs = grants.parse_attributes('\nAttributes: 2\n   file_type\n      shadow_t\n      etc_t\n   domain\n      ntpd_t\n')
+    attrs = setools.parse_attributes('\nAttributes: 2\n   file_type\n      shadow_t\n      etc_t\n   domain\n      ntpd_t\n')
     assert attrs == {'file_type': set(['shadow_t', 'etc_t']), 'domain': set(['ntpd_t'])}
 
 
 def test_parse_names_drops_headers():
-    assert grants.parse_names('\nUsers: 2\n   system_u\n   staff_u\n') == set(['system_u', 'staff_u'])
-    assert grants.parse_names('\nSensitivities: 1\n   s0\n') == set(['s0'])
+    assert setools.parse_names('\nUsers: 2\n   system_u\n   staff_u\n') == set(['system_u', 'staff_u'])
+    assert setools.parse_names('\nSensitivities: 1\n   s0\n') == set(['s0'])
 
 
 class _Seinfo(object):

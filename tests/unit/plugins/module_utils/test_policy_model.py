@@ -7,8 +7,14 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_grants as grants
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _setools as setools
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_model as pm
+
+
+def rules_of(text):
+    """{(kind, source, target, class): perms} of sesearch output."""
+    return setools.rule_map(setools.parse_rules(text))
+
 
 SEINFO = '''
 Constraints: 2
@@ -31,23 +37,23 @@ Validatetrans: 0
 
 
 def test_one_seinfo_run_is_split_into_its_sections():
-    sections = pm.split_sections(SEINFO)
+    sections = setools.split_sections(SEINFO)
     assert sorted(sections) == ['Constraints', 'Type Attributes', 'Types', 'Validatetrans']
-    types, aliases = pm.parse_types(sections['Types'])
+    types, aliases = setools.parse_types(sections['Types'])
     assert types['bin_t'] == set(['entry_type', 'exec_type', 'file_type'])
     assert aliases == {'sbin_t': 'bin_t', 'ls_exec_t': 'bin_t'}
-    assert grants.parse_attributes(sections['Type Attributes']) == {
+    assert setools.parse_attributes(sections['Type Attributes']) == {
         'exec_type': set(['bin_t']), 'file_type': set(['bin_t', 'shadow_t'])}
 
 
 def test_exemptions_are_the_attributes_a_constraint_compares_with_equals():
-    found = pm.parse_exemptions(pm.split_sections(SEINFO)['Constraints'])
+    found = pm.parse_exemptions(setools.split_sections(SEINFO)['Constraints'])
     assert found == {'can_change_object_identity': ['file'], 'can_system_change': ['process'],
                      'cron_source_domain': ['process']}  # t1 != ubac_constrained_type only adds a constraint
 
 
 def facts(types, attributes, domain_rules=''):
-    return pm.PolicyModel(pm.derive_facts(attributes, types, {}, {}, grants.parse_rules(domain_rules), {}), [])
+    return pm.PolicyModel(pm.derive_facts(attributes, types, {}, {}, rules_of(domain_rules), {}), [])
 
 
 @pytest.mark.parametrize('attrs, name, rules, family', [

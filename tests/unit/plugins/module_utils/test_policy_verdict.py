@@ -10,9 +10,15 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_grants as grants
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _setools as setools
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_model as pm
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_verdict as pv
+
+
+def sesearch(text):
+    """{(kind, source, target, class): perms} of sesearch output."""
+    return setools.rule_map(setools.parse_rules(text))
+
 
 ATTRIBUTES = {
     'file_type': ['etc_t', 'shadow_t', 'user_home_t', 'ntpd_exec_t', 'bin_t', 'var_t', 'xdg_t', 'ssh_home_t',
@@ -71,11 +77,11 @@ def model(calls=None):
     def rules_of(names):
         if calls is not None:
             calls.append(sorted(names))
-        return dict(((name, side), grants.parse_rules(RULES.get((name, side), '')))
+        return dict(((name, side), sesearch(RULES.get((name, side), '')))
                     for name in names for side in ('source', 'target'))
     facts = pm.derive_facts(dict((k, set(v)) for k, v in ATTRIBUTES.items()), types, {'sbin_t': 'bin_t'},
                             {'can_change_object_identity': ['file', 'dir']},
-                            grants.parse_rules('allow domain null_device_t:chr_file { read write };\n'), {})
+                            sesearch('allow domain null_device_t:chr_file { read write };\n'), {})
     return pm.PolicyModel(facts, FILE_CONTEXTS, rules_of=rules_of,
                           default_types=lambda paths: dict((p, default_type(p)) for p in paths))
 

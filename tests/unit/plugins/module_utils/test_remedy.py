@@ -7,6 +7,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _remedy as rem
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _setools as setools
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError
 
 
@@ -31,10 +32,13 @@ class Evidence(object):
         return self.defaults.get(path)
 
     def rules(self, source, tclass, target=None, perm=None):
-        # like sesearch -t TYPE without -dt: a rule on an attribute that holds the type matches too
-        return [r for r in self._rules if r[0] == source and r[2] == tclass
-                and (target is None or r[1] == target or target in self.attributes.get(r[1], ()))
-                and (perm is None or perm in r[3])]
+        # like sesearch -t TYPE without -dt: a rule on an attribute that holds the type matches too; the table's rows
+        # (source, target, class, perms, condition) are printed as setools 4 does and read by the real reader
+        lines = ['allow %s %s:%s { %s };%s' % (r[0], r[1], r[2], ' '.join(sorted(r[3])), ' ' + r[4] if r[4] else '')
+                 for r in self._rules if r[0] == source and r[2] == tclass
+                 and (target is None or r[1] == target or target in self.attributes.get(r[1], ()))
+                 and (perm is None or perm in r[3])]
+        return setools.parse_rules('\n'.join(lines))
 
     def portcons(self):
         return self._portcons
@@ -225,12 +229,12 @@ def test_a_failed_lookup_falls_back_to_allow_and_says_why():
 
 
 def test_parsers():
-    assert rem.parse_rules('allow httpd_t http_port_t:tcp_socket name_bind;\n'
-                           'allow httpd_t ftp_port_t:tcp_socket name_bind; [ httpd_enable_ftp_server ]:True\n') == [
-        ('httpd_t', 'http_port_t', 'tcp_socket', {'name_bind'}, None),
-        ('httpd_t', 'ftp_port_t', 'tcp_socket', {'name_bind'}, '[ httpd_enable_ftp_server ]:True')]
-    cons = rem.parse_portcon('   portcon tcp 1024-32767 system_u:object_r:unreserved_port_t:s0\n'
-                             '   portcon tcp 8080 system_u:object_r:http_cache_port_t:s0\n')
+    assert setools.parse_rules('allow httpd_t http_port_t:tcp_socket name_bind;\n'
+                               'allow httpd_t ftp_port_t:tcp_socket name_bind; [ httpd_enable_ftp_server ]:True\n') == [
+        ('allow', 'httpd_t', 'http_port_t', 'tcp_socket', {'name_bind'}, None),
+        ('allow', 'httpd_t', 'ftp_port_t', 'tcp_socket', {'name_bind'}, ('httpd_enable_ftp_server', True))]
+    cons = setools.parse_portcon('   portcon tcp 1024-32767 system_u:object_r:unreserved_port_t:s0\n'
+                                 '   portcon tcp 8080 system_u:object_r:http_cache_port_t:s0\n')
     assert cons == [('tcp', 1024, 32767, 'unreserved_port_t'), ('tcp', 8080, 8080, 'http_cache_port_t')]
     assert rem.port_label(cons, 'tcp', 8080) == 'http_cache_port_t' and rem.port_label(cons, 'tcp', 9999) == 'unreserved_port_t'
     assert rem.port_label(cons, 'udp', 8080) is None

@@ -9,7 +9,8 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _remedy_apply as ra
-from ansible_collections.fleetsec.selinux.plugins.module_utils._remedy import parse_portcon
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _setools as setools
+from ansible_collections.fleetsec.selinux.plugins.module_utils._setools import parse_portcon
 
 # `semanage export` of the EL9 targeted store (userspace 3.6) after one import of a boolean, a port and a rule
 EXPORT_EL9 = """boolean -D
@@ -58,7 +59,7 @@ def test_export_is_read_as_the_local_customisations():
 
 
 def test_seinfo_booleans_and_file_contexts():
-    assert ra.parse_seinfo_booleans(SEINFO_BOOLEANS) == {
+    assert setools.parse_booleans(SEINFO_BOOLEANS) == {
         'httpd_can_network_connect': False, 'httpd_execmem': False, 'deny_execmem': False}
     fc = ra.parse_file_contexts(FILE_CONTEXTS)
     assert fc[('/var/www(/.*)?', 'a')] == 'httpd_sys_content_t'
@@ -69,7 +70,7 @@ def test_seinfo_booleans_and_file_contexts():
 
 def test_attribute_types_skip_the_header():
     text = '\nAttributes: 1\n   attribute port_type;\n      http_port_t\n      ssh_port_t\n'
-    assert ra.parse_attribute_types(text) == {'http_port_t', 'ssh_port_t'}
+    assert setools.members_of(text) == {'http_port_t', 'ssh_port_t'}
 
 
 def test_restorecon_output_of_both_generations():
@@ -190,7 +191,7 @@ Users: 4
    user user_u roles user_r level s0 range s0;
    user unconfined_u roles { system_r unconfined_r } level s0 range s0 - s0:c0.c1023;
 """
-USERS = ra.parse_seinfo_users(SEINFO_USERS)
+USERS = setools.parse_users(SEINFO_USERS)
 
 
 class Current(object):

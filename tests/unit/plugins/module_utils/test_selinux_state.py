@@ -12,6 +12,7 @@ import pytest
 from ansible_collections.fleetsec.selinux.plugins.module_utils._commands import CATALOGUE
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import CheckModeViolation, CommandFailed, FleetsecError, Runner
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _selinux_state as st
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _setools as setools
 
 
 PROC_MOUNTS_ENABLED = (
@@ -95,9 +96,9 @@ def test_parse_permissive_list():
 
 
 def test_parse_seinfo_types():
-    assert st.parse_seinfo_types(SEINFO_ALL) == set(['httpd_t', 'init_t', 'ntpd_t', 'ntpd_exec_t'])
+    assert setools.parse_names(SEINFO_ALL) == set(['httpd_t', 'init_t', 'ntpd_t', 'ntpd_exec_t'])
     # setools 3 prints a heading with a colon and may follow a name with its attributes
-    assert st.parse_seinfo_types('\nTypes: 2\n   ntpd_t\n   foo_t, alias bar_t\n') == set(['ntpd_t', 'foo_t,'])
+    assert setools.parse_names('\nTypes: 2\n   ntpd_t\n   foo_t, alias bar_t\n') == set(['ntpd_t', 'foo_t'])
 
 
 def policy_bytes(types=(), roles=(), booleans=(), version=33, magic=0xf97cff8c):

@@ -1,0 +1,388 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetsec.selinux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""PRIVATE: the one reader of setools' output, and the one place that asks a binary policy questions with it.
+
+Every ``sesearch`` and ``seinfo`` answer the collection reads is parsed here, in the forms of setools 4 (EL8 and
+later, Debian) and setools 3 (EL7's setools-console 3.3.8), into small typed values: :class:`Rule` (kind, source,
+target, class, a frozenset of permissions, an optional :class:`Condition`), booleans, users and their roles,
+attributes and their members, types with their attributes and aliases, port labels, classes and their permissions.
+
+:class:`Policy` asks one binary policy file those questions, each one once per module run (:func:`policy` hands
+out one instance per runner and policy file, so the gate, the triage and the remedy share the answers). It knows
+the two setools generations' flags: setools 3 has ``-d``/``-R`` for both sides where setools 4 has ``-ds``/``-dt``
+and ``-rs``/``-rt``, and marks a conditional rule only when asked (``-C``).
+
+What the rules MEAN is judged elsewhere (``_policy_verdict``, ``_remedy``). Not part of the public API of the
+collection: may change without notice.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import os
+import re
+from collections import namedtuple
+
+from ansible.module_utils.common.text.converters import to_text
+
+from ansible_collections.fleetsec.selinux.plugins.module_utils._commands import SETOOLS
+
+HINT = SETOOLS
+TOOLS = ('sesearch', 'seinfo')
+
+
+class Condition(namedtuple('Condition', ['expression', 'branch'])):
+    """The boolean expression guarding a rule (as setools prints it: infix in 4, postfix in 3) and the branch the
+    rule is in (True: it applies while the expression is true)."""
+    __slots__ = ()
+
+    def boolean(self):
+        """The one boolean of an expression that is a single boolean, else None."""
+        words = self.expression.split()
+        return words[0] if len(words) == 1 and re.match(r'^\w+$', words[0]) else None
+
+    def text(self):
+        """``[ expression ]:True`` (setools 4's words, whichever setools printed it)."""
+        return '[ %s ]:%s' % (self.expression, self.branch)
+
+
+class Rule(namedtuple('Rule', ['kind', 'source', 'target', 'tclass', 'perms', 'condition'])):
+    """One rule as sesearch prints it. ``perms``: a frozenset of permissions; for a type rule (``type_transition``,
+    ``type_change``, ``type_member``) the default type. ``condition``: a :class:`Condition` or None."""
+    __slots__ = ()
+
+
+RULE_KINDS = ('allow', 'auditallow', 'dontaudit', 'neverallow', 'type_transition', 'type_change', 'type_member')
+_RULE_RE = re.compile(r'^(%s)\s+(\S+)\s+(\S+?)\s*:\s*(\S+)\s+(\{[^}]*\}|[^\s{};]+)' % '|'.join(RULE_KINDS))
+# setools 3: "ET " (enabled, true list), "DF ", ... before a conditional rule shown with -C; "[   123] " with -n
+_FLAGS3_RE = re.compile(r'^([ED])([TF])\s+')
+_LINENO3_RE = re.compile(r'^\[\s*\d+\]\s+')
+_COND4_RE = re.compile(r'^\[\s*(.*?)\s*\]:(True|False)\s*$')
+_COND3_RE = re.compile(r'^\[\s*(.*?)\s*\]\s*$')
+
+
+def parse_rules(text):
+    """The rules of ``sesearch`` output (setools 3 and 4) as a list of :class:`Rule`, in the order printed.
+
+    setools 4: ``allow a_t b_t:file { read open }; [ bool ]:True``. setools 3: ``   allow a_t b_t : file { read
+    open } ;`` and, with ``-C``, ``ET allow ... ; [ bool ]`` where the second letter says whether the rule is in the
+    true list. Header lines and rules of other kinds (``allowxperm``, role rules) are skipped."""
+    rules = []
+    for raw in to_text(text or '', errors='surrogate_or_strict').splitlines():
+        line = raw.strip()
+        flags = _FLAGS3_RE.match(line)
+        if flags:
+            line = line[flags.end():]
+        line = _LINENO3_RE.sub('', line)
+        body, dummy, rest = line.partition(';')
+        match = _RULE_RE.match(body.strip())
+        if not match:
+            continue
+        kind, source, target, tclass, perms = match.groups()
+        condition = None
+        rest = rest.strip()
+        cond4, cond3 = _COND4_RE.match(rest), _COND3_RE.match(rest)
+        if cond4:
+            condition = Condition(cond4.group(1), cond4.group(2) == 'True')
+        elif cond3:
+            condition = Condition(cond3.group(1), flags is None or flags.group(2) == 'T')
+        rules.append(Rule(kind, source, target, tclass, frozenset(perms.strip('{} ').split()), condition))
+    return rules
+
+
+def rule_map(rules, kinds=('allow', 'type_transition')):
+    """{(kind, source, target, class): set(perms)} of ``rules`` of ``kinds``, conditions dropped (a rule counts
+    whatever boolean guards it); for a type transition the "permission" is the default type."""
+    found = {}
+    for rule in rules:
+        if rule.kind in kinds:
+            found.setdefault((rule.kind, rule.source, rule.target, rule.tclass), set()).update(rule.perms)
+    return found
+
+
+_BOOL4_RE = re.compile(r'^\s*bool\s+(\S+)\s+(true|false);?\s*$')
+_BOOL3_RE = re.compile(r'^\s*(\S+):\s+(TRUE|FALSE)\s*$')
+
+
+def parse_booleans(text):
+    """{boolean: value} of ``seinfo -b -x``: ``bool NAME true;`` (setools 4), ``   NAME: TRUE`` (setools 3)."""
+    values = {}
+    for line in to_text(text or '', errors='surrogate_or_strict').splitlines():
+        match = _BOOL4_RE.match(line) or _BOOL3_RE.match(line)
+        if match:
+            values[match.group(1)] = match.group(2).lower() == 'true'
+    return values
+
+
+_USER4_RE = re.compile(r'^\s*user\s+(\S+)\s+roles\s+(?:\{([^}]*)\}|([^\s;]+))')
+
+
+def parse_users(text):
+    """{SELinux user: set(roles)} of ``seinfo -u -x``: ``user staff_u roles { staff_r sysadm_r } level ...;``
+    (setools 4); a user line, then ``roles:`` and one role per deeper line (setools 3)."""
+    users, current, in_roles = {}, None, False
+    for raw in to_text(text or '', errors='surrogate_or_strict').splitlines():
+        match = _USER4_RE.match(raw)
+        if match:
+            users[match.group(1)] = set((match.group(2) or match.group(3) or '').replace(';', ' ').split())
+            current = None
+            continue
+        line = raw.expandtabs(8)
+        indent, word = len(line) - len(line.lstrip()), line.strip()
+        if not word or _HEADER_RE.match(word):
+            continue
+        if indent <= 3 and ' ' not in word:
+            current, in_roles = word, False
+            users[current] = set()
+        elif current is None:
+            continue
+        elif word == 'roles:':
+            in_roles = True
+        elif ':' in word:
+            in_roles = False  # "default level: s0", "range: s0 - s0:c0.c1023"
+        elif in_roles:
+            users[current].add(word)
+    return users
+
+
+_HEADER_RE = re.compile(r'^[A-Z][A-Za-z ]+:\s*\d+$')
+
+
+def parse_names(text):
+    """Names listed by one ``seinfo POLICY -x`` query (``-u``, ``-r``, ``-t``, ...) or a plain ``seinfo -t``, header
+    lines dropped; ``foo_t, alias bar_t`` gives ``foo_t``."""
+    names = set()
+    for raw in to_text(text or '', errors='surrogate_or_strict').splitlines():
+        line = raw.strip()
+        if line and not line.endswith(':') and not _HEADER_RE.match(line):
+            names.add(line.split()[0].rstrip(',;'))
+    return names
+
+
+def parse_attributes(text):
+    """``seinfo -a -x`` output (setools 3 and 4) as {attribute: set(member types)}."""
+    attributes = {}
+    current = None
+    header_indent = None
+    for raw in to_text(text or '', errors='surrogate_or_strict').splitlines():
+        raw = raw.expandtabs(8)  # setools 4 indents members with a tab, headers with spaces
+        line = raw.strip()
+        if not line or _HEADER_RE.match(line):
+            continue
+        indent = len(raw) - len(raw.lstrip())
+        if line.startswith('attribute '):
+            current = line[len('attribute '):].rstrip(';').strip()
+            attributes[current] = set()
+            header_indent = indent
+            continue
+        if header_indent is None or indent <= header_indent:
+            # setools 3: "   name" headers, members indented deeper
+            current = line.rstrip(';')
+            attributes[current] = set()
+            header_indent = indent
+            continue
+        if current is not None:
+            attributes[current].add(line.rstrip(',;'))
+    return attributes
+
+
+def members_of(text):
+    """The member types of ``seinfo -a ATTRIBUTE -x`` (one attribute queried)."""
+    members = set()
+    for names in parse_attributes(text).values():
+        members |= names
+    return members
+
+
+_TYPE4_RE = re.compile(r'^type\s+(\S+?)(?:\s+alias\s+(\{[^}]*\}|\S+?))?\s*(?:,|;|$)')
+
+
+def parse_types(text):
+    """``seinfo POLICY -t -x`` output as ({type: set(attributes)}, {alias: type}): ``type httpd_t alias
+    { phpfpm_t }, domain;`` (setools 4); a type line and its attributes one per deeper line (setools 3, which lists
+    no aliases there)."""
+    types, aliases = {}, {}
+    current, header_indent = None, None
+    for raw in to_text(text or '', errors='surrogate_or_strict').splitlines():
+        line = raw.strip()
+        match = _TYPE4_RE.match(line)
+        if match:
+            name = match.group(1).rstrip(',;')
+            types[name] = set(word.strip(',;') for word in line[match.end():].split() if word.strip(',;'))
+            for alias in match.group(2).strip('{} ,;').split() if match.group(2) else ():
+                aliases[alias] = name
+            current = None
+            continue
+        if not line or _HEADER_RE.match(line):
+            continue
+        indent = len(raw.expandtabs(8)) - len(raw.expandtabs(8).lstrip())
+        if header_indent is None or indent <= header_indent:
+            current, header_indent = line.rstrip(',;'), indent
+            types[current] = set()
+        elif current is not None:
+            types[current].add(line.rstrip(',;'))
+    return types, aliases
+
+
+def split_sections(text):
+    """{heading: text} of a ``seinfo`` run that lists several components (headings such as ``Types: 5121`` start a
+    line; setools 3 indents them by a few spaces)."""
+    sections, current = {}, None
+    for line in to_text(text or '', errors='surrogate_or_strict').splitlines():
+        match = re.match(r'^\s{0,3}([A-Z][A-Za-z ]+):\s*\d+\s*$', line)
+        if match:
+            current = sections.setdefault(match.group(1), [])
+        elif current is not None:
+            current.append(line)
+    return dict((name, '\n'.join(lines)) for name, lines in sections.items())
+
+
+_PORTCON_RE = re.compile(r'^\s*portcon\s+(\S+)\s+(\d+)(?:-(\d+))?\s+\S+?:\S+?:(\S+?)(?::|\s*$)')
+
+
+def parse_portcon(text):
+    """``[(protocol, low, high, type)]`` of ``seinfo --portcon`` output (setools 3 and 4 print the same line)."""
+    out = []
+    for line in to_text(text or '', errors='surrogate_or_strict').splitlines():
+        match = _PORTCON_RE.match(line)
+        if match:
+            low = int(match.group(2))
+            out.append((match.group(1), low, int(match.group(3) or low), match.group(4)))
+    return out
+
+
+def class_blocks(text, keyword):
+    """{name: [inherited common or None, set(permissions)]} of ``seinfo POLICY -c -x`` / ``--common -x`` output."""
+    found, current = {}, None
+    for raw in to_text(text or '', errors='surrogate_or_strict').splitlines():
+        words = raw.split()
+        if len(words) == 2 and words[0] == keyword:
+            current = found.setdefault(words[1], [None, set()])
+        elif current is not None and len(words) == 2 and words[0] == 'inherits':
+            current[0] = words[1]
+        elif current is not None and len(words) == 1 and words[0] not in ('{', '}'):
+            current[1].add(words[0])
+    return found
+
+
+def search_args(generation=4, kinds=('-A',), source=None, target=None, tclass=None, perms=None, boolean=None,
+                direct=False, regex=False):
+    """sesearch's arguments (without the policy) for a query, in the flags of setools ``generation`` (3 or 4).
+    ``direct``/``regex``: the named sides are matched without their attributes / as regular expressions (setools 3
+    has one flag each for both sides)."""
+    old = generation < 4
+    args = list(kinds)
+    for flag, value, side in (('-s', source, 's'), ('-t', target, 't')):
+        if value:
+            args += [flag, value]
+            if not old:
+                args += (['-r' + side] if regex else []) + (['-d' + side] if direct else [])
+    if old:
+        args += (['-R'] if regex and (source or target) else []) + (['-d'] if direct and (source or target) else [])
+        args += ['-C']  # setools 3 marks a conditional rule only when asked
+    if tclass:
+        args += ['-c', tclass]
+    if perms:
+        args += ['-p', ','.join(perms) if isinstance(perms, (list, tuple, set, frozenset)) else perms]
+    if boolean:
+        args += ['-b', boolean]
+    return args
+
+
+class Policy(object):
+    """Questions to the binary policy file ``path``, each setools run once (see :func:`policy`)."""
+
+    def __init__(self, runner, path):
+        self.runner = runner
+        self.path = path
+        self._cache = {}
+
+    def _once(self, key, compute):
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
+
+    def _seinfo(self, args, what, hint=None):
+        # the policy comes first: seinfo's query options take an optional name and would swallow it
+        extra = dict(hint=hint) if hint else {}
+        return to_text(self.runner.run('seinfo', [self.path] + args, what=what, **extra).stdout,
+                       errors='surrogate_or_strict')
+
+    def generation(self):
+        """3 or 4: setools 3's sesearch is a program (ELF), setools 4's a Python script. Told from the file's first
+        bytes, so no interpreter starts for it; a sesearch that cannot be read is taken for setools 4."""
+        def read():
+            locate = getattr(self.runner, 'path', None)
+            try:
+                found = locate('sesearch', required=False)
+                with open(found, 'rb') as handle:
+                    return 3 if handle.read(4) == b'\x7fELF' else 4
+            except (IOError, OSError, TypeError, KeyError):
+                return 4
+        return self._once('generation', read)
+
+    def search_args(self, **query):
+        return search_args(self.generation(), **query) + [self.path]
+
+    def rules(self, check=True, what=None, **query):
+        """The :class:`Rule` list of one sesearch query (see :func:`search_args`); None when ``check`` is False and
+        sesearch failed (as for ``-b`` with a name the policy does not have)."""
+        def search():
+            result = self.runner.run('sesearch', self.search_args(**query), check=check, what=what or 'rules')
+            return parse_rules(result.stdout) if result.rc == 0 else None
+        return self._once(('rules', tuple(sorted(query.items()))), search)
+
+    def booleans(self, hint=None, what='booleans'):
+        """{boolean: value} as the binary policy holds them (defaults and persistent settings)."""
+        return self._once('booleans', lambda: parse_booleans(self._seinfo(['-b', '-x'], what, hint)))
+
+    def users(self):
+        """{SELinux user: set of its roles}."""
+        return self._once('users', lambda: parse_users(self._seinfo(['-u', '-x'], 'SELinux users')))
+
+    def attributes(self):
+        """{attribute: set(member types)} of every attribute (one ``seinfo -a -x``)."""
+        return self._once('attributes', lambda: parse_attributes(self._seinfo(['-a', '-x'], 'attributes')))
+
+    def members(self, attribute):
+        """The types of ``attribute`` (empty when the name is a type or unknown)."""
+        return self.attributes().get(attribute, set())
+
+    def portcons(self):
+        """``[(protocol, low, high, type)]`` of the policy's port labels."""
+        return self._once('portcon', lambda: parse_portcon(self._seinfo(['--portcon'], 'port labels')))
+
+    def names(self, flag, kind):
+        """The names one ``seinfo -FLAG`` lists (users ``-u``, roles ``-r``, types ``-t``, ...)."""
+        return self._once(('names', flag), lambda: parse_names(self._seinfo([flag], '%s names of %s' % (
+            kind, self.path))))
+
+    def classes(self):
+        """{class: set(permissions)}, the permissions of the class's common included."""
+        def read():
+            what = 'classes of %s' % self.path
+            commons = class_blocks(self._seinfo(['--common', '-x'], what), 'common')
+            classes = class_blocks(self._seinfo(['-c', '-x'], what), 'class')
+            return dict((name, perms | (commons[common][1] if common in commons else set()))
+                        for name, (common, perms) in classes.items())
+        return self._once('classes', read)
+
+
+def policy(runner, path):
+    """The :class:`Policy` of ``path`` for ``runner``: one per runner and policy file, so every part of a module
+    run shares its answers. A policy file replaced since (a commit writes a new one) gets a new instance: the answers
+    are of the file as it is."""
+    try:
+        status = os.stat(path)
+        key = (path, status.st_ino, status.st_size, status.st_mtime)
+    except (OSError, TypeError):
+        key = (path,)
+    registry = getattr(runner, '_setools_policies', None)
+    if registry is None:
+        registry = {}
+        setattr(runner, '_setools_policies', registry)
+    if key not in registry:
+        registry[key] = Policy(runner, path)
+    return registry[key]

@@ -1,0 +1,176 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The one reader of setools output, on both generations' forms.
+
+setools 4: lines printed by sesearch/seinfo 4.4 on the EL9 targeted policy of the project's store (policy.33).
+setools 3: the forms setools-console 3.3.8 prints (secmds/sesearch.c: "%c%c %s %s" with the enabled/branch letters
+before a rule shown with -C; libapol's rule render "allow S T : C { P } ;"; secmds/seinfo.c print_bool_state
+"   NAME: TRUE", print_users "   NAME" then "      roles:" and one role per line, print_type_attrs "   NAME" then
+one attribute per deeper line). The real tools run in the offline-store tests.
+"""
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import os
+
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _setools as st
+
+RULES4 = """allow domain file_type:file map; [ domain_can_mmap_files ]:True
+allow httpd_t httpd_content_type:file { getattr ioctl lock map open read };
+allow httpd_t httpd_sys_script_exec_t:file { execute execute_no_trans }; [ httpd_enable_cgi ]:True
+allow httpd_t httpd_user_content_t:dir search; [ httpd_enable_homedirs && httpd_builtin_scripting ]:False
+type_transition initrc_t ntpd_exec_t:process ntpd_t;
+type_transition httpd_t tmp_t:file httpd_tmp_t "cache";
+allowxperm a_t b_t:tcp_socket ioctl { 0x8927 };
+"""
+RULES3 = """Found 5 semantic av rules:
+   allow httpd_t httpd_content_type : file { getattr ioctl lock open read } ;
+ET allow httpd_t httpd_sys_script_exec_t : file { execute execute_no_trans } ; [ httpd_enable_cgi ]
+DF allow httpd_t public_content_rw_t : dir { add_name write } ; [ allow_httpd_anon_write ]
+EF allow httpd_t user_home_dir_t : dir search ; [ httpd_enable_homedirs ]
+ET [   1234] allow ntpd_t ntp_drift_t : file write ; [ a b && ]
+
+Found 1 semantic te rules:
+   type_transition initrc_t ntpd_exec_t : process ntpd_t;
+"""
+
+
+def test_setools4_rules_with_their_conditions():
+    rules = st.parse_rules(RULES4)
+    assert rules[0] == st.Rule('allow', 'domain', 'file_type', 'file', frozenset(['map']),
+                               st.Condition('domain_can_mmap_files', True))
+    assert rules[1].condition is None and rules[1].perms == frozenset(['getattr', 'ioctl', 'lock', 'map', 'open', 'read'])
+    assert rules[2].condition.boolean() == 'httpd_enable_cgi' and rules[2].condition.branch is True
+    assert rules[3].condition == st.Condition('httpd_enable_homedirs && httpd_builtin_scripting', False)
+    assert rules[3].condition.boolean() is None
+    assert rules[4] == st.Rule('type_transition', 'initrc_t', 'ntpd_exec_t', 'process', frozenset(['ntpd_t']), None)
+    assert rules[5].perms == frozenset(['httpd_tmp_t'])
+    assert len(rules) == 6  # allowxperm is not a rule of these kinds
+
+
+def test_setools3_rules_flags_give_the_branch():
+    rules = st.parse_rules(RULES3)
+    assert [(r.source, r.target, r.tclass) for r in rules] == [
+        ('httpd_t', 'httpd_content_type', 'file'), ('httpd_t', 'httpd_sys_script_exec_t', 'file'),
+        ('httpd_t', 'public_content_rw_t', 'dir'), ('httpd_t', 'user_home_dir_t', 'dir'),
+        ('ntpd_t', 'ntp_drift_t', 'file'), ('initrc_t', 'ntpd_exec_t', 'process')]
+    assert rules[0].condition is None
+    # the second letter names the list the rule is in (T: the true list), the first whether it is in force now (E)
+    # or not (D): DF is a false-list rule out of force because the expression is true
+    assert rules[1].condition == st.Condition('httpd_enable_cgi', True)
+    assert rules[2].condition == st.Condition('allow_httpd_anon_write', False)
+    assert rules[3].condition == st.Condition('httpd_enable_homedirs', False)
+    assert rules[4].perms == frozenset(['write']) and rules[4].condition.boolean() is None
+    assert rules[5].perms == frozenset(['ntpd_t'])
+
+
+def test_rule_map_merges_permissions_of_allow_and_type_transition():
+    found = st.rule_map(st.parse_rules(RULES4 + 'allow httpd_t httpd_content_type:file write;\n'))
+    assert found[('allow', 'httpd_t', 'httpd_content_type', 'file')] == set(
+        ['getattr', 'ioctl', 'lock', 'map', 'open', 'read', 'write'])
+    assert found[('type_transition', 'initrc_t', 'ntpd_exec_t', 'process')] == set(['ntpd_t'])
+    assert st.rule_map(st.parse_rules(RULES3)) == st.rule_map(st.parse_rules(RULES3.replace(' : ', ':')))
+
+
+def test_booleans_of_both_generations():
+    assert st.parse_booleans('\nBooleans: 2\n   bool httpd_enable_cgi true;\n   bool deny_ptrace false;\n') == {
+        'httpd_enable_cgi': True, 'deny_ptrace': False}
+    assert st.parse_booleans('\nConditional Booleans: 2\n   httpd_enable_cgi: TRUE\n   deny_ptrace: FALSE\n') == {
+        'httpd_enable_cgi': True, 'deny_ptrace': False}
+
+
+def test_users_of_both_generations():
+    four = ('\nUsers: 2\n   user staff_u roles { staff_r sysadm_r system_r unconfined_r } level s0 range s0 - '
+            's0:c0.c1023;\n   user user_u roles user_r level s0 range s0;\n')
+    assert st.parse_users(four) == {'staff_u': set(['staff_r', 'sysadm_r', 'system_r', 'unconfined_r']),
+                                    'user_u': set(['user_r'])}
+    three = ('\nUsers: 2\n   staff_u\n      default level: s0\n      range: s0 - s0:c0.c1023\n      roles:\n'
+             '         object_r\n         staff_r\n         sysadm_r\n   user_u\n      default level: s0\n'
+             '      range: s0\n      roles:\n         object_r\n         user_r\n')
+    assert st.parse_users(three) == {'staff_u': set(['object_r', 'staff_r', 'sysadm_r']),
+                                     'user_u': set(['object_r', 'user_r'])}
+
+
+def test_types_of_both_generations():
+    types, aliases = st.parse_types('   type httpd_t alias phpfpm_t, nsswitch_domain, domain;\n'
+                                    '   type shadow_t alias { a_t b_t }, file_type;\n   type bare_t;\n')
+    assert types == {'httpd_t': set(['nsswitch_domain', 'domain']), 'shadow_t': set(['file_type']),
+                     'bare_t': set()}
+    assert aliases == {'phpfpm_t': 'httpd_t', 'a_t': 'shadow_t', 'b_t': 'shadow_t'}
+    types, aliases = st.parse_types('\nTypes: 2\n   httpd_t\n      domain\n      daemon\n   bare_t\n')
+    assert types == {'httpd_t': set(['domain', 'daemon']), 'bare_t': set()} and aliases == {}
+
+
+def test_names_attributes_portcon():
+    assert st.parse_names('\nTypes: 2\n   ntpd_t\n   foo_t, alias bar_t\n') == set(['ntpd_t', 'foo_t'])
+    assert st.members_of('\nType Attributes: 1\n   attribute can_setenforce;\n\tsecadm_t\n\tsysadm_t\n') == set(
+        ['secadm_t', 'sysadm_t'])
+    assert st.parse_portcon('   portcon sctp 1-511 system_u:object_r:reserved_port_t:s0\n'
+                            '\tportcon tcp 80 system_u:object_r:http_port_t:s0\n') == [
+        ('sctp', 1, 511, 'reserved_port_t'), ('tcp', 80, 80, 'http_port_t')]
+
+
+def test_search_arguments_in_each_generation_flags():
+    assert st.search_args(4, source='domain', direct=True) == ['-A', '-s', 'domain', '-ds']
+    assert st.search_args(3, source='domain', direct=True) == ['-A', '-s', 'domain', '-d', '-C']
+    assert st.search_args(4, kinds=('-A', '-T'), target='^(a_t|b_t)$', regex=True, direct=True) == [
+        '-A', '-T', '-t', '^(a_t|b_t)$', '-rt', '-dt']
+    assert st.search_args(3, kinds=('-A', '-T'), target='^(a_t)$', regex=True, direct=True) == [
+        '-A', '-T', '-t', '^(a_t)$', '-R', '-d', '-C']
+    assert st.search_args(4, source='httpd_t', tclass='tcp_socket', perms='name_bind') == [
+        '-A', '-s', 'httpd_t', '-c', 'tcp_socket', '-p', 'name_bind']
+    assert st.search_args(4, boolean='httpd_enable_cgi') == ['-A', '-b', 'httpd_enable_cgi']
+
+
+class _Result(object):
+    def __init__(self, stdout, rc=0):
+        self.stdout, self.rc = stdout, rc
+
+
+class _Runner(object):
+    """Answers setools with recorded output and counts the runs; ``sesearch``: the file standing for the program."""
+
+    def __init__(self, sesearch):
+        self.calls = []
+        self.sesearch = sesearch
+
+    def path(self, name, required=True):
+        return self.sesearch
+
+    def run(self, name, args=(), check=True, what=None, hint=None):
+        self.calls.append((name, list(args)))
+        if name == 'seinfo' and '-b' in args:
+            return _Result('   bool httpd_enable_cgi true;\n')
+        if name == 'sesearch' and '-b' in args and 'no_such' in args:
+            return _Result('', rc=1)
+        with open(self.sesearch, 'rb') as handle:
+            return _Result(RULES3 if handle.read(4) == b'\x7fELF' else RULES4)
+
+
+def test_one_policy_per_runner_and_file_each_question_once(tmp_path):
+    path = tmp_path / 'policy.33'
+    path.write_bytes(b'one')
+    script = tmp_path / 'sesearch'
+    script.write_bytes(b'#!/usr/bin/python3 -s\n')
+    runner = _Runner(str(script))
+    first = st.policy(runner, str(path))
+    assert st.policy(runner, str(path)) is first
+    assert first.booleans() == {'httpd_enable_cgi': True} and first.booleans() == {'httpd_enable_cgi': True}
+    rules = first.rules(source='httpd_t', tclass='file')
+    assert first.rules(source='httpd_t', tclass='file') is rules
+    assert runner.calls == [('seinfo', [str(path), '-b', '-x']),
+                            ('sesearch', ['-A', '-s', 'httpd_t', '-c', 'file', str(path)])]
+    assert first.rules(check=False, boolean='no_such') is None
+    # a new policy file (a commit wrote one) is asked again
+    os.unlink(str(path))
+    path.write_bytes(b'two, longer')
+    assert st.policy(runner, str(path)) is not first
+
+
+def test_setools3_policy_asks_with_its_own_flags(tmp_path):
+    program = tmp_path / 'sesearch'
+    program.write_bytes(b'\x7fELF\x02\x01\x01')
+    runner = _Runner(str(program))
+    rules = st.Policy(runner, '/p').rules(source='httpd_t', tclass='file', direct=True)
+    assert runner.calls[-1] == ('sesearch', ['-A', '-s', 'httpd_t', '-d', '-C', '-c', 'file', '/p'])
+    assert rules[1].condition == st.Condition('httpd_enable_cgi', True)
