@@ -285,3 +285,40 @@ def test_dac_override_is_advice_about_owner_and_mode_never_a_rule(comm, find):
     assert found['evidence'] == {'capabilities': ['dac_override'], 'command': find}
     # any other capability is not advice
     assert rem.triage(denial('httpd_t', 'httpd_t', 'capability', ['dac_override', 'chown']), Evidence())['remedy'] == 'allow'
+
+
+class _Setools3Runner(object):
+    """setools-console 3.3.8's answers (its print formats, see test_setools.py), for a sesearch that is a program."""
+    RULES = ('Found 2 semantic av rules:\n'
+             '   allow httpd_t httpd_sys_content_t : file { getattr open read } ;\n'
+             'ET allow httpd_t httpd_sys_script_exec_t : file { execute execute_no_trans } ; [ httpd_enable_cgi ]\n')
+    BOOLEANS = '\nConditional Booleans: 2\n   httpd_enable_cgi: TRUE\n   deny_ptrace: FALSE\n'
+
+    def __init__(self, sesearch):
+        self.sesearch = sesearch
+        self.calls = []
+
+    def path(self, name, required=True):
+        return self.sesearch
+
+    def has(self, name):
+        return True
+
+    def run(self, name, args=(), check=True, what=None, hint=None):
+        self.calls.append([name] + list(args))
+        return type('Result', (), {'rc': 0, 'stdout': self.BOOLEANS if name == 'seinfo' else self.RULES})()
+
+
+def test_evidence_reads_what_setools_3_prints(tmp_path):
+    program = tmp_path / 'sesearch'
+    program.write_bytes(b'\x7fELF\x02\x01\x01\x00')
+    runner = _Setools3Runner(str(program))
+    evidence = rem.Evidence(runner, str(tmp_path / 'policy.31'))
+    rules = evidence.rules('httpd_t', 'file')
+    assert len(rules) == 2
+    assert rules[0].condition is None and rules[0].perms == frozenset(['getattr', 'open', 'read'])
+    assert rules[1].condition.boolean() == 'httpd_enable_cgi' and rules[1].condition.branch is True
+    # setools 3 shows a rule's condition only with -C, and has no -ds/-dt
+    assert runner.calls[-1][:6] == ['sesearch', '-A', '-s', 'httpd_t', '-C', '-c']
+    assert evidence.policy_booleans() == {'httpd_enable_cgi': True, 'deny_ptrace': False}
+    assert evidence.boolean_rule_count('httpd_enable_cgi') == 2
