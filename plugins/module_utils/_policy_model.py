@@ -45,13 +45,19 @@ PROCESS_ENTRY = frozenset(['transition', 'dyntransition', 'noatsecure', 'siginh'
 
 def permission_reason(tclass, perm):
     """Why ``perm`` on ``tclass`` hands out power whatever the type (a short text), or None: dangerous capabilities,
-    security server permissions, executable memory. The one list of them (the verdict and the text check use it)."""
+    security server permissions, executable memory, mapping the lowest addresses, loading kernel modules. The one
+    list of them: the verdict over a module, the text check, and remedy's judgement of a boolean (by the rules it
+    turns on) use it."""
     if tclass in CAPABILITY_CLASSES and perm in CAPABILITIES:
         return 'capability %s' % perm
     if tclass == 'security' and perm in SECURITY_PERMS:
         return '%s on the security server' % perm
     if perm in EXEC_PERMS:
         return '%s (executable memory or stack)' % perm
+    if tclass == 'memprotect' and perm == 'mmap_zero':
+        return 'mmap_zero (mapping the lowest addresses makes a kernel NULL-pointer bug a way in)'
+    if tclass == 'system' and perm == 'module_load':
+        return 'module_load (loading code into the kernel)'
     return None
 
 

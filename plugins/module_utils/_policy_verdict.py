@@ -569,6 +569,14 @@ def label_findings(model, target, setype):
     return [f['reason'] for f in judge(model, [('remedy', text)])['remedy']]
 
 
+def rule_findings(model, rules):
+    """(rule text, reason) pairs of the ``allow`` rules among ``rules`` (:class:`_setools.Rule`, as sesearch read
+    them from the policy): what turning them on would hand out, judged like a module's rules (remedy's booleans)."""
+    text = '\n'.join('(allow %s %s (%s (%s)))' % (rule.source, rule.target, rule.tclass, ' '.join(sorted(rule.perms)))
+                     for rule in rules if rule.kind == 'allow')
+    return [(f['rule'], f['reason']) for f in judge(model, [('rules', text)])['rules']] if text else []
+
+
 def judge(model, modules):
     """The verdict (see :meth:`Judge.verdict`) of ``modules``: [(name, CIL text)] installed or enabled together."""
     parsed = []

@@ -29,7 +29,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.parsing.convert_bool import boolean as to_bool
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_model import read_model
-from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_verdict import label_findings
+from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_verdict import label_findings, rule_findings
 from ansible_collections.fleetsec.selinux.plugins.module_utils._remedy import (
     GENERIC_PORT_TYPES, REMEDIES, PolicyReader, parse_getsebool, port_label)
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_store import lock_held
@@ -52,11 +52,6 @@ FC_FTYPE = {'a': '', 'f': '--', 'd': '-d', 'c': '-c', 'b': '-b', 's': '-s', 'l':
 # control characters (semanage import splits its lines like a shell: such characters would change the line)
 TARGET_RE = re.compile(r'^/[^\s\'"`\\$;&|<>]*(?:\\[.()\[\]{}*+?^|/-][^\s\'"`\\$;&|<>]*)*\Z')
 MAX_TARGET = 1024
-# booleans that hand out power when turned ON (execution of writable memory, every file, loading code into the
-# kernel, ptrace, mmap at low addresses, unconfined logins) and the protective ones that hand it out when turned OFF
-POWER_ON_RE = re.compile(r'(exec(mem|stack|mod|heap)|unconfined|_all_|(^|_)mmap_(files|low)|kernel_load_modules|'
-                         r'ptrace|sys_admin|dac_override|sysadm|full_access|_anon_write|^domain_|^daemons_enable)')
-POWER_OFF_RE = re.compile(r'^(deny_|secure_mode)')
 PRIVILEGED_PORTS = 1024
 # a file-context equivalence: a plain absolute path (no regex), not / and without a trailing /
 EQUAL_PATH_RE = re.compile(r'^(?:/[A-Za-z0-9._+@%:,=~-]+)+\Z')
@@ -443,12 +438,9 @@ def relabelled_paths(text):
     return out
 
 
-def powerful_boolean(name, state):
-    """Whether setting ``name`` to ``state`` hands out power (a protective boolean such as deny_execmem only when
-    turned off)."""
-    if POWER_OFF_RE.search(name):
-        return not state
-    return bool(state and POWER_ON_RE.search(name))
+def more(found):
+    """', and N more' after the first of several findings."""
+    return ', and %d more' % (len(found) - 1) if len(found) > 1 else ''
 
 
 def whole_path_pattern(target):
@@ -506,8 +498,19 @@ class Current(PolicyReader):
     def label_findings(self, target, setype):
         """Why the file-context rule hands out power: local_policy_module's judgement of a ``filecon`` (the tree the
         expression reaches, libselinux's labels of it today, the protected families of the policy)."""
-        model = self._once('model', lambda: read_model(self.runner, self.policy, self.selinux_dir, self.policy_type))
-        return label_findings(model, target, setype)
+        return label_findings(self.model(), target, setype)
+
+    def model(self):
+        return self._once('model', lambda: read_model(self.runner, self.policy, self.selinux_dir, self.policy_type))
+
+    def boolean_findings(self, name, state):
+        """What setting boolean ``name`` to ``state`` hands out: the policy's rules that the setting turns on (those
+        in the branch of ``state`` of a rule guarded by the boolean alone; every rule of an expression that names it
+        with others, whose outcome other booleans decide), judged like a module's rules. ["rule: reason"]."""
+        rules = self.setools.rules(check=False, boolean=name, what='rules of boolean %s' % name) or []
+        turned_on = [rule for rule in rules if rule.condition is not None and (
+            rule.condition.boolean() != name or rule.condition.branch == bool(state))]
+        return ['%s: %s' % pair for pair in rule_findings(self.model(), turned_on)]
 
     def local(self):
         return self._once('local', lambda: parse_export(
@@ -613,8 +616,11 @@ def _plan_booleans(wanted, current, result, refused):
     for name, state in sorted(wanted.booleans.items()):
         if values[name] == state and running.get(name, state) == state:
             continue
-        if powerful_boolean(name, state) and name not in wanted.acknowledged:
-            refused.append('turning boolean %s %s hands out power' % (name, 'on' if state else 'off'))
+        if name not in wanted.acknowledged:
+            found = current.boolean_findings(name, state)
+            if found:
+                refused.append('turning boolean %s %s hands out power (%s%s)' % (
+                    name, 'on' if state else 'off', found[0], more(found)))
         changed[name] = state
         result.changes.append('boolean %s -> %s' % (name, 'on' if state else 'off'))
         result.before.append('boolean %s %s' % (name, 'on' if values[name] else 'off'))
@@ -639,9 +645,10 @@ def _plan_boolean_removals(wanted, current, result, refused):
         if default is None:
             raise RemedyError('The policy default of boolean %s cannot be read from the store (no module declares '
                               'it): its local setting is left as it is. Nothing was changed.' % name)
-        if powerful_boolean(name, default) and name not in wanted.acknowledged:
+        found = current.boolean_findings(name, default) if name not in wanted.acknowledged else []
+        if found:
             refused.append('removing the local setting of boolean %s turns it %s (its policy default), which hands '
-                           'out power' % (name, 'on' if default else 'off'))
+                           'out power (%s%s)' % (name, 'on' if default else 'off', found[0], more(found)))
         removed.add(name)
         if current.live:
             result.running[name] = default   # set after the commit to the value the new binary policy holds

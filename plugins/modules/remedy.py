@@ -26,12 +26,15 @@ description:
     boolean, a type that is not a port type or a file type of the policy, a port that the policy gives to another
     service, a file-context expression the policy itself defines, an invalid expression, a path that does not
     exist.
-  - Refused until acknowledged in O(allow_dangerous) - turning on a boolean that hands out power (names with
-    C(execmem), C(execstack), C(execmod), C(execheap), C(unconfined), C(_all_), C(mmap_files), C(mmap_low),
-    C(kernel_load_modules), C(ptrace), C(sys_admin), C(dac_override), C(sysadm), C(full_access), booleans starting
-    with C(domain_)), turning off a protective one (C(deny_*), C(secure_mode*)), labelling a port below 1024, a
-    file-context rule whose expression matches a system path (C(/), C(/etc), C(/etc/shadow), C(/usr/bin), C(/root),
-    C(/home), C(/tmp), ...).
+  - Refused until acknowledged in O(allow_dangerous) - setting a boolean so that it turns on rules that hand out
+    power, labelling a port below 1024, a file-context rule whose expression matches a system path (C(/), C(/etc),
+    C(/etc/shadow), C(/usr/bin), C(/root), C(/home), C(/tmp), ...).
+  - A boolean is judged by the rules it turns on, never by its name - the policy's rules it guards (C(sesearch -A -b
+    NAME)) in the branch the new value selects, every rule of an expression that also names other booleans, judged
+    as M(fleetsec.selinux.local_policy_module) judges a module's rules (executable memory, dangerous capabilities,
+    the security server, mapping the lowest addresses, loading kernel modules, entering a privileged domain, writing
+    what the policy protects). Turning C(httpd_execmem) on, or C(deny_execmem) or C(secure_mode_insmod) off, is
+    refused that way.
   - Does not use M(ansible.posix.seboolean), M(community.general.seport) or M(community.general.sefcontext) - they
     need the libselinux and libsemanage Python bindings in the interpreter Ansible uses and commit (rebuild the
     policy) once per item; this module needs only the C(semanage) command and commits once.
@@ -65,8 +68,8 @@ options:
             running policy too.
           - C(semanage) has no per-boolean delete, so a removal is C(boolean -D) followed by every other local
             boolean setting again, in the same single transaction.
-          - Removing a setting whose policy default hands out power (such as a C(deny_*) boolean that defaults to off)
-            is refused unless acknowledged in O(allow_dangerous).
+          - Removing a setting whose policy default turns on rules that hand out power (such as a C(deny_*) boolean
+            that defaults to off) is refused unless acknowledged in O(allow_dangerous).
         type: raw
         required: true
   ports:

@@ -8,6 +8,7 @@ __metaclass__ = type
 
 import pytest
 
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_model as pm
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _remedy_apply as ra
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _setools as setools
 from ansible_collections.fleetsec.selinux.plugins.module_utils._setools import parse_portcon
@@ -166,13 +167,53 @@ def test_validate_takes_the_triaged_remedies_and_leaves_allow(tmp_path):
     assert wanted.ports == {('tcp', 8089, 8089): 'http_port_t'}
 
 
-@pytest.mark.parametrize('name, state, powerful', [
-    ('httpd_execmem', True, True), ('selinuxuser_execmod', True, True), ('domain_can_mmap_files', True, True),
-    ('allow_execstack', True, True), ('unconfined_login', True, True), ('deny_execmem', False, True),
-    ('secure_mode_insmod', False, True), ('deny_ptrace', True, False), ('httpd_execmem', False, False),
-    ('httpd_can_network_connect', True, False), ('nis_enabled', True, False), ('samba_export_all_rw', True, True)])
-def test_powerful_booleans(name, state, powerful):
-    assert ra.powerful_boolean(name, state) is powerful
+# `sesearch -A -b NAME` answers: the rules each boolean guards, in setools 4's words
+SESEARCH_B = {
+    'httpd_execmem': 'allow httpd_t httpd_t:process execmem; [ httpd_execmem ]:True\n',
+    'deny_execmem': 'allow httpd_t httpd_t:process execmem; [ deny_execmem ]:False\n',
+    'httpd_can_network_connect': 'allow httpd_t port_type:tcp_socket name_connect; [ httpd_can_network_connect ]:True\n',
+    'mmap_low_allowed': 'allow httpd_t httpd_t:memprotect mmap_zero; [ mmap_low_allowed ]:True\n',
+    'secure_mode_insmod': 'allow httpd_t httpd_t:capability sys_module; [ secure_mode_insmod ]:False\n',
+    'innocent_sounding': 'allow httpd_t httpd_t:process execstack; [ innocent_sounding ]:True\n',
+    'cluster_b': 'allow httpd_t httpd_t:process execmem; [ cluster_a && cluster_b ]:False\n',
+}
+
+
+class _SesearchRunner(object):
+    def __init__(self, script):
+        self.script = script
+        self.asked = []
+
+    def path(self, name, required=True):
+        return self.script
+
+    def run(self, name, args=(), check=True, what=None, hint=None):
+        self.asked.append(args[args.index('-b') + 1])
+        return type('Result', (), {'rc': 0, 'stdout': SESEARCH_B[args[args.index('-b') + 1]]})()
+
+
+@pytest.mark.parametrize('name, state, reason', [
+    ('httpd_execmem', True, 'allow httpd_t httpd_t:process execmem: execmem'), ('httpd_execmem', False, None),
+    ('deny_execmem', False, 'execmem'), ('deny_execmem', True, None),
+    ('httpd_can_network_connect', True, None),
+    ('mmap_low_allowed', True, 'mmap_zero'),
+    ('secure_mode_insmod', False, 'capability sys_module'), ('secure_mode_insmod', True, None),
+    # the name says nothing: what the rules grant does
+    ('innocent_sounding', True, 'execstack'),
+    # an expression that names other booleans too: its rules are judged whichever way this one is set
+    ('cluster_b', True, 'execmem'), ('cluster_b', False, 'execmem')])
+def test_a_boolean_is_judged_by_the_rules_it_turns_on(tmp_path, name, state, reason):
+    script = tmp_path / 'sesearch'
+    script.write_bytes(b'#!/usr/bin/python3\n')
+    current = ra.Current(_SesearchRunner(str(script)), str(tmp_path / 'policy.33'), None, False)
+    facts = pm.derive_facts({'domain': set(['httpd_t'])}, {'httpd_t': set(['domain']), 'port_type': set()}, {}, {},
+                            {}, {})
+    current._cache['model'] = pm.PolicyModel(facts, [], rules_of=lambda names: {}, default_types=lambda paths: {})
+    found = current.boolean_findings(name, state)
+    if reason is None:
+        assert found == []
+    else:
+        assert found and reason in found[0]
 
 
 def test_labels_in_range_sees_every_label_inside():
@@ -213,6 +254,11 @@ class Current(object):
 
     def booleans(self):
         return self._booleans
+
+    def boolean_findings(self, name, state):
+        # the judgement itself is the verdict's (test_a_boolean_is_judged_by_the_rules_it_turns_on); here its answer
+        return ['allow httpd_t httpd_t:process execmem: execmem (executable memory or stack)'] if (
+            (name == 'httpd_execmem' and state) or (name == 'deny_execmem' and not state)) else []
 
     def running_booleans(self):
         return self._running
