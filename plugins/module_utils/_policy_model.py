@@ -29,6 +29,8 @@ from ansible_collections.fleetsec.selinux.plugins.module_utils import _setools a
 from ansible_collections.fleetsec.selinux.plugins.module_utils._files import NotReadable, read_regular, trust_problems
 
 FILE_CLASSES = frozenset(['file', 'dir', 'lnk_file', 'chr_file', 'blk_file', 'sock_file', 'fifo_file'])
+# what reads an object's content (a relabel to a type some domain may read exposes a secret type's content)
+READ_PERMS = frozenset(['read', 'map', 'execute'])
 WRITE_PERMS = frozenset([
     'write', 'append', 'create', 'unlink', 'rename', 'setattr', 'link', 'add_name', 'remove_name',
     'reparent', 'rmdir', 'relabelfrom', 'relabelto', 'mounton',
@@ -86,14 +88,33 @@ def parse_exemptions(text):
 
 
 def literal_prefix(regex):
-    """The part of a file-context expression before its first special character (``/usr/sbin/.+`` -> ``/usr/sbin/``):
-    every path the expression matches starts with it, whatever regex dialect reads the rest."""
+    """The part of a file-context expression before its first special character (``/usr/sbin/.+`` -> ``/usr/sbin/``),
+    an escape that means the character itself in every dialect read as that character (``/etc/myapp\\.conf`` ->
+    ``/etc/myapp.conf``; ``\\|``, ``\\w``, ``\\1`` stop it): every path the expression matches starts with it,
+    whatever regex dialect reads the rest."""
+    return literal_split(regex)[0]
+
+
+# escapes that mean the character itself in every regex dialect libselinux has used (POSIX ERE, PCRE, PCRE2); \| \(
+# \{ \+ \? \< are operators in GNU's basic dialect, \w \d \1 classes and references: they end the literal part
+LITERAL_ESCAPES = frozenset('.*[]^$/-\\')
+
+
+def literal_split(regex):
+    """(:func:`literal_prefix`, the rest of ``regex`` after it)."""
     out = []
-    for char in regex:
+    index = 0
+    while index < len(regex):
+        char = regex[index]
+        if char == '\\' and index + 1 < len(regex) and regex[index + 1] in LITERAL_ESCAPES:
+            out.append(regex[index + 1])
+            index += 2
+            continue
         if char in '.^$*+?()[]{}|\\':
             break
         out.append(char)
-    return ''.join(out)
+        index += 1
+    return ''.join(out), regex[index:]
 
 
 def parse_file_contexts(text):
@@ -184,34 +205,43 @@ class PolicyModel(object):
         return set(name for name, held in self.attributes.items() if name != attribute and members <= held)
 
 
-def protection(attrs, type_name, model):
-    """Why writing to ``type_name`` (whose attributes are ``attrs``) hands out power: a family name, or None.
-    The families and the attributes they are read from are documented in docs/local_policy_module.md."""
+def protection_of(attrs, type_name, model):
+    """(family, secret) of ``type_name`` (whose attributes are ``attrs``), or (None, False): why writing to it hands
+    out power, and whether READING it does too (its content is a secret: passwords, keys, a login's files, a raw
+    device; never a type every domain reads). The families and the attributes they are read from are documented in
+    docs/local_policy_module.md."""
+    granted = model.every_domain.get(type_name, {})
+    readable = 'read' in granted.get('file', set())
     refpolicy_security = ('file_type' in attrs and 'non_security_file_type' not in attrs
                           and 'non_security_file_type' in model.attributes)
     if 'security_file_type' in attrs or refpolicy_security:
-        return 'a security file (SELinux policy and configuration, passwords)'
+        return 'a security file (SELinux policy and configuration, passwords)', not readable
     if 'file_type' in attrs and 'non_auth_file_type' not in attrs and 'non_auth_file_type' in model.attributes:
-        return 'an authentication file'
+        return 'an authentication file', not readable
     if attrs & set(['exec_type', 'entry_type']):
-        return 'an entry point of domains (code that runs in them)'
+        return 'an entry point of domains (code that runs in them)', False
     if type_name in model.loaded_modules:
-        return 'code the kernel loads (kernel modules)'
+        return 'code the kernel loads (kernel modules)', False
     if 'sysctl_type' in attrs:
-        return 'a kernel parameter (sysctl)'
-    granted = model.every_domain.get(type_name, {})
+        return 'a kernel parameter (sysctl)', False
     # files only: every domain also reads the /proc files of some domains (abrt_t), which are no family
     shared = granted.get('file', set()) if 'file_type' in attrs or 'file_type' not in model.attributes else set()
     if shared & set(['execute', 'execmod']):
-        return 'code every domain runs (libraries, the loader)'
+        return 'code every domain runs (libraries, the loader)', False
     if 'read' in shared or attrs & set(['base_ro_file_type', 'configfile']):
-        return 'a file every program reads (system files and configuration)'
+        return 'a file every program reads (system files and configuration)', False
     if 'device_node' in attrs:
         if 'write' not in granted.get('chr_file', set()) | granted.get('blk_file', set()):
-            return 'a device not open to every domain (disks, memory, ...)'
+            return 'a device not open to every domain (disks, memory, ...)', 'read' not in (
+                granted.get('chr_file', set()) | granted.get('blk_file', set()))
     if attrs & set(['user_home_type', 'user_home_content_type']):
-        return "a login's home content (startup files, ssh keys)"
-    return None
+        return "a login's home content (startup files, ssh keys)", not readable
+    return None, False
+
+
+def protection(attrs, type_name, model):
+    """Why writing to ``type_name`` hands out power: a family name, or None (see :func:`protection_of`)."""
+    return protection_of(attrs, type_name, model)[0]
 
 
 MODEL_FORMAT = 1

@@ -93,8 +93,8 @@ def label_scope(path):
     alternation reaches anything (``''``)."""
     if _top_level_alternation(path):
         return ''
-    prefix = pm.literal_prefix(path)
-    if path[len(prefix):] in TREE_SUFFIXES:
+    prefix, rest = pm.literal_split(path)
+    if rest in TREE_SUFFIXES:
         return prefix
     return prefix[:prefix.rfind('/') + 1] if '/' in prefix else ''
 
@@ -140,7 +140,7 @@ class Judge(object):
         self.model, self.tx = model, transaction
         self._protection = {}
         self._rule_cache = {}
-        self._writers = None  # {type the transaction declares: sources it lets write it}
+        self._access = None  # {type the transaction declares: {'write'|'read': sources it lets write/read it}}
         self._defaults = {}  # label scope -> {probe path: type it has today}, or None when unreadable
         self._attrs_of = None
 
@@ -207,13 +207,21 @@ class Judge(object):
         return self.model.attributes_of(type_name) | self._attrs_of.get(type_name, set())
 
     def protection(self, type_name):
+        """Why writing to ``type_name`` hands out power (a family), or None."""
+        return self._protection_of(type_name)[0]
+
+    def secret(self, type_name):
+        """Whether READING ``type_name`` hands out something too (see :func:`_policy_model.protection_of`)."""
+        return self._protection_of(type_name)[1]
+
+    def _protection_of(self, type_name):
         type_name = self.resolve(type_name)
         if type_name not in self._protection:
             if not self.known(type_name):
-                found = 'a type the installed policy does not define (its module is disabled or missing): judged as ' \
-                        'protected'
+                found = ('a type the installed policy does not define (its module is disabled or missing): judged as '
+                         'protected', True)
             else:
-                found = pm.protection(self.attributes_of(type_name), type_name, self.model)
+                found = pm.protection_of(self.attributes_of(type_name), type_name, self.model)
             self._protection[type_name] = found
         return self._protection[type_name]
 
@@ -433,31 +441,73 @@ class Judge(object):
         if len(scope.rstrip('/')) < 2:
             return found + [(rule, 'labels %s, an expression that reaches from the root of the file system: not '
                                    'judged, review it' % path)]
-        writers = self._writers_of(new_type) if self.declared(new_type) else None
-        if writers is not None and not writers:
-            return found  # a type of the transaction's own that nobody may write: the relabel hands out nothing
+        access = self._access_of(new_type) if self.declared(new_type) else None
+        if access is not None and not access['write'] and not access['read']:
+            return found  # a type of the transaction's own that nobody may read or write: the relabel hands out nothing
+        exposed = self._exposes(access)
         covered = []
         for expression, old_type in self.model.file_contexts:
-            if old_type != new_type and pm.literal_prefix(expression).startswith(scope) and self.protection(old_type):
+            if old_type != new_type and pm.literal_prefix(expression).startswith(scope) and exposed(old_type):
                 covered.append('%s (%s, %s)' % (expression, old_type, self.protection(old_type)))
         defaults = self._defaults.get(scope)
         if defaults is None:
             found.append((rule, 'labels %s: the default labels of that tree could not be read (matchpathcon): not '
                                 'judged' % path))
         for probe, old_type in sorted((defaults or {}).items()):
-            if old_type != new_type and self.protection(old_type):
+            if old_type != new_type and exposed(old_type):
                 covered.insert(0, '%s (now %s, %s)' % (probe, old_type, self.protection(old_type)))
         if covered:
-            whom = ' to %s, which the transaction lets %s write' % (new_type, ', '.join(sorted(writers)[:EXAMPLES_SHOWN])) \
-                if writers else ''
-            found.append((rule, 'can relabel files the policy protects%s: %s' % (whom, self._examples_in_order(covered))))
+            found.append((rule, 'can relabel files the policy protects%s: %s' % (
+                self._whom(new_type, access), self._examples_in_order(covered))))
         return found
 
-    def _writers_of(self, type_name):
-        """The sources the transaction grants a write permission (file classes) on ``type_name``, a type it declares."""
+    def _exposes(self, access):
+        """A test of an old type: whether relabelling it to a new type with ``access`` (None: a type of the policy,
+        whoever may use it) hands it out - any protected type when someone may write the new one, a secret one
+        when someone may only read it."""
+        if access is None or access['write']:
+            return lambda old_type: bool(self.protection(old_type))
+        return lambda old_type: bool(self.protection(old_type)) and self.secret(old_type)
+
+    @staticmethod
+    def _whom(new_type, access):
+        if not access:
+            return ''
+        verb, sources = ('write', access['write']) if access['write'] else ('read', access['read'])
+        return ' to %s, which the transaction lets %s %s' % (new_type, ', '.join(sorted(sources)[:EXAMPLES_SHOWN]), verb)
+
+    def type_rule(self, stmt, flat):
+        """A type rule for objects (``typetransition``/``typechange``/``typemember`` of a file class): what an
+        EXISTING domain creates in (or relabels from) ``target`` gets another type - a relabel, judged like a file
+        context: the types it displaces (the target's, and those the policy's own rules of that domain give there)
+        against who may use the new type."""
+        source, target, tclass, new_type = flat[0], flat[1], flat[2], flat[-1]
+        if tclass not in pm.FILE_CLASSES or self.declared(source):
+            return []  # a domain of the transaction's own labels what it creates itself: its rules are judged
+        access = self._access_of(new_type) if self.declared(new_type) else None
+        if access is not None and not access['write'] and not access['read']:
+            return []
+        exposed = self._exposes(access)
+        displaced = set()
+        for member in self.members(target):
+            displaced.add(member)
+            for (kind, rule_source, rule_target, rule_class), defaults in self._rules(self.resolve(source), 'source').items():
+                if kind == 'type_transition' and rule_target == member and rule_class == tclass:
+                    displaced |= set(defaults)
+        hits = sorted('%s (%s)' % (old, self.protection(old)) for old in displaced
+                      if self.resolve(old) != self.resolve(new_type) and exposed(old))
+        if not hits:
+            return []
+        return [(stmt.text(), '%s objects that %s makes in or from %s get the type %s instead of what the policy '
+                              'protects%s: %s' % (tclass, source, target, new_type, self._whom(new_type, access),
+                                                  self._examples_in_order(hits)))]
+
+    def _access_of(self, type_name):
+        """{'write': sources, 'read': sources} the transaction grants a write / read permission (file classes) on
+        ``type_name``, a type it declares."""
         type_name = self.resolve(type_name)
-        if self._writers is None:
-            self._writers = {}
+        if self._access is None:
+            self._access = {}
             for dummy, statements in self.tx.modules:
                 for stmt in statements:
                     args = stmt.args
@@ -465,13 +515,16 @@ class Judge(object):
                             or len(args[2]) != 2 or not isinstance(args[2][1], list) or isinstance(args[0], list):
                         continue
                     tclass, perms = args[2]
-                    if tclass not in pm.FILE_CLASSES or not (set(p for p in perms if not isinstance(p, list))
-                                                             & pm.WRITE_PERMS or 'all' in perms):
+                    named = set(p for p in perms if not isinstance(p, list))
+                    kinds = [kind for kind, wanted in (('write', pm.WRITE_PERMS), ('read', pm.READ_PERMS))
+                             if named & wanted or 'all' in perms or len(named) < len(perms)]
+                    if tclass not in pm.FILE_CLASSES or not kinds:
                         continue
                     targets = self.members(args[0]) if args[1] == 'self' else self.members(args[1])
                     for target in targets:
-                        self._writers.setdefault(target, set()).add(args[0])
-        return self._writers.get(type_name, set())
+                        for kind in kinds:
+                            self._access.setdefault(target, {'write': set(), 'read': set()})[kind].add(args[0])
+        return self._access.get(type_name, {'write': set(), 'read': set()})
 
     @staticmethod
     def _examples_in_order(items):
@@ -505,9 +558,11 @@ class Judge(object):
         if key == 'typepermissive' and args:
             return [('permissive %s' % args[0], 'makes the domain %s permissive: SELinux denies it nothing' % args[0])]
         if key in ('typetransition', 'typechange', 'typemember'):
-            if len(flat) >= 4 and flat[2] == 'process' and self.privileged(flat[-1]):
-                return [(stmt.text(), 'transition into the privileged domain %s' % flat[-1])]
-            return []
+            if len(flat) >= 4 and flat[2] == 'process':
+                return [(stmt.text(), 'transition into the privileged domain %s' % flat[-1])] \
+                    if self.privileged(flat[-1]) else []
+            return self.type_rule(stmt, flat) if len(flat) >= 4 else [
+                (stmt.text(), 'a type rule this reader cannot read: not judged')]
         if key == 'filecon':
             return self.filecon(stmt)
         if key in LABELS:

@@ -50,6 +50,8 @@ RULES = {
     ('non_security_file_type', 'target'): 'allow staff_t non_security_file_type:file read;\n',
     ('non_auth_file_type', 'target'): 'allow staff_t non_auth_file_type:file read;\n',
     ('exec_type', 'target'): 'allow unconfined_t exec_type:file { read write };\n',
+    # passwd_t writes /etc/shadow through a new file it creates in /etc (the policy's own type rule)
+    ('passwd_t', 'source'): 'type_transition passwd_t etc_t:file shadow_t;\n',
 }
 FILE_CONTEXTS = [('/etc/shadow.*', 'shadow_t'), ('/usr/sbin(/.*)?', 'bin_t'), ('/usr/sbin/ntpd', 'ntpd_exec_t'),
                  ('/etc(/.*)?', 'etc_t'), ('/srv(/.*)?', 'var_t'), ('/[^/]+', 'etc_t'),
@@ -180,6 +182,27 @@ CASES = [
     ('an entry point of a privileged domain', '(filecon "/srv/acme/run" file (system_u object_r sudo_exec_t '
                                               '((s0) (s0))))',
      ['filecon /srv/acme/run file sudo_exec_t'], 'privileged domain(s) unconfined_t'),
+    # a relabel to a type the module lets READ exposes what is secret, not what every program reads anyway
+    ('a secret file to a type the module lets read',
+     '(type fsx_t)(allow ntpd_t fsx_t (file (read open)))(filecon "/etc/shadow" file (system_u object_r fsx_t ((s0) (s0))))',
+     ['filecon /etc/shadow file fsx_t'], 'lets ntpd_t read'),
+    ('its own configuration file, read by its domain', '(type fsx_t)(allow ntpd_t fsx_t (file (read open)))'
+                                                       '(filecon "/etc/fsx\\.conf" file (system_u object_r fsx_t '
+                                                       '((s0) (s0))))', [], None),
+    # type rules for objects label what a domain creates: judged like file contexts
+    ('what passwd creates in /etc gets a type users write', '(typetransition passwd_t etc_t file "shadow" user_home_t)',
+     ['typetransition passwd_t etc_t file "shadow" user_home_t'], 'instead of what the policy protects'),
+    ('what passwd creates in /etc gets a type the module lets read',
+     '(type fsx_t)(allow ntpd_t fsx_t (file (read)))(typetransition passwd_t etc_t file "nshadow" fsx_t)',
+     ['typetransition passwd_t etc_t file "nshadow" fsx_t'], 'shadow_t'),
+    ('a relabel rule on what a domain changes', '(typechange passwd_t shadow_t file user_home_t)',
+     ['typechange passwd_t shadow_t file user_home_t'], 'shadow_t'),
+    ('its own domain labels its own files', '(type fsx_t)(type fsx_tmp_t)(allow fsx_t fsx_tmp_t (file (read write)))'
+                                            '(typetransition fsx_t var_t file fsx_tmp_t)', [], None),
+    ('an unescaped dot reaches the directory', '(type fsx_t)(allow ntpd_t fsx_t (file (read open)))'
+                                               '(filecon "/etc/fsx.conf" file (system_u object_r fsx_t ((s0) (s0))))',
+     ['filecon /etc/fsx.conf file fsx_t'], 'shadow_t'),
+    ('a type nobody may use', '(type fsx_t)(typetransition passwd_t etc_t file fsx_t)', [], None),
     ('a port label', '(portcon tcp 22 (system_u object_r ntp_port_t ((s0) (s0))))',
      ['portcon tcp 22 (system_u object_r ntp_port_t ((s0) (s0)))'], 'review it'),
     ('a filesystem label', '(genfscon proc "/sys" (system_u object_r var_t ((s0) (s0))))',
@@ -268,7 +291,10 @@ def test_unreadable_cil_names_the_module():
     ('/srv/acme(/.*)?', '/srv/acme', '/srv/acme'),
     ('/usr/sbin/.+', '/usr/sbin/', '/usr/sbin/'),
     ('/usr/s?bin/x', '/usr/s', '/usr/'),
-    ('/etc/ld\\.so\\.cache', '/etc/ld', '/etc/'),
+    ('/etc/ld\\.so\\.cache', '/etc/ld.so.cache', '/etc/ld.so.cache'),
+    ('/etc/myapp\\.conf(/.*)?', '/etc/myapp.conf', '/etc/myapp.conf'),
+    ('/etc/shado\\w', '/etc/shado', '/etc/'),
+    ('/etc/ld.so.cache', '/etc/ld', '/etc/'),
     ('/[[:alpha:]]+/x', '/', '/'),
     ('/srv/acme|/etc/shadow', '/srv/acme', ''),
     ('/srv/(a|b)(/.*)?', '/srv/', '/srv/'),
