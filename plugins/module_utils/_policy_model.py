@@ -102,19 +102,21 @@ LITERAL_ESCAPES = frozenset('.*[]^$/-\\')
 
 def literal_split(regex):
     """(:func:`literal_prefix`, the rest of ``regex`` after it)."""
-    out = []
+    out = []  # [(character, where it starts in regex)]
     index = 0
     while index < len(regex):
         char = regex[index]
         if char == '\\' and index + 1 < len(regex) and regex[index + 1] in LITERAL_ESCAPES:
-            out.append(regex[index + 1])
+            out.append((regex[index + 1], index))
             index += 2
             continue
         if char in '.^$*+?()[]{}|\\':
             break
-        out.append(char)
+        out.append((char, index))
         index += 1
-    return ''.join(out), regex[index:]
+    if out and regex[index:index + 1] in ('*', '?', '{'):
+        index = out.pop()[1]  # a quantifier that may drop the last character: /srv/*x matches /srvx
+    return ''.join(char for char, dummy in out), regex[index:]
 
 
 def parse_file_contexts(text):
@@ -207,17 +209,21 @@ class PolicyModel(object):
 
 def protection_of(attrs, type_name, model):
     """(family, secret) of ``type_name`` (whose attributes are ``attrs``), or (None, False): why writing to it hands
-    out power, and whether READING it does too (its content is a secret: passwords, keys, a login's files, a raw
-    device; never a type every domain reads). The families and the attributes they are read from are documented in
+    out power, and whether READING it does too (its content is a secret: an authentication file, a raw device; never
+    a type every domain reads). The families and the attributes they are read from are documented in
     docs/local_policy_module.md."""
     granted = model.every_domain.get(type_name, {})
-    readable = 'read' in granted.get('file', set())
+    # secrets: authentication files (passwords, their hashes) no domain at large reads; a login's files are left
+    # out (the policy gives ssh keys no attribute apart from other home content, and a daemon reading a file in a
+    # home is the everyday case a reviewer reads), and so is the SELinux configuration every program may consult
+    authentication = 'file_type' in attrs and 'non_auth_file_type' not in attrs and 'non_auth_file_type' in model.attributes
+    secret = authentication and 'read' not in granted.get('file', set())
     refpolicy_security = ('file_type' in attrs and 'non_security_file_type' not in attrs
                           and 'non_security_file_type' in model.attributes)
     if 'security_file_type' in attrs or refpolicy_security:
-        return 'a security file (SELinux policy and configuration, passwords)', not readable
-    if 'file_type' in attrs and 'non_auth_file_type' not in attrs and 'non_auth_file_type' in model.attributes:
-        return 'an authentication file', not readable
+        return 'a security file (SELinux policy and configuration, passwords)', secret
+    if authentication:
+        return 'an authentication file', secret
     if attrs & set(['exec_type', 'entry_type']):
         return 'an entry point of domains (code that runs in them)', False
     if type_name in model.loaded_modules:
@@ -235,7 +241,7 @@ def protection_of(attrs, type_name, model):
             return 'a device not open to every domain (disks, memory, ...)', 'read' not in (
                 granted.get('chr_file', set()) | granted.get('blk_file', set()))
     if attrs & set(['user_home_type', 'user_home_content_type']):
-        return "a login's home content (startup files, ssh keys)", not readable
+        return "a login's home content (startup files, ssh keys)", False
     return None, False
 
 

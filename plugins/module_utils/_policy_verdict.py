@@ -87,11 +87,16 @@ def _top_level_alternation(expression):
     return depth != 0 or in_class
 
 
+# regex constructs this scanner does not follow (quoting, extensions and comments, a ] or a POSIX class first in a
+# bracket): with any | in the expression, it may reach anything
+OPAQUE_MARKS = ('\\Q', '\\E', '(?', '[]', '[^]', '[[:', '[^[:')
+
+
 def label_scope(path):
     """The tree a file-context expression can reach, by its literal beginning: ``/srv/acme(/.*)?`` -> ``/srv/acme``;
     an expression inside a name (``/usr/s?bin/x``) reaches its whole directory (``/usr/``); one with a top-level
     alternation reaches anything (``''``)."""
-    if _top_level_alternation(path):
+    if _top_level_alternation(path) or ('|' in path and any(mark in path for mark in OPAQUE_MARKS)):
         return ''
     prefix, rest = pm.literal_split(path)
     if rest in TREE_SUFFIXES:
@@ -108,9 +113,13 @@ class Transaction(object):
         self.attributes = {}            # declared attribute -> [member expressions]
         self.joins = {}                 # attribute of the policy -> [member expressions]
         self.aliases = {}
-        for dummy, statements in modules:
-            for stmt in statements:
-                self._declare(stmt)
+        # declarations first, joins after: CIL does not care about order, nor about which module of the transaction
+        # declares an attribute that another fills
+        for keep in (lambda stmt: stmt.keyword != 'typeattributeset', lambda stmt: stmt.keyword == 'typeattributeset'):
+            for dummy, statements in modules:
+                for stmt in statements:
+                    if keep(stmt):
+                        self._declare(stmt)
 
     def _declare(self, stmt):
         args = stmt.args
@@ -140,9 +149,10 @@ class Judge(object):
         self.model, self.tx = model, transaction
         self._protection = {}
         self._rule_cache = {}
-        self._access = None  # {type the transaction declares: {'write'|'read': sources it lets write/read it}}
+        self._access = None  # {type: set((kind, source, None))} of the transaction's own allow rules
         self._defaults = {}  # label scope -> {probe path: type it has today}, or None when unreadable
         self._attrs_of = None
+        self._universe = None
 
     # ------------------------------------------------------------ names ---
     def resolve(self, name):
@@ -155,13 +165,28 @@ class Judge(object):
     def known(self, name):
         return self.declared(name) or self.model.known(name)
 
-    def evaluate(self, expr, seen=None):
+    def universe(self):
+        """Every type of the installed policy and of the transaction."""
+        if self._universe is None:
+            self._universe = set(self.model.types) | set(self.resolve(name) for name in self.tx.types)
+        return self._universe
+
+    def evaluate(self, expr, seen=None, computed=False):
         """The types an attribute expression names, or None when it is computed over every type (all, not, xor)."""
         if isinstance(expr, list):
             if expr and expr[0] in ('all', 'not', 'xor'):
-                return None
+                if not computed:
+                    return None
+                parts = [self.evaluate(item, seen, computed) for item in expr[1:]]
+                if any(part is None for part in parts):
+                    return None
+                if expr[0] == 'all':
+                    return set(self.universe())
+                if expr[0] == 'not':
+                    return self.universe() - (parts[0] if parts else set())
+                return (parts[0] ^ parts[1]) if len(parts) == 2 else None
             if expr and expr[0] in ('and', 'or'):
-                parts = [self.evaluate(item, seen) for item in expr[1:]]
+                parts = [self.evaluate(item, seen, computed) for item in expr[1:]]
                 if any(part is None for part in parts):
                     return None
                 if not parts:
@@ -172,7 +197,7 @@ class Judge(object):
                 return out
             out = set()
             for item in expr:
-                part = self.evaluate(item, seen)
+                part = self.evaluate(item, seen, computed)
                 if part is None:
                     return None
                 out |= part
@@ -188,8 +213,10 @@ class Judge(object):
         if name in self.tx.attributes:
             out = set()
             for expr in self.tx.attributes[name]:
-                part = self.evaluate(expr, seen)
-                out |= part or set()
+                # the .pp converter writes { a -b }, ~a and * as and/not/all sets: computed over every type; one this
+                # reader cannot compute counts as every type (judged as if it held them all)
+                part = self.evaluate(expr, seen, computed=True)
+                out |= self.universe() if part is None else part
             return out
         out = self.model.members(name) if self.model.is_attribute(name) else set([name])
         for expr in self.tx.joins.get(name, []):
@@ -249,14 +276,38 @@ class Judge(object):
                 verb = 'relabel to' if perm == 'relabelto' else 'relabel from' if perm == 'relabelfrom' else \
                     'write (%s) to' % perm
                 return '%s %s, %s' % (verb, target, family)
+        if tclass in pm.FILE_CLASSES and perm in pm.READ_PERMS and self.secret(target) \
+                and not self.privileged(source):
+            return 'read (%s) %s, %s whose content is a secret' % (perm, target, self.protection(target))
+        if tclass == 'file' and perm == 'entrypoint' and self.privileged(source) and not self.privileged(target):
+            writers = self._written_by(target)
+            if writers:
+                return 'entrypoint of the privileged domain %s on %s, which %s may write: what is written there runs ' \
+                       'in it' % (source, target, ', '.join(writers[:EXAMPLES_SHOWN]))
         return None
+
+    def _written_by(self, type_name):
+        """The non-privileged domains that may write ``type_name`` (the transaction's rules, the attributes' and the
+        installed policy's rules on it), for a type the transaction declares; a type of the policy: its protection
+        decides (a protected type's writers are judged where they are granted)."""
+        if not self.declared(type_name):
+            return []
+        return sorted(set(source for kind, source, dummy in self._access_of(type_name)
+                          if kind == 'write' and not self.privileged(source)))
 
     # ------------------------------------------------------------ rules ---
     def _grant(self, sources, target_name, tclass, perm):
         """[reasons] of one permission for every source and every type the target names."""
         hits = []
         for source in sorted(sources):
-            targets = [source] if target_name == 'self' else sorted(self.members(target_name))
+            if target_name == 'self':
+                targets = [source]
+            elif target_name == 'notself':
+                targets = sorted(self.universe() - set([source]))  # every type but the source (CIL 3.6)
+            elif target_name in ('other', 'minusself'):
+                targets = sorted(sources - set([source]))  # the source attribute's other members
+            else:
+                targets = sorted(self.members(target_name))
             for target in targets:
                 why = self.reason(source, target, tclass, perm, target_name == 'self')
                 if why and why not in hits:
@@ -427,8 +478,8 @@ class Judge(object):
     def filecon(self, stmt):
         parts = self._filecon_parts(stmt)
         if parts is None:
-            if len(stmt.args) == 3 and stmt.args[2] == []:
-                return []  # <<none>>: takes a label away, grants nothing
+            if len(stmt.args) == 3 and stmt.args[2] == [] and not isinstance(stmt.args[0], list):
+                return self._unlabel(stmt)
             return [(stmt.text(), 'a file context this reader cannot read: not judged')]
         path, new_type = parts
         rule = 'filecon %s %s %s' % (path, stmt.args[1], new_type)
@@ -442,7 +493,7 @@ class Judge(object):
             return found + [(rule, 'labels %s, an expression that reaches from the root of the file system: not '
                                    'judged, review it' % path)]
         access = self._access_of(new_type) if self.declared(new_type) else None
-        if access is not None and not access['write'] and not access['read']:
+        if access is not None and not access:
             return found  # a type of the transaction's own that nobody may read or write: the relabel hands out nothing
         exposed = self._exposes(access)
         covered = []
@@ -461,39 +512,74 @@ class Judge(object):
                 self._whom(new_type, access), self._examples_in_order(covered))))
         return found
 
+    def _unlabel(self, stmt):
+        """``<<none>>``: restorecon leaves the files of the expression as they are, and programs that label what they
+        create through the file contexts (shadow-utils, for one) give it the label of its directory: a finding when
+        the expression covers a protected type."""
+        path = cil.unquote(stmt.args[0])
+        rule = 'filecon %s %s <<none>>' % (path, stmt.args[1])
+        scope = label_scope(path)
+        if len(scope.rstrip('/')) < 2:
+            return [(rule, 'takes the label of %s away, an expression that reaches from the root of the file system: '
+                           'not judged, review it' % path)]
+        covered = ['%s (%s, %s)' % (expression, old_type, self.protection(old_type))
+                   for expression, old_type in self.model.file_contexts
+                   if pm.literal_prefix(expression).startswith(scope) and self.protection(old_type)]
+        for probe, old_type in sorted((self._defaults.get(scope) or {}).items()):
+            if self.protection(old_type):
+                covered.insert(0, '%s (now %s, %s)' % (probe, old_type, self.protection(old_type)))
+        return [(rule, 'takes the label of files the policy protects away (restorecon leaves them, and what is created '
+                       'there gets the label of its directory): %s' % self._examples_in_order(covered))] if covered else []
+
     def _exposes(self, access):
         """A test of an old type: whether relabelling it to a new type with ``access`` (None: a type of the policy,
-        whoever may use it) hands it out - any protected type when someone may write the new one, a secret one
-        when someone may only read it."""
-        if access is None or access['write']:
+        whoever may use it) hands it out - a domain that gains write on a protected type, or read on a secret one.
+        A privileged domain gains nothing, nor a domain whose rule is on an attribute that holds the old type too."""
+        if access is None:
             return lambda old_type: bool(self.protection(old_type))
-        return lambda old_type: bool(self.protection(old_type)) and self.secret(old_type)
 
-    @staticmethod
-    def _whom(new_type, access):
-        if not access:
+        def exposed(old_type):
+            if not self.protection(old_type):
+                return False
+            for kind, source, via in access:
+                if self.privileged(source) or (via is not None and self.resolve(old_type) in self.members(via)):
+                    continue
+                if kind == 'write' or self.secret(old_type):
+                    return True
+            return False
+        return exposed
+
+    def _whom(self, new_type, access):
+        """' to NEW, which the transaction lets X write' (or read), privileged domains left out (they gain nothing)."""
+        kinds = dict((kind, sorted(set(source for k, source, via in access or () if k == kind
+                                       and not self.privileged(source)))) for kind in ('write', 'read'))
+        verb = 'write' if kinds['write'] else 'read'
+        if not kinds[verb]:
             return ''
-        verb, sources = ('write', access['write']) if access['write'] else ('read', access['read'])
-        return ' to %s, which the transaction lets %s %s' % (new_type, ', '.join(sorted(sources)[:EXAMPLES_SHOWN]), verb)
+        return ' to %s, which the transaction lets %s %s' % (new_type, ', '.join(kinds[verb][:EXAMPLES_SHOWN]), verb)
 
     def type_rule(self, stmt, flat):
         """A type rule for objects (``typetransition``/``typechange``/``typemember`` of a file class): what an
         EXISTING domain creates in (or relabels from) ``target`` gets another type - a relabel, judged like a file
         context: the types it displaces (the target's, and those the policy's own rules of that domain give there)
-        against who may use the new type."""
+        against who may use the new type. A source attribute stands for each of its members."""
         source, target, tclass, new_type = flat[0], flat[1], flat[2], flat[-1]
-        if tclass not in pm.FILE_CLASSES or self.declared(source):
-            return []  # a domain of the transaction's own labels what it creates itself: its rules are judged
+        if tclass not in pm.FILE_CLASSES:
+            return []
+        domains = sorted(member for member in self.members(source) if not self.declared(member))
+        if not domains:
+            return []  # domains of the transaction's own label what they create themselves: their rules are judged
         access = self._access_of(new_type) if self.declared(new_type) else None
-        if access is not None and not access['write'] and not access['read']:
+        if access is not None and not access:
             return []
         exposed = self._exposes(access)
         displaced = set()
         for member in self.members(target):
             displaced.add(member)
-            for (kind, rule_source, rule_target, rule_class), defaults in self._rules(self.resolve(source), 'source').items():
-                if kind == 'type_transition' and rule_target == member and rule_class == tclass:
-                    displaced |= set(defaults)
+            for domain in domains:
+                for (kind, rule_source, rule_target, rule_class), defaults in self._rules(domain, 'source').items():
+                    if kind == 'type_transition' and rule_target == member and rule_class == tclass:
+                        displaced |= set(defaults)
         hits = sorted('%s (%s)' % (old, self.protection(old)) for old in displaced
                       if self.resolve(old) != self.resolve(new_type) and exposed(old))
         if not hits:
@@ -503,8 +589,11 @@ class Judge(object):
                                                   self._examples_in_order(hits)))]
 
     def _access_of(self, type_name):
-        """{'write': sources, 'read': sources} the transaction grants a write / read permission (file classes) on
-        ``type_name``, a type it declares."""
+        """[(kind, source, via)] of who may write / read (``kind``) ``type_name``, a type the transaction declares:
+        the transaction's own allow rules (``via`` None), the rules of every attribute of the installed policy the
+        type is (or becomes) a member of (``via`` the attribute: the rule reaches the old type too when it is a
+        member), and, when the installed policy defines the type already (a new version of a module), the policy's
+        own rules on it."""
         type_name = self.resolve(type_name)
         if self._access is None:
             self._access = {}
@@ -515,16 +604,43 @@ class Judge(object):
                             or len(args[2]) != 2 or not isinstance(args[2][1], list) or isinstance(args[0], list):
                         continue
                     tclass, perms = args[2]
-                    named = set(p for p in perms if not isinstance(p, list))
-                    kinds = [kind for kind, wanted in (('write', pm.WRITE_PERMS), ('read', pm.READ_PERMS))
-                             if named & wanted or 'all' in perms or len(named) < len(perms)]
-                    if tclass not in pm.FILE_CLASSES or not kinds:
+                    kinds = self._access_kinds(tclass, perms)
+                    if not kinds:
                         continue
-                    targets = self.members(args[0]) if args[1] == 'self' else self.members(args[1])
+                    if args[1] == 'self':
+                        targets = self.members(args[0])
+                    elif args[1] == 'notself':
+                        targets = self.universe()
+                    elif args[1] in ('other', 'minusself'):
+                        targets = self.members(args[0])
+                    else:
+                        targets = self.members(args[1])
                     for target in targets:
                         for kind in kinds:
-                            self._access.setdefault(target, {'write': set(), 'read': set()})[kind].add(args[0])
-        return self._access.get(type_name, {'write': set(), 'read': set()})
+                            for source in self.members(args[0]):
+                                self._access.setdefault(target, set()).add((kind, source, None))
+        found = set(self._access.get(type_name, set()))
+        sides = [(name, name) for name in sorted(self.attributes_of(type_name)) if self.model.is_attribute(name)]
+        if self.model.known(type_name):
+            sides.append((type_name, None))
+        self.prefetch([name for name, dummy in sides])
+        for name, via in sides:
+            for (kind, source, dummy, tclass), perms in self._rules(name, 'target').items():
+                if kind != 'allow':
+                    continue
+                for which in self._access_kinds(tclass, sorted(perms)):
+                    for member in self.members(source):
+                        found.add((which, member, via))
+        return sorted(found)
+
+    @staticmethod
+    def _access_kinds(tclass, perms):
+        """'write' and/or 'read' for a permission list on ``tclass`` (file classes only)."""
+        if tclass not in pm.FILE_CLASSES:
+            return []
+        named = set(p for p in perms if not isinstance(p, list))
+        return [kind for kind, wanted in (('write', pm.WRITE_PERMS), ('read', pm.READ_PERMS))
+                if named & wanted or 'all' in perms or len(named) < len(perms)]
 
     @staticmethod
     def _examples_in_order(items):
@@ -533,7 +649,10 @@ class Judge(object):
 
     def _read_defaults(self):
         """The labels the policy gives today to each label statement's tree and a path inside it (one call)."""
-        scopes = set(label_scope(path).rstrip('/') for path, dummy in self._filecons())
+        unlabelled = [cil.unquote(stmt.args[0]) for dummy, statements in self.tx.modules for stmt in statements
+                      if stmt.keyword == 'filecon' and len(stmt.args) == 3 and stmt.args[2] == []
+                      and not isinstance(stmt.args[0], list)]
+        scopes = set(label_scope(path).rstrip('/') for path in [p for p, dummy in self._filecons()] + unlabelled)
         scopes = set(scope for scope in scopes if len(scope) >= 2)
         probes = dict((scope, [scope, scope + '/fleetsec-probe']) for scope in scopes)
         found = self.model.default_types([p for paths in probes.values() for p in paths]) \
@@ -624,11 +743,22 @@ def label_findings(model, target, setype):
     return [f['reason'] for f in judge(model, [('remedy', text)])['remedy']]
 
 
+# setools' names of the type rules -> CIL's
+TYPE_RULES = {'type_transition': 'typetransition', 'type_change': 'typechange', 'type_member': 'typemember'}
+
+
 def rule_findings(model, rules):
-    """(rule text, reason) pairs of the ``allow`` rules among ``rules`` (:class:`_setools.Rule`, as sesearch read
-    them from the policy): what turning them on would hand out, judged like a module's rules (remedy's booleans)."""
-    text = '\n'.join('(allow %s %s (%s (%s)))' % (rule.source, rule.target, rule.tclass, ' '.join(sorted(rule.perms)))
-                     for rule in rules if rule.kind == 'allow')
+    """(rule text, reason) pairs of the ``allow`` and type rules among ``rules`` (:class:`_setools.Rule`, as
+    sesearch read them from the policy): what turning them on would hand out, judged like a module's rules
+    (remedy's booleans)."""
+    lines = []
+    for rule in rules:
+        if rule.kind == 'allow':
+            lines.append('(allow %s %s (%s (%s)))' % (rule.source, rule.target, rule.tclass, ' '.join(sorted(rule.perms))))
+        elif rule.kind in TYPE_RULES:
+            lines.extend('(%s %s %s %s %s)' % (TYPE_RULES[rule.kind], rule.source, rule.target, rule.tclass, default)
+                         for default in sorted(rule.perms))
+    text = '\n'.join(lines)
     return [(f['rule'], f['reason']) for f in judge(model, [('rules', text)])['rules']] if text else []
 
 

@@ -507,7 +507,8 @@ class Current(PolicyReader):
         """What setting boolean ``name`` to ``state`` hands out: the policy's rules that the setting turns on (those
         in the branch of ``state`` of a rule guarded by the boolean alone; every rule of an expression that names it
         with others, whose outcome other booleans decide), judged like a module's rules. ["rule: reason"]."""
-        rules = self.setools.rules(check=False, boolean=name, what='rules of boolean %s' % name) or []
+        # the boolean is one the policy has (checked before): a failed search fails the run, never passes the value
+        rules = self.setools.rules(kinds=('-A', '-T'), boolean=name, what='rules of boolean %s' % name)
         turned_on = [rule for rule in rules if rule.condition is not None and (
             rule.condition.boolean() != name or rule.condition.branch == bool(state))]
         return ['%s: %s' % pair for pair in rule_findings(self.model(), turned_on)]

@@ -160,6 +160,14 @@ CLASSES = [
      'allow ntpd_t fixed_disk_device_t:blk_file write', 'device'),
     ('ssh keys', dict(te='require { type ntpd_t; type ssh_home_t; class file append; }\nallow ntpd_t ssh_home_t:file append;\n'),
      'allow ntpd_t ssh_home_t:file append', 'ssh keys'),
+    ('a secret file relabelled to a type a daemon may only read',
+     dict(te='require { type ntpd_t; class file { read open }; }\ntype fsitest_t;\nallow ntpd_t fsitest_t:file { read open };\n',
+          fc='/etc/shadow -- system_u:object_r:fsitest_t:s0\n'),
+     'filecon /etc/shadow file fsitest_t', 'which the transaction lets ntpd_t read'),
+    ('what an existing domain creates gets another type',
+     dict(te='require { type passwd_t; type etc_t; type user_home_t; class file create; }\n'
+             'type_transition passwd_t etc_t:file user_home_t;\n'),
+     'typetransition passwd_t etc_t file user_home_t', 'instead of what the policy protects'),
 ]
 
 

@@ -203,6 +203,36 @@ CASES = [
                                                '(filecon "/etc/fsx.conf" file (system_u object_r fsx_t ((s0) (s0))))',
      ['filecon /etc/fsx.conf file fsx_t'], 'shadow_t'),
     ('a type nobody may use', '(type fsx_t)(typetransition passwd_t etc_t file fsx_t)', [], None),
+    # an adversarial review's classes (each failed before its fix)
+    ('a computed set in an attribute of the module (what the .pp converter writes for { domain -unconfined_t })',
+     '(allow acme_typeattr_1 shadow_t (file (write)))(typeattribute acme_typeattr_1)'
+     '(typeattributeset acme_typeattr_1 (and (domain) (not (unconfined_t))))',
+     ['allow acme_typeattr_1 shadow_t:file write'], 'for every member of acme_typeattr_1'),
+    ('every type through all', '(typeattribute acme_all)(typeattributeset acme_all (all))'
+                               '(allow acme_all self (capability (sys_module)))',
+     ['allow acme_all self:capability sys_module'], 'capability sys_module'),
+    ('an attribute filled before it is declared', '(typeattributeset acme_a (ntpd_t))(typeattribute acme_a)'
+                                                  '(allow acme_a shadow_t (file (write)))',
+     ['allow acme_a shadow_t:file write'], 'shadow_t'),
+    ('every type but itself (notself)', '(allow ntpd_t notself (process (dyntransition)))',
+     ['allow ntpd_t notself:process dyntransition'], 'dyntransition into the privileged domain'),
+    ('a new type that joins an attribute another domain reads',
+     '(type fsx_t)(typeattributeset file_type (fsx_t))(typeattributeset non_security_file_type (fsx_t))'
+     '(typeattributeset non_auth_file_type (fsx_t))(filecon "/etc/shadow" file (system_u object_r fsx_t ((s0) (s0))))',
+     ['filecon /etc/shadow file fsx_t'], 'lets staff_t read'),
+    ('an alternation hidden by quoting', WRITABLE + '(filecon "/srv/a\\Q(\\E|/etc/shadow|x\\Q)\\E" file '
+                                                    '(system_u object_r fsx_t ((s0) (s0))))',
+     ['filecon /srv/a\\Q(\\E|/etc/shadow|x\\Q)\\E file fsx_t'], 'root of the file system'),
+    ('a type rule of an attribute the module fills with a policy domain',
+     '(typeattribute acme_a)(typeattributeset acme_a (passwd_t))(typetransition acme_a etc_t file "shadow" user_home_t)',
+     ['typetransition acme_a etc_t file "shadow" user_home_t'], 'instead of what the policy protects'),
+    ('reading an authentication file', '(allow ntpd_t shadow_t (file (read open)))', ['allow ntpd_t shadow_t:file read'],
+     'secret'),
+    ('a new entry point of a privileged domain that a confined one writes',
+     '(type fsx_t)(allow ntpd_t fsx_t (file (write create)))(allow unconfined_t fsx_t (file (entrypoint)))',
+     ['allow unconfined_t fsx_t:file entrypoint'], 'which ntpd_t may write'),
+    ('a protected file left without a label', '(filecon "/etc/shadow" file ())', ['filecon /etc/shadow file <<none>>'],
+     'takes the label of files the policy protects away'),
     ('a port label', '(portcon tcp 22 (system_u object_r ntp_port_t ((s0) (s0))))',
      ['portcon tcp 22 (system_u object_r ntp_port_t ((s0) (s0)))'], 'review it'),
     ('a filesystem label', '(genfscon proc "/sys" (system_u object_r var_t ((s0) (s0))))',
@@ -290,7 +320,8 @@ def test_unreadable_cil_names_the_module():
 @pytest.mark.parametrize('regex, prefix, scope', [
     ('/srv/acme(/.*)?', '/srv/acme', '/srv/acme'),
     ('/usr/sbin/.+', '/usr/sbin/', '/usr/sbin/'),
-    ('/usr/s?bin/x', '/usr/s', '/usr/'),
+    ('/usr/s?bin/x', '/usr/', '/usr/'),
+    ('/srv/*secret', '/srv', '/'),
     ('/etc/ld\\.so\\.cache', '/etc/ld.so.cache', '/etc/ld.so.cache'),
     ('/etc/myapp\\.conf(/.*)?', '/etc/myapp.conf', '/etc/myapp.conf'),
     ('/etc/shado\\w', '/etc/shado', '/etc/'),
@@ -305,3 +336,9 @@ def test_unreadable_cil_names_the_module():
 def test_label_scope(regex, prefix, scope):
     assert pm.literal_prefix(regex) == prefix
     assert pv.label_scope(regex) == scope
+
+
+def test_an_attribute_declared_in_one_module_and_filled_in_another():
+    found = pv.judge(model(), [('a', '(typeattributeset acme_attr (ntpd_t))'),
+                               ('b', '(typeattribute acme_attr)(allow acme_attr self (capability (sys_module)))')])
+    assert [f['rule'] for f in found['b']] == ['allow acme_attr self:capability sys_module'], found

@@ -176,6 +176,8 @@ SESEARCH_B = {
     'secure_mode_insmod': 'allow httpd_t httpd_t:capability sys_module; [ secure_mode_insmod ]:False\n',
     'innocent_sounding': 'allow httpd_t httpd_t:process execstack; [ innocent_sounding ]:True\n',
     'cluster_b': 'allow httpd_t httpd_t:process execmem; [ cluster_a && cluster_b ]:False\n',
+    # a boolean that guards a type rule: the domain it turns on runs the daemon's helper unconfined
+    'httpd_run_unconfined': 'type_transition httpd_t bin_t:process unconfined_t; [ httpd_run_unconfined ]:True\n',
 }
 
 
@@ -189,6 +191,10 @@ class _SesearchRunner(object):
 
     def run(self, name, args=(), check=True, what=None, hint=None):
         self.asked.append(args[args.index('-b') + 1])
+        if args[args.index('-b') + 1] not in SESEARCH_B:
+            if check:
+                raise ra.FleetsecError('sesearch failed')  # what the runner raises for a failed checked run
+            return type('Result', (), {'rc': 1, 'stdout': ''})()
         return type('Result', (), {'rc': 0, 'stdout': SESEARCH_B[args[args.index('-b') + 1]]})()
 
 
@@ -201,13 +207,16 @@ class _SesearchRunner(object):
     # the name says nothing: what the rules grant does
     ('innocent_sounding', True, 'execstack'),
     # an expression that names other booleans too: its rules are judged whichever way this one is set
-    ('cluster_b', True, 'execmem'), ('cluster_b', False, 'execmem')])
+    ('cluster_b', True, 'execmem'), ('cluster_b', False, 'execmem'),
+    # type rules are rules too
+    ('httpd_run_unconfined', True, 'privileged domain unconfined_t')])
 def test_a_boolean_is_judged_by_the_rules_it_turns_on(tmp_path, name, state, reason):
     script = tmp_path / 'sesearch'
     script.write_bytes(b'#!/usr/bin/python3\n')
     current = ra.Current(_SesearchRunner(str(script)), str(tmp_path / 'policy.33'), None, False)
-    facts = pm.derive_facts({'domain': set(['httpd_t'])}, {'httpd_t': set(['domain']), 'port_type': set()}, {}, {},
-                            {}, {})
+    facts = pm.derive_facts({'domain': set(['httpd_t', 'unconfined_t']), 'unconfined_domain_type': set(['unconfined_t'])},
+                            {'httpd_t': set(['domain']), 'unconfined_t': set(['domain', 'unconfined_domain_type']),
+                             'bin_t': set(), 'port_type': set()}, {}, {}, {}, {})
     current._cache['model'] = pm.PolicyModel(facts, [], rules_of=lambda names: {}, default_types=lambda paths: {})
     found = current.boolean_findings(name, state)
     if reason is None:
@@ -667,3 +676,11 @@ def test_nothing_asked_of_a_new_kind_reads_nothing():
         def users(self):
             raise AssertionError('read')
     assert ra.plan(wanted(logins=[], equivalences=[]), Nothing(), None).lines == []
+
+
+def test_a_boolean_whose_rules_cannot_be_read_is_never_passed(tmp_path):
+    script = tmp_path / 'sesearch'
+    script.write_bytes(b'#!/usr/bin/python3\n')
+    current = ra.Current(_SesearchRunner(str(script)), str(tmp_path / 'policy.33'), None, False)
+    with pytest.raises(ra.FleetsecError):
+        current.boolean_findings('no_rules_readable', True)
