@@ -721,6 +721,18 @@ class Judge(object):
                     for member in self.evaluate(expr) or ():
                         wanted.update(self._effective(member, attribute))
         wanted.update(self.resolve(new_type) for dummy, new_type in self._filecons() if self._entry_candidate(new_type))
+        # who may use a relabel's new type of the transaction's own: the attributes of the policy it joins, its own
+        # rules when the policy defines it already (see _access_of); and the type rules of the domains a type rule names
+        for dummy, new_type in self._filecons():
+            if self.declared(new_type):
+                wanted.update(name for name in self.attributes_of(new_type) if self.model.is_attribute(name))
+                if self.model.known(new_type):
+                    wanted.add(self.resolve(new_type))
+        for dummy, statements in self.tx.modules:
+            for stmt in statements:
+                flat = _flat(stmt.args) if stmt.keyword in ('typetransition', 'typechange', 'typemember') else []
+                if len(flat) >= 4 and flat[2] in pm.FILE_CLASSES:
+                    wanted.update(member for member in self.members(flat[0]) if not self.declared(member))
         self.prefetch(wanted)  # every attribute a join reaches, every entry type a label hands out: two queries
         self._read_defaults()
         for name, statements in self.tx.modules:

@@ -290,6 +290,12 @@ def test_every_join_is_read_in_one_query_pair():
     pv.judge(model(calls), [('a', '(typeattributeset can_setenforce (ntpd_t))(typeattributeset xdg_config_type (bin_t))'
                                   '(filecon "/srv/acme/run" file (system_u object_r sudo_exec_t ((s0) (s0))))')])
     assert len(calls) == 1 and set(['can_setenforce', 'xdg_config_type', 'sudo_exec_t']) <= set(calls[0])
+    # who may use a relabel's new type (the attributes it joins) and a type rule's domain: in the same pair
+    calls = []
+    pv.judge(model(calls), [('a', '(type fsx_t)(typeattributeset non_security_file_type (fsx_t))'
+                                  '(filecon "/etc/shadow" file (system_u object_r fsx_t ((s0) (s0))))'
+                                  '(typetransition passwd_t etc_t file fsx_t)')])
+    assert len(calls) == 1 and set(['non_security_file_type', 'passwd_t']) <= set(calls[0]), calls
 
 
 def test_a_top_level_alternation_reaches_from_the_root():
