@@ -207,6 +207,9 @@ class PolicyModel(object):
         return set(name for name, held in self.attributes.items() if name != attribute and members <= held)
 
 
+DEVICE_FAMILY = 'a device not open to every domain (disks, memory, ...)'
+
+
 def protection_of(attrs, type_name, model):
     """(family, secret) of ``type_name`` (whose attributes are ``attrs``), or (None, False): why writing to it hands
     out power, and whether READING it does too (its content is a secret: an authentication file, a raw device; never
@@ -238,7 +241,7 @@ def protection_of(attrs, type_name, model):
         return 'a file every program reads (system files and configuration)', False
     if 'device_node' in attrs:
         if 'write' not in granted.get('chr_file', set()) | granted.get('blk_file', set()):
-            return 'a device not open to every domain (disks, memory, ...)', 'read' not in (
+            return DEVICE_FAMILY, 'read' not in (
                 granted.get('chr_file', set()) | granted.get('blk_file', set()))
     if attrs & set(['user_home_type', 'user_home_content_type']):
         return "a login's home content (startup files, ssh keys)", False

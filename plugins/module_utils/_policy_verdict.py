@@ -237,16 +237,21 @@ class Judge(object):
         """Why writing to ``type_name`` hands out power (a family), or None."""
         return self._protection_of(type_name)[0]
 
-    def secret(self, type_name):
-        """Whether READING ``type_name`` hands out something too (see :func:`_policy_model.protection_of`)."""
-        return self._protection_of(type_name)[1]
+    def secret(self, type_name, tclass=None):
+        """Whether READING ``type_name`` (as ``tclass``: a device's content is its block or character device, not a
+        file of its type such as a virtual machine's image) hands out something too (see
+        :func:`_policy_model.protection_of`)."""
+        family, secret = self._protection_of(type_name)
+        if secret and tclass is not None and family == pm.DEVICE_FAMILY:
+            return tclass in ('blk_file', 'chr_file')
+        return secret
 
     def _protection_of(self, type_name):
         type_name = self.resolve(type_name)
         if type_name not in self._protection:
             if not self.known(type_name):
                 found = ('a type the installed policy does not define (its module is disabled or missing): judged as '
-                         'protected', True)
+                         'protected', False)
             else:
                 found = pm.protection_of(self.attributes_of(type_name), type_name, self.model)
             self._protection[type_name] = found
@@ -276,7 +281,7 @@ class Judge(object):
                 verb = 'relabel to' if perm == 'relabelto' else 'relabel from' if perm == 'relabelfrom' else \
                     'write (%s) to' % perm
                 return '%s %s, %s' % (verb, target, family)
-        if tclass in pm.FILE_CLASSES and perm in pm.READ_PERMS and self.secret(target) \
+        if tclass in pm.FILE_CLASSES and perm in pm.READ_PERMS and self.secret(target, tclass) \
                 and not self.privileged(source):
             return 'read (%s) %s, %s whose content is a secret' % (perm, target, self.protection(target))
         if tclass == 'file' and perm == 'entrypoint' and self.privileged(source) and not self.privileged(target):

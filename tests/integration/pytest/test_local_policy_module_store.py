@@ -221,15 +221,19 @@ allow ntpd_t self:capability sys_admin;
     refused, failed = run(monkeypatch, args)
     assert failed
     assert 'allow ntpd_t shadow_t:file write (write (write) to shadow_t, a security file' in refused['msg']
+    # reading the password hashes is a finding of its own
+    assert 'allow ntpd_t shadow_t:file read (read (read) shadow_t' in refused['msg']
     assert 'allow ntpd_t self:capability sys_admin (capability sys_admin)' in refused['msg']
-    partly, failed = run(monkeypatch, dict(args, allow_dangerous=['allow ntpd_t shadow_t:file write']))
+    shadow = ['allow ntpd_t shadow_t:file read', 'allow ntpd_t shadow_t:file write']
+    partly, failed = run(monkeypatch, dict(args, allow_dangerous=shadow))
     assert failed and 'shadow_t' not in partly['msg'].split('acknowledged:')[1].split('Review')[0]
     assert 'sys_admin' in partly['msg']
-    acked = ['allow ntpd_t shadow_t:file write', 'allow ntpd_t self:capability sys_admin;']
+    acked = shadow + ['allow ntpd_t self:capability sys_admin;']
     accepted, failed = run(monkeypatch, dict(args, allow_dangerous=acked), check_mode=True)
     assert not failed, accepted
     assert [(d['rule'], d['acknowledged']) for d in accepted['dangerous']] == [
-        ('allow ntpd_t shadow_t:file write', True), ('allow ntpd_t self:capability sys_admin', True)]
+        ('allow ntpd_t shadow_t:file read', True), ('allow ntpd_t shadow_t:file write', True),
+        ('allow ntpd_t self:capability sys_admin', True)]
     everything, failed = run(monkeypatch, dict(args, allow_dangerous=True), check_mode=True)
     assert not failed and everything['changed']
     assert 'fsitest_danger' not in store_list(policy_root)
