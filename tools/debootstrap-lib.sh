@@ -16,8 +16,8 @@ host_packages() {
   [ ${#need[@]} -gt 0 ] || return 0
   [ "$(id -u)" -eq 0 ] || die "missing host packages (${need[*]}) and not root"
   log "installing host packages: ${need[*]}"
-  apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
+  apt-get -o Acquire::Retries=3 update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get -o Acquire::Retries=3 install -y -qq --no-install-recommends "${need[@]}" >&2
 }
 
 # debootstrap_source: sets $mirror (FLEETSEC_MIRROR, else the one apt already uses for $suite/main)
@@ -34,6 +34,24 @@ debootstrap_source() {
   log "mirror: $mirror (suite $suite)"
 }
 
+# debootstrap_retry LOG ARGS...: debootstrap ARGS (the last but one is the target, $rootfs), tried up to three
+# times: a mirror that drops one connection fails one download and with it the whole image. The partial root file
+# system goes before the next try.
+debootstrap_retry() {
+  local logf=$1 attempt
+  shift
+  for attempt in 1 2 3; do
+    if debootstrap "$@" >"$logf" 2>&1; then return 0; fi
+    tail -15 "$logf" >&2
+    [ "$attempt" -lt 3 ] || break
+    log "debootstrap failed (attempt $attempt of 3, log above); trying again in $((attempt * 20)) s"
+    _unmount_rootfs
+    rm -rf --one-file-system "${rootfs:?}"
+    sleep $((attempt * 20))
+  done
+  die "debootstrap failed three times (the last log above)"
+}
+
 # scratch_rootfs PREFIX: sets $work (a scratch folder under $cache) and $rootfs, and removes both on
 # exit, unmounting what a chroot step left mounted.
 scratch_rootfs() {
@@ -42,10 +60,13 @@ scratch_rootfs() {
   rootfs="$work/rootfs"
   trap _scratch_cleanup EXIT
 }
-_scratch_cleanup() {
+_unmount_rootfs() {
   local m
   for m in dev/pts dev sys proc; do
     if mountpoint -q "$rootfs/$m" 2>/dev/null; then umount -l "$rootfs/$m" || true; fi
   done
+}
+_scratch_cleanup() {
+  _unmount_rootfs
   rm -rf --one-file-system "$work"
 }

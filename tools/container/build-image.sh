@@ -57,8 +57,7 @@ scratch_rootfs container-build
 
 start=$(date +%s)
 log "debootstrap --variant=minbase $suite from $mirror ..."
-debootstrap --variant=minbase --include=python3,python3-apt,sudo "$suite" "$rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 \
-  || { tail -30 "$work/debootstrap.log" >&2; die "debootstrap failed (log above)"; }
+debootstrap_retry "$work/debootstrap.log" --variant=minbase --include=python3,python3-apt,sudo "$suite" "$rootfs" "$mirror"
 # keep /var/lib/apt/lists: the scenario installs packages without a separate "apt-get update".
 # No Recommends, as in minimal container images: the policy tools' Recommends pull in hundreds of
 # MB (python3-sympy, ...) and minutes of dpkg time that the scenario does not need.

@@ -71,8 +71,7 @@ packages=(
 start=$(date +%s)
 log "debootstrap --variant=minbase ($((${#packages[@]})) extra packages) ..."
 include=$(IFS=,; echo "${packages[*]}")
-debootstrap --variant=minbase --include="$include" "$suite" "$rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 \
-  || { tail -30 "$work/debootstrap.log" >&2; die "debootstrap failed (log above)"; }
+debootstrap_retry "$work/debootstrap.log" --variant=minbase --include="$include" "$suite" "$rootfs" "$mirror"
 log "debootstrap done in $(( $(date +%s) - start )) s"
 
 # --- guest configuration ----------------------------------------------------------------------

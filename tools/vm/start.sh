@@ -121,14 +121,18 @@ esac
 echo "$accel" >"$run/accel"
 log "accelerator: $accel"
 
-# --- overlay, port, connection files ----------------------------------------------------------
-rm -f "$run/overlay.qcow2"
-qemu-img create -q -f qcow2 -F qcow2 -b "$image/base.qcow2" "$run/overlay.qcow2"
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+# --- overlay, port, connection files, supervisor; then wait for SSH --------------------------------
+# launch: a fresh overlay and a free port, the connection files, the supervisor. The port is free when chosen and
+# taken by QEMU a moment later: another process can take it in between (QEMU then ends at once, "Could not set up
+# host forwarding rule"), so a QEMU that ends before SSH answers gets up to two more attempts, each on a new port.
 key="$image/id_ed25519"
 chmod 0600 "$key"
+launch() {
+  rm -f "$run/overlay.qcow2" "$run/stop"
+  qemu-img create -q -f qcow2 -F qcow2 -b "$image/base.qcow2" "$run/overlay.qcow2"
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
 
-cat >"$run/ssh_config" <<EOF
+  cat >"$run/ssh_config" <<EOF
 Host fleetsec-vm
   HostName 127.0.0.1
   Port $port
@@ -141,7 +145,7 @@ Host fleetsec-vm
   ConnectTimeout 10
   ServerAliveInterval 15
 EOF
-cat >"$run/inventory.yml" <<EOF
+  cat >"$run/inventory.yml" <<EOF
 all:
   hosts:
     fleetsec-vm:
@@ -152,38 +156,47 @@ all:
       ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes
       ansible_python_interpreter: /usr/bin/python3
 EOF
-printf '{"address": "127.0.0.1", "port": %s, "user": "root", "identity_file": "%s", "run_dir": "%s", "accel": "%s"}\n' \
-  "$port" "$key" "$run" "$accel" >"$run/instance.json"
+  printf '{"address": "127.0.0.1", "port": %s, "user": "root", "identity_file": "%s", "run_dir": "%s", "accel": "%s"}\n' \
+    "$port" "$key" "$run" "$accel" >"$run/instance.json"
 
-cmdline="root=/dev/vda rw console=ttyS0 selinux=1 security=selinux audit=1 audit_backlog_limit=8192 loglevel=4${FLEETSEC_VM_CMDLINE_EXTRA:+ $FLEETSEC_VM_CMDLINE_EXTRA}"
-{
-  printf '%s\n' "$qemu" -name "fleetsec-vm,debug-threads=off" "${accel_args[@]}" -m "$memory" \
-    -display none -nodefaults -no-reboot -no-user-config \
-    -chardev "file,id=ser0,path=$run/console.log,append=on" -serial chardev:ser0 \
-    -kernel "$image/vmlinuz" -initrd "$image/initrd.img" -append "$cmdline" \
-    -drive "file=$run/overlay.qcow2,format=qcow2,if=virtio,cache=unsafe,discard=unmap" \
-    -netdev "user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:$port-:22" -device virtio-net-pci,netdev=net0 \
-    -device virtio-rng-pci -rtc base=utc
-} >"$run/qemu.cmd"
+  cmdline="root=/dev/vda rw console=ttyS0 selinux=1 security=selinux audit=1 audit_backlog_limit=8192 loglevel=4${FLEETSEC_VM_CMDLINE_EXTRA:+ $FLEETSEC_VM_CMDLINE_EXTRA}"
+  {
+    printf '%s\n' "$qemu" -name "fleetsec-vm,debug-threads=off" "${accel_args[@]}" -m "$memory" \
+      -display none -nodefaults -no-reboot -no-user-config \
+      -chardev "file,id=ser0,path=$run/console.log,append=on" -serial chardev:ser0 \
+      -kernel "$image/vmlinuz" -initrd "$image/initrd.img" -append "$cmdline" \
+      -drive "file=$run/overlay.qcow2,format=qcow2,if=virtio,cache=unsafe,discard=unmap" \
+      -netdev "user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:$port-:22" -device virtio-net-pci,netdev=net0 \
+      -device virtio-rng-pci -rtc base=utc
+  } >"$run/qemu.cmd"
 
-# --- supervisor, detached from our session so a calling tool (molecule, ansible) can return ------
-began=$(date +%s)
-rm -f "$run/supervisor.pid"
-setsid "$self" __supervise "$run" </dev/null >>"$run/supervisor.log" 2>&1 &
-for _ in $(seq 50); do [ -s "$run/supervisor.pid" ] && break; sleep 0.1; done
-[ -s "$run/supervisor.pid" ] || die "supervisor did not start (see $run/supervisor.log)"
-log "supervisor PID $(cat "$run/supervisor.pid"), SSH on 127.0.0.1:$port, run dir $run"
+  # the supervisor, detached from our session so a calling tool (molecule, ansible) can return
+  began=$(date +%s)
+  rm -f "$run/supervisor.pid"
+  setsid "$self" __supervise "$run" </dev/null >>"$run/supervisor.log" 2>&1 &
+  for _ in $(seq 50); do [ -s "$run/supervisor.pid" ] && break; sleep 0.1; done
+  # (a QEMU that fails at once three times ends the supervisor before its PID file is seen: the wait below says so)
+  log "supervisor PID $(cat "$run/supervisor.pid" 2>/dev/null || echo '(ended already)'), SSH on 127.0.0.1:$port, run dir $run"
+}
 
-# --- wait for SSH (bounded) -------------------------------------------------------------------
+attempt=1
+launch
 while :; do
   if ssh -F "$run/ssh_config" -o ConnectTimeout=5 -o BatchMode=yes fleetsec-vm true </dev/null 2>/dev/null; then
     break
   fi
-  if ! kill -0 "$(cat "$run/supervisor.pid" 2>/dev/null || echo 0)" 2>/dev/null; then
+  # (no PID file: ended; never "kill -0 0", which asks about our own process group and always answers yes)
+  if ! kill -0 "$(cat "$run/supervisor.pid" 2>/dev/null || echo ended)" 2>/dev/null; then
     tail -40 "$run/console.log" >&2 || true
     cat "$run/qemu.log" >&2 || true
     "$here/stop.sh" "$run" >&2 || true
-    die "QEMU ended before SSH answered (console and QEMU output above)"
+    if [ "$attempt" -lt 3 ]; then
+      attempt=$((attempt + 1))
+      log "QEMU ended before SSH answered (output above): attempt $attempt of 3, on a new port"
+      launch
+      continue
+    fi
+    die "QEMU ended before SSH answered, three times (console and QEMU output above)"
   fi
   if [ $(( $(date +%s) - began )) -ge "$timeout" ]; then
     tail -40 "$run/console.log" >&2 || true
