@@ -65,19 +65,29 @@ step_integration-store() { controller_pytest tests/integration/pytest "${STORE_W
 # The EL matrix (docs/testbed.md): one release's targeted store built from ../shared/vendor with that release's own
 # userspace (tools/el/, cached in ~/.cache/fleetsec-selinux; see docs/el-platform.md), that userspace first on PATH,
 # and every module that the tests run as a process run by that release's Python.
-# The matrix's releases: store name -> "USERSPACE PYTHON" (the row of tools/el/releases.sh, the release's Python)
-declare -A EL_RELEASES=([el7]="2.5 2.7" [el8]="2.9 3.6" [el9]="3.6 3.9" [el10]="3.8 3.12")
+# The matrix's releases: store name -> "USERSPACE PYTHON SETOOLS AUDIT" (rows of tools/el/releases.sh: the SELinux
+# userspace, the release's Python, the setools built with that Python against that userspace, the audit userspace's
+# ausearch/aureport)
+declare -A EL_RELEASES=([el7]="2.5 2.7 3.3.8 2.8.5" [el8]="2.9 3.6 4.3.0 3.1.2" [el9]="3.6 3.9 4.4.4 3.1.5"
+                        [el10]="3.8 3.12 4.5.1 4.0.3")
 # el_matrix STORE PYTEST-ARGS...
 el_matrix() {
-  local name=$1 userspace pyver store py site
-  read -r userspace pyver <<<"${EL_RELEASES[$name]:-}"
-  [ -n "$pyver" ] || { echo "no release $name (${!EL_RELEASES[*]})"; return 1; }
+  local name=$1 userspace pyver setools audit store py site built
+  read -r userspace pyver setools audit <<<"${EL_RELEASES[$name]:-}"
+  [ -n "$audit" ] || { echo "no release $name (${!EL_RELEASES[*]})"; return 1; }
   shift 1
   local envlines
   store=$(tools/el/build-store.sh "$name" | tail -1)
   # the stamp, not a folder: a failed build prints no folder, and "" + /root is this machine's home
   if [ -z "$store" ] || [ ! -f "$store/.complete" ]; then echo "store $name: build failed"; return 1; fi
-  envlines=$(tools/el/env.sh "$userspace") || { echo "userspace $userspace: not built"; return 1; }
+  # the release's setools (its Python, its userspace's libsepol) and ausearch/aureport, first on PATH: every sesearch,
+  # seinfo and ausearch a module runs is the release's (test_el_matrix.py checks the versions they print)
+  built=$(tools/el/build-setools.sh "$setools" "$userspace" "$pyver" | tail -1)
+  if [ -z "$built" ] || [ ! -f "$built/.complete" ]; then echo "setools $setools: build failed"; return 1; fi
+  built=$(tools/el/build-audit.sh "$audit" | tail -1)
+  if [ -z "$built" ] || [ ! -f "$built/.complete" ]; then echo "audit $audit: build failed"; return 1; fi
+  envlines=$(tools/el/env.sh "$userspace" --setools "$setools" --python "$pyver" --audit "$audit") \
+    || { echo "userspace $userspace, setools $setools or audit $audit: not built"; return 1; }
   eval "$envlines"
   py=$(pyenv_python "$pyver")
   [ -x "$py" ] || { echo "Python $pyver (pyenv) not found"; return 1; }
@@ -94,7 +104,8 @@ el_matrix() {
     mkdir -p "$site"
     ln -sfn "$(.venv/bin/python -c 'import ansible, os; print(os.path.dirname(ansible.__file__))')" "$site/ansible"
   fi
-  echo "store: $store/root; semodule: $(command -v semodule); audit2why: $(command -v audit2why); target Python: $py"
+  echo "store: $store/root; semodule: $(command -v semodule); audit2why: $(command -v audit2why);" \
+    "sesearch: $(command -v sesearch); ausearch: $(command -v ausearch); target Python: $py"
   FLEETSEC_STORE_ROOT="$store/root" FLEETSEC_TARGET_PYTHON="$py" FLEETSEC_TARGET_PYTHON_VERSION="$pyver" \
     FLEETSEC_TARGET_SITE="$site" controller_pytest "$@" --durations=5
 }

@@ -139,3 +139,74 @@ store_el7() {
   store_root=/etc/selinux
   expect_modules=(base apache chronyd ntp permissivedomains)
 }
+
+# setools_<major>_<minor>_<patch>: one setools release, what EL ships as setools-console (tools/el/build-setools.sh
+# VERSION USERSPACE X.Y: compiled with the release's Python against the release's userspace). Sets
+#   setools_tarball  the `git archive` of SELinuxProject/setools (setools 3: OwlCyberDefense/setools3) at the tag
+#   setools_fixes    "FILE:SED-EXPRESSION" words applied (sed -E) to the unpacked source, as src_fixes above
+# Which setools a release has is tools/test.sh's EL_RELEASES (with its userspace and Python).
+
+# EL9 (setools 4.4.x; 4.4.4 is the release that builds against libsepol 3.6).
+setools_4_4_4() {
+  setools_tarball=setools-4.4.4.tar.gz
+}
+
+# EL8 (4.3.0 throughout 8.x). Its setup.py compiles with -Werror, which GCC 12's warnings on the generated C stop (EL8
+# patches -Werror out as well), and lists networkx as a requirement of the library: pkg_resources then refuses to give
+# the version (DistributionNotFound, which setools does not catch), so `sesearch --version` and every import fail.
+# sesearch/seinfo never use networkx (EL8: the analyses sedta/seinfoflow are a separate package): left out.
+setools_4_3_0() {
+  setools_tarball=setools-4.3.0.tar.gz
+  setools_fixes=("setup.py:s/'-Werror', //"
+                 "setup.py:s/install_requires=\\['setuptools', 'networkx>=2.0'\\]/install_requires=['setuptools']/")
+}
+
+# EL10 (4.5.1 in 10.0; reads policy version 34).
+setools_4_5_1() {
+  setools_tarball=setools-4.5.1.tar.gz
+}
+
+# pyvenv_<major>_<minor>: the build venv of one pyenv Python (tools/el/setools-audit-lib.sh build_pyvenv): setools 4's
+# setup.py imports Cython and setuptools. Pinned, from the pip registry (the only network a build uses). Sets
+#   pip_req     a pip to install first (empty: ensurepip's)
+#   build_reqs  the packages, pinned
+# Cython 0.29.37: the last 0.29 (the series EL8 and EL9 build setools with), with wheels for Python 3.6 to 3.12.
+pyvenv_3_9() {
+  build_reqs=(Cython==0.29.37 setuptools==69.5.1 wheel==0.43.0)
+}
+pyvenv_3_6() {
+  pip_req=pip==21.3.1                 # the last pip for 3.6
+  build_reqs=(Cython==0.29.37 setuptools==59.6.0 wheel==0.37.1)   # the last setuptools and wheel for 3.6
+}
+pyvenv_3_12() {
+  build_reqs=(Cython==0.29.37 setuptools==69.5.1 wheel==0.43.0)
+}
+
+# audit_<major>_<minor>_<patch>: one audit userspace release: ausearch, aureport and the libauparse they link
+# (tools/el/build-audit.sh VERSION). Sets
+#   audit_tarball    the `git archive` of linux-audit/audit-userspace at the tag
+#   audit_configure  the options of the release's own audit.spec %configure that change what ausearch and aureport
+#                    read and print: the syscall tables of other machines (--with-arm, --with-aarch64, --with-riscv)
+#                    and io_uring operation names; the rest of the spec's options build daemons and bindings that
+#                    are not built here
+#   audit_env        NAME=value words put in the environment of configure and make
+#   audit_fixes      "FILE:SED-EXPRESSION" words applied (sed -E) to the unpacked source
+# Which audit a release has is tools/test.sh's EL_RELEASES.
+
+# EL9 (audit-libs 3.1.5 in 9.6).
+audit_3_1_5() {
+  audit_tarball=audit-userspace-3.1.5.tar.gz
+  audit_configure=(--with-arm --with-aarch64 --with-io_uring)
+}
+
+# EL8 (audit-libs 3.1.2 in 8.10).
+audit_3_1_2() {
+  audit_tarball=audit-userspace-3.1.2.tar.gz
+  audit_configure=(--with-arm --with-aarch64 --with-io_uring)
+}
+
+# EL10 (4.0.x in 10.0).
+audit_4_0_3() {
+  audit_tarball=audit-userspace-4.0.3.tar.gz
+  audit_configure=(--with-arm --with-aarch64 --with-riscv --with-io_uring)
+}

@@ -91,6 +91,80 @@ def test_interpreter_and_tools_are_the_release_ones():
         assert shutil.which('audit2why').startswith(userspace + '/')
 
 
+@pytest.mark.skipif(not os.environ.get('FLEETSEC_STORE_ROOT'), reason='a matrix step only (tools/test.sh '
+                    'integration-store-elN): the Debian step runs the host\'s setools and ausearch')
+def test_setools_and_ausearch_are_the_release_ones():
+    """Every sesearch, seinfo and ausearch a module runs in a matrix step is the release's own build (tools/el/env.sh
+    --setools/--audit first on PATH): found in the release's folders, and printing the release's version (the host's
+    setools 4.4.1 and audit 3.0.9 would print theirs). setools runs on the release's Python."""
+    setools, audit = os.environ.get('FLEETSEC_EL_SETOOLS'), os.environ.get('FLEETSEC_EL_AUDIT')
+    setools_version, audit_version = (os.environ.get('FLEETSEC_EL_SETOOLS_VERSION'),
+                                      os.environ.get('FLEETSEC_EL_AUDIT_VERSION'))
+    assert setools and setools_version and audit and audit_version, 'tools/el/env.sh ran without --setools/--audit'
+    env = dict(os.environ, LC_ALL='C')
+    said = {}
+    for tool, flag, folder in (('sesearch', '--version', setools), ('seinfo', '--version', setools),
+                               ('ausearch', '-v', audit), ('aureport', '-v', audit)):
+        found = shutil.which(tool)
+        assert found and found.startswith(folder + '/'), (tool, found, folder)
+        proc = subprocess.run([tool, flag], capture_output=True, text=True, env=env, check=False)
+        said[tool] = (proc.returncode, proc.stdout.strip())
+    assert said == {'sesearch': (0, setools_version), 'seinfo': (0, setools_version),
+                    'ausearch': (0, 'ausearch version %s' % audit_version),
+                    'aureport': (0, 'aureport version %s' % audit_version)}
+    # setools 4 (Python): its interpreter (the tools' #! line) is the release's Python, its package the release's build
+    with open(shutil.which('sesearch'), 'rb') as handle:
+        first = handle.readline().decode('utf-8', 'replace')
+    assert first.startswith('#!'), first
+    interpreter = first[2:].split()[0]
+    probe = subprocess.run([interpreter, '-Es', '-c', 'import sys, setools; print("%d.%d %s" % ('
+                            'sys.version_info[0], sys.version_info[1], setools.__file__))'],
+                           capture_output=True, text=True, env=env, check=True).stdout.split()
+    expected = os.environ.get('FLEETSEC_TARGET_PYTHON_VERSION')
+    assert (not expected or probe[0] == expected) and probe[1].startswith(setools + '/'), probe
+
+
+@pytest.mark.skipif(shutil.which('ausearch') is None, reason='needs ausearch')
+def test_records_through_the_release_ausearch_read_as_the_file_itself(tmp_path):
+    """avc_collect's ``source: ausearch`` reads what this release's ausearch prints (``-m ... --raw -if FILE``): the
+    same denials, counts and record total as reading the file itself (a SYSCALL record of the same event, a record of
+    another type, a USER_AVC from systemd among them); a file without a denial (ausearch: ``<no matches>``, rc 1)
+    is no error."""
+    log = tmp_path / 'audit.log'
+    log.write_text('\n'.join([
+        ('type=SYSCALL msg=audit(1700000000.1:1): arch=c000003e syscall=257 success=no exit=-13 a0=ffffff9c a1=5 '
+         'a2=0 a3=0 items=0 ppid=1 pid=41 auid=4294967295 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 '
+         'tty=(none) ses=4294967295 comm="avctest" exe="/usr/local/sbin/avctest" subj=system_u:system_r:ntpd_t:s0 '
+         'key=(null)'),
+        avc(1, 'ntpd_t', 'user_home_t', 'file', 'read'),
+        avc(2, 'ntpd_t', 'user_home_t', 'file', 'read open'),
+        'type=CRED_ACQ msg=audit(1700000000.3:3): pid=43 uid=0 auid=0 ses=1 msg=\'op=PAM:setcred acct="root" '
+        'exe="/usr/sbin/sshd" hostname=? addr=? terminal=ssh res=success\'',
+        avc(4, 'httpd_t', 'http_port_t', 'tcp_socket', 'name_connect', comm='httpd'),
+        ('type=USER_AVC msg=audit(1700000000.5:5): pid=1 uid=0 auid=4294967295 ses=4294967295 '
+         'subj=system_u:system_r:init_t:s0 msg=\'avc:  denied  { status } for auid=n/a uid=0 gid=0 '
+         'cmdline="/usr/bin/systemctl status" scontext=system_u:system_r:unconfined_service_t:s0 '
+         'tcontext=system_u:system_r:init_t:s0 tclass=system permissive=0  exe="/usr/lib/systemd/systemd" '
+         'sauid=0 hostname=? addr=? terminal=?\''),
+    ]) + '\n')
+    quiet = tmp_path / 'quiet.log'
+    quiet.write_text('type=CRED_ACQ msg=audit(1700000000.9:9): pid=49 uid=0 auid=0 ses=1 msg=\'op=PAM:setcred '
+                     'acct="root" exe="/usr/sbin/sshd" hostname=? addr=? terminal=ssh res=success\'\n')
+
+    def read(source, path):
+        result, rc = run(AVC_COLLECT, STORE_ROOT, tmp_path, paths=[str(path)], source=source, include_rotated=False)
+        assert rc == 0 and result['source'] == source, result
+        return result['records'], sorted((d['source_type'], d['target_type'], d['tclass'], sorted(d['permissions']),
+                                          d['count']) for d in result['denials'])
+
+    by_ausearch, by_file = read('ausearch', log), read('file', log)
+    assert by_ausearch == by_file and by_file[0] == 4, (by_ausearch, by_file)
+    assert [d[:3] for d in by_file[1]] == [
+        ('httpd_t', 'http_port_t', 'tcp_socket'), ('ntpd_t', 'user_home_t', 'file'),
+        ('unconfined_service_t', 'init_t', 'system')], by_file
+    assert read('ausearch', quiet) == (0, [])
+
+
 def test_install_rerun_bad_source_keeps_the_loaded_module(policy_root, tmp_path):
     root = policy_root
     before, commits = store_digest(root), commit_num(root)
