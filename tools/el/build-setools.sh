@@ -17,7 +17,7 @@
 #
 # Usage: tools/el/build-setools.sh VERSION USERSPACE X.Y [--force]     (EL9: 4.4.4 3.6 3.9)
 # Environment: FLEETSEC_CACHE, FLEETSEC_VENDOR (as for tools/el/build-userspace.sh). Reads the pip registry only for
-# the build venv's pinned packages (cached: once per Python); installs the missing Debian build dependencies with
+# the build venv's pinned packages (cached: once per Python) and a row's pinned run-time imports; installs the missing Debian build dependencies with
 # apt-get. Every build command runs under `nice -n 19`, with the host's /usr, /etc and /opt read-only.
 set -euo pipefail
 
@@ -76,8 +76,13 @@ wheel=$(find "$work/wheel" -name "setools-$version-*.whl" -print -quit)
 [ -n "$wheel" ] || die "pip built no setools $version wheel (see $buildlog)"
 
 # The venv the tools run in: the release's Python, with ensurepip's pip and setuptools (setools 4.3 and 4.4 read their
-# own version through setuptools' pkg_resources, as EL's python3-setools requires python3-setuptools), and setools.
+# own version through setuptools' pkg_resources, as EL's python3-setools requires python3-setuptools), the row's
+# run-time imports (pinned, from the pip registry), and setools.
 logged "$buildlog" "venv of $pyenv_py" "$pyenv_py" -m venv "$out/venv"
+if [ ${#setools_runtime[@]} -gt 0 ]; then
+  logged "$buildlog" "pip install ${setools_runtime[*]} (run-time imports)" \
+    "$out/venv/bin/python" -m pip install --disable-pip-version-check --no-deps "${setools_runtime[@]}"
+fi
 logged "$buildlog" "pip install $(basename "$wheel")" \
   "$out/venv/bin/python" -m pip install --disable-pip-version-check --no-index --no-deps "$wheel"
 log "built and installed in $(( $(date +%s) - start )) s"

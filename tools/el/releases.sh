@@ -144,6 +144,8 @@ store_el7() {
 # VERSION USERSPACE X.Y: compiled with the release's Python against the release's userspace). Sets
 #   setools_tarball  the `git archive` of SELinuxProject/setools (setools 3: OwlCyberDefense/setools3) at the tag
 #   setools_fixes    "FILE:SED-EXPRESSION" words applied (sed -E) to the unpacked source, as src_fixes above
+#   setools_runtime  packages the tools import at run time besides setools, pinned, installed from the pip registry
+#                    into the tools' venv (empty: none)
 # Which setools a release has is tools/test.sh's EL_RELEASES (with its userspace and Python).
 
 # EL9 (setools 4.4.x; 4.4.4 is the release that builds against libsepol 3.6).
@@ -152,13 +154,12 @@ setools_4_4_4() {
 }
 
 # EL8 (4.3.0 throughout 8.x). Its setup.py compiles with -Werror, which GCC 12's warnings on the generated C stop (EL8
-# patches -Werror out as well), and lists networkx as a requirement of the library: pkg_resources then refuses to give
-# the version (DistributionNotFound, which setools does not catch), so `sesearch --version` and every import fail.
-# sesearch/seinfo never use networkx (EL8: the analyses sedta/seinfoflow are a separate package): left out.
+# patches -Werror out as well). 4.3 imports networkx whatever the tool (optional from 4.4.2): EL8's python3-setools
+# requires python3-networkx; 2.5.1 is the last networkx for Python 3.6, with the decorator it needs.
 setools_4_3_0() {
   setools_tarball=setools-4.3.0.tar.gz
-  setools_fixes=("setup.py:s/'-Werror', //"
-                 "setup.py:s/install_requires=\\['setuptools', 'networkx>=2.0'\\]/install_requires=['setuptools']/")
+  setools_fixes=("setup.py:s/'-Werror', //")
+  setools_runtime=(networkx==2.5.1 decorator==4.4.2)
 }
 
 # EL10 (4.5.1 in 10.0; reads policy version 34).

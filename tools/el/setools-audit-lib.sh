@@ -7,7 +7,8 @@
 #
 # A key is the first 16 hex digits of a sha256 over: the recipe script, this file, the table row (`declare -f`) and
 # the checksum of the row's vendor tarball; a setools key also covers the key of the userspace it is linked with and
-# the key of the build venv it is compiled in (the Python's full version and the pinned build packages).
+# the key of the build venv it is compiled in. A build venv's key covers its recipe (build_pyvenv, logged), its row,
+# the interpreter's path and its full version.
 
 # shellcheck disable=SC2034,SC2154  # sets variables for the scripts that source it; uses those of tools/el/lib.sh
 el_tools_lib="$el_dir/setools-audit-lib.sh"
@@ -22,7 +23,7 @@ key_pyvenv() {
   pyenv_py=$(pyenv_python "$1")
   [ -x "$pyenv_py" ] || die "no pyenv Python $1 (${PYENV_ROOT:-/root/.pyenv}/versions/$1.*)"
   vkey=$({
-    cat "$el_tools_lib"
+    declare -f build_pyvenv logged   # the recipe (not this whole file: a change to a setools or audit key keeps it)
     declare -f "$fn"
     printf '%s\n' "$pyenv_py"
     "$pyenv_py" -c 'import sys; print(sys.version)'
@@ -68,12 +69,12 @@ build_pyvenv() {
   mv "$work/out" "$vout"
 }
 
-# key_setools VERSION USERSPACE X.Y: sets the row's variables (setools_tarball, setools_fixes), those of the userspace
-# (ukey, uout) and of the build venv (vkey, vout, pyenv_py), setkey (the key) and setout (the cache folder)
+# key_setools VERSION USERSPACE X.Y: sets the row's variables (setools_tarball, setools_fixes, setools_runtime), those
+# of the userspace (ukey, uout) and of the build venv (vkey, vout, pyenv_py), setkey (the key) and setout (the cache folder)
 key_setools() {
   local fn
   fn=$(row_function setools "$1")
-  setools_tarball='' setools_fixes=()
+  setools_tarball='' setools_fixes=() setools_runtime=()
   "$fn"
   key_userspace "$2"
   key_pyvenv "$3"
