@@ -30,6 +30,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _cil as cil
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _fcregex as fcregex
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_model as pm
 
 EXAMPLES_SHOWN = 3
@@ -102,6 +103,17 @@ def label_scope(path):
     if rest in TREE_SUFFIXES:
         return prefix
     return prefix[:prefix.rfind('/') + 1] if '/' in prefix else ''
+
+
+def reaches(path, scope, expression):
+    """Whether the file-context expression ``path`` (its tree: ``scope``, :func:`label_scope`) can match a file
+    ``expression`` matches: every expression whose literal beginning lies in that tree, and one with a shorter literal
+    beginning (``/srv/[^/]+/\\.secret`` against ``/srv/acme(/.*)?``) when the two expressions have a path in common, or
+    when that cannot be read (:func:`_fcregex.intersects`)."""
+    prefix = pm.literal_prefix(expression)
+    if prefix.startswith(scope):
+        return True
+    return scope.startswith(prefix) and fcregex.intersects(path, expression) is not False
 
 
 class Transaction(object):
@@ -503,7 +515,7 @@ class Judge(object):
         exposed = self._exposes(access)
         covered = []
         for expression, old_type in self.model.file_contexts:
-            if old_type != new_type and pm.literal_prefix(expression).startswith(scope) and exposed(old_type):
+            if old_type != new_type and reaches(path, scope, expression) and exposed(old_type):
                 covered.append('%s (%s, %s)' % (expression, old_type, self.protection(old_type)))
         defaults = self._defaults.get(scope)
         if defaults is None:
@@ -529,7 +541,7 @@ class Judge(object):
                            'not judged, review it' % path)]
         covered = ['%s (%s, %s)' % (expression, old_type, self.protection(old_type))
                    for expression, old_type in self.model.file_contexts
-                   if pm.literal_prefix(expression).startswith(scope) and self.protection(old_type)]
+                   if reaches(path, scope, expression) and self.protection(old_type)]
         for probe, old_type in sorted((self._defaults.get(scope) or {}).items()):
             if self.protection(old_type):
                 covered.insert(0, '%s (now %s, %s)' % (probe, old_type, self.protection(old_type)))
@@ -636,7 +648,7 @@ class Judge(object):
                 for which in self._access_kinds(tclass, sorted(perms)):
                     for member in self.members(source):
                         found.add((which, member, via))
-        return sorted(found)
+        return sorted(found, key=lambda access: (access[0], access[1], access[2] or ''))
 
     @staticmethod
     def _access_kinds(tclass, perms):

@@ -168,6 +168,9 @@ CLASSES = [
      dict(te='require { type passwd_t; type etc_t; type user_home_t; class file create; }\n'
              'type_transition passwd_t etc_t:file user_home_t;\n'),
      'typetransition passwd_t etc_t file user_home_t', 'instead of what the policy protects'),
+    # the policy's /srv/([^/]*/)?www(/.*)? starts shorter than the new tree and still reaches /srv/fsitest/www
+    ('a protected context with a shorter literal beginning', dict(te=FSITEST_TE, fc='/srv/fsitest(/.*)? system_u:object_r:fsitest_t:s0\n'),
+     'filecon /srv/fsitest(/.*)? any fsitest_t', '/srv/([^/]*/)?www(/.*)?'),
 ]
 
 

@@ -353,3 +353,32 @@ def test_an_attribute_declared_in_one_module_and_filled_in_another():
     found = pv.judge(model(), [('a', '(typeattributeset acme_attr (ntpd_t))'),
                                ('b', '(typeattribute acme_attr)(allow acme_attr self (capability (sys_module)))')])
     assert [f['rule'] for f in found['b']] == ['allow acme_attr self:capability sys_module'], found
+
+
+@pytest.mark.parametrize('protected, reached', [
+    ('/srv/[^/]+/\\.secret', True),          # a shorter literal beginning that reaches inside /srv/acme
+    ('/srv/([^/]*/)?secret(/.*)?', True),
+    ('/srv/(.*/)?\\.secret', True),
+    ('/srv/b[^/]*/\\.secret', False),        # /srv/b...: never inside /srv/acme
+    ('/srv/[^/]x', False),                    # two characters: never /srv/acme nor a path in it
+    ('/srv/[^/]+/\\1', True),                 # a back reference: not read, so it may reach
+])
+def test_a_protected_context_with_a_shorter_literal_beginning(protected, reached):
+    """The probe paths (the tree and one file in it) do not meet /srv/[^/]+/\\.secret: what the two expressions have
+    in common does."""
+    policy = model()
+    policy.file_contexts = list(FILE_CONTEXTS) + [(protected, 'shadow_t')]
+    for label in ('(system_u object_r fsx_t ((s0) (s0)))', '()'):
+        found = pv.judge(policy, [('a', WRITABLE + '(filecon "/srv/acme(/.*)?" any %s)' % label)])['a']
+        hit = [f for f in found if 'shadow_t' in f['reason']]
+        assert bool(hit) == reached, (label, found)
+        assert not hit or hit[0]['rule'].startswith('filecon /srv/acme(/.*)? any')
+
+
+def test_a_relabel_whose_type_the_same_domain_reaches_two_ways():
+    """staff_t writes the new type by the module's own rule and through the policy's xdg_config_type: one finding
+    (the two ways were compared as None and a name, which Python 3 cannot order: a TypeError)."""
+    found = verdict('(type fsx_t)(typeattributeset xdg_config_type (fsx_t))(allow staff_t fsx_t (file (write)))'
+                    '(filecon "/etc/shadow" file (system_u object_r fsx_t ((s0) (s0))))')
+    assert [rule for rule, dummy in found] == ['filecon /etc/shadow file fsx_t'], found
+    assert 'staff_t' in found[0][1] and 'shadow_t' in found[0][1]
