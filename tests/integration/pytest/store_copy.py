@@ -97,9 +97,28 @@ def hold_lock(lock, seconds):
     return proc
 
 
+def stored_checksum(root, name, priority):
+    """What a userspace before 3.4 (no ``semodule -m``) has for module ``name`` at ``priority``: the sha256 of the module
+    as installed (its ``hll`` file in the store, what ``semodule -E`` extracts), or None when it is not there."""
+    import bz2
+    path = os.path.join(store_dir(root), 'active', 'modules', str(priority), name, 'hll')
+    if not os.path.isfile(path):
+        return None
+    with open(path, 'rb') as handle:
+        data = handle.read()
+    try:
+        data = bz2.decompress(data)
+    except (OSError, ValueError):
+        pass  # stored uncompressed
+    return 'sha256:' + hashlib.sha256(data).hexdigest()
+
+
 def semodule_list(root):
-    """{name: (priority, kind, enabled, checksum)} of the highest priority of each module in ``root``."""
-    checksums = ['-m'] if semodule_has_checksum() else []  # none before 3.x: None
+    """{name: (priority, kind, enabled, checksum)} of the highest priority of each module in ``root``; before 3.4 (no
+    ``semodule -m``) the checksums of modules at priority 400 and above (the local ones) are the stored modules'
+    (:func:`stored_checksum`), the others None."""
+    listed = semodule_has_checksum()
+    checksums = ['-m'] if listed else []
     out = subprocess.run(['semodule', '-p', root, '-s', store_type(root), '-lfull'] + checksums, check=True,
                          capture_output=True, text=True,
                          env=dict(os.environ, LC_ALL='C')).stdout
@@ -109,6 +128,8 @@ def semodule_list(root):
         if len(fields) < 3:
             continue
         checksum = next((f for f in fields if f.startswith('sha256:')), None)
+        if not listed and int(fields[0]) >= 400:
+            checksum = stored_checksum(root, fields[1], fields[0])
         entry = (int(fields[0]), fields[2], 'disabled' not in fields, checksum)
         if fields[1] not in modules or modules[fields[1]][0] < entry[0]:
             modules[fields[1]] = entry

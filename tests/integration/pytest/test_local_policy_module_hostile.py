@@ -23,7 +23,7 @@ from module_helpers import run_module
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_plan
 from ansible_collections.fleetsec.selinux.plugins.modules import local_policy_module as lpm
 
-pytestmark = pytest.mark.lanes('el9')
+pytestmark = pytest.mark.lanes('el9', 'el8', 'el10')
 
 DEVEL_MAKEFILE = '/usr/share/selinux/devel/Makefile'
 TE_OK = """require { type ntpd_t; type user_home_t; class file { read open }; }

@@ -22,7 +22,7 @@ FC = os.path.join(SELINUX, TYPE or '-', 'contexts/files/file_contexts')
 HOME_TYPE = {'targeted': 'admin_home_t', 'default': 'user_home_t'}.get(TYPE)
 
 pytestmark = [
-    pytest.mark.lanes('debian', 'el9'),
+    pytest.mark.lanes('debian', 'el9', 'el8', 'el10'),
     pytest.mark.skipif(not POLICY or not os.path.exists(FC) or HOME_TYPE is None,
                        reason='needs a policy store with its binary policy and file contexts'),
 ]

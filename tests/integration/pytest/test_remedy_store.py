@@ -30,7 +30,7 @@ LOGIN = {'login': '%adm', 'seuser': 'user_u'}
 ACKNOWLEDGED = ['%adm', '/srv/fleetsec-mirror']
 
 pytestmark = [
-    pytest.mark.lanes('el9'),
+    pytest.mark.lanes('el9', 'el8', 'el10'),
     pytest.mark.skipif(
         not NAMESPACE_TOOLS or shutil.which('semanage') is None or shutil.which('seinfo') is None or os.geteuid() != 0,
         reason='needs root, unshare, semanage and seinfo'),
