@@ -12,10 +12,12 @@ its expression and the protected one have a path in common, however short their 
 :func:`intersects` answers that exactly for the expressions file contexts use (literals, escapes, ``.``, brackets with
 ranges and POSIX classes, groups, ``|``, the quantifiers ``* + ? {m,n}``), by searching the product of the two
 expressions' automata. Where dialects differ it takes every reading (``\\t`` is a tab or a ``t``; a ``\\`` in a bracket
-is an escape or itself); a zero-width assertion (``^ $ \\b``) counts as always true; a count over
-:data:`MAX_COUNT` as unbounded. So its answer is a superset: True whenever some dialect's matches meet. A construct it
-does not read (a back reference, ``(?``, ``\\x``, ``\\p``, a collating element), or an automaton of more than
-:data:`MAX_STATES` states, gives None: the caller counts that as "may meet".
+is an escape or itself); ``.`` matches a newline (libselinux compiles with ``PCRE2_DOTALL``), ``$`` a final newline
+or nothing, another zero-width assertion (``^ \\b``) nothing; a count over :data:`MAX_COUNT` is unbounded; a top-level
+``|`` is read as libselinux anchors it (``^A|B$``: A at the start only, B at the end only). So its answer is a
+superset: True whenever some dialect's matches meet. A construct it does not read (a back reference, ``(?``, ``\\x``,
+``\\p``, a collating element), or an automaton of more than :data:`MAX_STATES` states, gives None: the caller counts
+that as "may meet".
 
 Not part of the public API of the collection: may change without notice.
 """
@@ -86,7 +88,10 @@ POSIX_CLASSES = {
 CONTROL_ESCAPES = {'t': '\t', 'n': '\n', 'r': '\r', 'f': '\f', 'v': '\v', 'a': '\a', 'e': '\x1b'}
 ASSERTIONS = frozenset('bBAZzG')  # zero-width: counted as always true
 EVERY = [(0, MAX_CHAR)]
-DOT = _complement(_chars('\n'))
+DOT = EVERY  # libselinux compiles with PCRE2_DOTALL: . matches a newline too
+ANYTHING = ('rep', ('set', EVERY), 0, None)
+# $ (and the one libselinux appends) also matches before a final newline
+END = ('rep', ('set', _chars('\n')), 0, 1)
 
 
 def _escape_set(char):
@@ -112,10 +117,16 @@ class _Parser(object):
         return self.text[index] if index < len(self.text) else ''
 
     def parse(self):
+        """The tree of what libselinux matches: ``^EXPR$`` with no group around EXPR, so with a top-level ``|`` the
+        first branch is anchored at the start only, the last at the end only, the others nowhere."""
         tree = self.alternation()
         if self.pos != len(self.text):
             raise Unsupported('an unbalanced ) at %d' % self.pos)
-        return tree
+        if tree[0] == 'alt':
+            last = len(tree[1]) - 1
+            tree = ('alt', [('cat', ([ANYTHING] if index else []) + [branch] + ([ANYTHING] if index < last else []))
+                            for index, branch in enumerate(tree[1])])
+        return ('cat', [tree, END])
 
     def alternation(self):
         branches = [self.sequence()]
@@ -169,8 +180,10 @@ class _Parser(object):
             return ('set', self.bracket())
         if char == '.':
             return ('set', DOT)
-        if char in ('^', '$'):
+        if char == '^':
             return ('cat', [])
+        if char == '$':
+            return END
         if char == '\\':
             return self.escape()
         return ('set', _chars(char))

@@ -24,7 +24,14 @@ from ansible_collections.fleetsec.selinux.plugins.module_utils import _fcregex a
     ('/srv/a{40}', '/srv/' + 'a' * 50, True),       # a count over MAX_COUNT: unbounded, never a missed match
     ('/srv/x{', '/srv/x{', True),                    # not a bound: a literal {
     ('/srv/[^/]*', '/srv/a/b', False),
-    ('/srv/a|/etc/shadow', '/etc/shadow', True),     # the whole expression is anchored: either branch
+    ('/srv/a|/etc/shadow', '/etc/shadow', True),     # ^/srv/a|/etc/shadow$: either branch
+    ('/srv/a|/etc/x', '/srv/abc/def', True),         # the first branch is anchored at the start only
+    ('/srv/a|/etc/x', '/home/u/etc/x', True),        # the last at the end only
+    ('/srv/a|/x|/etc/y', '/home/x/z', True),         # the others nowhere
+    ('/srv/a|/etc/x', '/home/u/etc/y', False),
+    ('/etc/shado.', '/etc/shado\n', True),          # PCRE2_DOTALL: . matches a newline
+    ('/etc/shadow', '/etc/shadow\n', True),         # the final $ matches before a final newline
+    ('/etc/shadow', '/etc/shadow\n\n', False),
     ('/srv/[]a]', '/srv/]', True),                   # a ] first in a bracket is a member
     ('/srv/[a-]', '/srv/-', True),
     ('/srv/[[:digit:]]+', '/srv/12', True),

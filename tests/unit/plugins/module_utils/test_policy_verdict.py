@@ -362,6 +362,7 @@ def test_an_attribute_declared_in_one_module_and_filled_in_another():
     ('/srv/b[^/]*/\\.secret', False),        # /srv/b...: never inside /srv/acme
     ('/srv/[^/]x', False),                    # two characters: never /srv/acme nor a path in it
     ('/srv/[^/]+/\\1', True),                 # a back reference: not read, so it may reach
+    ('/nowhere|/srv/acme/y', True),             # a top-level |: libselinux reads ^/nowhere|/srv/acme/y$
 ])
 def test_a_protected_context_with_a_shorter_literal_beginning(protected, reached):
     """The probe paths (the tree and one file in it) do not meet /srv/[^/]+/\\.secret: what the two expressions have
