@@ -560,3 +560,34 @@ def save_checkpoint(module, path, state):
         raise SourceError('Directory of checkpoint %s does not exist.' % path)
     check_trusted_checkpoint(path)
     write_atomic(module, path, to_bytes(json.dumps(state, sort_keys=True, indent=1)), mode=0o600, tmpdir=module.tmpdir)
+
+
+class Checkpoint(object):
+    """The checkpoint of one capture: the state read before (None: none yet or no checkpoint), where reading
+    resumes, the state the capture reached, and its save (only when it moved)."""
+
+    def __init__(self, path):
+        self.path = path
+        self.old = load_checkpoint(path) if path else None
+        self.new = None
+
+    def after(self):
+        """The (time, serial) of the last event already seen, or None."""
+        return checkpoint_last_event(self.old)
+
+    def previous(self, source):
+        """The old state when it was written for ``source`` (its files resume where they stopped), else None."""
+        return self.old if self.old and self.old.get('source') == source else None
+
+    def advance(self, source, last_event, files):
+        """The state after this capture (never before the old one); nothing without a checkpoint path."""
+        if self.path:
+            events = [e for e in (last_event, self.after()) if e]
+            self.new = new_checkpoint(source, max(events) if events else None, files)
+
+    def save(self, module):
+        """Write the new state when it differs from the old one; True when written. The caller decides check mode."""
+        if self.new is None or same_checkpoint(self.old, self.new):
+            return False
+        save_checkpoint(module, self.path, self.new)
+        return True

@@ -415,159 +415,36 @@ remedies:
   sample: {relabel: 1, fcontext: 1, port: 1, boolean: 1, allow: 2, none: 0}
 '''
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.fleetsec.selinux.plugins.module_utils._avc_parse import Collector
-from ansible_collections.fleetsec.selinux.plugins.module_utils import _avc_sources as sources
-from ansible_collections.fleetsec.selinux.plugins.module_utils import _audit2why as a2w
-from ansible_collections.fleetsec.selinux.plugins.module_utils import _host_facts as facts
-from ansible_collections.fleetsec.selinux.plugins.module_utils import _remedy as remedy
+from ansible_collections.fleetsec.selinux.plugins.module_utils._avc_capture import capture
 from ansible_collections.fleetsec.selinux.plugins.module_utils._commands import CATALOGUE
-from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError, Runner
+from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Runner, finish
 
 
-def choose_source(params, runner, exists=None):
-    exists = exists or os.path.exists
-    source = params['source']
-    if source != 'auto':
-        return source
-    if params['paths']:
-        return 'file'
-    if exists(sources.DEFAULT_PATH):
-        return 'ausearch' if runner.has('ausearch') else 'file'
-    return 'journal'
+def argument_spec():
+    return dict(
+        source=dict(type='str', default='auto', choices=['auto', 'file', 'ausearch', 'journal']),
+        paths=dict(type='list', elements='path'),
+        include_rotated=dict(type='bool', default=True),
+        since=dict(type='str'),
+        checkpoint=dict(type='path'),
+        domains=dict(type='list', elements='str'),
+        exclude_domains=dict(type='list', elements='str'),
+        comms=dict(type='list', elements='str'),
+        tclasses=dict(type='list', elements='str'),
+        explain=dict(type='bool', default=False),
+        triage=dict(type='bool', default=False),
+        policy=dict(type='path'),
+    )
 
 
-def explain_policy(params):
-    """Policy file for audit2why -p (None: the loaded policy), refused up front when it is not a readable regular file."""
-    policy = params['policy']
-    if policy is None and not facts.selinux_active():
-        policy = facts.binary_policy()
-    if policy is not None:
-        try:
-            os.close(sources.open_regular(policy)[0])
-        except sources.NotReadable as e:
-            why = e.reason if e.errno is None else 'cannot be read: %s' % e.reason
-            raise sources.SourceError('policy %s %s; give the binary policy file (policy.N) for audit2why; '
-                                      'nothing was read.' % (policy, why))
-    return policy
-
-
-class Analysis(object):
-    """explain (audit2why) and triage (least-privilege remedies) of the collected denials; everything they need
-    is checked before any log is read."""
-
-    def __init__(self, runner, params):
-        self.runner = runner
-        self.explain = params['explain'] or params['triage']
-        self.triage = params['triage']
-        self.policy = explain_policy(params) if self.explain else None
-        if self.triage:
-            for name in ('sesearch', 'seinfo', 'matchpathcon'):
-                runner.path(name)  # CommandNotFound names the package
-            self.evidence = remedy.Evidence(runner, self.policy or facts.binary_policy(), live=facts.selinux_active())
-
-    def run(self, denials, lines):
-        """Add ``explanation`` (and ``remedy``) to each denial; returns the count of each remedy (None without
-        triage)."""
-        if self.explain and lines:
-            explained = a2w.explain(self.runner, lines, self.policy)
-            for denial, line in zip(denials, lines):
-                denial['explanation'] = explained[line]
-        if not self.triage:
-            return None
-        counts = dict((kind, 0) for kind in remedy.REMEDIES)
-        for denial in denials:
-            denial['remedy'] = remedy.triage(denial, self.evidence)
-            counts[denial['remedy']['remedy']] += 1
-        return counts
-
-
-def collect(module, runner, params, since):
-    """Read the chosen source from epoch ``since``; return (collector, source, new checkpoint state or None, old state)."""
-    state = sources.load_checkpoint(params['checkpoint']) if params['checkpoint'] else None
-    source = choose_source(params, runner)
-    collector = Collector(since=since, after=sources.checkpoint_last_event(state),
-                          domains=params['domains'], exclude_domains=params['exclude_domains'],
-                          comms=params['comms'], tclasses=params['tclasses'], per_object=params['triage'])
-    paths = params['paths'] or [sources.DEFAULT_PATH]
-    files = []
-    if source == 'file':
-        previous = state if state and state.get('source') == 'file' else None
-        files = sources.collect_files(paths, params['include_rotated'], collector, previous,
-                                      checkpointing=bool(params['checkpoint']), warn=module.warn)
-    elif source == 'ausearch':
-        keyword = params['since'] if params['since'] in ('boot', 'today', 'recent') else None
-        inputs = None
-        if params['paths']:
-            # ausearch -if finds "no matches" in a directory or an unreadable file, and waits forever on a FIFO
-            inputs = sources.readable_files(params['paths'], params['include_rotated'], warn=module.warn)
-        sources.collect_ausearch(runner, collector, keyword, inputs)
-    else:
-        sources.collect_journal(runner, collector, since)
-    new_state = None
-    if params['checkpoint']:
-        events = [e for e in (collector.last_event, sources.checkpoint_last_event(state)) if e]
-        last = max(events) if events else None
-        new_state = sources.new_checkpoint(source, last, files)
-    return collector, source, new_state, state
-
-
-def needing_rule(collector, denials):
-    """The lines of the triaged denials that only an allow rule fixes (remedy ``allow``), each with every permission
-    its (source, target, class) was denied in the capture: triage is per object, the kernel's log is not."""
-    keep = set(index for index, denial in enumerate(denials) if denial['remedy']['remedy'] == 'allow')
-    return collector.result_lines(keep=keep, widen=True)
+def run(module):
+    return capture(Runner(module, CATALOGUE), module.params), []
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            source=dict(type='str', default='auto', choices=['auto', 'file', 'ausearch', 'journal']),
-            paths=dict(type='list', elements='path'),
-            include_rotated=dict(type='bool', default=True),
-            since=dict(type='str'),
-            checkpoint=dict(type='path'),
-            domains=dict(type='list', elements='str'),
-            exclude_domains=dict(type='list', elements='str'),
-            comms=dict(type='list', elements='str'),
-            tclasses=dict(type='list', elements='str'),
-            explain=dict(type='bool', default=False),
-            triage=dict(type='bool', default=False),
-            policy=dict(type='path'),
-        ),
-        supports_check_mode=True,
-    )
-    params = module.params
-    runner = Runner(module, CATALOGUE)
-    try:
-        since = sources.since_to_epoch(params['since'])
-        analysis = Analysis(runner, params)
-        collector, source, new_state, old_state = collect(module, runner, params, since)
-        denials = collector.result_denials()
-        lines = collector.result_lines()
-        remedies = analysis.run(denials, lines)
-        allow_lines = needing_rule(collector, denials) if params['triage'] else list(lines)
-        checkpoint_updated = False
-        if new_state is not None and not module.check_mode and not sources.same_checkpoint(old_state, new_state):
-            sources.save_checkpoint(module, params['checkpoint'], new_state)
-            checkpoint_updated = True
-    except FleetsecError as err:
-        module.fail_json(**err.fail_kwargs())
-    module.exit_json(
-        changed=False,
-        denials=denials,
-        lines=lines,
-        allow_lines=allow_lines,
-        records=collector.records,
-        skipped_lines=collector.result_skipped(),
-        errors=collector.result_errors(),
-        checkpoint_updated=checkpoint_updated,
-        source=source,
-        remedies=remedies,
-    )
+    finish(AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True), run)
 
 
 if __name__ == '__main__':

@@ -13,6 +13,7 @@ from ansible.module_utils import basic
 
 from ansible_collections.fleetsec.selinux.plugins.modules import avc_collect
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _audit2why as a2w
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _avc_capture as avc_capture
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _host_facts as facts
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _avc_sources as sources
 
@@ -112,7 +113,7 @@ def triage_offline(monkeypatch, tmp_path):
     monkeypatch.setattr(facts, 'binary_policy', lambda: str(policy))
     monkeypatch.setattr(a2w, 'explain', lambda runner, lines, policy: dict((line, None) for line in lines))
     monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda self, name, *a, **k: '/usr/bin/' + name)
-    monkeypatch.setattr(avc_collect.remedy, 'Evidence', lambda *args, **kwargs: None)
+    monkeypatch.setattr(avc_capture.remedy, 'Evidence', lambda *args, **kwargs: None)
 
 
 def test_triage_keeps_for_the_module_only_the_lines_no_other_remedy_fixes(monkeypatch, tmp_path):
@@ -120,7 +121,7 @@ def test_triage_keeps_for_the_module_only_the_lines_no_other_remedy_fixes(monkey
     in Jinja before): a relabel, port or boolean remedy and a denial the policy allows now need no rule."""
     triage_offline(monkeypatch, tmp_path)
     chosen = {'file': 'allow', 'tcp_socket': 'port'}
-    monkeypatch.setattr(avc_collect.remedy, 'triage', lambda denial, evidence: {'remedy': chosen[denial['tclass']]})
+    monkeypatch.setattr(avc_capture.remedy, 'triage', lambda denial, evidence: {'remedy': chosen[denial['tclass']]})
     result, failed = run_module(monkeypatch, avc_collect.main, {
         'source': 'file', 'paths': [fixture('ntpd.log')], 'triage': True})
     assert not failed, result
@@ -143,7 +144,7 @@ def test_an_allow_line_gets_every_permission_its_type_was_denied_on_any_object(m
     log.write_bytes((avc.format(n=1, perms='open read', name='ntp.conf')
                      + avc.format(n=2, perms='read', name='secret.txt')).encode('ascii'))
     triage_offline(monkeypatch, tmp_path)
-    monkeypatch.setattr(avc_collect.remedy, 'triage', lambda denial, evidence: {
+    monkeypatch.setattr(avc_capture.remedy, 'triage', lambda denial, evidence: {
         'remedy': 'relabel' if denial['name'] == 'ntp.conf' else 'allow'})
     result, failed = run_module(monkeypatch, avc_collect.main, {'source': 'file', 'paths': [str(log)], 'triage': True})
     assert not failed, result
@@ -161,11 +162,11 @@ def test_auto_source_choice(monkeypatch):
         def has(self, name):
             return self._has
     params = {'source': 'auto', 'paths': None}
-    assert avc_collect.choose_source(params, R(True), exists=lambda p: True) == 'ausearch'
-    assert avc_collect.choose_source(params, R(False), exists=lambda p: True) == 'file'
-    assert avc_collect.choose_source(params, R(True), exists=lambda p: False) == 'journal'
-    assert avc_collect.choose_source(dict(params, paths=['/x']), R(True), exists=lambda p: True) == 'file'
-    assert avc_collect.choose_source(dict(params, source='journal'), R(True), exists=lambda p: True) == 'journal'
+    assert avc_capture.choose_source(params, R(True), exists=lambda p: True) == 'ausearch'
+    assert avc_capture.choose_source(params, R(False), exists=lambda p: True) == 'file'
+    assert avc_capture.choose_source(params, R(True), exists=lambda p: False) == 'journal'
+    assert avc_capture.choose_source(dict(params, paths=['/x']), R(True), exists=lambda p: True) == 'file'
+    assert avc_capture.choose_source(dict(params, source='journal'), R(True), exists=lambda p: True) == 'journal'
 
 
 def test_ausearch_source_through_the_runner(monkeypatch):
