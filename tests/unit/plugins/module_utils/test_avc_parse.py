@@ -10,9 +10,10 @@ import time
 
 import pytest
 
-from ansible_collections.fleetsec.selinux.plugins.module_utils._avc_parse import (
-    Collector, Malformed, canonical_line, encode_untrusted, iso_utc, parse_line, to_text_escaped,
+from ansible_collections.fleetsec.selinux.plugins.module_utils._avc_grammar import (
+    Malformed, encode_untrusted, iso_utc, parse_line, to_text_escaped,
 )
+from ansible_collections.fleetsec.selinux.plugins.module_utils._avc_parse import Collector, canonical_line
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'avc')
 
