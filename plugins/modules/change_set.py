@@ -142,9 +142,15 @@ known:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError, finish
+
+
+def run(module):
+    raise FleetsecError('fleetsec.selinux.change_set runs on the controller, through its action plugin.')
+
 
 def main():
-    module = AnsibleModule(argument_spec=dict(
+    finish(AnsibleModule(argument_spec=dict(
         state=dict(type='str', choices=['present', 'approved'], default='approved'),
         path=dict(type='path', required=True),
         digest=dict(type='str'),
@@ -153,8 +159,7 @@ def main():
         module=dict(type='dict'),
         policy=dict(type='dict'),
         acknowledged=dict(type='dict'),
-    ), supports_check_mode=True)
-    module.fail_json(msg='fleetsec.selinux.change_set runs on the controller, through its action plugin.')
+    ), supports_check_mode=True), run)
 
 
 if __name__ == '__main__':
