@@ -117,8 +117,40 @@ def _walk(exprs, dormant, where, out):
             out.append(Statement(keyword, args, dormant, where))
 
 
+MAX_DEPTH = 64  # deeper nesting is refused with a clear error (secilc's own limit is far lower in practice)
+
+
+def canonical(expr):
+    """``expr`` with every name as CIL resolves it: a quoted token is the name itself (``"shadow_t"`` is
+    ``shadow_t``), and one leading dot only says "in the global namespace" (``.shadow_t`` is ``shadow_t``). The
+    verdict compares names, so it must see the ones the compiler uses."""
+    if isinstance(expr, list):
+        out = [canonical(item) for item in expr]
+        if len(expr) == 6 and out[0] == 'typetransition':
+            out[4] = expr[4]  # the object's file name: a string, not a name (kept as written, quotes and all)
+        return out
+    if expr[:1] == '"' and '/' in expr:
+        return expr  # a path (filecon, genfscon): a string, not a name
+    name = unquote(expr)
+    if len(name) > 1 and name[0] == '.' and name[1] != '.':
+        name = name[1:]
+    return name
+
+
 def statements(text):
-    """Every statement of a CIL module, containers flattened (see the module docstring)."""
+    """Every statement of a CIL module, containers flattened (see the module docstring), names canonical
+    (:func:`canonical`)."""
+    exprs = parse(text)
+    _check_depth(exprs)
     out = []
-    _walk(parse(text), False, '', out)
+    _walk(canonical(exprs), False, '', out)
     return out
+
+
+def _check_depth(exprs):
+    todo = [(expr, 1) for expr in exprs if isinstance(expr, list)]
+    while todo:
+        expr, depth = todo.pop()
+        if depth > MAX_DEPTH:
+            raise CilSyntaxError('CIL text nested deeper than %d levels' % MAX_DEPTH)
+        todo.extend((item, depth + 1) for item in expr if isinstance(item, list))

@@ -15,7 +15,7 @@ expressions' automata. Where dialects differ it takes every reading (``\\t`` is 
 is an escape or itself); ``.`` matches a newline (libselinux compiles with ``PCRE2_DOTALL``), ``$`` a final newline
 or nothing, another zero-width assertion (``^ \\b``) nothing; a count over :data:`MAX_COUNT` is unbounded; a top-level
 ``|`` is read as libselinux anchors it (``^A|B$``: A at the start only, B at the end only). So its answer is a
-superset: True whenever some dialect's matches meet. A construct it does not read (a back reference, ``(?``, ``\\x``,
+superset: True whenever some dialect's matches meet. A construct it does not read (a back reference, ``(?``, a PCRE2 verb ``(*``, ``{,n}``, ``\\x``,
 ``\\p``, a collating element), or an automaton of more than :data:`MAX_STATES` states, gives None: the caller counts
 that as "may meet".
 
@@ -161,6 +161,8 @@ class _Parser(object):
         end = self.text.find('}', self.pos)
         body = self.text[self.pos + 1:end] if end > 0 else ''
         low, comma, high = body.partition(',')
+        if not low and comma and high.isdigit():
+            raise Unsupported('{,n}')  # a count from PCRE2 10.43 on, text before
         if not low.isdigit() or (high and not high.isdigit()):
             return None
         return int(low), (int(high) if high else (None if comma else int(low))), len(body) + 2
@@ -169,8 +171,8 @@ class _Parser(object):
         char = self.peek()
         self.pos += 1
         if char == '(':
-            if self.peek() == '?':
-                raise Unsupported('(?')
+            if self.peek() in ('?', '*'):
+                raise Unsupported('(' + self.peek())  # extensions, and PCRE2's verbs: (*ACCEPT) ends the match
             tree = self.alternation()
             if self.peek() != ')':
                 raise Unsupported('an unclosed (')

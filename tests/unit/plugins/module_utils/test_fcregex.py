@@ -48,7 +48,9 @@ from ansible_collections.fleetsec.selinux.plugins.module_utils import _fcregex a
     ('/srv/[[:nope:]]', '/srv/a', None),
     ('/srv/(a', '/srv/a', None),
     ('/srv/a)', '/srv/a', None),
-    ('/srv/((a{32}){32}){32}', '/srv/a', None),     # too large an automaton: not read, never a long search
+    ('/srv/((a{32}){32}){32}', '/srv/a', None),
+    ('/srv/acme/(*ACCEPT)', '/srv/acme/x', None),    # a PCRE2 verb: not read
+    ('/srv/a{,2}', '/srv/aa', None),                  # a count from PCRE2 10.43 on, text before     # too large an automaton: not read, never a long search
 ])
 def test_intersects(first, second, expected):
     for pair in ((first, second), (second, first)):  # the answer does not depend on the order

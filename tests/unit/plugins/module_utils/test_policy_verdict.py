@@ -383,3 +383,35 @@ def test_a_relabel_whose_type_the_same_domain_reaches_two_ways():
                     '(filecon "/etc/shadow" file (system_u object_r fsx_t ((s0) (s0))))')
     assert [rule for rule, dummy in found] == ['filecon /etc/shadow file fsx_t'], found
     assert 'staff_t' in found[0][1] and 'shadow_t' in found[0][1]
+
+
+@pytest.mark.parametrize('text, word', [
+    # CIL resolves a quoted token as the name itself
+    ('(allow ntpd_t "shadow_t" (file (write)))', 'shadow_t'),
+    ('(allow ntpd_t shadow_t ("file" ("write")))', 'shadow_t'),
+    ('(allow ntpd_t self (capability ("sys_module")))', 'sys_module'),
+    ('(allow ntpd_t security_t ("security" (setenforce)))', 'setenforce'),
+    # and a leading dot as "the global namespace": the same name
+    ('(allow ntpd_t .shadow_t (.file (write)))', 'shadow_t'),
+    ('(allow ntpd_t ntpd_t (.capability (sys_module)))', 'sys_module'),
+    ('("allow" ntpd_t shadow_t (file (write)))', 'shadow_t'),
+])
+def test_names_are_read_as_the_compiler_resolves_them(text, word):
+    found = verdict(text)
+    assert found and word in ' '.join(rule + ' ' + reason for rule, reason in found), found
+
+
+def test_a_pcre2_verb_in_a_file_context_counts_as_reaching():
+    """(*ACCEPT) ends the match where it stands: /srv/acme/(*ACCEPT) labels everything below /srv/acme/."""
+    policy = model()
+    policy.file_contexts = list(FILE_CONTEXTS) + [('/srv/[^/]+/\\.secret', 'shadow_t')]
+    found = pv.judge(policy, [('a', WRITABLE + '(filecon "/srv/acme/(*ACCEPT)" any (system_u object_r fsx_t '
+                                               '((s0) (s0))))')])['a']
+    assert any('shadow_t' in f['reason'] for f in found), found
+
+
+def test_deep_nesting_is_refused_clearly():
+    text = '(optional o ' * 200 + '(allow ntpd_t shadow_t (file (write)))' + ')' * 200
+    with pytest.raises(pv.cil.CilSyntaxError) as info:
+        pv.judge(model(), [('acme', text)])
+    assert 'nested deeper' in info.value.msg
