@@ -144,11 +144,12 @@ class _Parser(object):
     def repeat(self, tree):
         while True:
             char = self.peek()
+            bound = self._bound() if char == '{' else None
             if char in ('*', '+', '?'):
                 self.pos += 1
                 tree = ('rep', tree, 1 if char == '+' else 0, 1 if char == '?' else None)
-            elif char == '{' and self._bound() is not None:
-                low, high, length = self._bound()
+            elif bound is not None:
+                low, high, length = bound
                 self.pos += length
                 tree = ('rep', tree, min(low, MAX_COUNT), None if high is None or high > MAX_COUNT else high)
             else:

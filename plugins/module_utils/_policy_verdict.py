@@ -110,9 +110,9 @@ def reaches(path, scope, expression):
     ``expression`` matches: every expression whose literal beginning lies in that tree, and one with a shorter literal
     beginning (``/srv/[^/]+/\\.secret`` against ``/srv/acme(/.*)?``) when the two expressions have a path in common, or
     when that cannot be read (:func:`_fcregex.intersects`)."""
-    prefix = pm.literal_prefix(expression)
     if label_scope(expression) == '':  # a top-level alternation: its literal beginning bounds nothing
         return fcregex.intersects(path, expression) is not False
+    prefix = pm.literal_prefix(expression)
     if prefix.startswith(scope):
         return True
     return scope.startswith(prefix) and fcregex.intersects(path, expression) is not False

@@ -4,6 +4,7 @@
 its type, its commit number and digest, listing it, and running a module against it in a private mount namespace.
 A plain module (conftest.py holds only the pytest fixtures) so that the benchmarks import it too.
 """
+import bz2
 import hashlib
 import json
 import os
@@ -100,7 +101,6 @@ def hold_lock(lock, seconds):
 def stored_checksum(root, name, priority):
     """What a userspace before 3.4 (no ``semodule -m``) has for module ``name`` at ``priority``: the sha256 of the module
     as installed (its ``hll`` file in the store, what ``semodule -E`` extracts), or None when it is not there."""
-    import bz2
     path = os.path.join(store_dir(root), 'active', 'modules', str(priority), name, 'hll')
     if not os.path.isfile(path):
         return None
