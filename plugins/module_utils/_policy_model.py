@@ -294,8 +294,8 @@ def read_model(runner, policy, selinux_dir, policy_type, cache_dir=None, save=No
     """The :class:`PolicyModel` of the binary ``policy`` (file contexts from ``selinux_dir``).
 
     The facts are kept in ``cache_dir`` per checksum of the binary policy (any rebuild gives a new one): read from
-    there when this user's alone, else queried; ``save(path, bytes)`` writes them (None: not written, as in check
-    mode)."""
+    there when this user's alone, else queried; ``save(path, bytes)`` is handed the facts to keep (None: not kept, as
+    in check mode); :func:`prune_facts` then removes those of older policies."""
     facts_data, cache = None, None
     if cache_dir:
         digest = hashlib.sha256(read_regular(policy) or b'').hexdigest()
@@ -305,12 +305,17 @@ def read_model(runner, policy, selinux_dir, policy_type, cache_dir=None, save=No
         facts_data = _queried_facts(runner, policy)
         if cache and save is not None and not os.path.lexists(cache):
             save(cache, to_bytes(json.dumps(dict(facts_data, format=MODEL_FORMAT), sort_keys=True)))
-            for name in os.listdir(cache_dir):  # the facts of policies built before are of no use any more
-                if name.startswith(CACHE_PREFIX) and os.path.join(cache_dir, name) != cache:
-                    os.unlink(os.path.join(cache_dir, name))
     base = os.path.join(selinux_dir, policy_type, 'contexts', 'files')
     return PolicyModel(facts_data, _file_contexts(base), rules_of=_rules_reader(runner, policy),
                        default_types=_label_reader(runner, os.path.join(base, 'file_contexts')))
+
+
+def prune_facts(cache):
+    """Remove the kept facts of policies built before ``cache``'s (of no use any more)."""
+    directory = os.path.dirname(cache)
+    for name in os.listdir(directory):
+        if name.startswith(CACHE_PREFIX) and os.path.join(directory, name) != cache:
+            os.unlink(os.path.join(directory, name))
 
 
 def _file_contexts(base):

@@ -478,79 +478,32 @@ msg:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError, Runner
+from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Runner, finish
 from ansible_collections.fleetsec.selinux.plugins.module_utils._commands import CATALOGUE
+from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_plan import run
+from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_request import SOURCE_KEYS, argument_spec, request
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_store import PolicyStore
-from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_plan import ENTRY_KEYS, Planner
 
 
-def _entry_spec(top_level):
-    spec = dict(
-        name=dict(type='str', required=not top_level),
-        state=dict(type='str', choices=['present', 'absent', 'enabled', 'disabled', 'generated']),
-        priority=dict(type='int'),
-        version=dict(type='str'),
-        denials=dict(type='list', elements='raw'),
-        accumulate=dict(type='bool'),
-        te=dict(type='str'),
-        fc=dict(type='str'),
-        src=dict(type='path'),
-        remote_src=dict(type='bool'),
-        pp=dict(type='path'),
-        cil=dict(type='path'),
-        refpolicy=dict(type='bool'),
-        force=dict(type='bool'),
-        allow_dangerous=dict(type='raw'),
-    )
-    spec['if'] = dict(type='str')
-    if top_level:
-        spec['name'] = dict(type='str')
-        spec['state']['default'] = 'present'
-        spec['priority']['default'] = 400
-        spec['remote_src']['default'] = False
-        spec['refpolicy']['default'] = False
-        spec['force']['default'] = False
-        spec['accumulate']['default'] = False
-    return spec
-
-
-SOURCES = ['denials', 'te', 'src', 'pp', 'cil']
-
-
-def main():
-    argument_spec = _entry_spec(top_level=True)
-    argument_spec.update(
-        modules=dict(type='list', elements='dict', options=_entry_spec(top_level=False),
-                     mutually_exclusive=[SOURCES]),
-        policy_root=dict(type='path'),
-        dest=dict(type='path'),
-    )
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        mutually_exclusive=[SOURCES, ['name', 'modules']],
-        required_one_of=[['name', 'modules']],
-        supports_check_mode=True,
-    )
+def _run(module):
     params = module.params
     if params['policy_root'] is not None and not params['policy_root'].strip():
         module.fail_json(msg='policy_root is empty (an unset variable?). Omit it to work on the live policy store, '
                              'or give the directory of an image root. Nothing was changed.')
-    runner = Runner(module, CATALOGUE)
-    try:
-        store = PolicyStore(module, runner, policy_root=params['policy_root'])
-        inherited = ('state', 'priority', 'refpolicy', 'force', 'allow_dangerous', 'remote_src', 'accumulate')
-        defaults = dict((key, params[key]) for key in inherited)
-        if params['modules'] is not None:
-            entries = [dict((k, e.get(k)) for k in ENTRY_KEYS) for e in params['modules']]
-        else:
-            entries = [dict((k, params.get(k)) for k in ENTRY_KEYS)]
-        planner = Planner(module, runner, store, defaults)
-        result = planner.run(entries, single=params['modules'] is None)
-    except FleetsecError as err:
-        module.fail_json(**err.fail_kwargs())
-    for warning in planner.warnings:
-        module.warn(warning)
-    module.exit_json(**result)
+    asked = request(params)
+    # state=generated decides and judges only: its runner refuses any command that would change the host
+    runner = Runner(module, CATALOGUE, check_mode=module.check_mode or asked[2])
+    return run(module, runner, PolicyStore(module, runner, policy_root=params['policy_root']), asked, params['priority'])
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argument_spec(),
+        mutually_exclusive=[list(SOURCE_KEYS), ['name', 'modules']],
+        required_one_of=[['name', 'modules']],
+        supports_check_mode=True,
+    )
+    finish(module, _run)
 
 
 if __name__ == '__main__':

@@ -20,7 +20,7 @@ import pytest
 from store_copy import store_type
 from module_helpers import run_module
 
-from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_plan
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_apply
 from ansible_collections.fleetsec.selinux.plugins.modules import local_policy_module as lpm
 
 pytestmark = pytest.mark.lanes('el9', 'el8', 'el10')
@@ -447,10 +447,10 @@ def test_kill_between_commit_and_record_converges_on_the_next_run(monkeypatch, p
     assert not failed, result
     changed = dict(first, te=TE_OK.replace('{ read open };', '{ read };'))
 
-    def killed(self, prep):
+    def killed(store, name, data):
         raise KeyboardInterrupt('killed after the commit, before the record')
     with monkeypatch.context() as patched:
-        patched.setattr(_policy_plan.Planner, '_write_record', killed)
+        patched.setattr(_policy_apply, 'write_record', killed)
         with pytest.raises(KeyboardInterrupt):
             run(patched, changed)
     # the store has the new module, the record still describes the old one: the next runs repair the record

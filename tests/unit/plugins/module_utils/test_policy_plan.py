@@ -9,7 +9,9 @@ import time
 
 import pytest
 
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_apply as apply_stage
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_plan as plan
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_context as source
 from ansible_collections.fleetsec.selinux.plugins.module_utils._commands import CATALOGUE
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_store import PolicyStore
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Runner
@@ -48,29 +50,39 @@ def make_planner(tmpdir, check_mode, headers):
         handle.write(u'SELINUXTYPE=default\n')
     module = FakeModule(str(tmpdir.mkdir('tmp')), check_mode)
     runner = Runner(module, CATALOGUE)
-    return plan.Planner(module, runner, PolicyStore(module, runner, policy_root=root), {}), module, root
+    return source.Context(module, runner, PolicyStore(module, runner, policy_root=root)), module, root
+
+
+def make_context(ctx):
+    """A new run's context on the same module and store (what one run read is not read again in it)."""
+    return source.Context(ctx.module, ctx.runner, ctx.store)
 
 
 @pytest.fixture
 def headers(tmpdir, monkeypatch):
     folder = tmpdir.mkdir('include')
     folder.join('x.if').write('interface(`x')
-    monkeypatch.setattr(plan, 'DEVEL_INCLUDE', str(folder))
+    monkeypatch.setattr(source, 'DEVEL_INCLUDE', str(folder))
     return folder
 
 
 def test_interface_info_is_generated_when_missing_and_reused_while_fresh(tmpdir, headers):
     planner, module, root = make_planner(tmpdir, False, headers)
     target = os.path.join(root, 'var/lib/fleetsec-selinux/interface_info')
+    made = planner.interface_info()
+    # planning writes only in its private directory; the apply stage keeps the file for the next runs
+    assert made.startswith(module.tmpdir) and not os.path.exists(target)
+    apply_stage.apply(planner, [], {})
+    planner = make_context(planner)
     assert planner.interface_info() == target
     assert module.calls[0][:3] == ['/usr/bin/sepolgen-ifgen', '-p', os.path.join(root, 'etc/selinux/default/policy/policy.33')]
     assert oct(os.stat(target).st_mode & 0o777) in ('0600', '0o600')
-    planner._iface = None
+    planner = make_context(planner)
     assert planner.interface_info() == target and len(module.calls) == 1
     # headers newer than the interface info: regenerate
     later = time.time() + 100
     os.utime(str(headers.join('x.if')), (later, later))
-    planner._iface = None
+    planner = make_context(planner)
     planner.interface_info()
     assert len(module.calls) == 2
 

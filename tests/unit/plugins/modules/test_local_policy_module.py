@@ -283,9 +283,9 @@ class Script(object):
         assert text == TMP_RE.sub('{TMP}', step['cmd']).replace(self.root, '{ROOT}'), text
         if 'stdin' in step:
             assert kwargs.get('data') == step['stdin']
-        if step.get('rc', 0) == 0 and args[0] == 'semodule_package':
+        if step.get('rc', 0) == 0 and args[0] in ('semodule_package', 'sepolgen-ifgen'):
             with io.open(args[args.index('-o') + 1], 'wb') as handle:
-                handle.write(b'PP')
+                handle.write(b'PP' if args[0] == 'semodule_package' else b'IFACE')
         return step.get('rc', 0), step.get('out', ''), step.get('err', '')
 
 
@@ -571,6 +571,31 @@ def test_generated_judges_the_module_and_installs_nothing(monkeypatch, root):
                              'need a policy rebuild')
     assert result['rules'] == ['allow ntpd_t user_home_t:file read;'] and result['modules'][0]['changed'] is False
     assert not os.path.exists(os.path.join(root, 'var/lib/fleetsec-selinux'))
+
+
+@pytest.mark.parametrize('state, check_mode', [('generated', False), ('present', True), ('present', False)])
+def test_interface_information_is_kept_only_by_a_run_that_applies(monkeypatch, root, state, check_mode):
+    """audit2allow -R's interface information is regenerated in the run's private directory; only the apply stage
+    keeps it in the state directory: state=generated and check mode leave the host as it was."""
+    # (the comparison reads --interface-info=PATH as {TMP}/...)
+    audit2allow = {'cmd': 'audit2allow -R {TMP}/interface_info -m acme -p '
+                          '{ROOT}/etc/selinux/default/policy/policy.33', 'out': 'GENERATED', 'stdin': AVC + '\n'}
+    commands = generate_commands([AVC], install=state == 'present' and not check_mode)
+    commands[len(CLASSES)] = audit2allow
+    commands.insert(len(CLASSES), {'cmd': 'sepolgen-ifgen -p {ROOT}/etc/selinux/default/policy/policy.33 -o '
+                                          '{TMP}/interface_info'})
+    case = {'args': {'name': 'acme', 'denials': [AVC], 'version': '1.0', 'state': state, 'refpolicy': True},
+            'check_mode': check_mode, 'commands': commands}
+    case, script, result, failed = run_case(monkeypatch, root, case)
+    assert not failed, result
+    assert script.commands == []
+    kept = os.path.join(root, 'var/lib/fleetsec-selinux/interface_info')
+    if state == 'present' and not check_mode:
+        with io.open(kept, 'rb') as handle:
+            assert handle.read() == b'IFACE'
+        assert oct(os.stat(kept).st_mode & 0o777) in ('0600', '0o600')
+    else:
+        assert not os.path.exists(os.path.join(root, 'var/lib/fleetsec-selinux'))
 
 
 @pytest.mark.parametrize('args, message', [

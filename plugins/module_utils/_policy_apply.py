@@ -1,0 +1,99 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetsec.selinux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""PRIVATE: the last stage of local_policy_module, and the only one that writes: :func:`apply`.
+
+The store's transaction (one ``semodule`` call for every module), the records, and what is worth keeping for the
+next run (interface information, the policy's facts). Check mode and state=generated never call it.
+
+Not part of the public API of the collection: may change without notice.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import os
+
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_model as model
+from ansible_collections.fleetsec.selinux.plugins.module_utils._files import write_atomic
+from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_decide import record_data, record_stale, verbs
+from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_judgement import failing_well
+from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_request import PlanError
+from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError
+
+
+def apply(ctx, decisions, findings):
+    """Commit the transaction, write the records and keep the caches; return {module name: checksum now}.
+
+    ``findings``: {module name: findings} from the verdict, kept in each record."""
+    try:
+        operations = [op for d in decisions for op in d.operations]
+        installs = [d for d in decisions if 'install' in verbs(d)]
+        checksums = dict((d.source.entry.name, d.checksum) for d in decisions)
+        if operations:
+            ctx.store.check_record_writable([d.source.entry.name for d in decisions if d.source.entry.kind is not None])
+            failing_well(ctx, installs, lambda: ctx.store.commit(operations))
+            checksums.update(_checksums_after_commit(ctx, installs))
+        for decision in decisions:
+            _record(ctx, decision, checksums[decision.source.entry.name], findings[decision.source.entry.name])
+        return checksums
+    finally:
+        _keep(ctx)
+
+
+def _checksums_after_commit(ctx, installs):
+    """The store is listed again only when something cannot be known beforehand: the name inside a prebuilt
+    pp/cil, or a checksum the package could not be converted to (each listing costs ~0.4 s)."""
+    store, checksums = ctx.store, {}
+    if not any(d.source.entry.kind in ('pp', 'cil') or d.checksum is None for d in installs):
+        return checksums
+    store.modules(refresh=True)
+    for decision in installs:
+        entry = decision.source.entry
+        if store.entry(entry.name, entry.priority) is None:
+            raise PlanError("Module '%s' is not listed after installing %s: does the package declare another "
+                            "module name?" % (entry.name, os.path.basename(decision.package)))
+        checksums[entry.name] = store.installed_checksum(entry.name, entry.priority, ctx.workdir()) or decision.checksum
+    return checksums
+
+
+def _record(ctx, decision, checksum, findings):
+    """The record of what is installed now: written after a transaction, and for an adopted or unchanged module
+    whose record is missing or stale (no transaction needed); removed with the module."""
+    entry = decision.source.entry
+    if decision.source.skip:
+        return
+    if entry.state == 'absent':
+        if decision.operations:
+            ctx.store.remove_record(entry.name)
+    elif entry.kind is not None and (decision.operations or checksum is not None) \
+            and ('install' in verbs(decision) or 'remove' in verbs(decision) or record_stale(decision, checksum)):
+        write_record(ctx.store, entry.name, record_data(decision, checksum, findings))
+
+
+def write_record(store, name, data):
+    store.write_record(name, data)
+
+
+def _keep(ctx):
+    """Keep the interface information and the policy's facts for the next run (0700 folders, 0600 files). They
+    describe the policy read before the transaction, so they are kept whether or not it succeeded; a cache that
+    cannot be written is only a slower next run."""
+    ctx.settle()
+    for what, path, target in ctx.keep:
+        try:
+            ctx.store._ensure_dir(os.path.dirname(target))
+            os.chmod(path, 0o600)
+            ctx.module.atomic_move(path, target)
+            os.chmod(target, 0o600)
+        except (IOError, OSError, FleetsecError) as err:
+            ctx.warnings.append('The %s could not be kept in %s (%s): the next run makes it again.' % (what, target, err))
+    for path, data in ctx.caches:
+        try:
+            ctx.store.ensure_cache_dir()
+            write_atomic(ctx.module, path, data, mode=0o600, tmpdir=os.path.dirname(path))
+            model.prune_facts(path)
+        except (IOError, OSError, FleetsecError) as err:
+            ctx.warnings.append('The policy facts could not be kept in %s (%s): the next run reads them again.'
+                                % (path, err))

@@ -1,0 +1,139 @@
+# -*- coding: utf-8 -*-
+# Copyright: fleetsec.selinux contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""PRIVATE: the second stage of local_policy_module: each entry's source, generated or read and parsed ONCE.
+
+:func:`read` turns an :class:`~._policy_request.Entry` into a :class:`Source`: the final text with its header, its
+parsed statements, the text's own findings, the denials audit2allow left without a rule, boolean hints, the
+fingerprint and version. Nothing here writes outside the run's private directory: a regenerated interface file for
+``audit2allow -R`` is handed to the apply stage (``_policy_context.Context.keep``).
+
+Not part of the public API of the collection: may change without notice.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import os
+from collections import namedtuple
+
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_build as build
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_grants as grants
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_safety as safety
+from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_request import PlanError
+from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_store import read_bytes, sha256_bytes
+from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError
+
+Source = namedtuple('Source', ('entry', 'te', 'fc', 'iface', 'path', 'version', 'parsed', 'rules', 'findings',
+                               'dropped', 'booleans', 'denials', 'source_sha256', 'skip'))
+
+
+def bare(entry, **fields):
+    """A Source with nothing read yet (state=absent, enable/disable without a source, a prebuilt package)."""
+    values = dict(te=None, fc=entry.fc, iface=entry.iface, path=None, version=None, parsed=(), rules=(), findings=(),
+                  dropped=(), booleans=(), denials=None, source_sha256=None, skip=None)
+    values.update(fields)
+    return Source(entry=entry, **values)
+
+
+def read(ctx, entry, record):
+    """The :class:`Source` of ``entry``; ``record`` is the module's record (read once by the caller)."""
+    if entry.state == 'absent' or entry.kind is None:
+        return bare(entry)
+    if entry.kind in ('pp', 'cil'):
+        return _package(entry)
+    generated = denials = None
+    if entry.kind == 'denials':
+        denials = build.denial_lines(entry.source)
+        if entry.accumulate:
+            denials = sorted(set(build.denial_lines((record or {}).get('denials') or []) + denials))
+        generated = _generate(ctx, entry, denials)
+        te = generated[0]
+    elif entry.kind == 'src':
+        te, entry = _read_src(entry)
+    else:
+        te = entry.source
+    return _text(ctx, entry, te, denials, generated)
+
+
+def _package(entry):
+    path = entry.source
+    if not os.path.isfile(path):
+        raise PlanError("Module '%s': %s file %s does not exist on the target." % (entry.name, entry.kind, path))
+    data = read_bytes(path)
+    if entry.kind == 'pp':
+        declared = build.package_module_name(data)
+        if declared != entry.name:
+            raise PlanError("Module '%s': the package %s declares the module '%s', and semodule installs a "
+                            "package under the name it declares. Rebuild it as '%s' or pass name: %s. Nothing "
+                            "was changed." % (entry.name, path, declared, entry.name, declared))
+    return bare(entry, path=path, version=entry.version,
+                source_sha256=build.sha256_text(entry.kind, sha256_bytes(data)))
+
+
+def _generate(ctx, entry, denials):
+    """audit2allow's module for the denials of the classes the policy defines: (te, stderr, lines, unknown)."""
+    classes = ctx.defined_classes()
+    lines, unknown = build.split_undefined_classes(denials, classes) if classes else (denials, [])
+    iface = ctx.interface_info() if entry.refpolicy else None
+    te, stderr = build.generate(ctx.runner, entry.name, lines, policy_file=ctx.policy_file_for_audit2allow(),
+                                refpolicy=entry.refpolicy, interface_info=iface)
+    return te, stderr, lines, unknown
+
+
+def _read_src(entry):
+    if not os.path.isfile(entry.source):
+        raise PlanError("Module '%s': src %s does not exist on the target (remote_src=true)."
+                        % (entry.name, entry.source))
+    if not entry.fc:
+        sibling = os.path.splitext(entry.source)[0] + '.fc'
+        if os.path.isfile(sibling):
+            entry = entry._replace(fc=build.read_file_text(sibling))
+    return build.read_file_text(entry.source), entry
+
+
+def _explain_dropped(ctx, dropped):
+    """Name what the policy does not define (user, role, type, MLS level) in the reason of each dropped denial
+    that audit2allow left without a rule and without a word; explaining is a courtesy, never a failure."""
+    vague = [d for d in dropped if d['reason'] == build.GENERIC_DROP]
+    if not vague or not ctx.runner.has('seinfo'):
+        return
+    try:
+        defined = grants.defined_names(ctx.runner, ctx.store.policy_file())
+    except FleetsecError:
+        return
+    for item in vague:
+        problems = []
+        for context in build.denial_contexts(item['line']) or ():
+            problems.extend(p for p in grants.context_problems(context, defined) if p not in problems)
+        if problems:
+            item['reason'] = 'not defined in the policy: %s' % ', '.join(problems)
+
+
+def _text(ctx, entry, te, denials, generated):
+    """Header, version, the one parse, the text's findings; for generated text, what was dropped and why."""
+    if build.is_refpolicy_source(te) or entry.iface:
+        build.check_m4_safe(entry.name, te, entry.fc, entry.iface)
+    version = entry.version or build.derive_version(te, entry.fc, entry.iface)
+    text = build.set_header(te, entry.name, version)
+    parsed = tuple(build.parse_te(text))
+    dropped, booleans = [], []
+    if generated is not None:
+        dummy, stderr, lines, unknown = generated
+        dropped = unknown + build.uncovered_denials(lines, list(parsed), stderr)
+        _explain_dropped(ctx, dropped)
+        booleans = build.boolean_hints(te)
+        if not parsed and not dropped:
+            raise PlanError("Module '%s': no AVC denial found in denials (%d lines)." % (entry.name, len(lines)))
+    source = bare(entry, te=text, version=version, parsed=parsed, rules=tuple(build.rule_texts(parsed)),
+                  dropped=tuple(dropped), booleans=tuple(booleans), denials=denials)
+    if not parsed and entry.kind == 'denials' and dropped and not ctx.single:
+        # in a batch, an entry with nothing to install must not sink the others: warn, install nothing for it
+        reasons = sorted(set(d['reason'] for d in dropped))
+        return source._replace(skip='every denial was dropped (%s)' % '; '.join(reasons))
+    if not parsed:
+        raise PlanError("Module '%s': the source holds no rule%s." % (
+            entry.name, ' (every denial was dropped: %s)' % dropped[0]['reason'] if dropped else ''))
+    return source._replace(findings=tuple(safety.analyse(list(parsed))),
+                           source_sha256=build.source_fingerprint(text, entry.fc, entry.iface))
