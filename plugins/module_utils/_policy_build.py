@@ -327,11 +327,24 @@ _RULE_KEYWORDS = ('allow', 'auditallow', 'dontaudit', 'neverallow', 'type_transi
 _CALL_RE = re.compile(r'^([A-Za-z_][A-Za-z0-9_]*)\((.*)\)\s*;?$', re.S)
 
 
+_SET_RE = re.compile(r'^(~)?\{([^{}]*)\}$')
+
+
+def split_set(field):
+    """Split a type/class/permission field of a rule (``x``, ``{ a b }``, ``~{ a }``, ``~x``, ``*``) into
+    (negated, [names]): the one reader of set fields for coverage and safety."""
+    field = field.strip()
+    match = _SET_RE.match(field)
+    if match:
+        return bool(match.group(1)), match.group(2).split()
+    if field.startswith('~'):
+        return True, [field[1:].strip()]
+    return False, [field]
+
+
 def _set_names(field):
-    field = field.strip().lstrip('~').strip()
-    if field.startswith('{'):
-        return field.strip('{}').split()
-    return [field]
+    """The names a field lists (its negation ignored: a generated rule never negates)."""
+    return split_set(field)[1]
 
 
 def _norm(field):

@@ -15,24 +15,9 @@ Not part of the public API of the collection: may change without notice.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import re
-
+from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_build import split_set as _names
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_model import permission_reason
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError
-
-
-_SET_RE = re.compile(r'^(~)?\{([^{}]*)\}$')
-
-
-def _names(field):
-    """Split a type/class/perm field (``x``, ``{ a b }``, ``~{ a }``, ``*``) into (negated, [names])."""
-    field = field.strip()
-    match = _SET_RE.match(field)
-    if match:
-        return bool(match.group(1)), match.group(2).split()
-    if field.startswith('~'):
-        return True, [field[1:].strip()]
-    return False, [field]
 
 
 def _finding(kind, source, target, tclass, perm, reason):
