@@ -23,8 +23,9 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 self="$here/$(basename "${BASH_SOURCE[0]}")"
-log() { printf '[vm-start] %s\n' "$*" >&2; }
-die() { printf '[vm-start] ERROR: %s\n' "$*" >&2; exit 1; }
+LOG_TAG=vm-start
+# shellcheck source=../lib.sh
+. "$here/../lib.sh"  # log, die
 
 # ---------------------------------------------------------------------------------------------
 # Supervisor (internal): runs QEMU in the foreground, restarts it when the guest rebooted.
