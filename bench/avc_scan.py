@@ -107,7 +107,7 @@ def generate(path, size, seed=1):
 
 def child_scan(path):
     """Runs in the child: import the collection and scan once; print JSON."""
-    sys.path.insert(0, os.path.join(REPO, 'build', 'collections'))
+    from fleetsec_testlib import store_copy  # noqa: F401  (this checkout's collection, importable)
     from ansible_collections.fleetsec.selinux.plugins.module_utils._avc_parse import Collector
     from ansible_collections.fleetsec.selinux.plugins.module_utils import _avc_sources as sources
     collector = Collector()

@@ -33,11 +33,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 FILES = os.path.join(HERE, 'fleet_files')
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(REPO, 'tests', 'integration', 'pytest'))
 
-import avc_scan  # noqa: E402  (the synthetic audit.log generator)
-import store_copy  # noqa: E402  (STORE_DIRS, the store check and the collections path of the store tests)
+import avc_scan  # noqa: E402  (the synthetic audit.log generator, next to this file)
+from fleetsec_testlib import store_copy  # noqa: E402  (STORE_DIRS, the store check, the collections path)
 
 REAL_DENIALS = os.path.join(REPO, 'molecule', 'container', 'files', 'avctest-audit.log')
 TARGET_PYTHON = '/usr/bin/python3'

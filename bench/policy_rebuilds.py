@@ -17,14 +17,12 @@ import tempfile
 import time
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
-sys.path.insert(0, os.path.join(REPO, 'tests', 'unit'))
-sys.path.insert(0, os.path.join(REPO, 'tests', 'integration', 'pytest'))
 
-import store_copy  # noqa: E402
-COLLECTIONS = store_copy.collections_path()  # build/collections -> this checkout, already on sys.path
+from fleetsec_testlib import store_copy  # noqa: E402
+COLLECTIONS = store_copy.collections_path()  # build/collections -> this checkout (store_copy made it importable)
 
 from ansible.module_utils import basic  # noqa: E402
-from module_helpers import run_module  # noqa: E402
+from fleetsec_testlib.module_helpers import run_module  # noqa: E402
 
 from ansible_collections.fleetsec.selinux.plugins.modules import local_policy_module as lpm  # noqa: E402
 

@@ -21,10 +21,9 @@ import tempfile
 import time
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
-sys.path.insert(0, os.path.join(REPO, 'tests', 'integration', 'pytest'))
 
-import store_copy  # noqa: E402
-from store_copy import commit_num  # noqa: E402
+from fleetsec_testlib import store_copy  # noqa: E402
+from fleetsec_testlib.store_copy import commit_num  # noqa: E402
 
 MODULE = os.path.join(REPO, 'plugins', 'modules', 'remedy.py')
 REMEDIES = [

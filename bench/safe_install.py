@@ -19,12 +19,10 @@ import tempfile
 import time
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(REPO, 'tests', 'integration', 'pytest'))
 
-import policy_rebuilds as harness  # noqa: E402  (in-process module runs, command log, warm-up)
+import policy_rebuilds as harness  # noqa: E402  (next to this file: in-process module runs, command log, warm-up)
 from remedy_transactions import fresh_root as copy_store  # noqa: E402
-import store_copy  # noqa: E402
+from fleetsec_testlib import store_copy  # noqa: E402
 
 TARGET_RATIO = 1.2
 TE = ('require { type ntpd_t; type user_home_t; class file { getattr open read }; }\n'

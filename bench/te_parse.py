@@ -12,9 +12,8 @@ import sys
 import time
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
-sys.path.insert(0, os.path.join(REPO, 'tests', 'integration', 'pytest'))
 
-import store_copy  # noqa: E402  (puts build/collections -> this checkout on sys.path)
+from fleetsec_testlib import store_copy  # noqa: E402  (makes build/collections -> this checkout importable)
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_build as build  # noqa: E402
 

@@ -86,11 +86,27 @@ make_target_env() {  # make_target_env DIR PYTHON REQUIREMENTS...  (pip --target
   echo "$sum" > "$dir/.fleetsec-stamp"
 }
 
+# The shared test library (tests/lib/fleetsec_testlib: store_copy, module_helpers) importable by every interpreter the
+# tests and the benchmarks run, with no sys.path edit in them: a .pth file in a venv's site-packages, a link in the
+# `site` folder of a target env (on PYTHONPATH, where .pth files are not read). Written on every run (cheap), so an
+# env made before the library gets it too.
+testlib_importable() {  # testlib_importable DIR
+  local dir=$1 site
+  if [ -x "$dir/bin/python" ]; then
+    site=$("$dir/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+    echo "$here/tests/lib" > "$site/fleetsec-testlib.pth"
+  elif [ -d "$dir/site" ]; then
+    ln -sfn "$here/tests/lib/fleetsec_testlib" "$dir/site/fleetsec_testlib"
+  fi
+}
+
 setup_venvs() {
+  local dir
   make_venv .venv "$PY311" tools/requirements-controller.txt
   make_venv .venv-compat "$PY311" tools/requirements-compat.txt
   make_target_env .venv-py27 "$PY27" 'pytest==4.6.11' 'mock==3.0.5'
   make_target_env .venv-py36 "$PY36" 'pytest==7.0.1'
+  for dir in .venv .venv-compat .venv-py27 .venv-py36; do testlib_importable "$dir"; done
 }
 
 setup_ansible_test() {

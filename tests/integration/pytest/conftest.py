@@ -20,7 +20,7 @@ import subprocess
 
 import pytest
 
-from store_copy import STORE_DIRS, STORE_ROOT, semodule_has_checksum, semodule_list, store_available, store_type
+from fleetsec_testlib.store_copy import STORE_DIRS, STORE_ROOT, semodule_has_checksum, semodule_list, store_available, store_type
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

@@ -18,7 +18,7 @@ import zlib
 
 import pytest
 
-from module_helpers import run_module
+from fleetsec_testlib.module_helpers import run_module
 
 from ansible_collections.fleetsec.selinux.plugins.modules import avc_collect
 

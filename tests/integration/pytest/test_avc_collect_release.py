@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from store_copy import STORE_ROOT, run_in_store_namespace
+from fleetsec_testlib.store_copy import STORE_ROOT, run_in_store_namespace
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
 AVC_COLLECT = os.path.join(REPO, 'plugins', 'modules', 'avc_collect.py')

@@ -14,8 +14,8 @@ import subprocess
 
 import pytest
 
-from store_copy import (NAMESPACE_TOOLS, commit_num, in_store_namespace, namespace_ok, run_in_store_namespace,
-                        store_digest)
+from fleetsec_testlib.store_copy import (NAMESPACE_TOOLS, commit_num, in_store_namespace, namespace_ok,
+                                         run_in_store_namespace, store_digest)
 from ansible_collections.fleetsec.selinux.plugins.module_utils._change_set import build, load
 from ansible_collections.fleetsec.selinux.plugins.module_utils._customisations import adopt_plan
 

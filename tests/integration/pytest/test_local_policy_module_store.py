@@ -16,8 +16,8 @@ import time
 
 import pytest
 
-from store_copy import commit_num, hold_lock, run_in_store_namespace, store_digest, store_type
-from module_helpers import run_module
+from fleetsec_testlib.store_copy import commit_num, hold_lock, run_in_store_namespace, store_digest, store_type
+from fleetsec_testlib.module_helpers import run_module
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_store
 from ansible_collections.fleetsec.selinux.plugins.modules import local_policy_module as lpm

@@ -29,7 +29,8 @@ import subprocess
 
 import pytest
 
-from store_copy import REPO, STORE_ROOT, commit_num, run_in_store_namespace, semodule_list, store_type
+from fleetsec_testlib.store_copy import (REPO, STORE_ROOT, commit_num, run_in_store_namespace, semodule_list,
+                                         store_type)
 
 pytestmark = pytest.mark.lanes('debian', 'el9')
 

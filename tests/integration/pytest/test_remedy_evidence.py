@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from store_copy import STORE_ROOT, store_type
+from fleetsec_testlib.store_copy import STORE_ROOT, store_type
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _host_facts as facts
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _remedy as rem

@@ -14,8 +14,8 @@ import subprocess
 
 import pytest
 
-from store_copy import (NAMESPACE_TOOLS, commit_num, in_store_namespace, namespace_ok, run_in_store_namespace,
-                        store_digest, store_type)
+from fleetsec_testlib.store_copy import (NAMESPACE_TOOLS, commit_num, in_store_namespace, namespace_ok,
+                                         run_in_store_namespace, store_digest, store_type)
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
 MODULE = os.path.join(REPO, 'plugins', 'modules', 'remedy.py')

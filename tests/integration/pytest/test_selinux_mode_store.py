@@ -13,7 +13,7 @@ import shutil
 
 import pytest
 
-from store_copy import NAMESPACE_TOOLS, namespace_ok, run_in_store_namespace
+from fleetsec_testlib.store_copy import NAMESPACE_TOOLS, namespace_ok, run_in_store_namespace
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
 MODULE = os.path.join(REPO, 'plugins', 'modules', 'selinux_mode.py')

@@ -131,7 +131,7 @@ needs_setools = pytest.mark.skipif(not (shutil.which('sesearch') and shutil.whic
 @needs_setools
 def test_triage_on_this_hosts_policy(monkeypatch, tmp_path):
     from ansible_collections.fleetsec.selinux.plugins.modules import avc_collect
-    from module_helpers import run_module
+    from fleetsec_testlib.module_helpers import run_module
     if facts.selinux_active():
         pytest.skip('SELinux is active here: the triage would read the running policy, not the one the test names')
     log = tmp_path / 'audit.log'
@@ -148,7 +148,7 @@ def test_triage_on_this_hosts_policy(monkeypatch, tmp_path):
 
 def test_triage_without_setools_fails_before_reading(monkeypatch, tmp_path):
     from ansible_collections.fleetsec.selinux.plugins.modules import avc_collect
-    from module_helpers import run_module
+    from fleetsec_testlib.module_helpers import run_module
     log = tmp_path / 'audit.log'
     log.write_text(TRIAGE_LOG)
     bare = tmp_path / 'bin'

@@ -17,7 +17,7 @@ from ansible_collections.fleetsec.selinux.plugins.module_utils import _avc_captu
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _host_facts as facts
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _avc_sources as sources
 
-from module_helpers import run_module
+from fleetsec_testlib.module_helpers import run_module
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'avc')
 KEYS = set(['changed', 'denials', 'lines', 'allow_lines', 'records', 'skipped_lines', 'errors', 'checkpoint_updated', 'source'])

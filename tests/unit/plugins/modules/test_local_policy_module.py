@@ -22,7 +22,7 @@ import pytest
 
 from ansible.module_utils import basic
 
-from module_helpers import run_module
+from fleetsec_testlib.module_helpers import run_module
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_store
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Runner

@@ -25,7 +25,7 @@ from ansible.module_utils import basic
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _selinux_state
 from ansible_collections.fleetsec.selinux.plugins.modules import selinux_mode
 
-from module_helpers import run_module
+from fleetsec_testlib.module_helpers import run_module
 
 
 RESULT_KEYS = set(['changed', 'runtime_before', 'runtime_after', 'config_before', 'config_after', 'policy',
