@@ -302,4 +302,5 @@ for s in "${steps[@]}"; do
   if grep -q '^PASSED' "$logdir/$s.result"; then npass=$((npass + 1)); else nfail=$((nfail + 1)); fi
 done
 echo "$npass passed, $nfail failed"
+echo "TOTAL ${SECONDS}s ${steps[*]}" >"$logdir/run.total"  # the wall clock of this run, for tools/timings.py
 [ $nfail -eq 0 ]
