@@ -37,7 +37,7 @@ check-records: setup  ## your own audit records through the collection on an EL 
 molecule: setup
 	tools/test.sh molecule molecule-container
 
-adversarial: setup  ## the hostile/faulty/concurrent input suites -> docs/adversarial.md (figures from the run)
+adversarial: setup  ## the hostile/faulty/concurrent input suites -> docs/dev/adversarial.md (figures from the run)
 	.venv/bin/python tools/adversarial-figures.py
 
 bench: setup     ## benchmarks -> BENCHMARKS.md

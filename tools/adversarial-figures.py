@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Run the adversarial (hostile, faulty and concurrent input) suites and write docs/adversarial.md from the run.
+"""Run the adversarial (hostile, faulty and concurrent input) suites and write docs/dev/adversarial.md from the run.
 
-Usage: .venv/bin/python tools/adversarial-figures.py [--out docs/adversarial.md] [pytest args...]
+Usage: .venv/bin/python tools/adversarial-figures.py [--out docs/dev/adversarial.md] [pytest args...]
 (`make adversarial`). Every figure in the page comes from the JUnit XML of this run: nothing is typed by hand.
 
 A case is one test (one parametrization). Its outcome is classified as:
@@ -64,7 +64,7 @@ def group_of(name):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--out', default=os.path.join(REPO, 'docs', 'adversarial.md'))
+    parser.add_argument('--out', default=os.path.join(REPO, 'docs', 'dev', 'adversarial.md'))
     args, pytest_args = parser.parse_known_args()
     os.makedirs(os.path.join(REPO, 'build'), exist_ok=True)
     rows = []

@@ -7,7 +7,7 @@ the whole run's wall clock). This tool reads them and rewrites what stands betwe
 ``<!-- timings:begin -->`` and ``<!-- timings:end -->`` of the document: the date, the commit, whether the caches were
 cold, a table (step, result, seconds) and the total. The figures are never copied by hand.
 
-    python3 tools/timings.py --caches cold [--logs build/test-logs] [--doc docs/testbed.md] [--total 42m47.823s]
+    python3 tools/timings.py --caches cold [--logs build/test-logs] [--doc docs/dev/testbed.md] [--total 42m47.823s]
                      [--date YYYY-MM-DD] [--commit SHA] [--command TEXT]
 
 --total: the run's wall clock (``real`` of ``time``: ``42m47.823s``, ``2567.8``, ``2567s``) when run.total is missing
@@ -128,7 +128,7 @@ def newest_date(logs):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('--logs', default=os.path.join(REPO, 'build', 'test-logs'))
-    parser.add_argument('--doc', default=os.path.join(REPO, 'docs', 'testbed.md'))
+    parser.add_argument('--doc', default=os.path.join(REPO, 'docs', 'dev', 'testbed.md'))
     parser.add_argument('--caches', required=True, choices=('cold', 'warm'),
                         help='cold: a clean clone with an empty FLEETSEC_CACHE and no container image')
     parser.add_argument('--total', help="the run's wall clock (real of time), when build/test-logs/run.total has none")
