@@ -82,7 +82,11 @@ el_matrix() {
   if [ -z "$store" ] || [ ! -f "$store/.complete" ]; then echo "store $name: build failed"; return 1; fi
   # the release's setools (its Python, its userspace's libsepol) and ausearch/aureport, first on PATH: every sesearch,
   # seinfo and ausearch a module runs is the release's (test_el_matrix.py checks the versions they print)
-  built=$(tools/el/build-setools.sh "$setools" "$userspace" "$pyver" | tail -1)
+  if [[ $setools == 3.* ]]; then   # setools 3 (EL7): C and autotools, no Python
+    built=$(tools/el/build-setools3.sh "$setools" "$userspace" | tail -1)
+  else
+    built=$(tools/el/build-setools.sh "$setools" "$userspace" "$pyver" | tail -1)
+  fi
   if [ -z "$built" ] || [ ! -f "$built/.complete" ]; then echo "setools $setools: build failed"; return 1; fi
   built=$(tools/el/build-audit.sh "$audit" | tail -1)
   if [ -z "$built" ] || [ ! -f "$built/.complete" ]; then echo "audit $audit: build failed"; return 1; fi

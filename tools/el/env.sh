@@ -9,6 +9,7 @@
 #
 # With --setools VERSION --python X.Y, the release's setools goes before it (seinfo, sesearch, sediff, sechecker:
 # tools/el/build-setools.sh VERSION USERSPACE X.Y, run by that Python in their own venv, which needs no PYTHONPATH);
+# setools 3 (EL7's 3.3.8) is tools/el/build-setools3.sh VERSION USERSPACE instead: C programs, --python does not apply;
 # with --audit VERSION, the release's ausearch and aureport (tools/el/build-audit.sh VERSION). Also exported then:
 # FLEETSEC_EL_SETOOLS / FLEETSEC_EL_SETOOLS_VERSION and FLEETSEC_EL_AUDIT / FLEETSEC_EL_AUDIT_VERSION (the folder
 # whose tools are first on PATH, and the version they must print).
@@ -29,6 +30,8 @@ here=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 . "$here/lib.sh"
 # shellcheck source=tools/el/setools-audit-lib.sh
 . "$here/setools-audit-lib.sh"
+# shellcheck source=tools/el/setools3-lib.sh
+. "$here/setools3-lib.sh"
 
 usage="usage: eval \"\$($0 VERSION [--setools VERSION --python X.Y] [--audit VERSION])\""
 [ $# -ge 1 ] || die "$usage"
@@ -46,7 +49,12 @@ done
 [ -z "$setools" ] || [ -n "$pyver" ] || die "--setools needs --python X.Y (the Python it is built with): $usage"
 
 first=()   # the tools' folders, in PATH order
-if [ -n "$setools" ]; then
+if [ -n "$setools" ] && [ "$(setools_generation "$setools")" = 3 ]; then
+  # setools 3 (EL7): C programs, no Python (--python is accepted and does not apply)
+  key_setools3 "$setools" "$version"   # -> setout setkey
+  [ -f "$setout/.complete" ] || die "setools $setools (userspace $version; key $setkey) is not built: run tools/el/build-setools3.sh $setools $version"
+  first+=("$setout/bin")
+elif [ -n "$setools" ]; then
   key_setools "$setools" "$version" "$pyver"   # -> setout setkey
   [ -f "$setout/.complete" ] || die "setools $setools (userspace $version, Python $pyver; key $setkey) is not built: run tools/el/build-setools.sh $setools $version $pyver"
   first+=("$setout/bin")

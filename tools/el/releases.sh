@@ -167,6 +167,21 @@ setools_4_5_1() {
   setools_tarball=setools-4.5.1.tar.gz
 }
 
+# EL7 (setools-console 3.3.8 throughout 7.x): setools 3, C and autotools, no Python (tools/el/build-setools3.sh
+# VERSION USERSPACE; the matrix's Python column does not apply), libqpol linked with the userspace's static libsepol.
+setools_3_3_8() {
+  setools_tarball=setools-3.3.8.tar.gz
+  # libsepol 2.4 renamed class_perm_node's `class` to `tclass` (what every setools 3 built against libsepol >= 2.4 needs).
+  # libsepol 2.5's policydb_read puts every type into its own attr_type_map entry (the type itself); libqpol's
+  # qpol_policy_build_attrs_from_map turns every non-empty entry into an attribute, so all 4793 types of the EL7
+  # policy became attributes (seinfo: "Types: 0  Attributes: 5051", `seinfo -t` empty): only entries that are not a
+  # declared type are attributes. (RHEL 7's seinfo counts the types; its exact patch is not in the vendor tree.)
+  setools_fixes=('libqpol/src/policy_define.c:s/\b(perm|cur_perms)->class = /\1->tclass = /'
+                 'libqpol/src/policy_extend.c:s/class_node->class;/class_node->tclass;/'
+                 'libqpol/src/syn_rule_query.c:s/(srcs->cur|node)->class\b/\1->tclass/g'
+                 'libqpol/src/policy_extend.c:s/^(\t\tcount = 0;)$/\1\n\t\tif (db->type_val_to_struct[i] \&\& db->type_val_to_struct[i]->flavor != TYPE_ATTRIB)\n\t\t\tcontinue;/')
+}
+
 # pyvenv_<major>_<minor>: the build venv of one pyenv Python (tools/el/setools-audit-lib.sh build_pyvenv): setools 4's
 # setup.py imports Cython and setuptools. Pinned, from the pip registry (the only network a build uses). Sets
 #   pip_req     a pip to install first (empty: ensurepip's)
@@ -204,6 +219,17 @@ audit_3_1_5() {
 audit_3_1_2() {
   audit_tarball=audit-userspace-3.1.2.tar.gz
   audit_configure=(--with-arm --with-aarch64 --with-io_uring)
+}
+
+# EL7 (audit-libs 2.8.5 in 7.8 and 7.9). The tarball's audit.spec configures no other machine's syscall tables, and
+# 2.8.5 has no io_uring names. GCC 12 defaults to -fno-common, which 2.8.5's ausearch and aureport predate (upstream
+# fixed the shared globals in 3.0).
+audit_2_8_5() {
+  audit_tarball=audit-userspace-2.8.5.tar.gz
+  audit_env=(CFLAGS="-O2 -fcommon")
+  # Linux 5.15 dropped <linux/ipx.h> from its headers (Debian 12's linux-libc-dev 6.1): auparse's one use of it, the
+  # sockaddr_ipx it prints as "{ fam=ipx lport=... ipx-net=... }", gets that header's struct, so the output is 2.8.5's
+  audit_fixes=('auparse/interpret.c:s|^#include <linux/ipx.h>$|struct sockaddr_ipx { unsigned short sipx_family; unsigned short sipx_port; unsigned int sipx_network; unsigned char sipx_node[6]; unsigned char sipx_type; unsigned char sipx_zero; };  /* <linux/ipx.h>, gone from Linux 5.15 headers */|')
 }
 
 # EL10 (4.0.x in 10.0).
