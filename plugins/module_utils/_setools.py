@@ -34,8 +34,9 @@ TOOLS = ('sesearch', 'seinfo')
 
 
 class Condition(namedtuple('Condition', ['expression', 'branch'])):
-    """The boolean expression guarding a rule (as setools prints it: infix in 4, postfix in 3) and the branch the
-    rule is in (True: it applies while the expression is true)."""
+    """The boolean expression guarding a rule, in setools 4's infix words whichever setools printed it (setools 3's
+    postfix is turned into them by :func:`infix`), and the branch the rule is in (True: it applies while the
+    expression is true)."""
     __slots__ = ()
 
     def boolean(self):
@@ -46,6 +47,47 @@ class Condition(namedtuple('Condition', ['expression', 'branch'])):
     def text(self):
         """``[ expression ]:True`` (setools 4's words, whichever setools printed it)."""
         return '[ %s ]:%s' % (self.expression, self.branch)
+
+
+# setools 4's operator precedences (setools/policyrep/boolcond.pxi, ConditionalOperator)
+_PRECEDENCE = {'!': 5, '||': 1, '&&': 3, '^': 2, '==': 4, '!=': 4}
+
+
+def _flat(items):
+    for item in items:
+        if isinstance(item, list):
+            for inner in _flat(item):
+                yield inner
+        else:
+            yield item
+
+
+def infix(postfix):
+    """setools 4's words for a conditional expression that setools 3 prints in postfix (libapol's
+    ``apol_cond_expr_render``: ``httpd_enable_cgi httpd_unified && httpd_builtin_scripting &&``): both print the
+    policy's one postfix node list, setools 4 through ConditionalExpression.__str__, done here the same way (the
+    operand popped first comes first, parentheses unless the previous operator binds tighter), which gives
+    ``( httpd_builtin_scripting && httpd_unified && httpd_enable_cgi )``. An expression that is no valid postfix is
+    returned as it is."""
+    stack, previous = [], _PRECEDENCE['!']
+    try:
+        for word in postfix.split():
+            if word not in _PRECEDENCE:
+                stack.append(word)
+            elif word == '!':
+                operand = stack.pop()
+                stack.append(['!', '(', operand, ')'] if isinstance(operand, list) else ['!', operand])
+                previous = _PRECEDENCE[word]
+            else:
+                first, second = stack.pop(), stack.pop()
+                if previous > _PRECEDENCE[word]:
+                    stack.append([first, word, second])
+                else:
+                    stack.append(['(', first, word, second, ')'])
+                previous = _PRECEDENCE[word]
+    except IndexError:
+        return postfix
+    return ' '.join(_flat(stack)) if len(stack) == 1 else postfix
 
 
 class Rule(namedtuple('Rule', ['kind', 'source', 'target', 'tclass', 'perms', 'condition'])):
@@ -67,8 +109,9 @@ def parse_rules(text):
     """The rules of ``sesearch`` output (setools 3 and 4) as a list of :class:`Rule`, in the order printed.
 
     setools 4: ``allow a_t b_t:file { read open }; [ bool ]:True``. setools 3: ``   allow a_t b_t : file { read
-    open } ;`` and, with ``-C``, ``ET allow ... ; [ bool ]`` where the second letter says whether the rule is in the
-    true list. Header lines and rules of other kinds (``allowxperm``, role rules) are skipped."""
+    open } ;`` and, with ``-C``, ``ET allow ... ; [ a b && ]`` where the second letter says whether the rule is in the
+    true list and the expression is postfix (turned into setools 4's infix words, :func:`infix`). Header lines and
+    rules of other kinds (``allowxperm``, role rules) are skipped."""
     rules = []
     for raw in to_text(text or '', errors='surrogate_or_strict').splitlines():
         line = raw.strip()
@@ -87,9 +130,20 @@ def parse_rules(text):
         if cond4:
             condition = Condition(cond4.group(1), cond4.group(2) == 'True')
         elif cond3:
-            condition = Condition(cond3.group(1), flags is None or flags.group(2) == 'T')
+            condition = Condition(infix(cond3.group(1)), flags is None or flags.group(2) == 'T')
         rules.append(Rule(kind, source, target, tclass, frozenset(perms.strip('{} ').split()), condition))
     return rules
+
+
+def asked_kinds(rules, kinds):
+    """``rules`` without the type rules that setools 3's ``-T`` answers beyond setools 4's: setools 3's ``-T``
+    (``--type``) searches type_transition, type_change and type_member rules, setools 4's ``-T`` (``--type_trans``)
+    type_transition rules only (``--type_change``/``--type_member`` are flags of their own)."""
+    if '-T' not in kinds:
+        return rules
+    wanted = set(['type_change'] if '--type_change' in kinds else []) | set(
+        ['type_member'] if '--type_member' in kinds else [])
+    return [rule for rule in rules if rule.kind not in ('type_change', 'type_member') or rule.kind in wanted]
 
 
 def rule_map(rules, kinds=('allow', 'type_transition')):
@@ -121,7 +175,8 @@ _USER4_RE = re.compile(r'^\s*user\s+(\S+)\s+roles\s+(?:\{([^}]*)\}|([^\s;]+))')
 
 def parse_users(text):
     """{SELinux user: set(roles)} of ``seinfo -u -x``: ``user staff_u roles { staff_r sysadm_r } level ...;``
-    (setools 4); a user line, then ``roles:`` and one role per deeper line (setools 3)."""
+    (setools 4); a user line, then ``roles:`` and one role per deeper line (setools 3). ``object_r``, which the
+    compiler gives every user and setools 3 lists, is left out as setools 4 leaves it out."""
     users, current, in_roles = {}, None, False
     for raw in to_text(text or '', errors='surrogate_or_strict').splitlines():
         match = _USER4_RE.match(raw)
@@ -142,7 +197,7 @@ def parse_users(text):
             in_roles = True
         elif ':' in word:
             in_roles = False  # "default level: s0", "range: s0 - s0:c0.c1023"
-        elif in_roles:
+        elif in_roles and word != 'object_r':
             users[current].add(word)
     return users
 
@@ -162,7 +217,8 @@ def parse_names(text):
 
 
 def parse_attributes(text):
-    """``seinfo -a -x`` output (setools 3 and 4) as {attribute: set(member types)}."""
+    """``seinfo -a -x`` output (setools 3 and 4) as {attribute: set(member types)}. An attribute without a member
+    is empty in both (setools 4 prints ``<empty attribute>`` under it, setools 3 nothing)."""
     attributes = {}
     current = None
     header_indent = None
@@ -183,7 +239,7 @@ def parse_attributes(text):
             attributes[current] = set()
             header_indent = indent
             continue
-        if current is not None:
+        if current is not None and line != '<empty attribute>':
             attributes[current].add(line.rstrip(',;'))
     return attributes
 
@@ -267,6 +323,22 @@ def class_blocks(text, keyword):
     return found
 
 
+def classes3(text):
+    """{class: set(permissions)} of setools 3's ``seinfo POLICY -c -x``: ``   file`` then one permission per deeper
+    line, its common's permissions among them (setools 3 has no ``--common``)."""
+    found, current = {}, None
+    for raw in to_text(text or '', errors='surrogate_or_strict').splitlines():
+        line = raw.expandtabs(8)
+        word = line.strip()
+        if not word or _HEADER_RE.match(word) or ' ' in word:
+            continue
+        if len(line) - len(line.lstrip()) <= 3:
+            current = found.setdefault(word, set())
+        elif current is not None:
+            current.add(word)
+    return found
+
+
 def search_args(generation=4, kinds=('-A',), source=None, target=None, tclass=None, perms=None, boolean=None,
                 direct=False, regex=False):
     """sesearch's arguments (without the policy) for a query, in the flags of setools ``generation`` (3 or 4).
@@ -331,7 +403,10 @@ class Policy(object):
         sesearch failed (as for ``-b`` with a name the policy does not have)."""
         def search():
             result = self.runner.run('sesearch', self.search_args(**query), check=check, what=what or 'rules')
-            return parse_rules(result.stdout) if result.rc == 0 else None
+            if result.rc != 0:
+                return None
+            rules = parse_rules(result.stdout)
+            return asked_kinds(rules, query.get('kinds', ('-A',))) if self.generation() < 4 else rules
         return self._once(('rules', tuple(sorted(query.items()))), search)
 
     def booleans(self, hint=None, what='booleans'):
@@ -360,9 +435,12 @@ class Policy(object):
             kind, self.path))))
 
     def classes(self):
-        """{class: set(permissions)}, the permissions of the class's common included."""
+        """{class: set(permissions)}, the permissions of the class's common included (setools 3 lists them with the
+        class's own and has no ``--common``: one ``seinfo -c -x``)."""
         def read():
             what = 'classes of %s' % self.path
+            if self.generation() < 4:
+                return classes3(self._seinfo(['-c', '-x'], what))
             commons = class_blocks(self._seinfo(['--common', '-x'], what), 'common')
             classes = class_blocks(self._seinfo(['-c', '-x'], what), 'class')
             return dict((name, perms | (commons[common][1] if common in commons else set()))

@@ -96,7 +96,8 @@ def test_interpreter_and_tools_are_the_release_ones():
 def test_setools_and_ausearch_are_the_release_ones():
     """Every sesearch, seinfo and ausearch a module runs in a matrix step is the release's own build (tools/el/env.sh
     --setools/--audit first on PATH): found in the release's folders, and printing the release's version (the host's
-    setools 4.4.1 and audit 3.0.9 would print theirs). setools runs on the release's Python."""
+    setools 4.4.1 and audit 3.0.9 would print theirs). setools 4 runs on the release's Python; setools 3 (EL7) is C,
+    with the release userspace's libselinux."""
     setools, audit = os.environ.get('FLEETSEC_EL_SETOOLS'), os.environ.get('FLEETSEC_EL_AUDIT')
     setools_version, audit_version = (os.environ.get('FLEETSEC_EL_SETOOLS_VERSION'),
                                       os.environ.get('FLEETSEC_EL_AUDIT_VERSION'))
@@ -109,12 +110,29 @@ def test_setools_and_ausearch_are_the_release_ones():
         assert found and found.startswith(folder + '/'), (tool, found, folder)
         proc = subprocess.run([tool, flag], capture_output=True, text=True, env=env, check=False)
         said[tool] = (proc.returncode, proc.stdout.strip())
-    assert said == {'sesearch': (0, setools_version), 'seinfo': (0, setools_version),
-                    'ausearch': (0, 'ausearch version %s' % audit_version),
-                    'aureport': (0, 'aureport version %s' % audit_version)}
-    # setools 4 (Python): its interpreter (the tools' #! line) is the release's Python, its package the release's build
+    if setools_version.startswith('3.'):
+        # setools 3 (EL7's setools-console): "sesearch 3.3.8" and a copyright line, as on RHEL 7
+        expected = dict((tool, (0, '%s %s\nCopyright (C) %s Tresys Technology, LLC' % (tool, setools_version, years)))
+                        for tool, years in (('sesearch', '2003-2009'), ('seinfo', '2003-2007')))
+    else:
+        expected = {'sesearch': (0, setools_version), 'seinfo': (0, setools_version)}
+    expected.update({'ausearch': (0, 'ausearch version %s' % audit_version),
+                     'aureport': (0, 'aureport version %s' % audit_version)})
+    assert said == expected
     with open(shutil.which('sesearch'), 'rb') as handle:
         first = handle.readline().decode('utf-8', 'replace')
+    if setools_version.startswith('3.'):
+        # setools 3: C programs, libqpol and libapol linked in (with the userspace's static libsepol), the release
+        # userspace's libselinux by their run path (nothing from the host's SELinux libraries)
+        userspace = os.environ.get('FLEETSEC_EL_USERSPACE')
+        assert first.startswith('\x7fELF') and userspace, first
+        for tool in ('sesearch', 'seinfo'):
+            libs = subprocess.run(['ldd', shutil.which(tool)], capture_output=True, text=True, env={}, check=True).stdout
+            selinux = [line.split() for line in libs.splitlines() if 'libselinux.so' in line]
+            assert len(selinux) == 1 and selinux[0][2].startswith(userspace + '/'), libs
+            assert not any(name in libs for name in ('libsepol', 'libqpol', 'libapol', 'python')), libs
+        return
+    # setools 4 (Python): its interpreter (the tools' #! line) is the release's Python, its package the release's build
     assert first.startswith('#!'), first
     interpreter = first[2:].split()[0]
     probe = subprocess.run([interpreter, '-Es', '-c', 'import sys, setools; print("%d.%d %s" % ('

@@ -87,8 +87,8 @@ def test_users_of_both_generations():
     three = ('\nUsers: 2\n   staff_u\n      default level: s0\n      range: s0 - s0:c0.c1023\n      roles:\n'
              '         object_r\n         staff_r\n         sysadm_r\n   user_u\n      default level: s0\n'
              '      range: s0\n      roles:\n         object_r\n         user_r\n')
-    assert st.parse_users(three) == {'staff_u': set(['object_r', 'staff_r', 'sysadm_r']),
-                                     'user_u': set(['object_r', 'user_r'])}
+    # object_r, which every user has, is left out as setools 4 leaves it out
+    assert st.parse_users(three) == {'staff_u': set(['staff_r', 'sysadm_r']), 'user_u': set(['user_r'])}
 
 
 def test_types_of_both_generations():
@@ -174,3 +174,120 @@ def test_setools3_policy_asks_with_its_own_flags(tmp_path):
     rules = st.Policy(runner, '/p').rules(source='httpd_t', tclass='file', direct=True)
     assert runner.calls[-1] == ('sesearch', ['-A', '-s', 'httpd_t', '-d', '-C', '-c', 'file', '/p'])
     assert rules[1].condition == st.Condition('httpd_enable_cgi', True)
+
+
+# Real output, captured on the project's EL7 store (RHEL 7.7's selinux-policy 3.13.1-252.el7_7.6 built with userspace
+# 2.5, policy.30): setools 3.3.8 as tools/el/build-setools3.sh builds it (`sesearch -A -T -C`, `seinfo POLICY -u -x`,
+# `-a -x`, `-c -x`) and, for the same policy file, the host's setools 4.4.1, whose answers the collection was written
+# against. Whole-policy comparison of the two (137,634 rules, 360 distinct conditions, 130 classes, 8 users, 258
+# attributes) gave the same answers once these were read alike.
+EL7_RULES3 = """Found 107512 semantic av rules:
+DT allow httpd_t httpd_sys_script_t : process transition ; [ httpd_enable_cgi httpd_unified && httpd_builtin_scripting && ]
+DT allow httpd_sys_script_t port_type : udp_socket recv_msg ; [ httpd_enable_cgi httpd_can_network_connect && ]
+
+Found 18239 semantic te rules:
+   type_change auditadm_t ajaxterm_devpts_t : chr_file user_devpts_t; 
+   type_transition postfix_smtp_t tmp_t : file postfix_smtp_tmp_t; 
+"""
+EL7_RULES4 = """allow httpd_t httpd_sys_script_t:process transition; [ ( httpd_builtin_scripting && httpd_unified && httpd_enable_cgi ) ]:True
+allow httpd_sys_script_t port_type:udp_socket recv_msg; [ httpd_can_network_connect && httpd_enable_cgi ]:True
+"""
+
+
+def test_setools3_conditions_read_in_setools4_words():
+    """setools 3 prints a condition in postfix, setools 4 in infix with the operands the other way round and
+    parentheses: the same rule must carry the same condition (it is shown to users, and compared)."""
+    three, four = st.parse_rules(EL7_RULES3), st.parse_rules(EL7_RULES4)
+    assert three[:2] == four
+    assert three[0].condition == st.Condition('( httpd_builtin_scripting && httpd_unified && httpd_enable_cgi )', True)
+    assert three[1].condition.text() == '[ httpd_can_network_connect && httpd_enable_cgi ]:True'
+    # the other operators, as setools 4's ConditionalExpression.__str__ renders the same postfix
+    assert st.infix('a !') == '! a'
+    assert st.infix('a b && !') == '! ( b && a )'
+    assert st.infix('a b || c &&') == '( c && b || a )'  # setools 4's words, parentheses and all
+    assert st.infix('a b == c ^') == 'c ^ b == a'
+    assert st.infix('a b') == 'a b' and st.infix('&&') == '&&'  # no valid postfix: as printed
+
+
+def test_setools3_type_rules_beyond_type_transition_are_not_answered_to_minus_T(tmp_path):
+    """setools 3's -T also answers type_change and type_member rules; setools 4's only type_transition rules."""
+    program = tmp_path / 'sesearch'
+    program.write_bytes(b'\x7fELF\x02\x01\x01')
+
+    class Runner(_Runner):
+        def run(self, name, args=(), check=True, what=None, hint=None):
+            self.calls.append((name, list(args)))
+            return _Result(EL7_RULES3)
+
+    rules = st.Policy(Runner(str(program)), '/p').rules(kinds=('-A', '-T'), source='auditadm_t')
+    assert sorted(rule.kind for rule in rules) == ['allow', 'allow', 'type_transition']
+    assert len(st.Policy(Runner(str(program)), '/p').rules(kinds=('-A',), source='auditadm_t')) == 4
+
+
+EL7_USERS3 = """
+Users: 8
+   sysadm_u
+      default level: s0
+      range: s0 - s0:c0.c1023
+      roles:
+         object_r
+         sysadm_r
+   system_u
+      default level: s0
+      range: s0 - s0:c0.c1023
+      roles:
+         object_r
+         system_r
+         unconfined_r
+"""
+EL7_USERS4 = """
+Users: 8
+   user sysadm_u roles sysadm_r level s0 range s0 - s0:c0.c1023;
+   user system_u roles { system_r unconfined_r } level s0 range s0 - s0:c0.c1023;
+"""
+
+
+def test_setools3_users_without_the_implicit_object_r():
+    assert st.parse_users(EL7_USERS3) == st.parse_users(EL7_USERS4) == {
+        'sysadm_u': set(['sysadm_r']), 'system_u': set(['system_r', 'unconfined_r'])}
+
+
+def test_an_empty_attribute_is_empty_in_both_generations():
+    three = '\nAttributes: 258\n   direct_run_init\n   polyparent\n      home_root_t\n'
+    four = ('\nType Attributes: 258\n   attribute direct_run_init;\n\t<empty attribute>\n   attribute polyparent;\n'
+            '\thome_root_t\n')
+    assert st.parse_attributes(three) == st.parse_attributes(four) == {
+        'direct_run_init': set(), 'polyparent': set(['home_root_t'])}
+
+
+EL7_CLASSES3 = """Object classes: 130
+   bluetooth_socket
+      map
+      append
+      bind
+   file
+      map
+      append
+      create
+      execute_no_trans
+      entrypoint
+"""
+
+
+def test_setools3_classes_from_one_seinfo_without_common(tmp_path):
+    """setools 3's seinfo has no --common ("seinfo: unrecognized option '--common'"): ``-c -x`` lists each class
+    with its common's permissions."""
+    program = tmp_path / 'sesearch'
+    program.write_bytes(b'\x7fELF\x02\x01\x01')
+
+    class Runner(_Runner):
+        def run(self, name, args=(), check=True, what=None, hint=None):
+            self.calls.append((name, list(args)))
+            assert '--common' not in args, 'setools 3: unrecognized option'
+            return _Result(EL7_CLASSES3)
+
+    runner = Runner(str(program))
+    assert st.Policy(runner, '/p').classes() == {
+        'bluetooth_socket': set(['map', 'append', 'bind']),
+        'file': set(['map', 'append', 'create', 'execute_no_trans', 'entrypoint'])}
+    assert runner.calls == [('seinfo', ['/p', '-c', '-x'])]
