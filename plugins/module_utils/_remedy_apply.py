@@ -33,7 +33,8 @@ from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_verdict i
 from ansible_collections.fleetsec.selinux.plugins.module_utils._remedy import (
     GENERIC_PORT_TYPES, REMEDIES, PolicyReader, parse_getsebool, port_label)
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_store import lock_held
-from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError
+from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import CommandFailed, FleetsecError
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _remedy_batch as batch
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _setools as setools
 from ansible_collections.fleetsec.selinux.plugins.module_utils._selinux_config import IDENTIFIER_RE
 
@@ -576,7 +577,7 @@ class RemedyPlan(object):
     file-context rule, whose new label check mode cannot read); ``new_targets``: the expressions of the file-context
     rules in ``lines``; ``changes`` in words; ``before``/``after`` for diff."""
     __slots__ = ('lines', 'relabel', 'pending', 'new_targets', 'changes', 'before', 'after', 'warnings', 'running',
-                 'subs', 'policy')
+                 'subs', 'policy', 'local')
 
     def __init__(self):
         self.lines, self.relabel, self.pending, self.changes, self.warnings = [], [], [], [], []
@@ -584,6 +585,7 @@ class RemedyPlan(object):
         self.running = {}   # booleans whose running value is set after the commit (their local setting went)
         self.subs = False   # whether the import changes equivalences (file_contexts.subs, written by semanage itself)
         self.policy = None  # the binary policy the transaction rewrites (its booleans are read after the commit)
+        self.local = None   # the local customisations planned from, when the batch deletes (read by then)
 
     @property
     def changed(self):
@@ -604,6 +606,8 @@ def plan(wanted, current, runner):
         raise RemedyError('Refused, nothing was changed: %s. Acknowledge what you mean to hand out by listing it '
                           'in allow_dangerous.' % '; '.join(refused), refused=refused)
     _plan_relabel(wanted, current, result, runner)
+    if any('-d' in line or '-D' in line for line in result.lines):
+        result.local = current.local()  # read for those lines already (no new run)
     return result
 
 
@@ -857,13 +861,18 @@ def act(plan_, runner, recursive, subs_path=None):
     then restorecon on the paths that need it; the paths restorecon changed.
 
     semanage writes equivalences to ``subs_path`` (file_contexts.subs) itself, outside libsemanage's transaction:
-    it is kept before the import and put back if the import fails, so a failed call changes nothing."""
+    it is kept before the import and put back if the import fails, so a failed call changes nothing. When the
+    import fails, the entry that breaks it is looked for in trials that are never committed (_remedy_batch)."""
     if plan_.lines:
         kept = _keep(subs_path) if plan_.subs else None
         try:
             runner.run_with_retry('semanage', ['import'], data='\n'.join(plan_.lines) + '\n', changes=True,
                                   retry_if=lock_held, what='the remedies (one transaction)',
                                   hint='Nothing was changed (one transaction).')
+        except CommandFailed as err:
+            _put_back(subs_path, kept)
+            raise batch.explain(plan_.lines, err, lambda lines: _trial(runner, lines, subs_path, kept),
+                                lambda: _unchanged(plan_, runner))
         except FleetsecError:
             _put_back(subs_path, kept)
             raise
@@ -875,6 +884,25 @@ def act(plan_, runner, recursive, subs_path=None):
                          hint='The policy changes of this run were committed before; run again to relabel' if plan_.lines
                          else None)
     return sorted(relabelled_paths(done.stdout))
+
+
+def _trial(runner, lines, subs_path, kept):
+    """One trial of the batch (never committed), the equivalence file put back after it as after the batch."""
+    try:
+        return batch.run_trial(runner, lines)
+    finally:
+        _put_back(subs_path, kept)
+
+
+def _unchanged(plan_, runner):
+    """Whether the local customisations are still those the plan was made from. Only a batch with deletions and other
+    lines can have been committed in part (semanage 3.6+ commits its deletions first); every deletion line was planned
+    from ``semanage export``, kept in ``plan_.local``."""
+    deletions = [line for line in plan_.lines if '-d' in line or '-D' in line]
+    if plan_.local is None or not deletions or len(deletions) == len(plan_.lines):
+        return True
+    return parse_export(runner.run('semanage', ['export'], what='local customisations after the failure').stdout) \
+        == plan_.local
 
 
 def _set_running(plan_, runner):

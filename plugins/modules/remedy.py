@@ -211,6 +211,12 @@ requirements:
   - restorecon (policycoreutils), for O(restorecon)
 notes:
   - One C(semanage import) is one libsemanage transaction - all of its changes are committed or none.
+  - When that transaction fails, nothing is applied and the entry that breaks it is looked for by halving the batch,
+    in trials that are never committed (C(semanage import -N) whose last line is one semanage refuses, so its
+    transaction ends before the commit) - about log2(n) trials for n entries. The failure names the entry (its index in
+    C(import_lines), returned with the failure, and the line as a JSON string) and semanage's reason for it.
+  - semanage 3.6 and later run the deletions of an import (every line containing C(-d) or C(-D)) in a transaction of
+    their own, committed before the other lines; a failed batch that mixes both is reported as such, not bisected.
   - The first transaction after the policy package was installed relinks every module (the EL spec removes the saved
     linked policy) - measured about 10 seconds on the EL9 targeted store, about 2 seconds each later.
 extends_documentation_fragment:
