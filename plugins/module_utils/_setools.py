@@ -54,12 +54,13 @@ _PRECEDENCE = {'!': 5, '||': 1, '&&': 3, '^': 2, '==': 4, '!=': 4}
 
 
 def _flat(items):
+    out = []
     for item in items:
         if isinstance(item, list):
-            for inner in _flat(item):
-                yield inner
+            out.extend(_flat(item))
         else:
-            yield item
+            out.append(item)
+    return out
 
 
 def infix(postfix):

@@ -181,14 +181,15 @@ def test_setools3_policy_asks_with_its_own_flags(tmp_path):
 # `-a -x`, `-c -x`) and, for the same policy file, the host's setools 4.4.1, whose answers the collection was written
 # against. Whole-policy comparison of the two (137,634 rules, 360 distinct conditions, 130 classes, 8 users, 258
 # attributes) gave the same answers once these were read alike.
-EL7_RULES3 = """Found 107512 semantic av rules:
-DT allow httpd_t httpd_sys_script_t : process transition ; [ httpd_enable_cgi httpd_unified && httpd_builtin_scripting && ]
-DT allow httpd_sys_script_t port_type : udp_socket recv_msg ; [ httpd_enable_cgi httpd_can_network_connect && ]
-
-Found 18239 semantic te rules:
-   type_change auditadm_t ajaxterm_devpts_t : chr_file user_devpts_t; 
-   type_transition postfix_smtp_t tmp_t : file postfix_smtp_tmp_t; 
-"""
+EL7_RULES3 = (  # (each te rule line really ends in a space)
+    'Found 107512 semantic av rules:\n'
+    'DT allow httpd_t httpd_sys_script_t : process transition ; '
+    '[ httpd_enable_cgi httpd_unified && httpd_builtin_scripting && ]\n'
+    'DT allow httpd_sys_script_t port_type : udp_socket recv_msg ; [ httpd_enable_cgi httpd_can_network_connect && ]\n'
+    '\n'
+    'Found 18239 semantic te rules:\n'
+    '   type_change auditadm_t ajaxterm_devpts_t : chr_file user_devpts_t; \n'
+    '   type_transition postfix_smtp_t tmp_t : file postfix_smtp_tmp_t; \n')
 EL7_RULES4 = """allow httpd_t httpd_sys_script_t:process transition; [ ( httpd_builtin_scripting && httpd_unified && httpd_enable_cgi ) ]:True
 allow httpd_sys_script_t port_type:udp_socket recv_msg; [ httpd_can_network_connect && httpd_enable_cgi ]:True
 """
