@@ -19,7 +19,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LOG_TAG=uml-start
-# shellcheck source=../lib.sh
+# shellcheck source=tools/lib.sh
 . "$here/../lib.sh"
 repo=$(cd "$here/../.." && pwd)
 run=$(mkdir -p "${1:-$repo/build/uml}" && cd "${1:-$repo/build/uml}" && pwd)

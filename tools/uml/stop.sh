@@ -6,7 +6,7 @@
 set -euo pipefail
 LOG_TAG=uml-stop
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=../lib.sh
+# shellcheck source=tools/lib.sh
 . "$here/../lib.sh"
 run=${1:-$here/../../build/uml}
 if [ ! -d "$run" ]; then log "nothing to stop ($run does not exist)"; exit 0; fi
