@@ -865,6 +865,9 @@ def act(plan_, runner, recursive, subs_path=None):
     import fails, the entry that breaks it is looked for in trials that are never committed (_remedy_batch)."""
     if plan_.lines:
         kept = _keep(subs_path) if plan_.subs else None
+        if batch.mixed(plan_.lines):
+            # semanage 3.6+ would commit the deletions before it meets a refused line: tried first, never committed
+            batch.preflight(plan_.lines, lambda lines: _trial(runner, lines, subs_path, kept))
         try:
             runner.run_with_retry('semanage', ['import'], data='\n'.join(plan_.lines) + '\n', changes=True,
                                   retry_if=lock_held, what='the remedies (one transaction)',

@@ -25,7 +25,9 @@ transaction of its own that is committed before the others run. A trial therefor
 equivalent ``-Nd``/``-ND`` (no ``-d`` in the line; ``-N`` changes nothing in a transaction that is never committed),
 so that every semanage runs the lines of a trial in their order, in one transaction ended by :data:`TRIAL_END`; a
 batch with ``-d`` or ``-D`` elsewhere in a line (a path such as /srv/app-data) is never tried, as such a trial
-could be committed there.
+could be committed there. And as semanage 3.6+ would commit the deletions of a batch that also has other lines before
+it meets a refused line, such a batch is tried once before it is run (:func:`preflight`): a refused entry is then
+found before anything is committed, on every release.
 
 Bisection: semanage stops at the first line it refuses, so "the first ``k`` lines pass" is monotone in ``k``; halving
 finds the first refused line in ceil(log2(n)) trials (one more when it is the last line, whose refusal the failed
@@ -77,11 +79,12 @@ def trial_text(lines):
     return '\n'.join(tried) + '\n'
 
 
-def bisect(lines, trial):
+def bisect(lines, trial, whole=None):
     """The first line of ``lines`` the batch fails at: ``(index, reason, trials)``, or ``(None, None, trials)`` when
     every line passes (the batch failed at its commit). ``trial(prefix)`` is None when every line of ``prefix``
-    passes, else semanage's reason for the first it refuses."""
-    low, high, reason, trials = 0, len(lines), None, 0
+    passes, else semanage's reason for the first it refuses; ``whole``: that reason for all of ``lines``, if a trial
+    gave it already."""
+    low, high, reason, trials = 0, len(lines), whole, 0
     # lines[:low] pass; lines[:high] fail with ``reason`` (the whole batch: proved by a trial only if it comes to that)
     while high - low > 1:
         middle = (low + high) // 2
@@ -97,6 +100,25 @@ def bisect(lines, trial):
         if reason is None:
             return None, None, trials
     return high - 1, reason, trials
+
+
+def mixed(lines):
+    """Whether semanage 3.6+ would split ``lines`` into two transactions (deletions first, committed on their own)."""
+    deletions = [line for line in lines if '-d' in line or '-D' in line]
+    return 0 < len(deletions) < len(lines)
+
+
+def preflight(lines, trial):
+    """Before a batch that semanage 3.6+ would split (:func:`mixed`): one trial of it, never committed. A refused
+    entry is found and raised (:class:`BatchError`) before anything is committed; a batch that cannot be tried
+    (``-d`` in its data, a held lock) goes on as before."""
+    try:
+        reason = trial(lines)
+    except (ValueError, Inconclusive):
+        return
+    if reason is not None:
+        raise _named(lines, trial, 'a trial of the remedies failed, before anything was committed', reason, {},
+                     whole=reason)
 
 
 def run_trial(runner, lines):
@@ -138,25 +160,29 @@ def explain(lines, batch_error, trial, unchanged):
                           '(semanage 3.6 and later commit the deletions of an import in a transaction of their own, '
                           'before the other lines): the entry that failed was not looked for; run again to see what is '
                           'left to do. semanage said: %s' % (head, _said(batch_error)), **details)
+    return _named(lines, trial, head, _said(batch_error), details)
+
+
+def _named(lines, trial, head, said, details, whole=None):
+    """The BatchError naming the entry :func:`bisect` finds, or saying why it was not found."""
     try:
-        index, reason, trials = bisect(lines, trial)
+        index, reason, trials = bisect(lines, trial, whole)
     except ValueError as err:
         return BatchError('%s: %s. Nothing was changed (one transaction). The entry that breaks it was not looked for: '
                           'the line %s contains -d or -D, which semanage 3.6 and later run in a transaction of their '
-                          'own, so a trial of it could be committed.' % (head, _said(batch_error), quoted(err.args[0])),
-                          **details)
+                          'own, so a trial of it could be committed.' % (head, said, quoted(err.args[0])), **details)
     except Inconclusive as err:
         return BatchError('%s: %s. Nothing was changed (one transaction). The entry that breaks it was not found: %s.'
-                          % (head, _said(batch_error), err), **details)
-    details['trials'] = trials
+                          % (head, said, err), **details)
+    details = dict(details, trials=trials + (whole is not None), import_lines=list(lines))
     if index is None:
         return BatchError('%s: %s. Nothing was changed (one transaction). Every one of its %d entries passes semanage '
                           'in a trial (%d trials, none committed): the transaction fails at its commit, as a whole.'
-                          % (head, _said(batch_error), len(lines), trials), **details)
+                          % (head, said, len(lines), trials), **details)
     details.update(failed_index=index, failed_line=lines[index], reason=reason)
-    return BatchError('semanage refuses entry %d of import_lines, %s: %s. Nothing was changed: the %d remedies are one '
-                      'transaction, none applied (found in %d trials that were never committed).'
-                      % (index, quoted(lines[index]), reason, len(lines), trials), **details)
+    return BatchError('semanage refuses entry %d of import_lines, %s: %s. Nothing was changed: none of the %d remedies '
+                      'was applied (the entry found in %d trials that were never committed).'
+                      % (index, quoted(lines[index]), reason, len(lines), details['trials']), **details)
 
 
 def _said(err):

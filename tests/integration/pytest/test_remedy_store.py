@@ -8,6 +8,7 @@ private mount namespace that sees the copy over /etc/selinux and /var/lib/selinu
 counted with libsemanage's own ``commit_num`` (one per committed transaction); "nothing changed" is the whole
 store's content, byte for byte.
 """
+import hashlib
 import os
 import shutil
 import subprocess
@@ -200,3 +201,87 @@ def test_triaged_denials_become_remedies(root, tmp_path):
                                                 'port -a -t http_port_t -p tcp 8089'], done
     again, rc = run(root, tmp_path, denials=denials)
     assert rc == 0 and not again['changed'], again
+
+
+def store_files(root):
+    """{path: sha256} of the store copy, but for what libsemanage leaves of a transaction that was never committed
+    (its sandbox ``STORE/tmp`` and ``var/lib/selinux/final``, removed by libsemanage at its next transaction) and lock
+    files."""
+    found = {}
+    for parent in ('etc/selinux', 'var/lib/selinux'):
+        for folder, dirs, files in os.walk(os.path.join(root, parent)):
+            rel = os.path.relpath(folder, root)
+            dirs[:] = [d for d in dirs if not (d == 'tmp' and os.path.isdir(os.path.join(folder, d, '..', 'active'))
+                                                or os.path.join(rel, d) == 'var/lib/selinux/final')]
+            for name in files:
+                path = os.path.join(folder, name)
+                if os.path.isfile(path) and not os.path.islink(path) and not name.endswith('.LOCK'):
+                    with open(path, 'rb') as handle:
+                        found[os.path.relpath(path, root)] = hashlib.sha256(handle.read()).hexdigest()
+    return found
+
+
+def local_listings(root):
+    """semanage's own listings of the local customisations (port, fcontext, login, boolean -l -C) and its export."""
+    out = {}
+    for kind in ('port', 'fcontext', 'login', 'boolean'):
+        out[kind] = subprocess.run(in_store_namespace(root, ['semanage', kind, '-l', '-C']), capture_output=True,
+                                   text=True, check=True).stdout
+    out['export'] = subprocess.run(in_store_namespace(root, ['semanage', 'export']), capture_output=True, text=True,
+                                   check=True).stdout
+    return out
+
+
+@pytest.mark.lanes('debian', 'el9')
+def test_a_batch_with_one_entry_semanage_refuses_names_it_and_applies_nothing(root, tmp_path):
+    """Seven good remedies and one semanage refuses (a login of a group this machine does not have: the plan cannot
+    know, semanage checks it): the batch fails, the entry is found by halving in trials that are never committed, the
+    error names it with semanage's reason, and the store is as before - its files (but for the sandbox libsemanage
+    leaves of any transaction that was not committed), its commit number and semanage's listings."""
+    bad = {'login': '%fleetsec_no_such_group', 'seuser': 'user_u'}
+    args = dict(booleans=PLAIN_BOOLEANS, ports=PORTS, fcontexts=FCONTEXTS,
+                logins=[LOGIN, bad, {'login': 'nobody', 'seuser': 'user_u'}], allow_dangerous=ACKNOWLEDGED)
+    files, commits, listed = store_files(root), commit_num(root), local_listings(root)
+
+    planned, rc = run(root, tmp_path, check_mode=True, **args)
+    assert rc == 0 and planned['changed'] and planned['transactions'] == 0, planned
+    lines = planned['import_lines']
+    assert len(lines) == 8 and lines[6] == "login -a -s user_u '%fleetsec_no_such_group'", lines
+    assert store_files(root) == files and commit_num(root) == commits, 'check mode changed the store'
+
+    failed, rc = run(root, tmp_path, **args)
+    assert rc != 0 and failed.get('failed'), failed
+    print(failed['msg'])
+    assert failed['msg'].startswith('semanage refuses entry 6 of import_lines, '
+                                    '"login -a -s user_u \'%fleetsec_no_such_group\'": ValueError: '), failed['msg']
+    assert 'fleetsec_no_such_group does not exist' in failed['reason'] and 'Nothing was changed' in failed['msg']
+    assert failed['failed_index'] == 6 and failed['import_lines'] == lines
+    assert failed['trials'] == 3, failed['trials']  # ceil(log2 8) halvings
+    assert commit_num(root) == commits and store_files(root) == files and local_listings(root) == listed
+
+    # without the refused entry: one transaction, as always (the abandoned sandboxes are no obstacle)
+    args['logins'] = [LOGIN, args['logins'][2]]
+    done, rc = run(root, tmp_path, **args)
+    assert rc == 0 and done['transactions'] == 1 and done['import_lines'] == lines[:6] + lines[7:], done
+    assert commit_num(root) == commits + 1
+
+
+@pytest.mark.lanes('debian', 'el9')
+def test_a_failed_batch_with_a_deletion_is_tried_before_anything_is_committed(root, tmp_path):
+    """A local port label removed and a refused login in one call. semanage 3.6 and later (EL9) would commit the
+    deletion in a transaction of its own before meeting the login (seen on the EL9 store before this was tried first):
+    such a batch is tried once before it runs, the trials spell the deletion -Nd, and the login is named with nothing
+    applied, on every release."""
+    done, rc = run(root, tmp_path, ports=[PORTS[0]])
+    assert rc == 0 and done['transactions'] == 1, done
+    args = dict(booleans=PLAIN_BOOLEANS[:1], ports=[dict(PORTS[0], state='absent')],
+                logins=[{'login': '%fleetsec_no_such_group', 'seuser': 'user_u'}])
+    files, commits, listed = store_files(root), commit_num(root), local_listings(root)
+    failed, rc = run(root, tmp_path, **args)
+    assert rc != 0 and failed['import_lines'] == ['boolean -m -1 httpd_can_network_connect', 'port -d -p tcp 8089',
+                                                  "login -a -s user_u '%fleetsec_no_such_group'"], failed
+    print(failed['msg'])
+    assert failed['msg'].startswith('semanage refuses entry 2 of import_lines, '), failed['msg']
+    assert failed['failed_index'] == 2 and failed['trials'] == 3, failed  # the whole batch, then 2 halvings
+    assert commit_num(root) == commits and store_files(root) == files and local_listings(root) == listed
+    assert '8089' in listed['port']  # the label the batch would have removed first is still there

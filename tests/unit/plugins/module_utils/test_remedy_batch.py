@@ -113,14 +113,31 @@ def test_a_batch_with_d_in_its_data_is_not_tried():
     assert len(semanage.imports) == 1 and 'was not looked for' in info.value.msg
 
 
-def test_a_failed_mixed_batch_that_changed_the_store_is_not_tried():
-    """semanage 3.6+ commits the deletions of an import before its other lines: what the plan was made from is gone."""
-    plan = plan_of(['boolean -D', "login -a -s user_u '%nogroup'"])
-    plan.local = ra.parse_export('boolean -m -1 httpd_can_network_connect\n')
-    semanage = FakeSemanage(refused=[plan.lines[1]])
+def test_a_batch_of_deletions_and_other_lines_is_tried_before_it_runs():
+    """semanage 3.6+ commits the deletions of an import before its other lines: a refused entry is found first."""
+    plan = plan_of(['boolean -D', 'boolean -m -1 httpd_can_network_connect', "login -a -s user_u '%nogroup'"])
+    semanage = FakeSemanage(refused=[plan.lines[2]])
     with pytest.raises(batch.BatchError) as info:
         ra.act(plan, semanage, False)
-    assert len(semanage.imports) == 1 and 'no longer those this run planned from' in info.value.msg
+    assert [args for args, dummy in semanage.imports] == [['import', '-N']] * 3  # the batch itself never ran
+    assert info.value.details['failed_index'] == 2 and info.value.details['trials'] == 3
+    assert semanage.imports[0][1] == ['boolean -ND', 'boolean -m -1 httpd_can_network_connect',
+                                      "login -a -s user_u '%nogroup'", batch.TRIAL_END]
+    # a batch that passes its trial runs as before, once
+    semanage = FakeSemanage()
+    ra.act(plan_of(plan.lines[:2]), semanage, False)
+    assert [args for args, dummy in semanage.imports] == [['import', '-N'], ['import']] and len(semanage.committed) == 1
+
+
+def test_a_failed_mixed_batch_that_changed_the_store_is_not_bisected():
+    """Every line passes its trial but the batch fails at its commit, after semanage 3.6+ committed the deletions:
+    what the plan was made from is gone, and the error says so."""
+    plan = plan_of(['boolean -D', 'boolean -m -1 httpd_can_network_connect'])
+    plan.local = ra.parse_export('boolean -m -1 nis_enabled\n')
+    semanage = FakeSemanage(commit_fails=True)
+    with pytest.raises(batch.BatchError) as info:
+        ra.act(plan, semanage, False)
+    assert len(semanage.imports) == 2 and 'no longer those this run planned from' in info.value.msg
 
 
 def test_the_equivalence_file_is_put_back_after_every_trial(tmp_path):
