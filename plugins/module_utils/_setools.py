@@ -285,7 +285,8 @@ def parse_types(text):
 
 def split_sections(text):
     """{heading: text} of a ``seinfo`` run that lists several components (headings such as ``Types: 5121`` start a
-    line; setools 3 indents them by a few spaces)."""
+    line; setools 3 indents them by a few spaces). setools 3's ``Constraints`` come back in setools 4's words
+    (:func:`constraints3`, with the run's ``Attributes`` when it listed them)."""
     sections, current = {}, None
     for line in to_text(text or '', errors='surrogate_or_strict').splitlines():
         match = re.match(r'^\s{0,3}([A-Z][A-Za-z ]+):\s*\d+\s*$', line)
@@ -293,7 +294,80 @@ def split_sections(text):
             current = sections.setdefault(match.group(1), [])
         elif current is not None:
             current.append(line)
-    return dict((name, '\n'.join(lines)) for name, lines in sections.items())
+    found = dict((name, '\n'.join(lines)) for name, lines in sections.items())
+    if _CONSTRAIN3_RE.search(found.get('Constraints', '')):
+        found['Constraints'] = constraints3(found['Constraints'], parse_attributes(found.get('Attributes', '')))
+    return found
+
+
+# setools 3's ``seinfo --constrain``: a head line ``constrain { file } { create relabelto  }`` (mlsconstrain, ...),
+# then the expression in postfix, every attribute expanded into its types: ``(  u1 u2 ==  t1 { a_t b_t } ==  || );``
+_CONSTRAIN3_RE = re.compile(r'^\s*(constrain|mlsconstrain|validatetrans|mlsvalidatetrans)\s+\{([^}]*)\}\s*'
+                            r'(?:\{([^}]*)\})?\s*$', re.M)
+# setools 4's words and precedences (setools/policyrep/constraint.pxi, ConstraintExpression.infix)
+_CONSTRAINT_WORDS = {'!': 'not', '&&': 'and', '||': 'or'}
+_CONSTRAINT_SYMBOLS = frozenset(['u1', 'u2', 'u3', 'r1', 'r2', 'r3', 't1', 't2', 't3', 'l1', 'l2', 'h1', 'h2'])
+_CONSTRAINT_PRECEDENCE = {'not': 4, 'and': 2, 'or': 1, '==': 3, '!=': 3, 'dom': 3, 'domby': 3, 'incomp': 3}
+
+
+def _constraint_names(types, by_members):
+    """The name(s) for a set of types setools 3 printed: the attribute whose members they are, every such attribute
+    when several have exactly these members (setools 3 does not say which one the policy names: all of them, so a
+    reader errs on the side of more names), else the types."""
+    names = sorted(by_members.get(frozenset(types), ())) or sorted(types)
+    return names[0] if len(names) == 1 else '{ %s }' % ' '.join(names)
+
+
+def constraint_infix(postfix, by_members=None):
+    """setools 4's infix words for one setools 3 constraint expression (the text between its parentheses), as
+    setools 4's ConstraintExpression.infix builds them from the same postfix: ``u1 u2 ==  t1 { a_t b_t } ==  ||``
+    -> ``u1 == u2 or ( t1 == NAME )``, NAME from ``by_members`` ({frozenset(members): [attributes]}, see
+    :func:`_constraint_names`). An expression that is no valid postfix is returned as it is."""
+    stack, previous = [], _CONSTRAINT_PRECEDENCE['not']
+    try:
+        for token in re.findall(r'\{[^}]*\}|\S+', postfix):
+            word = _CONSTRAINT_WORDS.get(token, token)
+            if word in _CONSTRAINT_SYMBOLS:
+                stack.append(word)
+            elif word not in _CONSTRAINT_PRECEDENCE:  # names: "{ a_t b_t }", or one name without braces
+                stack.append(_constraint_names(token.strip('{} ').split(), by_members or {}))
+            elif word == 'not':
+                stack.append(['not', '(', stack.pop(), ')'])
+            else:
+                second, first = stack.pop(), stack.pop()
+                if _CONSTRAINT_PRECEDENCE[word] < previous:
+                    stack.append([first, word, second])
+                else:
+                    stack.append(['(', first, word, second, ')'])
+            previous = _CONSTRAINT_PRECEDENCE[word] if word in _CONSTRAINT_PRECEDENCE else previous
+    except IndexError:
+        return postfix.strip()
+    return ' '.join(_flat(stack)) if len(stack) == 1 else postfix.strip()
+
+
+def constraints3(text, attributes=None):
+    """setools 3's ``seinfo --constrain`` text in setools 4's words, one line a class: ``constrain file { create
+    relabelto } (u1 == u2 or ( t1 == can_change_object_identity ));``. setools 3 prints every attribute of a
+    constraint expanded into its types; ``attributes`` ({attribute: members}, :func:`parse_attributes`) names them
+    again (:func:`_constraint_names`)."""
+    by_members = {}
+    for name, members in (attributes or {}).items():
+        if members:
+            by_members.setdefault(frozenset(members), []).append(name)
+    lines, head = [], None
+    for raw in to_text(text or '', errors='surrogate_or_strict').splitlines():
+        line = raw.strip()
+        match = _CONSTRAIN3_RE.match(line)
+        if match:
+            head = match
+        elif head is not None and line.startswith('(') and line.endswith(');'):
+            kind, classes, perms = head.group(1), head.group(2).split(), (head.group(3) or '').split()
+            expression = constraint_infix(line[1:-2], by_members)
+            shown = ('{ %s } ' % ' '.join(perms)) if len(perms) > 1 else ''.join(word + ' ' for word in perms)
+            for tclass in classes:
+                lines.append('   %s %s %s(%s);' % (kind, tclass, shown, expression))
+            head = None
+    return '\n'.join(lines)
 
 
 _PORTCON_RE = re.compile(r'^\s*portcon\s+(\S+)\s+(\d+)(?:-(\d+))?\s+\S+?:\S+?:(\S+?)(?::|\s*$)')

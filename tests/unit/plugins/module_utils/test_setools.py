@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import re
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _setools as st
 
@@ -292,3 +293,42 @@ def test_setools3_classes_from_one_seinfo_without_common(tmp_path):
         'bluetooth_socket': set(['map', 'append', 'bind']),
         'file': set(['map', 'append', 'create', 'execute_no_trans', 'entrypoint'])}
     assert runner.calls == [('seinfo', ['/p', '-c', '-x'])]
+
+
+FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'setools')
+
+
+def _fixture(name):
+    with open(os.path.join(FIXTURES, name)) as handle:
+        return handle.read()
+
+
+def _sorted_sets(text):
+    return set(' '.join(re.sub(r'\{([^}]*)\}', lambda m: '{ %s }' % ' '.join(sorted(m.group(1).split())), line).split())
+               for line in text.splitlines() if line.strip())
+
+
+def test_setools3_constraints_in_setools4_words_with_their_attributes():
+    """setools 3 prints a constraint in postfix with every attribute expanded into its types (fixtures/setools): the
+    constraint exemptions of the policy model (t1 == can_change_object_identity) were empty on EL7. Read in setools
+    4's words, each type set named by the attribute whose members it is, they are setools 4's lines; where ten
+    attributes have exactly the members of setools 4's process_uncond_exempt, all ten are named (more exemptions,
+    never fewer)."""
+    three = st.split_sections(_fixture('el7-seinfo-a-constrain-x.setools3.txt'))['Constraints']
+    four = st.split_sections(_fixture('el7-seinfo-constrain.setools4.txt'))['Constraints']
+    ambiguous = ('{ corenet_unconfined_type dbusd_unconfined devices_unconfined_type files_unconfined_type '
+                 'filesystem_unconfined_type kern_unconfined process_uncond_exempt selinux_unconfined_type '
+                 'storage_unconfined_type unconfined_domain_type }')
+    assert ambiguous in three
+    assert _sorted_sets(three.replace(ambiguous, 'process_uncond_exempt')) == _sorted_sets(four)
+    assert ('constrain bluetooth_socket { create relabelfrom relabelto } (u1 == u2 or ( t1 == '
+            'can_change_object_identity ));') in three
+    exempt = set(re.findall(r'\bt[123]\s*==\s*([A-Za-z0-9_]+)', three))
+    assert exempt >= set(['can_change_object_identity', 'can_change_process_identity', 'can_change_process_role',
+                          'cron_job_domain', 'cron_source_domain', 'process_user_target'])
+    # the expression alone, in setools 4's order and parentheses; a name no attribute has as its members stays
+    assert st.constraint_infix('u1 u2 ==  t1 { a_t b_t } ==  ||', {frozenset(['a_t', 'b_t']): ['ab']}) == (
+        'u1 == u2 or ( t1 == ab )')
+    assert st.constraint_infix('t1 crond_t ==  t2 { x_t y_t } == &&') == 't1 == crond_t and ( t2 == { x_t y_t } )'
+    assert st.constraint_infix('u1 u2 == !') == 'not ( u1 == u2 )'
+    assert st.constraint_infix('u1 ==') == 'u1 =='  # no valid postfix: as printed
