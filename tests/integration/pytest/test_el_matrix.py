@@ -242,6 +242,24 @@ def test_a_module_of_this_policy_is_refused(policy_root, tmp_path):
     assert store_digest(root) == before
 
 
+@pytest.mark.lanes('el7')
+def test_joining_a_constraint_exempting_attribute_is_refused_with_setools_3(policy_root, tmp_path):
+    """The gate knows which attributes exempt a type from the policy's constraints through the release's seinfo
+    --constrain. setools 3 (EL7) prints a constraint with every attribute expanded into its types; before _setools
+    named them again, EL7's gate refused this module only as one it could not judge ("can_change_object_identity has
+    no rule in the installed policy ... not judged"). The other releases run the same case in
+    test_local_policy_module_hostile.py."""
+    root = policy_root
+    before = store_digest(root)
+    refused, rc = run(LPM, root, tmp_path, check_mode=True, name='fsiexempt',
+                      te='require { type ntpd_t; attribute can_change_object_identity; }\n'
+                         'typeattribute ntpd_t can_change_object_identity;\n')
+    assert rc != 0 and "Refusing to load module 'fsiexempt'" in refused['msg'], refused
+    findings = dict((d['rule'], d['reason']) for d in refused['dangerous'])
+    assert 'exempts ntpd_t from the constraints' in findings['typeattribute ntpd_t can_change_object_identity'], findings
+    assert store_digest(root) == before
+
+
 def test_batch_is_one_transaction_then_states(policy_root, tmp_path):
     """Four sources in one transaction, among them refpolicy=true: audit2allow -R writes interface calls from the
     interface database that sepolgen-ifgen builds from the policy headers, and the devel Makefile (m4) expands them.
