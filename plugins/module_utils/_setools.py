@@ -477,6 +477,10 @@ class Policy(object):
         """The :class:`Rule` list of one sesearch query (see :func:`search_args`); None when ``check`` is False and
         sesearch failed (as for ``-b`` with a name the policy does not have)."""
         def search():
+            if not check and query.get('boolean') and self.generation() < 4 and query['boolean'] not in self.booleans():
+                # setools 3 answers -b with a boolean the policy lacks with no rule and rc 0 (setools 4: rc 1,
+                # "NAME is not a valid Boolean"): a failed search, as there
+                return None
             result = self.runner.run('sesearch', self.search_args(**query), check=check, what=what or 'rules')
             if result.rc != 0:
                 return None

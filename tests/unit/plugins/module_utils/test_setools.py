@@ -332,3 +332,22 @@ def test_setools3_constraints_in_setools4_words_with_their_attributes():
     assert st.constraint_infix('t1 crond_t ==  t2 { x_t y_t } == &&') == 't1 == crond_t and ( t2 == { x_t y_t } )'
     assert st.constraint_infix('u1 u2 == !') == 'not ( u1 == u2 )'
     assert st.constraint_infix('u1 ==') == 'u1 =='  # no valid postfix: as printed
+
+
+def test_setools3_boolean_the_policy_lacks_is_a_failed_search(tmp_path):
+    """Real: setools 3.3.8's ``sesearch -A -b no_such_bool -C POLICY`` prints nothing and exits 0 on the EL7 store;
+    setools 4.4.1 says "no_such_bool is not a valid Boolean" and exits 1, which Policy.rules(check=False) answers
+    with None ("cannot be told")."""
+    program = tmp_path / 'sesearch'
+    program.write_bytes(b'\x7fELF\x02\x01\x01')
+
+    class Runner(_Runner):
+        def run(self, name, args=(), check=True, what=None, hint=None):
+            self.calls.append((name, list(args)))
+            return _Result('   httpd_enable_cgi: TRUE\n' if name == 'seinfo' else '\n')
+
+    runner = Runner(str(program))
+    answers = st.Policy(runner, '/p')
+    assert answers.rules(check=False, boolean='no_such_bool') is None
+    assert answers.rules(check=False, boolean='httpd_enable_cgi') == []
+    assert runner.calls == [('seinfo', ['/p', '-b', '-x']), ('sesearch', ['-A', '-C', '-b', 'httpd_enable_cgi', '/p'])]
