@@ -168,3 +168,24 @@ def test_a_lock_held_through_the_retries_is_reported_as_it_is():
     with pytest.raises(CommandFailed):
         ra.act(plan_of(twenty()), semanage, False)
     assert len(semanage.imports) == 1
+
+
+@pytest.mark.parametrize('rc, stderr, answer', [
+    (2, ARGPARSE_END, None),                                          # came to the end: every line passed
+    (1, 'ValueError: Port tcp/8089 already defined\n', 'ValueError: Port tcp/8089 already defined'),
+    (2, 'semanage: error: unrecognized arguments: -q\n', 'semanage: error: unrecognized arguments: -q'),
+    (1, '', batch.Inconclusive),
+    (1, 'libsemanage.semanage_get_lock: Could not get direct transaction lock', batch.Inconclusive),
+    (0, '', batch.BatchError),                                        # cannot happen: said, never taken for a pass
+])
+def test_what_a_trial_answers(rc, stderr, answer):
+    class One(object):
+        def run_with_retry(self, name, args, data=None, **kwargs):
+            assert args == ['import', '-N'] and data.endswith(batch.TRIAL_END + '\n')
+            if rc:
+                raise CommandFailed(['semanage'] + args, rc, '', stderr)
+    if isinstance(answer, type):
+        with pytest.raises(answer):
+            batch.run_trial(One(), ['port -a -t http_port_t -p tcp 8089'])
+    else:
+        assert batch.run_trial(One(), ['port -a -t http_port_t -p tcp 8089']) == answer
