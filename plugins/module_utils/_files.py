@@ -142,7 +142,9 @@ def trust_problems(path, info=None, want_dir=False, parent=True):
 
 def write_atomic(module, path, data, mode=None, tmpdir=None):
     """Replace ``path`` with ``data`` (bytes). ``tmpdir``: where the temporary file is made (default: beside
-    ``path``, so the move is a rename on the same file system)."""
+    ``path``, so the move is a rename on the same file system). ``module`` None: a plain rename that raises
+    OSError instead of ending the module (Ansible's atomic_move fails the module), for what is only worth keeping;
+    the temporary file is made beside ``path``, so it gets the label and the file system of its folder."""
     path = os.path.abspath(path)
     directory = tmpdir or os.path.dirname(path)
     fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=directory)
@@ -155,6 +157,13 @@ def write_atomic(module, path, data, mode=None, tmpdir=None):
         os.unlink(tmp)
         raise
     os.close(fd)
-    module.atomic_move(tmp, path)
+    if module is None:
+        try:
+            os.rename(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    else:
+        module.atomic_move(tmp, path)
     if mode is not None:
         os.chmod(path, mode)  # atomic_move gives a NEW file the umask's mode

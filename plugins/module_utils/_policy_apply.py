@@ -24,22 +24,20 @@ from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Fl
 
 
 def apply(ctx, decisions, findings):
-    """Commit the transaction, write the records and keep the caches; return {module name: checksum now}.
+    """Commit the transaction, write the records and :func:`keep` the caches; return {module name: checksum now}.
 
     ``findings``: {module name: findings} from the verdict, kept in each record."""
-    try:
-        operations = [op for d in decisions for op in d.operations]
-        installs = [d for d in decisions if 'install' in verbs(d)]
-        checksums = dict((d.source.entry.name, d.checksum) for d in decisions)
-        if operations:
-            ctx.store.check_record_writable([d.source.entry.name for d in decisions if d.source.entry.kind is not None])
-            failing_well(ctx, installs, lambda: ctx.store.commit(operations))
-            checksums.update(_checksums_after_commit(ctx, installs))
-        for decision in decisions:
-            _record(ctx, decision, checksums[decision.source.entry.name], findings[decision.source.entry.name])
-        return checksums
-    finally:
-        _keep(ctx)
+    operations = [op for d in decisions for op in d.operations]
+    installs = [d for d in decisions if 'install' in verbs(d)]
+    checksums = dict((d.source.entry.name, d.checksum) for d in decisions)
+    if operations:
+        ctx.store.check_record_writable([d.source.entry.name for d in decisions if d.source.entry.kind is not None])
+        failing_well(ctx, installs, lambda: ctx.store.commit(operations))
+        checksums.update(_checksums_after_commit(ctx, installs))
+    for decision in decisions:
+        _record(ctx, decision, checksums[decision.source.entry.name], findings[decision.source.entry.name])
+    keep(ctx)
+    return checksums
 
 
 def _checksums_after_commit(ctx, installs):
@@ -76,24 +74,30 @@ def write_record(store, name, data):
     store.write_record(name, data)
 
 
-def _keep(ctx):
+def keep(ctx):
     """Keep the interface information and the policy's facts for the next run (0700 folders, 0600 files). They
-    describe the policy read before the transaction, so they are kept whether or not it succeeded; a cache that
-    cannot be written is only a slower next run."""
+    describe the policy read before any transaction, so a run outside check mode keeps them whether or not it
+    succeeded (the pipeline calls this when a stage fails, :func:`apply` when it ends); a cache that cannot be
+    written is only a slower next run: a warning, never a failure (the store may have changed already)."""
     ctx.settle()
     for what, path, target in ctx.keep:
         try:
             ctx.store._ensure_dir(os.path.dirname(target))
-            os.chmod(path, 0o600)
-            ctx.module.atomic_move(path, target)
-            os.chmod(target, 0o600)
+            with open(path, 'rb') as handle:
+                data = handle.read()
+            write_atomic(None, target, data, mode=0o600)
         except (IOError, OSError, FleetsecError) as err:
             ctx.warnings.append('The %s could not be kept in %s (%s): the next run makes it again.' % (what, target, err))
     for path, data in ctx.caches:
         try:
             ctx.store.ensure_cache_dir()
-            write_atomic(ctx.module, path, data, mode=0o600, tmpdir=os.path.dirname(path))
-            model.prune_facts(path)
+            write_atomic(None, path, data, mode=0o600)
         except (IOError, OSError, FleetsecError) as err:
             ctx.warnings.append('The policy facts could not be kept in %s (%s): the next run reads them again.'
+                                % (path, err))
+            continue
+        try:
+            model.prune_facts(path)
+        except (IOError, OSError) as err:
+            ctx.warnings.append('The facts of older policies could not be removed beside %s (%s); they are unused.'
                                 % (path, err))

@@ -16,7 +16,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_grants as grants
-from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_apply import apply
+from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_apply import apply, keep
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_decide import action, decide
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_judgement import judge
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_context import Context
@@ -49,6 +49,10 @@ def run(module, runner, store, asked, default_priority):
         findings = judge(ctx, decisions)
         checksums = None if ctx.dry else apply(ctx, decisions, findings)
         return _result(ctx, decisions, findings, checksums, default_priority), ctx.warnings
+    except Exception:  # a refused or failed run keeps what it learnt of the policy (not on KeyboardInterrupt)
+        if not ctx.dry:
+            keep(ctx)
+        raise
     finally:
         ctx.cleanup()
 

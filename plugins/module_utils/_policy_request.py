@@ -100,11 +100,12 @@ def entry(raw, defaults):
         raise PlanError("Module '%s': give only one of %s (got %s)." % (name, ', '.join(SOURCE_KEYS), ', '.join(given)))
     if state in ('present', 'generated') and not given:
         raise PlanError("Module '%s': state=%s needs a source: one of %s." % (name, state, ', '.join(SOURCE_KEYS)))
-    accumulate = bool(_inherit(raw, defaults, 'accumulate'))
-    if accumulate and given and given[0] != 'denials':
-        raise PlanError("Module '%s': accumulate merges denials; it does not apply to %s. Nothing was changed."
-                        % (name, given[0]))
     kind = given[0] if given else None
+    if raw.get('accumulate') and kind not in (None, 'denials'):
+        raise PlanError("Module '%s': accumulate merges denials; it does not apply to %s. Nothing was changed."
+                        % (name, kind))
+    # an entry with another source ignores the inherited top-level value (as documented)
+    accumulate = bool(_inherit(raw, defaults, 'accumulate')) and kind == 'denials'
     return Entry(name, state, priority, kind, raw.get(kind) if kind else None, raw.get('version'), raw.get('fc'),
                  raw.get('if'), bool(_inherit(raw, defaults, 'refpolicy')), bool(_inherit(raw, defaults, 'force')),
                  safety.parse_allow_dangerous(_inherit(raw, defaults, 'allow_dangerous')), accumulate)

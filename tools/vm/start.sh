@@ -24,7 +24,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 self="$here/$(basename "${BASH_SOURCE[0]}")"
 LOG_TAG=vm-start
-# shellcheck source=../lib.sh
+# shellcheck source=tools/lib.sh
 . "$here/../lib.sh"  # log, die
 
 # ---------------------------------------------------------------------------------------------

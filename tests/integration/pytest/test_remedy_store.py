@@ -203,6 +203,12 @@ def test_triaged_denials_become_remedies(root, tmp_path):
     assert rc == 0 and not again['changed'], again
 
 
+def _abandoned_sandbox(folder, rel, name):
+    """libsemanage's sandbox left by a transaction that was never committed (tmp/ beside active/, and final/)."""
+    return (name == 'tmp' and os.path.isdir(os.path.join(folder, name, '..', 'active'))) \
+        or os.path.join(rel, name) == 'var/lib/selinux/final'
+
+
 def store_files(root):
     """{path: sha256} of the store copy, but for what libsemanage leaves of a transaction that was never committed
     (its sandbox ``STORE/tmp`` and ``var/lib/selinux/final``, removed by libsemanage at its next transaction) and lock
@@ -211,8 +217,7 @@ def store_files(root):
     for parent in ('etc/selinux', 'var/lib/selinux'):
         for folder, dirs, files in os.walk(os.path.join(root, parent)):
             rel = os.path.relpath(folder, root)
-            dirs[:] = [d for d in dirs if not (d == 'tmp' and os.path.isdir(os.path.join(folder, d, '..', 'active'))
-                                                or os.path.join(rel, d) == 'var/lib/selinux/final')]
+            dirs[:] = [d for d in dirs if not _abandoned_sandbox(folder, rel, d)]
             for name in files:
                 path = os.path.join(folder, name)
                 if os.path.isfile(path) and not os.path.islink(path) and not name.endswith('.LOCK'):

@@ -12,6 +12,7 @@ import pytest
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_apply as apply_stage
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_plan as plan
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_context as source
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_request as request_stage
 from ansible_collections.fleetsec.selinux.plugins.module_utils._commands import CATALOGUE
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_store import PolicyStore
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Runner
@@ -92,3 +93,42 @@ def test_interface_info_in_check_mode_stays_in_the_temporary_directory(tmpdir, h
     path = planner.interface_info()
     assert path.startswith(module.tmpdir)
     assert not os.path.exists(os.path.join(root, 'var/lib/fleetsec-selinux'))
+
+
+class ModuleFailed(Exception):
+    pass
+
+
+def test_a_cache_that_cannot_be_kept_is_a_warning_not_a_failure(tmpdir, headers, monkeypatch):
+    """After the commit nothing may fail the module: Ansible's atomic_move ends it with fail_json when the move
+    fails, so keeping the interface information must not go through it (the store changed; a failed result would
+    tell the user otherwise)."""
+    planner, module, root = make_planner(tmpdir, False, headers)
+
+    def failing_move(src, dest):
+        raise ModuleFailed('atomic_move failed the module')
+    monkeypatch.setattr(module, 'atomic_move', failing_move, raising=False)
+    planner.interface_info()
+    target = os.path.join(root, 'var/lib/fleetsec-selinux/interface_info')
+    os.makedirs(os.path.join(target, 'in-the-way'))  # a folder where the file goes: the rename fails
+    assert apply_stage.apply(planner, [], {}) == {}
+    assert len(planner.warnings) == 1 and planner.warnings[0].startswith(
+        'The interface information could not be kept in %s' % target), planner.warnings
+
+
+def test_a_run_that_fails_before_the_commit_still_keeps_what_it_learnt(tmpdir, headers, monkeypatch):
+    """A refused module is the rollout's usual second step (refused, acknowledged, run again): the interface
+    information made by the refused run is kept for the next one, outside check mode only."""
+    for check_mode in (True, False):
+        planner, module, root = make_planner(tmpdir.mkdir('check' if check_mode else 'real'), check_mode, headers)
+
+        def failing_read(ctx, entry, record):
+            ctx.interface_info()
+            raise request_stage.PlanError('refused')
+        monkeypatch.setattr(plan, 'read', failing_read)
+        monkeypatch.setattr(plan, 'Context', lambda *args, **kwargs: planner)
+        entry = request_stage.Entry('acme', 'present', 400, 'te', 'T', None, None, None, False, False, None, False)
+        with pytest.raises(request_stage.PlanError):
+            plan.run(module, planner.runner, planner.store, ([entry], True, False), 400)
+        kept = os.path.exists(os.path.join(root, 'var/lib/fleetsec-selinux/interface_info'))
+        assert kept is (not check_mode)

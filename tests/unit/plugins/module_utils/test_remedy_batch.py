@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """A failed batch of remedies: the entry that breaks it is found by halving, in trials that are never committed."""
 from __future__ import absolute_import, division, print_function
+__metaclass__ = type
 
 import math
 
