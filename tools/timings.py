@@ -8,7 +8,7 @@ the whole run's wall clock). This tool reads them and rewrites what stands betwe
 cold, a table (step, result, seconds) and the total. The figures are never copied by hand.
 
     python3 tools/timings.py --caches cold [--logs build/test-logs] [--doc docs/dev/testbed.md] [--total 42m47.823s]
-                     [--date YYYY-MM-DD] [--commit SHA] [--command TEXT]
+                     [--date YYYY-MM-DD] [--commit SHA] [--command TEXT] [--summary README.md]
 
 --total: the run's wall clock (``real`` of ``time``: ``42m47.823s``, ``2567.8``, ``2567s``) when run.total is missing
 or belongs to another run (its steps are not the ones of the .result files). Without either, the total is left
@@ -28,6 +28,8 @@ import sys
 
 BEGIN = '<!-- timings:begin -->'
 END = '<!-- timings:end -->'
+SUMMARY_BEGIN = '<!-- timings:summary:begin -->'
+SUMMARY_END = '<!-- timings:summary:end -->'
 RESULT = re.compile(r'^(PASSED|FAILED)\s+(\S+)\s+\((\d+)s(?:, rc=(\d+))?[^)]*\)\s*$')
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -102,13 +104,22 @@ def render(rows, total, date, commit, caches, command=None):
     return '\n'.join(lines)
 
 
-def rewrite(doc_text, body):
+def render_summary(rows, total, date, commit, caches):
+    """One line for a user-facing document: the wall clock, the caches, the commit, the date and the outcome."""
+    passed = sum(1 for row in rows if row[1] == 'PASSED')
+    if total is None:
+        raise TimingsError('the summary needs the run\'s wall clock: run.total of the same run, or --total')
+    return '%s (%s caches, commit %s, %s; %d steps passed, %d failed).' % (
+        human(total), caches, commit, date, passed, len(rows) - passed)
+
+
+def rewrite(doc_text, body, begin=BEGIN, end=END):
     """DOC_TEXT with what stands between the markers replaced by BODY."""
-    if doc_text.count(BEGIN) != 1 or doc_text.count(END) != 1:
-        raise TimingsError('the document needs exactly one %s and one %s line' % (BEGIN, END))
-    head, rest = doc_text.split(BEGIN, 1)
-    dummy, tail = rest.split(END, 1)
-    return '%s%s\n%s\n%s%s' % (head, BEGIN, body, END, tail)
+    if doc_text.count(begin) != 1 or doc_text.count(end) != 1:
+        raise TimingsError('the document needs exactly one %s and one %s line' % (begin, end))
+    head, rest = doc_text.split(begin, 1)
+    dummy, tail = rest.split(end, 1)
+    return '%s%s\n%s\n%s%s' % (head, begin, body, end, tail)
 
 
 def git_commit(logs):
@@ -135,21 +146,30 @@ def main(argv=None):
     parser.add_argument('--date')
     parser.add_argument('--commit')
     parser.add_argument('--command', help='the command that ran the steps, shown in the table')
+    parser.add_argument('--summary', metavar='DOC',
+                        help='also write one line (wall clock, caches, commit, date, outcome) between the '
+                             'timings:summary markers of DOC (the README); needs the total')
     args = parser.parse_args(argv)
     try:
         rows = read_results(args.logs)
         total = parse_duration(args.total) if args.total else recorded_total(args.logs, [row[0] for row in rows])
-        body = render(rows, total, args.date or newest_date(args.logs), args.commit or git_commit(args.logs),
-                      args.caches, args.command)
-        with open(args.doc) as handle:
-            text = handle.read()
-        new = rewrite(text, body)
+        date, commit = args.date or newest_date(args.logs), args.commit or git_commit(args.logs)
+        writes = [(args.doc, render(rows, total, date, commit, args.caches, args.command), BEGIN, END)]
+        if args.summary:
+            writes.append((args.summary, render_summary(rows, total, date, commit, args.caches), SUMMARY_BEGIN,
+                           SUMMARY_END))
+        changes = []
+        for doc, body, begin, end in writes:
+            with open(doc) as handle:
+                text = handle.read()
+            changes.append((doc, text, rewrite(text, body, begin, end)))
     except (OSError, TimingsError) as exc:
         print('timings: %s' % exc, file=sys.stderr)
         return 1
-    if new != text:
-        with open(args.doc, 'w') as handle:
-            handle.write(new)
+    for doc, text, new in changes:
+        if new != text:
+            with open(doc, 'w') as handle:
+                handle.write(new)
     print('timings: %s: %d steps, total %s' % (args.doc, len(rows), 'not recorded' if total is None else
                                                '%.0f s' % total), file=sys.stderr)
     return 0

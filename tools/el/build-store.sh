@@ -197,7 +197,7 @@ fi
 # The host's setools (seinfo, sesearch: Debian's, on libsepol 3.4) read policy versions up to what the host's libsepol
 # knows; 3.8 writes policy.34, which they refuse ("Unable to locate an SELinux policy"). Where the release writes a
 # newer version than the host reads, the store writes the host's newest instead (policy-version, libsemanage's own
-# setting): the one deviation from the release's store, said here and in docs/el-platform.md.
+# setting): the one deviation from the release's store, said here and in docs/dev/el-platform.md.
 version_line=
 host_max=$(/usr/bin/checkpolicy -V | awk '{ print $1 }')
 release_max=$("$FLEETSEC_EL_USERSPACE/usr/bin/checkpolicy" -V | awk '{ print $1 }')

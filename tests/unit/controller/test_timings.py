@@ -150,3 +150,37 @@ def test_durations():
     assert tool.parse_duration('2567') == 2567
     with pytest.raises(tool.TimingsError):
         tool.parse_duration('soon')
+
+
+README = '''# Project
+
+Wall clock of make test:
+<!-- timings:summary:begin -->
+not measured yet
+<!-- timings:summary:end -->
+
+## Next
+'''
+
+
+def test_summary_line_in_the_readme_from_the_same_run(sample, tmp_path):
+    logs, doc = sample
+    readme = tmp_path / 'README.md'
+    readme.write_text(README)
+    (logs / 'run.total').write_text('TOTAL 3061s tools unit-py311 sanity-2.19 integration-vm\n')
+    proc = run_tool('--logs', str(logs), '--doc', str(doc), '--caches', 'cold', '--date', '2026-12-05',
+                    '--commit', 'abc1234', '--summary', str(readme))
+    assert proc.returncode == 0, proc.stderr
+    assert readme.read_text() == README.replace(
+        'not measured yet', '51 min 01 s (cold caches, commit abc1234, 2026-12-05; 3 steps passed, 1 failed).')
+    assert '| total (wall clock) | 3061 s (51 min 01 s) |' in section(doc.read_text())
+
+
+def test_no_summary_without_the_wall_clock_and_nothing_written(sample, tmp_path):
+    logs, doc = sample
+    readme = tmp_path / 'README.md'
+    readme.write_text(README)
+    proc = run_tool('--logs', str(logs), '--doc', str(doc), '--caches', 'cold', '--date', '2026-12-05',
+                    '--commit', 'abc1234', '--summary', str(readme))
+    assert proc.returncode == 1 and "wall clock" in proc.stderr
+    assert readme.read_text() == README and doc.read_text() == DOC
