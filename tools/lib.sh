@@ -37,3 +37,36 @@ check_tools() {
   done < "$(dirname "${BASH_SOURCE[0]}")/requirements-debian.txt"
   return $missing
 }
+
+# write_guest_access RUN ADDRESS PORT KEY ACCEL: the connection files of a test guest (QEMU's or user-mode Linux's)
+# in RUN: ssh_config ("ssh -F RUN/ssh_config fleetsec-vm" works as root with KEY), inventory.yml (Ansible, the same
+# facts) and instance.json (address, port, user, identity file, run folder, accelerator)
+write_guest_access() {
+  local run=$1 address=$2 port=$3 key=$4 accel=$5
+  cat >"$run/ssh_config" <<EOF
+Host fleetsec-vm
+  HostName $address
+  Port $port
+  User root
+  IdentityFile $key
+  IdentitiesOnly yes
+  StrictHostKeyChecking no
+  UserKnownHostsFile /dev/null
+  LogLevel ERROR
+  ConnectTimeout 10
+  ServerAliveInterval 15
+EOF
+  cat >"$run/inventory.yml" <<EOF
+all:
+  hosts:
+    fleetsec-vm:
+      ansible_host: $address
+      ansible_port: $port
+      ansible_user: root
+      ansible_ssh_private_key_file: $key
+      ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes
+      ansible_python_interpreter: /usr/bin/python3
+EOF
+  printf '{"address": "%s", "port": %s, "user": "root", "identity_file": "%s", "run_dir": "%s", "accel": "%s"}\n' \
+    "$address" "$port" "$key" "$run" "$accel" >"$run/instance.json"
+}

@@ -80,32 +80,7 @@ ip addr add "$host_ip/30" dev "$tap"
 ip link set "$tap" up
 echo "$tap" >"$run/tap"
 
-cat >"$run/ssh_config" <<EOF
-Host fleetsec-vm
-  HostName $guest_ip
-  Port 22
-  User root
-  IdentityFile $key
-  IdentitiesOnly yes
-  StrictHostKeyChecking no
-  UserKnownHostsFile /dev/null
-  LogLevel ERROR
-  ConnectTimeout 10
-  ServerAliveInterval 15
-EOF
-cat >"$run/inventory.yml" <<EOF
-all:
-  hosts:
-    fleetsec-vm:
-      ansible_host: $guest_ip
-      ansible_port: 22
-      ansible_user: root
-      ansible_ssh_private_key_file: $key
-      ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes
-      ansible_python_interpreter: /usr/bin/python3
-EOF
-printf '{"address": "%s", "port": 22, "user": "root", "identity_file": "%s", "run_dir": "%s", "accel": "uml"}\n' \
-  "$guest_ip" "$key" "$run" >"$run/instance.json"
+write_guest_access "$run" "$guest_ip" 22 "$key" uml
 
 # --- boot: console must be a pipe (a regular file makes UML's epoll fail), so cat appends it -------
 mkdir -p "$run/umldir"

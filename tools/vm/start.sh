@@ -133,32 +133,7 @@ launch() {
   qemu-img create -q -f qcow2 -F qcow2 -b "$image/base.qcow2" "$run/overlay.qcow2"
   port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
 
-  cat >"$run/ssh_config" <<EOF
-Host fleetsec-vm
-  HostName 127.0.0.1
-  Port $port
-  User root
-  IdentityFile $key
-  IdentitiesOnly yes
-  StrictHostKeyChecking no
-  UserKnownHostsFile /dev/null
-  LogLevel ERROR
-  ConnectTimeout 10
-  ServerAliveInterval 15
-EOF
-  cat >"$run/inventory.yml" <<EOF
-all:
-  hosts:
-    fleetsec-vm:
-      ansible_host: 127.0.0.1
-      ansible_port: $port
-      ansible_user: root
-      ansible_ssh_private_key_file: $key
-      ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o IdentitiesOnly=yes
-      ansible_python_interpreter: /usr/bin/python3
-EOF
-  printf '{"address": "127.0.0.1", "port": %s, "user": "root", "identity_file": "%s", "run_dir": "%s", "accel": "%s"}\n' \
-    "$port" "$key" "$run" "$accel" >"$run/instance.json"
+  write_guest_access "$run" 127.0.0.1 "$port" "$key" "$accel"
 
   cmdline="root=/dev/vda rw console=ttyS0 selinux=1 security=selinux audit=1 audit_backlog_limit=8192 loglevel=4${FLEETSEC_VM_CMDLINE_EXTRA:+ $FLEETSEC_VM_CMDLINE_EXTRA}"
   {
