@@ -98,6 +98,23 @@ class DangerousRules(FleetsecError):
     pass
 
 
+def refusal(what, acknowledge):
+    """One refused change, in the vocabulary local_policy_module and remedy share: what it is (a sentence) and
+    ``acknowledge``, the exact string that, listed in ``allow_dangerous``, acknowledges it (a rule text for a module,
+    the boolean, port, file-context target, path or login for remedy)."""
+    return {'refusal': what, 'acknowledge': acknowledge}
+
+
+def refusal_details(refusals):
+    """The failure result's keys for ``refusals`` (each a :func:`refusal`): ``refused`` (the sentences) and
+    ``acknowledge`` (the strings to list in ``allow_dangerous``, each once, in order)."""
+    keys = []
+    for item in refusals:
+        if item['acknowledge'] not in keys:
+            keys.append(item['acknowledge'])
+    return {'refused': [item['refusal'] for item in refusals], 'acknowledge': keys}
+
+
 def parse_allow_dangerous(value):
     """Normalise the raw ``allow_dangerous`` option: True/False, a list of strings, or a string."""
     if value is None or value is False:
@@ -119,7 +136,8 @@ def gate(name, findings, allow_dangerous):
     missing = acknowledge(findings, allow_dangerous)
     if missing:
         lines = ['%s (%s)' % (f['rule'], f['reason']) for f in missing]
+        details = refusal_details([refusal(line, f['rule']) for line, f in zip(lines, missing)])
         raise DangerousRules(
             "Refusing to load module '%s': %d dangerous rule(s) not acknowledged: %s. Review them; to load anyway, "
             "list each rule in allow_dangerous (or set allow_dangerous: true)." % (name, len(missing), '; '.join(lines)),
-            dangerous=findings)
+            dangerous=findings, acknowledge=details['acknowledge'])

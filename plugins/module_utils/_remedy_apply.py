@@ -29,6 +29,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.parsing.convert_bool import boolean as to_bool
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_model import read_model
+from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_safety import refusal, refusal_details
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_verdict import label_findings, rule_findings
 from ansible_collections.fleetsec.selinux.plugins.module_utils._remedy import (
     GENERIC_PORT_TYPES, REMEDIES, PolicyReader, parse_getsebool, port_label)
@@ -603,8 +604,10 @@ def plan(wanted, current, runner):
     _plan_equivalences(wanted, current, result, refused)
     _plan_logins(wanted, current, result, refused)
     if refused:
+        details = refusal_details(refused)
         raise RemedyError('Refused, nothing was changed: %s. Acknowledge what you mean to hand out by listing it '
-                          'in allow_dangerous.' % '; '.join(refused), refused=refused)
+                          'in allow_dangerous: %s.' % ('; '.join(details['refused']), ', '.join(details['acknowledge'])),
+                          **details)
     _plan_relabel(wanted, current, result, runner)
     if any('-d' in line or '-D' in line for line in result.lines):
         result.local = current.local()  # read for those lines already (no new run)
@@ -624,8 +627,8 @@ def _plan_booleans(wanted, current, result, refused):
         if name not in wanted.acknowledged:
             found = current.boolean_findings(name, state)
             if found:
-                refused.append('turning boolean %s %s hands out power (%s%s)' % (
-                    name, 'on' if state else 'off', found[0], more(found)))
+                refused.append(refusal('turning boolean %s %s hands out power (%s%s)' % (
+                    name, 'on' if state else 'off', found[0], more(found)), name))
         changed[name] = state
         result.changes.append('boolean %s -> %s' % (name, 'on' if state else 'off'))
         result.before.append('boolean %s %s' % (name, 'on' if values[name] else 'off'))
@@ -652,8 +655,9 @@ def _plan_boolean_removals(wanted, current, result, refused):
                               'it): its local setting is left as it is. Nothing was changed.' % name)
         found = current.boolean_findings(name, default) if name not in wanted.acknowledged else []
         if found:
-            refused.append('removing the local setting of boolean %s turns it %s (its policy default), which hands '
-                           'out power (%s%s)' % (name, 'on' if default else 'off', found[0], more(found)))
+            refused.append(refusal('removing the local setting of boolean %s turns it %s (its policy default), which '
+                                   'hands out power (%s%s)' % (name, 'on' if default else 'off', found[0], more(found)),
+                                   name))
         removed.add(name)
         if current.live:
             result.running[name] = default   # set after the commit to the value the new binary policy holds
@@ -682,7 +686,7 @@ def _plan_ports(wanted, current, result, refused):
             raise RemedyError('Port %s belongs to another service (%s): labelling it %s would take it away. Nothing '
                               'was changed.' % (text, ', '.join(others), setype))
         if key[1] < PRIVILEGED_PORTS and text not in wanted.acknowledged:
-            refused.append('labelling the privileged port(s) %s %s' % (text, setype))
+            refused.append(refusal('labelling the privileged port(s) %s %s' % (text, setype), text))
         result.lines.append(import_line_port(key, setype, '-m' if key in local else '-a'))
         result.changes.append('port %s -> %s' % (text, setype))
         result.before.append('port %s %s' % (text, ','.join(sorted(k or 'unlabelled' for k in labels))))
@@ -705,7 +709,7 @@ def _plan_fcontexts(wanted, current, result, refused):
                               'replace it. Use a more specific expression. Nothing was changed.' % (target, builtin[key]))
         reasons = current.label_findings(target, setype)
         if reasons and target not in wanted.acknowledged:
-            refused.append('the file-context rule %s %s: %s' % (target, setype, '; '.join(reasons)))
+            refused.append(refusal('the file-context rule %s %s: %s' % (target, setype, '; '.join(reasons)), target))
         result.lines.append(import_line_fcontext(key, setype, '-m' if key in local else '-a'))
         result.new_targets.append(target)
         result.changes.append('file context %s (%s) -> %s' % (target, key[1], setype))
@@ -773,8 +777,8 @@ def _plan_equivalences(wanted, current, result, refused):
             for target, setype in rules:
                 reasons = current.label_findings(target, setype)
                 if reasons:
-                    refused.append('the equivalence %s = %s amounts to the rule %s %s: %s'
-                                   % (path, equal, target, setype, '; '.join(reasons)))
+                    refused.append(refusal('the equivalence %s = %s amounts to the rule %s %s: %s'
+                                           % (path, equal, target, setype, '; '.join(reasons)), path))
                     break
         if path in local:
             result.lines.append('fcontext -d -e %s %s' % (local[path], path))
@@ -809,8 +813,8 @@ def _plan_logins(wanted, current, result, refused):
         if have and have[0] == seuser and (level is None or have[1] == level):
             continue
         if powerful_user(users[seuser]) and login not in wanted.acknowledged:
-            refused.append('mapping the login %s to %s (roles %s) hands out power'
-                           % (login, seuser, ' '.join(sorted(users[seuser]))))
+            refused.append(refusal('mapping the login %s to %s (roles %s) hands out power'
+                                   % (login, seuser, ' '.join(sorted(users[seuser]))), login))
         verb = '-m' if have or login == '__default__' else '-a'
         result.lines.append(import_line_login(login, seuser, level, verb))
         result.changes.append('login %s -> %s' % (login, seuser))
@@ -821,8 +825,8 @@ def _plan_logins(wanted, current, result, refused):
             continue
         fallback = current.default_seuser()
         if (fallback is None or powerful_user(users.get(fallback, ()))) and login not in wanted.acknowledged:
-            refused.append('removing the mapping of login %s gives it __default__\'s SELinux user %s, which hands out '
-                           'power' % (login, fallback or '(unknown)'))
+            refused.append(refusal('removing the mapping of login %s gives it __default__\'s SELinux user %s, which '
+                                   'hands out power' % (login, fallback or '(unknown)'), login))
         result.lines.append(import_line_login(login, None, None, '-d'))
         result.changes.append('login %s: local mapping to %s removed -> %s' % (login, local[login][0], fallback))
         result.before.append('login %s %s' % (login, local[login][0]))

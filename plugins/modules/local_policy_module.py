@@ -383,6 +383,15 @@ dangerous:
       description: Module the rule belongs to.
       type: str
       sample: acme_agent
+acknowledge:
+  description:
+    - When modules are refused for dangerous rules, the exact strings that, listed in O(allow_dangerous), acknowledge
+      them (each finding's RV(dangerous[].rule)); the same vocabulary as M(fleetsec.selinux.remedy)'s
+      RV(fleetsec.selinux.remedy#module:acknowledge).
+  returned: when refused for dangerous rules
+  type: list
+  elements: str
+  sample: ["allow acme_agent_t self:capability sys_ptrace"]
 dropped:
   description:
     - Denials that produced no rule, with the reason; for example types, or classes and permissions, that the local

@@ -332,6 +332,20 @@ transactions:
   returned: always
   type: int
   sample: 1
+refused:
+  description: What was refused as handing out power, one sentence each (nothing was changed).
+  returned: when refused
+  type: list
+  elements: str
+  sample: ["labelling the privileged port(s) tcp/600 http_port_t"]
+acknowledge:
+  description:
+    - The exact strings that, listed in O(allow_dangerous), acknowledge what was refused; the same vocabulary as
+      M(fleetsec.selinux.local_policy_module)'s RV(fleetsec.selinux.local_policy_module#module:acknowledge).
+  returned: when refused
+  type: list
+  elements: str
+  sample: [tcp/600]
 '''
 
 from ansible.module_utils.basic import AnsibleModule

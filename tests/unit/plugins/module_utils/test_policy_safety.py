@@ -92,6 +92,16 @@ def test_gate_names_every_unacknowledged_rule():
     safety.gate('acme', found, True)
 
 
+def test_gate_names_what_acknowledges_each_refused_rule_and_that_acknowledges_it():
+    """The vocabulary remedy shares: ``acknowledge`` holds the strings to list in allow_dangerous."""
+    found = safety.analyse(parse_te(TWO))
+    with pytest.raises(safety.DangerousRules) as info:
+        safety.gate('acme', found, [])
+    keys = info.value.fail_kwargs()['acknowledge']
+    assert keys == [f['rule'] for f in found] and len(keys) == 2
+    safety.gate('acme', found, keys)
+
+
 def test_rules_inside_conditional_and_optional_blocks_are_checked():
     te = """module x 1.0;
 require { type a_t; type security_t; class security setenforce; class capability sys_admin; bool b; }

@@ -684,3 +684,19 @@ def test_a_boolean_whose_rules_cannot_be_read_is_never_passed(tmp_path):
     current = ra.Current(_SesearchRunner(str(script)), str(tmp_path / 'policy.33'), None, False)
     with pytest.raises(ra.FleetsecError):
         current.boolean_findings('no_rules_readable', True)
+
+
+@pytest.mark.parametrize('params, key', [
+    (dict(booleans=[{'name': 'httpd_execmem', 'state': True}]), 'httpd_execmem'),
+    (dict(ports=[{'ports': '600', 'proto': 'tcp', 'setype': 'http_port_t'}]), 'tcp/600'),
+    (dict(fcontexts=[{'target': '/.*', 'setype': 'var_t'}]), '/.*'),
+])
+def test_a_refusal_names_what_acknowledges_it_and_that_acknowledges_it(params, key):
+    """The one vocabulary of both modules: the failure's ``acknowledge`` holds the exact strings to list in
+    allow_dangerous, and listing them is what lets the same call through."""
+    with pytest.raises(ra.RemedyError) as err:
+        ra.plan(wanted(**params), Current(), None)
+    details = err.value.fail_kwargs()
+    assert details['acknowledge'] == [key] and len(details['refused']) == 1
+    assert details['msg'].endswith('listing it in allow_dangerous: %s.' % key)
+    assert ra.plan(wanted(allow_dangerous=details['acknowledge'], **params), Current(), None).lines
