@@ -36,22 +36,40 @@ WRITE_PERMS = frozenset([
     'reparent', 'rmdir', 'relabelfrom', 'relabelto', 'mounton',
 ])
 CAPABILITY_CLASSES = frozenset(['capability', 'capability2', 'cap_userns', 'cap2_userns'])
-CAPABILITIES = frozenset(['sys_module', 'sys_admin', 'sys_rawio', 'sys_ptrace', 'mac_override', 'mac_admin',
-                          'setfcap', 'sys_boot'])
+# Capabilities are judged deny-by-default: every capability is a finding but these, which change no one else's
+# objects and bypass no check (a root daemon dropping its identity, binding a low port, its own scheduling and
+# limits, locking its memory, writing audit records of its own). A capability a later kernel adds is a finding.
+HARMLESS_CAPABILITIES = frozenset(['net_bind_service', 'setuid', 'setgid', 'kill', 'sys_nice', 'sys_resource',
+                                   'ipc_lock', 'sys_tty_config', 'lease', 'audit_write', 'net_broadcast',
+                                   'sys_chroot', 'wake_alarm', 'block_suspend'])
 SECURITY_PERMS = frozenset(['load_policy', 'setenforce', 'setbool', 'setsecparam', 'setcheckreqprot'])
 EXEC_PERMS = frozenset(['execmem', 'execstack', 'execheap', 'execmod'])
+# classes whose every permission reaches into the kernel: eBPF programs and maps, performance events (kernel
+# profiling and tracing), lockdown (reading or changing what the kernel protects from root), kernel services
+# (acting with another context, creating files as one)
+KERNEL_CLASSES = {
+    'bpf': 'eBPF (programs and maps that run in or read the kernel)',
+    'perf_event': 'performance events (kernel profiling and tracing)',
+    'lockdown': 'the kernel lockdown (what the kernel protects from root)',
+    'kernel_service': 'acting with another security context in the kernel',
+}
+# the system class: the kernel's and systemd's permissions; these two alone change nothing
+HARMLESS_SYSTEM = frozenset(['status', 'ipc_info'])
 # process permissions over ANOTHER domain: control of it, or entering it with what the caller chose
 PROCESS_CONTROL = frozenset(['ptrace'])
-PROCESS_ENTRY = frozenset(['transition', 'dyntransition', 'noatsecure', 'siginh', 'rlimitinh'])
+PROCESS_ENTRY = frozenset(['transition', 'dyntransition', 'noatsecure', 'siginh', 'rlimitinh', 'nnp_transition',
+                           'nosuid_transition'])
 
 
 def permission_reason(tclass, perm):
-    """Why ``perm`` on ``tclass`` hands out power whatever the type (a short text), or None: dangerous capabilities,
-    security server permissions, executable memory, mapping the lowest addresses, loading kernel modules. The one
-    list of them: the verdict over a module, the text check, and remedy's judgement of a boolean (by the rules it
-    turns on) use it."""
-    if tclass in CAPABILITY_CLASSES and perm in CAPABILITIES:
-        return 'capability %s' % perm
+    """Why ``perm`` on ``tclass`` hands out power whatever the type (a short text), or None: capabilities but the
+    harmless ones, security server permissions, executable memory, mapping the lowest addresses, the kernel's own
+    classes (eBPF, perf events, lockdown, kernel services), the system class (kernel modules, the kernel log, systemd
+    units and power), netlink writes that change kernel state (routes, audit rules, IPsec, firewall). The one list of
+    them: the verdict over a module, the text check, and remedy's judgement of a boolean (by the rules it turns on)
+    use it."""
+    if tclass in CAPABILITY_CLASSES:
+        return None if perm in HARMLESS_CAPABILITIES else 'capability %s' % perm
     if tclass == 'security' and perm in SECURITY_PERMS:
         return '%s on the security server' % perm
     if perm in EXEC_PERMS:
@@ -60,6 +78,12 @@ def permission_reason(tclass, perm):
         return 'mmap_zero (mapping the lowest addresses makes a kernel NULL-pointer bug a way in)'
     if tclass == 'system' and perm == 'module_load':
         return 'module_load (loading code into the kernel)'
+    if tclass == 'system' and perm not in HARMLESS_SYSTEM:
+        return 'system %s (the kernel log and modules, systemd units, halt and reboot)' % perm
+    if tclass in KERNEL_CLASSES:
+        return '%s %s: %s' % (tclass, perm, KERNEL_CLASSES[tclass])
+    if tclass.startswith('netlink_') and tclass.endswith('_socket') and perm == 'nlmsg_write':
+        return '%s nlmsg_write (changes kernel state: routes, audit rules, IPsec or firewall)' % tclass
     return None
 
 

@@ -93,6 +93,29 @@ def _top_level_alternation(expression):
 OPAQUE_MARKS = ('\\Q', '\\E', '(?', '[]', '[^]', '[[:', '[^[:')
 
 
+# genhomedircon's templates: a file-context line naming one of them is written out once per login home (root's
+# /root, each user's home, the default /home/[^/]+) with the login's name; judged here over every home at once
+HOME_TEMPLATES = (('HOME_DIR', ('/root', '/home/[^/]+')), ('HOME_ROOT', ('/home',)))
+LOGIN_TOKENS = ('%{USERNAME}', '%{USERID}', 'USER')
+# label families whose type the kernel or a program trusts by its label (what is relabelled to them becomes
+# trusted); a login's home content and device types are trusted by their path or device, not by a file's label
+UNTRUSTED_BY_LABEL = ("a login's home content (startup files, ssh keys)", pm.DEVICE_FAMILY)
+
+
+def home_expansions(path):
+    """The expressions a file-context line stands for once genhomedircon has written it out (every login home and
+    login name at once): ``HOME_DIR/\\.ssh(/.*)?`` -> ``/root/\\.ssh(/.*)?`` and ``/home/[^/]+/\\.ssh(/.*)?``; a line
+    without a template: itself."""
+    if not any(token in path for token, dummy in HOME_TEMPLATES) and not any(t in path for t in LOGIN_TOKENS):
+        return [path]
+    paths = [path]
+    for token, homes in HOME_TEMPLATES:
+        paths = [p.replace(token, home) for p in paths for home in homes] if any(token in p for p in paths) else paths
+    for token in LOGIN_TOKENS:
+        paths = [p.replace(token, '[^/]+') for p in paths]
+    return sorted(set(paths))
+
+
 def label_scope(path):
     """The tree a file-context expression can reach, by its literal beginning: ``/srv/acme(/.*)?`` -> ``/srv/acme``;
     an expression inside a name (``/usr/s?bin/x``) reaches its whole directory (``/usr/``); one with a top-level
@@ -163,6 +186,8 @@ class Judge(object):
         self.model, self.tx = model, transaction
         self._protection = {}
         self._rule_cache = {}
+        self._powers = {}
+        self._reading_powers = False
         self._access = None  # {type: set((kind, source, None))} of the transaction's own allow rules
         self._defaults = {}  # label scope -> {probe path: type it has today}, or None when unreadable
         self._attrs_of = None
@@ -271,6 +296,15 @@ class Judge(object):
             self._protection[type_name] = found
         return self._protection[type_name]
 
+    def trusted_label(self, type_name):
+        """The family of a type of the installed policy that is trusted by its label (security and authentication
+        files, entry points and libraries, kernel modules, files every program reads), or None; a type the
+        transaction declares is judged by who it lets use it instead."""
+        if self.declared(type_name):
+            return None
+        family = self.protection(type_name)
+        return family if family and family not in UNTRUSTED_BY_LABEL else None
+
     def privileged(self, type_name):
         type_name = self.resolve(type_name)
         if type_name in self.model.privileged:
@@ -278,17 +312,50 @@ class Judge(object):
         attrs = self.attributes_of(type_name)
         return 'unconfined_domain_type' in attrs or bool(attrs & set(self.model.exemptions))
 
+    def powers(self, domain):
+        """What entering ``domain`` hands out, for a domain of the installed policy that is not privileged: the
+        grants of its own rules and of its attributes' (the baseline every process type has left out) that the
+        verdict refuses (semanage_t writes the policy store, load_policy_t loads policy, ifconfig_t holds net_admin).
+        A domain the transaction declares: [] (its rules are the transaction's, judged one by one)."""
+        domain = self.resolve(domain)
+        if domain not in self._powers:
+            self._powers[domain] = []
+            if self.model.known(domain) and not self.declared(domain):
+                names = [domain] + sorted(name for name in self.attributes_of(domain)
+                                          if name != BASELINE and self.model.is_attribute(name))
+                self.prefetch(names)
+                grants = []
+                self._reading_powers = True  # one level: a transition the domain itself may take counts as
+                try:                         # power only into a privileged domain (no walk of the domain graph)
+                    for name in names:
+                        grants.extend(self._source_grants(domain, name, self._rules(name, 'source')))
+                finally:
+                    self._reading_powers = False
+                self._powers[domain] = sorted(set(grants))
+        return self._powers[domain]
+
+    def entry_reason(self, perm, target):
+        """Why ``perm`` (a transition permission) into ``target`` hands out power, or None."""
+        if self.privileged(target):
+            return '%s into the privileged domain %s' % (perm, target)
+        held = [] if self._reading_powers else self.powers(target)
+        if held:
+            return '%s into %s, which holds: %s' % (perm, target, self._examples_in_order(held))
+        return None
+
     # ---------------------------------------------------------- reasons ---
     def reason(self, source, target, tclass, perm, is_self):
         """Why granting ``perm`` on ``target:tclass`` to ``source`` hands out power (a short text), or None."""
         why = pm.permission_reason(tclass, perm)
         if why:
             return why
-        if tclass == 'process' and not is_self and self.resolve(target) != self.resolve(source):
+        if tclass in ('process', 'process2') and not is_self and self.resolve(target) != self.resolve(source):
             if perm in pm.PROCESS_CONTROL:
                 return 'ptrace of another domain (%s): it may read and change its memory' % target
-            if perm in pm.PROCESS_ENTRY and self.privileged(target):
-                return '%s into the privileged domain %s' % (perm, target)
+            if perm in pm.PROCESS_ENTRY:
+                entered = self.entry_reason(perm, target)
+                if entered:
+                    return entered
         if tclass in pm.FILE_CLASSES and perm in pm.WRITE_PERMS:
             family = self.protection(target)
             if family:
@@ -491,8 +558,10 @@ class Judge(object):
         return cil.unquote(args[0]), args[2][2]
 
     def _filecons(self):
-        """The (path, new type) of every readable ``filecon`` of the transaction."""
-        return [parts for dummy, statements in self.tx.modules for parts in map(self._filecon_parts, statements) if parts]
+        """The (path, new type) of every readable ``filecon`` of the transaction, templates written out."""
+        return [(path, new_type) for dummy, statements in self.tx.modules
+                for parts in map(self._filecon_parts, statements) if parts
+                for new_type in [parts[1]] for path in home_expansions(parts[0])]
 
     def filecon(self, stmt):
         parts = self._filecon_parts(stmt)
@@ -500,8 +569,19 @@ class Judge(object):
             if len(stmt.args) == 3 and stmt.args[2] == [] and not isinstance(stmt.args[0], list):
                 return self._unlabel(stmt)
             return [(stmt.text(), 'a file context this reader cannot read: not judged')]
-        path, new_type = parts
-        rule = 'filecon %s %s %s' % (path, stmt.args[1], new_type)
+        written, new_type = parts
+        rule = 'filecon %s %s %s' % (written, stmt.args[1], new_type)
+        found = []
+        for path in home_expansions(written):
+            if not path.startswith('/'):
+                found.append((rule, 'labels %s, which is no absolute path (nor a home-directory template): what it '
+                                    'labels cannot be told, not judged' % path))
+                continue
+            found.extend(item for item in self._filecon_path(rule, path, new_type) if item not in found)
+        return found
+
+    def _filecon_path(self, rule, path, new_type):
+        """[(rule, reason)] of labelling the files ``path`` matches with ``new_type``."""
         found = []
         entered = self.privileged_entries(new_type)
         if entered:
@@ -511,6 +591,11 @@ class Judge(object):
         if len(scope.rstrip('/')) < 2:
             return found + [(rule, 'labels %s, an expression that reaches from the root of the file system: not '
                                    'judged, review it' % path)]
+        trusted = self.trusted_label(new_type)
+        defaults = self._defaults.get(scope)
+        if trusted and not (defaults and all(old == new_type for old in defaults.values())):
+            found.append((rule, 'labels %s with %s, %s: what may be written there under its present label becomes '
+                                'trusted as %s' % (path, new_type, trusted, new_type)))
         access = self._access_of(new_type) if self.declared(new_type) else None
         if access is not None and not access:
             return found  # a type of the transaction's own that nobody may read or write: the relabel hands out nothing
@@ -519,7 +604,6 @@ class Judge(object):
         for expression, old_type in self.model.file_contexts:
             if old_type != new_type and reaches(path, scope, expression) and exposed(old_type):
                 covered.append('%s (%s, %s)' % (expression, old_type, self.protection(old_type)))
-        defaults = self._defaults.get(scope)
         if defaults is None:
             found.append((rule, 'labels %s: the default labels of that tree could not be read (matchpathcon): not '
                                 'judged' % path))
@@ -535,8 +619,14 @@ class Judge(object):
         """``<<none>>``: restorecon leaves the files of the expression as they are, and programs that label what they
         create through the file contexts (shadow-utils, for one) give it the label of its directory: a finding when
         the expression covers a protected type."""
-        path = cil.unquote(stmt.args[0])
-        rule = 'filecon %s %s <<none>>' % (path, stmt.args[1])
+        written = cil.unquote(stmt.args[0])
+        rule = 'filecon %s %s <<none>>' % (written, stmt.args[1])
+        found = []
+        for path in home_expansions(written):
+            found.extend(item for item in self._unlabel_path(rule, path) if item not in found)
+        return found
+
+    def _unlabel_path(self, rule, path):
         scope = label_scope(path)
         if len(scope.rstrip('/')) < 2:
             return [(rule, 'takes the label of %s away, an expression that reaches from the root of the file system: '
@@ -668,9 +758,9 @@ class Judge(object):
 
     def _read_defaults(self):
         """The labels the policy gives today to each label statement's tree and a path inside it (one call)."""
-        unlabelled = [cil.unquote(stmt.args[0]) for dummy, statements in self.tx.modules for stmt in statements
+        unlabelled = [path for dummy, statements in self.tx.modules for stmt in statements
                       if stmt.keyword == 'filecon' and len(stmt.args) == 3 and stmt.args[2] == []
-                      and not isinstance(stmt.args[0], list)]
+                      and not isinstance(stmt.args[0], list) for path in home_expansions(cil.unquote(stmt.args[0]))]
         scopes = set(label_scope(path).rstrip('/') for path in [p for p, dummy in self._filecons()] + unlabelled)
         scopes = set(scope for scope in scopes if len(scope) >= 2)
         probes = dict((scope, [scope, scope + '/fleetsec-probe']) for scope in scopes)
@@ -697,8 +787,8 @@ class Judge(object):
             return [('permissive %s' % args[0], 'makes the domain %s permissive: SELinux denies it nothing' % args[0])]
         if key in ('typetransition', 'typechange', 'typemember'):
             if len(flat) >= 4 and flat[2] == 'process':
-                return [(stmt.text(), 'transition into the privileged domain %s' % flat[-1])] \
-                    if self.privileged(flat[-1]) else []
+                entered = self.entry_reason('transition', flat[-1])
+                return [(stmt.text(), entered)] if entered else []
             return self.type_rule(stmt, flat) if len(flat) >= 4 else [
                 (stmt.text(), 'a type rule this reader cannot read: not judged')]
         if key == 'filecon':

@@ -171,6 +171,25 @@ CLASSES = [
     # the policy's /srv/([^/]*/)?www(/.*)? starts shorter than the new tree and still reaches /srv/fsitest/www
     ('a protected context with a shorter literal beginning', dict(te=FSITEST_TE, fc='/srv/fsitest(/.*)? system_u:object_r:fsitest_t:s0\n'),
      'filecon /srv/fsitest(/.*)? any fsitest_t', '/srv/([^/]*/)?www(/.*)?'),
+    # the adversarial review of this stop: the permission table is deny-by-default for the capabilities and the
+    # kernel's classes
+    ('a capability off the short harmless list',
+     dict(te='require { type ntpd_t; class capability dac_override; }\nallow ntpd_t self:capability dac_override;\n'),
+     'allow ntpd_t self:capability dac_override', 'capability dac_override'),
+    ('the kernel loads a module on request',
+     dict(te='require { type ntpd_t; type kernel_t; class system module_request; }\nallow ntpd_t kernel_t:system module_request;\n'),
+     'allow ntpd_t kernel_t:system module_request', 'system module_request'),
+    # genhomedircon writes HOME_DIR out as /root and every home: root's authorized_keys
+    ('a home-directory template', dict(te=FSITEST_TE, fc='HOME_DIR/\\.ssh/authorized_keys -- system_u:object_r:fsitest_t:s0\n'),
+     'filecon HOME_DIR/\\.ssh/authorized_keys file fsitest_t', 'can relabel files the policy protects'),
+    ('a tree labelled with a type trusted by its label',
+     dict(te='require { type ntpd_t; type etc_t; class file read; }\nallow ntpd_t etc_t:file read;\n',
+          fc='/srv/fsitest(/.*)? system_u:object_r:shadow_t:s0\n'),
+     'filecon /srv/fsitest(/.*)? any shadow_t', 'becomes trusted as shadow_t'),
+    ('a transition into a domain that holds power without being privileged',
+     dict(te='require { type ntpd_t; type load_policy_t; class process transition; }\n'
+             'allow ntpd_t load_policy_t:process transition;\n'),
+     'allow ntpd_t load_policy_t:process transition', 'load_policy'),
 ]
 
 

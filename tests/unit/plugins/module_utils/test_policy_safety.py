@@ -24,7 +24,9 @@ def findings(te):
         ('allow a_t security_t:security setbool', 'setbool on the security server')]),
     ('allow a_t tmp_t:file relabelfrom;', []),
 
-    ('allow a_t self:capability { sys_admin chown };', [('allow a_t self:capability sys_admin', 'capability sys_admin')]),
+    ('allow a_t self:capability { sys_admin setuid };', [('allow a_t self:capability sys_admin', 'capability sys_admin')]),
+    # deny-by-default: every capability but the harmless ones (chown gives away anyone's files)
+    ('allow a_t self:capability { chown setgid net_bind_service };', [('allow a_t self:capability chown', 'capability chown')]),
     ('allow a_t self:capability2 mac_admin;', [('allow a_t self:capability2 mac_admin', 'capability mac_admin')]),
     ('allow a_t self:capability { sys_module sys_rawio sys_ptrace mac_override };', [
         ('allow a_t self:capability sys_module', 'capability sys_module'),
@@ -115,3 +117,29 @@ if (b) {
 """
     assert [f[0] for f in findings(te)] == ['allow a_t security_t:security setenforce',
                                             'allow a_t self:capability sys_admin']
+
+
+@pytest.mark.parametrize('tclass, perm, finding', [
+    ('capability2', 'bpf', True), ('capability2', 'perfmon', True), ('capability', 'dac_override', True),
+    ('capability', 'dac_read_search', True), ('capability', 'fowner', True), ('capability', 'setpcap', True),
+    ('capability', 'linux_immutable', True), ('capability', 'audit_control', True), ('capability', 'net_admin', True),
+    ('capability2', 'syslog', True), ('capability2', 'checkpoint_restore', True), ('cap_userns', 'sys_admin', True),
+    ('capability2', 'a_capability_of_a_later_kernel', True),
+    ('bpf', 'prog_load', True), ('bpf', 'map_read', True), ('perf_event', 'kernel', True), ('perf_event', 'open', True),
+    ('lockdown', 'integrity', True), ('lockdown', 'confidentiality', True),
+    ('kernel_service', 'use_as_override', True), ('kernel_service', 'create_files_as', True),
+    ('system', 'module_request', True), ('system', 'syslog_mod', True), ('system', 'start', True),
+    ('system', 'reload', True), ('system', 'halt', True), ('system', 'reboot', True),
+    ('netlink_audit_socket', 'nlmsg_write', True), ('netlink_route_socket', 'nlmsg_write', True),
+    ('netlink_xfrm_socket', 'nlmsg_write', True), ('process2', 'nnp_transition', None),
+    # harmless: a daemon's own identity, ports, scheduling and limits; reading its own netlink state
+    ('capability', 'net_bind_service', False), ('capability', 'setuid', False), ('capability', 'setgid', False),
+    ('capability', 'sys_nice', False), ('capability', 'sys_resource', False), ('capability', 'ipc_lock', False),
+    ('system', 'status', False), ('netlink_route_socket', 'nlmsg_read', False), ('file', 'write', False),
+])
+def test_the_permission_table_is_deny_by_default_for_power_classes(tclass, perm, finding):
+    """Issue of the adversarial review: the table listed 8 capabilities and missed bpf, perfmon, dac_override and
+    whole classes (bpf, perf_event, lockdown, kernel_service, systemd's system permissions, netlink writes).
+    nnp_transition is judged by its target (a transition permission), not here."""
+    from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_model import permission_reason
+    assert bool(permission_reason(tclass, perm)) is bool(finding)

@@ -415,3 +415,47 @@ def test_deep_nesting_is_refused_clearly():
     with pytest.raises(pv.cil.CilSyntaxError) as info:
         pv.judge(model(), [('acme', text)])
     assert 'nested deeper' in info.value.msg
+
+
+def test_a_home_directory_template_is_judged_over_every_home():
+    """genhomedircon writes HOME_DIR/\\.ssh/... out as /root/\\.ssh/... and /home/[^/]+/\\.ssh/...: a module labelling
+    authorized_keys with a type a daemon may write took root's ssh login (the literal path was refused, the template
+    reached nothing)."""
+    found = verdict(WRITABLE + '(filecon "HOME_DIR/\\.ssh/authorized_keys" file (system_u object_r fsx_t '
+                               '((s0) (s0))))')
+    assert [rule for rule, dummy in found] == ['filecon HOME_DIR/\\.ssh/authorized_keys file fsx_t']
+    assert 'ssh_home_t' in found[0][1] and 'ntpd_t write' in found[0][1], found
+    assert pv.home_expansions('HOME_DIR/\\.ssh(/.*)?') == ['/home/[^/]+/\\.ssh(/.*)?', '/root/\\.ssh(/.*)?']
+    assert pv.home_expansions('/tmp/gconfd-USER(/.*)?') == ['/tmp/gconfd-[^/]+(/.*)?']
+    assert pv.home_expansions('/srv/acme(/.*)?') == ['/srv/acme(/.*)?']
+
+
+def test_a_path_that_is_neither_absolute_nor_a_template_is_not_judged():
+    found = verdict(WRITABLE + '(filecon "SOMEWHERE/x" file (system_u object_r fsx_t ((s0) (s0))))')
+    assert len(found) == 1 and 'no absolute path' in found[0][1]
+
+
+@pytest.mark.parametrize('new_type, refused', [
+    ('shadow_t', True),      # an authentication file
+    ('bin_t', True),         # an entry point of domains
+    ('etc_t', True),         # a file every program reads
+    ('user_home_t', False),  # a login's home content: trusted by its path, not its label
+    ('var_t', False),        # no family
+])
+def test_labelling_a_tree_with_a_type_trusted_by_its_label_is_a_finding(new_type, refused):
+    """What may be written under /srv/data's present label (var_t) becomes trusted as the new type: a tree labelled
+    shadow_t or with an entry point was accepted, because only the old labels were judged."""
+    reasons = pv.label_findings(model(), '/srv/data(/.*)?', new_type)
+    assert bool([r for r in reasons if 'becomes trusted' in r]) is refused, reasons
+
+
+def test_labelling_a_tree_with_the_type_it_already_has_is_no_finding():
+    assert pv.label_findings(model(), '/etc/acme(/.*)?', 'etc_t') == []
+
+
+def test_a_transition_into_a_domain_that_holds_power_is_a_finding():
+    """Not privileged (no unconfined or constraint-exempting attribute), yet entering it hands out what it holds:
+    secadm_t may setenforce through can_setenforce."""
+    found = verdict('(allow ntpd_t secadm_t (process (transition)))(typetransition ntpd_t ntpd_exec_t process secadm_t)')
+    assert len(found) == 2 and all('into secadm_t, which holds' in why and 'setenforce' in why for dummy, why in found)
+    assert verdict('(allow ntpd_t staff_t (process (transition)))') == []
