@@ -47,6 +47,7 @@ LABELS = frozenset(['genfscon', 'portcon', 'fsuse', 'netifcon', 'nodecon', 'ibpk
 SCOPES = frozenset(['block', 'in', 'macro', 'call', 'blockinherit', 'blockabstract'])
 ENTRY_ATTRIBUTES = frozenset(['exec_type', 'entry_type'])
 BASELINE = 'domain'  # the attribute of every process type (refpolicy and its derivatives)
+SPECIAL_TARGETS = frozenset(['self', 'notself', 'other', 'minusself'])
 
 
 def _flat(expr):
@@ -373,11 +374,10 @@ class Judge(object):
         return None
 
     def _written_by(self, type_name):
-        """The non-privileged domains that may write ``type_name`` (the transaction's rules, the attributes' and the
-        installed policy's rules on it), for a type the transaction declares; a type of the policy: its protection
-        decides (a protected type's writers are judged where they are granted)."""
-        if not self.declared(type_name):
-            return []
+        """The non-privileged domains that may write ``type_name``: the transaction's rules, the rules of the
+        attributes it is (or becomes) a member of and the installed policy's own rules on it - for a type the
+        transaction declares and for one of the policy alike (``dhcpc_state_t``, which dhclient writes, made the
+        entry point of ``initrc_t``)."""
         return sorted(set(source for kind, source, dummy in self._access_of(type_name)
                           if kind == 'write' and not self.privileged(source)))
 
@@ -419,6 +419,14 @@ class Judge(object):
         if any(isinstance(perm, list) or perm == 'all' for perm in perms):
             return [('allow %s %s:%s %s' % (source, target, tclass, cil.to_text_form(perms)),
                      'a permission expression (all, not, ...) grants every permission of %s' % tclass)]
+        for name in (source, target):
+            via = self.resolve(name)
+            if name not in SPECIAL_TARGETS and (self.model.is_attribute(via) or via in self.tx.attributes) \
+                    and not self.members(name):
+                return [(stmt.text(), 'names the attribute %s, which has no member: what the rule will grant its '
+                                      'members cannot be judged now (the binary policy does not keep the rules of '
+                                      'an attribute without members, so a later run filling it would not see this '
+                                      'one): not judged, review it' % name)]
         sources = self.members(source)
         found = []
         for perm in perms:

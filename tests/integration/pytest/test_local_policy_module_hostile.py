@@ -190,6 +190,13 @@ CLASSES = [
      dict(te='require { type ntpd_t; type load_policy_t; class process transition; }\n'
              'allow ntpd_t load_policy_t:process transition;\n'),
      'allow ntpd_t load_policy_t:process transition', 'load_policy'),
+    ('an entry point of a privileged domain on a type unprivileged domains write',
+     dict(te='require { type initrc_t; type dhcpc_state_t; class file entrypoint; }\n'
+             'allow initrc_t dhcpc_state_t:file entrypoint;\n'),
+     'allow initrc_t dhcpc_state_t:file entrypoint', 'may write'),
+    ('a rule on an attribute without members',
+     dict(cil='(typeattribute fsitest_attr)(allow fsitest_attr shadow_t (file (write)))'),
+     'allow fsitest_attr shadow_t (file (write))', 'which has no member'),
 ]
 
 

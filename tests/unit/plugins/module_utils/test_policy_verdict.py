@@ -459,3 +459,26 @@ def test_a_transition_into_a_domain_that_holds_power_is_a_finding():
     found = verdict('(allow ntpd_t secadm_t (process (transition)))(typetransition ntpd_t ntpd_exec_t process secadm_t)')
     assert len(found) == 2 and all('into secadm_t, which holds' in why and 'setenforce' in why for dummy, why in found)
     assert verdict('(allow ntpd_t staff_t (process (transition)))') == []
+
+
+def test_an_entrypoint_on_an_existing_type_that_unprivileged_domains_write_is_a_finding():
+    """What staff_t may write (xdg_t, through xdg_config_type) made the entry point of unconfined_t: staff_t's
+    content runs unconfined. Only a type the transaction declared was asked who writes it."""
+    found = verdict('(allow unconfined_t xdg_t (file (entrypoint)))')
+    assert len(found) == 1 and 'entrypoint of the privileged domain unconfined_t on xdg_t, which staff_t may write' \
+        in found[0][1], found
+
+
+@pytest.mark.parametrize('text', [
+    '(typeattribute fsi_attr)(allow fsi_attr shadow_t (file (write)))',
+    '(allow ntpd_t empty_attr (file (write)))',
+])
+def test_a_rule_on_an_attribute_without_members_is_not_judged(text):
+    """A rule on an empty attribute granted nothing to judge; a later run filling the attribute could not see it
+    (the binary policy drops an empty attribute's rules): the rule is a finding now."""
+    found = verdict(text)
+    assert len(found) == 1 and 'which has no member' in found[0][1] and 'not judged' in found[0][1], found
+
+
+def test_a_rule_on_an_attribute_the_transaction_fills_is_judged_per_member():
+    assert verdict('(typeattribute fsi_attr)(typeattributeset fsi_attr (ntpd_t))(allow fsi_attr var_t (file (read)))') == []
