@@ -187,8 +187,6 @@ class Judge(object):
         self.model, self.tx = model, transaction
         self._protection = {}
         self._rule_cache = {}
-        self._powers = {}
-        self._reading_powers = False
         self._access = None  # {type: set((kind, source, None))} of the transaction's own allow rules
         self._defaults = {}  # label scope -> {probe path: type it has today}, or None when unreadable
         self._attrs_of = None
@@ -313,35 +311,10 @@ class Judge(object):
         attrs = self.attributes_of(type_name)
         return 'unconfined_domain_type' in attrs or bool(attrs & set(self.model.exemptions))
 
-    def powers(self, domain):
-        """What entering ``domain`` hands out, for a domain of the installed policy that is not privileged: the
-        grants of its own rules and of its attributes' (the baseline every process type has left out) that the
-        verdict refuses (semanage_t writes the policy store, load_policy_t loads policy, ifconfig_t holds net_admin).
-        A domain the transaction declares: [] (its rules are the transaction's, judged one by one)."""
-        domain = self.resolve(domain)
-        if domain not in self._powers:
-            self._powers[domain] = []
-            if self.model.known(domain) and not self.declared(domain):
-                names = [domain] + sorted(name for name in self.attributes_of(domain)
-                                          if name != BASELINE and self.model.is_attribute(name))
-                self.prefetch(names)
-                grants = []
-                self._reading_powers = True  # one level: a transition the domain itself may take counts as
-                try:                         # power only into a privileged domain (no walk of the domain graph)
-                    for name in names:
-                        grants.extend(self._source_grants(domain, name, self._rules(name, 'source')))
-                finally:
-                    self._reading_powers = False
-                self._powers[domain] = sorted(set(grants))
-        return self._powers[domain]
-
     def entry_reason(self, perm, target):
         """Why ``perm`` (a transition permission) into ``target`` hands out power, or None."""
         if self.privileged(target):
             return '%s into the privileged domain %s' % (perm, target)
-        held = [] if self._reading_powers else self.powers(target)
-        if held:
-            return '%s into %s, which holds: %s' % (perm, target, self._examples_in_order(held))
         return None
 
     # ---------------------------------------------------------- reasons ---

@@ -186,10 +186,6 @@ CLASSES = [
      dict(te='require { type ntpd_t; type etc_t; class file read; }\nallow ntpd_t etc_t:file read;\n',
           fc='/srv/fsitest(/.*)? system_u:object_r:shadow_t:s0\n'),
      'filecon /srv/fsitest(/.*)? any shadow_t', 'becomes trusted as shadow_t'),
-    ('a transition into a domain that holds power without being privileged',
-     dict(te='require { type ntpd_t; type load_policy_t; class process transition; }\n'
-             'allow ntpd_t load_policy_t:process transition;\n'),
-     'allow ntpd_t load_policy_t:process transition', 'load_policy'),
     ('an entry point of a privileged domain on a type unprivileged domains write',
      dict(te='require { type initrc_t; type dhcpc_state_t; class file entrypoint; }\n'
              'allow initrc_t dhcpc_state_t:file entrypoint;\n'),

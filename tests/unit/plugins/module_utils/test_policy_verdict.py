@@ -453,12 +453,9 @@ def test_labelling_a_tree_with_the_type_it_already_has_is_no_finding():
     assert pv.label_findings(model(), '/etc/acme(/.*)?', 'etc_t') == []
 
 
-def test_a_transition_into_a_domain_that_holds_power_is_a_finding():
-    """Not privileged (no unconfined or constraint-exempting attribute), yet entering it hands out what it holds:
-    secadm_t may setenforce through can_setenforce."""
-    found = verdict('(allow ntpd_t secadm_t (process (transition)))(typetransition ntpd_t ntpd_exec_t process secadm_t)')
-    assert len(found) == 2 and all('into secadm_t, which holds' in why and 'setenforce' in why for dummy, why in found)
-    assert verdict('(allow ntpd_t staff_t (process (transition)))') == []
+def test_nnp_transition_into_a_privileged_domain_is_judged_like_transition():
+    found = verdict('(allow ntpd_t unconfined_t (process2 (nnp_transition)))')
+    assert len(found) == 1 and 'nnp_transition into the privileged domain unconfined_t' in found[0][1], found
 
 
 def test_an_entrypoint_on_an_existing_type_that_unprivileged_domains_write_is_a_finding():
