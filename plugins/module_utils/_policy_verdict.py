@@ -98,9 +98,13 @@ OPAQUE_MARKS = ('\\Q', '\\E', '(?', '[]', '[^]', '[[:', '[^[:')
 # /root, each user's home, the default /home/[^/]+) with the login's name; judged here over every home at once
 HOME_TEMPLATES = (('HOME_DIR', ('/root', '/home/[^/]+')), ('HOME_ROOT', ('/home',)))
 LOGIN_TOKENS = ('%{USERNAME}', '%{USERID}', 'USER')
-# label families whose type the kernel or a program trusts by its label (what is relabelled to them becomes
-# trusted); a login's home content and device types are trusted by their path or device, not by a file's label
-UNTRUSTED_BY_LABEL = ("a login's home content (startup files, ssh keys)", pm.DEVICE_FAMILY)
+# label families whose type the kernel or the security tools trust by the label alone (what is relabelled to them
+# becomes trusted): the SELinux policy and configuration, authentication files, kernel modules, kernel parameters.
+# Entry points, libraries and system files are not among them: the ordinary remedy labels web content
+# (httpd_sys_content_t, an entry type on EL9) or an application's binaries so; an entry point of a privileged domain
+# is judged apart (privileged_entries).
+TRUSTED_BY_LABEL_PREFIXES = ('a security file', 'an authentication file', 'code the kernel loads',
+                             'a kernel parameter', 'a type the installed policy does not define')
 
 
 def home_expansions(path):
@@ -296,13 +300,13 @@ class Judge(object):
         return self._protection[type_name]
 
     def trusted_label(self, type_name):
-        """The family of a type of the installed policy that is trusted by its label (security and authentication
-        files, entry points and libraries, kernel modules, files every program reads), or None; a type the
-        transaction declares is judged by who it lets use it instead."""
+        """The family of a type of the installed policy that is trusted by its label alone (security and
+        authentication files, kernel modules, kernel parameters), or None; a type the transaction declares is judged
+        by who it lets use it instead."""
         if self.declared(type_name):
             return None
         family = self.protection(type_name)
-        return family if family and family not in UNTRUSTED_BY_LABEL else None
+        return family if family and family.startswith(TRUSTED_BY_LABEL_PREFIXES) else None
 
     def privileged(self, type_name):
         type_name = self.resolve(type_name)
