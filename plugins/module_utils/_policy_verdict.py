@@ -111,14 +111,12 @@ def home_expansions(path):
     """The expressions a file-context line stands for once genhomedircon has written it out (every login home and
     login name at once): ``HOME_DIR/\\.ssh(/.*)?`` -> ``/root/\\.ssh(/.*)?`` and ``/home/[^/]+/\\.ssh(/.*)?``; a line
     without a template: itself."""
-    if not any(token in path for token, dummy in HOME_TEMPLATES) and not any(t in path for t in LOGIN_TOKENS):
-        return [path]
-    paths = [path]
+    paths = set([path])
     for token, homes in HOME_TEMPLATES:
-        paths = [p.replace(token, home) for p in paths for home in homes] if any(token in p for p in paths) else paths
+        paths = set(p.replace(token, home) for p in paths for home in homes)
     for token in LOGIN_TOKENS:
-        paths = [p.replace(token, '[^/]+') for p in paths]
-    return sorted(set(paths))
+        paths = set(p.replace(token, '[^/]+') for p in paths)
+    return sorted(paths)
 
 
 def label_scope(path):
@@ -315,12 +313,6 @@ class Judge(object):
         attrs = self.attributes_of(type_name)
         return 'unconfined_domain_type' in attrs or bool(attrs & set(self.model.exemptions))
 
-    def entry_reason(self, perm, target):
-        """Why ``perm`` (a transition permission) into ``target`` hands out power, or None."""
-        if self.privileged(target):
-            return '%s into the privileged domain %s' % (perm, target)
-        return None
-
     # ---------------------------------------------------------- reasons ---
     def reason(self, source, target, tclass, perm, is_self):
         """Why granting ``perm`` on ``target:tclass`` to ``source`` hands out power (a short text), or None."""
@@ -330,10 +322,8 @@ class Judge(object):
         if tclass in ('process', 'process2') and not is_self and self.resolve(target) != self.resolve(source):
             if perm in pm.PROCESS_CONTROL:
                 return 'ptrace of another domain (%s): it may read and change its memory' % target
-            if perm in pm.PROCESS_ENTRY:
-                entered = self.entry_reason(perm, target)
-                if entered:
-                    return entered
+            if perm in pm.PROCESS_ENTRY and self.privileged(target):
+                return '%s into the privileged domain %s' % (perm, target)
         if tclass in pm.FILE_CLASSES and perm in pm.WRITE_PERMS:
             family = self.protection(target)
             if family:
@@ -772,8 +762,8 @@ class Judge(object):
             return [('permissive %s' % args[0], 'makes the domain %s permissive: SELinux denies it nothing' % args[0])]
         if key in ('typetransition', 'typechange', 'typemember'):
             if len(flat) >= 4 and flat[2] == 'process':
-                entered = self.entry_reason('transition', flat[-1])
-                return [(stmt.text(), entered)] if entered else []
+                return [(stmt.text(), 'transition into the privileged domain %s' % flat[-1])] \
+                    if self.privileged(flat[-1]) else []
             return self.type_rule(stmt, flat) if len(flat) >= 4 else [
                 (stmt.text(), 'a type rule this reader cannot read: not judged')]
         if key == 'filecon':
