@@ -10,7 +10,6 @@ import hashlib
 import json
 import os
 import shutil
-import struct
 import subprocess
 import sys
 
@@ -49,10 +48,19 @@ def store_dir(root):
                         store_type(root))
 
 
+def parse_commit_num(data):
+    """libsemanage's commit counter from the bytes of ``active/commit_num``: the number in decimal (its
+    ``snprintf("%d")``, 2.5 to 3.8), zero-padded to the buffer's size."""
+    text = data.split(b'\0', 1)[0].strip()
+    if not text.isdigit():
+        raise ValueError('active/commit_num holds no decimal number: %r' % data[:32])
+    return int(text)
+
+
 def commit_num(root):
     path = os.path.join(store_dir(root), 'active', 'commit_num')
     with open(path, 'rb') as handle:
-        return struct.unpack('=I', handle.read(4))[0]
+        return parse_commit_num(handle.read())
 
 
 def store_digest(root):
