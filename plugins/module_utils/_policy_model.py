@@ -156,7 +156,37 @@ def parse_file_contexts(text):
     return entries
 
 
-def derive_facts(attributes, types, aliases, exemptions, domain_rules, loaded_rules):
+# the file systems whose files are the kernel's own state (writing them changes the running kernel, its tracing,
+# firmware variables, cgroups and registered interpreters): the types genfscon gives them, and those the file contexts
+# give below /sys, form one family
+KERNEL_FILESYSTEMS = frozenset(['proc', 'sysfs', 'tracefs', 'debugfs', 'efivarfs', 'securityfs', 'selinuxfs',
+                                'configfs', 'bpf', 'pstore', 'cgroup', 'cgroup2', 'binfmt_misc', 'kernfs'])
+KERNEL_STATE_FAMILY = "the kernel's own state as files (/sys, /proc, tracefs, efivarfs, cgroups, ...)"
+
+
+def parse_genfscon(text):
+    """[(file system, type)] of ``seinfo --genfscon -x`` (setools 3 and 4: ``genfscon sysfs /  u:r:sysfs_t:s0``)."""
+    found = []
+    for line in to_text(text or '', errors='surrogate_or_strict').splitlines():
+        words = line.split()
+        if len(words) >= 4 and words[0] == 'genfscon':
+            parts = words[-1].split(':')
+            if len(parts) >= 3:
+                found.append((words[1], parts[2]))
+    return found
+
+
+def kernel_state_types(genfscon, file_contexts):
+    """The types of the kernel's state: genfscon's for :data:`KERNEL_FILESYSTEMS`, the file contexts' below /sys."""
+    found = set(type_name for fs, type_name in genfscon if fs in KERNEL_FILESYSTEMS)
+    for expression, type_name in file_contexts:
+        head = literal_prefix(expression)
+        if head == '/sys' and expression[len('/sys'):len('/sys') + 1] in ('(', '') or head.startswith('/sys/'):
+            found.add(type_name)
+    return found
+
+
+def derive_facts(attributes, types, aliases, exemptions, domain_rules, loaded_rules, genfscon=()):
     """The policy's facts as one JSON-able dict (what the cache keeps), from the parsed query outputs."""
     every = {}
     for (kind, source, target, tclass), perms in domain_rules.items():
@@ -175,6 +205,7 @@ def derive_facts(attributes, types, aliases, exemptions, domain_rules, loaded_ru
         'exemptions': dict(exemptions),
         'every_domain': dict((t, dict((c, sorted(p)) for c, p in classes.items())) for t, classes in every.items()),
         'loaded_modules': sorted(loaded),
+        'genfscon': sorted(set(genfscon)),
     }
 
 
@@ -192,6 +223,9 @@ class PolicyModel(object):
                                  for t, classes in policy_facts['every_domain'].items())
         self.loaded_modules = set(policy_facts['loaded_modules'])  # types the kernel loads code from
         self.file_contexts = file_contexts      # [(expression, type)]
+        # types of the kernel's own state (genfscon of its file systems, file contexts below /sys)
+        self.kernel_state = kernel_state_types([tuple(pair) for pair in policy_facts.get('genfscon', ())],
+                                               file_contexts)
         self.rules_of = rules_of                # callable(attributes) -> {(attribute, side): rules}
         self.default_types = default_types      # callable(paths) -> {path: type the file contexts give it}
         attributes, types = self.attributes, self.types
@@ -257,6 +291,8 @@ def protection_of(attrs, type_name, model):
         return 'code the kernel loads (kernel modules)', False
     if 'sysctl_type' in attrs:
         return 'a kernel parameter (sysctl)', False
+    if type_name in getattr(model, 'kernel_state', ()) and 'write' not in granted.get('file', set()):
+        return KERNEL_STATE_FAMILY, False
     # files only: every domain also reads the /proc files of some domains (abrt_t), which are no family
     shared = granted.get('file', set()) if 'file_type' in attrs or 'file_type' not in model.attributes else set()
     if shared & set(['execute', 'execmod']):
@@ -277,14 +313,14 @@ def protection(attrs, type_name, model):
     return protection_of(attrs, type_name, model)[0]
 
 
-MODEL_FORMAT = 1
+MODEL_FORMAT = 2  # 2: genfscon
 CACHE_PREFIX = 'policy-model-'
 
 
 def _queried_facts(runner, policy):
     # one seinfo for attributes, types and constraints (one policy load), beside the two rule searches
     answers = setools.policy(runner, policy)
-    listing = ['-a', '-t', '--constrain'] + (['--validatetrans'] if answers.generation() >= 4 else [])
+    listing = ['-a', '-t', '--constrain', '--genfscon'] + (['--validatetrans'] if answers.generation() >= 4 else [])
     calls = [('sesearch', answers.search_args(source='domain', direct=True),
               dict(what='what every domain of %s may' % policy)),
              ('seinfo', [policy] + listing + ['-x'], dict(what='attributes, types and constraints of %s' % policy)),
@@ -296,7 +332,7 @@ def _queried_facts(runner, policy):
     constraints = '\n'.join(sections.get(name, '') for name in ('Constraints', 'Validatetrans'))
     return derive_facts(setools.parse_attributes(sections.get('Type Attributes', sections.get('Attributes', ''))),
                         types, aliases, parse_exemptions(constraints), setools.rule_map(setools.parse_rules(domain)),
-                        setools.rule_map(setools.parse_rules(loading)))
+                        setools.rule_map(setools.parse_rules(loading)), parse_genfscon(sections.get('Genfscon', '')))
 
 
 def _cached_facts(path):
@@ -308,7 +344,7 @@ def _cached_facts(path):
         data = json.loads(to_text(read_regular(path) or b'', errors='surrogate_or_strict'))
     except (ValueError, NotReadable):
         return None
-    keys = ('attributes', 'types', 'aliases', 'exemptions', 'every_domain', 'loaded_modules')
+    keys = ('attributes', 'types', 'aliases', 'exemptions', 'every_domain', 'loaded_modules', 'genfscon')
     if not isinstance(data, dict) or data.get('format') != MODEL_FORMAT or not all(k in data for k in keys):
         return None
     return data

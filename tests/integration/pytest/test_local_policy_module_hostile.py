@@ -190,6 +190,10 @@ CLASSES = [
      dict(te='require { type initrc_t; type dhcpc_state_t; class file entrypoint; }\n'
              'allow initrc_t dhcpc_state_t:file entrypoint;\n'),
      'allow initrc_t dhcpc_state_t:file entrypoint', 'may write'),
+    # the kernel's own state as files: /sys's types by the file contexts, the kernel file systems' by genfscon
+    ('a write to the kernel state in /sys',
+     dict(te='require { type ntpd_t; type sysfs_t; class file write; }\nallow ntpd_t sysfs_t:file write;\n'),
+     'allow ntpd_t sysfs_t:file write', "the kernel's own state"),
     ('a rule on an attribute without members',
      dict(cil='(typeattribute fsitest_attr)(allow fsitest_attr shadow_t (file (write)))'),
      'allow fsitest_attr shadow_t (file (write))', 'which has no member'),

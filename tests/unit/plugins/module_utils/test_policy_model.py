@@ -91,3 +91,29 @@ def test_protected_families_are_read_from_attributes(attrs, name, rules, family)
 def test_file_contexts_lines(line, expression, type_name):
     found = pm.parse_file_contexts(line)
     assert found == ([(expression, type_name)] if expression else [])
+
+
+# seinfo --genfscon -x: setools 4 (EL8-EL10, Debian) and setools 3 (EL7, wider spacing) print the same words
+GENFSCON_4 = """
+Genfscon: 4
+   genfscon sysfs /  system_u:object_r:sysfs_t:s0
+   genfscon proc /sys/kernel  system_u:object_r:sysctl_kernel_t:s0
+   genfscon nfs /  system_u:object_r:nfs_t:s0
+"""
+GENFSCON_3 = """
+Genfscon: 2
+   genfscon tracefs /      system_u:object_r:tracefs_t:s0
+   genfscon 9p /      system_u:object_r:nfs_t:s0
+"""
+
+
+def test_genfscon_of_setools_3_and_4():
+    assert pm.parse_genfscon(GENFSCON_4) == [('sysfs', 'sysfs_t'), ('proc', 'sysctl_kernel_t'), ('nfs', 'nfs_t')]
+    assert pm.parse_genfscon(GENFSCON_3) == [('tracefs', 'tracefs_t'), ('9p', 'nfs_t')]
+
+
+def test_kernel_state_is_genfscon_of_the_kernels_file_systems_and_the_contexts_below_sys():
+    contexts = [('/sys(/.*)?', 'sysfs_t'), ('/sys/kernel/tracing', 'tracefs_t'), ('/sysroot/ostree(/.*)?', 'root_t'),
+                ('/sys', 'sysfs_t'), ('/syslog(/.*)?', 'var_log_t'), ('/srv(/.*)?', 'var_t')]
+    found = pm.kernel_state_types(pm.parse_genfscon(GENFSCON_4 + GENFSCON_3), contexts)
+    assert found == set(['sysfs_t', 'sysctl_kernel_t', 'tracefs_t'])

@@ -55,7 +55,10 @@ RULES = {
 }
 FILE_CONTEXTS = [('/etc/shadow.*', 'shadow_t'), ('/usr/sbin(/.*)?', 'bin_t'), ('/usr/sbin/ntpd', 'ntpd_exec_t'),
                  ('/etc(/.*)?', 'etc_t'), ('/srv(/.*)?', 'var_t'), ('/[^/]+', 'etc_t'),
-                 ('/home/[^/]+/\\.ssh(/.*)?', 'ssh_home_t')]
+                 ('/home/[^/]+/\\.ssh(/.*)?', 'ssh_home_t'), ('/sys(/.*)?', 'sysfs_t'),
+                 ('/sys/firmware/efi/efivars', 'efivarfs_t'), ('/sysroot/ostree(/.*)?', 'sysroot_t')]
+# genfscon of the fake policy: tracefs is the kernel's, nfs is not
+GENFSCON = [('tracefs', 'tracefs_t'), ('nfs', 'nfs_t')]
 
 
 def default_type(path):
@@ -73,7 +76,7 @@ def model(calls=None):
         for member in members:
             types.setdefault(member, set()).add(attribute)
     for name in ('security_t', 'sysctl_kernel_t', 'fixed_disk_device_t', 'null_device_t', 'ntpd_t', 'staff_t',
-                 'sysadm_t', 'ntp_port_t', 'default_t'):
+                 'sysadm_t', 'ntp_port_t', 'default_t', 'sysfs_t', 'efivarfs_t', 'tracefs_t', 'nfs_t', 'sysroot_t'):
         types.setdefault(name, set())
 
     def rules_of(names):
@@ -83,7 +86,7 @@ def model(calls=None):
                     for name in names for side in ('source', 'target'))
     facts = pm.derive_facts(dict((k, set(v)) for k, v in ATTRIBUTES.items()), types, {'sbin_t': 'bin_t'},
                             {'can_change_object_identity': ['file', 'dir']},
-                            sesearch('allow domain null_device_t:chr_file { read write };\n'), {})
+                            sesearch('allow domain null_device_t:chr_file { read write };\n'), {}, GENFSCON)
     return pm.PolicyModel(facts, FILE_CONTEXTS, rules_of=rules_of,
                           default_types=lambda paths: dict((p, default_type(p)) for p in paths))
 
@@ -118,6 +121,15 @@ CASES = [
     ('ptrace of itself', '(allow ntpd_t self (process (ptrace)))', [], None),
     ('a kernel parameter', '(allow ntpd_t sysctl_kernel_t (file (write)))', ['allow ntpd_t sysctl_kernel_t:file write'],
      'sysctl'),
+    # the kernel's own state: what the file contexts label below /sys, what genfscon gives the kernel's file systems
+    ('sysfs', '(allow ntpd_t sysfs_t (file (write)))', ['allow ntpd_t sysfs_t:file write'], "the kernel's own state"),
+    ('firmware variables', '(allow ntpd_t efivarfs_t (file (append)))', ['allow ntpd_t efivarfs_t:file append'],
+     "the kernel's own state"),
+    ('tracefs through genfscon', '(allow ntpd_t tracefs_t (file (write)))', ['allow ntpd_t tracefs_t:file write'],
+     "the kernel's own state"),
+    ('a network file system is no kernel state', '(allow ntpd_t nfs_t (file (write)))', [], None),
+    ('/sysroot is not below /sys', '(allow ntpd_t sysroot_t (file (write)))', [], None),
+    ('reading sysfs', '(allow ntpd_t sysfs_t (file (read open)))', [], None),
     ('a raw disk', '(allow ntpd_t fixed_disk_device_t (blk_file (write)))',
      ['allow ntpd_t fixed_disk_device_t:blk_file write'], 'a device not open to every domain'),
     ('a device every domain may write', '(allow ntpd_t null_device_t (chr_file (write)))', [], None),
