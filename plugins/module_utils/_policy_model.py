@@ -59,6 +59,17 @@ HARMLESS_SYSTEM = frozenset(['status', 'ipc_info'])
 PROCESS_CONTROL = frozenset(['ptrace'])
 PROCESS_ENTRY = frozenset(['transition', 'dyntransition', 'noatsecure', 'siginh', 'rlimitinh', 'nnp_transition',
                            'nosuid_transition'])
+# entering another domain (what it holds becomes the caller's)
+PROCESS_TRANSITIONS = frozenset(['transition', 'dyntransition', 'nnp_transition', 'nosuid_transition'])
+# control of the security policy and of the kernel's code: a domain holding one of these (directly or through an
+# attribute) is powerful even when it is confined, so entering it is judged (load_policy_t, semanage_t, kmod_t; not
+# what every daemon holds, such as dac_override or device reads, which would refuse ordinary policy booleans)
+CONTROL_PERMS = {
+    'security': SECURITY_PERMS,
+    'system': frozenset(['module_load']),
+    'capability': frozenset(['sys_module', 'mac_admin', 'mac_override']),
+    'capability2': frozenset(['mac_admin', 'mac_override']),
+}
 
 
 def permission_reason(tclass, perm):
@@ -186,7 +197,7 @@ def kernel_state_types(genfscon, file_contexts):
     return found
 
 
-def derive_facts(attributes, types, aliases, exemptions, domain_rules, loaded_rules, genfscon=()):
+def derive_facts(attributes, types, aliases, exemptions, domain_rules, loaded_rules, genfscon=(), control_rules=None):
     """The policy's facts as one JSON-able dict (what the cache keeps), from the parsed query outputs."""
     every = {}
     for (kind, source, target, tclass), perms in domain_rules.items():
@@ -198,7 +209,13 @@ def derive_facts(attributes, types, aliases, exemptions, domain_rules, loaded_ru
         # a type named directly (unconfined domains hold module_load on whole attributes: not a family)
         if tclass == 'system' and 'module_load' in perms and target != source and target not in attributes:
             loaded.add(target)
+    control = {}
+    for (kind, source, target, tclass), perms in (control_rules or {}).items():
+        held = set(perms) & CONTROL_PERMS.get(tclass, frozenset())
+        if kind == 'allow' and held:
+            control.setdefault(source, set()).update('%s:%s %s' % (target, tclass, perm) for perm in held)
     return {
+        'control': dict((k, sorted(v)) for k, v in control.items()),
         'attributes': dict((k, sorted(v)) for k, v in attributes.items()),
         'types': dict((k, sorted(v)) for k, v in types.items()),
         'aliases': dict(aliases),
@@ -223,6 +240,8 @@ class PolicyModel(object):
                                  for t, classes in policy_facts['every_domain'].items())
         self.loaded_modules = set(policy_facts['loaded_modules'])  # types the kernel loads code from
         self.file_contexts = file_contexts      # [(expression, type)]
+        # {domain or attribute: ['target:class perm' of CONTROL_PERMS it is granted]}
+        self.control = dict((k, list(v)) for k, v in policy_facts.get('control', {}).items())
         # types of the kernel's own state (genfscon of its file systems, file contexts below /sys)
         self.kernel_state = kernel_state_types([tuple(pair) for pair in policy_facts.get('genfscon', ())],
                                                file_contexts)
@@ -255,6 +274,14 @@ class PolicyModel(object):
 
     def attributes_of(self, type_name):
         return set(self.types.get(self.resolve(type_name), ()))
+
+    def controls(self, domain):
+        """What ``domain`` holds of :data:`CONTROL_PERMS` (its own rules and its attributes'), as rule texts."""
+        domain = self.resolve(domain)
+        found = set()
+        for name in [domain] + sorted(self.attributes_of(domain)):
+            found.update('allow %s %s' % (name, held) for held in self.control.get(name, ()))
+        return sorted(found)
 
     def containing(self, attribute):
         """The attributes that hold every current member of ``attribute`` (a superset of those it is nested in:
@@ -313,7 +340,7 @@ def protection(attrs, type_name, model):
     return protection_of(attrs, type_name, model)[0]
 
 
-MODEL_FORMAT = 2  # 2: genfscon
+MODEL_FORMAT = 2  # 2: genfscon, control
 CACHE_PREFIX = 'policy-model-'
 
 
@@ -325,14 +352,18 @@ def _queried_facts(runner, policy):
               dict(what='what every domain of %s may' % policy)),
              ('seinfo', [policy] + listing + ['-x'], dict(what='attributes, types and constraints of %s' % policy)),
              ('sesearch', answers.search_args(tclass='system', perms='module_load'),
-              dict(what='module loading in %s' % policy))]
-    domain, info, loading = [to_text(r.stdout) for r in runner.run_all(calls, workers=2)]
+              dict(what='module loading in %s' % policy)),
+             # one class per query in setools 3: the permissions alone (each names one class's), filtered by class
+             ('sesearch', answers.search_args(perms=sorted(set().union(*CONTROL_PERMS.values()))),
+              dict(what='control of the policy and the kernel in %s' % policy))]
+    domain, info, loading, control = [to_text(r.stdout) for r in runner.run_all(calls, workers=2)]
     sections = setools.split_sections(info)
     types, aliases = setools.parse_types(sections.get('Types', ''))
     constraints = '\n'.join(sections.get(name, '') for name in ('Constraints', 'Validatetrans'))
     return derive_facts(setools.parse_attributes(sections.get('Type Attributes', sections.get('Attributes', ''))),
                         types, aliases, parse_exemptions(constraints), setools.rule_map(setools.parse_rules(domain)),
-                        setools.rule_map(setools.parse_rules(loading)), parse_genfscon(sections.get('Genfscon', '')))
+                        setools.rule_map(setools.parse_rules(loading)), parse_genfscon(sections.get('Genfscon', '')),
+                        setools.rule_map(setools.parse_rules(control)))
 
 
 def _cached_facts(path):
@@ -344,7 +375,7 @@ def _cached_facts(path):
         data = json.loads(to_text(read_regular(path) or b'', errors='surrogate_or_strict'))
     except (ValueError, NotReadable):
         return None
-    keys = ('attributes', 'types', 'aliases', 'exemptions', 'every_domain', 'loaded_modules', 'genfscon')
+    keys = ('attributes', 'types', 'aliases', 'exemptions', 'every_domain', 'loaded_modules', 'genfscon', 'control')
     if not isinstance(data, dict) or data.get('format') != MODEL_FORMAT or not all(k in data for k in keys):
         return None
     return data

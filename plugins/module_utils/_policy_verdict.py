@@ -313,6 +313,16 @@ class Judge(object):
         attrs = self.attributes_of(type_name)
         return 'unconfined_domain_type' in attrs or bool(attrs & set(self.model.exemptions))
 
+    def controls(self, domain):
+        """'DOMAIN, which controls the policy or the kernel (rules)' when a domain of the installed policy holds
+        :data:`_policy_model.CONTROL_PERMS`, else ''. A domain the transaction declares is judged by its own rules."""
+        if self.declared(domain) and not self.model.known(domain):
+            return ''
+        held = self.model.controls(domain)
+        if not held:
+            return ''
+        return '%s, which controls the security policy or the kernel (%s)' % (domain, self._examples(held))
+
     # ---------------------------------------------------------- reasons ---
     def reason(self, source, target, tclass, perm, is_self):
         """Why granting ``perm`` on ``target:tclass`` to ``source`` hands out power (a short text), or None."""
@@ -324,6 +334,8 @@ class Judge(object):
                 return 'ptrace of another domain (%s): it may read and change its memory' % target
             if perm in pm.PROCESS_ENTRY and self.privileged(target):
                 return '%s into the privileged domain %s' % (perm, target)
+            if perm in pm.PROCESS_TRANSITIONS and self.controls(target):
+                return '%s into %s' % (perm, self.controls(target))
         if tclass in pm.FILE_CLASSES and perm in pm.WRITE_PERMS:
             family = self.protection(target)
             if family:
@@ -491,6 +503,9 @@ class Judge(object):
                     if tclass == 'process' and self.privileged(value):
                         out.append('type_transition %s %s:%s %s (transition into the privileged domain %s)' % (
                             source, target, tclass, value, value))
+                    elif tclass == 'process' and self.controls(value):
+                        out.append('type_transition %s %s:%s %s (transition into %s)' % (
+                            source, target, tclass, value, self.controls(value)))
                     continue
                 is_self = target == attribute
                 real = member if is_self else target
@@ -762,8 +777,9 @@ class Judge(object):
             return [('permissive %s' % args[0], 'makes the domain %s permissive: SELinux denies it nothing' % args[0])]
         if key in ('typetransition', 'typechange', 'typemember'):
             if len(flat) >= 4 and flat[2] == 'process':
-                return [(stmt.text(), 'transition into the privileged domain %s' % flat[-1])] \
-                    if self.privileged(flat[-1]) else []
+                if self.privileged(flat[-1]):
+                    return [(stmt.text(), 'transition into the privileged domain %s' % flat[-1])]
+                return [(stmt.text(), 'transition into %s' % self.controls(flat[-1]))] if self.controls(flat[-1]) else []
             return self.type_rule(stmt, flat) if len(flat) >= 4 else [
                 (stmt.text(), 'a type rule this reader cannot read: not judged')]
         if key == 'filecon':

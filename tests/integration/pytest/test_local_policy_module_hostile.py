@@ -194,6 +194,11 @@ CLASSES = [
     ('a write to the kernel state in /sys',
      dict(te='require { type ntpd_t; type sysfs_t; class file write; }\nallow ntpd_t sysfs_t:file write;\n'),
      'allow ntpd_t sysfs_t:file write', "the kernel's own state"),
+    # entering a confined domain that holds control of the policy (load_policy_t: can_load_policy)
+    ('a transition into a domain that controls the policy',
+     dict(te='require { type ntpd_t; type load_policy_t; class process transition; }\n'
+             'allow ntpd_t load_policy_t:process transition;\n'),
+     'allow ntpd_t load_policy_t:process transition', 'controls the security policy'),
     ('a rule on an attribute without members',
      dict(cil='(typeattribute fsitest_attr)(allow fsitest_attr shadow_t (file (write)))'),
      'allow fsitest_attr shadow_t (file (write))', 'which has no member'),

@@ -39,7 +39,12 @@ ATTRIBUTES = {
     'can_relabelto_shadow_passwords': ['passwd_t'],
     'can_change_object_identity': ['passwd_t'],
     'empty_attr': [],
+    'can_load_policy': ['load_policy_t'],
 }
+# what the policy's query for CONTROL_PERMS answers: load_policy_t through its attribute, kmod_t directly
+CONTROL_RULES = ('allow can_load_policy security_t:security load_policy;\n'
+                 'allow kmod_t kmod_t:capability { sys_module chown };\n'
+                 'allow system_mail_t system_mail_t:capability dac_override;\n')
 RULES = {
     ('can_setenforce', 'source'): 'allow can_setenforce security_t:security setenforce;\n',
     ('xdg_config_type', 'target'): 'allow staff_t xdg_config_type:file { read write create };\n',
@@ -76,7 +81,7 @@ def model(calls=None):
         for member in members:
             types.setdefault(member, set()).add(attribute)
     for name in ('security_t', 'sysctl_kernel_t', 'fixed_disk_device_t', 'null_device_t', 'ntpd_t', 'staff_t',
-                 'sysadm_t', 'ntp_port_t', 'default_t', 'sysfs_t', 'efivarfs_t', 'tracefs_t', 'nfs_t', 'sysroot_t'):
+                 'sysadm_t', 'ntp_port_t', 'default_t', 'kmod_t', 'system_mail_t', 'sysfs_t', 'efivarfs_t', 'tracefs_t', 'nfs_t', 'sysroot_t'):
         types.setdefault(name, set())
 
     def rules_of(names):
@@ -86,7 +91,7 @@ def model(calls=None):
                     for name in names for side in ('source', 'target'))
     facts = pm.derive_facts(dict((k, set(v)) for k, v in ATTRIBUTES.items()), types, {'sbin_t': 'bin_t'},
                             {'can_change_object_identity': ['file', 'dir']},
-                            sesearch('allow domain null_device_t:chr_file { read write };\n'), {}, GENFSCON)
+                            sesearch('allow domain null_device_t:chr_file { read write };\n'), {}, GENFSCON, sesearch(CONTROL_RULES))
     return pm.PolicyModel(facts, FILE_CONTEXTS, rules_of=rules_of,
                           default_types=lambda paths: dict((p, default_type(p)) for p in paths))
 
@@ -139,6 +144,15 @@ CASES = [
     ('transition into an unconfined domain', '(typetransition ntpd_t bin_t process unconfined_t)',
      ['typetransition ntpd_t bin_t process unconfined_t'], 'privileged domain unconfined_t'),
     ('permissive', '(type fsx_t)(typepermissive fsx_t)', ['permissive fsx_t'], 'permissive'),
+    # entering a confined domain that controls the policy or the kernel's code
+    ('transition into a domain that loads the policy', '(allow ntpd_t load_policy_t (process (transition)))',
+     ['allow ntpd_t load_policy_t:process transition'],
+     'load_policy_t, which controls the security policy or the kernel (allow can_load_policy security_t:security '
+     'load_policy)'),
+    ('a type transition into a domain that loads kernel modules', '(typetransition ntpd_t bin_t process kmod_t)',
+     ['typetransition ntpd_t bin_t process kmod_t'], 'allow kmod_t kmod_t:capability sys_module'),
+    ('a transition into a daemon domain', '(allow ntpd_t system_mail_t (process (transition)))', [], None),
+    ('a domain of the module', '(type fsd_t)(allow ntpd_t fsd_t (process (transition)))', [], None),
     # attribute joins, both sides
     ('source attribute join', '(typeattributeset can_setenforce (ntpd_t))', ['typeattribute ntpd_t can_setenforce'],
      'setenforce on the security server'),
@@ -227,7 +241,7 @@ CASES = [
                                                   '(allow acme_a shadow_t (file (write)))',
      ['allow acme_a shadow_t:file write'], 'shadow_t'),
     ('every type but itself (notself)', '(allow ntpd_t notself (process (dyntransition)))',
-     ['allow ntpd_t notself:process dyntransition'], 'dyntransition into the privileged domain'),
+     ['allow ntpd_t notself:process dyntransition'], 'dyntransition into'),
     ('a new type that joins an attribute another domain reads',
      '(type fsx_t)(typeattributeset file_type (fsx_t))(typeattributeset non_security_file_type (fsx_t))'
      '(typeattributeset non_auth_file_type (fsx_t))(filecon "/etc/shadow" file (system_u object_r fsx_t ((s0) (s0))))',
