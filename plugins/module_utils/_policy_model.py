@@ -246,6 +246,7 @@ class PolicyModel(object):
         self.kernel_state = kernel_state_types([tuple(pair) for pair in policy_facts.get('genfscon', ())],
                                                file_contexts)
         self.rules_of = rules_of                # callable(attributes) -> {(attribute, side): rules}
+        self._rules = {}                        # what rules_of answered: {(name, side): rules}
         self.default_types = default_types      # callable(paths) -> {path: type the file contexts give it}
         attributes, types = self.attributes, self.types
         self.privileged = set(attributes.get('unconfined_domain_type', ()))
@@ -274,6 +275,20 @@ class PolicyModel(object):
 
     def attributes_of(self, type_name):
         return set(self.types.get(self.resolve(type_name), ()))
+
+    def prefetch(self, names):
+        """Read the rules naming each of ``names`` (both sides) in one call of the reader, once per name."""
+        wanted = sorted(set(name for name in names if (name, 'source') not in self._rules))
+        found = self.rules_of(wanted) if self.rules_of and wanted else {}
+        for name in wanted:
+            for side in ('source', 'target'):
+                self._rules[(name, side)] = found.get((name, side), {})
+
+    def rules(self, name, side):
+        """{(kind, source, target, class): values} of the rules naming ``name`` on ``side`` ('source'/'target')."""
+        if (name, side) not in self._rules:
+            self.prefetch([name])
+        return self._rules[(name, side)]
 
     def controls(self, domain):
         """What ``domain`` holds of :data:`CONTROL_PERMS` (its own rules and its attributes'), as rule texts."""
@@ -351,19 +366,18 @@ def _queried_facts(runner, policy):
     calls = [('sesearch', answers.search_args(source='domain', direct=True),
               dict(what='what every domain of %s may' % policy)),
              ('seinfo', [policy] + listing + ['-x'], dict(what='attributes, types and constraints of %s' % policy)),
-             ('sesearch', answers.search_args(tclass='system', perms='module_load'),
-              dict(what='module loading in %s' % policy)),
-             # one class per query in setools 3: the permissions alone (each names one class's), filtered by class
+             # module loading and the rest of CONTROL_PERMS in one search (one policy load; setools 3 takes one class
+             # per query): the permissions alone, each a permission of one class, filtered by class when read
              ('sesearch', answers.search_args(perms=sorted(set().union(*CONTROL_PERMS.values()))),
-              dict(what='control of the policy and the kernel in %s' % policy))]
-    domain, info, loading, control = [to_text(r.stdout) for r in runner.run_all(calls, workers=2)]
+              dict(what='module loading and control of the policy in %s' % policy))]
+    domain, info, control = [to_text(r.stdout) for r in runner.run_all(calls, workers=2)]
+    control_rules = setools.rule_map(setools.parse_rules(control))
     sections = setools.split_sections(info)
     types, aliases = setools.parse_types(sections.get('Types', ''))
     constraints = '\n'.join(sections.get(name, '') for name in ('Constraints', 'Validatetrans'))
     return derive_facts(setools.parse_attributes(sections.get('Type Attributes', sections.get('Attributes', ''))),
                         types, aliases, parse_exemptions(constraints), setools.rule_map(setools.parse_rules(domain)),
-                        setools.rule_map(setools.parse_rules(loading)), parse_genfscon(sections.get('Genfscon', '')),
-                        setools.rule_map(setools.parse_rules(control)))
+                        control_rules, parse_genfscon(sections.get('Genfscon', '')), control_rules)
 
 
 def _cached_facts(path):

@@ -131,14 +131,21 @@ def label_scope(path):
     return prefix[:prefix.rfind('/') + 1] if '/' in prefix else ''
 
 
+# {expression: (label_scope, literal_prefix)}: every judgement of a run reads the same file contexts
+_HEADS = {}
+
+
 def reaches(path, scope, expression):
     """Whether the file-context expression ``path`` (its tree: ``scope``, :func:`label_scope`) can match a file
     ``expression`` matches: every expression whose literal beginning lies in that tree, and one with a shorter literal
     beginning (``/srv/[^/]+/\\.secret`` against ``/srv/acme(/.*)?``) when the two expressions have a path in common, or
     when that cannot be read (:func:`_fcregex.intersects`)."""
-    if label_scope(expression) == '':  # a top-level alternation: its literal beginning bounds nothing
+    head = _HEADS.get(expression)
+    if head is None:
+        head = _HEADS[expression] = (label_scope(expression), pm.literal_prefix(expression))
+    if head[0] == '':  # a top-level alternation: its literal beginning bounds nothing
         return fcregex.intersects(path, expression) is not False
-    prefix = pm.literal_prefix(expression)
+    prefix = head[1]
     if prefix.startswith(scope):
         return True
     return scope.startswith(prefix) and fcregex.intersects(path, expression) is not False
@@ -188,7 +195,6 @@ class Judge(object):
     def __init__(self, model, transaction):
         self.model, self.tx = model, transaction
         self._protection = {}
-        self._rule_cache = {}
         self._access = None  # {type: set((kind, source, None))} of the transaction's own allow rules
         self._defaults = {}  # label scope -> {probe path: type it has today}, or None when unreadable
         self._attrs_of = None
@@ -425,17 +431,12 @@ class Judge(object):
         return found
 
     def _rules(self, attribute, side):
-        if (attribute, side) not in self._rule_cache:
-            self.prefetch([attribute])
-        return self._rule_cache[(attribute, side)]
+        return self.model.rules(attribute, side)
 
     def prefetch(self, attributes):
-        """Read the rules of ``attributes`` (both sides) in two queries, before they are judged one by one."""
-        wanted = sorted(set(a for a in attributes if (a, 'source') not in self._rule_cache))
-        found = self.model.rules_of(wanted) if self.model.rules_of and wanted else {}
-        for name in wanted:
-            for side in ('source', 'target'):
-                self._rule_cache[(name, side)] = found.get((name, side), {})
+        """Read the rules of ``attributes`` (both sides) in two queries, before they are judged one by one (kept by
+        the model: every judgement against one policy shares them)."""
+        self.model.prefetch(attributes)
 
     def _effective(self, member, attribute):
         """The attribute and every attribute that holds all its members (it may be nested in them), less those

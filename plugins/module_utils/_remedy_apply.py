@@ -505,12 +505,27 @@ class Current(PolicyReader):
     def model(self):
         return self._once('model', lambda: read_model(self.runner, self.policy, self.selinux_dir, self.policy_type))
 
+    def read_boolean_rules(self, names):
+        """Read the rules of several booleans in one sesearch (setools 4: a regular expression of their names; each
+        query loads the whole policy, seconds on the targeted policy). setools 3 reads them one by one, when judged."""
+        names = sorted(set(name for name in names if ('boolean rules', name) not in self._cache))
+        if len(names) < 2 or self.setools.generation() < 4:
+            return
+        pattern = '^(%s)$' % '|'.join(re.escape(name) for name in names)
+        rules = self.setools.rules(kinds=('-A', '-T'), boolean=pattern, regex=True,
+                                   what='rules of booleans %s' % ', '.join(names))
+        for name in names:
+            self._cache[('boolean rules', name)] = [rule for rule in rules if rule.condition is not None
+                                                    and name in rule.condition.expression.split()]
+
     def boolean_findings(self, name, state):
         """What setting boolean ``name`` to ``state`` hands out: the policy's rules that the setting turns on (those
         in the branch of ``state`` of a rule guarded by the boolean alone; every rule of an expression that names it
         with others, whose outcome other booleans decide), judged like a module's rules. ["rule: reason"]."""
         # the boolean is one the policy has (checked before): a failed search fails the run, never passes the value
-        rules = self.setools.rules(kinds=('-A', '-T'), boolean=name, what='rules of boolean %s' % name)
+        rules = self._cache.get(('boolean rules', name))
+        if rules is None:
+            rules = self.setools.rules(kinds=('-A', '-T'), boolean=name, what='rules of boolean %s' % name)
         turned_on = [rule for rule in rules if rule.condition is not None and (
             rule.condition.boolean() != name or rule.condition.branch == bool(state))]
         return ['%s: %s' % pair for pair in rule_findings(self.model(), turned_on)]
@@ -621,6 +636,8 @@ def _plan_booleans(wanted, current, result, refused):
         raise RemedyError('Unknown boolean(s) %s: the policy %s defines no such boolean. Nothing was changed.'
                           % (', '.join(unknown), current.policy))
     changed = {}
+    current.read_boolean_rules(name for name, state in wanted.booleans.items() if name not in wanted.acknowledged
+                               and not (values[name] == state and running.get(name, state) == state))
     for name, state in sorted(wanted.booleans.items()):
         if values[name] == state and running.get(name, state) == state:
             continue

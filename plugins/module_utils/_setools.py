@@ -434,7 +434,8 @@ def search_args(generation=4, kinds=('-A',), source=None, target=None, tclass=No
     if perms:
         args += ['-p', ','.join(perms) if isinstance(perms, (list, tuple, set, frozenset)) else perms]
     if boolean:
-        args += ['-b', boolean]
+        # a regular expression of booleans: setools 4's -rb (setools 3 has no flag of its own for it)
+        args += ['-b', boolean] + (['-rb'] if regex and not old else [])
     return args
 
 

@@ -329,6 +329,16 @@ def test_every_join_is_read_in_one_query_pair():
     assert len(calls) == 1 and set(['non_security_file_type', 'passwd_t']) <= set(calls[0]), calls
 
 
+def test_judgements_against_one_policy_share_its_rule_queries():
+    # remedy judges each file-context rule of a batch on its own: the second asks the policy nothing new (the rules
+    # of an entry type were queried again for every rule, two sesearch runs each, seconds on the targeted policy)
+    calls, shared = [], None
+    shared = model(calls)
+    first = pv.label_findings(shared, '/srv/acme(/.*)?', 'sudo_exec_t')
+    second = pv.label_findings(shared, '/srv/other(/.*)?', 'sudo_exec_t')
+    assert first and second and len(calls) == 1 and 'sudo_exec_t' in calls[0], calls
+
+
 def test_a_top_level_alternation_reaches_from_the_root():
     found = verdict('(type fsx_t)(filecon "/srv/acme|/etc/shadow" file (system_u object_r fsx_t ((s0) (s0))))')
     assert [rule for rule, dummy in found] == ['filecon /srv/acme|/etc/shadow file fsx_t']

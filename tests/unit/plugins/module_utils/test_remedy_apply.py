@@ -6,6 +6,8 @@ the VM target remedy_vm."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import re
+
 import pytest
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_model as pm
@@ -225,6 +227,40 @@ def test_a_boolean_is_judged_by_the_rules_it_turns_on(tmp_path, name, state, rea
         assert found and reason in found[0]
 
 
+class _RegexSesearchRunner(_SesearchRunner):
+    """setools 4's sesearch -b PATTERN -rb: the rules of every boolean the pattern matches, each once."""
+
+    def run(self, name, args=(), check=True, what=None, hint=None):
+        if '-rb' not in args:
+            return _SesearchRunner.run(self, name, args, check, what, hint)
+        pattern = args[args.index('-b') + 1]
+        self.asked.append(pattern)
+        lines = []
+        for boolean, text in sorted(SESEARCH_B.items()):
+            if re.match(pattern, boolean):
+                lines.extend(line for line in text.splitlines() if line not in lines)
+        return type('Result', (), {'rc': 0, 'stdout': '\n'.join(lines) + '\n'})()
+
+
+def test_the_rules_of_several_booleans_are_read_in_one_query(tmp_path):
+    script = tmp_path / 'sesearch'
+    script.write_bytes(b'#!/usr/bin/python3\n')  # setools 4 (a Python script)
+    facts = pm.derive_facts({'domain': set(['httpd_t', 'unconfined_t']), 'unconfined_domain_type': set(['unconfined_t'])},
+                            {'httpd_t': set(['domain']), 'unconfined_t': set(['domain', 'unconfined_domain_type']),
+                             'bin_t': set(), 'port_type': set()}, {}, {}, {}, {})
+    names = ['cluster_b', 'deny_execmem', 'httpd_execmem', 'httpd_run_unconfined', 'secure_mode_insmod']
+    judged = {}
+    for runner in (_SesearchRunner(str(script)), _RegexSesearchRunner(str(script))):
+        current = ra.Current(runner, str(tmp_path / 'policy.33'), None, False)
+        current._cache['model'] = pm.PolicyModel(facts, [], rules_of=lambda names: {}, default_types=lambda paths: {})
+        if isinstance(runner, _RegexSesearchRunner):
+            current.read_boolean_rules(names)
+        judged[type(runner)] = [current.boolean_findings(name, state) for name in names for state in (True, False)]
+    # the same findings, from one sesearch instead of one per boolean
+    assert judged[_RegexSesearchRunner] == judged[_SesearchRunner] and any(judged[_SesearchRunner])
+    assert runner.asked == ['^(%s)$' % '|'.join(names)]
+
+
 def test_labels_in_range_sees_every_label_inside():
     portcons = [('tcp', 22, 22, 'ssh_port_t'), ('tcp', 1024, 32767, 'unreserved_port_t'), ('tcp', 8080, 8080, 'http_cache_port_t')]
     assert ra.labels_in_range(portcons, ('tcp', 8079, 8081)) == {'unreserved_port_t', 'http_cache_port_t'}
@@ -263,6 +299,9 @@ class Current(object):
 
     def booleans(self):
         return self._booleans
+
+    def read_boolean_rules(self, names):
+        self.read_together = sorted(names)
 
     def boolean_findings(self, name, state):
         # the judgement itself is the verdict's (test_a_boolean_is_judged_by_the_rules_it_turns_on); here its answer

@@ -51,7 +51,6 @@ MODEL = [
             '   type user_home_t, file_type;\n\nType Attributes: 3\n   attribute domain;\n\tntpd_t\n'
             '   attribute file_type;\n\tshadow_t\n\tuser_home_t\n   attribute security_file_type;\n\tshadow_t\n'
             '\nValidatetrans: 0\n'},
-    {'cmd': 'sesearch -A -c system -p module_load %s' % POLICY},
     {'cmd': 'sesearch -A -p load_policy,mac_admin,mac_override,module_load,setbool,setcheckreqprot,setenforce,'
             'setsecparam,sys_module %s' % POLICY},
 ]
