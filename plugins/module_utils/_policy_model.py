@@ -333,7 +333,7 @@ def protection_of(attrs, type_name, model):
         return 'code the kernel loads (kernel modules)', False
     if 'sysctl_type' in attrs:
         return 'a kernel parameter (sysctl)', False
-    if type_name in getattr(model, 'kernel_state', ()) and 'write' not in granted.get('file', set()):
+    if type_name in model.kernel_state and 'write' not in granted.get('file', set()):
         return KERNEL_STATE_FAMILY, False
     # files only: every domain also reads the /proc files of some domains (abrt_t), which are no family
     shared = granted.get('file', set()) if 'file_type' in attrs or 'file_type' not in model.attributes else set()

@@ -195,6 +195,7 @@ class Judge(object):
     def __init__(self, model, transaction):
         self.model, self.tx = model, transaction
         self._protection = {}
+        self._controls = {}  # domain -> what controls() says of it
         self._access = None  # {type: set((kind, source, None))} of the transaction's own allow rules
         self._defaults = {}  # label scope -> {probe path: type it has today}, or None when unreadable
         self._attrs_of = None
@@ -322,12 +323,11 @@ class Judge(object):
     def controls(self, domain):
         """'DOMAIN, which controls the policy or the kernel (rules)' when a domain of the installed policy holds
         :data:`_policy_model.CONTROL_PERMS`, else ''. A domain the transaction declares is judged by its own rules."""
-        if self.declared(domain) and not self.model.known(domain):
-            return ''
-        held = self.model.controls(domain)
-        if not held:
-            return ''
-        return '%s, which controls the security policy or the kernel (%s)' % (domain, self._examples(held))
+        if domain not in self._controls:
+            held = [] if self.declared(domain) and not self.model.known(domain) else self.model.controls(domain)
+            self._controls[domain] = '%s, which controls the security policy or the kernel (%s)' % (
+                domain, self._examples(held)) if held else ''
+        return self._controls[domain]
 
     # ---------------------------------------------------------- reasons ---
     def reason(self, source, target, tclass, perm, is_self):
@@ -340,8 +340,9 @@ class Judge(object):
                 return 'ptrace of another domain (%s): it may read and change its memory' % target
             if perm in pm.PROCESS_ENTRY and self.privileged(target):
                 return '%s into the privileged domain %s' % (perm, target)
-            if perm in pm.PROCESS_TRANSITIONS and self.controls(target):
-                return '%s into %s' % (perm, self.controls(target))
+            held = self.controls(target) if perm in pm.PROCESS_TRANSITIONS else ''
+            if held:
+                return '%s into %s' % (perm, held)
         if tclass in pm.FILE_CLASSES and perm in pm.WRITE_PERMS:
             family = self.protection(target)
             if family:
@@ -780,7 +781,8 @@ class Judge(object):
             if len(flat) >= 4 and flat[2] == 'process':
                 if self.privileged(flat[-1]):
                     return [(stmt.text(), 'transition into the privileged domain %s' % flat[-1])]
-                return [(stmt.text(), 'transition into %s' % self.controls(flat[-1]))] if self.controls(flat[-1]) else []
+                held = self.controls(flat[-1])
+                return [(stmt.text(), 'transition into %s' % held)] if held else []
             return self.type_rule(stmt, flat) if len(flat) >= 4 else [
                 (stmt.text(), 'a type rule this reader cannot read: not judged')]
         if key == 'filecon':

@@ -636,11 +636,10 @@ def _plan_booleans(wanted, current, result, refused):
         raise RemedyError('Unknown boolean(s) %s: the policy %s defines no such boolean. Nothing was changed.'
                           % (', '.join(unknown), current.policy))
     changed = {}
-    current.read_boolean_rules(name for name, state in wanted.booleans.items() if name not in wanted.acknowledged
-                               and not (values[name] == state and running.get(name, state) == state))
-    for name, state in sorted(wanted.booleans.items()):
-        if values[name] == state and running.get(name, state) == state:
-            continue
+    to_set = [(name, state) for name, state in sorted(wanted.booleans.items())
+              if not (values[name] == state and running.get(name, state) == state)]
+    current.read_boolean_rules(name for name, state in to_set if name not in wanted.acknowledged)
+    for name, state in to_set:
         if name not in wanted.acknowledged:
             found = current.boolean_findings(name, state)
             if found:
