@@ -11,7 +11,8 @@ Runs, in this order:
   solo-first  the role on 1 host, fresh store (module built and loaded: 1 transaction)
   solo-rerun  the same, unchanged (0 changed, 0 transactions)
   fleet-first the role on N hosts, forks=10
-  fleet-rerun the same, unchanged
+  fleet-rerun the same, unchanged (the first run after the install: the policy was rebuilt since the last run)
+  fleet-steady the same again: every later run of an unchanged fleet (what the last run kept is used)
   then the unchanged fleet again with one Ansible setting changed at a time, and all of them together.
 
 Each run is measured from outside (wall time; CPU of ansible-playbook and every descendant via wait4) and
@@ -326,6 +327,7 @@ def main():
         # the other hosts' first run, then the whole fleet unchanged (solo's store is already built)
         first = measure('%d hosts, first run' % (n - 1), BASELINE, limit=others, expect_rebuilds=n - 1)
         rerun = measure('%d hosts, unchanged rerun' % n, BASELINE, expect_changed=0, expect_rebuilds=0)
+        steady = measure('%d hosts, unchanged again' % n, BASELINE, expect_changed=0, expect_rebuilds=0)
         variants = []
         if not options.no_variants:
             for label, change in (
@@ -367,6 +369,7 @@ def main():
     c_main = (rerun['main_cpu'] - solo_rerun['main_cpu']) / (n - 1)
     c_worker = (rerun['worker_cpu'] - solo_rerun['worker_cpu']) / (n - 1)
     c_target_rerun = rerun['target_cpu'] / n
+    c_target_steady = steady['target_cpu'] / n
     c_target_first = first['target_cpu'] / (n - 1)
     c_main_first = (first['main_cpu'] - solo_first['main_cpu']) / max(1, n - 2)
     c_worker_first = (first['worker_cpu'] - solo_first['worker_cpu']) / max(1, n - 2)
@@ -395,7 +398,8 @@ def main():
     print('| run | settings | hosts | wall (s) | wall / host (s) | CPU all | CPU target | CPU main | CPU workers | changed | rebuilds | main RSS (MiB) |')
     print('|---|---|---|---|---|---|---|---|---|---|---|---|')
     for label, m in (('noop (start-up)', noop), ('1 host, first run', solo_first), ('1 host, unchanged rerun', solo_rerun),
-                     ('%d hosts, first run' % (n - 1), first), ('%d hosts, unchanged rerun' % n, rerun)):
+                     ('%d hosts, first run' % (n - 1), first), ('%d hosts, unchanged rerun' % n, rerun),
+                     ('%d hosts, unchanged again' % n, steady)):
         print(row(label, BASELINE, m))
     print()
     print('- unchanged rerun of the role, one host: %.1f s vs %.1f s for the first run (%.0f %%; %.1f s of each is '
@@ -411,15 +415,19 @@ def main():
     print('- per added host, wall (start-up subtracted): %.2f s first run, %.2f s rerun' % (per_host_first, per_host_rerun))
     print('- controller CPU per host (rerun, %d hosts minus 1 host, divided by %d): workers %.3f s, main process '
           '%.3f s, main-process memory %+.2f MiB; first run: workers %.3f s, main %.3f s. Target side per host: %.2f s '
-          'CPU on the first run (with the semodule transaction), %.2f s on the rerun' % (
-              n, n - 1, c_worker, c_main, rss_per_host, c_worker_first, c_main_first, c_target_first, c_target_rerun))
+          'CPU on the first run (with the semodule transaction), %.2f s on the rerun, %.2f s on every later unchanged '
+          'run' % (n, n - 1, c_worker, c_main, rss_per_host, c_worker_first, c_main_first, c_target_first,
+                   c_target_rerun, c_target_steady))
     print()
     print('Issue #30\'s per-host targets for the unchanged rerun (anchor: the figures of the landed code before that '
-          'work, measured by this benchmark with 50 hosts):')
+          'work, measured by this benchmark with 50 hosts). An unchanged fleet pays the target side of *every later '
+          'run* on each run; the first run after a change (the policy was rebuilt, so what the last run kept does not '
+          'apply) is shown beside it:')
     print()
     print('| per unchanged host | anchor | target | measured | |')
     print('|---|---|---|---|---|')
-    for label, anchor, target, measured in (('target CPU', 3.57, 2.0, c_target_rerun),
+    for label, anchor, target, measured in (('target CPU, every later unchanged run', 3.57, 2.0, c_target_steady),
+                                            ('target CPU, first rerun after a change', 3.57, 2.0, c_target_rerun),
                                             ('controller CPU (workers + main)', 1.46, 1.0, c_worker + c_main)):
         verdict = 'met' if measured <= target else 'NOT met'
         print('| %s | %.2f s | ≤ %.1f s | %.2f s | %s |' % (label, anchor, target, measured, verdict))
@@ -430,15 +438,17 @@ def main():
     print()
     print('Target-side CPU per host by module (from the interpreter wrapper; `(pipelined)`: module name not visible):')
     print()
-    print('| module | first run: runs per host | first run: CPU per host (s) | rerun: runs per host | rerun: CPU per host (s) |')
-    print('|---|---|---|---|---|')
+    print('| module | first run: runs per host | first run: CPU per host (s) | rerun: runs per host | rerun: CPU per host (s) '
+          '| later runs: CPU per host (s) |')
+    print('|---|---|---|---|---|---|')
     names = sorted(set(first['per_module']) | set(rerun['per_module']),
                    key=lambda k: -rerun['per_module'].get(k, (0, 0.0))[1])
     for name in names:
         runs_first, cpu_first = first['per_module'].get(name, (0, 0.0))
         runs_rerun, cpu_rerun = rerun['per_module'].get(name, (0, 0.0))
-        print('| %s | %.0f | %.2f | %.0f | %.2f |' % (
-            name, runs_first / (n - 1.0), cpu_first / (n - 1), runs_rerun / float(n), cpu_rerun / n))
+        print('| %s | %.0f | %.2f | %.0f | %.2f | %.2f |' % (
+            name, runs_first / (n - 1.0), cpu_first / (n - 1), runs_rerun / float(n), cpu_rerun / n,
+            steady['per_module'].get(name, (0, 0.0))[1] / n))
     print()
     if variants:
         print('### Ansible settings, on the unchanged rerun of %d hosts (one change from forks=10, linear, no pipelining, '

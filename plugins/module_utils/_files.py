@@ -8,6 +8,9 @@
   would block forever, a device node is no configuration);
 * :func:`trust_problems`: what makes a file the collection keeps its own state in (records, checkpoints)
   untrustworthy - another owner, write access for group or others, a directory others may write;
+* :func:`read_kept` / :func:`stamp`: a derived answer kept for the next run (policy facts, generated sources, the
+  store listing) is used only from a file :func:`trust_problems` finds nothing against, in a folder of the same
+  kind, and only while the stamps of what it was derived from are unchanged;
 * :func:`write_atomic`: the bytes go to a private temporary file (mode 0600), which ``module.atomic_move`` puts in
   place: readers see the old file or the new one, never a part, and an existing file keeps its owner, mode and
   SELinux label. ``mode`` is set after the move when the file must not follow the umask.
@@ -20,11 +23,13 @@ __metaclass__ = type
 
 import errno
 import fcntl
+import hashlib
+import json
 import os
 import stat
 import tempfile
 
-from ansible.module_utils.common.text.converters import to_native
+from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError
 
@@ -138,6 +143,38 @@ def trust_problems(path, info=None, want_dir=False, parent=True):
         problems.append('its directory %s is writable by group or others without the sticky bit (mode %04o)'
                         % (directory, stat.S_IMODE(above.st_mode)))
     return problems
+
+
+def read_kept(path):
+    """The JSON object kept at ``path`` by an earlier run, or None: missing, unreadable, not JSON, not an object, or
+    not this user's alone, file or folder (a planted answer would mislead the run, so it is never used)."""
+    if trust_problems(os.path.dirname(os.path.abspath(path)), want_dir=True, parent=False) or trust_problems(path):
+        return None
+    try:
+        data = json.loads(to_text(read_regular(path) or b'', errors='surrogate_or_strict'))
+    except (ValueError, NotReadable):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def kept_bytes(data):
+    """What :func:`read_kept` reads back: ``data`` (a dict) as sorted JSON."""
+    return to_bytes(json.dumps(data, sort_keys=True))
+
+
+def stamp(path):
+    """What changes when the file ``path`` is replaced or rewritten: [path, inode, size, mtime]; None when missing.
+    Package updates and libsemanage commits replace files (a new inode), edits change the size or the time."""
+    try:
+        info = os.stat(path)
+    except (OSError, TypeError):
+        return None
+    return [path, info.st_ino, info.st_size, repr(info.st_mtime)]
+
+
+def digest_of(parts):
+    """sha256 of ``parts`` (JSON-serialisable) as a key of a kept answer."""
+    return hashlib.sha256(kept_bytes({'parts': parts})).hexdigest()
 
 
 def write_atomic(module, path, data, mode=None, tmpdir=None):

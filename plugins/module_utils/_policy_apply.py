@@ -75,8 +75,9 @@ def write_record(store, name, data):
 
 
 def keep(ctx):
-    """Keep the interface information and the policy's facts for the next run (0700 folders, 0600 files). They
-    describe the policy read before any transaction, so a run outside check mode keeps them whether or not it
+    """Keep for the next run (0700 folders, 0600 files) the interface information, the policy's facts, the generated
+    sources and the store listing (none after a commit of this run). Each is keyed by what it was derived from (the
+    policy's checksum, the store's commit counter), so a run outside check mode keeps them whether or not it
     succeeded (the pipeline calls this when a stage fails, :func:`apply` when it ends); a cache that cannot be
     written is only a slower next run: a warning, never a failure (the store may have changed already)."""
     ctx.settle()
@@ -88,13 +89,15 @@ def keep(ctx):
             write_atomic(None, target, data, mode=0o600)
         except (IOError, OSError, FleetsecError) as err:
             ctx.warnings.append('The %s could not be kept in %s (%s): the next run makes it again.' % (what, target, err))
-    for path, data in ctx.caches:
+    for path, data in ctx.caches + ([ctx.store.kept] if ctx.store.kept else []):
         try:
             ctx.store.ensure_cache_dir()
             write_atomic(None, path, data, mode=0o600)
         except (IOError, OSError, FleetsecError) as err:
-            ctx.warnings.append('The policy facts could not be kept in %s (%s): the next run reads them again.'
-                                % (path, err))
+            ctx.warnings.append('What this run learnt could not be kept in %s (%s): the next run works it out '
+                                'again.' % (path, err))
+            continue
+        if not os.path.basename(path).startswith(model.CACHE_PREFIX):
             continue
         try:
             model.prune_facts(path)

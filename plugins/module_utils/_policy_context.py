@@ -10,6 +10,7 @@ Not part of the public API of the collection: may change without notice.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -17,6 +18,7 @@ import tempfile
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _host_facts as facts
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_grants as grants
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_model as model
+from ansible_collections.fleetsec.selinux.plugins.module_utils._files import read_regular
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError
 
 DEVEL_INCLUDE = '/usr/share/selinux/devel/include'
@@ -31,7 +33,7 @@ class Context(object):
         self.module, self.runner, self.store = module, runner, store
         self.single, self.generating = single, generating
         self.warnings, self.keep, self.caches = [], [], []
-        self._workdir = self._iface = self._classes = self._policy = None
+        self._workdir = self._iface = self._classes = self._policy = self._digest = None
 
     @property
     def dry(self):
@@ -57,11 +59,24 @@ class Context(object):
         work. Facts worth keeping for the next run are handed to the apply stage in :attr:`caches`."""
         if self._policy is None:
             store = self.store
-            save = None if self.dry else (lambda path, data: self.caches.append((path, data)))
             self._policy = self.runner.later(lambda: model.read_model(
                 self.runner, store.policy_file(), facts.selinux_dir(store.root), store.policy_type(),
-                cache_dir=store.cache_dir(), save=save))
+                cache_dir=store.cache_dir(), save=None if self.dry else self.save))
         return self._policy
+
+    def save(self, path, data):
+        """Hand ``data`` (bytes), an answer worth keeping for the next run, to the apply stage (never in a dry run)."""
+        if not self.dry:
+            self.caches.append((path, data))
+
+    def policy_digest(self):
+        """sha256 of the store's binary policy (read once per run), or None when there is none to read."""
+        if self._digest is None:
+            try:
+                self._digest = hashlib.sha256(read_regular(self.store.policy_file()) or b'').hexdigest()
+            except FleetsecError:
+                self._digest = False
+        return self._digest or None
 
     def settle(self):
         """Let the policy reading end (its commands must not outlive the module)."""

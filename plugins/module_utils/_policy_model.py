@@ -19,14 +19,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import hashlib
-import json
 import os
 import re
 
-from ansible.module_utils.common.text.converters import to_bytes, to_text
+from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _setools as setools
-from ansible_collections.fleetsec.selinux.plugins.module_utils._files import NotReadable, read_regular, trust_problems
+from ansible_collections.fleetsec.selinux.plugins.module_utils._files import kept_bytes, read_kept, read_regular
 
 FILE_CLASSES = frozenset(['file', 'dir', 'lnk_file', 'chr_file', 'blk_file', 'sock_file', 'fifo_file'])
 # what reads an object's content (a relabel to a type some domain may read exposes a secret type's content)
@@ -381,16 +380,10 @@ def _queried_facts(runner, policy):
 
 
 def _cached_facts(path):
-    """The facts kept at ``path``, or None: missing, unreadable, or not this user's alone (a planted cache would
-    blind the verdict, so it is never used)."""
-    if not os.path.isfile(path) or trust_problems(path):
-        return None
-    try:
-        data = json.loads(to_text(read_regular(path) or b'', errors='surrogate_or_strict'))
-    except (ValueError, NotReadable):
-        return None
+    """The facts kept at ``path`` (:func:`~._files.read_kept`: this user's alone, file and folder), or None."""
+    data = read_kept(path)
     keys = ('attributes', 'types', 'aliases', 'exemptions', 'every_domain', 'loaded_modules', 'genfscon', 'control')
-    if not isinstance(data, dict) or data.get('format') != MODEL_FORMAT or not all(k in data for k in keys):
+    if data is None or data.get('format') != MODEL_FORMAT or not all(k in data for k in keys):
         return None
     return data
 
@@ -405,11 +398,11 @@ def read_model(runner, policy, selinux_dir, policy_type, cache_dir=None, save=No
     if cache_dir:
         digest = hashlib.sha256(read_regular(policy) or b'').hexdigest()
         cache = os.path.join(cache_dir, '%s%s.json' % (CACHE_PREFIX, digest))
-        facts_data = _cached_facts(cache) if not trust_problems(cache_dir, want_dir=True, parent=False) else None
+        facts_data = _cached_facts(cache)
     if facts_data is None:
         facts_data = _queried_facts(runner, policy)
         if cache and save is not None and not os.path.lexists(cache):
-            save(cache, to_bytes(json.dumps(dict(facts_data, format=MODEL_FORMAT), sort_keys=True)))
+            save(cache, kept_bytes(dict(facts_data, format=MODEL_FORMAT)))
     base = os.path.join(selinux_dir, policy_type, 'contexts', 'files')
     return PolicyModel(facts_data, _file_contexts(base), rules_of=_rules_reader(runner, policy),
                        default_types=_label_reader(runner, os.path.join(base, 'file_contexts')))

@@ -15,12 +15,16 @@ Not part of the public API of the collection: may change without notice.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import glob
 import os
 from collections import namedtuple
+
+from ansible.module_utils.six import string_types
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_build as build
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_grants as grants
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_safety as safety
+from ansible_collections.fleetsec.selinux.plugins.module_utils._files import digest_of, kept_bytes, read_kept, stamp
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_request import PlanError
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_store import read_bytes, sha256_bytes
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError
@@ -72,13 +76,64 @@ def _package(entry):
                 source_sha256=build.sha256_text(entry.kind, sha256_bytes(data)))
 
 
+# what audit2allow's output depends on beside its input: the program and sepolgen (a package update replaces them)
+SEPOLGEN_GLOBS = ('/usr/lib*/python*/*-packages/sepolgen', '/usr/local/lib*/python*/*-packages/sepolgen')
+GENERATED_FORMAT = 1
+GENERATED_PREFIX = 'generated-'
+
+
 def _generate(ctx, entry, denials):
-    """audit2allow's module for the denials of the classes the policy defines: (te, stderr, lines, unknown)."""
+    """audit2allow's module for the denials of the classes the policy defines: (te, stderr, lines, unknown).
+
+    The answer is kept for the next run (:meth:`~._policy_context.Context.save`) under a key of everything it
+    depends on: the denials, the options, the binary policy's checksum, the stamps of audit2allow, sepolgen and the
+    interface information. An unchanged rerun then runs neither audit2allow nor the two seinfo of the classes;
+    after any policy rebuild (this module's own install too) the key differs and the tools run again."""
+    iface = ctx.interface_info() if entry.refpolicy else None
+    key = _generation_key(ctx, entry, denials, iface)
+    path = os.path.join(ctx.store.cache_dir(), '%s%s.json' % (GENERATED_PREFIX, entry.name))
+    kept = _kept_generation(path, key) if key else None
+    if kept is not None:
+        return kept
     classes = ctx.defined_classes()
     lines, unknown = build.split_undefined_classes(denials, classes) if classes else (denials, [])
-    iface = ctx.interface_info() if entry.refpolicy else None
     te, stderr = build.generate(ctx.runner, entry.name, lines, policy_file=ctx.policy_file_for_audit2allow(),
                                 refpolicy=entry.refpolicy, interface_info=iface)
+    if key:
+        ctx.save(path, kept_bytes(dict(format=GENERATED_FORMAT, key=key, te=te, stderr=stderr, lines=lines,
+                                       unknown=unknown)))
+    return te, stderr, lines, unknown
+
+
+def _generation_key(ctx, entry, denials, iface):
+    """The key of one generation (see :func:`_generate`); None when the policy file cannot be read (no keeping)."""
+    digest = ctx.policy_digest()
+    if digest is None:
+        return None
+    tools = [stamp(ctx.runner.path('audit2allow', required=False))]
+    tools.extend(stamp(found) for pattern in SEPOLGEN_GLOBS for found in sorted(glob.glob(pattern)))
+    return digest_of([GENERATED_FORMAT, entry.name, bool(entry.refpolicy), digest, ctx.policy_file_for_audit2allow(),
+                      stamp(iface) if iface else None, tools, ctx.runner.has('seinfo'), list(denials)])
+
+
+def _is_text_list(value):
+    return isinstance(value, list) and all(isinstance(item, string_types) for item in value)
+
+
+def _kept_generation(path, key):
+    """(te, stderr, lines, unknown) kept at ``path`` for ``key``, or None (missing, untrusted, another key, or not
+    of the expected types: then audit2allow runs as if nothing had been kept)."""
+    data = read_kept(path)
+    if data is None or data.get('format') != GENERATED_FORMAT or data.get('key') != key:
+        return None
+    te, stderr, lines, unknown = (data.get(name) for name in ('te', 'stderr', 'lines', 'unknown'))
+    if not (isinstance(te, string_types) and isinstance(stderr, string_types) and _is_text_list(lines)
+            and isinstance(unknown, list)):
+        return None
+    for item in unknown:
+        if not isinstance(item, dict) or not all(isinstance(v, string_types) or _is_text_list(v)
+                                                 for v in item.values()):
+            return None
     return te, stderr, lines, unknown
 
 

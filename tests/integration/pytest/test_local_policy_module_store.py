@@ -15,6 +15,7 @@ import subprocess
 import time
 
 import pytest
+from ansible.module_utils import basic
 
 from fleetsec_testlib.store_copy import commit_num, hold_lock, run_in_store_namespace, store_digest, store_type
 from fleetsec_testlib.module_helpers import run_module
@@ -137,6 +138,18 @@ def test_denials_generation_matches_audit2allow_and_check_mode_changes_nothing(m
     assert re.sub(r'module fsitest_den \S+;', '', derived['te']) == re.sub(r'module fsitest_den \S+;', '', result['te'])
 
 
+def _record_commands(monkeypatch):
+    """The argv of every command the module runs from now on (the real commands still run)."""
+    seen = []
+    original = basic.AnsibleModule.run_command
+
+    def recording(self, args, *rest, **kwargs):
+        seen.append(list(args))
+        return original(self, args, *rest, **kwargs)
+    monkeypatch.setattr(basic.AnsibleModule, 'run_command', recording)
+    return seen
+
+
 def _without_require(te):
     return re.sub(r'require \{[^}]*(\{[^}]*\}[^}]*)*\}', 'require {}', te)
 
@@ -163,6 +176,24 @@ def test_modules_one_transaction_states_and_lock_retry(monkeypatch, policy_root,
         assert listed[mod['name']] == (400, 'cil' if mod['name'] == 'fsitest_c' else 'pp', True, mod['checksum'])
     again, failed = run(monkeypatch, dict(modules=modules, policy_root=policy_root))
     assert not failed and again['rebuilds'] == 0 and not again['changed']
+
+    # the next unchanged run reuses what the last one kept: no audit2allow, no seinfo, no listing of the store
+    commands = _record_commands(monkeypatch)
+    steady, failed = run(monkeypatch, dict(modules=modules, policy_root=policy_root))
+    assert not failed and steady['rebuilds'] == 0 and not steady['changed'], steady
+    assert steady['modules'] == again['modules']
+    ran = [os.path.basename(c[0]) + (' -l' if any(a.startswith('-l') for a in c) else '') for c in commands]
+    assert not [c for c in ran if c in ('audit2allow', 'seinfo', 'sesearch', 'semodule -l')], ran
+    # another program's transaction (libsemanage replaces the commit counter): the store is listed again and the
+    # module it removed is installed again
+    subprocess.run(['semodule', '-p', policy_root, '-s', store_type(policy_root), '-X', '400', '-r', 'fsitest_b'],
+                   check=True, capture_output=True)
+    del commands[:]
+    repaired, failed = run(monkeypatch, dict(modules=modules, policy_root=policy_root))
+    assert not failed and repaired['rebuilds'] == 1, repaired
+    assert [m['action'] for m in repaired['modules'] if m['changed']] == ['install'], repaired['modules']
+    assert repaired['modules'][1]['name'] == 'fsitest_b' and repaired['modules'][1]['changed']
+    assert any(os.path.basename(c[0]) == 'semodule' and '-lfull' in c for c in commands), commands
 
     # disable one and remove another: one transaction
     states, failed = run(monkeypatch, dict(modules=[{'name': 'fsitest_a', 'state': 'disabled'},

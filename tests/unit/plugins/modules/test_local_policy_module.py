@@ -583,8 +583,9 @@ def test_interface_information_is_kept_only_by_a_run_that_applies(monkeypatch, r
                           '{ROOT}/etc/selinux/default/policy/policy.33', 'out': 'GENERATED', 'stdin': AVC + '\n'}
     commands = generate_commands([AVC], install=state == 'present' and not check_mode)
     commands[len(CLASSES)] = audit2allow
-    commands.insert(len(CLASSES), {'cmd': 'sepolgen-ifgen -p {ROOT}/etc/selinux/default/policy/policy.33 -o '
-                                          '{TMP}/interface_info'})
+    # the interface information comes first: its stamp is part of the key of the kept generation
+    commands.insert(0, {'cmd': 'sepolgen-ifgen -p {ROOT}/etc/selinux/default/policy/policy.33 -o '
+                               '{TMP}/interface_info'})
     case = {'args': {'name': 'acme', 'denials': [AVC], 'version': '1.0', 'state': state, 'refpolicy': True},
             'check_mode': check_mode, 'commands': commands}
     case, script, result, failed = run_case(monkeypatch, root, case)
@@ -608,3 +609,75 @@ def test_generated_is_refused_before_anything_runs(monkeypatch, root, args, mess
     case, script, result, failed = run_case(monkeypatch, root, {'args': args, 'commands': []})
     assert failed and message in result['msg'], result
     assert script.seen == []
+
+
+def _commit_counter(root, number):
+    """The fake store's commit counter, replaced (a new file) as every libsemanage commit replaces it."""
+    folder = os.path.join(root, 'var/lib/selinux/default/active')
+    if not os.path.isdir(folder):
+        os.makedirs(folder)
+    with io.open(os.path.join(folder, '.commit_num'), 'wb') as handle:
+        handle.write(('%d' % number).encode('ascii'))
+    os.rename(os.path.join(folder, '.commit_num'), os.path.join(folder, 'commit_num'))
+
+
+LISTED = {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': '400 acme pp {SHA_A}\n'}
+
+
+def test_an_unchanged_rerun_reuses_the_kept_source_and_listing(monkeypatch, root):
+    """A run that applies keeps audit2allow's answer (keyed by the denials, the policy's checksum and the tools);
+    a run that lists the store keeps the listing (keyed by libsemanage's commit counter). The next unchanged run
+    runs neither audit2allow, the two seinfo of the classes nor semodule -l; a commit makes it list again."""
+    _commit_counter(root, 5)
+    args = {'name': 'acme', 'denials': [AVC], 'version': '1.0'}
+    case, script, result, failed = run_case(monkeypatch, root, {'args': args, 'commands': generate_commands(
+        [AVC], install=True)})
+    assert not failed and script.commands == [], result
+    kept = os.path.join(root, 'var/lib/fleetsec-selinux/cache')
+    # the listing of the store before this run's commit is not kept: the commit made it stale
+    assert 'generated-acme.json' in os.listdir(kept) and 'store-listing.json' not in os.listdir(kept)
+    _commit_counter(root, 6)  # the commit replaced the counter
+    case, script, result, failed = run_case(monkeypatch, root, {'args': args, 'commands': [
+        {'cmd': 'semodule --help', 'out': 'HELP'}, LISTED]})
+    assert not failed and script.commands == [] and result['changed'] is False, result
+    case, script, result, failed = run_case(monkeypatch, root, {'args': args, 'commands': [
+        {'cmd': 'semodule --help', 'out': 'HELP'}]})
+    assert not failed and script.commands == [] and result['changed'] is False, result
+    _commit_counter(root, 7)  # another program's transaction
+    case, script, result, failed = run_case(monkeypatch, root, {'args': args, 'commands': [
+        {'cmd': 'semodule --help', 'out': 'HELP'}, LISTED]})
+    assert not failed and script.commands == [] and result['changed'] is False, result
+
+
+@pytest.mark.parametrize('change', ['policy', 'denials', 'untrusted', 'not text', 'check mode'])
+def test_a_kept_generation_is_used_only_for_the_same_input_and_from_a_trusted_file(monkeypatch, root, change):
+    """audit2allow runs again for another policy (any rebuild), other denials, a kept file others may write or
+    whose fields are not of their types; a check-mode run keeps nothing."""
+    args = {'name': 'acme', 'denials': [AVC], 'version': '1.0'}
+    case, script, result, failed = run_case(monkeypatch, root, {
+        'args': args, 'check_mode': change == 'check mode',
+        'commands': generate_commands([AVC], install=change != 'check mode')})
+    assert not failed and script.commands == [], result
+    kept = os.path.join(root, 'var/lib/fleetsec-selinux/cache/generated-acme.json')
+    assert os.path.exists(kept) is (change != 'check mode')
+    lines = [AVC]
+    if change == 'policy':
+        with io.open(os.path.join(root, 'etc/selinux/default/policy/policy.33'), 'wb') as handle:
+            handle.write(b'rebuilt')
+    elif change == 'denials':
+        lines = [AVC.replace('comm="x"', 'comm="y"')]
+    elif change == 'untrusted':
+        os.chmod(kept, 0o666)
+    elif change == 'not text':
+        with io.open(kept, 'rb') as handle:
+            data = json.loads(handle.read().decode('utf-8'))
+        data['te'] = ['allow ntpd_t shadow_t:file write;']
+        with io.open(kept, 'wb') as handle:
+            handle.write(json.dumps(data).encode('utf-8'))
+    commands = generate_commands(lines, install=False)
+    if change not in ('policy', 'check mode'):  # the first run kept the facts of this policy for the verdict
+        commands = [c for c in commands if c not in MODEL]
+    case, script, result, failed = run_case(monkeypatch, root, {
+        'args': dict(args, denials=lines), 'check_mode': True, 'commands': commands})
+    assert not failed and script.commands == [], result
+    assert any(c.startswith('audit2allow ') for c in script.seen), script.seen
