@@ -359,17 +359,17 @@ CACHE_PREFIX = 'policy-model-'
 
 
 def _queried_facts(runner, policy):
-    # one seinfo for attributes, types and constraints (one policy load), beside the two rule searches
+    # one seinfo for attributes, types and constraints (one policy load) beside one pass over the rules for what
+    # every domain may and for module loading and the rest of CONTROL_PERMS (setools 4's Python; setools 3: one
+    # sesearch each). The control rules are asked by permission alone (setools 3 takes one class per query), each a
+    # permission of one class, filtered by class when read.
     answers = setools.policy(runner, policy)
     listing = ['-a', '-t', '--constrain', '--genfscon'] + (['--validatetrans'] if answers.generation() >= 4 else [])
-    calls = [('sesearch', answers.search_args(source='domain', direct=True),
-              dict(what='what every domain of %s may' % policy)),
-             ('seinfo', [policy] + listing + ['-x'], dict(what='attributes, types and constraints of %s' % policy)),
-             # module loading and the rest of CONTROL_PERMS in one search (one policy load; setools 3 takes one class
-             # per query): the permissions alone, each a permission of one class, filtered by class when read
-             ('sesearch', answers.search_args(perms=sorted(set().union(*CONTROL_PERMS.values()))),
-              dict(what='module loading and control of the policy in %s' % policy))]
-    domain, info, control = [to_text(r.stdout) for r in runner.run_all(calls, workers=2)]
+    info = runner.later(lambda: to_text(runner.run(
+        'seinfo', [policy] + listing + ['-x'], what='attributes, types and constraints of %s' % policy).stdout))
+    domain, control = answers.scan([{'source': 'domain'}, {'perms': sorted(set().union(*CONTROL_PERMS.values()))}],
+                                   what='what every domain of %s may, and who controls the policy' % policy)
+    info = info.result()
     control_rules = setools.rule_map(setools.parse_rules(control))
     sections = setools.split_sections(info)
     types, aliases = setools.parse_types(sections.get('Types', ''))

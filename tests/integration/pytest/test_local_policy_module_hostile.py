@@ -6,6 +6,7 @@ Each case is one found by adversarial testing (issue "Hostile input, faults and 
 before the fix. Every case asserts the user-visible outcome (refused with a clear message, or done) AND that
 the store is as it was (``semodule -lfull -m`` before/after) unless the case installs on purpose.
 """
+import glob
 import json
 import os
 import shutil
@@ -21,6 +22,8 @@ from fleetsec_testlib.store_copy import store_type
 from fleetsec_testlib.module_helpers import run_module
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_apply
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_model
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _setools
 from ansible_collections.fleetsec.selinux.plugins.modules import local_policy_module as lpm
 
 pytestmark = pytest.mark.lanes('el9', 'el8', 'el10')
@@ -217,6 +220,24 @@ def test_every_class_of_change_is_judged(monkeypatch, policy_root, store_list, t
     findings = dict((d['rule'], d['reason']) for d in refused['dangerous'])
     assert rule in findings and word in findings[rule], findings
     assert store_list(policy_root) == before  # refused before anything was built
+
+
+@pytest.mark.lanes('debian', 'el9', 'el8', 'el10')
+def test_the_one_pass_over_the_rules_answers_what_sesearch_answers(pristine_policy_root):
+    """The verdict's one pass over the policy's rules (setools 4's own Python, the release's setools on each EL
+    lane) gives, query by query, the very rules sesearch prints."""
+    policy = max(glob.glob(os.path.join(pristine_policy_root, 'etc/selinux/*/policy/policy.*')),
+                 key=lambda p: int(p.rsplit('.', 1)[1]))
+    interpreter = _setools.script_interpreter(shutil.which('sesearch'))
+    assert interpreter, 'sesearch is not a Python script: setools 4 expected on this lane'
+    queries = [{'source': 'domain'}, {'perms': sorted(set().union(*_policy_model.CONTROL_PERMS.values()))}]
+    scan = subprocess.run(interpreter + ['-c', _setools.SCAN_SCRIPT, policy, json.dumps(queries)],
+                          capture_output=True, text=True, check=True).stdout
+    answers = _setools.split_scan(scan, len(queries))
+    for query, args, answer in zip(queries, _setools.scan_queries(queries), answers):
+        printed = subprocess.run(['sesearch'] + args + [policy], capture_output=True, text=True, check=True).stdout
+        expected = set(line for line in printed.splitlines() if line.strip())
+        assert expected and set(answer.splitlines()) == expected, query
 
 
 def test_enabling_a_disabled_module_is_judged_like_an_install(monkeypatch, policy_root, store_list):

@@ -14,6 +14,8 @@ __metaclass__ = type
 import os
 import re
 
+import pytest
+
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _setools as st
 
 RULES4 = """allow domain file_type:file map; [ domain_can_mmap_files ]:True
@@ -351,3 +353,65 @@ def test_setools3_boolean_the_policy_lacks_is_a_failed_search(tmp_path):
     assert answers.rules(check=False, boolean='no_such_bool') is None
     assert answers.rules(check=False, boolean='httpd_enable_cgi') == []
     assert runner.calls == [('seinfo', ['/p', '-b', '-x']), ('sesearch', ['-A', '-C', '-b', 'httpd_enable_cgi', '/p'])]
+
+
+class _ScanRunner(_Runner):
+    """A runner whose setools 4 scan answers ``scan`` (stdout, rc); the command table the scan declares itself in."""
+
+    def __init__(self, sesearch, scan):
+        super(_ScanRunner, self).__init__(sesearch)
+        self.scan, self.commands = scan, {}
+
+    def run(self, name, args=(), check=True, what=None, hint=None):
+        if name == 'setools_python':
+            self.calls.append((name, list(args)))
+            return _Result(*self.scan)
+        return super(_ScanRunner, self).run(name, args, check=check, what=what, hint=hint)
+
+
+QUERIES = [{'source': 'domain'}, {'perms': ['module_load', 'sys_module']}]
+
+
+def test_one_pass_answers_each_query_as_sesearch_would(tmp_path):
+    """setools 4: one run of sesearch's own interpreter (with its flags) for every query, split back per query."""
+    program = tmp_path / 'sesearch'
+    program.write_bytes(b'#!/opt/setools/venv/bin/python -Es\nimport setools\n')
+    out = ('0\tallow domain file_type:file map; [ domain_can_mmap_files ]:True\n'
+           '1\tallow kmod_t self:capability sys_module;\n1\tallow kmod_t kernel_t:system module_load;\n'
+           '7\tignored\nno tab\n')
+    runner = _ScanRunner(str(program), (out, 0))
+    domain, control = st.Policy(runner, '/p').scan(QUERIES, what='w')
+    assert runner.commands['setools_python'].binary == '/opt/setools/venv/bin/python'
+    assert runner.commands['setools_python'].args == ['-Es']
+    name, args = runner.calls[0]
+    assert len(runner.calls) == 1 and args[0] == '-c' and args[2:] == ['/p', '[{"source": "domain"}, {"perms": '
+                                                                             '["module_load", "sys_module"]}]']
+    assert domain == 'allow domain file_type:file map; [ domain_can_mmap_files ]:True\n'
+    assert [r.target for r in st.parse_rules(control)] == ['self', 'kernel_t']
+
+
+@pytest.mark.parametrize('first_bytes, scan, expected', [
+    (b'#!/usr/bin/python3\n', ('', 1), [
+        ('setools_python', None), ('sesearch', ['-A', '-s', 'domain', '-ds', '/p']),
+        ('sesearch', ['-A', '-p', 'module_load,sys_module', '/p'])]),
+    (b'\x7fELF\x02\x01\x01', None, [('sesearch', ['-A', '-s', 'domain', '-d', '-C', '/p']),
+                                    ('sesearch', ['-A', '-C', '-p', 'module_load,sys_module', '/p'])]),
+], ids=['the scan failed: one sesearch per query', 'setools 3: one sesearch per query'])
+def test_without_the_one_pass_each_query_is_a_sesearch(tmp_path, first_bytes, scan, expected):
+    program = tmp_path / 'sesearch'
+    program.write_bytes(first_bytes)
+    runner = _ScanRunner(str(program), scan)
+    answers = st.Policy(runner, '/p').scan(QUERIES, what='w')
+    assert [(n, None if n == 'setools_python' else a) for n, a in runner.calls] == expected
+    assert len(answers) == 2 and all(answers)
+
+
+def test_the_interpreter_of_a_script_is_read_from_its_first_line(tmp_path):
+    cases = {b'#!/usr/bin/python3 -Es\n': ['/usr/bin/python3', '-Es'], b'#! /usr/libexec/platform-python\n':
+             ['/usr/libexec/platform-python'], b'#!python3\n': None, b'\x7fELF': None, b'': None}
+    for index, (first, expected) in enumerate(sorted(cases.items())):
+        path = tmp_path / ('s%d' % index)
+        path.write_bytes(first)
+        assert st.script_interpreter(str(path)) == expected, first
+    assert st.script_interpreter(str(tmp_path / 'missing')) is None
+    assert st.script_interpreter(None) is None

@@ -46,13 +46,13 @@ POLICY = '{ROOT}/etc/selinux/default/policy/policy.33'
 # the installed policy as the verdict reads it (setools 4.4's output): what is protected is read from attributes
 MODEL = [
     {'cmd': 'sesearch -A -s domain -ds %s' % POLICY},
+    {'cmd': 'sesearch -A -p load_policy,mac_admin,mac_override,module_load,setbool,setcheckreqprot,setenforce,'
+            'setsecparam,sys_module %s' % POLICY},
     {'cmd': 'seinfo %s -a -t --constrain --genfscon --validatetrans -x' % POLICY,
      'out': '\nConstraints: 0\n\nTypes: 3\n   type ntpd_t, domain;\n   type shadow_t, file_type, security_file_type;\n'
             '   type user_home_t, file_type;\n\nType Attributes: 3\n   attribute domain;\n\tntpd_t\n'
             '   attribute file_type;\n\tshadow_t\n\tuser_home_t\n   attribute security_file_type;\n\tshadow_t\n'
             '\nValidatetrans: 0\n'},
-    {'cmd': 'sesearch -A -p load_policy,mac_admin,mac_override,module_load,setbool,setcheckreqprot,setenforce,'
-            'setsecparam,sys_module %s' % POLICY},
 ]
 
 
