@@ -77,7 +77,7 @@ def read(module, runner):
     """What the host has: {'customisations': remedy options, 'modules': local modules}."""
     export = runner.run('semanage', ['export'], what='local customisations').stdout
     return {'customisations': options(parse_export(export)),
-            'modules': local_modules(PolicyStore(module, runner).modules())}
+            'modules': local_modules(PolicyStore(module, runner).modules(checksums=True))}
 
 
 def _checked(option, item, what):

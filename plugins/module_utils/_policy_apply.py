@@ -42,7 +42,7 @@ def apply(ctx, decisions, findings):
 
 def _checksums_after_commit(ctx, installs):
     """The store is listed again only when something cannot be known beforehand: the name inside a prebuilt
-    pp/cil, or a checksum the package could not be converted to (each listing costs ~0.4 s)."""
+    pp/cil, or a checksum the package could not be converted to."""
     store, checksums = ctx.store, {}
     if not any(d.source.entry.kind in ('pp', 'cil') or d.checksum is None for d in installs):
         return checksums
@@ -75,10 +75,9 @@ def write_record(store, name, data):
 
 
 def keep(ctx):
-    """Keep for the next run (0700 folders, 0600 files) the interface information, the policy's facts, the generated
-    sources and the store listing (none after a commit of this run). Each is keyed by what it was derived from (the
-    policy's checksum, the store's commit counter), so a run outside check mode keeps them whether or not it
-    succeeded (the pipeline calls this when a stage fails, :func:`apply` when it ends); a cache that cannot be
+    """Keep for the next run (0700 folders, 0600 files) the interface information, the policy's facts and the
+    generated sources. Each is keyed by what it was derived from (the policy's checksum), so a run outside check mode
+    keeps them whether or not it succeeded (the pipeline calls this when a stage fails, :func:`apply` when it ends); a cache that cannot be
     written is only a slower next run: a warning, never a failure (the store may have changed already)."""
     ctx.settle()
     for what, path, target in ctx.keep:
@@ -89,7 +88,7 @@ def keep(ctx):
             write_atomic(None, target, data, mode=0o600)
         except (IOError, OSError, FleetsecError) as err:
             ctx.warnings.append('The %s could not be kept in %s (%s): the next run makes it again.' % (what, target, err))
-    for path, data in ctx.caches + ([ctx.store.kept] if ctx.store.kept else []):
+    for path, data in ctx.caches:
         try:
             ctx.store.ensure_cache_dir()
             write_atomic(None, path, data, mode=0o600)

@@ -177,15 +177,15 @@ def test_modules_one_transaction_states_and_lock_retry(monkeypatch, policy_root,
     again, failed = run(monkeypatch, dict(modules=modules, policy_root=policy_root))
     assert not failed and again['rebuilds'] == 0 and not again['changed']
 
-    # the next unchanged run reuses what the last one kept: no audit2allow, no seinfo, no listing of the store
+    # the next unchanged run reuses what the last one kept: no audit2allow, no seinfo, and the store listed without
+    # the checksum of every module (-m); the checksums it reports are still the store's own
     commands = _record_commands(monkeypatch)
     steady, failed = run(monkeypatch, dict(modules=modules, policy_root=policy_root))
     assert not failed and steady['rebuilds'] == 0 and not steady['changed'], steady
     assert steady['modules'] == again['modules']
-    ran = [os.path.basename(c[0]) + (' -l' if any(a.startswith('-l') for a in c) else '') for c in commands]
-    assert not [c for c in ran if c in ('audit2allow', 'seinfo', 'sesearch', 'semodule -l')], ran
-    # another program's transaction (libsemanage replaces the commit counter): the store is listed again and the
-    # module it removed is installed again
+    ran = [os.path.basename(c[0]) + (' -m' if '-m' in c else '') for c in commands]
+    assert not [c for c in ran if c in ('audit2allow', 'seinfo', 'sesearch', 'semodule -m')], ran
+    # another program's transaction: the module it removed is installed again
     subprocess.run(['semodule', '-p', policy_root, '-s', store_type(policy_root), '-X', '400', '-r', 'fsitest_b'],
                    check=True, capture_output=True)
     del commands[:]
@@ -226,6 +226,21 @@ def test_modules_one_transaction_states_and_lock_retry(monkeypatch, policy_root,
     assert not failed, enabled
     assert enabled['rebuilds'] == 1 and time.time() - started >= 6
     assert store_list(policy_root)['fsitest_a'][2] is True
+
+
+@pytest.mark.lanes('debian', 'el9', 'el10')
+def test_the_checksum_read_from_a_modules_cil_is_the_one_semodule_lists(pristine_policy_root, tmp_path):
+    """For every module of the store (the distribution's, at every priority), the checksum the store works out from
+    the module's ``cil`` file equals what ``semodule -lfull -m`` lists (userspace 3.4 and later)."""
+    root = str(pristine_policy_root)
+    listed = subprocess.run(['semodule', '-p', root, '-s', store_type(root), '-lfull', '-m'], capture_output=True,
+                            text=True, check=True).stdout
+    modules = _policy_store.parse_list(listed)
+    store = _policy_store.PolicyStore(None, None, policy_root=root)
+    assert len(modules) > 50
+    for name, entries in modules.items():
+        for entry in entries:
+            assert entry['checksum'] and store._cil_checksum(name, entry['priority']) == entry['checksum'], name
 
 
 def test_force_is_needed_to_override_a_distribution_module(monkeypatch, policy_root, store_list):

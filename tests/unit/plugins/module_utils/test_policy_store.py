@@ -4,6 +4,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import bz2
+import hashlib
 import io
 import json
 import os
@@ -91,11 +92,25 @@ def test_method_follows_userspace_features(help_text, method):
 
 def test_listing_uses_the_alternate_root_and_checksums():
     store, module = make_store([(0, HELP_34, ''), (0, LIST_34, '')], root='/srv/img')
-    assert store.entry('acme', 400)['checksum'].startswith('sha256:921f')
+    assert store.modules(checksums=True)['acme'][0]['checksum'].startswith('sha256:921f')
     assert store.entry('acme', 300) is None
     # -s: without it semodule takes the store name from the HOST's config, not the root's (no config there: targeted)
     assert module.calls[1][0] == ['/usr/sbin/semodule', '-p', '/srv/img', '-s', 'targeted', '-lfull', '-m']
     assert module.calls[1][1]['environ_update']['LC_ALL'] == 'C'
+
+
+def test_the_checksum_of_one_module_is_its_cil_in_the_store(tmp_path):
+    """Without ``checksums`` the store is listed without ``-m`` (which hashes every module); the checksum of the
+    module asked for is the sha256 of its ``cil`` file, bzip2 undone, as libsemanage computes it."""
+    root = str(tmp_path)
+    folder = os.path.join(root, 'var/lib/selinux/targeted/active/modules/400/acme')
+    os.makedirs(folder)
+    cil = b'(allow ntpd_t user_home_t (file (read)))\n'
+    with open(os.path.join(folder, 'cil'), 'wb') as handle:
+        handle.write(bz2.compress(cil))
+    store, module = make_store([(0, HELP_34, ''), (0, '400 acme pp\n', '')], root=root)
+    assert store.installed_checksum('acme', 400, str(tmp_path)) == 'sha256:' + hashlib.sha256(cil).hexdigest()
+    assert [c[0][-1] for c in module.calls] == ['--help', '-lfull']
 
 
 def test_listing_el6_uses_plain_l():

@@ -16,6 +16,7 @@ import io
 import json
 import os
 import re
+import shutil
 import struct
 
 import pytest
@@ -33,6 +34,7 @@ CIL_B = '(allow ntpd_t user_home_t (file (read open)))\n'
 CIL_DANGER = '(allow ntpd_t shadow_t (file (write)))\n'
 SHA = dict((key, 'sha256:' + hashlib.sha256(text.encode('ascii')).hexdigest())
            for key, text in (('SHA_A', CIL_A), ('SHA_B', CIL_B), ('SHA_D', CIL_DANGER)))
+CIL_OF = dict((SHA[key], text) for key, text in (('SHA_A', CIL_A), ('SHA_B', CIL_B), ('SHA_D', CIL_DANGER)))
 HELP = 'usage: semodule\n  -X,--priority=PRIORITY\n  -E,--extract=MODULE_NAME\n  -m, --checksum   print module checksum\n'
 TE = 'require { type ntpd_t; type user_home_t; class file read; }\nallow ntpd_t user_home_t:file read;\n'
 DANGER = 'require { type ntpd_t; type shadow_t; class file write; }\nallow ntpd_t shadow_t:file write;\n'
@@ -82,7 +84,7 @@ CASES = [
     {'id': 'fresh install from te',
      'args': {'name': 'acme', 'te': 'TE'},
      'commands': [{'cmd': 'semodule --help', 'out': 'HELP'},
-                  {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': '100 ntp pp {SHA_B}\n'},
+                  {'cmd': 'semodule -p {ROOT} -s default -lfull', 'out': '100 ntp pp {SHA_B}\n'},
                   {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
                   {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
                   TO_CIL] + judged('-X 400 -i {TMP}/acme/acme.pp') + [
@@ -99,7 +101,7 @@ CASES = [
      'check_mode': True,
      'args': {'name': 'acme', 'te': 'TE', 'priority': 300},
      'commands': [{'cmd': 'semodule --help', 'out': 'HELP'},
-                  {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': ''},
+                  {'cmd': 'semodule -p {ROOT} -s default -lfull', 'out': ''},
                   {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
                   {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
                   TO_CIL] + judged('-X 300 -i {TMP}/acme/acme.pp', check_mode=True),
@@ -108,7 +110,7 @@ CASES = [
     {'id': 'same content already installed by hand is adopted without a transaction',
      'args': {'name': 'acme', 'te': 'TE'},
      'commands': [{'cmd': 'semodule --help', 'out': 'HELP'},
-                  {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': '400 acme pp {SHA_A}\n'},
+                  {'cmd': 'semodule -p {ROOT} -s default -lfull', 'out': '400 acme pp {SHA_A}\n'},
                   {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
                   {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
                   TO_CIL],
@@ -117,7 +119,7 @@ CASES = [
     {'id': 'a different module of that name that is not ours is refused',
      'args': {'name': 'acme', 'te': 'TE'},
      'commands': [{'cmd': 'semodule --help', 'out': 'HELP'},
-                  {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': '200 acme pp {SHA_B}\n'},
+                  {'cmd': 'semodule -p {ROOT} -s default -lfull', 'out': '200 acme pp {SHA_B}\n'},
                   {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
                   {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
                   TO_CIL],
@@ -126,7 +128,7 @@ CASES = [
     {'id': 'force overrides a vendor module',
      'args': {'name': 'acme', 'te': 'TE', 'force': True},
      'commands': [{'cmd': 'semodule --help', 'out': 'HELP'},
-                  {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': '200 acme pp {SHA_B}\n'},
+                  {'cmd': 'semodule -p {ROOT} -s default -lfull', 'out': '200 acme pp {SHA_B}\n'},
                   {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
                   {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
                   TO_CIL] + judged('-X 400 -i {TMP}/acme/acme.pp') + [
@@ -135,7 +137,7 @@ CASES = [
     {'id': 'dangerous rule refused',
      'args': {'name': 'acme', 'te': 'DANGER'},
      'commands': [{'cmd': 'semodule --help', 'out': 'HELP'},
-                  {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': ''},
+                  {'cmd': 'semodule -p {ROOT} -s default -lfull', 'out': ''},
                   {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
                   {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
                   TO_CIL_DANGER] + judged('-X 400 -i {TMP}/acme/acme.pp'),
@@ -145,7 +147,7 @@ CASES = [
      'check_mode': True,
      'args': {'name': 'acme', 'te': 'DANGER', 'allow_dangerous': ['allow ntpd_t shadow_t:file write']},
      'commands': [{'cmd': 'semodule --help', 'out': 'HELP'},
-                  {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': ''},
+                  {'cmd': 'semodule -p {ROOT} -s default -lfull', 'out': ''},
                   {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
                   {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
                   TO_CIL_DANGER] + judged('-X 400 -i {TMP}/acme/acme.pp', check_mode=True),
@@ -158,7 +160,7 @@ CASES = [
     {'id': 'compile error installs nothing',
      'args': {'name': 'acme', 'te': 'TE'},
      'commands': [{'cmd': 'semodule --help', 'out': 'HELP'},
-                  {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': '400 acme pp {SHA_B}\n'},
+                  {'cmd': 'semodule -p {ROOT} -s default -lfull', 'out': '400 acme pp {SHA_B}\n'},
                   {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te',
                    'rc': 1,
                    'err': "acme.te:3:ERROR 'syntax error' at token 'allow' on line 3:\n"}],
@@ -170,7 +172,7 @@ CASES = [
          {'cmd': 'audit2allow -m acme -p {ROOT}/etc/selinux/default/policy/policy.33', 'out': 'GENERATED',
           'stdin': 'AVC\n'},
          {'cmd': 'semodule --help', 'out': 'HELP'},
-         {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': ''},
+         {'cmd': 'semodule -p {ROOT} -s default -lfull', 'out': ''},
          {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
          {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
          TO_CIL] + judged('-X 400 -i {TMP}/acme/acme.pp', check_mode=True),
@@ -180,7 +182,7 @@ CASES = [
      'diff': True,
      'args': {'name': 'acme', 'state': 'absent'},
      'commands': [{'cmd': 'semodule --help', 'out': 'HELP'},
-                  {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': '400 acme pp {SHA_A}\n'},
+                  {'cmd': 'semodule -p {ROOT} -s default -lfull', 'out': '400 acme pp {SHA_A}\n'},
                   {'cmd': 'semodule -p {ROOT} -s default -n -X 400 -r acme'}],
      'expect': {'changed': True,
                 'rebuilds': 1,
@@ -194,29 +196,29 @@ CASES = [
     {'id': 'absent of a module that is not installed is a no-op',
      'args': {'name': 'acme', 'state': 'absent'},
      'commands': [{'cmd': 'semodule --help', 'out': 'HELP'},
-                  {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': '100 ntp pp {SHA_B}\n'}],
+                  {'cmd': 'semodule -p {ROOT} -s default -lfull', 'out': '100 ntp pp {SHA_B}\n'}],
      'expect': {'changed': False, 'rebuilds': 0}},
     {'id': 'disable an installed module without a source',
      'args': {'name': 'ntp', 'state': 'disabled'},
      'commands': [{'cmd': 'semodule --help', 'out': 'HELP'},
-                  {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': '100 ntp pp {SHA_B}\n'},
+                  {'cmd': 'semodule -p {ROOT} -s default -lfull', 'out': '100 ntp pp {SHA_B}\n'},
                   {'cmd': 'semodule -p {ROOT} -s default -n -d ntp'}],
      'expect': {'changed': True, 'rebuilds': 1}},
     {'id': 'enabled on a module that is already enabled changes nothing',
      'args': {'name': 'ntp', 'state': 'enabled'},
      'commands': [{'cmd': 'semodule --help', 'out': 'HELP'},
-                  {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': '100 ntp pp {SHA_B}\n'}],
+                  {'cmd': 'semodule -p {ROOT} -s default -lfull', 'out': '100 ntp pp {SHA_B}\n'}],
      'expect': {'changed': False, 'rebuilds': 0}},
     {'id': 'enabled needs an installed module or a source',
      'args': {'name': 'acme', 'state': 'enabled'},
-     'commands': [{'cmd': 'semodule --help', 'out': 'HELP'}, {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': ''}],
+     'commands': [{'cmd': 'semodule --help', 'out': 'HELP'}, {'cmd': 'semodule -p {ROOT} -s default -lfull', 'out': ''}],
      'failed': "Module 'acme' is not installed: state=enabled without a source needs an installed module."},
     {'id': 'several modules in ONE transaction',
      'args': {'modules': [{'name': 'acme', 'te': 'TE'},
                           {'name': 'old', 'state': 'absent'},
                           {'name': 'ntp', 'state': 'disabled'}]},
      'commands': [{'cmd': 'semodule --help', 'out': 'HELP'},
-                  {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': '100 ntp pp {SHA_B}\n400 old pp {SHA_B}\n'},
+                  {'cmd': 'semodule -p {ROOT} -s default -lfull', 'out': '100 ntp pp {SHA_B}\n400 old pp {SHA_B}\n'},
                   {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
                   {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
                   TO_CIL] + judged('-X 400 -i {TMP}/acme/acme.pp -r old -d ntp') + [
@@ -225,7 +227,7 @@ CASES = [
      'expect': {'changed': True, 'rebuilds': 1, 'te': None, 'checksum': None}},
     {'id': 'invalid name fails before any command',
      'args': {'name': '9lives', 'te': 'TE'},
-     'commands': [{'cmd': 'semodule --help', 'out': 'HELP'}, {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': ''}],
+     'commands': [{'cmd': 'semodule --help', 'out': 'HELP'}, {'cmd': 'semodule -p {ROOT} -s default -lfull', 'out': ''}],
      'failed': "Invalid module name '9lives'"},
     {'id': 'present needs a source',
      'args': {'name': 'acme'},
@@ -284,10 +286,29 @@ class Script(object):
         assert text == TMP_RE.sub('{TMP}', step['cmd']).replace(self.root, '{ROOT}'), text
         if 'stdin' in step:
             assert kwargs.get('data') == step['stdin']
+        if text == 'semodule -p {ROOT} -s default -lfull':
+            return 0, self._listed(step.get('out', '')), ''
         if step.get('rc', 0) == 0 and args[0] in ('semodule_package', 'sepolgen-ifgen'):
             with io.open(args[args.index('-o') + 1], 'wb') as handle:
                 handle.write(b'PP' if args[0] == 'semodule_package' else b'IFACE')
         return step.get('rc', 0), step.get('out', ''), step.get('err', '')
+
+    def _listed(self, out):
+        """What ``semodule -lfull`` prints for a listing written with checksums (``-m``'s form), the store's ``cil``
+        file of each module written beside it, as libsemanage keeps them (the checksum is the CIL's sha256)."""
+        base = os.path.join(self.root, 'var/lib/selinux/default/active/modules')
+        shutil.rmtree(base, ignore_errors=True)
+        lines = []
+        for line in out.splitlines():
+            fields = line.split()
+            if fields and fields[-1].startswith('sha256:'):
+                folder = os.path.join(base, fields[0], fields[1])
+                os.makedirs(folder)
+                with io.open(os.path.join(folder, 'cil'), 'wb') as handle:
+                    handle.write(CIL_OF[fields[-1]].encode('ascii'))
+                fields = fields[:-1]
+            lines.append(' '.join(fields) + '\n')
+        return ''.join(lines)
 
 
 @pytest.fixture
@@ -387,7 +408,7 @@ def test_unchanged_rerun_builds_nothing(monkeypatch, root):
     run_case(monkeypatch, root, CASES[0])
     rerun = {'args': {'name': 'acme', 'te': 'TE'}, 'commands': [
         {'cmd': 'semodule --help', 'out': 'HELP'},
-        {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': '100 ntp pp {SHA_B}\n400 acme pp {SHA_A}\n'}]}
+        {'cmd': 'semodule -p {ROOT} -s default -lfull', 'out': '100 ntp pp {SHA_B}\n400 acme pp {SHA_A}\n'}]}
     case, script, result, failed = run_case(monkeypatch, root, rerun)
     assert not failed and script.commands == []
     assert (result['changed'], result['rebuilds'], result['modules'][0]['compiled']) == (False, 0, False)
@@ -399,7 +420,7 @@ def test_modified_installed_module_is_reinstalled(monkeypatch, root):
     run_case(monkeypatch, root, CASES[0])
     drift = {'args': {'name': 'acme', 'te': 'TE'}, 'commands': [
         {'cmd': 'semodule --help', 'out': 'HELP'},
-        {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': '400 acme pp {SHA_B}\n'}] + list(BUILD) + [
+        {'cmd': 'semodule -p {ROOT} -s default -lfull', 'out': '400 acme pp {SHA_B}\n'}] + list(BUILD) + [
         TO_CIL] + judged('-X 400 -i {TMP}/acme/acme.pp', cached=True) + [
         {'cmd': 'semodule -p {ROOT} -s default -n -X 400 -i {TMP}/acme/acme.pp'}]}
     case, script, result, failed = run_case(monkeypatch, root, drift)
@@ -416,10 +437,10 @@ def test_prebuilt_pp_is_checked_by_name_after_install(monkeypatch, root, listed_
         handle.write(package_bytes('acme'))
     case = {'args': {'name': 'acme', 'pp': '{ROOT}/prebuilt.pp'}, 'commands': [
         {'cmd': 'semodule --help', 'out': 'HELP'},
-        {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': ''},
+        {'cmd': 'semodule -p {ROOT} -s default -lfull', 'out': ''},
         TO_CIL] + judged('-X 400 -i {TMP}/acme/acme.pp') + [
         {'cmd': 'semodule -p {ROOT} -s default -n -X 400 -i {TMP}/acme/acme.pp'},
-        {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': listed_after}]}
+        {'cmd': 'semodule -p {ROOT} -s default -lfull', 'out': listed_after}]}
     case, script, result, failed = run_case(monkeypatch, root, case)
     assert script.commands == []
     if failed_msg:
@@ -452,7 +473,7 @@ def test_priority_change_moves_our_module_in_one_transaction(monkeypatch, root):
     write_record(root, 'acme', {'priority': 400, 'checksum': SHA['SHA_A'], 'source_sha256': 'x'})
     case = {'args': {'name': 'acme', 'te': 'TE', 'priority': 300}, 'commands': [
         {'cmd': 'semodule --help', 'out': 'HELP'},
-        {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': '400 acme pp {SHA_A}\n'}] + list(BUILD) + [
+        {'cmd': 'semodule -p {ROOT} -s default -lfull', 'out': '400 acme pp {SHA_A}\n'}] + list(BUILD) + [
         TO_CIL] + judged('-X 300 -i {TMP}/acme/acme.pp -X 400 -r acme') + [
         {'cmd': 'semodule -p {ROOT} -s default -n -X 300 -i {TMP}/acme/acme.pp -X 400 -r acme'}]}
     case, script, result, failed = run_case(monkeypatch, root, case)
@@ -466,7 +487,7 @@ def test_absent_finds_our_module_at_its_recorded_priority(monkeypatch, root):
     write_record(root, 'acme', {'priority': 300, 'checksum': SHA['SHA_A'], 'source_sha256': 'x'})
     case = {'args': {'name': 'acme', 'state': 'absent'}, 'commands': [
         {'cmd': 'semodule --help', 'out': 'HELP'},
-        {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': '300 acme pp {SHA_A}\n'},
+        {'cmd': 'semodule -p {ROOT} -s default -lfull', 'out': '300 acme pp {SHA_A}\n'},
         {'cmd': 'semodule -p {ROOT} -s default -n -X 300 -r acme'}]}
     case, script, result, failed = run_case(monkeypatch, root, case)
     assert not failed and script.commands == [] and result['changed']
@@ -480,7 +501,7 @@ def test_remote_src_reads_the_target_file_and_its_sibling_fc(monkeypatch, root):
         handle.write(u'/opt/acme(/.*)?  system_u:object_r:user_home_t:s0\n')
     case = {'args': {'name': 'acme', 'src': '{ROOT}/acme.te', 'remote_src': True}, 'commands': [
         {'cmd': 'semodule --help', 'out': 'HELP'},
-        {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': ''},
+        {'cmd': 'semodule -p {ROOT} -s default -lfull', 'out': ''},
         BUILD[0],
         {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod -f {TMP}/acme/acme.fc'},
         TO_CIL] + judged('-X 400 -i {TMP}/acme/acme.pp') + [
@@ -507,7 +528,7 @@ def generate_commands(lines, install):
         {'cmd': 'audit2allow -m acme -p {ROOT}/etc/selinux/default/policy/policy.33', 'out': 'GENERATED',
          'stdin': ''.join(line + '\n' for line in lines)},
         {'cmd': 'semodule --help', 'out': 'HELP'},
-        {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': ''}] + list(BUILD) + [
+        {'cmd': 'semodule -p {ROOT} -s default -lfull', 'out': ''}] + list(BUILD) + [
         TO_CIL] + judged('-X 400 -i {TMP}/acme/acme.pp', check_mode=not install) + (
         [{'cmd': 'semodule -p {ROOT} -s default -n -X 400 -i {TMP}/acme/acme.pp'}] if install else [])
 
@@ -611,42 +632,35 @@ def test_generated_is_refused_before_anything_runs(monkeypatch, root, args, mess
     assert script.seen == []
 
 
-def _commit_counter(root, number):
-    """The fake store's commit counter, replaced (a new file) as every libsemanage commit replaces it."""
-    folder = os.path.join(root, 'var/lib/selinux/default/active')
-    if not os.path.isdir(folder):
-        os.makedirs(folder)
-    with io.open(os.path.join(folder, '.commit_num'), 'wb') as handle:
-        handle.write(('%d' % number).encode('ascii'))
-    os.rename(os.path.join(folder, '.commit_num'), os.path.join(folder, 'commit_num'))
+LISTED = {'cmd': 'semodule -p {ROOT} -s default -lfull', 'out': '400 acme pp {SHA_A}\n'}
 
 
-LISTED = {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': '400 acme pp {SHA_A}\n'}
-
-
-def test_an_unchanged_rerun_reuses_the_kept_source_and_listing(monkeypatch, root):
+def test_an_unchanged_rerun_reuses_the_kept_source(monkeypatch, root):
     """A run that applies keeps audit2allow's answer (keyed by the denials, the policy's checksum and the tools);
-    a run that lists the store keeps the listing (keyed by libsemanage's commit counter). The next unchanged run
-    runs neither audit2allow, the two seinfo of the classes nor semodule -l; a commit makes it list again."""
-    _commit_counter(root, 5)
+    the next unchanged run runs neither audit2allow nor the two seinfo of the classes, and lists the store without
+    ``-m``: the one checksum it needs is read from the module's CIL in the store."""
     args = {'name': 'acme', 'denials': [AVC], 'version': '1.0'}
     case, script, result, failed = run_case(monkeypatch, root, {'args': args, 'commands': generate_commands(
         [AVC], install=True)})
     assert not failed and script.commands == [], result
-    kept = os.path.join(root, 'var/lib/fleetsec-selinux/cache')
-    # the listing of the store before this run's commit is not kept: the commit made it stale
-    assert 'generated-acme.json' in os.listdir(kept) and 'store-listing.json' not in os.listdir(kept)
-    _commit_counter(root, 6)  # the commit replaced the counter
-    case, script, result, failed = run_case(monkeypatch, root, {'args': args, 'commands': [
-        {'cmd': 'semodule --help', 'out': 'HELP'}, LISTED]})
+    assert 'generated-acme.json' in os.listdir(os.path.join(root, 'var/lib/fleetsec-selinux/cache'))
+    for dummy in range(2):
+        case, script, result, failed = run_case(monkeypatch, root, {'args': args, 'commands': [
+            {'cmd': 'semodule --help', 'out': 'HELP'}, LISTED]})
+        assert not failed and script.commands == [] and result['changed'] is False, result
+        assert result['checksum'] == SHA['SHA_A']
+
+
+def test_the_checksum_is_listed_when_the_store_keeps_no_cil(monkeypatch, root):
+    """Without the module's ``cil`` file in the store, its checksum comes from ``semodule -lfull -m``."""
+    write_record(root, 'acme', {'priority': 400, 'checksum': SHA['SHA_A'], 'source_sha256': 'x'})
+    case, script, result, failed = run_case(monkeypatch, root, {
+        'args': {'name': 'acme', 'state': 'enabled'},
+        'commands': [{'cmd': 'semodule --help', 'out': 'HELP'},
+                     {'cmd': 'semodule -p {ROOT} -s default -lfull', 'out': '400 acme pp\n'},
+                     {'cmd': 'semodule -p {ROOT} -s default -lfull -m', 'out': '400 acme pp {SHA_A}\n'}]})
     assert not failed and script.commands == [] and result['changed'] is False, result
-    case, script, result, failed = run_case(monkeypatch, root, {'args': args, 'commands': [
-        {'cmd': 'semodule --help', 'out': 'HELP'}]})
-    assert not failed and script.commands == [] and result['changed'] is False, result
-    _commit_counter(root, 7)  # another program's transaction
-    case, script, result, failed = run_case(monkeypatch, root, {'args': args, 'commands': [
-        {'cmd': 'semodule --help', 'out': 'HELP'}, LISTED]})
-    assert not failed and script.commands == [] and result['changed'] is False, result
+    assert result['checksum'] == SHA['SHA_A']
 
 
 @pytest.mark.parametrize('change', ['policy', 'denials', 'untrusted', 'not text', 'check mode'])
