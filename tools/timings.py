@@ -113,6 +113,15 @@ def render_summary(rows, total, date, commit, caches):
         human(total), caches, commit, date, passed, len(rows) - passed)
 
 
+def markers(caches):
+    """(begin, end, summary begin, summary end) of a run with ``caches``: a cold run's section keeps the plain markers,
+    a warm run's has its own (``timings:warm:begin`` ...), so that a document holds one of each."""
+    if caches == 'cold':
+        return BEGIN, END, SUMMARY_BEGIN, SUMMARY_END
+    return tuple(marker.replace('timings:', 'timings:%s:' % caches, 1) for marker in (BEGIN, END, SUMMARY_BEGIN,
+                                                                                      SUMMARY_END))
+
+
 def rewrite(doc_text, body, begin=BEGIN, end=END):
     """DOC_TEXT with what stands between the markers replaced by BODY."""
     if doc_text.count(begin) != 1 or doc_text.count(end) != 1:
@@ -154,10 +163,11 @@ def main(argv=None):
         rows = read_results(args.logs)
         total = parse_duration(args.total) if args.total else recorded_total(args.logs, [row[0] for row in rows])
         date, commit = args.date or newest_date(args.logs), args.commit or git_commit(args.logs)
-        writes = [(args.doc, render(rows, total, date, commit, args.caches, args.command), BEGIN, END)]
+        begin, end, summary_begin, summary_end = markers(args.caches)
+        writes = [(args.doc, render(rows, total, date, commit, args.caches, args.command), begin, end)]
         if args.summary:
-            writes.append((args.summary, render_summary(rows, total, date, commit, args.caches), SUMMARY_BEGIN,
-                           SUMMARY_END))
+            writes.append((args.summary, render_summary(rows, total, date, commit, args.caches), summary_begin,
+                           summary_end))
         changes = []
         for doc, body, begin, end in writes:
             with open(doc) as handle:

@@ -102,13 +102,13 @@ def test_rewrites_only_the_marked_section(sample):
 def test_total_from_the_run_record_of_the_same_run(sample):
     logs, doc = sample
     (logs / 'run.total').write_text('TOTAL 2567s tools unit-py311 sanity-2.19 integration-vm\n')
-    assert run_tool('--logs', str(logs), '--doc', str(doc), '--caches', 'warm', '--date', '2026-12-05',
+    assert run_tool('--logs', str(logs), '--doc', str(doc), '--caches', 'cold', '--date', '2026-12-05',
                     '--commit', 'abc1234').returncode == 0
     body = section(doc.read_text())
-    assert '| total (wall clock) | 2567 s (42 min 47 s) |' in body and '| caches | warm |' in body
+    assert '| total (wall clock) | 2567 s (42 min 47 s) |' in body and '| caches | cold |' in body
     # the record of a later run of one step is not this run's total
     (logs / 'run.total').write_text('TOTAL 12s unit-py311\n')
-    assert run_tool('--logs', str(logs), '--doc', str(doc), '--caches', 'warm', '--date', '2026-12-05',
+    assert run_tool('--logs', str(logs), '--doc', str(doc), '--caches', 'cold', '--date', '2026-12-05',
                     '--commit', 'abc1234').returncode == 0
     assert '| total (wall clock) | not recorded |' in section(doc.read_text())
 
@@ -184,3 +184,19 @@ def test_no_summary_without_the_wall_clock_and_nothing_written(sample, tmp_path)
                     '--commit', 'abc1234', '--summary', str(readme))
     assert proc.returncode == 1 and "wall clock" in proc.stderr
     assert readme.read_text() == README and doc.read_text() == DOC
+
+
+def test_a_warm_run_has_its_own_markers_beside_the_cold_one(sample):
+    timings = load_tool()
+    assert timings.markers('cold') == (timings.BEGIN, timings.END, timings.SUMMARY_BEGIN, timings.SUMMARY_END)
+    begin, end, summary_begin, summary_end = timings.markers('warm')
+    assert (begin, end) == ('<!-- timings:warm:begin -->', '<!-- timings:warm:end -->')
+    assert (summary_begin, summary_end) == ('<!-- timings:warm:summary:begin -->', '<!-- timings:warm:summary:end -->')
+    # a document with both sections: the warm run rewrites its own and leaves the cold one
+    logs, doc = sample
+    doc.write_text(doc.read_text() + '\n<!-- timings:warm:begin -->\nold warm\n<!-- timings:warm:end -->\n')
+    cold = section(doc.read_text())
+    assert run_tool('--logs', str(logs), '--doc', str(doc), '--caches', 'warm', '--date', '2026-12-05',
+                    '--commit', 'abc1234').returncode == 0
+    text = doc.read_text()
+    assert section(text) == cold and 'old warm' not in text and '| caches | warm |' in text
