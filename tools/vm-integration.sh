@@ -19,11 +19,11 @@ if [ ${#targets[@]} -eq 0 ]; then
   done
 fi
 if [ ${#targets[@]} -eq 0 ]; then echo "no VM integration targets"; exit 0; fi
-# Two platforms (docs/dev/testbed.md, "User-mode Linux"). The targets whose cost is CPU-bound guest work (policy
-# rebuilds: local_policy_module_vm, local_policy_role_vm, the playbooks) run on user-mode Linux, about 3x faster than
-# QEMU's TCG here; what depends on the boot path (selinux_mode_vm: the kernel command line the guest edits, reboots,
-# autorelabel) runs on QEMU, which boots the image's own kernel. FLEETSEC_VM_PLATFORM=qemu puts every target on QEMU;
-# a UML guest that cannot start (no root, no tap device) is said and its targets run on QEMU.
+# Two platforms (docs/dev/testbed.md, "User-mode Linux"). Every needs/vm target but the boot path, and the playbooks,
+# run on user-mode Linux: their cost is CPU-bound guest work (policy rebuilds), about 3x faster than QEMU's TCG here.
+# What depends on the boot path (selinux_mode_vm: the kernel command line the guest edits, reboots, autorelabel) runs
+# on QEMU, which boots the image's own kernel. FLEETSEC_VM_PLATFORM=qemu puts every target on QEMU; a UML guest that
+# cannot start (no root, no tap device) is said and its targets run on QEMU.
 BOOT_PATH_TARGETS=" selinux_mode_vm "
 platform=${FLEETSEC_VM_PLATFORM:-auto}
 uml_targets=(); qemu_targets=()
