@@ -8,9 +8,9 @@
   would block forever, a device node is no configuration);
 * :func:`trust_problems`: what makes a file the collection keeps its own state in (records, checkpoints)
   untrustworthy - another owner, write access for group or others, a directory others may write;
-* :func:`read_kept` / :func:`stamp`: a derived answer kept for the next run (policy facts, generated sources, the
-  store listing) is used only from a file :func:`trust_problems` finds nothing against, in a folder of the same
-  kind, and only while the stamps of what it was derived from are unchanged;
+* :func:`read_kept` / :func:`stamp`: a derived answer kept for the next run (policy facts, generated sources) is
+  used only from a file :func:`trust_problems` finds nothing against, in a folder of the same kind, and only while
+  the stamps of what it was derived from are unchanged;
 * :func:`write_atomic`: the bytes go to a private temporary file (mode 0600), which ``module.atomic_move`` puts in
   place: readers see the old file or the new one, never a part, and an existing file keeps its owner, mode and
   SELinux label. ``mode`` is set after the move when the file must not follow the umask.

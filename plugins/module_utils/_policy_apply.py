@@ -77,8 +77,9 @@ def write_record(store, name, data):
 def keep(ctx):
     """Keep for the next run (0700 folders, 0600 files) the interface information, the policy's facts and the
     generated sources. Each is keyed by what it was derived from (the policy's checksum), so a run outside check mode
-    keeps them whether or not it succeeded (the pipeline calls this when a stage fails, :func:`apply` when it ends); a cache that cannot be
-    written is only a slower next run: a warning, never a failure (the store may have changed already)."""
+    keeps them whether or not it succeeded (the pipeline calls this when a stage fails, :func:`apply` when it ends);
+    a cache that cannot be written is only a slower next run: a warning, never a failure (the store may have changed
+    already)."""
     ctx.settle()
     for what, path, target in ctx.keep:
         try:

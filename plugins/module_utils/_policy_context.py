@@ -61,7 +61,7 @@ class Context(object):
             store = self.store
             self._policy = self.runner.later(lambda: model.read_model(
                 self.runner, store.policy_file(), facts.selinux_dir(store.root), store.policy_type(),
-                cache_dir=store.cache_dir(), save=None if self.dry else self.save))
+                cache_dir=store.cache_dir(), save=None if self.dry else self.save, digest=self.policy_digest()))
         return self._policy
 
     def save(self, path, data):

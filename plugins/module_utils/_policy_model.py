@@ -388,15 +388,16 @@ def _cached_facts(path):
     return data
 
 
-def read_model(runner, policy, selinux_dir, policy_type, cache_dir=None, save=None):
+def read_model(runner, policy, selinux_dir, policy_type, cache_dir=None, save=None, digest=None):
     """The :class:`PolicyModel` of the binary ``policy`` (file contexts from ``selinux_dir``).
 
     The facts are kept in ``cache_dir`` per checksum of the binary policy (any rebuild gives a new one): read from
     there when this user's alone, else queried; ``save(path, bytes)`` is handed the facts to keep (None: not kept, as
-    in check mode); :func:`prune_facts` then removes those of older policies."""
+    in check mode); :func:`prune_facts` then removes those of older policies. ``digest``: that checksum when the
+    caller has read it already (the policy is then read once per run)."""
     facts_data, cache = None, None
     if cache_dir:
-        digest = hashlib.sha256(read_regular(policy) or b'').hexdigest()
+        digest = digest or hashlib.sha256(read_regular(policy) or b'').hexdigest()
         cache = os.path.join(cache_dir, '%s%s.json' % (CACHE_PREFIX, digest))
         facts_data = _cached_facts(cache)
     if facts_data is None:

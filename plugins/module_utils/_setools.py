@@ -473,10 +473,11 @@ for index, rules in enumerate(found):
 """
 
 
-def scan_queries(queries):
-    """sesearch's arguments (setools 4) of each :data:`SCAN_SCRIPT` query: what it answers in one pass."""
-    return [search_args(4, source=q['source'], direct=True) if 'source' in q else search_args(4, perms=q['perms'])
-            for q in queries]
+def scan_queries(queries, generation=4):
+    """sesearch's arguments (in the flags of setools ``generation``) of each :data:`SCAN_SCRIPT` query: what the one
+    pass answers, asked one query at a time."""
+    return [search_args(generation, source=q['source'], direct=True) if 'source' in q else
+            search_args(generation, perms=q['perms']) for q in queries]
 
 
 def split_scan(text, count):
@@ -565,11 +566,8 @@ class Policy(object):
                                      check=False, what=what)
             if result.rc == 0:
                 return split_scan(to_text(result.stdout, errors='surrogate_or_strict'), len(queries))
-        return [to_text(self.runner.run('sesearch', args + [self.path], what=what).stdout,
-                        errors='surrogate_or_strict') for args in (
-                            scan_queries(queries) if self.generation() >= 4 else
-                            [search_args(3, source=q['source'], direct=True) if 'source' in q else
-                             search_args(3, perms=q['perms']) for q in queries])]
+        return [to_text(self.runner.run('sesearch', args + [self.path], what=what).stdout, errors='surrogate_or_strict')
+                for args in scan_queries(queries, self.generation())]
 
     def booleans(self, hint=None, what='booleans'):
         """{boolean: value} as the binary policy holds them (defaults and persistent settings)."""
