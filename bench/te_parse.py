@@ -25,7 +25,7 @@ def seconds(lines, repeat):
     best = None
     for dummy in range(repeat):
         started = time.perf_counter()
-        assert build.parse_te(te)[-1]['text'] == 'allow ntpd_t user_home_t:file read;'
+        assert build.parse_te(te)[-1].text == 'allow ntpd_t user_home_t:file read;'
         build.derive_version(te)
         build.source_fingerprint(te)
         elapsed = time.perf_counter() - started

@@ -28,6 +28,8 @@ import struct
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _avc_parse as avc_parse
+from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_rule import (
+    AV_KINDS, RULE_KINDS, TYPE_KINDS, Statement)
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import CommandFailed, FleetsecError
 from ansible_collections.fleetsec.selinux.plugins.module_utils._selinux_config import IDENTIFIER_RE
 
@@ -218,26 +220,25 @@ _UNDEFINED_RE = re.compile(r'type (\S+) is not defined')
 _INVALID_CONTEXT_RE = re.compile(r'invalid security context: "([^"]+)"')
 
 
-def granted(rules):
-    """What parsed rules (:func:`parse_te`) allow: ``({(source, target, tclass): set(perms)}, call_domains)``.
+def granted(statements):
+    """What parsed statements (:func:`parse_te`) allow: ``({(source, target, tclass): set(perms)}, call_domains)``.
 
-    Sets (``{ a_t b_t }``) are expanded and ``self`` is the source type. ``dontaudit`` rules count too (the
-    denial is then silenced, not reported again). Refpolicy interface calls cannot be checked this way:
-    their first argument is returned in ``call_domains``.
+    Each rule statement counts through the :class:`_policy_rule.Rule` values it writes (sets expanded, ``self`` read
+    as the source type; a statement with a wildcard writes none: what it covers depends on the policy).
+    ``dontaudit`` rules count too (the denial is then silenced, not reported again). Refpolicy interface calls
+    cannot be checked this way: their first argument is returned in ``call_domains``.
     """
     allowed = {}
     call_domains = set()
-    for rule in rules:
-        if rule.get('kind') == 'call':
-            call_domains.update(rule.get('args', [])[:1])
+    for statement in statements:
+        if statement.kind == 'call':
+            call_domains.update(statement.args[:1])
             continue
-        if rule.get('kind') not in ('allow', 'dontaudit') or 'source' not in rule:
+        if statement.kind not in ('allow', 'dontaudit'):
             continue
-        for source in _set_names(rule['source']):
-            for target in _set_names(rule['target']):
-                for tclass in _set_names(rule['tclass']):
-                    key = (source, source if target == 'self' else target, tclass)
-                    allowed.setdefault(key, set()).update(_set_names(rule['perms']))
+        for rule in statement.rules():
+            key = (rule.source, rule.source if rule.target == 'self' else rule.target, rule.tclass)
+            allowed.setdefault(key, set()).update(rule.perms)
     return allowed, call_domains
 
 
@@ -316,41 +317,13 @@ _REQUIRE_START_RE = re.compile(r'\brequire\s*\{')
 _GEN_REQUIRE_RE = re.compile(r'\bgen_require\(\s*`.*?\'\s*\)', re.S)
 _SET = r'(?:~?\s*\{[^{}]*\}|[~A-Za-z0-9_.*$-]+)'
 _AV_RE = re.compile(
-    r'^(allow|auditallow|dontaudit|neverallow)\s+(%s)\s+(%s)\s*:\s*(%s)\s+(%s)\s*;$' % (_SET, _SET, _SET, _SET), re.S)
-_TT_RE = re.compile(r'^(type_transition|type_change|type_member)\s+(%s)\s+(%s)\s*:\s*(%s)\s+([A-Za-z0-9_.$-]+)(\s+"[^"]*")?\s*;$'
-                    % (_SET, _SET, _SET), re.S)
+    r'^(%s)\s+(%s)\s+(%s)\s*:\s*(%s)\s+(%s)\s*;$' % ('|'.join(AV_KINDS), _SET, _SET, _SET, _SET), re.S)
+_TT_RE = re.compile(r'^(%s)\s+(%s)\s+(%s)\s*:\s*(%s)\s+([A-Za-z0-9_.$-]+)(\s+"[^"]*")?\s*;$'
+                    % ('|'.join(TYPE_KINDS), _SET, _SET, _SET), re.S)
 # ``optional {``, ``if (bool) {``, ``else {`` and block-closing ``}`` in front of a statement: the rules inside
 # conditional and optional blocks are rules too (and must not escape the safety checks).
 _BLOCK_PREFIX_RE = re.compile(r'^(?:\s*(?:\}|optional\s*\{|else\s*\{|if\s*\([^)]*\)\s*\{|ifdef\s*\([^)]*\)\s*\{))+\s*')
-_RULE_KEYWORDS = ('allow', 'auditallow', 'dontaudit', 'neverallow', 'type_transition', 'type_change',
-                  'type_member')
 _CALL_RE = re.compile(r'^([A-Za-z_][A-Za-z0-9_]*)\((.*)\)\s*;?$', re.S)
-
-
-_SET_RE = re.compile(r'^(~)?\{([^{}]*)\}$')
-
-
-def split_set(field):
-    """Split a type/class/permission field of a rule (``x``, ``{ a b }``, ``~{ a }``, ``~x``, ``*``) into
-    (negated, [names]): the one reader of set fields for coverage and safety."""
-    field = field.strip()
-    match = _SET_RE.match(field)
-    if match:
-        return bool(match.group(1)), match.group(2).split()
-    if field.startswith('~'):
-        return True, [field[1:].strip()]
-    return False, [field]
-
-
-def _set_names(field):
-    """The names a field lists (its negation ignored: a generated rule never negates)."""
-    return split_set(field)[1]
-
-
-def _norm(field):
-    field = ' '.join(field.split())
-    field = re.sub(r'~\s*\{', '~{', field)
-    return field
 
 
 def is_refpolicy_source(te):
@@ -440,46 +413,37 @@ def _statements(body):
 
 
 def parse_te(te):
-    """Parsed statements of a ``.te`` (outside ``module``/``require``) as dicts with ``kind`` and ``text``.
-
-    ``allow``-like rules carry ``source``, ``target``, ``tclass``, ``perms``;
-    type transitions carry ``default``; refpolicy macro calls are ``kind: call``
-    with ``args``.  ``text`` is whitespace-normalised and ends with ``;``.
-    """
-    rules = []
-    for statement in _statements(_body(te or '')):
-        text = _BLOCK_PREFIX_RE.sub('', ' '.join(statement.split()))
+    """The statements of a ``.te`` outside ``module``/``require``, as :class:`_policy_rule.Statement` values: rules
+    with their set fields read once (:class:`_policy_rule.Names`), refpolicy macro calls (``kind`` ``call``), and the
+    other statements by their first word (``malformed`` for a rule this grammar cannot read: the compiler reports it
+    with its line). Rules inside ``optional``, ``if``/``else`` and ``ifdef`` blocks are rules too."""
+    statements = []
+    for raw in _statements(_body(te or '')):
+        text = _BLOCK_PREFIX_RE.sub('', ' '.join(raw.split()))
         if not text or text == ';':
             continue
         av = _AV_RE.match(text)
         if av:
-            kind, source, target, tclass, perms = av.groups()
-            source, target, tclass, perms = _norm(source), _norm(target), _norm(tclass), _norm(perms)
-            rules.append({'kind': kind, 'source': source, 'target': target, 'tclass': tclass, 'perms': perms,
-                          'text': '%s %s %s:%s %s;' % (kind, source, target, tclass, perms)})
+            statements.append(Statement.rule(*av.groups()))
             continue
         tt = _TT_RE.match(text)
         if tt:
             kind, source, target, tclass, default, objname = tt.groups()
-            rule_text = '%s %s %s:%s %s%s;' % (kind, _norm(source), _norm(target), _norm(tclass), default,
-                                               objname or '')
-            rules.append({'kind': kind, 'source': _norm(source), 'target': _norm(target), 'tclass': _norm(tclass),
-                          'default': default, 'text': rule_text})
+            statements.append(Statement.rule(kind, source, target, tclass, default=default, objname=objname))
             continue
         call = _CALL_RE.match(text)
         if call and not text.startswith(('optional_policy', 'tunable_policy', 'ifdef', 'ifndef')):
             args = [a.strip().strip('`\'') for a in call.group(2).split(',')]
-            rules.append({'kind': 'call', 'name': call.group(1), 'args': args, 'text': text.rstrip(';')})
+            statements.append(Statement.other('call', text.rstrip(';'), name=call.group(1), args=args))
             continue
         word = text.split()[0] if text.split() else 'other'
-        if word in _RULE_KEYWORDS:
-            word = 'malformed'  # a rule this grammar cannot read: the compiler reports it with its line
-        rules.append({'kind': word, 'text': text if text.endswith((';', ')')) else text + ';'})
-    return rules
+        statements.append(Statement.other('malformed' if word in RULE_KINDS else word,
+                                          text if text.endswith((';', ')')) else text + ';'))
+    return statements
 
 
-def rule_texts(rules):
-    return [rule['text'] for rule in rules]
+def rule_texts(statements):
+    return [statement.text for statement in statements]
 
 
 def derive_version(te, fc=None, if_text=None):

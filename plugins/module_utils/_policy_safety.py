@@ -15,7 +15,6 @@ Not part of the public API of the collection: may change without notice.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_build import split_set as _names
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_model import permission_reason
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError
 
@@ -27,39 +26,33 @@ def _finding(kind, source, target, tclass, perm, reason):
     }
 
 
-def analyse_rule(rule):
-    """Findings of one parsed rule dict (see ``_policy_build.parse_te``) that need no policy: wildcards, and the
-    permissions dangerous on any type (``_policy_model.permission_reason``). What a rule grants on which types is
-    the verdict's (``_policy_verdict``), from the module's CIL and the installed policy. A list of dicts."""
+def analyse_rule(statement):
+    """Findings of one parsed statement (:class:`_policy_rule.Statement`, from ``_policy_build.parse_te``) that need
+    no policy: wildcards, and the permissions dangerous on any type (``_policy_model.permission_reason``), one per
+    :class:`_policy_rule.Rule` it writes and permission, in written order. What a rule grants on which types is the
+    verdict's (``_policy_verdict``), from the module's CIL and the installed policy. A list of dicts."""
+    if statement.kind != 'allow' or not statement.is_rule:
+        return []  # not an access rule, or one the compiler will reject with its own message
+    wildcard = statement.wildcard
+    if wildcard == 'permission':
+        return [{'rule': statement.text, 'reason': 'wildcard (* or ~) permission set grants every permission'}]
+    if wildcard:
+        return [{'rule': statement.text, 'reason': 'wildcard (* or ~) type or class set'}]
     findings = []
-    if rule.get('kind') not in ('allow', 'allowxperm') or 'source' not in rule:
-        return findings  # not an access rule, or one the compiler will reject with its own message
-    s_neg, sources = _names(rule['source'])
-    t_neg, targets = _names(rule['target'])
-    c_neg, classes = _names(rule['tclass'])
-    p_neg, perms = _names(rule['perms'])
-    if p_neg or '*' in perms:
-        findings.append({'rule': rule['text'], 'reason': 'wildcard (* or ~) permission set grants every permission'})
-        return findings
-    if s_neg or t_neg or c_neg or '*' in sources or '*' in targets or '*' in classes:
-        findings.append({'rule': rule['text'], 'reason': 'wildcard (* or ~) type or class set'})
-        return findings
-    for source in sources:
-        for target in targets:
-            for tclass in classes:
-                for perm in perms:
-                    why = permission_reason(tclass, perm)
-                    if why:
-                        findings.append(_finding(rule['kind'], source, target, tclass, perm, why))
+    for rule in statement.rules():
+        for perm in statement.perms.names:
+            why = permission_reason(rule.tclass, perm)
+            if why:
+                findings.append(_finding(rule.kind, rule.source, rule.target, rule.tclass, perm, why))
     return findings
 
 
-def analyse(rules):
-    """Findings for a list of parsed rules, without duplicates, in rule order."""
+def analyse(statements):
+    """Findings for a list of parsed statements, without duplicates, in statement order."""
     seen = set()
     findings = []
-    for rule in rules:
-        for finding in analyse_rule(rule):
+    for statement in statements:
+        for finding in analyse_rule(statement):
             if finding['rule'] not in seen:
                 seen.add(finding['rule'])
                 findings.append(finding)

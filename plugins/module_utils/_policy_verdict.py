@@ -863,7 +863,7 @@ TYPE_RULES = {'type_transition': 'typetransition', 'type_change': 'typechange', 
 
 
 def rule_findings(model, rules):
-    """(rule text, reason) pairs of the ``allow`` and type rules among ``rules`` (:class:`_setools.Rule`, as
+    """(rule text, reason) pairs of the ``allow`` and type rules among ``rules`` (:class:`_policy_rule.Rule`, as
     sesearch read them from the policy): what turning them on would hand out, judged like a module's rules
     (remedy's booleans)."""
     lines = []

@@ -149,7 +149,7 @@ class Evidence(PolicyReader):
         return self._once(('fc', path, tclass), lookup)
 
     def rules(self, source, tclass, target=None, perm=None):
-        """The allow rules (:class:`_setools.Rule`) of ``source`` on ``tclass`` (attributes included)."""
+        """The allow rules (:class:`_policy_rule.Rule`) of ``source`` on ``tclass`` (attributes included)."""
         return self.setools.rules(source=source, tclass=tclass, target=target, perms=perm,
                                   what='rules of %s' % source)
 

@@ -5,7 +5,7 @@
 """PRIVATE: the one reader of setools' output, and the one place that asks a binary policy questions with it.
 
 Every ``sesearch`` and ``seinfo`` answer the collection reads is parsed here, in the forms of setools 4 (EL8 and
-later, Debian) and setools 3 (EL7's setools-console 3.3.8), into small typed values: :class:`Rule` (kind, source,
+later, Debian) and setools 3 (EL7's setools-console 3.3.8), into small typed values: :class:`_policy_rule.Rule` (kind, source,
 target, class, a frozenset of permissions, an optional :class:`Condition`), booleans, users and their roles,
 attributes and their members, types with their attributes and aliases, port labels, classes and their permissions.
 
@@ -29,6 +29,7 @@ from collections import namedtuple
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils._commands import SETOOLS
+from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_rule import RULE_KINDS, Rule
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Command
 
 HINT = SETOOLS
@@ -93,13 +94,6 @@ def infix(postfix):
     return ' '.join(_flat(stack)) if len(stack) == 1 else postfix
 
 
-class Rule(namedtuple('Rule', ['kind', 'source', 'target', 'tclass', 'perms', 'condition'])):
-    """One rule as sesearch prints it. ``perms``: a frozenset of permissions; for a type rule (``type_transition``,
-    ``type_change``, ``type_member``) the default type. ``condition``: a :class:`Condition` or None."""
-    __slots__ = ()
-
-
-RULE_KINDS = ('allow', 'auditallow', 'dontaudit', 'neverallow', 'type_transition', 'type_change', 'type_member')
 _RULE_RE = re.compile(r'^(%s)\s+(\S+)\s+(\S+?)\s*:\s*(\S+)\s+(\{[^}]*\}|[^\s{};]+)' % '|'.join(RULE_KINDS))
 # setools 3: "ET " (enabled, true list), "DF ", ... before a conditional rule shown with -C; "[   123] " with -n
 _FLAGS3_RE = re.compile(r'^([ED])([TF])\s+')

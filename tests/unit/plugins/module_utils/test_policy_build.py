@@ -163,7 +163,7 @@ optional {
         'type myapp_t;',
         'allow a_t b_t:file getattr;',
     ]
-    assert rules[0]['perms'] == '{ read write }' and rules[3]['default'] == 'c_t'
+    assert str(rules[0].perms) == '{ read write }' and rules[3].default == 'c_t'
 
 
 def test_parse_te_refpolicy_calls():
@@ -171,7 +171,7 @@ def test_parse_te_refpolicy_calls():
          "corenet_tcp_connect_http_port(a_t)\n"
     rules = build.parse_te(te)
     assert build.rule_texts(rules) == ['userdom_read_user_home_content_files(a_t)', 'corenet_tcp_connect_http_port(a_t)']
-    assert rules[0]['kind'] == 'call' and rules[0]['args'] == ['a_t']
+    assert rules[0].kind == 'call' and list(rules[0].args) == ['a_t']
     assert build.is_refpolicy_source(te) and not build.is_refpolicy_source('module x 1.0;')
     assert build.module_header(te) == ('acme', '1.0')
 
