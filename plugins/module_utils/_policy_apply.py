@@ -15,11 +15,11 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_model as model
 from ansible_collections.fleetsec.selinux.plugins.module_utils._files import write_atomic
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_decide import record_data, record_stale, verbs
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_judgement import failing_well
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_request import PlanError
+from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_source import generated_path
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError
 
 
@@ -65,9 +65,21 @@ def _record(ctx, decision, checksum, findings):
     if entry.state == 'absent':
         if decision.operations:
             ctx.store.remove_record(entry.name)
+            forget_generation(ctx, entry.name)
     elif entry.kind is not None and (decision.operations or checksum is not None) \
             and ('install' in verbs(decision) or 'remove' in verbs(decision) or record_stale(decision, checksum)):
         write_record(ctx.store, entry.name, record_data(decision, checksum, findings))
+
+
+def forget_generation(ctx, name):
+    """Remove the kept audit2allow answer of module ``name`` (``_policy_source._generate``) with the module."""
+    path = generated_path(ctx.store, name)
+    try:
+        if os.path.lexists(path):
+            os.unlink(path)
+    except OSError as err:
+        ctx.warnings.append('The kept source of the removed module %s could not be removed (%s); it is unused.'
+                            % (name, err))
 
 
 def write_record(store, name, data):
@@ -89,7 +101,7 @@ def keep(ctx):
             write_atomic(None, target, data, mode=0o600)
         except (IOError, OSError, FleetsecError) as err:
             ctx.warnings.append('The %s could not be kept in %s (%s): the next run makes it again.' % (what, target, err))
-    for path, data in ctx.caches:
+    for path, data, supersedes in ctx.caches:
         try:
             ctx.store.ensure_cache_dir()
             write_atomic(None, path, data, mode=0o600)
@@ -97,10 +109,9 @@ def keep(ctx):
             ctx.warnings.append('What this run learnt could not be kept in %s (%s): the next run works it out '
                                 'again.' % (path, err))
             continue
-        if not os.path.basename(path).startswith(model.CACHE_PREFIX):
+        if supersedes is None:
             continue
         try:
-            model.prune_facts(path)
+            supersedes(path)
         except (IOError, OSError) as err:
-            ctx.warnings.append('The facts of older policies could not be removed beside %s (%s); they are unused.'
-                                % (path, err))
+            ctx.warnings.append('The answers %s replaces could not be removed (%s); they are unused.' % (path, err))

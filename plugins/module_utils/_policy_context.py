@@ -64,10 +64,11 @@ class Context(object):
                 cache_dir=store.cache_dir(), save=None if self.dry else self.save, digest=self.policy_digest()))
         return self._policy
 
-    def save(self, path, data):
-        """Hand ``data`` (bytes), an answer worth keeping for the next run, to the apply stage (never in a dry run)."""
+    def save(self, path, data, supersedes=None):
+        """Hand ``data`` (bytes), an answer worth keeping for the next run, to the apply stage (never in a dry run).
+        ``supersedes``: called with ``path`` once it is written, to remove the answers it replaces."""
         if not self.dry:
-            self.caches.append((path, data))
+            self.caches.append((path, data, supersedes))
 
     def policy_digest(self):
         """sha256 of the store's binary policy (read once per run), or None when there is none to read."""

@@ -392,8 +392,8 @@ def read_model(runner, policy, selinux_dir, policy_type, cache_dir=None, save=No
     """The :class:`PolicyModel` of the binary ``policy`` (file contexts from ``selinux_dir``).
 
     The facts are kept in ``cache_dir`` per checksum of the binary policy (any rebuild gives a new one): read from
-    there when this user's alone, else queried; ``save(path, bytes)`` is handed the facts to keep (None: not kept, as
-    in check mode); :func:`prune_facts` then removes those of older policies. ``digest``: that checksum when the
+    there when this user's alone, else queried; ``save(path, bytes, supersedes)`` is handed the facts to keep (None: not
+    kept, as in check mode) with :func:`prune_facts`, which removes those of older policies once they are kept. ``digest``: that checksum when the
     caller has read it already (the policy is then read once per run)."""
     facts_data, cache = None, None
     if cache_dir:
@@ -403,7 +403,7 @@ def read_model(runner, policy, selinux_dir, policy_type, cache_dir=None, save=No
     if facts_data is None:
         facts_data = _queried_facts(runner, policy)
         if cache and save is not None and not os.path.lexists(cache):
-            save(cache, kept_bytes(dict(facts_data, format=MODEL_FORMAT)))
+            save(cache, kept_bytes(dict(facts_data, format=MODEL_FORMAT)), prune_facts)
     base = os.path.join(selinux_dir, policy_type, 'contexts', 'files')
     return PolicyModel(facts_data, _file_contexts(base), rules_of=_rules_reader(runner, policy),
                        default_types=_label_reader(runner, os.path.join(base, 'file_contexts')))

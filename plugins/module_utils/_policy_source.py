@@ -91,7 +91,7 @@ def _generate(ctx, entry, denials):
     after any policy rebuild (this module's own install too) the key differs and the tools run again."""
     iface = ctx.interface_info() if entry.refpolicy else None
     key = _generation_key(ctx, entry, denials, iface)
-    path = os.path.join(ctx.store.cache_dir(), '%s%s.json' % (GENERATED_PREFIX, entry.name))
+    path = generated_path(ctx.store, entry.name)
     kept = _kept_generation(path, key) if key else None
     if kept is not None:
         return kept
@@ -103,6 +103,11 @@ def _generate(ctx, entry, denials):
         ctx.save(path, kept_bytes(dict(format=GENERATED_FORMAT, key=key, te=te, stderr=stderr, lines=lines,
                                        unknown=unknown)))
     return te, stderr, lines, unknown
+
+
+def generated_path(store, name):
+    """Where module ``name``'s generated source is kept (removed with the module)."""
+    return os.path.join(store.cache_dir(), '%s%s.json' % (GENERATED_PREFIX, name))
 
 
 def _generation_key(ctx, entry, denials, iface):

@@ -389,6 +389,20 @@ def test_same_keys_in_check_mode_and_real_run(monkeypatch, root):
     assert sorted(real) == sorted(check)
 
 
+def test_keeping_new_facts_removes_older_policies_facts_only(monkeypatch, root):
+    """The facts kept for a policy replace those of older policies; other kept answers (a module's generated
+    source) stay."""
+    cache = os.path.join(root, 'var/lib/fleetsec-selinux/cache')
+    os.makedirs(cache, 0o700)
+    for name in ('policy-model-old.json', 'generated-other.json'):
+        with io.open(os.path.join(cache, name), 'wb') as handle:
+            handle.write(b'{}')
+    run_case(monkeypatch, root, CASES[0])
+    names = sorted(os.listdir(cache))
+    assert len(names) == 2 and names[0] == 'generated-other.json' and names[1].startswith('policy-model-'), names
+    assert names[1] != 'policy-model-old.json'
+
+
 def test_the_policy_facts_are_kept_by_a_real_run_only(monkeypatch, root):
     """A real run keeps the facts it read (per policy checksum, 0600 in a 0700 folder); check mode writes nothing; a
     cache file that is not this user's alone is never used (it could blind the verdict)."""
@@ -649,6 +663,23 @@ def test_an_unchanged_rerun_reuses_the_kept_source(monkeypatch, root):
             {'cmd': 'semodule --help', 'out': 'HELP'}, LISTED]})
         assert not failed and script.commands == [] and result['changed'] is False, result
         assert result['checksum'] == SHA['SHA_A']
+
+
+def test_the_kept_source_goes_with_the_module(monkeypatch, root):
+    """state=absent removes the module's kept audit2allow answer with its record; a check-mode absent keeps both."""
+    args = {'name': 'acme', 'denials': [AVC], 'version': '1.0'}
+    case, script, result, failed = run_case(monkeypatch, root, {'args': args, 'commands': generate_commands(
+        [AVC], install=True)})
+    assert not failed and script.commands == [], result
+    kept = os.path.join(root, 'var/lib/fleetsec-selinux/cache/generated-acme.json')
+    assert os.path.exists(kept) and os.path.exists(record_file(root, 'acme'))
+    for check_mode in (True, False):
+        case, script, result, failed = run_case(monkeypatch, root, {
+            'args': {'name': 'acme', 'state': 'absent'}, 'check_mode': check_mode,
+            'commands': [{'cmd': 'semodule --help', 'out': 'HELP'}, LISTED] + (
+                [] if check_mode else [{'cmd': 'semodule -p {ROOT} -s default -n -X 400 -r acme'}])})
+        assert not failed and script.commands == [] and result['changed'], result
+        assert os.path.exists(kept) is check_mode and os.path.exists(record_file(root, 'acme')) is check_mode
 
 
 def test_the_checksum_is_listed_when_the_store_keeps_no_cil(monkeypatch, root):
