@@ -196,15 +196,17 @@ def kernel_state_types(genfscon, file_contexts):
     return found
 
 
-def derive_facts(attributes, types, aliases, exemptions, domain_rules, loaded_rules, genfscon=(), control_rules=None):
-    """The policy's facts as one JSON-able dict (what the cache keeps), from the parsed query outputs."""
+def derive_facts(attributes, types, aliases, exemptions, domain_rules, control_rules=None, genfscon=()):
+    """The policy's facts as one JSON-able dict (what the cache keeps), from the parsed query outputs:
+    ``domain_rules`` what every domain may, ``control_rules`` the rules that give a CONTROL_PERMS permission (the
+    types the kernel loads modules from are read among them)."""
     every = {}
     for (kind, source, target, tclass), perms in domain_rules.items():
         # types named directly: a rule on a whole attribute (file_type, tmpfile) says nothing of one family
         if kind == 'allow' and source == 'domain' and target not in attributes:
             every.setdefault(target, {}).setdefault(tclass, set()).update(perms)
     loaded = set()
-    for (kind, source, target, tclass), perms in loaded_rules.items():
+    for (kind, source, target, tclass), perms in (control_rules or {}).items():
         # a type named directly (unconfined domains hold module_load on whole attributes: not a family)
         if tclass == 'system' and 'module_load' in perms and target != source and target not in attributes:
             loaded.add(target)
@@ -376,7 +378,7 @@ def _queried_facts(runner, policy):
     constraints = '\n'.join(sections.get(name, '') for name in ('Constraints', 'Validatetrans'))
     return derive_facts(setools.parse_attributes(sections.get('Type Attributes', sections.get('Attributes', ''))),
                         types, aliases, parse_exemptions(constraints), setools.rule_map(setools.parse_rules(domain)),
-                        control_rules, parse_genfscon(sections.get('Genfscon', '')), control_rules)
+                        control_rules, parse_genfscon(sections.get('Genfscon', '')))
 
 
 def _cached_facts(path):

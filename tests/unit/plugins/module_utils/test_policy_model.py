@@ -117,3 +117,16 @@ def test_kernel_state_is_genfscon_of_the_kernels_file_systems_and_the_contexts_b
                 ('/sys', 'sysfs_t'), ('/syslog(/.*)?', 'var_log_t'), ('/srv(/.*)?', 'var_t')]
     found = pm.kernel_state_types(pm.parse_genfscon(GENFSCON_4 + GENFSCON_3), contexts)
     assert found == set(['sysfs_t', 'sysctl_kernel_t', 'tracefs_t'])
+
+
+def test_the_control_rules_give_both_who_controls_the_policy_and_where_kernel_modules_come_from():
+    """One control query answers both: the module_load rules on types named directly are the kernel's module
+    files; each control permission is who controls the policy."""
+    control = rules_of('allow kmod_t modules_object_t:system module_load;\n'
+                       'allow unconfined_domain_type file_type:system module_load;\n'
+                       'allow can_load_policy security_t:security load_policy;\n')
+    found = pm.derive_facts({'file_type': set(['modules_object_t'])}, {}, {}, {}, {}, control)
+    assert found['loaded_modules'] == ['modules_object_t']
+    assert found['control'] == {'kmod_t': ['modules_object_t:system module_load'],
+                                'unconfined_domain_type': ['file_type:system module_load'],
+                                'can_load_policy': ['security_t:security load_policy']}

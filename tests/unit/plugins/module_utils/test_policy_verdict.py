@@ -91,7 +91,7 @@ def model(calls=None):
                     for name in names for side in ('source', 'target'))
     facts = pm.derive_facts(dict((k, set(v)) for k, v in ATTRIBUTES.items()), types, {'sbin_t': 'bin_t'},
                             {'can_change_object_identity': ['file', 'dir']},
-                            sesearch('allow domain null_device_t:chr_file { read write };\n'), {}, GENFSCON, sesearch(CONTROL_RULES))
+                            sesearch('allow domain null_device_t:chr_file { read write };\n'), sesearch(CONTROL_RULES), GENFSCON)
     return pm.PolicyModel(facts, FILE_CONTEXTS, rules_of=rules_of,
                           default_types=lambda paths: dict((p, default_type(p)) for p in paths))
 
