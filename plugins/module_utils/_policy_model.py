@@ -367,13 +367,11 @@ def _queried_facts(runner, policy):
     # permission of one class, filtered by class when read.
     answers = setools.policy(runner, policy)
     listing = ['-a', '-t', '--constrain', '--genfscon'] + (['--validatetrans'] if answers.generation() >= 4 else [])
-    info = runner.later(lambda: to_text(runner.run(
-        'seinfo', [policy] + listing + ['-x'], what='attributes, types and constraints of %s' % policy).stdout))
+    info = runner.later(lambda: answers.sections(listing, 'attributes, types and constraints of %s' % policy))
     domain, control = answers.scan([{'source': 'domain'}, {'perms': sorted(set().union(*CONTROL_PERMS.values()))}],
                                    what='what every domain of %s may, and who controls the policy' % policy)
-    info = info.result()
+    sections = info.result()
     control_rules = setools.rule_map(setools.parse_rules(control))
-    sections = setools.split_sections(info)
     types, aliases = setools.parse_types(sections.get('Types', ''))
     constraints = '\n'.join(sections.get(name, '') for name in ('Constraints', 'Validatetrans'))
     return derive_facts(setools.parse_attributes(sections.get('Type Attributes', sections.get('Attributes', ''))),
@@ -430,22 +428,8 @@ def _file_contexts(base):
 
 def _rules_reader(runner, policy):
     def rules_of(attributes):
-        """{(attribute, 'source'|'target'): rules} of ``attributes``: one sesearch run per side, both at once."""
-        names = sorted(attributes)
-        if not names:
-            return {}
-        pattern = '^(%s)$' % '|'.join(re.escape(name) for name in names)
-        answers = setools.policy(runner, policy)
-        sides = (('source', dict(source=pattern)), ('target', dict(target=pattern)))
-        results = runner.run_all([('sesearch', answers.search_args(kinds=('-A', '-T'), regex=True, direct=True, **query),
-                                   dict(what='rules of %s' % ', '.join(names))) for dummy, query in sides], workers=2)
-        found = dict(((name, side), {}) for name in names for side, dummy in sides)
-        for (side, dummy), result in zip(sides, results):
-            for key, values in setools.rule_map(setools.parse_rules(result.stdout)).items():
-                owner = key[1] if side == 'source' else key[2]
-                if (owner, side) in found:
-                    found[(owner, side)][key] = values
-        return found
+        """{(attribute, 'source'|'target'): rules} of ``attributes`` (:meth:`_setools.Policy.side_rules`)."""
+        return setools.policy(runner, policy).side_rules(attributes) if attributes else {}
     return rules_of
 
 

@@ -467,7 +467,7 @@ class SelinuxHost(object):
     def check_types(self, names):
         """A TypeCheck of ``names``: by seinfo when installed, else in the newest binary policy of selinux_dir."""
         if self.runner.has('seinfo'):
-            known = setools.parse_names(self.runner.run('seinfo', ['--type'], what='policy types').stdout)
+            known = setools.policy(self.runner, None).names('--type', 'type')
             return TypeCheck([name for name in names if name not in known], 'seinfo')
         path = facts.binary_policy(self.selinux_dir)
         if path is not None:

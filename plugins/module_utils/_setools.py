@@ -498,7 +498,8 @@ def script_interpreter(path):
 
 
 class Policy(object):
-    """Questions to the binary policy file ``path``, each setools run once (see :func:`policy`)."""
+    """Questions to the binary policy file ``path``, each setools run once (see :func:`policy`); ``path`` None: the
+    policy the kernel has loaded (setools' default)."""
 
     def __init__(self, runner, path):
         self.runner = runner
@@ -513,7 +514,7 @@ class Policy(object):
     def _seinfo(self, args, what, hint=None):
         # the policy comes first: seinfo's query options take an optional name and would swallow it
         extra = dict(hint=hint) if hint else {}
-        return to_text(self.runner.run('seinfo', [self.path] + args, what=what, **extra).stdout,
+        return to_text(self.runner.run('seinfo', ([self.path] if self.path else []) + args, what=what, **extra).stdout,
                        errors='surrogate_or_strict')
 
     def generation(self):
@@ -530,7 +531,29 @@ class Policy(object):
         return self._once('generation', read)
 
     def search_args(self, **query):
-        return search_args(self.generation(), **query) + [self.path]
+        return search_args(self.generation(), **query) + ([self.path] if self.path else [])
+
+    def sections(self, listing, what):
+        """{section title: text} of one ``seinfo -x`` run listing several kinds at once (``listing``: ``-a``,
+        ``-t``, ``--constrain``, ...): one policy load for all of them (:func:`split_sections`)."""
+        return split_sections(self._seinfo(listing + ['-x'], what))
+
+    def side_rules(self, names):
+        """{(name, 'source'|'target'): {(kind, source, target, class): perms}} of the allow and type rules written
+        directly on each of ``names``, as source and as target: two sesearch runs (one per side) at once."""
+        pattern = '^(%s)$' % '|'.join(re.escape(name) for name in sorted(names))
+        sides = (('source', dict(source=pattern)), ('target', dict(target=pattern)))
+        results = self.runner.run_all([('sesearch', self.search_args(kinds=('-A', '-T'), regex=True, direct=True,
+                                                                     **query),
+                                        dict(what='rules of %s' % ', '.join(sorted(names)))) for dummy, query in sides],
+                                      workers=2)
+        found = dict(((name, side), {}) for name in names for side, dummy in sides)
+        for (side, dummy), result in zip(sides, results):
+            for key, values in rule_map(parse_rules(result.stdout)).items():
+                owner = key[1] if side == 'source' else key[2]
+                if (owner, side) in found:
+                    found[(owner, side)][key] = values
+        return found
 
     def rules(self, check=True, what=None, **query):
         """The :class:`Rule` list of one sesearch query (see :func:`search_args`); None when ``check`` is False and
@@ -586,7 +609,7 @@ class Policy(object):
     def names(self, flag, kind):
         """The names one ``seinfo -FLAG`` lists (users ``-u``, roles ``-r``, types ``-t``, ...)."""
         return self._once(('names', flag), lambda: parse_names(self._seinfo([flag], '%s names of %s' % (
-            kind, self.path))))
+            kind, self.path or 'the loaded policy'))))
 
     def classes(self):
         """{class: set(permissions)}, the permissions of the class's common included (setools 3 lists them with the

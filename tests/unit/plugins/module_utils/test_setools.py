@@ -415,3 +415,43 @@ def test_the_interpreter_of_a_script_is_read_from_its_first_line(tmp_path):
         assert st.script_interpreter(str(path)) == expected, first
     assert st.script_interpreter(str(tmp_path / 'missing')) is None
     assert st.script_interpreter(None) is None
+
+
+def test_the_rules_on_each_side_of_names_are_two_sesearch_runs_at_once(tmp_path):
+    """side_rules: one regex query per side (setools 4 flags), read into each name's rules as source and as
+    target; a name no rule names directly has none."""
+    program = tmp_path / 'sesearch'
+    program.write_bytes(b'#!/usr/bin/python3\n')
+
+    class Runner(_Runner):
+        def run_all(self, jobs, workers=1):
+            self.workers = workers
+            answers = {'source': 'allow httpd_t httpd_content_type:file { read open };\n',
+                       'target': 'allow domain file_type:file map;\ntype_transition initrc_t ntpd_exec_t:process '
+                                 'ntpd_t;\n'}
+            self.calls.extend((name, list(args)) for name, args, dummy in jobs)
+            return [_Result(answers['source' if '-s' in args else 'target']) for name, args, dummy in jobs]
+
+    runner = Runner(str(program))
+    found = st.Policy(runner, '/p').side_rules(set(['httpd_t', 'file_type', 'x_t']))
+    assert runner.workers == 2 and [args[-1] for dummy, args in runner.calls] == ['/p', '/p']
+    assert ['-s', '^(file_type|httpd_t|x_t)$'] == [a for a in runner.calls[0][1] if a in ('-s', '-t') or '^' in a]
+    assert found[('httpd_t', 'source')] == {('allow', 'httpd_t', 'httpd_content_type', 'file'): set(['read', 'open'])}
+    assert found[('file_type', 'target')] == {('allow', 'domain', 'file_type', 'file'): set(['map'])}
+    assert found[('x_t', 'source')] == {} and found[('x_t', 'target')] == {} and len(found) == 6
+
+
+def test_the_loaded_policy_is_asked_without_a_path(tmp_path):
+    """Policy(runner, None): setools' default, the policy the kernel has loaded (``seinfo --type``)."""
+    program = tmp_path / 'sesearch'
+    program.write_bytes(b'#!/usr/bin/python3\n')
+
+    class Runner(_Runner):
+        def run(self, name, args=(), check=True, what=None, hint=None):
+            self.calls.append((name, list(args), what))
+            return _Result('Types: 2\n   httpd_t\n   bin_t, alias sbin_t\n')
+
+    runner = Runner(str(program))
+    assert st.policy(runner, None).names('--type', 'type') == set(['httpd_t', 'bin_t'])
+    assert runner.calls == [('seinfo', ['--type'], 'type names of the loaded policy')]
+    assert st.Policy(runner, None).search_args(source='a_t') == st.search_args(4, source='a_t')
