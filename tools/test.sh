@@ -63,7 +63,7 @@ STORE_WORKERS=(-n 2 --dist loadfile)
 # this machine's Debian store (userspace 3.4, refpolicy) runs the userspace-dependent cases, what only this store has,
 # and the cases decided before any tool runs; the policy-logic cases (the gate's findings, records, safety refusals,
 # remedy's choices) run once, on the EL9 targeted store, the users' platform.
-step_integration-store() { controller_pytest tests/integration/pytest "${STORE_WORKERS[@]}" --lane debian; }
+step_integration-store() { controller_pytest tests/integration/pytest "${STORE_WORKERS[@]}" --lane debian --durations=25; }
 # The EL matrix (docs/dev/testbed.md): one release's targeted store built from ../shared/vendor with that release's own
 # userspace (tools/el/, cached in ~/.cache/fleetsec-selinux; see docs/dev/el-platform.md), that userspace first on PATH,
 # and every module that the tests run as a process run by that release's Python.
@@ -113,7 +113,7 @@ el_matrix() {
   echo "store: $store/root; semodule: $(command -v semodule); audit2why: $(command -v audit2why);" \
     "sesearch: $(command -v sesearch); ausearch: $(command -v ausearch); target Python: $py"
   FLEETSEC_STORE_ROOT="$store/root" FLEETSEC_TARGET_PYTHON="$py" FLEETSEC_TARGET_PYTHON_VERSION="$pyver" \
-    FLEETSEC_TARGET_SITE="$site" controller_pytest "$@" --durations=5
+    FLEETSEC_TARGET_SITE="$site" controller_pytest "$@" --durations=25
 }
 # EL8 and EL10 (lane el8, el10): the matrix file (install, rerun, bad source, a class the policy lacks, a module of
 # that policy, batch, states, permissive domains through semanage, audit2why explanations, the release's words for a
@@ -127,8 +127,8 @@ step_integration-store-el8() { el_matrix el8 "${EL_WORKERS[@]}" tests/integratio
 step_integration-store-el10() { el_matrix el10 "${EL_WORKERS[@]}" tests/integration/pytest --lane el10; }
 # the corpus of published records judged by EL8's and EL10's own audit2allow (the EL9 step and the Debian step run it
 # in make test; these two are in EXTENDED_STEPS for CI's time: the EL8 and EL10 matrices run in make test)
-step_corpus-el8() { el_matrix el8 tests/integration/pytest/test_real_records.py; }
-step_corpus-el10() { el_matrix el10 tests/integration/pytest/test_real_records.py; }
+step_corpus-el8() { el_matrix el8 tests/integration/pytest --lane records; }
+step_corpus-el10() { el_matrix el10 tests/integration/pytest --lane records; }
 # EL7 (RHEL 7.7's source package, userspace 2.5, Python 2.7): not in ALL_STEPS, to keep `make test` inside CI's 90
 # minutes (it adds about 3 minutes cold: 183 s measured in an empty cache, 54 s cached); run it by name:
 # tools/test.sh integration-store-el7
@@ -139,12 +139,12 @@ step_integration-store-el7() { el_matrix el7 tests/integration/pytest --lane el7
 # takes 20 s here).
 step_integration-store-el9() { el_matrix el9 "${STORE_WORKERS[@]}" tests/integration/pytest --lane el9; }
 # Real audit records of your own through the collection on an EL store, judged by that release's audit2allow
-# (tests/integration/pytest/test_real_records.py): FLEETSEC_RECORDS='/path/audit.log*' [FLEETSEC_RECORDS_RELEASE=el8|
+# (lane records): FLEETSEC_RECORDS='/path/audit.log*' [FLEETSEC_RECORDS_RELEASE=el8|
 # el9|el10|el7] tools/test.sh records, or `make check-records RECORDS=...`. Not in ALL_STEPS: the EL9 step runs the
 # same file on the project's corpus of published records.
 step_records() {
   [ -n "${FLEETSEC_RECORDS:-}" ] || { echo "FLEETSEC_RECORDS: give the record files (globs allowed)"; return 1; }
-  el_matrix "${FLEETSEC_RECORDS_RELEASE:-el9}" tests/integration/pytest/test_real_records.py -rs
+  el_matrix "${FLEETSEC_RECORDS_RELEASE:-el9}" tests/integration/pytest --lane records -rs
 }
 step_integration-targets() { tools/integration.sh; }
 # the fleet report written by the playbooks' tasks, rendered in headless Chromium

@@ -30,9 +30,11 @@ LANES = {
               "dependent cases, what only this store has, and the cases decided before any tool runs",
     'el9': 'integration-store-el9: the EL9 targeted store with userspace 3.6 (the release of the test VM): the policy '
            'logic (the gate, records, refusals, remedy) and every userspace-dependent case',
-    'el8': 'integration-store-el8 (make test-extended): the EL8 store, userspace 2.9, Python 3.6',
-    'el10': 'integration-store-el10 (make test-extended): the EL10 store, userspace 3.8, Python 3.12',
+    'el8': 'integration-store-el8: the EL8 store, userspace 2.9, Python 3.6',
+    'el10': 'integration-store-el10: the EL10 store, userspace 3.8, Python 3.12',
     'el7': 'integration-store-el7 (make test-extended): the EL7 store, userspace 2.5, Python 2.7',
+    'records': "corpus-el8, corpus-el10 (make test-extended) and records (make check-records): published audit "
+               "records, or your own, judged by an EL release's own audit2allow",
 }
 
 

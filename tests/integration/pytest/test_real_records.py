@@ -32,7 +32,7 @@ import pytest
 from fleetsec_testlib.store_copy import (REPO, STORE_ROOT, commit_num, run_in_store_namespace, semodule_list,
                                          store_type)
 
-pytestmark = pytest.mark.lanes('debian', 'el9')
+pytestmark = pytest.mark.lanes('debian', 'el9', 'records')
 
 LPM = os.path.join(REPO, 'plugins', 'modules', 'local_policy_module.py')
 AVC_COLLECT = os.path.join(REPO, 'plugins', 'modules', 'avc_collect.py')
