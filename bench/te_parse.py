@@ -15,7 +15,7 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
 
 from fleetsec_testlib import store_copy  # noqa: E402  (makes build/collections -> this checkout importable)
 
-from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_build as build  # noqa: E402
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_te as te_text  # noqa: E402
 
 RULE = 'require { type ntpd_t; type user_home_t; class file read; }\n%sallow ntpd_t user_home_t:file read;\n'
 
@@ -25,9 +25,9 @@ def seconds(lines, repeat):
     best = None
     for dummy in range(repeat):
         started = time.perf_counter()
-        assert build.parse_te(te)[-1].text == 'allow ntpd_t user_home_t:file read;'
-        build.derive_version(te)
-        build.source_fingerprint(te)
+        assert te_text.parse_te(te)[-1].text == 'allow ntpd_t user_home_t:file read;'
+        te_text.derive_version(te)
+        te_text.source_fingerprint(te)
         elapsed = time.perf_counter() - started
         best = elapsed if best is None else min(best, elapsed)
     return best

@@ -133,8 +133,8 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.fleetsec.selinux.plugins.module_utils._customisations import (
     command as setting_command, fleet as fleet_customisations)
 from ansible_collections.fleetsec.selinux.plugins.module_utils._remedy import REMEDIES
-from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_build import (
-    granted, missing_permissions, parse_te)
+from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_build import granted, missing_permissions
+from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_te import parse_te
 
 
 def parse_rules(rules):

@@ -21,6 +21,7 @@ import time
 from collections import namedtuple
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_build as build
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_te as te_text
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_safety as safety
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_request import PlanError
 
@@ -72,7 +73,7 @@ def build_package(ctx, source):
         os.chmod(path, 0o600)
         return path, entry.kind, None
     built = build.compile_module(ctx.runner, directory, entry.name, source.te, source.fc, source.iface)
-    expanded = safety.analyse(build.parse_te(built['expanded'])) if built['expanded'] else None
+    expanded = safety.analyse(te_text.parse_te(built['expanded'])) if built['expanded'] else None
     return built['pp'], 'pp', expanded
 
 

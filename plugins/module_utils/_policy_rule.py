@@ -5,7 +5,7 @@
 """PRIVATE: a policy's rules as values, one shape for what a ``.te`` writes and what ``sesearch`` prints.
 
 * :class:`Names`: one set field of a rule as written (``x``, ``{ a b }``, ``~{ a }``, ``~x``, ``*``), read once.
-* :class:`Statement`: one statement of a ``.te`` (``_policy_build.parse_te``): its kind, its normalised text, and for
+* :class:`Statement`: one statement of a ``.te`` (``_policy_te.parse_te``): its kind, its normalised text, and for
   a rule its set fields; for a refpolicy macro call its name and arguments.
 * :class:`Rule`: one rule with ONE source, target and class and a set of permissions (for a type rule, the default
   type): what ``sesearch`` prints (``_setools.parse_rules``) and what a statement expands to

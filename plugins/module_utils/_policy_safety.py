@@ -27,7 +27,7 @@ def _finding(kind, source, target, tclass, perm, reason):
 
 
 def analyse_rule(statement):
-    """Findings of one parsed statement (:class:`_policy_rule.Statement`, from ``_policy_build.parse_te``) that need
+    """Findings of one parsed statement (:class:`_policy_rule.Statement`, from ``_policy_te.parse_te``) that need
     no policy: wildcards, and the permissions dangerous on any type (``_policy_model.permission_reason``), one per
     :class:`_policy_rule.Rule` it writes and permission, in written order. What a rule grants on which types is the
     verdict's (``_policy_verdict``), from the module's CIL and the installed policy. A list of dicts."""

@@ -22,6 +22,7 @@ from collections import namedtuple
 from ansible.module_utils.six import string_types
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_build as build
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_te as te_text
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_grants as grants
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_safety as safety
 from ansible_collections.fleetsec.selinux.plugins.module_utils._files import digest_of, kept_bytes, read_kept, stamp
@@ -73,7 +74,7 @@ def _package(entry):
                             "package under the name it declares. Rebuild it as '%s' or pass name: %s. Nothing "
                             "was changed." % (entry.name, path, declared, entry.name, declared))
     return bare(entry, path=path, version=entry.version,
-                source_sha256=build.sha256_text(entry.kind, sha256_bytes(data)))
+                source_sha256=te_text.sha256_text(entry.kind, sha256_bytes(data)))
 
 
 # what audit2allow's output depends on beside its input: the program and sepolgen (a package update replaces them)
@@ -173,11 +174,11 @@ def _explain_dropped(ctx, dropped):
 
 def _text(ctx, entry, te, denials, generated):
     """Header, version, the one parse, the text's findings; for generated text, what was dropped and why."""
-    if build.is_refpolicy_source(te) or entry.iface:
+    if te_text.is_refpolicy_source(te) or entry.iface:
         build.check_m4_safe(entry.name, te, entry.fc, entry.iface)
-    version = entry.version or build.derive_version(te, entry.fc, entry.iface)
-    text = build.set_header(te, entry.name, version)
-    parsed = tuple(build.parse_te(text))
+    version = entry.version or te_text.derive_version(te, entry.fc, entry.iface)
+    text = te_text.set_header(te, entry.name, version)
+    parsed = tuple(te_text.parse_te(text))
     dropped, booleans = [], []
     if generated is not None:
         dummy, stderr, lines, unknown = generated
@@ -186,7 +187,7 @@ def _text(ctx, entry, te, denials, generated):
         booleans = build.boolean_hints(te)
         if not parsed and not dropped:
             raise PlanError("Module '%s': no AVC denial found in denials (%d lines)." % (entry.name, len(lines)))
-    source = bare(entry, te=text, version=version, parsed=parsed, rules=tuple(build.rule_texts(parsed)),
+    source = bare(entry, te=text, version=version, parsed=parsed, rules=tuple(te_text.rule_texts(parsed)),
                   dropped=tuple(dropped), booleans=tuple(booleans), denials=denials)
     if not parsed and entry.kind == 'denials' and dropped and not ctx.single:
         # in a batch, an entry with nothing to install must not sink the others: warn, install nothing for it
@@ -196,4 +197,4 @@ def _text(ctx, entry, te, denials, generated):
         raise PlanError("Module '%s': the source holds no rule%s." % (
             entry.name, ' (every denial was dropped: %s)' % dropped[0]['reason'] if dropped else ''))
     return source._replace(findings=tuple(safety.analyse(list(parsed))),
-                           source_sha256=build.source_fingerprint(text, entry.fc, entry.iface))
+                           source_sha256=te_text.source_fingerprint(text, entry.fc, entry.iface))

@@ -12,6 +12,7 @@ import pytest
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils._commands import CATALOGUE
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_build as build
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_te as te_text
 from ansible_collections.fleetsec.selinux.plugins.module_utils._avc_parse import parse_line
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Runner
 
@@ -153,8 +154,8 @@ optional {
   allow a_t b_t:file getattr;
 }
 """
-    rules = build.parse_te(te)
-    assert build.rule_texts(rules) == [
+    rules = te_text.parse_te(te)
+    assert te_text.rule_texts(rules) == [
         'allow a_t b_t:file { read write };',
         'allow a_t self:capability ~{ sys_admin };',
         'dontaudit a_t b_t:dir search;',
@@ -169,11 +170,11 @@ optional {
 def test_parse_te_refpolicy_calls():
     te = "policy_module(acme, 1.0)\ngen_require(`\n  type a_t;\n')\nuserdom_read_user_home_content_files(a_t)\n" \
          "corenet_tcp_connect_http_port(a_t)\n"
-    rules = build.parse_te(te)
-    assert build.rule_texts(rules) == ['userdom_read_user_home_content_files(a_t)', 'corenet_tcp_connect_http_port(a_t)']
+    rules = te_text.parse_te(te)
+    assert te_text.rule_texts(rules) == ['userdom_read_user_home_content_files(a_t)', 'corenet_tcp_connect_http_port(a_t)']
     assert rules[0].kind == 'call' and list(rules[0].args) == ['a_t']
-    assert build.is_refpolicy_source(te) and not build.is_refpolicy_source('module x 1.0;')
-    assert build.module_header(te) == ('acme', '1.0')
+    assert te_text.is_refpolicy_source(te) and not te_text.is_refpolicy_source('module x 1.0;')
+    assert te_text.module_header(te) == ('acme', '1.0')
 
 
 @pytest.mark.parametrize('te, expected', [
@@ -183,12 +184,12 @@ def test_parse_te_refpolicy_calls():
     ('policy_module(x, 1.0)\nfoo(a)\n', 'policy_module(x, 2.5)\nfoo(a)\n'),
 ])
 def test_set_header(te, expected):
-    assert build.set_header(te, 'x', '2.5') == expected
+    assert te_text.set_header(te, 'x', '2.5') == expected
 
 
 def test_set_header_refuses_another_module_name():
     with pytest.raises(build.PolicySourceError) as info:
-        build.set_header('module other 1.0;\n', 'x', '1')
+        te_text.set_header('module other 1.0;\n', 'x', '1')
     assert "declares module 'other' but name is 'x'" in info.value.msg
 
 
@@ -196,20 +197,20 @@ def test_version_and_fingerprint_follow_the_rules_only():
     te = 'module x 1.0;\nrequire { type b_t; type a_t; }\nallow a_t b_t:file read;\n'
     same = '# reviewed\nmodule x 1.0;\nrequire {\n type a_t;\n type b_t;\n}\n\nallow  a_t b_t:file read; # why\n'
     other = te.replace('read', 'write')
-    assert build.derive_version(te) == build.derive_version(same) != build.derive_version(other)
-    assert build.derive_version(te, fc='/a  x') == build.derive_version(te, fc='/a x') != build.derive_version(te)
-    assert build.derive_version(te).startswith('1.')
-    assert build.source_fingerprint(te) == build.source_fingerprint(same) != build.source_fingerprint(other)
-    assert build.source_fingerprint(te) != build.source_fingerprint(te.replace('1.0', '1.1'))
+    assert te_text.derive_version(te) == te_text.derive_version(same) != te_text.derive_version(other)
+    assert te_text.derive_version(te, fc='/a  x') == te_text.derive_version(te, fc='/a x') != te_text.derive_version(te)
+    assert te_text.derive_version(te).startswith('1.')
+    assert te_text.source_fingerprint(te) == te_text.source_fingerprint(same) != te_text.source_fingerprint(other)
+    assert te_text.source_fingerprint(te) != te_text.source_fingerprint(te.replace('1.0', '1.1'))
 
 
 def test_uncovered_denials_reports_unknown_types():
     lines = [LINE, LINE.replace('ntpd_t', 'nosuch_t').replace('read open', 'read')]
-    rules = build.parse_te('allow ntpd_t user_home_t:file { open read };')
+    rules = te_text.parse_te('allow ntpd_t user_home_t:file { open read };')
     dropped = build.uncovered_denials(lines, rules, 'libsepol.context_from_record: type nosuch_t is not defined\n')
     assert [(d['source_type'], d['permissions'], d['reason']) for d in dropped] == [
         ('nosuch_t', ['read'], 'type(s) nosuch_t not defined in the loaded policy')]
-    partial = build.uncovered_denials([LINE], build.parse_te('allow ntpd_t user_home_t:file read;'))
+    partial = build.uncovered_denials([LINE], te_text.parse_te('allow ntpd_t user_home_t:file read;'))
     assert partial[0]['permissions'] == ['open'] and 'no rule generated' in partial[0]['reason']
 
 
@@ -358,6 +359,6 @@ def test_package_module_name_refuses_what_is_not_a_module(data, problem):
 ])
 def test_malformed_rules_leave_the_message_to_the_compiler(te):
     from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_safety as safety
-    rules = build.parse_te(te)
+    rules = te_text.parse_te(te)
     assert safety.analyse(rules) == []
     assert build.uncovered_denials([], rules) == []

@@ -7,6 +7,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_build as build
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_te as te_text
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _setools as st
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_rule import Names, Rule, Statement
 
@@ -27,7 +28,7 @@ def test_a_set_field_is_read_once_into_names(field, negated, names, text):
 def test_a_te_rule_and_the_sesearch_line_of_it_are_the_same_value():
     te = ('allow httpd_t httpd_content_type:file { getattr ioctl lock open read };\n'
           'type_transition initrc_t ntpd_exec_t:process ntpd_t;\n')
-    from_te = [rule for statement in build.parse_te(te) for rule in statement.rules()]
+    from_te = [rule for statement in te_text.parse_te(te) for rule in statement.rules()]
     from_sesearch = st.parse_rules('allow httpd_t httpd_content_type:file { getattr ioctl lock open read };\n'
                                    'type_transition initrc_t ntpd_exec_t:process ntpd_t;\n')
     assert from_te == from_sesearch
@@ -36,7 +37,7 @@ def test_a_te_rule_and_the_sesearch_line_of_it_are_the_same_value():
 
 
 def test_a_statement_expands_to_one_rule_per_source_target_and_class_in_written_order():
-    statement, = build.parse_te('allow { a_t b_t } self:{ file dir } { read open };')
+    statement, = te_text.parse_te('allow { a_t b_t } self:{ file dir } { read open };')
     assert [(r.source, r.target, r.tclass) for r in statement.rules()] == [
         ('a_t', 'self', 'file'), ('a_t', 'self', 'dir'), ('b_t', 'self', 'file'), ('b_t', 'self', 'dir')]
     assert set(r.perms for r in statement.rules()) == set([frozenset(['read', 'open'])])
@@ -50,7 +51,7 @@ def test_a_statement_expands_to_one_rule_per_source_target_and_class_in_written_
     ('allow a_t b_t:file read;', None),
 ])
 def test_a_wildcard_statement_writes_no_rule_of_its_own(te, wildcard):
-    statement, = build.parse_te(te)
+    statement, = te_text.parse_te(te)
     assert statement.wildcard == wildcard
     assert bool(statement.rules()) == (wildcard is None)
 
@@ -58,16 +59,16 @@ def test_a_wildcard_statement_writes_no_rule_of_its_own(te, wildcard):
 def test_a_negated_permission_set_covers_no_denial():
     """``~{ read }`` grants every permission but read: coverage once read the names of the set and counted read as
     granted. A statement with a wildcard now counts for nothing (what it covers depends on the policy)."""
-    allowed, calls = build.granted(build.parse_te('allow a_t b_t:file ~{ read };'))
+    allowed, calls = build.granted(te_text.parse_te('allow a_t b_t:file ~{ read };'))
     assert allowed == {} and calls == set()
     line = ('type=AVC msg=audit(1.0:1): avc:  denied  { read } for  pid=1 comm="x" '
             'scontext=system_u:system_r:a_t:s0 tcontext=system_u:object_r:b_t:s0 tclass=file permissive=1')
-    assert [d['permissions'] for d in build.uncovered_denials([line], build.parse_te('allow a_t b_t:file ~{ read };'))
+    assert [d['permissions'] for d in build.uncovered_denials([line], te_text.parse_te('allow a_t b_t:file ~{ read };'))
             ] == [['read']]
 
 
 def test_statements_other_than_rules_write_no_rule():
-    statements = build.parse_te('module x 1.0;\ntype myapp_t;\nfoo_read(a_t, b_t)\nallow a_t b_t file read;\n')
+    statements = te_text.parse_te('module x 1.0;\ntype myapp_t;\nfoo_read(a_t, b_t)\nallow a_t b_t file read;\n')
     assert [(s.kind, s.is_rule, s.rules()) for s in statements] == [
         ('type', False, ()), ('call', False, ()), ('malformed', False, ())]
     assert statements[1].name == 'foo_read' and statements[1].args == ('a_t', 'b_t')

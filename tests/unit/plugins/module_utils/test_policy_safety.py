@@ -6,7 +6,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_safety as safety
-from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_build import parse_te
+from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_te import parse_te
 
 
 def findings(te):

@@ -435,7 +435,9 @@ def test_the_rules_on_each_side_of_names_are_two_sesearch_runs_at_once(tmp_path)
     runner = Runner(str(program))
     found = st.Policy(runner, '/p').side_rules(set(['httpd_t', 'file_type', 'x_t']))
     assert runner.workers == 2 and [args[-1] for dummy, args in runner.calls] == ['/p', '/p']
-    assert ['-s', '^(file_type|httpd_t|x_t)$'] == [a for a in runner.calls[0][1] if a in ('-s', '-t') or '^' in a]
+    pattern = '^(%s)$' % '|'.join(re.escape(name) for name in ('file_type', 'httpd_t', 'x_t'))
+    assert ['-s', pattern] == [a for a in runner.calls[0][1] if a in ('-s', '-t') or '^' in a]
+    assert ['-t', pattern] == [a for a in runner.calls[1][1] if a in ('-s', '-t') or '^' in a]
     assert found[('httpd_t', 'source')] == {('allow', 'httpd_t', 'httpd_content_type', 'file'): set(['read', 'open'])}
     assert found[('file_type', 'target')] == {('allow', 'domain', 'file_type', 'file'): set(['map'])}
     assert found[('x_t', 'source')] == {} and found[('x_t', 'target')] == {} and len(found) == 6
