@@ -57,8 +57,11 @@ step_unit-py36() { target_pytest .venv-py36 "$(pyenv_python 3.6)"; }
 step_unit-compat() { .venv-compat/bin/python -m pytest -q -p no:cacheprovider "${TARGET_SIDE_TESTS[@]}"; }
 
 # The store tests are independent (each works on its own copy of the store, or in its own mount namespace) and a
-# policy rebuild keeps one core busy: two pytest workers (pytest-xdist) use both cores of this machine.
-STORE_WORKERS=(-n 2 --dist loadfile)
+# policy rebuild keeps one core busy: two pytest workers (pytest-xdist) use both cores of this machine, test by test
+# (--dist load): a few files hold most of the time (test_el_matrix.py, test_remedy_store.py), so file by file would
+# leave a core idle (in the cold run of 7f6cdf8 one EL9 worker had all of test_remedy_store.py, whose two slowest
+# cases alone took 340 s).
+STORE_WORKERS=(-n 2 --dist load)
 # Which store step runs which test is the test's own `lanes` marker (tests/integration/pytest/conftest.py, LANES):
 # this machine's Debian store (userspace 3.4, refpolicy) runs the userspace-dependent cases, what only this store has,
 # and the cases decided before any tool runs; the policy-logic cases (the gate's findings, records, safety refusals,
@@ -120,11 +123,8 @@ el_matrix() {
 # held lock, the EL9+ disable caveat from EL os-release files, a refpolicy module in the batch, built with the
 # release's devel files), and remedy's one transaction and unchanged rerun (its `semanage export` parsing) with the
 # release's semanage under the release's Python
-# two workers, test by test (--dist load): every case works on its own copy of the store, and one file
-# (test_el_matrix.py) holds most of the time, so file by file would leave a core idle
-EL_WORKERS=(-n 2 --dist load)
-step_integration-store-el8() { el_matrix el8 "${EL_WORKERS[@]}" tests/integration/pytest --lane el8; }
-step_integration-store-el10() { el_matrix el10 "${EL_WORKERS[@]}" tests/integration/pytest --lane el10; }
+step_integration-store-el8() { el_matrix el8 "${STORE_WORKERS[@]}" tests/integration/pytest --lane el8; }
+step_integration-store-el10() { el_matrix el10 "${STORE_WORKERS[@]}" tests/integration/pytest --lane el10; }
 # the corpus of published records judged by EL8's and EL10's own audit2allow (the EL9 step and the Debian step run it
 # in make test; these two are in EXTENDED_STEPS for CI's time: the EL8 and EL10 matrices run in make test)
 step_corpus-el8() { el_matrix el8 tests/integration/pytest --lane records; }
