@@ -17,8 +17,8 @@ ALL_STEPS=(setup tools unit-py311 unit-py27 unit-py36 unit-compat integration-ta
            sanity-2.19 sanity-2.16 ansible-lint docs-lint docsite changelog galaxy-build-install galaxy-importer
            molecule-container integration-store integration-store-el9 integration-store-el8 integration-store-el10
            integration-vm molecule)
-# Steps left out of `make test` to keep it inside CI's 90 minutes on this 2-core machine (the TCG VM lane alone takes
-# about 35 of them): `tools/test.sh extended` (`make test-extended`) runs them. The figures
+# Steps left out of `make test` to keep it inside CI's 90 minutes on this 2-core machine (the VM lane alone takes
+# about 35 of them, the store steps about 40): `tools/test.sh extended` (`make test-extended`) runs them. The figures
 # of the last runs: docs/dev/testbed.md, "make test timing" (tools/timings.py).
 EXTENDED_STEPS=(integration-store-el7 corpus-el8 corpus-el10 bench-smoke)
 steps=("$@")
