@@ -392,9 +392,9 @@ def read_model(runner, policy, selinux_dir, policy_type, cache_dir=None, save=No
     """The :class:`PolicyModel` of the binary ``policy`` (file contexts from ``selinux_dir``).
 
     The facts are kept in ``cache_dir`` per checksum of the binary policy (any rebuild gives a new one): read from
-    there when this user's alone, else queried; ``save(path, bytes, supersedes)`` is handed the facts to keep (None: not
-    kept, as in check mode) with :func:`prune_facts`, which removes those of older policies once they are kept. ``digest``: that checksum when the
-    caller has read it already (the policy is then read once per run)."""
+    there when this user's alone, else queried; ``save(path, bytes, supersedes)`` is handed the facts to keep (None:
+    not kept, as in check mode) with :func:`prune_facts`, which removes those of older policies once they are kept.
+    ``digest``: that checksum when the caller has read it already (the policy is then read once per run)."""
     facts_data, cache = None, None
     if cache_dir:
         digest = digest or hashlib.sha256(read_regular(policy) or b'').hexdigest()

@@ -22,9 +22,9 @@ from collections import namedtuple
 from ansible.module_utils.six import string_types
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_build as build
-from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_te as te_text
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_grants as grants
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_safety as safety
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_te as te_text
 from ansible_collections.fleetsec.selinux.plugins.module_utils._files import digest_of, kept_bytes, read_kept, stamp
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_request import PlanError
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_store import read_bytes, sha256_bytes

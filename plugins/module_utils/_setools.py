@@ -5,9 +5,10 @@
 """PRIVATE: the one reader of setools' output, and the one place that asks a binary policy questions with it.
 
 Every ``sesearch`` and ``seinfo`` answer the collection reads is parsed here, in the forms of setools 4 (EL8 and
-later, Debian) and setools 3 (EL7's setools-console 3.3.8), into small typed values: :class:`_policy_rule.Rule` (kind, source,
-target, class, a frozenset of permissions, an optional :class:`Condition`), booleans, users and their roles,
-attributes and their members, types with their attributes and aliases, port labels, classes and their permissions.
+later, Debian) and setools 3 (EL7's setools-console 3.3.8), into small typed values: :class:`_policy_rule.Rule`
+(kind, source, target, class, a frozenset of permissions, an optional :class:`Condition`), booleans, users and their
+roles, attributes and their members, types with their attributes and aliases, port labels, classes and their
+permissions.
 
 :class:`Policy` asks one binary policy file those questions, each one once per module run (:func:`policy` hands
 out one instance per runner and policy file, so the gate, the triage and the remedy share the answers). It knows
