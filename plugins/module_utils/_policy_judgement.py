@@ -53,7 +53,7 @@ def judge(ctx, decisions):
         result[entry.name] = findings
     for decision in gated:
         entry = decision.source.entry
-        safety.gate(entry.name, result[entry.name], entry.allow_dangerous)
+        safety.gate(entry.name, result[entry.name])  # acknowledged above, once
     if gated and ctx.dry:
         operations = [op for d in decisions for op in d.operations]
         failing_well(ctx, gated, lambda: ctx.store.trial(operations, ctx.workdir()))
@@ -67,7 +67,7 @@ def _binary(ctx, gated):
     if all(ctx.runner.has(name) for name in grants.GRANT_TOOLS):
         texts = [(d.source.entry.name, _cil_text(ctx, d)) for d in gated]
     if texts is None or any(text is None for dummy, text in texts):
-        if not all(d.source.entry.allow_dangerous is True for d in gated):
+        if not all(d.source.entry.allow_dangerous.everything for d in gated):
             raise PlanError(
                 "Judging what module(s) %s grant needs setools (sesearch, seinfo) and the store's pp-to-CIL "
                 "converter (policycoreutils); install %s. Nothing was changed."

@@ -75,7 +75,7 @@ def argument_spec():
 
 
 # One requested module. ``kind`` is the source key given (None: enable/disable/remove what is installed) and
-# ``source`` its value; ``allow_dangerous`` is True or a list of acknowledged rule texts.
+# ``source`` its value; ``allow_dangerous`` is a ``_policy_safety.Acknowledged``.
 Entry = namedtuple('Entry', ('name', 'state', 'priority', 'kind', 'source', 'version', 'fc', 'iface', 'refpolicy',
                              'force', 'allow_dangerous', 'accumulate'))
 
@@ -108,7 +108,7 @@ def entry(raw, defaults):
     accumulate = bool(_inherit(raw, defaults, 'accumulate')) and kind == 'denials'
     return Entry(name, state, priority, kind, raw.get(kind) if kind else None, raw.get('version'), raw.get('fc'),
                  raw.get('if'), bool(_inherit(raw, defaults, 'refpolicy')), bool(_inherit(raw, defaults, 'force')),
-                 safety.parse_allow_dangerous(_inherit(raw, defaults, 'allow_dangerous')), accumulate)
+                 safety.Acknowledged(_inherit(raw, defaults, 'allow_dangerous')), accumulate)
 
 
 def request(params):

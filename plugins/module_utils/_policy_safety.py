@@ -15,7 +15,9 @@ Not part of the public API of the collection: may change without notice.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_model import permission_reason
+from ansible.module_utils.common.text.converters import to_text
+
+from ansible_collections.fleetsec.selinux.plugins.module_utils._power import permission_reason
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError
 
 
@@ -28,7 +30,7 @@ def _finding(kind, source, target, tclass, perm, reason):
 
 def analyse_rule(statement):
     """Findings of one parsed statement (:class:`_policy_rule.Statement`, from ``_policy_te.parse_te``) that need
-    no policy: wildcards, and the permissions dangerous on any type (``_policy_model.permission_reason``), one per
+    no policy: wildcards, and the permissions dangerous on any type (``_power.permission_reason``), one per
     :class:`_policy_rule.Rule` it writes and permission, in written order. What a rule grants on which types is the
     verdict's (``_policy_verdict``), from the module's CIL and the installed policy. A list of dicts."""
     if statement.kind != 'allow' or not statement.is_rule:
@@ -67,21 +69,46 @@ def normalise(text):
     return ' '.join(words)
 
 
-def acknowledge(findings, allow_dangerous):
-    """Mark findings acknowledged by ``allow_dangerous`` (True, or a list of rule texts); return unacknowledged.
+class Acknowledged(object):
+    """What ``allow_dangerous`` acknowledges, read once: everything (``true``) or the listed keys. ONE vocabulary for
+    local_policy_module and remedy: a key is the exact string a refusal names (a finding's rule text, ``"rule
+    (reason)"``, a boolean, a port, a file-context target, a path or a login), compared whitespace-normalised with
+    ``;`` ignored (:func:`normalise`). ``key in acknowledged`` asks it."""
+    __slots__ = ('everything', 'keys')
 
-    An entry acknowledges a finding when it equals (whitespace-normalised, ``;``
-    ignored) the finding's ``rule`` or ``"rule (reason)"``.
-    """
-    if allow_dangerous is True:
-        acked = None
-    else:
-        acked = set(normalise(item) for item in (allow_dangerous or []))
+    def __init__(self, value=None):
+        value = parse_allow_dangerous(value)
+        self.everything = value is True
+        self.keys = frozenset() if self.everything else frozenset(normalise(item) for item in value)
+
+    def __contains__(self, key):
+        return self.everything or normalise(key) in self.keys
+
+    def covers(self, finding):
+        """Whether it acknowledges ``finding`` (a dict with ``rule`` and ``reason``): by its rule or its full text."""
+        return finding['rule'] in self or '%s (%s)' % (finding['rule'], finding['reason']) in self
+
+    def __eq__(self, other):
+        other = other if isinstance(other, Acknowledged) else Acknowledged(other)
+        return (self.everything, self.keys) == (other.everything, other.keys)
+
+    def __ne__(self, other):
+        return not self == other
+
+    def __hash__(self):
+        return hash((self.everything, self.keys))
+
+    def __repr__(self):
+        return 'Acknowledged(%r)' % (True if self.everything else sorted(self.keys))
+
+
+def acknowledge(findings, allow_dangerous):
+    """Mark findings acknowledged by ``allow_dangerous`` (an :class:`Acknowledged`, True, or a list of keys); return
+    the unacknowledged ones."""
+    acked = allow_dangerous if isinstance(allow_dangerous, Acknowledged) else Acknowledged(allow_dangerous)
     missing = []
     for finding in findings:
-        text = normalise(finding['rule'])
-        full = normalise('%s (%s)' % (finding['rule'], finding['reason']))
-        finding['acknowledged'] = acked is None or text in acked or full in acked
+        finding['acknowledged'] = acked.covers(finding)
         if not finding['acknowledged']:
             missing.append(finding)
     return missing
@@ -110,13 +137,23 @@ def refusal_details(refusals):
 
 def parse_allow_dangerous(value):
     """Normalise the raw ``allow_dangerous`` option: True/False, a list of strings, or a string."""
+    if isinstance(value, Acknowledged):
+        return True if value.everything else sorted(value.keys)
     if value is None or value is False:
         return []
     if value is True:
         return True
     if isinstance(value, (list, tuple)):
-        return [str(item) for item in value]
-    text = str(value).strip()
+        wrong = [item for item in value if not isinstance(item, (str, type(u''), int))]
+        if wrong:
+            raise FleetsecError('allow_dangerous: each entry is a string (a rule, boolean, port, file-context target, '
+                                'path or login as a refusal names it); got %s. Nothing was changed.'
+                                % type(wrong[0]).__name__)
+        return [to_text(item) for item in value]
+    if isinstance(value, dict):
+        raise FleetsecError('allow_dangerous is true, false or a list of strings; got a dictionary. Nothing was '
+                            'changed.')
+    text = to_text(value).strip()
     if text.lower() in ('true', 'yes', 'on', '1'):
         return True
     if text.lower() in ('false', 'no', 'off', '0', ''):
@@ -124,9 +161,13 @@ def parse_allow_dangerous(value):
     return [text]
 
 
-def gate(name, findings, allow_dangerous):
-    """Raise :class:`DangerousRules` naming every unacknowledged finding of module ``name``."""
-    missing = acknowledge(findings, allow_dangerous)
+def gate(name, findings, allow_dangerous=None):
+    """Raise :class:`DangerousRules` naming every unacknowledged finding of module ``name``: those ``allow_dangerous``
+    does not acknowledge, or, without it, those :func:`acknowledge` already marked so."""
+    if allow_dangerous is None:
+        missing = [finding for finding in findings if not finding.get('acknowledged')]
+    else:
+        missing = acknowledge(findings, allow_dangerous)
     if missing:
         lines = ['%s (%s)' % (f['rule'], f['reason']) for f in missing]
         details = refusal_details([refusal(line, f['rule']) for line, f in zip(lines, missing)])

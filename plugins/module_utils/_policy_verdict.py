@@ -32,6 +32,7 @@ __metaclass__ = type
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _cil as cil
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _fcregex as fcregex
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_model as pm
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _power as power
 
 EXAMPLES_SHOWN = 3
 REQUIRE = 'cil_gen_require'
@@ -98,13 +99,6 @@ OPAQUE_MARKS = ('\\Q', '\\E', '(?', '[]', '[^]', '[[:', '[^[:')
 # /root, each user's home, the default /home/[^/]+) with the login's name; judged here over every home at once
 HOME_TEMPLATES = (('HOME_DIR', ('/root', '/home/[^/]+')), ('HOME_ROOT', ('/home',)))
 LOGIN_TOKENS = ('%{USERNAME}', '%{USERID}', 'USER')
-# label families whose type the kernel or the security tools trust by the label alone (what is relabelled to them
-# becomes trusted): the SELinux policy and configuration, authentication files, kernel modules, kernel parameters.
-# Entry points, libraries and system files are not among them: the ordinary remedy labels web content
-# (httpd_sys_content_t, an entry type on EL9) or an application's binaries so; an entry point of a privileged domain
-# is judged apart (privileged_entries).
-TRUSTED_BY_LABEL_PREFIXES = ('a security file', 'an authentication file', 'code the kernel loads',
-                             'a kernel parameter', 'a type the installed policy does not define')
 
 
 def home_expansions(path):
@@ -287,9 +281,9 @@ class Judge(object):
     def secret(self, type_name, tclass=None):
         """Whether READING ``type_name`` (as ``tclass``: a device's content is its block or character device, not a
         file of its type such as a virtual machine's image) hands out something too (see
-        :func:`_policy_model.protection_of`)."""
+        :func:`_power.protection_of`)."""
         family, secret = self._protection_of(type_name)
-        if secret and tclass is not None and family == pm.DEVICE_FAMILY:
+        if secret and tclass is not None and family == power.DEVICE_FAMILY:
             return tclass in ('blk_file', 'chr_file')
         return secret
 
@@ -300,7 +294,7 @@ class Judge(object):
                 found = ('a type the installed policy does not define (its module is disabled or missing): judged as '
                          'protected', False)
             else:
-                found = pm.protection_of(self.attributes_of(type_name), type_name, self.model)
+                found = power.protection_of(self.attributes_of(type_name), type_name, self.model)
             self._protection[type_name] = found
         return self._protection[type_name]
 
@@ -311,7 +305,7 @@ class Judge(object):
         if self.declared(type_name):
             return None
         family = self.protection(type_name)
-        return family if family and family.startswith(TRUSTED_BY_LABEL_PREFIXES) else None
+        return family if power.trusted_by_label(family) else None
 
     def privileged(self, type_name):
         type_name = self.resolve(type_name)
@@ -322,7 +316,7 @@ class Judge(object):
 
     def controls(self, domain):
         """'DOMAIN, which controls the policy or the kernel (rules)' when a domain of the installed policy holds
-        :data:`_policy_model.CONTROL_PERMS`, else ''. A domain the transaction declares is judged by its own rules."""
+        :data:`_power.CONTROL_PERMS`, else ''. A domain the transaction declares is judged by its own rules."""
         if domain not in self._controls:
             held = [] if self.declared(domain) and not self.model.known(domain) else self.model.controls(domain)
             self._controls[domain] = '%s, which controls the security policy or the kernel (%s)' % (
@@ -332,24 +326,24 @@ class Judge(object):
     # ---------------------------------------------------------- reasons ---
     def reason(self, source, target, tclass, perm, is_self):
         """Why granting ``perm`` on ``target:tclass`` to ``source`` hands out power (a short text), or None."""
-        why = pm.permission_reason(tclass, perm)
+        why = power.permission_reason(tclass, perm)
         if why:
             return why
         if tclass in ('process', 'process2') and not is_self and self.resolve(target) != self.resolve(source):
-            if perm in pm.PROCESS_CONTROL:
+            if perm in power.PROCESS_CONTROL:
                 return 'ptrace of another domain (%s): it may read and change its memory' % target
-            if perm in pm.PROCESS_ENTRY and self.privileged(target):
+            if perm in power.PROCESS_ENTRY and self.privileged(target):
                 return '%s into the privileged domain %s' % (perm, target)
-            held = self.controls(target) if perm in pm.PROCESS_TRANSITIONS else ''
+            held = self.controls(target) if perm in power.PROCESS_TRANSITIONS else ''
             if held:
                 return '%s into %s' % (perm, held)
-        if tclass in pm.FILE_CLASSES and perm in pm.WRITE_PERMS:
+        if tclass in power.FILE_CLASSES and perm in power.WRITE_PERMS:
             family = self.protection(target)
             if family:
                 verb = 'relabel to' if perm == 'relabelto' else 'relabel from' if perm == 'relabelfrom' else \
                     'write (%s) to' % perm
                 return '%s %s, %s' % (verb, target, family)
-        if tclass in pm.FILE_CLASSES and perm in pm.READ_PERMS and self.secret(target, tclass) \
+        if tclass in power.FILE_CLASSES and perm in power.READ_PERMS and self.secret(target, tclass) \
                 and not self.privileged(source):
             return 'read (%s) %s, %s whose content is a secret' % (perm, target, self.protection(target))
         if tclass == 'file' and perm == 'entrypoint' and self.privileged(source) and not self.privileged(target):
@@ -522,8 +516,8 @@ class Judge(object):
             return []
         out = []
         for (kind, source, target, tclass), values in sorted(rules.items()):
-            if kind == 'allow' and tclass in pm.FILE_CLASSES:
-                out.extend('allow %s %s:%s %s' % (source, target, tclass, v) for v in sorted(values & pm.WRITE_PERMS))
+            if kind == 'allow' and tclass in power.FILE_CLASSES:
+                out.extend('allow %s %s:%s %s' % (source, target, tclass, v) for v in sorted(values & power.WRITE_PERMS))
         return out
 
     # ----------------------------------------------------------- labels ---
@@ -665,7 +659,7 @@ class Judge(object):
         context: the types it displaces (the target's, and those the policy's own rules of that domain give there)
         against who may use the new type. A source attribute stands for each of its members."""
         source, target, tclass, new_type = flat[0], flat[1], flat[2], flat[-1]
-        if tclass not in pm.FILE_CLASSES:
+        if tclass not in power.FILE_CLASSES:
             return []
         domains = sorted(member for member in self.members(source) if not self.declared(member))
         if not domains:
@@ -737,10 +731,10 @@ class Judge(object):
     @staticmethod
     def _access_kinds(tclass, perms):
         """'write' and/or 'read' for a permission list on ``tclass`` (file classes only)."""
-        if tclass not in pm.FILE_CLASSES:
+        if tclass not in power.FILE_CLASSES:
             return []
         named = set(p for p in perms if not isinstance(p, list))
-        return [kind for kind, wanted in (('write', pm.WRITE_PERMS), ('read', pm.READ_PERMS))
+        return [kind for kind, wanted in (('write', power.WRITE_PERMS), ('read', power.READ_PERMS))
                 if named & wanted or 'all' in perms or len(named) < len(perms)]
 
     @staticmethod
@@ -834,7 +828,7 @@ class Judge(object):
         for dummy, statements in self.tx.modules:
             for stmt in statements:
                 flat = _flat(stmt.args) if stmt.keyword in ('typetransition', 'typechange', 'typemember') else []
-                if len(flat) >= 4 and flat[2] in pm.FILE_CLASSES:
+                if len(flat) >= 4 and flat[2] in power.FILE_CLASSES:
                     wanted.update(member for member in self.members(flat[0]) if not self.declared(member))
         self.prefetch(wanted)  # every attribute a join reaches, every entry type a label hands out: two queries
         self._read_defaults()

@@ -47,7 +47,7 @@ import re
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils._avc_parse import PORT_PROTOCOLS
-from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_model import WRITE_PERMS
+from ansible_collections.fleetsec.selinux.plugins.module_utils._power import SYSTEM_TREES, WRITE_PERMS
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _setools as setools
 
@@ -56,13 +56,6 @@ REMEDIES = ('relabel', 'fcontext', 'port', 'boolean', 'dac', 'allow', 'none')
 # capabilities that override file permissions: their denial means an owner or a mode to fix, not a rule to add
 DAC_CAPABILITIES = frozenset(('dac_override', 'dac_read_search'))
 _COMM_RE = re.compile(r'^[A-Za-z0-9._+-]{1,16}$')
-# directories that are never an application's tree: a file-context rule there relabels what other software uses
-SYSTEM_TREES = frozenset((
-    '/', '/bin', '/boot', '/dev', '/etc', '/home', '/lib', '/lib32', '/lib64', '/media', '/mnt', '/opt', '/proc',
-    '/root', '/run', '/sbin', '/srv', '/sys', '/tmp', '/usr', '/usr/bin', '/usr/include', '/usr/lib', '/usr/lib64',
-    '/usr/libexec', '/usr/local', '/usr/local/bin', '/usr/local/etc', '/usr/local/lib', '/usr/local/sbin',
-    '/usr/local/share', '/usr/sbin', '/usr/share', '/usr/src', '/var', '/var/cache', '/var/lib', '/var/local',
-    '/var/lock', '/var/log', '/var/mail', '/var/opt', '/var/run', '/var/spool', '/var/tmp', '/var/www'))
 # an application's content types (httpd_sys_content_t, httpd_sys_rw_content_t, ...): what its trees are for
 _CONTENT_RE = re.compile(r'_(?:\w+_)?content_t$|_data_t$')
 # credentials: never the type of an application's tree, however few permissions they give

@@ -29,7 +29,8 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.parsing.convert_bool import boolean as to_bool
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_model import read_model
-from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_safety import refusal, refusal_details
+from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_safety import Acknowledged, refusal, refusal_details
+from ansible_collections.fleetsec.selinux.plugins.module_utils._power import PRIVILEGED_PORTS, powerful_user
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_verdict import label_findings, rule_findings
 from ansible_collections.fleetsec.selinux.plugins.module_utils._remedy import (
     GENERIC_PORT_TYPES, REMEDIES, PolicyReader, parse_getsebool, port_label)
@@ -54,7 +55,6 @@ FC_FTYPE = {'a': '', 'f': '--', 'd': '-d', 'c': '-c', 'b': '-b', 's': '-s', 'l':
 # control characters (semanage import splits its lines like a shell: such characters would change the line)
 TARGET_RE = re.compile(r'^/[^\s\'"`\\$;&|<>]*(?:\\[.()\[\]{}*+?^|/-][^\s\'"`\\$;&|<>]*)*\Z')
 MAX_TARGET = 1024
-PRIVILEGED_PORTS = 1024
 # a file-context equivalence: a plain absolute path (no regex), not / and without a trailing /
 EQUAL_PATH_RE = re.compile(r'^(?:/[A-Za-z0-9._+@%:,=~-]+)+\Z')
 # a login: a Linux user name, a %group, or __default__
@@ -62,8 +62,6 @@ LOGIN_RE = re.compile(r'^(?:__default__|%?[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63})\Z')
 # an MLS/MCS level or range: s0, s0-s0:c0.c1023, s0:c1,c3
 _LEVEL = r's\d{1,4}(?::c\d{1,4}(?:[.,]c\d{1,4})*)?'
 RANGE_RE = re.compile(r'^%s(?:\s?-\s?%s)?\Z' % (_LEVEL, _LEVEL))
-# the roles of an SELinux user that hand out no power (a login mapped to a user with any other role can reach it)
-PLAIN_ROLES = frozenset(['object_r', 'user_r', 'guest_r', 'xguest_r'])
 # paths whose type a file-context rule must not change without an acknowledgement
 _FC_LINE_RE = re.compile(r'^(\S+)\s+(?:(--|-[dcbslp])\s+)?(\S+)\s*$')
 # restorecon -v (-n): "Would relabel P from A to B" / "Relabeled P from A to B" (3.x), "restorecon reset P context
@@ -75,7 +73,7 @@ _RELABEL_RE = re.compile(r'(?:Would relabel|Relabeled|restorecon reset)\s+(\S+)\
 class Wanted(object):
     """What the caller asks for, validated: ``booleans`` {name: bool}, ``ports`` {(proto, low, high): type},
     ``fcontexts`` {(target, ftype): type}, ``equivalences`` {path: equal}, ``logins`` {login: (seuser, range)},
-    ``relabel`` [path], ``acknowledged`` set of names, ``warnings``; the ``*_absent`` sets: what goes."""
+    ``relabel`` [path], ``acknowledged`` (``_policy_safety.Acknowledged``), ``warnings``; the ``*_absent`` sets: what goes."""
     __slots__ = ('booleans', 'ports', 'fcontexts', 'relabel', 'recursive', 'acknowledged', 'warnings',
                  'ports_absent', 'fcontexts_absent', 'booleans_absent', 'equivalences', 'equivalences_absent',
                  'logins', 'logins_absent')
@@ -86,7 +84,7 @@ class Wanted(object):
         self.booleans_absent, self.equivalences_absent, self.logins_absent = set(), set(), set()
         self.equivalences, self.logins = {}, {}  # {path: equal}, {login: (seuser, range or None)}
         self.recursive = False
-        self.acknowledged = set()
+        self.acknowledged = Acknowledged()
         self.warnings = []
 
 
@@ -232,7 +230,7 @@ def validate(params):
                           % ', '.join(str(key) for key in both))
     wanted.relabel = sorted(set(check_path(path) for path in params.get('restorecon') or []))
     wanted.recursive = bool(params.get('restorecon_recursive'))
-    wanted.acknowledged = set(to_text(name) for name in params.get('allow_dangerous') or [])
+    wanted.acknowledged = Acknowledged(params.get('allow_dangerous'))
     from_denials(params.get('denials') or [], wanted)
     return wanted
 
@@ -412,12 +410,6 @@ def store_boolean_defaults(modules_dir):
         for match in _CIL_BOOLEAN_RE.finditer(text):
             defaults[match.group(1)] = match.group(2) == 'true'
     return defaults
-
-
-def powerful_user(roles):
-    """Whether a login mapped to an SELinux user with ``roles`` can reach power (any role beyond the plain user
-    ones: staff_r can become sysadm_r, unconfined_r is unconfined)."""
-    return bool(set(roles) - PLAIN_ROLES)
 
 
 def parse_file_contexts(text):

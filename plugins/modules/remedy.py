@@ -200,8 +200,10 @@ options:
         tree its expression can reach as libselinux anchors it, the labels C(matchpathcon) gives that tree today and
         the protected families read from the policy's attributes; an expression whose first path component is not
         literal is refused unless acknowledged. See C(docs/local_policy_module.md).
-    type: list
-    elements: str
+      - The same values as M(fleetsec.selinux.local_policy_module)'s O(fleetsec.selinux.local_policy_module#module:allow_dangerous)
+        - a list of the exact strings a refusal names in RV(acknowledge) (compared with whitespace normalised), or
+        V(true) to acknowledge every change; V(false) or V([]) acknowledges nothing.
+    type: raw
     default: []
 requirements:
   - semanage (policycoreutils-python-utils on EL8+ and Debian, policycoreutils-python on EL7)
@@ -379,7 +381,7 @@ def argument_spec():
             required_if=[('state', 'present', ('seuser',))]),
         restorecon=dict(type='list', elements='path', default=[]),
         restorecon_recursive=dict(type='bool', default=False),
-        allow_dangerous=dict(type='list', elements='str', default=[]),
+        allow_dangerous=dict(type='raw', default=[]),
     )
 
 

@@ -22,7 +22,7 @@ from fleetsec_testlib.store_copy import store_type
 from fleetsec_testlib.module_helpers import run_module
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_apply
-from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_model
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _power
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _setools
 from ansible_collections.fleetsec.selinux.plugins.modules import local_policy_module as lpm
 
@@ -230,7 +230,7 @@ def test_the_one_pass_over_the_rules_answers_what_sesearch_answers(pristine_poli
                  key=lambda p: int(p.rsplit('.', 1)[1]))
     interpreter = _setools.script_interpreter(shutil.which('sesearch'))
     assert interpreter, 'sesearch is not a Python script: setools 4 expected on this lane'
-    queries = [{'source': 'domain'}, {'perms': sorted(set().union(*_policy_model.CONTROL_PERMS.values()))}]
+    queries = [{'source': 'domain'}, {'perms': sorted(set().union(*_power.CONTROL_PERMS.values()))}]
     scan = subprocess.run(interpreter + ['-c', _setools.SCAN_SCRIPT, policy, json.dumps(queries)],
                           capture_output=True, text=True, check=True).stdout
     answers = _setools.split_scan(scan, len(queries))

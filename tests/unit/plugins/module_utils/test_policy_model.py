@@ -9,6 +9,7 @@ import pytest
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _setools as setools
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_model as pm
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _power as power
 
 
 def rules_of(text):
@@ -79,7 +80,7 @@ def test_protected_families_are_read_from_attributes(attrs, name, rules, family)
     for attr in ('non_security_file_type', 'non_auth_file_type'):
         attributes.setdefault(attr, set(['other_t']))
     model = facts({name: set(attrs)}, attributes, rules)
-    found = pm.protection(set(attrs), name, model)
+    found = power.protection(set(attrs), name, model)
     assert (found is None) if family is None else (family in found), found
 
 

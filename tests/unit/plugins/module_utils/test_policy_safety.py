@@ -83,6 +83,25 @@ def test_acknowledge(acks, missing):
     assert [f['acknowledged'] for f in found] == [f['rule'] not in missing for f in found]
 
 
+def test_acknowledged_is_one_value_for_every_key():
+    acked = safety.Acknowledged(['allow  a_t a_t:capability sys_admin;', 'tcp/600'])
+    assert 'allow a_t self:capability sys_admin' in acked and ' tcp/600 ' in acked
+    assert 'tcp/601' not in acked and 'allow a_t self:capability sys_module' not in acked
+    assert 'anything' in safety.Acknowledged(True) and 'anything' not in safety.Acknowledged(False)
+    assert safety.Acknowledged('yes') == True and safety.Acknowledged(None) == []  # noqa: E712
+
+
+def test_gate_without_allow_dangerous_reads_the_marks_acknowledge_made():
+    """The judgement acknowledges once; the gate then refuses what is left unmarked."""
+    found = safety.analyse(parse_te(TWO))
+    safety.acknowledge(found, ['allow a_t self:capability sys_admin'])
+    with pytest.raises(safety.DangerousRules) as info:
+        safety.gate('acme', found)
+    assert info.value.fail_kwargs()['acknowledge'] == ['allow a_t security_t:security setenforce']
+    safety.acknowledge(found, True)
+    safety.gate('acme', found)
+
+
 def test_gate_names_every_unacknowledged_rule():
     found = safety.analyse(parse_te(TWO))
     with pytest.raises(safety.DangerousRules) as info:
@@ -141,5 +160,5 @@ def test_the_permission_table_is_deny_by_default_for_power_classes(tclass, perm,
     """Issue of the adversarial review: the table listed 8 capabilities and missed bpf, perfmon, dac_override and
     whole classes (bpf, perf_event, lockdown, kernel_service, systemd's system permissions, netlink writes).
     nnp_transition is judged by its target (a transition permission), not here."""
-    from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_model import permission_reason
+    from ansible_collections.fleetsec.selinux.plugins.module_utils._power import permission_reason
     assert bool(permission_reason(tclass, perm)) is bool(finding)

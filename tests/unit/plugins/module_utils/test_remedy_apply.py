@@ -14,6 +14,7 @@ from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_mo
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _remedy_apply as ra
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _setools as setools
 from ansible_collections.fleetsec.selinux.plugins.module_utils._setools import parse_portcon
+from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError
 
 # `semanage export` of the EL9 targeted store (userspace 3.6) after one import of a boolean, a port and a rule
 EXPORT_EL9 = """boolean -D
@@ -433,6 +434,31 @@ def test_acknowledged_power_is_planned():
                           fcontexts=[{'target': '/.*', 'setype': 'var_t'}],
                           allow_dangerous=['httpd_execmem', 'tcp/600', '/.*']), Current(), None)
     assert len(plan.lines) == 3
+
+
+@pytest.mark.parametrize('acks', [True, 'yes', [' httpd_execmem ', 'tcp/600', '/.*;']])
+def test_allow_dangerous_is_read_as_local_policy_module_reads_it(acks):
+    """One vocabulary: ``true`` acknowledges every change, and a listed key is compared whitespace-normalised with
+    ``;`` ignored, as a module's rule texts are (remedy took only exact names in a list before)."""
+    plan = ra.plan(wanted(booleans=[{'name': 'httpd_execmem', 'state': True}],
+                          ports=[{'ports': '600', 'proto': 'tcp', 'setype': 'http_port_t'}],
+                          fcontexts=[{'target': '/.*', 'setype': 'var_t'}], allow_dangerous=acks), Current(), None)
+    assert len(plan.lines) == 3
+
+
+@pytest.mark.parametrize('acks', [False, 'no', [], None])
+def test_allow_dangerous_false_acknowledges_nothing(acks):
+    with pytest.raises(ra.RemedyError) as err:
+        ra.plan(wanted(ports=[{'ports': '600', 'proto': 'tcp', 'setype': 'http_port_t'}], allow_dangerous=acks),
+                Current(), None)
+    assert 'privileged port(s) tcp/600' in err.value.msg
+
+
+@pytest.mark.parametrize('acks', [{'tcp/600': True}, [{'rule': 'tcp/600'}]])
+def test_allow_dangerous_of_another_type_is_a_clear_error(acks):
+    with pytest.raises(FleetsecError) as err:
+        wanted(ports=[{'ports': '600', 'proto': 'tcp', 'setype': 'http_port_t'}], allow_dangerous=acks)
+    assert err.value.msg.startswith('allow_dangerous') and 'Nothing was changed' in err.value.msg
 
 
 class Runner(object):
