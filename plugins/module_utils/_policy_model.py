@@ -85,17 +85,28 @@ def literal_split(regex):
     return ''.join(char for char, dummy in out), regex[index:]
 
 
+# a file_contexts line: expression, file type as written (``--``, ``-d``, ...; none for every type), context
+_FC_LINE_RE = re.compile(r'^(\S+)\s+(?:(--|-[dcbslp])\s+)?(\S+)\s*$')
+# semanage's file type letters (``-f``) and how a file_contexts line writes each
+FC_FTYPE = {'a': '', 'f': '--', 'd': '-d', 'c': '-c', 'b': '-b', 's': '-s', 'l': '-l', 'p': '-p'}
+_FC_LETTER = dict((spelling, letter) for letter, spelling in FC_FTYPE.items())
+
+
+def file_context_lines(text):
+    """[(expression, file type letter, type or None for ``<<none>>``)] of a file_contexts file: the one reading of
+    its lines (the verdict's labels and remedy's rules of the policy are views of it)."""
+    entries = []
+    for line in to_text(text or '', errors='surrogate_or_replace').splitlines():
+        match = _FC_LINE_RE.match(line.strip())
+        if match and not match.group(1).startswith('#'):
+            parts = match.group(3).split(':')
+            entries.append((match.group(1), _FC_LETTER[match.group(2) or ''], parts[2] if len(parts) >= 3 else None))
+    return entries
+
+
 def parse_file_contexts(text):
     """[(expression, type)] of a file_contexts file (``<<none>>`` entries dropped)."""
-    entries = []
-    for raw in (text or '').splitlines():
-        words = raw.split()
-        if len(words) < 2 or words[0].startswith('#') or words[-1] == '<<none>>':
-            continue
-        parts = words[-1].split(':')
-        if len(parts) >= 3:
-            entries.append((words[0], parts[2]))
-    return entries
+    return [(expression, type_name) for expression, dummy, type_name in file_context_lines(text) if type_name]
 
 
 # the file systems whose files are the kernel's own state (writing them changes the running kernel, its tracing,

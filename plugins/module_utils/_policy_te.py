@@ -74,8 +74,26 @@ def _strip_comments(te):
     return '\n'.join(out)
 
 
-def _body(te):
-    text = _strip_comments(te)
+class TeText(object):
+    """A ``.te`` read once: its text without comments (``plain``), the statements outside ``module``/``require``
+    (``body``) and the canonical form the version and the fingerprint hash (``canonical``: the body whitespace-
+    normalised, plus the sorted require items). The header takes no part in them, so a text and the same text with
+    its header set read alike."""
+    __slots__ = ('plain', 'body', 'canonical')
+
+    def __init__(self, te):
+        self.plain = _strip_comments(te or '')
+        self.body = _body(self.plain)
+        self.canonical = _canonical(self.plain, self.body)
+
+    def statements(self):
+        """The parsed statements (:func:`parse_te`)."""
+        return _parse_body(self.body)
+
+
+def _body(plain):
+    """The statements outside module/require of a text without comments."""
+    text = plain
     text = _MODULE_RE.sub('', text)
     text = _POLICY_MODULE_RE.sub('', text)
     text = _remove_require_blocks(text)
@@ -144,8 +162,12 @@ def parse_te(te):
     with their set fields read once (:class:`_policy_rule.Names`), refpolicy macro calls (``kind`` ``call``), and the
     other statements by their first word (``malformed`` for a rule this grammar cannot read: the compiler reports it
     with its line). Rules inside ``optional``, ``if``/``else`` and ``ifdef`` blocks are rules too."""
+    return TeText(te).statements()
+
+
+def _parse_body(body):
     statements = []
-    for raw in _statements(_body(te or '')):
+    for raw in _statements(body):
         text = _BLOCK_PREFIX_RE.sub('', ' '.join(raw.split()))
         if not text or text == ';':
             continue
@@ -174,14 +196,16 @@ def rule_texts(statements):
 
 
 def derive_version(te, fc=None, if_text=None):
-    """A version that changes whenever the rules change: ``1.<int of 24 bits of sha256(body)>``."""
-    digest = sha256_text(_canonical(te), ' '.join((fc or '').split()), ' '.join((if_text or '').split()))
+    """A version that changes whenever the rules change: ``1.<int of 24 bits of sha256(body)>``; ``te`` a text or
+    its :class:`TeText`."""
+    read = te if isinstance(te, TeText) else TeText(te)
+    digest = sha256_text(read.canonical, ' '.join((fc or '').split()), ' '.join((if_text or '').split()))
     return '1.%d' % int(digest[:6], 16)
 
 
-def _canonical(te):
-    """Statements outside module/require, whitespace-normalised, plus the sorted require items."""
-    te = _strip_comments(te or '')
+def _canonical(te, body):
+    """Statements outside module/require (``body``), whitespace-normalised, plus the sorted require items of ``te``
+    (a text without comments)."""
     required = set()
     for match in _REQUIRE_START_RE.finditer(te):
         depth, end = 0, match.end() - 1
@@ -192,14 +216,15 @@ def _canonical(te):
             end += 1
         inner = te[match.end():end]
         required.update(' '.join(item.split()) for item in inner.split(';') if item.strip())
-    return '%s\nrequire: %s' % (' '.join(_body(te).split()), ' | '.join(sorted(required)))
+    return '%s\nrequire: %s' % (' '.join(body.split()), ' | '.join(sorted(required)))
 
 
-def source_fingerprint(te, fc=None, if_text=None):
+def source_fingerprint(te, fc=None, if_text=None, read=None):
     """sha256 of what the compiler sees (comments and whitespace ignored): audit2allow's remarks may change
-    between runs (\"allowed in the current policy\") without changing the module."""
+    between runs (\"allowed in the current policy\") without changing the module. ``read``: ``te``'s
+    :class:`TeText` when the caller has it (the text with its header set reads as the text without)."""
     header = module_header(te)
-    return sha256_text('te', '%s %s' % header, _canonical(te), ' '.join((fc or '').split()),
+    return sha256_text('te', '%s %s' % header, (read or TeText(te)).canonical, ' '.join((fc or '').split()),
                        ' '.join((if_text or '').split()))
 
 

@@ -28,7 +28,7 @@ from collections import namedtuple
 from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.parsing.convert_bool import boolean as to_bool
 
-from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_model import read_model
+from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_model import file_context_lines, read_model
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_safety import Acknowledged, refusal, refusal_details
 from ansible_collections.fleetsec.selinux.plugins.module_utils._power import PRIVILEGED_PORTS, powerful_user
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_verdict import label_findings, rule_findings
@@ -49,8 +49,6 @@ NAME_MAX = 128
 PROTOCOLS = ('tcp', 'udp', 'sctp', 'dccp')
 # semanage fcontext -f: a(ll), f(ile), d(irectory), c(haracter), b(lock), s(ocket), l(ink), p(ipe)
 FTYPES = ('a', 'f', 'd', 'c', 'b', 's', 'l', 'p')
-# the file_contexts spelling of each -f letter ('' for all files)
-FC_FTYPE = {'a': '', 'f': '--', 'd': '-d', 'c': '-c', 'b': '-b', 's': '-s', 'l': '-l', 'p': '-p'}
 # a file-context target: an absolute path regex without whitespace, quotes, backslash escapes of quotes or
 # control characters (semanage import splits its lines like a shell: such characters would change the line)
 TARGET_RE = re.compile(r'^/[^\s\'"`\\$;&|<>]*(?:\\[.()\[\]{}*+?^|/-][^\s\'"`\\$;&|<>]*)*\Z')
@@ -62,8 +60,6 @@ LOGIN_RE = re.compile(r'^(?:__default__|%?[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63})\Z')
 # an MLS/MCS level or range: s0, s0-s0:c0.c1023, s0:c1,c3
 _LEVEL = r's\d{1,4}(?::c\d{1,4}(?:[.,]c\d{1,4})*)?'
 RANGE_RE = re.compile(r'^%s(?:\s?-\s?%s)?\Z' % (_LEVEL, _LEVEL))
-# paths whose type a file-context rule must not change without an acknowledgement
-_FC_LINE_RE = re.compile(r'^(\S+)\s+(?:(--|-[dcbslp])\s+)?(\S+)\s*$')
 # restorecon -v (-n): "Would relabel P from A to B" / "Relabeled P from A to B" (3.x), "restorecon reset P context
 # A->B" (2.x)
 _RELABEL_RE = re.compile(r'(?:Would relabel|Relabeled|restorecon reset)\s+(\S+)\s+(?:from\s+(\S+)\s+to\s+(\S+)|'
@@ -413,15 +409,8 @@ def store_boolean_defaults(modules_dir):
 
 
 def parse_file_contexts(text):
-    """{(regex, ftype letter): type} of a ``file_contexts`` file."""
-    letters = dict((spelling, letter) for letter, spelling in FC_FTYPE.items())
-    out = {}
-    for line in to_text(text, errors='surrogate_or_strict').splitlines():
-        match = _FC_LINE_RE.match(line.strip())
-        if match and not line.lstrip().startswith('#'):
-            parts = match.group(3).split(':')
-            out[(match.group(1), letters.get(match.group(2) or '', 'a'))] = parts[2] if len(parts) >= 3 else None
-    return out
+    """{(regex, ftype letter): type or None} of a ``file_contexts`` file (``_policy_model.file_context_lines``)."""
+    return dict(((expression, letter), type_name) for expression, letter, type_name in file_context_lines(text))
 
 
 def relabelled_paths(text):

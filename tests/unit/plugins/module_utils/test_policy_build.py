@@ -204,6 +204,23 @@ def test_version_and_fingerprint_follow_the_rules_only():
     assert te_text.source_fingerprint(te) != te_text.source_fingerprint(te.replace('1.0', '1.1'))
 
 
+def test_a_text_is_read_once_and_reads_as_its_text_with_the_header_set(monkeypatch):
+    """The version, the statements and the fingerprint come from one reading (comments stripped once, where three
+    readings stripped them five times); the text with its header set reads as the text without."""
+    te = '# reviewed\nrequire { type b_t; type a_t; }\nallow a_t b_t:file read; # why\n'
+    read = te_text.TeText(te)
+    text = te_text.set_header(te, 'x', te_text.derive_version(read))
+    assert te_text.derive_version(read) == te_text.derive_version(te) == te_text.derive_version(text)
+    assert read.statements() == te_text.parse_te(text)
+    assert te_text.source_fingerprint(text, read=read) == te_text.source_fingerprint(text)
+    calls = []
+    strip = te_text._strip_comments
+    monkeypatch.setattr(te_text, '_strip_comments', lambda value: calls.append(1) or strip(value))
+    read = te_text.TeText(te)
+    te_text.derive_version(read), read.statements(), te_text.source_fingerprint(text, read=read)
+    assert len(calls) == 1
+
+
 def test_uncovered_denials_reports_unknown_types():
     lines = [LINE, LINE.replace('ntpd_t', 'nosuch_t').replace('read open', 'read')]
     rules = te_text.parse_te('allow ntpd_t user_home_t:file { open read };')

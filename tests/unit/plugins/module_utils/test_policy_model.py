@@ -94,6 +94,18 @@ def test_file_contexts_lines(line, expression, type_name):
     assert found == ([(expression, type_name)] if expression else [])
 
 
+def test_file_contexts_are_read_once_for_the_verdict_and_for_remedy():
+    """One reading of the lines: the verdict's (expression, type) and remedy's {(expression, letter): type} agree."""
+    from ansible_collections.fleetsec.selinux.plugins.module_utils import _remedy_apply as ra
+    text = ('# a comment\n/etc/shadow.*\t--\tsystem_u:object_r:shadow_t:s0\n/var/run\t-l\tsystem_u:object_r:var_run_t:s0\n'
+            '/proc/.*  <<none>>\nbroken\n')
+    assert pm.file_context_lines(text) == [('/etc/shadow.*', 'f', 'shadow_t'), ('/var/run', 'l', 'var_run_t'),
+                                           ('/proc/.*', 'a', None)]
+    assert pm.parse_file_contexts(text) == [('/etc/shadow.*', 'shadow_t'), ('/var/run', 'var_run_t')]
+    assert ra.parse_file_contexts(text) == {('/etc/shadow.*', 'f'): 'shadow_t', ('/var/run', 'l'): 'var_run_t',
+                                            ('/proc/.*', 'a'): None}
+
+
 # seinfo --genfscon -x: setools 4 (EL8-EL10, Debian) and setools 3 (EL7, wider spacing) print the same words
 GENFSCON_4 = """
 Genfscon: 4
