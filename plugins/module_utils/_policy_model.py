@@ -250,7 +250,6 @@ class PolicyModel(object):
         return set(name for name, held in self.attributes.items() if name != attribute and members <= held)
 
 
-
 MODEL_FORMAT = 2  # 2: genfscon, control
 CACHE_PREFIX = 'policy-model-'
 

@@ -86,7 +86,7 @@ def permission_reason(tclass, perm):
     return None
 
 
-
+# what a protected type is, in words: the families protection_of names
 KERNEL_STATE_FAMILY = "the kernel's own state as files (/sys, /proc, tracefs, efivarfs, cgroups, ...)"
 DEVICE_FAMILY = 'a device not open to every domain (disks, memory, ...)'
 

@@ -155,6 +155,7 @@ options:
     type: list
     elements: dict
     suboptions:
+    # BEGIN modules suboptions: written by tools/entry-docs.py from _policy_request.OPTIONS
       name:
         description: Module name, see O(name).
         type: str
@@ -182,9 +183,6 @@ options:
       fc:
         description: See O(fc).
         type: str
-      if:
-        description: See O(if).
-        type: str
       src:
         description: See O(src).
         type: path
@@ -206,6 +204,10 @@ options:
       allow_dangerous:
         description: See O(allow_dangerous); default the top-level O(allow_dangerous).
         type: raw
+      if:
+        description: See O(if).
+        type: str
+    # END modules suboptions
   policy_root:
     description:
       - Operate on the policy store below this alternate root (C(semodule -p ROOT -s TYPE -n), TYPE being the

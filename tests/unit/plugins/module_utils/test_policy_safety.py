@@ -88,7 +88,7 @@ def test_acknowledged_is_one_value_for_every_key():
     assert 'allow a_t self:capability sys_admin' in acked and ' tcp/600 ' in acked
     assert 'tcp/601' not in acked and 'allow a_t self:capability sys_module' not in acked
     assert 'anything' in safety.Acknowledged(True) and 'anything' not in safety.Acknowledged(False)
-    assert safety.Acknowledged('yes') == True and safety.Acknowledged(None) == []  # noqa: E712
+    assert safety.Acknowledged('yes') == safety.Acknowledged(True) and safety.Acknowledged(None) == []
 
 
 def test_gate_without_allow_dangerous_reads_the_marks_acknowledge_made():
