@@ -12,6 +12,7 @@ import pytest
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _setools as setools
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_model as pm
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _label_scope as label_scope
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_verdict as pv
 
 
@@ -382,7 +383,7 @@ def test_unreadable_cil_names_the_module():
 ])
 def test_label_scope(regex, prefix, scope):
     assert pm.literal_prefix(regex) == prefix
-    assert pv.label_scope(regex) == scope
+    assert label_scope.label_scope(regex) == scope
 
 
 def test_an_attribute_declared_in_one_module_and_filled_in_another():
@@ -461,9 +462,9 @@ def test_a_home_directory_template_is_judged_over_every_home():
                                '((s0) (s0))))')
     assert [rule for rule, dummy in found] == ['filecon HOME_DIR/\\.ssh/authorized_keys file fsx_t']
     assert 'ssh_home_t' in found[0][1] and 'ntpd_t write' in found[0][1], found
-    assert pv.home_expansions('HOME_DIR/\\.ssh(/.*)?') == ['/home/[^/]+/\\.ssh(/.*)?', '/root/\\.ssh(/.*)?']
-    assert pv.home_expansions('/tmp/gconfd-USER(/.*)?') == ['/tmp/gconfd-[^/]+(/.*)?']
-    assert pv.home_expansions('/srv/acme(/.*)?') == ['/srv/acme(/.*)?']
+    assert label_scope.home_expansions('HOME_DIR/\\.ssh(/.*)?') == ['/home/[^/]+/\\.ssh(/.*)?', '/root/\\.ssh(/.*)?']
+    assert label_scope.home_expansions('/tmp/gconfd-USER(/.*)?') == ['/tmp/gconfd-[^/]+(/.*)?']
+    assert label_scope.home_expansions('/srv/acme(/.*)?') == ['/srv/acme(/.*)?']
 
 
 def test_a_path_that_is_neither_absolute_nor_a_template_is_not_judged():
