@@ -133,7 +133,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.fleetsec.selinux.plugins.module_utils._customisations import (
     command as setting_command, fleet as fleet_customisations)
 from ansible_collections.fleetsec.selinux.plugins.module_utils._remedy import REMEDIES
-from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_build import granted, missing_permissions
+from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_denials import granted, missing_permissions
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_te import parse_te
 
 

@@ -21,7 +21,9 @@ from collections import namedtuple
 
 from ansible.module_utils.six import string_types
 
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_audit2allow as audit2allow
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_build as build
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_denials as denied
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_grants as grants
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_safety as safety
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_te as te_text
@@ -50,9 +52,9 @@ def read(ctx, entry, record):
         return _package(entry)
     generated = denials = None
     if entry.kind == 'denials':
-        denials = build.denial_lines(entry.source)
+        denials = denied.denial_lines(entry.source)
         if entry.accumulate:
-            denials = sorted(set(build.denial_lines((record or {}).get('denials') or []) + denials))
+            denials = sorted(set(denied.denial_lines((record or {}).get('denials') or []) + denials))
         generated = _generate(ctx, entry, denials)
         te = generated[0]
     elif entry.kind == 'src':
@@ -97,9 +99,9 @@ def _generate(ctx, entry, denials):
     if kept is not None:
         return kept
     classes = ctx.defined_classes()
-    lines, unknown = build.split_undefined_classes(denials, classes) if classes else (denials, [])
-    te, stderr = build.generate(ctx.runner, entry.name, lines, policy_file=ctx.policy_file_for_audit2allow(),
-                                refpolicy=entry.refpolicy, interface_info=iface)
+    lines, unknown = denied.split_undefined_classes(denials, classes) if classes else (denials, [])
+    te, stderr = audit2allow.generate(ctx.runner, entry.name, lines, policy_file=ctx.policy_file_for_audit2allow(),
+                                      refpolicy=entry.refpolicy, interface_info=iface)
     if key:
         ctx.save(path, kept_bytes(dict(format=GENERATED_FORMAT, key=key, te=te, stderr=stderr, lines=lines,
                                        unknown=unknown)))
@@ -157,7 +159,7 @@ def _read_src(entry):
 def _explain_dropped(ctx, dropped):
     """Name what the policy does not define (user, role, type, MLS level) in the reason of each dropped denial
     that audit2allow left without a rule and without a word; explaining is a courtesy, never a failure."""
-    vague = [d for d in dropped if d['reason'] == build.GENERIC_DROP]
+    vague = [d for d in dropped if d['reason'] == denied.GENERIC_DROP]
     if not vague or not ctx.runner.has('seinfo'):
         return
     try:
@@ -166,7 +168,7 @@ def _explain_dropped(ctx, dropped):
         return
     for item in vague:
         problems = []
-        for context in build.denial_contexts(item['line']) or ():
+        for context in denied.denial_contexts(item['line']) or ():
             problems.extend(p for p in grants.context_problems(context, defined) if p not in problems)
         if problems:
             item['reason'] = 'not defined in the policy: %s' % ', '.join(problems)
@@ -183,9 +185,9 @@ def _text(ctx, entry, te, denials, generated):
     dropped, booleans = [], []
     if generated is not None:
         dummy, stderr, lines, unknown = generated
-        dropped = unknown + build.uncovered_denials(lines, list(parsed), stderr)
+        dropped = unknown + denied.uncovered_denials(lines, list(parsed), stderr)
         _explain_dropped(ctx, dropped)
-        booleans = build.boolean_hints(te)
+        booleans = audit2allow.boolean_hints(te)
         if not parsed and not dropped:
             raise PlanError("Module '%s': no AVC denial found in denials (%d lines)." % (entry.name, len(lines)))
     source = bare(entry, te=text, version=version, parsed=parsed, rules=tuple(te_text.rule_texts(parsed)),

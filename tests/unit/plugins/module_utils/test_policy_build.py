@@ -11,7 +11,9 @@ import struct
 import pytest
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils._commands import CATALOGUE
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_audit2allow as audit2allow
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_build as build
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_denials as denials
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_te as te_text
 from ansible_collections.fleetsec.selinux.plugins.module_utils._avc_parse import parse_line
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import Runner
@@ -63,7 +65,7 @@ def test_validate_name(name, ok):
 def test_denial_lines_dedupes_hosts_and_synthesizes_dicts():
     denial = {'scontext': 'system_u:system_r:ntpd_t:s0', 'tcontext': 'system_u:object_r:user_home_t:s0',
               'tclass': 'file', 'permissions': ['read', 'open'], 'comm': 'av"c', 'count': 4}
-    lines = build.denial_lines([LINE, LINE + '\n', '  ' + LINE, denial, dict(denial), LINE + '\n' + LINE])
+    lines = denials.denial_lines([LINE, LINE + '\n', '  ' + LINE, denial, dict(denial), LINE + '\n' + LINE])
     # written by the one AVC writer (avc_parse.canonical_line): permissions sorted, a comm with a quote hex-encoded
     # as the kernel does
     assert lines == [LINE, 'type=AVC msg=audit(0.000:1): avc:  denied  { open read } for  comm=61762263 '
@@ -77,14 +79,14 @@ def test_denial_lines_dedupes_hosts_and_synthesizes_dicts():
 
 
 def test_denial_from_dict_with_types_only():
-    line = build.denial_from_dict({'source_type': 'a_t', 'target_type': 'b_t', 'tclass': 'dir', 'permissions': 'search'}, 7)
-    assert build.parse_denial(line) == ('a_t', 'b_t', 'dir', ['search'])
+    line = denials.denial_from_dict({'source_type': 'a_t', 'target_type': 'b_t', 'tclass': 'dir', 'permissions': 'search'}, 7)
+    assert denials.parse_denial(line) == ('a_t', 'b_t', 'dir', ['search'])
     assert 'scontext=system_u:system_r:a_t:s0 tcontext=system_u:object_r:b_t:s0' in line
 
 
 def test_denial_from_dict_rejects_incomplete_entries():
     with pytest.raises(build.PolicySourceError):
-        build.denial_from_dict({'source_type': 'a_t', 'tclass': 'file', 'permissions': ['read']}, 1)
+        denials.denial_from_dict({'source_type': 'a_t', 'tclass': 'file', 'permissions': ['read']}, 1)
 
 
 @pytest.mark.parametrize('line, expected', [
@@ -94,7 +96,7 @@ def test_denial_from_dict_rejects_incomplete_entries():
     ('type=AVC msg=audit(1.2:3): avc:  granted  { setenforce } for scontext=a:b:c_t:s0 tcontext=a:b:d_t:s0 tclass=security', None),
 ])
 def test_parse_denial(line, expected):
-    assert build.parse_denial(line) == expected
+    assert denials.parse_denial(line) == expected
 
 
 def test_split_undefined_classes_drops_what_the_policy_lacks_and_keeps_the_rest():
@@ -103,20 +105,20 @@ def test_split_undefined_classes_drops_what_the_policy_lacks_and_keeps_the_rest(
     known = avc.format(n=1, perms='read', tclass='file')
     no_class = avc.format(n=2, perms='sqpoll', tclass='io_uring')
     some_perms = avc.format(n=3, perms='read map', tclass='dir')
-    kept, dropped = build.split_undefined_classes(
+    kept, dropped = denials.split_undefined_classes(
         [known, no_class, some_perms, 'not a denial'], {'file': set(['read']), 'dir': set(['read', 'search'])})
     assert kept[0] == known and kept[2] == 'not a denial'
-    assert build.parse_denial(kept[1]) == ('ntpd_t', 'user_home_t', 'dir', ['read'])
+    assert denials.parse_denial(kept[1]) == ('ntpd_t', 'user_home_t', 'dir', ['read'])
     assert [(d['line'], d['tclass'], d['permissions'], d['reason']) for d in dropped] == [
         (no_class, 'io_uring', ['sqpoll'], 'class io_uring not defined in the policy'),
         (some_perms, 'dir', ['map'], 'permission(s) map of class dir not defined in the policy')]
     # a denial of nothing but unknown permissions gives no line
-    kept, dropped = build.split_undefined_classes([avc.format(n=4, perms='map', tclass='dir')], {'dir': set(['read'])})
+    kept, dropped = denials.split_undefined_classes([avc.format(n=4, perms='map', tclass='dir')], {'dir': set(['read'])})
     assert kept == [] and dropped[0]['permissions'] == ['map']
 
 
 def test_sort_require_block_and_volatile_remark():
-    te = build.sort_require_block(build.strip_volatile_remarks(AUDIT2ALLOW))
+    te = audit2allow.sort_require_block(audit2allow.strip_volatile_remarks(AUDIT2ALLOW))
     assert te.split('require {\n')[1].split('\n}')[0].split('\n') == [
         '\ttype http_port_t;', '\ttype httpd_t;', '\ttype ntpd_t;', '\ttype user_home_t;',
         '\tclass file { open read };', '\tclass tcp_socket name_connect;']
@@ -128,7 +130,7 @@ def test_sort_require_block_and_volatile_remark():
 
 
 def test_boolean_hints():
-    assert build.boolean_hints(AUDIT2ALLOW) == [
+    assert audit2allow.boolean_hints(AUDIT2ALLOW) == [
         {'rule': 'allow httpd_t http_port_t:tcp_socket name_connect;',
          'booleans': ['httpd_can_network_connect', 'httpd_can_network_relay', 'httpd_graceful_shutdown']},
         {'rule': 'allow httpd_t user_home_t:file read;', 'booleans': ['httpd_read_user_content']},
@@ -224,10 +226,10 @@ def test_a_text_is_read_once_and_reads_as_its_text_with_the_header_set(monkeypat
 def test_uncovered_denials_reports_unknown_types():
     lines = [LINE, LINE.replace('ntpd_t', 'nosuch_t').replace('read open', 'read')]
     rules = te_text.parse_te('allow ntpd_t user_home_t:file { open read };')
-    dropped = build.uncovered_denials(lines, rules, 'libsepol.context_from_record: type nosuch_t is not defined\n')
+    dropped = denials.uncovered_denials(lines, rules, 'libsepol.context_from_record: type nosuch_t is not defined\n')
     assert [(d['source_type'], d['permissions'], d['reason']) for d in dropped] == [
         ('nosuch_t', ['read'], 'type(s) nosuch_t not defined in the loaded policy')]
-    partial = build.uncovered_denials([LINE], te_text.parse_te('allow ntpd_t user_home_t:file read;'))
+    partial = denials.uncovered_denials([LINE], te_text.parse_te('allow ntpd_t user_home_t:file read;'))
     assert partial[0]['permissions'] == ['open'] and 'no rule generated' in partial[0]['reason']
 
 
@@ -237,7 +239,7 @@ def test_uncovered_denials_names_a_context_the_policy_does_not_allow():
     line = LINE.replace('unconfined_u:object_r:user_home_t:s0', context)
     assert context in line
     stderr = 'libsepol.context_from_record: invalid security context: "%s"\n' % context
-    dropped = build.uncovered_denials([line], [], stderr)
+    dropped = denials.uncovered_denials([line], [], stderr)
     assert dropped[0]['reason'] == ('context %s not valid in the loaded policy (its user, role, type or level are not '
                                     'allowed together)' % context)
 
@@ -264,13 +266,13 @@ class FakeModule(object):
 def test_generate_passes_module_name_policy_and_stdin():
     module = FakeModule([(0, AUDIT2ALLOW, 'libsepol: type nosuch_t is not defined')])
     runner = Runner(module, CATALOGUE)
-    te, err = build.generate(runner, 'mymod', [LINE], policy_file='/r/etc/selinux/default/policy/policy.33')
+    te, err = audit2allow.generate(runner, 'mymod', [LINE], policy_file='/r/etc/selinux/default/policy/policy.33')
     cmd, kwargs = module.calls[0]
     assert cmd == ['/usr/bin/audit2allow', '-m', 'mymod', '-p', '/r/etc/selinux/default/policy/policy.33']
     assert kwargs['data'] == LINE + '\n'
     assert 'nosuch_t' in err and 'current policy' not in te
     module.answers.append((0, 'policy_module(mymod, 1.0)\n', ''))
-    build.generate(runner, 'mymod', [LINE], refpolicy=True, interface_info='/x/if')
+    audit2allow.generate(runner, 'mymod', [LINE], refpolicy=True, interface_info='/x/if')
     assert module.calls[1][0] == ['/usr/bin/audit2allow', '-R', '--interface-info=/x/if', '-m', 'mymod']
 
 
@@ -378,4 +380,4 @@ def test_malformed_rules_leave_the_message_to_the_compiler(te):
     from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_safety as safety
     rules = te_text.parse_te(te)
     assert safety.analyse(rules) == []
-    assert build.uncovered_denials([], rules) == []
+    assert denials.uncovered_denials([], rules) == []

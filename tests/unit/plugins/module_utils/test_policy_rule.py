@@ -6,7 +6,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_build as build
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_denials as denials
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_te as te_text
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _setools as st
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_rule import Names, Rule, Statement
@@ -59,11 +59,11 @@ def test_a_wildcard_statement_writes_no_rule_of_its_own(te, wildcard):
 def test_a_negated_permission_set_covers_no_denial():
     """``~{ read }`` grants every permission but read: coverage once read the names of the set and counted read as
     granted. A statement with a wildcard now counts for nothing (what it covers depends on the policy)."""
-    allowed, calls = build.granted(te_text.parse_te('allow a_t b_t:file ~{ read };'))
+    allowed, calls = denials.granted(te_text.parse_te('allow a_t b_t:file ~{ read };'))
     assert allowed == {} and calls == set()
     line = ('type=AVC msg=audit(1.0:1): avc:  denied  { read } for  pid=1 comm="x" '
             'scontext=system_u:system_r:a_t:s0 tcontext=system_u:object_r:b_t:s0 tclass=file permissive=1')
-    assert [d['permissions'] for d in build.uncovered_denials([line], te_text.parse_te('allow a_t b_t:file ~{ read };'))
+    assert [d['permissions'] for d in denials.uncovered_denials([line], te_text.parse_te('allow a_t b_t:file ~{ read };'))
             ] == [['read']]
 
 
