@@ -21,6 +21,7 @@ Not part of the public API of the collection: may change without notice.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import bz2
 import errno
 import fcntl
 import hashlib
@@ -204,3 +205,18 @@ def write_atomic(module, path, data, mode=None, tmpdir=None):
         module.atomic_move(tmp, path)
     if mode is not None:
         os.chmod(path, mode)  # atomic_move gives a NEW file the umask's mode
+
+
+def sha256_bytes(data):
+    return 'sha256:' + hashlib.sha256(data).hexdigest()
+
+
+def read_bytes(path):
+    with open(path, 'rb') as handle:
+        return handle.read()
+
+
+def maybe_bunzip(data):
+    if data[:3] == b'BZh':
+        return bz2.decompress(data)
+    return data

@@ -24,7 +24,8 @@ from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_ve
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _setools as setools
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_decide import verbs
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_request import PlanError
-from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_store import lock_held, read_bytes
+from ansible_collections.fleetsec.selinux.plugins.module_utils._files import read_bytes
+from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_store import lock_held
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import CommandFailed
 
 

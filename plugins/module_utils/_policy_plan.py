@@ -21,7 +21,7 @@ from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_decide im
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_judgement import judge
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_context import Context
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_source import read
-from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_store import read_bytes, sha256_bytes
+from ansible_collections.fleetsec.selinux.plugins.module_utils._files import read_bytes, sha256_bytes
 
 
 def rules_diff(name, before, after, priority):

@@ -27,9 +27,8 @@ from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_de
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_grants as grants
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_safety as safety
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_te as te_text
-from ansible_collections.fleetsec.selinux.plugins.module_utils._files import digest_of, kept_bytes, read_kept, stamp
+from ansible_collections.fleetsec.selinux.plugins.module_utils._files import digest_of, kept_bytes, read_bytes, read_kept, sha256_bytes, stamp
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_request import PlanError
-from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_store import read_bytes, sha256_bytes
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError
 
 Source = namedtuple('Source', ('entry', 'te', 'fc', 'iface', 'path', 'version', 'parsed', 'rules', 'findings',

@@ -10,10 +10,12 @@ import json
 import os
 import shutil
 import stat
+import tempfile
 
 import pytest
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils._commands import CATALOGUE
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _files as files_mod
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_store as store_mod
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import CheckModeViolation, CommandFailed, Runner
 
@@ -179,11 +181,11 @@ def test_built_checksum_of_pp_is_the_checksum_of_its_cil(tmpdir):
     pp = tmpdir.join('a.pp')
     pp.write_binary(b'\x8f\xff\x7c\xf9binary')
     store, module = make_store([(0, HELP_34, ''), (0, '(allow a_t b_t (file (read)))\n', '')])
-    assert store.built_checksum(str(pp), 'pp') == store_mod.sha256_bytes(b'(allow a_t b_t (file (read)))\n')
+    assert store.built_checksum(str(pp), 'pp') == files_mod.sha256_bytes(b'(allow a_t b_t (file (read)))\n')
     assert module.calls[1][0] == ['/usr/libexec/selinux/hll/pp', str(pp)]
     cil = tmpdir.join('a.cil')
     cil.write_binary(b'(allow a b (file (read)))\n')
-    assert store.built_checksum(str(cil), 'cil') == store_mod.sha256_bytes(b'(allow a b (file (read)))\n')
+    assert store.built_checksum(str(cil), 'cil') == files_mod.sha256_bytes(b'(allow a b (file (read)))\n')
 
 
 def test_pp_converter_is_the_one_semanage_conf_names(tmpdir):
@@ -197,16 +199,16 @@ def test_pp_converter_is_the_one_semanage_conf_names(tmpdir):
     store, module = make_store([(0, HELP_34, ''), (0, '(allow a_t b_t (file (read)))\n', '')], root=str(root))
     host_bin_path = module.get_bin_path
     module.get_bin_path = lambda name, **kw: name if name.startswith('/opt/el/') else host_bin_path(name, **kw)
-    assert store.built_checksum(str(pp), 'pp') == store_mod.sha256_bytes(b'(allow a_t b_t (file (read)))\n')
+    assert store.built_checksum(str(pp), 'pp') == files_mod.sha256_bytes(b'(allow a_t b_t (file (read)))\n')
     assert module.calls[1][0] == ['/opt/el/hll/pp', str(pp)]
 
 
 def test_extracted_checksum_on_userspace_25(tmpdir):
     answers = [(0, HELP_25, ''), (0, '400 acme pp\n', ''), (0, '', '', {'acme.pp': b'PPDATA'})]
     store, module = make_store(answers)
-    assert store.installed_checksum('acme', 400, str(tmpdir)) == store_mod.sha256_bytes(b'PPDATA')
+    assert store.installed_checksum('acme', 400, str(tmpdir)) == files_mod.sha256_bytes(b'PPDATA')
     assert module.calls[2][0] == ['/usr/sbin/semodule', '-X', '400', '-E', 'acme']
-    assert store.built_checksum(_write(tmpdir, 'b.pp', b'PPDATA'), 'pp') == store_mod.sha256_bytes(b'PPDATA')
+    assert store.built_checksum(_write(tmpdir, 'b.pp', b'PPDATA'), 'pp') == files_mod.sha256_bytes(b'PPDATA')
 
 
 def _write(tmpdir, name, data):
@@ -223,7 +225,7 @@ def test_stored_checksum_on_el6(tmpdir):
     with io.open(os.path.join(root, 'etc/selinux/targeted/modules/active/modules/acme.pp'), 'wb') as handle:
         handle.write(bz2.compress(b'PPDATA'))
     store, dummy = make_store([(0, HELP_EL6, ''), (0, 'acme\t1.0\n', '')], root=root)
-    assert store.installed_checksum('acme', 400, root) == store_mod.sha256_bytes(b'PPDATA')
+    assert store.installed_checksum('acme', 400, root) == files_mod.sha256_bytes(b'PPDATA')
 
 
 def test_policy_file_picks_the_newest_version(tmpdir):
@@ -353,7 +355,7 @@ def test_records_are_checked_writable_before_the_commit(tmpdir, monkeypatch):
 
     def refuse(*args, **kwargs):
         raise OSError(1, 'Operation not permitted')  # what an immutable or read-only directory answers
-    monkeypatch.setattr(store_mod.tempfile, 'mkstemp', refuse)
+    monkeypatch.setattr(tempfile, 'mkstemp', refuse)
     with pytest.raises(store_mod.StoreError) as info:
         store.check_record_writable(['acme'])
     assert 'Cannot write records' in info.value.msg and 'transaction was not started' in info.value.msg
