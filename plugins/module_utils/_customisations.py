@@ -111,17 +111,28 @@ def to_option(kind, change, what):
     return OPTION[kind], dict((field, checked[key]) for key, field in FIELDS[kind] if key in checked)
 
 
+def _range(change, flag=''):
+    return flag + change['range'] if change.get('range') else ''
+
+
+# per kind of setting: the line a person reads, and the command a person would type
+TEXTS = {
+    'boolean': (lambda c: 'boolean %s %s' % (c['boolean'], 'on' if c['state'] else 'off'),
+                lambda c: 'setsebool -P %s %s' % (c['boolean'], 'on' if c['state'] else 'off')),
+    'port': (lambda c: 'port %s/%s %s' % (c['proto'], c['port'], c['setype']),
+             lambda c: 'semanage port -a -t %s -p %s %s' % (c['setype'], c['proto'], c['port'])),
+    'fcontext': (lambda c: 'fcontext %s (%s) %s' % (c['fcontext'], c['ftype'], c['setype']),
+                 lambda c: "semanage fcontext -a -f %s -t %s '%s'" % (c['ftype'], c['setype'], c['fcontext'])),
+    'equivalence': (lambda c: 'equivalence %s = %s' % (c['equivalence'], c['equal']),
+                    lambda c: 'semanage fcontext -a -e %s %s' % (c['equal'], c['equivalence'])),
+    'login': (lambda c: 'login %s -> %s%s' % (c['login'], c['seuser'], _range(c, ' ')),
+              lambda c: 'semanage login -a -s %s%s %s' % (c['seuser'], _range(c, ' -r '), c['login'])),
+}
+
+
 def describe(kind, change):
     """One line a person reads for a setting."""
-    if kind == 'boolean':
-        return 'boolean %s %s' % (change['boolean'], 'on' if change['state'] else 'off')
-    if kind == 'port':
-        return 'port %s/%s %s' % (change['proto'], change['port'], change['setype'])
-    if kind == 'fcontext':
-        return 'fcontext %s (%s) %s' % (change['fcontext'], change['ftype'], change['setype'])
-    if kind == 'equivalence':
-        return 'equivalence %s = %s' % (change['equivalence'], change['equal'])
-    return 'login %s -> %s%s' % (change['login'], change['seuser'], ' ' + change['range'] if change.get('range') else '')
+    return TEXTS.get(kind, TEXTS['login'])[0](change)
 
 
 def _host_settings(name, data, what):
@@ -182,16 +193,7 @@ def fleet(hostvars, hosts, var='fleetsec_customisations'):
 
 def command(kind, change):
     """The command a person would type for one setting."""
-    if kind == 'boolean':
-        return 'setsebool -P %s %s' % (change['boolean'], 'on' if change['state'] else 'off')
-    if kind == 'port':
-        return 'semanage port -a -t %s -p %s %s' % (change['setype'], change['proto'], change['port'])
-    if kind == 'fcontext':
-        return "semanage fcontext -a -f %s -t %s '%s'" % (change['ftype'], change['setype'], change['fcontext'])
-    if kind == 'equivalence':
-        return 'semanage fcontext -a -e %s %s' % (change['equal'], change['equivalence'])
-    return 'semanage login -a -s %s%s %s' % (change['seuser'], ' -r ' + change['range'] if change.get('range') else '',
-                                             change['login'])
+    return TEXTS.get(kind, TEXTS['login'])[1](change)
 
 
 def adopt_plan(hostvars, hosts, var='fleetsec_customisations'):

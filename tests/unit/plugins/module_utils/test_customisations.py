@@ -138,3 +138,20 @@ def test_a_forged_adopted_change_set_is_checked_field_by_field(kind, change, mes
                                                  'hosts': ['web1'], 'denials': []}]})
     with pytest.raises(ChangeSetError, match=message):
         load(change_set, change_set['digest'])
+
+
+@pytest.mark.parametrize('kind, change, line, typed', [
+    ('boolean', {'boolean': 'httpd_enable_cgi', 'state': False}, 'boolean httpd_enable_cgi off',
+     'setsebool -P httpd_enable_cgi off'),
+    ('port', {'proto': 'tcp', 'port': '8089', 'setype': 'http_port_t'}, 'port tcp/8089 http_port_t',
+     'semanage port -a -t http_port_t -p tcp 8089'),
+    ('fcontext', {'fcontext': '/srv/a(/.*)?', 'ftype': 'a', 'setype': 'var_t'}, 'fcontext /srv/a(/.*)? (a) var_t',
+     "semanage fcontext -a -f a -t var_t '/srv/a(/.*)?'"),
+    ('equivalence', {'equivalence': '/srv/www', 'equal': '/var/www'}, 'equivalence /srv/www = /var/www',
+     'semanage fcontext -a -e /var/www /srv/www'),
+    ('login', {'login': '%clerks', 'seuser': 'user_u', 'range': 's0'}, 'login %clerks -> user_u s0',
+     'semanage login -a -s user_u -r s0 %clerks'),
+    ('login', {'login': 'joe', 'seuser': 'user_u'}, 'login joe -> user_u', 'semanage login -a -s user_u joe'),
+])
+def test_each_setting_reads_and_types_as_one_table_says(kind, change, line, typed):
+    assert cust.describe(kind, change) == line and cust.command(kind, change) == typed
