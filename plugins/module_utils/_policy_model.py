@@ -25,6 +25,7 @@ import re
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _setools as setools
+from ansible_collections.fleetsec.selinux.plugins.module_utils._file_contexts import literal_prefix, parse_file_contexts
 from ansible_collections.fleetsec.selinux.plugins.module_utils._files import kept_bytes, read_kept, read_regular
 from ansible_collections.fleetsec.selinux.plugins.module_utils._power import CONTROL_PERMS
 
@@ -51,62 +52,6 @@ def parse_exemptions(text):
                 if tclass not in found[name]:
                     found[name].append(tclass)
     return found
-
-
-def literal_prefix(regex):
-    """The part of a file-context expression before its first special character (``/usr/sbin/.+`` -> ``/usr/sbin/``),
-    an escape that means the character itself in every dialect read as that character (``/etc/myapp\\.conf`` ->
-    ``/etc/myapp.conf``; ``\\|``, ``\\w``, ``\\1`` stop it): every path the expression matches starts with it,
-    whatever regex dialect reads the rest."""
-    return literal_split(regex)[0]
-
-
-# escapes that mean the character itself in every regex dialect libselinux has used (POSIX ERE, PCRE, PCRE2); \| \(
-# \{ \+ \? \< are operators in GNU's basic dialect, \w \d \1 classes and references: they end the literal part
-LITERAL_ESCAPES = frozenset('.*[]^$/-\\')
-
-
-def literal_split(regex):
-    """(:func:`literal_prefix`, the rest of ``regex`` after it)."""
-    out = []  # [(character, where it starts in regex)]
-    index = 0
-    while index < len(regex):
-        char = regex[index]
-        if char == '\\' and index + 1 < len(regex) and regex[index + 1] in LITERAL_ESCAPES:
-            out.append((regex[index + 1], index))
-            index += 2
-            continue
-        if char in '.^$*+?()[]{}|\\':
-            break
-        out.append((char, index))
-        index += 1
-    if out and regex[index:index + 1] in ('*', '?', '{'):
-        index = out.pop()[1]  # a quantifier that may drop the last character: /srv/*x matches /srvx
-    return ''.join(char for char, dummy in out), regex[index:]
-
-
-# a file_contexts line: expression, file type as written (``--``, ``-d``, ...; none for every type), context
-_FC_LINE_RE = re.compile(r'^(\S+)\s+(?:(--|-[dcbslp])\s+)?(\S+)\s*$')
-# semanage's file type letters (``-f``) and how a file_contexts line writes each
-FC_FTYPE = {'a': '', 'f': '--', 'd': '-d', 'c': '-c', 'b': '-b', 's': '-s', 'l': '-l', 'p': '-p'}
-_FC_LETTER = dict((spelling, letter) for letter, spelling in FC_FTYPE.items())
-
-
-def file_context_lines(text):
-    """[(expression, file type letter, type or None for ``<<none>>``)] of a file_contexts file: the one reading of
-    its lines (the verdict's labels and remedy's rules of the policy are views of it)."""
-    entries = []
-    for line in to_text(text or '', errors='surrogate_or_replace').splitlines():
-        match = _FC_LINE_RE.match(line.strip())
-        if match and not match.group(1).startswith('#'):
-            parts = match.group(3).split(':')
-            entries.append((match.group(1), _FC_LETTER[match.group(2) or ''], parts[2] if len(parts) >= 3 else None))
-    return entries
-
-
-def parse_file_contexts(text):
-    """[(expression, type)] of a file_contexts file (``<<none>>`` entries dropped)."""
-    return [(expression, type_name) for expression, dummy, type_name in file_context_lines(text) if type_name]
 
 
 # the file systems whose files are the kernel's own state (writing them changes the running kernel, its tracing,

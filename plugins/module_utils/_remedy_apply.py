@@ -28,7 +28,8 @@ from collections import namedtuple
 from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.parsing.convert_bool import boolean as to_bool
 
-from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_model import file_context_lines, read_model
+from ansible_collections.fleetsec.selinux.plugins.module_utils._file_contexts import file_context_lines
+from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_model import read_model
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_safety import Acknowledged, refusal, refusal_details
 from ansible_collections.fleetsec.selinux.plugins.module_utils._power import PRIVILEGED_PORTS, powerful_user
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_verdict import label_findings, rule_findings
@@ -409,7 +410,7 @@ def store_boolean_defaults(modules_dir):
 
 
 def parse_file_contexts(text):
-    """{(regex, ftype letter): type or None} of a ``file_contexts`` file (``_policy_model.file_context_lines``)."""
+    """{(regex, ftype letter): type or None} of a ``file_contexts`` file (``_file_contexts.file_context_lines``)."""
     return dict(((expression, letter), type_name) for expression, letter, type_name in file_context_lines(text))
 
 

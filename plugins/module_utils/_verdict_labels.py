@@ -14,7 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _cil as cil
-from ansible_collections.fleetsec.selinux.plugins.module_utils._label_scope import home_expansions, label_scope, reaches
+from ansible_collections.fleetsec.selinux.plugins.module_utils._file_contexts import home_expansions, label_scope, reaches
 from ansible_collections.fleetsec.selinux.plugins.module_utils._verdict_names import EXAMPLES_SHOWN, examples_in_order
 
 

@@ -8,6 +8,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _setools as setools
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _file_contexts as fc
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_model as pm
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _power as power
 
@@ -90,7 +91,7 @@ def test_protected_families_are_read_from_attributes(attrs, name, rules, family)
     ('/proc/.*  <<none>>', None, None),
 ])
 def test_file_contexts_lines(line, expression, type_name):
-    found = pm.parse_file_contexts(line)
+    found = fc.parse_file_contexts(line)
     assert found == ([(expression, type_name)] if expression else [])
 
 
@@ -99,9 +100,9 @@ def test_file_contexts_are_read_once_for_the_verdict_and_for_remedy():
     from ansible_collections.fleetsec.selinux.plugins.module_utils import _remedy_apply as ra
     text = ('# a comment\n/etc/shadow.*\t--\tsystem_u:object_r:shadow_t:s0\n/var/run\t-l\tsystem_u:object_r:var_run_t:s0\n'
             '/proc/.*  <<none>>\nbroken\n')
-    assert pm.file_context_lines(text) == [('/etc/shadow.*', 'f', 'shadow_t'), ('/var/run', 'l', 'var_run_t'),
+    assert fc.file_context_lines(text) == [('/etc/shadow.*', 'f', 'shadow_t'), ('/var/run', 'l', 'var_run_t'),
                                            ('/proc/.*', 'a', None)]
-    assert pm.parse_file_contexts(text) == [('/etc/shadow.*', 'shadow_t'), ('/var/run', 'var_run_t')]
+    assert fc.parse_file_contexts(text) == [('/etc/shadow.*', 'shadow_t'), ('/var/run', 'var_run_t')]
     assert ra.parse_file_contexts(text) == {('/etc/shadow.*', 'f'): 'shadow_t', ('/var/run', 'l'): 'var_run_t',
                                             ('/proc/.*', 'a'): None}
 

@@ -12,7 +12,7 @@ import pytest
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _setools as setools
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_model as pm
-from ansible_collections.fleetsec.selinux.plugins.module_utils import _label_scope as label_scope
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _file_contexts as label_scope
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_verdict as pv
 
 
@@ -382,7 +382,7 @@ def test_unreadable_cil_names_the_module():
     ('/srv/a)|(/etc', '/srv/a', ''),
 ])
 def test_label_scope(regex, prefix, scope):
-    assert pm.literal_prefix(regex) == prefix
+    assert label_scope.literal_prefix(regex) == prefix
     assert label_scope.label_scope(regex) == scope
 
 
