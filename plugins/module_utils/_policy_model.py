@@ -20,7 +20,6 @@ __metaclass__ = type
 
 import hashlib
 import os
-import re
 
 from ansible.module_utils.common.text.converters import to_text
 
@@ -30,47 +29,11 @@ from ansible_collections.fleetsec.selinux.plugins.module_utils._files import kep
 from ansible_collections.fleetsec.selinux.plugins.module_utils._power import CONTROL_PERMS
 
 
-_CONSTRAINT_ATTR = re.compile(r'\bt[123]\s*==\s*(\{[^}]*\}|[A-Za-z0-9_.$-]+)')
-
-
-def _words(field):
-    return field.strip('{} ,;').split()
-
-
-def parse_exemptions(text):
-    """{attribute: [classes]} of the names a constraint compares with ``==`` (t1 == can_change_object_identity):
-    a type that joins one is exempted from that constraint."""
-    found = {}
-    for raw in (text or '').splitlines():
-        line = raw.strip()
-        words = line.split()
-        tclass = words[1] if len(words) > 1 and words[0] in ('constrain', 'mlsconstrain', 'validatetrans',
-                                                             'mlsvalidatetrans') else '?'
-        for match in _CONSTRAINT_ATTR.finditer(line):
-            for name in _words(match.group(1)):
-                found.setdefault(name, [])
-                if tclass not in found[name]:
-                    found[name].append(tclass)
-    return found
-
-
 # the file systems whose files are the kernel's own state (writing them changes the running kernel, its tracing,
 # firmware variables, cgroups and registered interpreters): the types genfscon gives them, and those the file contexts
 # give below /sys, form one family
 KERNEL_FILESYSTEMS = frozenset(['proc', 'sysfs', 'tracefs', 'debugfs', 'efivarfs', 'securityfs', 'selinuxfs',
                                 'configfs', 'bpf', 'pstore', 'cgroup', 'cgroup2', 'binfmt_misc', 'kernfs'])
-
-
-def parse_genfscon(text):
-    """[(file system, type)] of ``seinfo --genfscon -x`` (setools 3 and 4: ``genfscon sysfs /  u:r:sysfs_t:s0``)."""
-    found = []
-    for line in to_text(text or '', errors='surrogate_or_strict').splitlines():
-        words = line.split()
-        if len(words) >= 4 and words[0] == 'genfscon':
-            parts = words[-1].split(':')
-            if len(parts) >= 3:
-                found.append((words[1], parts[2]))
-    return found
 
 
 def kernel_state_types(genfscon, file_contexts):
@@ -214,8 +177,8 @@ def _queried_facts(runner, policy):
     types, aliases = setools.parse_types(sections.get('Types', ''))
     constraints = '\n'.join(sections.get(name, '') for name in ('Constraints', 'Validatetrans'))
     return derive_facts(setools.parse_attributes(sections.get('Type Attributes', sections.get('Attributes', ''))),
-                        types, aliases, parse_exemptions(constraints), setools.rule_map(setools.parse_rules(domain)),
-                        control_rules, parse_genfscon(sections.get('Genfscon', '')))
+                        types, aliases, setools.parse_exemptions(constraints), setools.rule_map(setools.parse_rules(domain)),
+                        control_rules, setools.parse_genfscon(sections.get('Genfscon', '')))
 
 
 def _cached_facts(path):

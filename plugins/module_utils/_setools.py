@@ -8,7 +8,7 @@ Every ``sesearch`` and ``seinfo`` answer the collection reads is parsed here, in
 later, Debian) and setools 3 (EL7's setools-console 3.3.8), into small typed values: :class:`_policy_rule.Rule`
 (kind, source, target, class, a frozenset of permissions, an optional :class:`Condition`), booleans, users and their
 roles, attributes and their members, types with their attributes and aliases, port labels, classes and their
-permissions.
+permissions, the attributes constraints exempt from (:func:`parse_exemptions`), genfscon labels.
 
 :class:`Policy` asks one binary policy file those questions, each one once per module run (:func:`policy` hands
 out one instance per runner and policy file, so the gate, the triage and the remedy share the answers). It knows
@@ -368,6 +368,42 @@ def constraints3(text, attributes=None):
 
 
 _PORTCON_RE = re.compile(r'^\s*portcon\s+(\S+)\s+(\d+)(?:-(\d+))?\s+\S+?:\S+?:(\S+?)(?::|\s*$)')
+
+
+_CONSTRAINT_ATTR = re.compile(r'\bt[123]\s*==\s*(\{[^}]*\}|[A-Za-z0-9_.$-]+)')
+
+
+def _words(field):
+    return field.strip('{} ,;').split()
+
+
+def parse_exemptions(text):
+    """{attribute: [classes]} of the names a constraint compares with ``==`` (t1 == can_change_object_identity):
+    a type that joins one is exempted from that constraint."""
+    found = {}
+    for raw in (text or '').splitlines():
+        line = raw.strip()
+        words = line.split()
+        tclass = words[1] if len(words) > 1 and words[0] in ('constrain', 'mlsconstrain', 'validatetrans',
+                                                             'mlsvalidatetrans') else '?'
+        for match in _CONSTRAINT_ATTR.finditer(line):
+            for name in _words(match.group(1)):
+                found.setdefault(name, [])
+                if tclass not in found[name]:
+                    found[name].append(tclass)
+    return found
+
+
+def parse_genfscon(text):
+    """[(file system, type)] of ``seinfo --genfscon -x`` (setools 3 and 4: ``genfscon sysfs /  u:r:sysfs_t:s0``)."""
+    found = []
+    for line in to_text(text or '', errors='surrogate_or_strict').splitlines():
+        words = line.split()
+        if len(words) >= 4 and words[0] == 'genfscon':
+            parts = words[-1].split(':')
+            if len(parts) >= 3:
+                found.append((words[1], parts[2]))
+    return found
 
 
 def parse_portcon(text):

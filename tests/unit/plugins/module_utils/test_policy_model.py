@@ -49,7 +49,7 @@ def test_one_seinfo_run_is_split_into_its_sections():
 
 
 def test_exemptions_are_the_attributes_a_constraint_compares_with_equals():
-    found = pm.parse_exemptions(setools.split_sections(SEINFO)['Constraints'])
+    found = setools.parse_exemptions(setools.split_sections(SEINFO)['Constraints'])
     assert found == {'can_change_object_identity': ['file'], 'can_system_change': ['process'],
                      'cron_source_domain': ['process']}  # t1 != ubac_constrained_type only adds a constraint
 
@@ -122,14 +122,14 @@ Genfscon: 2
 
 
 def test_genfscon_of_setools_3_and_4():
-    assert pm.parse_genfscon(GENFSCON_4) == [('sysfs', 'sysfs_t'), ('proc', 'sysctl_kernel_t'), ('nfs', 'nfs_t')]
-    assert pm.parse_genfscon(GENFSCON_3) == [('tracefs', 'tracefs_t'), ('9p', 'nfs_t')]
+    assert setools.parse_genfscon(GENFSCON_4) == [('sysfs', 'sysfs_t'), ('proc', 'sysctl_kernel_t'), ('nfs', 'nfs_t')]
+    assert setools.parse_genfscon(GENFSCON_3) == [('tracefs', 'tracefs_t'), ('9p', 'nfs_t')]
 
 
 def test_kernel_state_is_genfscon_of_the_kernels_file_systems_and_the_contexts_below_sys():
     contexts = [('/sys(/.*)?', 'sysfs_t'), ('/sys/kernel/tracing', 'tracefs_t'), ('/sysroot/ostree(/.*)?', 'root_t'),
                 ('/sys', 'sysfs_t'), ('/syslog(/.*)?', 'var_log_t'), ('/srv(/.*)?', 'var_t')]
-    found = pm.kernel_state_types(pm.parse_genfscon(GENFSCON_4 + GENFSCON_3), contexts)
+    found = pm.kernel_state_types(setools.parse_genfscon(GENFSCON_4 + GENFSCON_3), contexts)
     assert found == set(['sysfs_t', 'sysctl_kernel_t', 'tracefs_t'])
 
 
