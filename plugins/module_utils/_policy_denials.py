@@ -101,7 +101,7 @@ def parse_denial(line):
 
 
 def split_undefined_classes(lines, classes):
-    """(lines to generate from, dropped) where ``classes`` ({class: set(permissions)}, :func:`defined_classes`) is
+    """(lines to generate from, dropped) where ``classes`` ({class: set(permissions)}, :func:`_policy_grants.defined_classes`) is
     what the policy defines: a denial of a class the policy lacks is dropped, one with permissions it lacks keeps
     the others. audit2allow does not check classes, and a rule naming an unknown one compiles, then fails the
     whole transaction at link time ("Failed to resolve allow statement")."""
@@ -131,7 +131,7 @@ _INVALID_CONTEXT_RE = re.compile(r'invalid security context: "([^"]+)"')
 
 
 def granted(statements):
-    """What parsed statements (:func:`parse_te`) allow: ``({(source, target, tclass): set(perms)}, call_domains)``.
+    """What parsed statements (:func:`_policy_te.parse_te`) allow: ``({(source, target, tclass): set(perms)}, call_domains)``.
 
     Each rule statement counts through the :class:`_policy_rule.Rule` values it writes (sets expanded, ``self`` read
     as the source type; a statement with a wildcard writes none: what it covers depends on the policy).
@@ -161,7 +161,7 @@ def missing_permissions(allowed, source, target, tclass, perms):
 def uncovered_denials(lines, rules, stderr=''):
     """Denials that no generated rule grants: audit2allow drops those whose types the policy does not know.
 
-    ``rules`` are parsed rules (:func:`parse_te`); refpolicy interface calls
+    ``rules`` are parsed rules (:func:`_policy_te.parse_te`); refpolicy interface calls
     cannot be checked this way and count as covering their first argument.
     Returns a list of dicts (line, source_type, target_type, tclass, permissions, reason).
     """

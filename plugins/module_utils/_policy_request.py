@@ -13,6 +13,7 @@ Not part of the public API of the collection: may change without notice.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import re
 from collections import namedtuple
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_build as build
@@ -20,6 +21,9 @@ from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_sa
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError
 
 STATES = ['present', 'absent', 'enabled', 'disabled', 'generated']
+# a module version as checkmodule's scanner reads one (VERSION_IDENTIFIER: digits, then a dot and letters, digits,
+# dots or underscores): it is written into the module statement, so nothing else may ride along
+VERSION_RE = re.compile(r'^[0-9]+(?:\.[A-Za-z0-9_.]*)?\Z')
 DEFAULT_PRIORITY = 400
 
 # (key, argument spec, default at the top level, a top-level value passes down to the entries, is a source)
@@ -101,12 +105,17 @@ def entry(raw, defaults):
     if state in ('present', 'generated') and not given:
         raise PlanError("Module '%s': state=%s needs a source: one of %s." % (name, state, ', '.join(SOURCE_KEYS)))
     kind = given[0] if given else None
+    version = raw.get('version')
+    if version is not None and not VERSION_RE.match(str(version)):
+        raise PlanError("Module '%s': version %r is not a module version (digits, then a dot and letters, digits, dots "
+                        "or underscores, such as 1.0 or 2.3.1); it is written into the module statement. Nothing was "
+                        "changed." % (name, version))
     if raw.get('accumulate') and kind not in (None, 'denials'):
         raise PlanError("Module '%s': accumulate merges denials; it does not apply to %s. Nothing was changed."
                         % (name, kind))
     # an entry with another source ignores the inherited top-level value (as documented)
     accumulate = bool(_inherit(raw, defaults, 'accumulate')) and kind == 'denials'
-    return Entry(name, state, priority, kind, raw.get(kind) if kind else None, raw.get('version'), raw.get('fc'),
+    return Entry(name, state, priority, kind, raw.get(kind) if kind else None, version, raw.get('fc'),
                  raw.get('if'), bool(_inherit(raw, defaults, 'refpolicy')), bool(_inherit(raw, defaults, 'force')),
                  safety.Acknowledged(_inherit(raw, defaults, 'allow_dangerous')), accumulate)
 

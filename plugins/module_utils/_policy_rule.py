@@ -9,7 +9,7 @@
   a rule its set fields; for a refpolicy macro call its name and arguments.
 * :class:`Rule`: one rule with ONE source, target and class and a set of permissions (for a type rule, the default
   type): what ``sesearch`` prints (``_setools.parse_rules``) and what a statement expands to
-  (:meth:`Statement.rules`). Coverage (``_policy_build.granted``), the text checks of the gate (``_policy_safety``),
+  (:meth:`Statement.rules`). Coverage (``_policy_denials.granted``), the text checks of the gate (``_policy_safety``),
   the verdict's judgement of policy rules (``_policy_verdict.rule_findings``) and remedy's evidence read this one
   shape.
 

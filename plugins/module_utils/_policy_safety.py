@@ -63,7 +63,7 @@ def analyse(statements):
 
 def normalise(text):
     """Whitespace-normalised rule text without ``;``, with ``allow a_t a_t:`` written ``allow a_t self:``."""
-    words = str(text).replace(';', ' ').split()
+    words = to_text(text, errors='surrogate_or_strict').replace(';', ' ').split()
     if len(words) > 2 and words[0] in ('allow', 'allowxperm') and words[2].startswith(words[1] + ':'):
         words[2] = 'self:' + words[2][len(words[1]) + 1:]
     return ' '.join(words)
@@ -79,7 +79,7 @@ class Acknowledged(object):
     def __init__(self, value=None):
         value = parse_allow_dangerous(value)
         self.everything = value is True
-        self.keys = frozenset() if self.everything else frozenset(normalise(item) for item in value)
+        self.keys = frozenset() if self.everything else frozenset(key for key in map(normalise, value) if key)
 
     def __contains__(self, key):
         return self.everything or normalise(key) in self.keys
@@ -89,7 +89,11 @@ class Acknowledged(object):
         return finding['rule'] in self or '%s (%s)' % (finding['rule'], finding['reason']) in self
 
     def __eq__(self, other):
-        other = other if isinstance(other, Acknowledged) else Acknowledged(other)
+        if not isinstance(other, Acknowledged):
+            try:
+                other = Acknowledged(other)
+            except FleetsecError:
+                return False
         return (self.everything, self.keys) == (other.everything, other.keys)
 
     def __ne__(self, other):
@@ -144,7 +148,7 @@ def parse_allow_dangerous(value):
     if value is True:
         return True
     if isinstance(value, (list, tuple)):
-        wrong = [item for item in value if not isinstance(item, (str, type(u''), int))]
+        wrong = [item for item in value if not isinstance(item, (str, type(u'')))]
         if wrong:
             raise FleetsecError('allow_dangerous: each entry is a string (a rule, boolean, port, file-context target, '
                                 'path or login as a refusal names it); got %s. Nothing was changed.'

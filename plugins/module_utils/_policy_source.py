@@ -177,10 +177,10 @@ def _text(ctx, entry, te, denials, generated):
     """Header, version, the one parse, the text's findings; for generated text, what was dropped and why."""
     if te_text.is_refpolicy_source(te) or entry.iface:
         build.check_m4_safe(entry.name, te, entry.fc, entry.iface)
-    read = te_text.TeText(te)  # the one reading of the text: comments stripped once
-    version = entry.version or te_text.derive_version(read, entry.fc, entry.iface)
+    te_read = te_text.TeText(te)  # the one reading of the text (comments stripped once); the header is not part of it
+    version = entry.version or te_text.derive_version(te_read, entry.fc, entry.iface)
     text = te_text.set_header(te, entry.name, version)
-    parsed = tuple(read.statements())
+    parsed = tuple(te_read.statements())
     dropped, booleans = [], []
     if generated is not None:
         dummy, stderr, lines, unknown = generated
@@ -199,4 +199,4 @@ def _text(ctx, entry, te, denials, generated):
         raise PlanError("Module '%s': the source holds no rule%s." % (
             entry.name, ' (every denial was dropped: %s)' % dropped[0]['reason'] if dropped else ''))
     return source._replace(findings=tuple(safety.analyse(list(parsed))),
-                           source_sha256=te_text.source_fingerprint(text, entry.fc, entry.iface, read))
+                           source_sha256=te_text.source_fingerprint(text, entry.fc, entry.iface, te_read))

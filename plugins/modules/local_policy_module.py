@@ -84,7 +84,8 @@ options:
     default: 400
   version:
     description:
-      - Version written in the module statement.
+      - Version written in the module statement - digits, then a dot and letters, digits, dots or underscores, as
+        checkmodule reads a version (V(1.0), V(2.3.1)); anything else is refused before anything runs.
       - Default derived from the content, so it changes whenever the rules change.
     type: str
   denials:

@@ -201,8 +201,9 @@ options:
         the protected families read from the policy's attributes; an expression whose first path component is not
         literal is refused unless acknowledged. See C(docs/local_policy_module.md).
       - The same values as M(fleetsec.selinux.local_policy_module)'s O(fleetsec.selinux.local_policy_module#module:allow_dangerous)
-        - a list of the exact strings a refusal names in RV(acknowledge) (compared with whitespace normalised), or
-        V(true) to acknowledge every change; V(false) or V([]) acknowledges nothing.
+        - a list of the exact strings a refusal names in RV(acknowledge) (compared with whitespace normalised; a
+        comma-separated string is ONE entry, since a file-context expression may hold a comma), or V(true) to
+        acknowledge every change; V(false) or V([]) acknowledges nothing. An entry that is not a string is an error.
     type: raw
     default: []
 requirements:

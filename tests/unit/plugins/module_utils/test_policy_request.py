@@ -48,3 +48,19 @@ def test_an_absent_entry_keeps_no_accumulate():
     entries, _single, _generating = request_stage.request(params(accumulate=True, modules=[
         {'name': 'old', 'state': 'absent'}]))
     assert entries[0].accumulate is False
+
+
+@pytest.mark.parametrize('version', ['1.0; allow a_t shadow_t:file write', '1.0\nallow a_t b_t:file read;', 'v1', '1 0',
+                                     '', '1.0)'])
+def test_a_version_that_is_not_a_module_version_is_refused_before_anything_runs(version):
+    """The version is written into the module statement: anything beside a version would reach the compiler as
+    text the reported rules do not show."""
+    with pytest.raises(request_stage.PlanError) as err:
+        request_stage.request(params(name='acme', te='allow a_t b_t:file read;', version=version))
+    assert 'is not a module version' in str(err.value) and 'Nothing was changed' in str(err.value)
+
+
+@pytest.mark.parametrize('version', ['1', '1.0', '2.3.1', '1.0a', '1.0_rc1', '1.'])
+def test_module_versions_checkmodule_reads_are_taken(version):
+    entries = request_stage.request(params(name='acme', te='allow a_t b_t:file read;', version=version))[0]
+    assert entries[0].version == version

@@ -7,6 +7,7 @@ import pytest
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_safety as safety
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_te import parse_te
+from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError
 
 
 def findings(te):
@@ -162,3 +163,19 @@ def test_the_permission_table_is_deny_by_default_for_power_classes(tclass, perm,
     nnp_transition is judged by its target (a transition permission), not here."""
     from ansible_collections.fleetsec.selinux.plugins.module_utils._power import permission_reason
     assert bool(permission_reason(tclass, perm)) is bool(finding)
+
+
+def test_acknowledged_reads_text_beyond_ascii_and_drops_empty_keys():
+    """A file-context target may hold any character but whitespace and quotes: asking for it never fails (Python 2
+    too), and an empty entry acknowledges nothing."""
+    acked = safety.Acknowledged([u'/srv/caf\u00e9(/.*)?', '', ' ', ';'])
+    assert u'/srv/caf\u00e9(/.*)?' in acked and u'/srv/na\u00efve' not in acked and '' not in acked
+    assert acked.keys == frozenset([u'/srv/caf\u00e9(/.*)?'])
+    assert (safety.Acknowledged([]) == {'not': 'valid'}) is False
+
+
+@pytest.mark.parametrize('value', [[True], [600], [None], [['tcp/600']]])
+def test_an_entry_that_is_not_a_string_is_refused(value):
+    with pytest.raises(FleetsecError) as err:
+        safety.Acknowledged(value)
+    assert err.value.msg.startswith('allow_dangerous: each entry is a string')

@@ -12,7 +12,7 @@ import pytest
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _setools as setools
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_model as pm
-from ansible_collections.fleetsec.selinux.plugins.module_utils import _file_contexts as label_scope
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _file_contexts as fc
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_verdict as pv
 
 
@@ -382,8 +382,8 @@ def test_unreadable_cil_names_the_module():
     ('/srv/a)|(/etc', '/srv/a', ''),
 ])
 def test_label_scope(regex, prefix, scope):
-    assert label_scope.literal_prefix(regex) == prefix
-    assert label_scope.label_scope(regex) == scope
+    assert fc.literal_prefix(regex) == prefix
+    assert fc.label_scope(regex) == scope
 
 
 def test_an_attribute_declared_in_one_module_and_filled_in_another():
@@ -462,9 +462,9 @@ def test_a_home_directory_template_is_judged_over_every_home():
                                '((s0) (s0))))')
     assert [rule for rule, dummy in found] == ['filecon HOME_DIR/\\.ssh/authorized_keys file fsx_t']
     assert 'ssh_home_t' in found[0][1] and 'ntpd_t write' in found[0][1], found
-    assert label_scope.home_expansions('HOME_DIR/\\.ssh(/.*)?') == ['/home/[^/]+/\\.ssh(/.*)?', '/root/\\.ssh(/.*)?']
-    assert label_scope.home_expansions('/tmp/gconfd-USER(/.*)?') == ['/tmp/gconfd-[^/]+(/.*)?']
-    assert label_scope.home_expansions('/srv/acme(/.*)?') == ['/srv/acme(/.*)?']
+    assert fc.home_expansions('HOME_DIR/\\.ssh(/.*)?') == ['/home/[^/]+/\\.ssh(/.*)?', '/root/\\.ssh(/.*)?']
+    assert fc.home_expansions('/tmp/gconfd-USER(/.*)?') == ['/tmp/gconfd-[^/]+(/.*)?']
+    assert fc.home_expansions('/srv/acme(/.*)?') == ['/srv/acme(/.*)?']
 
 
 def test_a_path_that_is_neither_absolute_nor_a_template_is_not_judged():
