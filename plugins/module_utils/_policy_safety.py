@@ -141,8 +141,6 @@ def refusal_details(refusals):
 
 def parse_allow_dangerous(value):
     """Normalise the raw ``allow_dangerous`` option: True/False, a list of strings, or a string."""
-    if isinstance(value, Acknowledged):
-        return True if value.everything else sorted(value.keys)
     if value is None or value is False:
         return []
     if value is True:
