@@ -1,5 +1,5 @@
 # fleetsec.selinux — developer entry points. Every target sets up what it needs (cached).
-.PHONY: demo test test-extended setup unit sanity lint integration check-records molecule bench adversarial docs clean distclean
+.PHONY: demo test test-extended setup collection unit sanity lint integration check-records molecule bench adversarial docs clean distclean
 
 demo:            ## main job: the collection's fleet workflow against the local enforcing VM
 	tools/demo.sh
@@ -12,6 +12,9 @@ test-extended:   ## the steps left out of make test for CI's time (EL7, the corp
 
 setup:           ## Debian packages + pinned venvs (idempotent, cached)
 	tools/setup.sh all
+
+collection: setup  ## the collection tarball as it ships (the users' README) into build/dist
+	tools/collection-build.sh build/dist
 
 unit: setup
 	tools/test.sh unit-py311 unit-py27 unit-py36 unit-compat

@@ -1,8 +1,18 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Shared by tools/vm/build-image.sh and tools/container/build-image.sh (sourced; both hash this file
-# together with their own recipe, so a change here rebuilds their images).
-# Expects: log(), die(), $suite, $cache.
+# together with their own recipe, so a change here rebuilds their images), and by tools/el/ (host_packages).
+# Brings tools/lib.sh (log, die, cache, scratch_dir). Expects $suite where debootstrap runs.
+
+debootstrap_lib=$(readlink -f "${BASH_SOURCE[0]}")
+# shellcheck source=tools/lib.sh
+. "$(dirname "$debootstrap_lib")/lib.sh"
+
+# recipe_key RECIPE [LINE...]: the first 16 hex digits of a sha256 over the recipe script, this file and the LINEs
+# (what else the build is made of): an unchanged recipe reuses its build, a changed one rebuilds
+recipe_key() {
+  { cat "$1" "$debootstrap_lib"; shift; if [ $# -gt 0 ]; then printf '%s\n' "$@"; fi; } | sha256sum | cut -c1-16
+}
 
 # host_packages PKG...: install the missing Debian packages (names given as "command:package").
 host_packages() {
@@ -55,10 +65,8 @@ debootstrap_retry() {
 # scratch_rootfs PREFIX: sets $work (a scratch folder under $cache) and $rootfs, and removes both on
 # exit, unmounting what a chroot step left mounted.
 scratch_rootfs() {
-  mkdir -p "${cache:?}"
-  work=$(mktemp -d "$cache/$1.XXXXXX")
+  scratch_dir "$1" _scratch_cleanup
   rootfs="$work/rootfs"
-  trap _scratch_cleanup EXIT
 }
 _unmount_rootfs() {
   local m

@@ -5,6 +5,20 @@
 log() { printf '[%s] %s\n' "${LOG_TAG:-fleetsec}" "$*" >&2; }
 die() { printf '[%s] ERROR: %s\n' "${LOG_TAG:-fleetsec}" "$*" >&2; exit 1; }
 
+# the cache of the test platform's builds (EL userspaces and stores, the VM image, the container configuration)
+# shellcheck disable=SC2034  # used by the scripts that source this file
+cache=${FLEETSEC_CACHE:-$HOME/.cache/fleetsec-selinux}
+
+# scratch_dir LABEL ON-EXIT: sets $work, a new folder under $cache (the file system of the finished builds, so one
+# rename moves a result into place), and has the function ON-EXIT (which removes it) run when the script exits
+scratch_dir() {
+  mkdir -p "$cache"
+  # shellcheck disable=SC2034  # for the caller
+  work=$(mktemp -d "$cache/$1.XXXXXX")
+  # shellcheck disable=SC2064  # the function's name, fixed now
+  trap "$2" EXIT
+}
+
 # pyenv_python X.Y -> path of the newest pyenv interpreter X.Y.*, or nothing
 pyenv_python() {
   local root=${PYENV_ROOT:-/root/.pyenv} found="" p

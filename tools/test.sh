@@ -183,7 +183,7 @@ step_docsite() { tools/docsite.sh; }
 step_galaxy-importer() {
   local tmp rc=0
   tmp=$(mktemp -d)
-  .venv/bin/ansible-galaxy collection build --force --output-path "$tmp" . >/dev/null || return 1
+  tools/collection-build.sh "$tmp" >/dev/null || return 1
   # run in the scratch folder: the importer writes importer_result.json into its working directory
   (cd "$tmp" && PATH="$here/.venv/bin:$PATH" "$here/.venv/bin/python" -m galaxy_importer.main "$tmp"/*.tar.gz) \
     > "$tmp/import.log" 2>&1 || rc=1
@@ -199,7 +199,7 @@ step_galaxy-build-install() {
   local tmp rc=0 m
   shopt -s nullglob
   tmp=$(mktemp -d)
-  .venv/bin/ansible-galaxy collection build --force --output-path "$tmp/dist" . || return 1
+  tools/collection-build.sh "$tmp/dist" || return 1
   echo "tarball: $(tar -tzf "$tmp"/dist/*.tar.gz | wc -l) files"; tar -tzf "$tmp"/dist/*.tar.gz | grep -E '(^|/)(\.venv[^/]*|build|tools|bench|\.ci|\.ansible|\.cache|\.pytest_cache|\.hypothesis|__pycache__)/' && { echo "build_ignore leaks dev files"; return 1; }
   tar -tzf "$tmp"/dist/*.tar.gz > "$tmp/files.txt"
   grep -qx 'LICENSE' "$tmp/files.txt" || { echo "the tarball has no LICENSE"; return 1; }
@@ -210,6 +210,12 @@ step_galaxy-build-install() {
     grep -qx "$f" "$tmp/files.txt" && { echo "developer file shipped: $f"; return 1; }
   done
   grep -q "^docs/dev/" "$tmp/files.txt" && { echo "docs/dev shipped"; return 1; }
+  # the shipped README is the users': no developer part, nothing of the developer tooling
+  tar -xOzf "$tmp"/dist/*.tar.gz README.md > "$tmp/README.md" || { echo "the tarball has no README.md"; return 1; }
+  if grep -nE 'developer:(begin|end)|make (demo|test|bench|collection)|docs/dev|tools/|bench/|timings:' "$tmp/README.md"; then
+    echo "developer material in the shipped README (above; mark it <!-- developer:begin/end --> in README.md)"; return 1
+  fi
+  cmp -s README.md "$tmp/README.md" && { echo "the shipped README is the repository's: its developer parts were not left out"; return 1; }
   .venv/bin/python tools/shipped-links.py "$tmp/files.txt" "$tmp/dist"/*.tar.gz || return 1
   .venv/bin/ansible-galaxy collection install --offline --force -p "$tmp/collections" "$tmp"/dist/fleetsec-selinux-*.tar.gz || return 1
   for m in plugins/modules/*.py; do

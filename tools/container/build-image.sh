@@ -15,15 +15,10 @@
 # mirror apt already uses for bookworm/main), FLEETSEC_CONTAINER_IMAGE (default localhost/fleetsec-debian12).
 set -euo pipefail
 LOG_TAG=container-image
-# shellcheck source=tools/lib.sh
-. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib.sh"
-
-recipe=$(readlink -f "${BASH_SOURCE[0]}")
-lib="$(dirname "$recipe")/../debootstrap-lib.sh"
 # shellcheck source=tools/debootstrap-lib.sh
-. "$lib"
-hash=$(cat "$recipe" "$lib" | sha256sum | cut -c1-16)
-cache=${FLEETSEC_CACHE:-$HOME/.cache/fleetsec-selinux}
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../debootstrap-lib.sh"   # and tools/lib.sh
+
+hash=$(recipe_key "$(readlink -f "${BASH_SOURCE[0]}")")
 image=${FLEETSEC_CONTAINER_IMAGE:-localhost/fleetsec-debian12}
 suite=bookworm
 conf="$cache/containers.conf"

@@ -19,22 +19,13 @@
 set -euo pipefail
 
 LOG_TAG=el-audit
-# shellcheck source=tools/lib.sh
-. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib.sh"
-
-here=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 # shellcheck source=tools/el/lib.sh
-. "$here/lib.sh"
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh"
 # shellcheck source=tools/el/setools-audit-lib.sh
-. "$here/setools-audit-lib.sh"
-# shellcheck source=tools/debootstrap-lib.sh
-. "$here/../debootstrap-lib.sh"   # host_packages (installing build dependencies is not part of the key)
+. "$el_dir/setools-audit-lib.sh"
 
-[ $# -ge 1 ] || die "usage: $0 VERSION [--force]   (e.g. 3.1.5)"
-version=$1
-force=0
-[ "${2:-}" = "--force" ] && force=1
-jobs=${FLEETSEC_EL_JOBS:-2}
+el_args 1 "VERSION [--force]   (e.g. 3.1.5)" "$@"
+version=${args[0]}
 
 key_audit "$version"   # -> audit_tarball audit_configure audit_env audit_fixes akey aout
 el_reuse "$force" "audit $version" "$aout" "$akey" "audit-$version"
@@ -46,16 +37,10 @@ log "build dependencies (command or file:Debian package): ${deps[*]}"
 host_packages "${deps[@]}"
 
 # --- build in a scratch folder next to the output, move into place at the end -------------------------------------
-el_scratch "audit-$version-$akey"
-src="$work/src"
-out="$work/out"
+el_workspace "audit-$version-$akey"
 dest="$out/D"
-buildlog="$out/build.log"
-mkdir -p "$src" "$dest/usr/sbin"
-start=$(date +%s)
-log "unpacking $audit_tarball"
-tar -xzf "$vendor/$audit_tarball" -C "$src" --strip-components=1
-sed_fixes "$src" "source fix" "${audit_fixes[@]}"
+mkdir -p "$dest/usr/sbin"
+el_unpack "$audit_tarball" "${audit_fixes[@]}"
 
 cd "$src"
 # what the tree's autogen.sh does
@@ -97,7 +82,7 @@ found=$(LD_LIBRARY_PATH=$dest/usr/lib "$dest/usr/sbin/ausearch" -if "$work/one.l
 
 # --- record, stamp, move into place ---------------------------------------------------------------------------------
 mkdir -p "$out/recipe"
-cp "$here/build-audit.sh" "$here/setools-audit-lib.sh" "$here/lib.sh" "$here/releases.sh" "$out/recipe/"
+cp "$el_dir/build-audit.sh" "$el_dir/setools-audit-lib.sh" "$el_dir/lib.sh" "$el_dir/releases.sh" "$out/recipe/"
 printf 'audit %s\ntarball %s\nconfigure %s\nkey %s\nbuilt %s\n' "$version" "$audit_tarball" "${audit_configure[*]}" \
   "$akey" "$(date -u +%FT%TZ)" >"$out/recipe/info"
 touch "$out/.complete"

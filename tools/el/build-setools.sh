@@ -22,27 +22,19 @@
 set -euo pipefail
 
 LOG_TAG=el-setools
-# shellcheck source=tools/lib.sh
-. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib.sh"
-
-here=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 # shellcheck source=tools/el/lib.sh
-. "$here/lib.sh"
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh"
 # shellcheck source=tools/el/setools-audit-lib.sh
-. "$here/setools-audit-lib.sh"
-# shellcheck source=tools/debootstrap-lib.sh
-. "$here/../debootstrap-lib.sh"   # host_packages (installing build dependencies is not part of the key)
+. "$el_dir/setools-audit-lib.sh"
 
-[ $# -ge 3 ] || die "usage: $0 VERSION USERSPACE PYTHON-X.Y [--force]   (e.g. 4.4.4 3.6 3.9)"
-version=$1 userspace=$2 pyver=$3
-force=0
-[ "${4:-}" = "--force" ] && force=1
+el_args 3 "VERSION USERSPACE PYTHON-X.Y [--force]   (e.g. 4.4.4 3.6 3.9)" "$@"
+version=${args[0]} userspace=${args[1]} pyver=${args[2]}
 
 key_setools "$version" "$userspace" "$pyver"   # -> setools_tarball setools_fixes ukey uout vkey vout pyenv_py setkey setout
 el_reuse "$force" "setools $version (userspace $userspace, Python $pyver)" "$setout" "$setkey" "setools-$version"
 
 # --- what it is built with: the userspace (its own lock), the Debian compiler, the build venv (its own lock) --------
-"$here/build-userspace.sh" "$userspace" >/dev/null
+"$el_dir/build-userspace.sh" "$userspace" >/dev/null
 [ -f "$uout/.complete" ] || die "userspace $userspace did not build"
 udest="$uout/D"
 host_packages gcc:gcc make:make
@@ -50,15 +42,9 @@ host_packages gcc:gcc make:make
 [ -f "$vout/.complete" ] || die "the build venv of Python $pyver did not build"
 
 # --- build in a scratch folder next to the output, move into place at the end -------------------------------------
-el_scratch "setools-$version-$setkey"
-src="$work/src"
-out="$work/out"
-buildlog="$out/build.log"
-mkdir -p "$src" "$out" "$work/wheel"
-start=$(date +%s)
-log "unpacking $setools_tarball"
-tar -xzf "$vendor/$setools_tarball" -C "$src" --strip-components=1
-sed_fixes "$src" "source fix" "${setools_fixes[@]}"
+el_workspace "setools-$version-$setkey"
+mkdir -p "$work/wheel"
+el_unpack "$setools_tarball" "${setools_fixes[@]}"
 
 # setup.py's own search path (/usr/lib, /usr/lib64, /usr/local/lib, or USERSPACE_SRC's source tree) is not where a
 # built userspace is: its headers and libraries are given through CFLAGS and LDFLAGS, which distutils puts before
@@ -114,7 +100,7 @@ done
 
 # --- record, stamp, move into place ---------------------------------------------------------------------------------
 mkdir -p "$out/recipe"
-cp "$here/build-setools.sh" "$here/setools-audit-lib.sh" "$here/lib.sh" "$here/releases.sh" "$vout/packages" "$out/recipe/"
+cp "$el_dir/build-setools.sh" "$el_dir/setools-audit-lib.sh" "$el_dir/lib.sh" "$el_dir/releases.sh" "$vout/packages" "$out/recipe/"
 printf 'setools %s\ntarball %s\nuserspace %s %s\npython %s (%s)\nkey %s\nbuilt %s\n' "$version" "$setools_tarball" \
   "$userspace" "$uout" "$pyenv_py" "$("$pyenv_py" -c 'import sys; print(sys.version.split()[0])')" "$setkey" \
   "$(date -u +%FT%TZ)" >"$out/recipe/info"

@@ -20,31 +20,22 @@
 set -euo pipefail
 
 LOG_TAG=el-setools3
-# shellcheck source=tools/lib.sh
-. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib.sh"
-
-here=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 # shellcheck source=tools/el/lib.sh
-. "$here/lib.sh"
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh"
 # shellcheck source=tools/el/setools-audit-lib.sh
-. "$here/setools-audit-lib.sh"   # logged
+. "$el_dir/setools-audit-lib.sh"   # logged
 # shellcheck source=tools/el/setools3-lib.sh
-. "$here/setools3-lib.sh"
-# shellcheck source=tools/debootstrap-lib.sh
-. "$here/../debootstrap-lib.sh"   # host_packages (installing build dependencies is not part of the key)
+. "$el_dir/setools3-lib.sh"
 
-[ $# -ge 2 ] || die "usage: $0 VERSION USERSPACE [--force]   (e.g. 3.3.8 2.5)"
-version=$1 userspace=$2
-force=0
-[ "${3:-}" = "--force" ] && force=1
-jobs=${FLEETSEC_EL_JOBS:-2}
+el_args 2 "VERSION USERSPACE [--force]   (e.g. 3.3.8 2.5)" "$@"
+version=${args[0]} userspace=${args[1]}
 [ "$(setools_generation "$version")" = 3 ] || die "setools $version is not setools 3: tools/el/build-setools.sh builds it"
 
 key_setools3 "$version" "$userspace"   # -> setools_tarball setools_fixes ukey uout setkey setout
 el_reuse "$force" "setools $version (userspace $userspace)" "$setout" "$setkey" "setools-$version"
 
 # --- what it is built with: the userspace (its own lock), the Debian compiler and autotools ------------------------
-"$here/build-userspace.sh" "$userspace" >/dev/null
+"$el_dir/build-userspace.sh" "$userspace" >/dev/null
 [ -f "$uout/.complete" ] || die "userspace $userspace did not build"
 udest="$uout/D"
 [ -f "$udest/usr/lib/libsepol.a" ] || die "userspace $userspace has no static libsepol ($udest/usr/lib/libsepol.a)"
@@ -56,15 +47,9 @@ log "build dependencies (command or file:Debian package): ${deps[*]}"
 host_packages "${deps[@]}"
 
 # --- build in a scratch folder next to the output, move into place at the end -------------------------------------
-el_scratch "setools-$version-$setkey"
-src="$work/src"
-out="$work/out"
-buildlog="$out/build.log"
-mkdir -p "$src" "$out/bin"
-start=$(date +%s)
-log "unpacking $setools_tarball"
-tar -xzf "$vendor/$setools_tarball" -C "$src" --strip-components=1
-sed_fixes "$src" "source fix" "${setools_fixes[@]}"
+el_workspace "setools-$version-$setkey"
+mkdir -p "$out/bin"
+el_unpack "$setools_tarball" "${setools_fixes[@]}"
 
 cd "$src"
 logged "$buildlog" "autoreconf" autoreconf -fi
@@ -100,7 +85,7 @@ done
 
 # --- record, stamp, move into place ---------------------------------------------------------------------------------
 mkdir -p "$out/recipe"
-cp "$here/build-setools3.sh" "$here/setools3-lib.sh" "$here/lib.sh" "$here/releases.sh" "$out/recipe/"
+cp "$el_dir/build-setools3.sh" "$el_dir/setools3-lib.sh" "$el_dir/lib.sh" "$el_dir/releases.sh" "$out/recipe/"
 printf 'setools %s\ntarball %s\nuserspace %s %s\nkey %s\nbuilt %s\n' "$version" "$setools_tarball" \
   "$userspace" "$uout" "$setkey" "$(date -u +%FT%TZ)" >"$out/recipe/info"
 touch "$out/.complete"

@@ -24,38 +24,27 @@
 set -euo pipefail
 
 LOG_TAG=el-store
-# shellcheck source=tools/lib.sh
-. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib.sh"
-
-here=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 # shellcheck source=tools/el/lib.sh
-. "$here/lib.sh"
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh"
 
-[ $# -ge 1 ] || die "usage: $0 NAME [--force]"
-name=$1
-force=0
-[ "${2:-}" = "--force" ] && force=1
-jobs=${FLEETSEC_EL_JOBS:-2}
+el_args 1 "NAME [--force]" "$@"
+name=${args[0]}
 policy_name=targeted
 
 key_store "$name"   # -> userspace policy_tarball contrib_tarball backports backport_tarball container_tarball dist_tarball expect_modules skey sout
 el_reuse "$force" "store $name" "$sout" "$skey" "store-$name"   # prints the folder and exits when it is already built
 
 # --- the release's userspace (built first if needed), first on PATH for the rest ----------------
-"$here/build-userspace.sh" "$userspace" >/dev/null
-eval "$("$here/env.sh" "$userspace")"
+"$el_dir/build-userspace.sh" "$userspace" >/dev/null
+eval "$("$el_dir/env.sh" "$userspace")"
 [ "$(command -v semodule)" = "$FLEETSEC_EL_USERSPACE/usr/sbin/semodule" ] \
   || die "semodule of userspace $userspace is not first on PATH"
 
 # --- sources, in a scratch folder next to the output --------------------------------------------
-el_scratch "store-$name-$skey"
-src="$work/src"
+el_workspace "store-$name-$skey"
 dist="$work/dist"
-out="$work/out"
 root="$out/root"
-buildlog="$out/build.log"
-mkdir -p "$src" "$dist" "$root"
-start=$(date +%s)
+mkdir -p "$dist" "$root"
 log "unpacking $policy_tarball ${contrib_tarball:-} ${container_tarball:-} ${dist_tarball:-}"
 if [ "$policy_layout" = srpm ]; then
   # %prep of the source package: contrib tarball and its patches, base tarball and its patch, contrib copied into
@@ -314,7 +303,7 @@ log "store lists $count modules at priority 100 (incl. ${expect_modules[*]})"
 
 # --- record, stamp, move into place ----------------------------------------------------------------
 mkdir -p "$out/recipe"
-cp "$here/build-store.sh" "$here/lib.sh" "$here/releases.sh" "$out/recipe/"
+cp "$el_dir/build-store.sh" "$el_dir/lib.sh" "$el_dir/releases.sh" "$out/recipe/"
 printf 'store %s\nuserspace %s %s\ntarballs %s %s %s %s\nkey %s\nbuilt %s\n' "$name" "$userspace" "$FLEETSEC_EL_USERSPACE" \
   "$policy_tarball" "${contrib_tarball:--}" "$container_tarball" "$dist_tarball" "$skey" "$(date -u +%FT%TZ)" >"$out/recipe/info"
 touch "$out/.complete"

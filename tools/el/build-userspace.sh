@@ -24,20 +24,11 @@
 set -euo pipefail
 
 LOG_TAG=el-userspace
-# shellcheck source=tools/lib.sh
-. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib.sh"
-
-here=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 # shellcheck source=tools/el/lib.sh
-. "$here/lib.sh"
-# shellcheck source=tools/debootstrap-lib.sh
-. "$here/../debootstrap-lib.sh"   # host_packages (installing build dependencies is not part of the key)
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh"
 
-[ $# -ge 1 ] || die "usage: $0 VERSION [--force]"
-version=$1
-force=0
-[ "${2:-}" = "--force" ] && force=1
-jobs=${FLEETSEC_EL_JOBS:-2}
+el_args 1 "VERSION [--force]" "$@"
+version=${args[0]}
 
 key_userspace "$version"   # -> tarball build_env make_vars build_debs ukey uout
 el_reuse "$force" "userspace $version" "$uout" "$ukey" "userspace-$version"   # prints the folder and exits when it is already built
@@ -58,17 +49,10 @@ log "build dependencies (command or file:Debian package): ${deps[*]}"
 host_packages "${deps[@]}"
 
 # --- build in a scratch folder next to the output, move into place at the end ---------------------
-el_scratch "userspace-$version-$ukey"
-src="$work/src"
-out="$work/out"
+el_workspace "userspace-$version-$ukey"
 dest="$out/D"
-buildlog="$out/build.log"
-mkdir -p "$src" "$dest"
-start=$(date +%s)
-log "unpacking $tarball"
-tar -xzf "$vendor/$tarball" -C "$src" --strip-components=1
-
-sed_fixes "$src" "source fix" "${src_fixes[@]}"
+mkdir -p "$dest"
+el_unpack "$tarball" "${src_fixes[@]}"
 
 make_args=(DESTDIR="$dest" PREFIX=/usr PYTHON="$el_python" OPT_SUBDIRS="python semodule-utils" "${make_vars[@]//@DESTDIR@/$dest}")
 # Every binary and library finds THIS release's libraries by its run path, not by LD_LIBRARY_PATH: libsemanage runs
@@ -151,7 +135,7 @@ for m in (selinux, selinux.audit2why, semanage, sepolgen):
 
 # --- record, stamp, move into place ------------------------------------------------------------
 mkdir -p "$out/recipe"
-cp "$here/build-userspace.sh" "$here/lib.sh" "$here/releases.sh" "$out/recipe/"
+cp "$el_dir/build-userspace.sh" "$el_dir/lib.sh" "$el_dir/releases.sh" "$out/recipe/"
 printf 'userspace %s\ntarball %s\nkey %s\nbuilt %s\n' "$version" "$tarball" "$ukey" "$(date -u +%FT%TZ)" >"$out/recipe/info"
 touch "$out/.complete"
 rm -rf "$uout"

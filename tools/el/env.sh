@@ -22,16 +22,12 @@
 set -euo pipefail
 
 LOG_TAG=el-env
-# shellcheck source=tools/lib.sh
-. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib.sh"
-
-here=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 # shellcheck source=tools/el/lib.sh
-. "$here/lib.sh"
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh"
 # shellcheck source=tools/el/setools-audit-lib.sh
-. "$here/setools-audit-lib.sh"
+. "$el_dir/setools-audit-lib.sh"
 # shellcheck source=tools/el/setools3-lib.sh
-. "$here/setools3-lib.sh"
+. "$el_dir/setools3-lib.sh"
 
 usage="usage: eval \"\$($0 VERSION [--setools VERSION --python X.Y] [--audit VERSION])\""
 [ $# -ge 1 ] || die "$usage"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-3.0-or-later
-# Shared by tools/el/*.sh (sourced): where the vendor sources and the cache are, the table of
-# releases (tools/el/releases.sh) and the cache keys. Expects die().
+# Shared by tools/el/*.sh (sourced, the one library they source first): where the vendor sources and the cache are,
+# the table of releases (tools/el/releases.sh), the cache keys, the arguments and the scratch folder of a build. Brings
+# tools/lib.sh (log, die, cache) and tools/debootstrap-lib.sh (host_packages: installing build dependencies is not
+# part of a key).
 #
 # A cache key is the first 16 hex digits of a sha256 over: the recipe script, this file, the
 # table row (`declare -f`), and the checksums of the vendor tarballs the row names; a store's key
@@ -10,15 +12,46 @@
 
 # shellcheck disable=SC2034  # sets variables for the scripts that source this file
 el_dir=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
+# shellcheck source=tools/debootstrap-lib.sh
+. "$el_dir/../debootstrap-lib.sh"
 # shellcheck source=tools/el/releases.sh
 . "$el_dir/releases.sh"
 el_lib="$el_dir/lib.sh"
-cache=${FLEETSEC_CACHE:-$HOME/.cache/fleetsec-selinux}
 # the vendor tarballs sit beside the checkout (../shared/vendor, as on every machine of the project)
 _el_repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 vendor=${FLEETSEC_VENDOR:-$(cd "$_el_repo/.." && pwd)/shared/vendor}
 # The python the bindings are built for: the one the tools' `#!/usr/bin/python3` lines run.
 el_python=/usr/bin/python3
+jobs=${FLEETSEC_EL_JOBS:-2}   # make -j
+
+# el_args MIN USAGE ARG...: sets args (the first MIN arguments) and force (1 when the argument after them is --force);
+# dies with USAGE when there are fewer than MIN
+el_args() {
+  local min=$1 usage=$2 next
+  shift 2
+  [ $# -ge "$min" ] || die "usage: $0 $usage"
+  args=("${@:1:$min}")
+  next=$((min + 1))
+  force=0
+  if [ "${!next:-}" = --force ]; then force=1; fi
+}
+
+# el_key RECIPE LIB ROW [TARBALL...] [-- LINE...]: a cache key, the first 16 hex digits of a sha256 over the recipe
+# script (a file of tools/el), the library LIB that holds its key function, the table row (`declare -f ROW`), the
+# checksums of the vendor TARBALLs (empty names skipped) and the LINEs (the keys of what the build is made with)
+el_key() {
+  local recipe=$1 lib=$2 row=$3
+  shift 3
+  {
+    cat "$el_dir/$recipe" "$lib"
+    declare -f "$row"
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do
+      if [ -n "$1" ]; then vendor_checksum "$1"; echo; fi
+      shift
+    done
+    if [ $# -gt 1 ]; then shift; printf '%s\n' "$@"; fi
+  } | sha256sum | cut -c1-16
+}
 
 # vendor_checksum FILE -> its sha256 from the vendor SHA256SUMS, after checking the file has it
 vendor_checksum() {
@@ -49,11 +82,7 @@ key_userspace() {
   # what a row need not say
   build_env=() make_vars=() build_debs=() src_fixes=() no_semanage=''
   "$fn"
-  ukey=$({
-    cat "$el_dir/build-userspace.sh" "$el_lib"
-    declare -f "$fn"
-    vendor_checksum "$tarball"
-  } | sha256sum | cut -c1-16)
+  ukey=$(el_key build-userspace.sh "$el_lib" "$fn" "$tarball")
   uout="$cache/userspace-$1-$ukey"
 }
 
@@ -67,16 +96,8 @@ key_store() {
   srpm_patches=() drop_modules=() tree_fixes=() policy_make_vars=() store_root=/var/lib/selinux
   "$fn"
   key_userspace "$userspace"
-  skey=$({
-    cat "$el_dir/build-store.sh" "$el_lib"
-    declare -f "$fn"
-    vendor_checksum "$policy_tarball"
-    [ -z "$contrib_tarball" ] || vendor_checksum "$contrib_tarball"
-    [ -z "$backport_tarball" ] || vendor_checksum "$backport_tarball"
-    [ -z "$container_tarball" ] || vendor_checksum "$container_tarball"
-    [ -z "$dist_tarball" ] || vendor_checksum "$dist_tarball"
-    printf 'userspace %s %s\n' "$userspace" "$ukey"
-  } | sha256sum | cut -c1-16)
+  skey=$(el_key build-store.sh "$el_lib" "$fn" "$policy_tarball" "$contrib_tarball" "$backport_tarball" \
+         "$container_tarball" "$dist_tarball" -- "userspace $userspace $ukey")
   sout="$cache/store-$1-$skey"
 }
 
@@ -95,10 +116,8 @@ el_lock() {
 # the finished folder is moved into place in one rename), removed on exit; when the script fails,
 # $work/out/build.log is kept as $cache/LABEL.failed.log first
 el_scratch() {
-  mkdir -p "$cache"
-  work=$(mktemp -d "$cache/$1.XXXXXX")
+  scratch_dir "$1" _el_scratch_cleanup
   el_failed_log="$cache/$1.failed.log"
-  trap _el_scratch_cleanup EXIT
 }
 _el_scratch_cleanup() {
   local rc=$?
@@ -106,6 +125,26 @@ _el_scratch_cleanup() {
     cp "$work/out/build.log" "$el_failed_log" && log "build log kept: $el_failed_log"
   fi
   rm -rf --one-file-system "$work"
+}
+
+# el_workspace LABEL: the scratch folder of a build (el_scratch) with its src/ and out/ folders: sets work, src, out,
+# buildlog (out/build.log, kept when the build fails) and start (the time it began)
+el_workspace() {
+  el_scratch "$1"
+  src="$work/src" out="$work/out"
+  buildlog="$out/build.log"
+  mkdir -p "$src" "$out"
+  start=$(date +%s)
+}
+
+# el_unpack TARBALL [FIX...]: the vendor TARBALL unpacked into $src (without its top folder), then the row's source
+# FIXes applied (sed_fixes)
+el_unpack() {
+  local tarball=$1
+  shift
+  log "unpacking $tarball"
+  tar -xzf "$vendor/$tarball" -C "$src" --strip-components=1
+  sed_fixes "$src" "source fix" "$@"
 }
 
 # el_reuse FORCE WHAT DIR KEY LOCK: unless FORCE is 1, print DIR and exit 0 when DIR is complete; otherwise

@@ -69,21 +69,22 @@ build_pyvenv() {
   mv "$work/out" "$vout"
 }
 
+# setools_row VERSION: sets fn (the table row's function) and the row's variables (setools_tarball, setools_fixes,
+# setools_runtime; what a row need not say is empty). setools 3's key (tools/el/setools3-lib.sh) covers this text too.
+setools_row() {
+  fn=$(row_function setools "$1")
+  setools_tarball='' setools_fixes=() setools_runtime=()
+  "$fn"
+}
+
 # key_setools VERSION USERSPACE X.Y: sets the row's variables (setools_tarball, setools_fixes, setools_runtime), those
 # of the userspace (ukey, uout) and of the build venv (vkey, vout, pyenv_py), setkey (the key) and setout (the cache folder)
 key_setools() {
   local fn
-  fn=$(row_function setools "$1")
-  setools_tarball='' setools_fixes=() setools_runtime=()
-  "$fn"
+  setools_row "$1"
   key_userspace "$2"
   key_pyvenv "$3"
-  setkey=$({
-    cat "$el_dir/build-setools.sh" "$el_tools_lib"
-    declare -f "$fn"
-    vendor_checksum "$setools_tarball"
-    printf 'userspace %s %s\npyvenv %s %s\n' "$2" "$ukey" "$3" "$vkey"
-  } | sha256sum | cut -c1-16)
+  setkey=$(el_key build-setools.sh "$el_tools_lib" "$fn" "$setools_tarball" -- "userspace $2 $ukey" "pyvenv $3 $vkey")
   setout="$cache/setools-$1-$setkey"
 }
 
@@ -94,10 +95,6 @@ key_audit() {
   fn=$(row_function audit "$1")
   audit_tarball='' audit_configure=() audit_env=() audit_fixes=()
   "$fn"
-  akey=$({
-    cat "$el_dir/build-audit.sh" "$el_tools_lib"
-    declare -f "$fn"
-    vendor_checksum "$audit_tarball"
-  } | sha256sum | cut -c1-16)
+  akey=$(el_key build-audit.sh "$el_tools_lib" "$fn" "$audit_tarball")
   aout="$cache/audit-$1-$akey"
 }

@@ -21,20 +21,15 @@
 set -euo pipefail
 
 LOG_TAG=build-image
-# shellcheck source=tools/lib.sh
-. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib.sh"
-
 recipe=$(readlink -f "${BASH_SOURCE[0]}")
-lib="$(dirname "$recipe")/../debootstrap-lib.sh"
 # shellcheck source=tools/debootstrap-lib.sh
-. "$lib"
+. "$(dirname "$recipe")/../debootstrap-lib.sh"   # and tools/lib.sh
 # the EL9 userspace and store (built first when missing; cached by their own keys, which enter this one)
 eldir="$(dirname "$recipe")/../el"
 el_userspace=$("$eldir/build-userspace.sh" 3.6 | tail -1)
 el_store=$("$eldir/build-store.sh" el9 | tail -1)
 if [ ! -f "$el_userspace/.complete" ] || [ ! -f "$el_store/.complete" ]; then die "EL9 userspace or store build failed"; fi
-hash=$( { cat "$recipe" "$lib"; basename "$el_userspace"; basename "$el_store"; } | sha256sum | cut -c1-16)
-cache=${FLEETSEC_CACHE:-$HOME/.cache/fleetsec-selinux}
+hash=$(recipe_key "$recipe" "$(basename "$el_userspace")" "$(basename "$el_store")")
 out="$cache/vm-$hash"
 suite=bookworm
 force=0

@@ -76,7 +76,6 @@ if [ "${1:-}" = "__supervise" ]; then
 fi
 
 # ---------------------------------------------------------------------------------------------
-cache=${FLEETSEC_CACHE:-$HOME/.cache/fleetsec-selinux}
 run=$(mkdir -p "${1:-$cache/run}" && cd "${1:-$cache/run}" && pwd)
 memory=${FLEETSEC_VM_MEMORY:-2048}
 timeout=${FLEETSEC_VM_BOOT_TIMEOUT:-300}

@@ -7,8 +7,7 @@
 set -euo pipefail
 LOG_TAG=vm-stop
 # shellcheck source=tools/lib.sh
-. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib.sh"
-cache=${FLEETSEC_CACHE:-$HOME/.cache/fleetsec-selinux}
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib.sh"   # log, die, cache
 run=${1:-$cache/run}
 if [ ! -d "$run" ]; then log "nothing to stop ($run does not exist)"; exit 0; fi
 run=$(cd "$run" && pwd)

@@ -18,6 +18,7 @@ import zlib
 
 import pytest
 
+from fleetsec_testlib.checkpoints import bad_checkpoints
 from fleetsec_testlib.module_helpers import run_module
 
 from ansible_collections.fleetsec.selinux.plugins.modules import avc_collect
@@ -282,25 +283,9 @@ def test_checkpoint_in_a_sticky_directory_is_trusted(tmp_path, log):
 
 # ------------------------------------------------------------------------- checkpoints with wrong types ---
 
-def bad_states(log):
-    st = os.stat(log)
-    entry = {'path': log, 'dev': st.st_dev, 'ino': st.st_ino, 'offset': 0, 'size': st.st_size,
-             'head': 'x', 'head_len': 512}
-    good = {'version': 1, 'source': 'file', 'last_event': [1.5, 2], 'files': [entry]}
-    return [
-        ('last_event', dict(good, last_event='abc')),
-        ('last_event', dict(good, last_event=[None, 1])),
-        ('files', dict(good, files={'a': 1})),
-        ('files', dict(good, files=[None])),
-        ('offset', dict(good, files=[dict(entry, offset='10')])),
-        ('offset', dict(good, files=[dict(entry, offset=-5)])),
-        ('head_len', dict(good, files=[dict(entry, head_len='512')])),
-    ]
-
-
 @pytest.mark.parametrize('index', range(7))
 def test_checkpoint_with_wrong_field_types_is_a_clear_failure(tmp_path, log, index):
-    field, state = bad_states(log)[index]
+    field, state = bad_checkpoints(log)[index]
     path = tmp_path / 'avc.state'
     text = json.dumps(state)
     path.write_text(text)

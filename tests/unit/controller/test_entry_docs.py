@@ -5,18 +5,16 @@ documentation are what ``tools/entry-docs.py`` writes from ``_policy_request.OPT
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import importlib.util
 import os
 
 import yaml
 
+from fleetsec_testlib.tools import REPO, load_tool
+
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_request as req
 from ansible_collections.fleetsec.selinux.plugins.modules import local_policy_module as lpm
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
-_SPEC = importlib.util.spec_from_file_location('entry_docs', os.path.join(REPO, 'tools', 'entry-docs.py'))
-TOOL = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(TOOL)
+TOOL = load_tool('entry-docs.py')
 
 
 def test_the_modules_suboptions_are_written_from_the_option_table():

@@ -1,14 +1,14 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """tools/timings.py: the "make test timing" table written from the step results of tools/test.sh."""
-import importlib.util
 import os
 import subprocess
 import sys
 
 import pytest
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
-TOOL = os.path.join(REPO, 'tools', 'timings.py')
+from fleetsec_testlib.tools import load_tool, tool_path
+
+TOOL = tool_path('timings.py')
 
 DOC = '''# Testbed
 
@@ -26,11 +26,8 @@ Stays too.
 '''
 
 
-def load_tool():
-    spec = importlib.util.spec_from_file_location('fleetsec_timings', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def load_timings():
+    return load_tool('timings.py')
 
 
 def write_logs(folder, lines):
@@ -144,7 +141,7 @@ def test_refuses_what_it_cannot_read_and_leaves_the_document(sample, change, mes
 
 
 def test_durations():
-    tool = load_tool()
+    tool = load_timings()
     assert tool.parse_duration('42m47.823s') == pytest.approx(2567.823)
     assert tool.parse_duration('1h2m3s') == 3723
     assert tool.parse_duration('2567') == 2567
@@ -187,7 +184,7 @@ def test_no_summary_without_the_wall_clock_and_nothing_written(sample, tmp_path)
 
 
 def test_a_warm_run_has_its_own_markers_beside_the_cold_one(sample):
-    timings = load_tool()
+    timings = load_timings()
     assert timings.markers('cold') == (timings.BEGIN, timings.END, timings.SUMMARY_BEGIN, timings.SUMMARY_END)
     begin, end, summary_begin, summary_end = timings.markers('warm')
     assert (begin, end) == ('<!-- timings:warm:begin -->', '<!-- timings:warm:end -->')

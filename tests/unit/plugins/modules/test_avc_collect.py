@@ -17,6 +17,7 @@ from ansible_collections.fleetsec.selinux.plugins.module_utils import _avc_captu
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _host_facts as facts
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _avc_sources as sources
 
+from fleetsec_testlib.checkpoints import bad_checkpoints
 from fleetsec_testlib.module_helpers import run_module
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'avc')
@@ -169,7 +170,9 @@ def test_auto_source_choice(monkeypatch):
     assert avc_capture.choose_source(dict(params, source='journal'), R(True), exists=lambda p: True) == 'journal'
 
 
-def test_ausearch_source_through_the_runner(monkeypatch):
+def ausearch_answers(monkeypatch):
+    """Every command the module runs answers with the records of ntpd.log, every tool is in /usr/sbin; returns the
+    list the commands are appended to."""
     calls = []
 
     def run_command(self, cmd, **kwargs):
@@ -178,6 +181,11 @@ def test_ausearch_source_through_the_runner(monkeypatch):
             return 0, f.read(), ''
     monkeypatch.setattr(basic.AnsibleModule, 'run_command', run_command)
     monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda self, name, **kw: '/usr/sbin/' + name)
+    return calls
+
+
+def test_ausearch_source_through_the_runner(monkeypatch):
+    calls = ausearch_answers(monkeypatch)
     result, failed = run_module(monkeypatch, avc_collect.main, {'source': 'ausearch'})
     assert not failed, result
     assert calls == [['/usr/sbin/ausearch', '-m', sources.AUSEARCH_TYPES, '--raw', '--input-logs']]
@@ -220,22 +228,6 @@ def test_checkpoint_last_event_never_goes_back(monkeypatch, tmp_path):
 
 # -- hostile input (adversarial testing) ----------------------------------------------
 
-def bad_checkpoints(log):
-    st = os.stat(log)
-    entry = {'path': log, 'dev': st.st_dev, 'ino': st.st_ino, 'offset': 0, 'size': st.st_size,
-             'head': 'x', 'head_len': 512}
-    good = {'version': 1, 'source': 'file', 'last_event': [1.5, 2], 'files': [entry]}
-    return [
-        ('last_event', dict(good, last_event='abc')),            # a string where [ts, serial] is expected
-        ('last_event', dict(good, last_event=[None, 1])),        # null fields
-        ('files', dict(good, files={'a': 1})),                   # an object instead of a list
-        ('files[0]', dict(good, files=[None])),
-        ('files[0].offset', dict(good, files=[dict(entry, offset='10')])),   # a string where a number is expected
-        ('files[0].offset', dict(good, files=[dict(entry, offset=-5)])),
-        ('files[0].head_len', dict(good, files=[dict(entry, head_len='512')])),
-    ]
-
-
 def test_checkpoint_with_wrong_field_types_fails_clearly_and_is_not_written(monkeypatch, tmp_path):
     log = str(tmp_path / 'audit.log')
     shutil.copy(fixture('ntpd.log'), log)
@@ -260,14 +252,7 @@ def test_impossible_since_is_refused_before_anything_is_read(monkeypatch, tmp_pa
 
 
 def test_ausearch_never_runs_on_directories_and_names_each_bad_path(monkeypatch, tmp_path):
-    calls = []
-
-    def run_command(self, cmd, **kwargs):
-        calls.append(cmd)
-        with io.open(fixture('ntpd.log'), encoding='utf-8') as f:
-            return 0, f.read(), ''
-    monkeypatch.setattr(basic.AnsibleModule, 'run_command', run_command)
-    monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda self, name, **kw: '/usr/sbin/' + name)
+    calls = ausearch_answers(monkeypatch)
     warnings = []
     monkeypatch.setattr(basic.AnsibleModule, 'warn', lambda self, msg: warnings.append(msg))
     (tmp_path / 'd1').mkdir()
