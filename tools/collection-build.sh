@@ -15,13 +15,19 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 [ $# -eq 1 ] || die "usage: $0 OUTPUT-FOLDER"
 mkdir -p "$1"
 dest=$(cd "$1" && pwd)
-stage=$(mktemp -d)
-trap 'rm -rf "$stage"' EXIT
+stage=$(mktemp -d) built=$(mktemp -d)
+trap 'rm -rf "$stage" "$built"' EXIT
 
 # the tree as git would check it out (tracked files and new ones it does not ignore), as they are now
-(cd "$here" && git ls-files -z --cached --others --exclude-standard) \
-  | (cd "$here" && xargs -0 -r sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh) \
-  | (cd "$here" && tar --null -T - -cf -) | tar -C "$stage" -xf -
+# (a file deleted but not yet committed is left out)
+files=()
+while IFS= read -r -d '' f; do
+  if [ -e "$here/$f" ] || [ -L "$here/$f" ]; then files+=("$f"); fi
+done < <(cd "$here" && git ls-files -z --cached --others --exclude-standard)
+(cd "$here" && printf '%s\0' "${files[@]}" | tar --null -T - -cf -) | tar -C "$stage" -xf -
 "$here/.venv/bin/python" "$here/tools/users-readme.py" "$here/README.md" >"$stage/README.md"
-"$here/.venv/bin/ansible-galaxy" collection build --force --output-path "$dest" "$stage" >&2
-ls -t "$dest"/fleetsec-selinux-*.tar.gz | head -1
+"$here/.venv/bin/ansible-galaxy" collection build --force --output-path "$built" "$stage" >&2
+tarball=("$built"/fleetsec-selinux-*.tar.gz)
+[ -f "${tarball[0]}" ] || die "ansible-galaxy built no tarball"
+mv -f "${tarball[0]}" "$dest/"
+echo "$dest/$(basename "${tarball[0]}")"

@@ -1,10 +1,9 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Print the users' README: the repository's README.md without its developer parts (every line from a line
 ``<!-- developer:begin -->`` to the next ``<!-- developer:end -->``, both included). Fails on a part left open, a
 stray end, or a nested begin, so that no developer text can reach the built collection by a typing error.
 
-Usage: tools/users-readme.py README.md > OUT
+Usage: .venv/bin/python tools/users-readme.py README.md > OUT
 """
 import sys
 
