@@ -2,23 +2,25 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Run the molecule scenarios with the environment they need (used by `make test` / tools/test.sh).
 # Usage: tools/molecule.sh [SCENARIO...]     (default: default container)
-#   default    enforcing Debian 12 VM (tools/vm/*), real kernel: converge, idempotence, testinfra
+#   default    the enforcing EL9-like guest (tools/vm/guest.sh: user-mode Linux, else QEMU), real kernel: converge,
+#              idempotence, testinfra
 #   container  podman, image $MOLECULE_IMAGE (default: localhost/fleetsec-debian12, built locally
 #              by tools/container/build-image.sh); SELinux is disabled inside any container
 # Environment: VENV (default .venv), FLEETSEC_CACHE (default ~/.cache/fleetsec-selinux),
-#   MOLECULE_IMAGE, FLEETSEC_VM_ACCEL (kvm|tcg, default probed).
+#   MOLECULE_IMAGE, FLEETSEC_VM_PLATFORM (auto|qemu), FLEETSEC_VM_ACCEL (kvm|tcg, default probed).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$here"
 venv=${VENV:-$here/.venv}
-cache=${FLEETSEC_CACHE:-$HOME/.cache/fleetsec-selinux}
-export FLEETSEC_CACHE="$cache"
 # pinned with tools/requirements-controller.txt (ansible-core 2.19): the `ansible` package of the
 # same generation ships containers.podman, which molecule's podman driver needs (Galaxy is not used)
 ansible_pkg=ansible==12.3.0
 LOG_TAG=molecule.sh
 # shellcheck source=tools/lib.sh
-. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/./lib.sh"
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/./lib.sh"   # log, die, cache
+export FLEETSEC_CACHE="$cache"
+# the scenario's UML guest has a tap device and a /30 of its own (the integration-vm step's guest uses the defaults)
+export FLEETSEC_UML_TAP=${FLEETSEC_UML_TAP:-fsuml1} FLEETSEC_UML_NET=${FLEETSEC_UML_NET:-10.213.41.0}
 
 export PATH="$venv/bin:$PATH"
 export ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 NO_COLOR=1
@@ -47,8 +49,9 @@ PY
 export ANSIBLE_COLLECTIONS_PATH
 ANSIBLE_COLLECTIONS_PATH="$("$here/tools/collection-tree.sh"):$collections"
 
-qemu_left() {  # QEMU processes started from this checkout's molecule runs
+guest_left() {  # QEMU or UML guests of the default scenario (its run folder is under molecule's ephemeral folder)
   pgrep -f 'qemu-system-x86_64 -name fleetsec-vm' || true
+  pgrep -f "linux.uml .*ubd0=[^ ]*molecule[^ ]*/root.raw" || true
 }
 
 rc=0
@@ -71,9 +74,9 @@ for s in "${scenarios[@]}"; do
 done
 # only after the VM scenario: the container scenario may run beside another VM (tools/test.sh's VM lane)
 if [[ " ${scenarios[*]} " == *" default "* ]]; then
-  left=$(qemu_left)
+  left=$(guest_left)
   if [ -n "$left" ]; then
-    log "ERROR: QEMU process(es) left behind: $left"
+    log "ERROR: guest process(es) left behind: $left"
     rc=1
   fi
 fi
