@@ -472,26 +472,47 @@ def search_args(generation=4, kinds=('-A',), source=None, target=None, tclass=No
     return args
 
 
-# One pass over the policy's allow rules for several queries, run by the Python of setools 4's own sesearch: each
-# sesearch run walks every rule of the policy (about 330,000 on the EL9 targeted policy: 1.6 s of CPU each), this
-# walks them once. argv: the policy, then JSON [{"source": NAME} (the rule's source is NAME itself, sesearch -s NAME
-# -ds) or {"perms": [...]} (any of them, sesearch -p)]. Prints "INDEX<TAB>rule" as sesearch prints the rule.
+# One pass over the policy's rules for several queries, run by the Python of setools 4's own sesearch: each sesearch
+# run walks every rule of the policy (about 330,000 on the EL9 targeted policy: 1.6 s of CPU each), this walks them
+# once. argv: the policy, then JSON [query], each query one of
+#   {"source": NAME}: allow rules whose source is NAME itself (sesearch -A -s NAME -ds, allow rules only);
+#   {"perms": [...]}: allow rules with any of the permissions (sesearch -A -p P,...);
+#   {"sources": [NAME...], "kinds": [FLAG...]} / {"targets": [...], "kinds": [...]}: the rules of the kinds of
+#   sesearch's FLAGs (-A: allow and allowxperm, -T: type_transition) written on one of the NAMEs itself, as source /
+#   as target (sesearch FLAG... -s '^(NAME|...)$' -rs -ds, or -t ... -rt -dt).
+# Prints "INDEX<TAB>rule" as sesearch prints the rule (str() of setools' rule, what sesearch prints).
 SCAN_SCRIPT = """
 import json, sys
 import setools
 policy = setools.SELinuxPolicy(sys.argv[1])
 queries = json.loads(sys.argv[2])
-wanted = [(q.get('source'), frozenset(q['perms']) if 'perms' in q else None) for q in queries]
+T = setools.TERuletype
+FLAGS = {'-A': (T.allow, T.allowxperm), '-T': (T.type_transition,)}
+def kinds(query):
+    if 'kinds' not in query:
+        return frozenset([T.allow])
+    return frozenset(kind for flag in query['kinds'] for kind in FLAGS[flag])
+def names(query, key):
+    return frozenset(query[key]) if key in query else None
+wanted = [(kinds(q), q.get('source'), names(q, 'sources'), names(q, 'targets'),
+           frozenset(q['perms']) if 'perms' in q else None) for q in queries]
+every = frozenset(kind for query in wanted for kind in query[0])
 found = [[] for q in queries]
-allow = setools.TERuletype.allow
 for rule in policy.terules():
-    if rule.ruletype != allow:
+    ruletype = rule.ruletype
+    if ruletype not in every:
         continue
-    source = perms = None
-    for index, (name, anyof) in enumerate(wanted):
-        if name is not None:
+    source = target = perms = None
+    for index, (types, name, sources, targets, anyof) in enumerate(wanted):
+        if ruletype not in types:
+            continue
+        if name is not None or sources is not None:
             source = str(rule.source) if source is None else source
-            if source != name:
+            if source != name if name is not None else source not in sources:
+                continue
+        if targets is not None:
+            target = str(rule.target) if target is None else target
+            if target not in targets:
                 continue
         if anyof is not None:
             perms = rule.perms if perms is None else perms
@@ -504,11 +525,23 @@ for index, rules in enumerate(found):
 """
 
 
+def name_pattern(names):
+    """The regular expression sesearch matches exactly one of ``names`` with."""
+    return '^(%s)$' % '|'.join(re.escape(name) for name in sorted(names))
+
+
 def scan_queries(queries, generation=4):
     """sesearch's arguments (in the flags of setools ``generation``) of each :data:`SCAN_SCRIPT` query: what the one
     pass answers, asked one query at a time."""
-    return [search_args(generation, source=q['source'], direct=True) if 'source' in q else
-            search_args(generation, perms=q['perms']) for q in queries]
+    def args(query):
+        if 'sources' in query or 'targets' in query:
+            side = 'source' if 'sources' in query else 'target'
+            return search_args(generation, kinds=tuple(query['kinds']), regex=True, direct=True,
+                               **{side: name_pattern(query[side + 's'])})
+        if 'source' in query:
+            return search_args(generation, source=query['source'], direct=True)
+        return search_args(generation, perms=query['perms'])
+    return [args(query) for query in queries]
 
 
 def split_scan(text, count):
@@ -577,16 +610,15 @@ class Policy(object):
 
     def side_rules(self, names):
         """{(name, 'source'|'target'): {(kind, source, target, class): perms}} of the allow and type rules written
-        directly on each of ``names``, as source and as target: two sesearch runs (one per side) at once."""
-        pattern = '^(%s)$' % '|'.join(re.escape(name) for name in sorted(names))
-        sides = (('source', dict(source=pattern)), ('target', dict(target=pattern)))
-        results = self.runner.run_all([('sesearch', self.search_args(kinds=('-A', '-T'), regex=True, direct=True,
-                                                                     **query),
-                                        dict(what='rules of %s' % ', '.join(sorted(names)))) for dummy, query in sides],
-                                      workers=2)
-        found = dict(((name, side), {}) for name in names for side, dummy in sides)
-        for (side, dummy), result in zip(sides, results):
-            for key, values in rule_map(parse_rules(result.stdout)).items():
+        directly on each of ``names``, as source and as target: one pass over the policy for both sides
+        (:meth:`scan`)."""
+        names = sorted(names)
+        sides = ('source', 'target')
+        texts = self.scan([{side + 's': names, 'kinds': ['-A', '-T']} for side in sides],
+                          what='rules of %s' % ', '.join(names))
+        found = dict(((name, side), {}) for name in names for side in sides)
+        for side, text in zip(sides, texts):
+            for key, values in rule_map(parse_rules(text)).items():
                 owner = key[1] if side == 'source' else key[2]
                 if (owner, side) in found:
                     found[(owner, side)][key] = values

@@ -225,12 +225,15 @@ def test_every_class_of_change_is_judged(monkeypatch, policy_root, store_list, t
 @pytest.mark.lanes('debian', 'el9', 'el8', 'el10')
 def test_the_one_pass_over_the_rules_answers_what_sesearch_answers(pristine_policy_root):
     """The verdict's one pass over the policy's rules (setools 4's own Python, the release's setools on each EL
-    lane) gives, query by query, the very rules sesearch prints."""
+    lane) gives, query by query, the very rules sesearch prints: the facts' queries, and the rules written on names
+    as source and as target (allow, allowxperm and type_transition: side_rules)."""
     policy = max(glob.glob(os.path.join(pristine_policy_root, 'etc/selinux/*/policy/policy.*')),
                  key=lambda p: int(p.rsplit('.', 1)[1]))
     interpreter = _setools.script_interpreter(shutil.which('sesearch'))
     assert interpreter, 'sesearch is not a Python script: setools 4 expected on this lane'
-    queries = [{'source': 'domain'}, {'perms': sorted(set().union(*_power.CONTROL_PERMS.values()))}]
+    names = ['domain', 'httpd_t', 'initrc_t', 'shadow_t']  # an attribute, types with allow and type_transition rules
+    queries = [{'source': 'domain'}, {'perms': sorted(set().union(*_power.CONTROL_PERMS.values()))},
+               {'sources': names, 'kinds': ['-A', '-T']}, {'targets': names, 'kinds': ['-A', '-T']}]
     scan = subprocess.run(interpreter + ['-c', _setools.SCAN_SCRIPT, policy, json.dumps(queries)],
                           capture_output=True, text=True, check=True).stdout
     answers = _setools.split_scan(scan, len(queries))

@@ -11,6 +11,7 @@ one attribute per deeper line). The real tools run in the offline-store tests.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import json
 import os
 import re
 
@@ -370,6 +371,7 @@ class _ScanRunner(_Runner):
 
 
 QUERIES = [{'source': 'domain'}, {'perms': ['module_load', 'sys_module']}]
+PATTERN = '^(%s)$' % '|'.join(re.escape(name) for name in ('file_type', 'httpd_t', 'x_t'))  # escaped as re escapes
 
 
 def test_one_pass_answers_each_query_as_sesearch_would(tmp_path):
@@ -417,30 +419,36 @@ def test_the_interpreter_of_a_script_is_read_from_its_first_line(tmp_path):
     assert st.script_interpreter(None) is None
 
 
-def test_the_rules_on_each_side_of_names_are_two_sesearch_runs_at_once(tmp_path):
-    """side_rules: one regex query per side (setools 4 flags), read into each name's rules as source and as
-    target; a name no rule names directly has none."""
+def test_the_rules_on_each_side_of_names_are_one_pass_over_the_policy(tmp_path):
+    """side_rules: one scan for both sides (the rules written on one of the names itself, allow, allowxperm and
+    type_transition, as sesearch -A -T reads them), read into each name's rules as source and as target; a name no
+    rule names directly has none."""
     program = tmp_path / 'sesearch'
     program.write_bytes(b'#!/usr/bin/python3\n')
-
-    class Runner(_Runner):
-        def run_all(self, jobs, workers=1):
-            self.workers = workers
-            answers = {'source': 'allow httpd_t httpd_content_type:file { read open };\n',
-                       'target': 'allow domain file_type:file map;\ntype_transition initrc_t ntpd_exec_t:process '
-                                 'ntpd_t;\n'}
-            self.calls.extend((name, list(args)) for name, args, dummy in jobs)
-            return [_Result(answers['source' if '-s' in args else 'target']) for name, args, dummy in jobs]
-
-    runner = Runner(str(program))
+    out = ('0\tallow httpd_t httpd_content_type:file { read open };\n'
+           '1\tallow domain file_type:file map;\n1\ttype_transition initrc_t ntpd_exec_t:process ntpd_t;\n')
+    runner = _ScanRunner(str(program), (out, 0))
     found = st.Policy(runner, '/p').side_rules(set(['httpd_t', 'file_type', 'x_t']))
-    assert runner.workers == 2 and [args[-1] for dummy, args in runner.calls] == ['/p', '/p']
-    pattern = '^(%s)$' % '|'.join(re.escape(name) for name in ('file_type', 'httpd_t', 'x_t'))
-    assert ['-s', pattern] == [a for a in runner.calls[0][1] if a in ('-s', '-t') or '^' in a]
-    assert ['-t', pattern] == [a for a in runner.calls[1][1] if a in ('-s', '-t') or '^' in a]
+    assert len(runner.calls) == 1 and runner.calls[0][0] == 'setools_python'
+    names = ['file_type', 'httpd_t', 'x_t']
+    assert json.loads(runner.calls[0][1][3]) == [{'sources': names, 'kinds': ['-A', '-T']},
+                                                 {'targets': names, 'kinds': ['-A', '-T']}]
     assert found[('httpd_t', 'source')] == {('allow', 'httpd_t', 'httpd_content_type', 'file'): set(['read', 'open'])}
     assert found[('file_type', 'target')] == {('allow', 'domain', 'file_type', 'file'): set(['map'])}
     assert found[('x_t', 'source')] == {} and found[('x_t', 'target')] == {} and len(found) == 6
+
+
+@pytest.mark.parametrize('first_bytes, flags', [
+    (b'#!/usr/bin/python3\n', [['-A', '-T', '-s', PATTERN, '-rs', '-ds', '/p'], ['-A', '-T', '-t', PATTERN, '-rt', '-dt', '/p']]),
+    (b'\x7fELF\x02\x01\x01', [['-A', '-T', '-s', PATTERN, '-R', '-d', '-C', '/p'],
+                                ['-A', '-T', '-t', PATTERN, '-R', '-d', '-C', '/p']]),
+], ids=['the scan failed', 'setools 3'])
+def test_without_the_one_pass_the_sides_are_two_regex_sesearch_runs(tmp_path, first_bytes, flags):
+    program = tmp_path / 'sesearch'
+    program.write_bytes(first_bytes)
+    runner = _ScanRunner(str(program), ('', 1))
+    st.Policy(runner, '/p').side_rules(set(['httpd_t', 'file_type', 'x_t']))
+    assert [args for name, args in runner.calls if name == 'sesearch'] == flags
 
 
 def test_the_loaded_policy_is_asked_without_a_path(tmp_path):
