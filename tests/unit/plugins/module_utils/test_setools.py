@@ -439,9 +439,10 @@ def test_the_rules_on_each_side_of_names_are_one_pass_over_the_policy(tmp_path):
 
 
 @pytest.mark.parametrize('first_bytes, flags', [
-    (b'#!/usr/bin/python3\n', [['-A', '-T', '-s', PATTERN, '-rs', '-ds', '/p'], ['-A', '-T', '-t', PATTERN, '-rt', '-dt', '/p']]),
+    (b'#!/usr/bin/python3\n', [['-A', '-T', '-s', PATTERN, '-rs', '-ds', '/p'],
+                               ['-A', '-T', '-t', PATTERN, '-rt', '-dt', '/p']]),
     (b'\x7fELF\x02\x01\x01', [['-A', '-T', '-s', PATTERN, '-R', '-d', '-C', '/p'],
-                                ['-A', '-T', '-t', PATTERN, '-R', '-d', '-C', '/p']]),
+                              ['-A', '-T', '-t', PATTERN, '-R', '-d', '-C', '/p']]),
 ], ids=['the scan failed', 'setools 3'])
 def test_without_the_one_pass_the_sides_are_two_regex_sesearch_runs(tmp_path, first_bytes, flags):
     program = tmp_path / 'sesearch'
