@@ -493,7 +493,7 @@ class Current(PolicyReader):
         names = sorted(set(name for name in names if ('boolean rules', name) not in self._cache))
         if len(names) < 2 or self.setools.generation() < 4:
             return
-        pattern = '^(%s)$' % '|'.join(re.escape(name) for name in names)
+        pattern = setools.name_pattern(names)
         rules = self.setools.rules(kinds=('-A', '-T'), boolean=pattern, regex=True,
                                    what='rules of booleans %s' % ', '.join(names))
         for name in names:

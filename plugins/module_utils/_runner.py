@@ -145,7 +145,7 @@ class Runner(object):
     in ``self.history`` (argv + rc) so modules can report what they did.
     """
 
-    # upper bound of run_all's concurrency (1: one call at a time, in order)
+    # threads for read-only work started beside the rest (:meth:`later`); 1: none, run when the result is asked for
     max_workers = 2
 
     def __init__(self, module, commands, check_mode=None, sleep=time.sleep):
@@ -208,37 +208,6 @@ class Runner(object):
         if check and rc not in spec.ok_rcs:
             raise CommandFailed(cmd, rc, out, err, what=what, hint=hint)
         return Result(cmd, rc, out, err)
-
-    def run_all(self, calls, workers=2):
-        """Run read-only calls ``[(name, args, kwargs)]`` at most ``workers`` at a time; their results, in order.
-
-        For independent reads that each take long (setools reading a whole policy twice: the machine's other core
-        halves the wait). The first error is raised once every call has ended.
-        """
-        results = [None] * len(calls)
-        errors = []
-        pending = list(enumerate(calls))
-        lock = threading.Lock()
-
-        def work():
-            while True:
-                with lock:
-                    if not pending:
-                        return
-                    index, (name, args, kwargs) = pending.pop(0)
-                try:
-                    results[index] = self.run(name, args, **kwargs)
-                except Exception as err:  # re-raised in the caller's thread below
-                    with lock:
-                        errors.append((index, err))
-        threads = [threading.Thread(target=work) for dummy in range(max(1, min(workers, self.max_workers, len(calls))))]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        if errors:
-            raise sorted(errors, key=lambda item: item[0])[0][1]
-        return results
 
     def later(self, function):
         """``function()`` (read-only calls only) started now in a thread of its own, its result taken with

@@ -493,9 +493,11 @@ def kinds(query):
         return frozenset([T.allow])
     return frozenset(kind for flag in query['kinds'] for kind in FLAGS[flag])
 def names(query, key):
+    if key == 'sources' and 'source' in query:
+        return frozenset([query['source']])
     return frozenset(query[key]) if key in query else None
-wanted = [(kinds(q), q.get('source'), names(q, 'sources'), names(q, 'targets'),
-           frozenset(q['perms']) if 'perms' in q else None) for q in queries]
+wanted = [(kinds(q), names(q, 'sources'), names(q, 'targets'), frozenset(q['perms']) if 'perms' in q else None)
+          for q in queries]
 every = frozenset(kind for query in wanted for kind in query[0])
 found = [[] for q in queries]
 for rule in policy.terules():
@@ -503,12 +505,12 @@ for rule in policy.terules():
     if ruletype not in every:
         continue
     source = target = perms = None
-    for index, (types, name, sources, targets, anyof) in enumerate(wanted):
+    for index, (types, sources, targets, anyof) in enumerate(wanted):
         if ruletype not in types:
             continue
-        if name is not None or sources is not None:
+        if sources is not None:
             source = str(rule.source) if source is None else source
-            if source != name if name is not None else source not in sources:
+            if source not in sources:
                 continue
         if targets is not None:
             target = str(rule.target) if target is None else target

@@ -337,7 +337,7 @@ def write_record(root, name, data):
 
 @pytest.fixture(autouse=True)
 def one_call_at_a_time(monkeypatch):
-    """The scripted commands are answered in order: run_all's reads one at a time (its concurrency: test_runner)."""
+    """The scripted commands are answered in order: the reads started beside the rest (Runner.later) run when asked."""
     monkeypatch.setattr(Runner, 'max_workers', 1)
 
 
