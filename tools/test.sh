@@ -20,7 +20,7 @@ ALL_STEPS=(setup tools unit-py311 unit-py27 unit-py36 unit-compat integration-ta
 # Steps left out of `make test` to keep it inside CI's 90 minutes on this 2-core machine (the VM lane alone takes
 # about 35 of them, the store steps about 40): `tools/test.sh extended` (`make test-extended`) runs them. The figures
 # of the last runs: docs/dev/testbed.md, "make test timing" (tools/timings.py).
-EXTENDED_STEPS=(integration-store-el7 corpus-el8 corpus-el10 bench-smoke)
+EXTENDED_STEPS=(integration-store-el7 corpus-el8 corpus-el10 bench-smoke integration-vm-qemu)
 steps=("$@")
 [ ${#steps[@]} -gt 0 ] || steps=("${ALL_STEPS[@]}")
 [ "${steps[*]}" = extended ] && steps=("${EXTENDED_STEPS[@]}")
@@ -66,7 +66,20 @@ STORE_WORKERS=(-n 2 --dist load)
 # this machine's Debian store (userspace 3.4, refpolicy) runs the userspace-dependent cases, what only this store has,
 # and the cases decided before any tool runs; the policy-logic cases (the gate's findings, records, safety refusals,
 # remedy's choices) run once, on the EL9 targeted store, the users' platform.
-step_integration-store() { controller_pytest tests/integration/pytest "${STORE_WORKERS[@]}" --lane debian --durations=25; }
+# store_pytest ARGS...: controller_pytest with the tests' copies of the store on a memory file system
+# (FLEETSEC_STORE_SCRATCH, tests/integration/pytest/conftest.py), in a folder of the step's own, emptied first; the
+# copies of failed tests stay there until the step runs again
+store_pytest() {
+  local scratch="/dev/shm/fleetsec-$current_step" rc=0
+  if [ -d /dev/shm ] && [ -w /dev/shm ]; then
+    rm -rf "$scratch"
+    FLEETSEC_STORE_SCRATCH="$scratch" controller_pytest "$@" || rc=$?
+    if [ $rc -eq 0 ]; then rm -rf "$scratch"; else echo "store copies of the failed tests: $scratch"; fi
+    return $rc
+  fi
+  controller_pytest "$@"
+}
+step_integration-store() { store_pytest tests/integration/pytest "${STORE_WORKERS[@]}" --lane debian --durations=25; }
 # The EL matrix (docs/dev/testbed.md): one release's targeted store built from ../shared/vendor with that release's own
 # userspace (tools/el/, cached in ~/.cache/fleetsec-selinux; see docs/dev/el-platform.md), that userspace first on PATH,
 # and every module that the tests run as a process run by that release's Python.
@@ -116,7 +129,7 @@ el_matrix() {
   echo "store: $store/root; semodule: $(command -v semodule); audit2why: $(command -v audit2why);" \
     "sesearch: $(command -v sesearch); ausearch: $(command -v ausearch); target Python: $py"
   FLEETSEC_STORE_ROOT="$store/root" FLEETSEC_TARGET_PYTHON="$py" FLEETSEC_TARGET_PYTHON_VERSION="$pyver" \
-    FLEETSEC_TARGET_SITE="$site" controller_pytest "$@" --durations=25
+    FLEETSEC_TARGET_SITE="$site" store_pytest "$@" --durations=25
 }
 # EL8 and EL10 (lane el8, el10): the matrix file (install, rerun, bad source, a class the policy lacks, a module of
 # that policy, batch, states, permissive domains through semanage, audit2why explanations, the release's words for a
@@ -238,8 +251,10 @@ step_galaxy-build-install() {
   return $rc
 }
 
-# targets that need a real enforcing kernel, in the test VM
+# targets that need a real enforcing kernel, in the test VM (user-mode Linux, then a QEMU boot check); extended: the
+# boot path (selinux_mode_vm's reboots and relabel) under QEMU, whose x86 kernel make demo boots
 step_integration-vm() { tools/vm-integration.sh; }
+step_integration-vm-qemu() { FLEETSEC_VM_PLATFORM=qemu tools/vm-integration.sh selinux_mode_vm; }
 
 # the VM scenario in the VM lane; the container scenario (podman) among the host steps
 step_molecule() { tools/molecule.sh default; }
@@ -248,6 +263,7 @@ step_molecule-container() { tools/molecule.sh container; }
 # run_step STEP: runs it with its log in build/test-logs/STEP.log and its summary line in build/test-logs/STEP.result
 run_step() {
   local s=$1 start rc secs
+  current_step=$s
   echo "================ $s"
   start=$(date +%s)
   "step_$s" 2>&1 | tee "$logdir/$s.log"
@@ -262,7 +278,7 @@ run_step() {
 # integration-vm) and leave the other idle, so they run in a lane of their own beside the host steps, which run at a
 # lower priority (nice 10) so that the VM keeps its core and its reboot and SSH timeouts mean what they say.
 # Output of the VM lane goes to its logs, printed whole after the host lane. FLEETSEC_TEST_SERIAL=1: one lane.
-VM_STEPS=(integration-vm molecule)
+VM_STEPS=(integration-vm molecule integration-vm-qemu)
 is_vm_step() { local v; for v in "${VM_STEPS[@]}"; do [ "$v" = "$1" ] && return 0; done; return 1; }
 for s in "${steps[@]}"; do
   if ! declare -F "step_$s" >/dev/null; then echo "unknown step: $s (known: ${ALL_STEPS[*]} ${EXTENDED_STEPS[*]})"; exit 2; fi

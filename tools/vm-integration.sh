@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
 # Run the integration targets that need a real enforcing kernel (alias needs/vm) in throw-away guests of the test
-# image: user-mode Linux for the CPU-bound ones (tools/uml/start.sh), QEMU for the boot path (tools/vm/start.sh);
-# always stops them.
-# Usage: [FLEETSEC_VM_PLATFORM=qemu] [FLEETSEC_VM_EXTRA_VARS="name=value ..."] tools/vm-integration.sh [TARGET...]
+# image: user-mode Linux (tools/uml/start.sh), then one QEMU boot (tools/vm/start.sh); always stops them.
+# Usage: [FLEETSEC_VM_PLATFORM=qemu|uml] [FLEETSEC_VM_EXTRA_VARS="name=value ..."] tools/vm-integration.sh [TARGET...]
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 venv=${VENV:-$here/.venv}
 run="$here/build/vm-integration"
 targets=("$@")
+whole=0      # no target named: every needs/vm target and the playbooks
 playbooks=0  # the reviewed change set through ansible-runner (tests/integration/playbooks/test_playbooks_vm.py)
 if [ ${#targets[@]} -eq 0 ]; then
-  playbooks=1
+  whole=1 playbooks=1
   for d in tests/integration/targets/*/; do
     if [ -f "$d/aliases" ] && grep -q '^needs/vm' "$d/aliases" && ! grep -q '^disabled' "$d/aliases"; then
       targets+=("$(basename "$d")")
@@ -19,16 +19,17 @@ if [ ${#targets[@]} -eq 0 ]; then
   done
 fi
 if [ ${#targets[@]} -eq 0 ]; then echo "no VM integration targets"; exit 0; fi
-# Two platforms (docs/dev/testbed.md, "User-mode Linux"). Every needs/vm target but the boot path, and the playbooks,
-# run on user-mode Linux: their cost is CPU-bound guest work (policy rebuilds), about 3x faster than QEMU's TCG here.
-# What depends on the boot path (selinux_mode_vm: the kernel command line the guest edits, reboots, autorelabel) runs
-# on QEMU, which boots the image's own kernel. FLEETSEC_VM_PLATFORM=qemu puts every target on QEMU; a UML guest that
-# cannot start (no root, no tap device) is said and its targets run on QEMU.
-BOOT_PATH_TARGETS=" selinux_mode_vm "
+# Two platforms (docs/dev/testbed.md, "User-mode Linux"). Every needs/vm target and the playbooks run on user-mode
+# Linux: their cost is CPU-bound guest work (policy rebuilds, relabels), about 3x faster than QEMU's TCG here, and the
+# UML guest boots the same image with the same Debian 6.1 kernel release and a command line given by its start script,
+# as QEMU's direct kernel boot does; a reboot re-executes the UML kernel in place. QEMU, the platform of `make demo`,
+# is then checked by booting it once (tests/integration/qemu-boot.yml: enforcing, labels, the module on the live
+# kernel). FLEETSEC_VM_PLATFORM=qemu puts every target on QEMU (`make test-extended` runs selinux_mode_vm's reboots
+# there); a UML guest that cannot start (no root, no tap device) is said and its targets run on QEMU.
 platform=${FLEETSEC_VM_PLATFORM:-auto}
 uml_targets=(); qemu_targets=()
 for t in "${targets[@]}"; do
-  if [ "$platform" = qemu ] || [[ $BOOT_PATH_TARGETS == *" $t "* ]]; then qemu_targets+=("$t"); else uml_targets+=("$t"); fi
+  if [ "$platform" = qemu ]; then qemu_targets+=("$t"); else uml_targets+=("$t"); fi
 done
 ANSIBLE_COLLECTIONS_PATH=$(tools/collection-tree.sh)
 export ANSIBLE_COLLECTIONS_PATH ANSIBLE_ROLES_PATH="$here/tests/integration/targets" ANSIBLE_NOCOLOR=1 ANSIBLE_PIPELINING=1
@@ -73,11 +74,19 @@ if [ ${#uml_targets[@]} -gt 0 ] || { [ $playbooks -eq 1 ] && [ "$platform" != qe
     qemu_targets=("${uml_targets[@]}" "${qemu_targets[@]}")
   fi
 fi
-if [ ${#qemu_targets[@]} -gt 0 ] || [ $playbooks -eq 1 ]; then
+# QEMU: the targets UML did not take, or (a whole run on UML) one boot of the demo's platform
+if [ ${#qemu_targets[@]} -gt 0 ] || [ $playbooks -eq 1 ] || { [ $whole -eq 1 ] && [ "$platform" != uml ]; }; then
   began=$SECONDS
   tools/vm/start.sh "$run"
   echo "[vm-integration] VM (image, boot) ready in $((SECONDS - began)) s"
   run_targets "$run" qemu "${qemu_targets[@]}"
   if [ $playbooks -eq 1 ]; then run_playbooks "$run" qemu; fi
+  if [ ${#qemu_targets[@]} -eq 0 ]; then
+    echo "== QEMU boot check (the platform of make demo)"
+    began=$SECONDS rc=0
+    "$venv/bin/ansible-playbook" -i "$run/inventory.yml" tests/integration/qemu-boot.yml || rc=$?
+    echo "[vm-integration] QEMU boot check: rc=$rc in $((SECONDS - began)) s"
+    if [ $rc -ne 0 ]; then echo "FAILED: QEMU boot check"; fail=1; fi
+  fi
 fi
 exit $fail
