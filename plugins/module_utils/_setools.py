@@ -683,14 +683,16 @@ class Policy(object):
             kind, self.path or 'the loaded policy'))))
 
     def classes(self):
-        """{class: set(permissions)}, the permissions of the class's common included (setools 3 lists them with the
-        class's own and has no ``--common``: one ``seinfo -c -x``)."""
+        """{class: set(permissions)}, the permissions of the class's common included: one ``seinfo --common -c -x``
+        (one policy load), its two sections read apart; setools 3 lists a common's permissions with the class's own
+        and has no ``--common``: one ``seinfo -c -x``."""
         def read():
             what = 'classes of %s' % self.path
             if self.generation() < 4:
                 return classes3(self._seinfo(['-c', '-x'], what))
-            commons = class_blocks(self._seinfo(['--common', '-x'], what), 'common')
-            classes = class_blocks(self._seinfo(['-c', '-x'], what), 'class')
+            sections = split_sections(self._seinfo(['--common', '-c', '-x'], what))
+            commons = class_blocks(sections.get('Commons', ''), 'common')
+            classes = class_blocks(sections.get('Classes', ''), 'class')
             return dict((name, perms | (commons[common][1] if common in commons else set()))
                         for name, (common, perms) in classes.items())
         return self._once('classes', read)

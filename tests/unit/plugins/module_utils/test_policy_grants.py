@@ -68,21 +68,28 @@ def test_parse_names_drops_headers():
 
 
 class _Seinfo(object):
-    """A runner answering seinfo's class queries with recorded output (setools 4.4, EL8's f28 policy, shortened)."""
-    OUT = {'--common': '\nCommons: 2\n   common file\n{\n\tappend\n\tgetattr\n\tread\n}\n   common socket\n{\n'
-                       '\tbind\n}\n',
-           '-c': '\nClasses: 3\n   class alg_socket\ninherits socket\n\n   class dir\ninherits file\n{\n'
-                 '\tadd_name\n\tsearch\n}\n   class filesystem\n{\n\tgetattr\n\tmount\n}\n'}
+    """A runner answering seinfo's class query with recorded output (setools 4.4, EL8's f28 policy, shortened): one
+    run lists both components, classes first, as seinfo orders them."""
+    OUT = ('\nClasses: 3\n   class alg_socket\ninherits socket\n\n   class dir\ninherits file\n{\n'
+           '\tadd_name\n\tsearch\n}\n   class filesystem\n{\n\tgetattr\n\tmount\n}\n'
+           '\nCommons: 2\n   common file\n{\n\tappend\n\tgetattr\n\tread\n}\n   common socket\n{\n'
+           '\tbind\n}\n')
+
+    def __init__(self):
+        self.calls = []
 
     def run(self, name, args, what=None):
-        assert name == 'seinfo' and args[0] == 'POLICY' and args[2] == '-x'
-        return type('Result', (), {'stdout': self.OUT[args[1]]})
+        self.calls.append([name] + list(args))
+        assert name == 'seinfo' and args == ['POLICY', '--common', '-c', '-x']
+        return type('Result', (), {'stdout': self.OUT})
 
 
 def test_defined_classes_include_the_permissions_of_their_common():
-    assert grants.defined_classes(_Seinfo(), 'POLICY') == {
+    runner = _Seinfo()
+    assert grants.defined_classes(runner, 'POLICY') == {
         'alg_socket': set(['bind']), 'dir': set(['add_name', 'search', 'append', 'getattr', 'read']),
         'filesystem': set(['getattr', 'mount'])}
+    assert len(runner.calls) == 1  # one seinfo, one load of the policy
 
 
 DEFINED = {'user': set(['system_u']), 'role': set(['system_r', 'object_r']), 'type': set(['ntpd_t']),

@@ -71,10 +71,9 @@ def judged(operations='-X 400 -i {TMP}/acme/acme.pp', check_mode=False, cached=F
 TO_CIL = {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': CIL_A}
 TO_CIL_DANGER = {'cmd': '/usr/libexec/selinux/hll/pp {TMP}/acme/acme.pp', 'out': CIL_DANGER}
 # what the policy defines, read before a module is generated from denials (seinfo 4.4's output)
-CLASSES = [{'cmd': 'seinfo {ROOT}/etc/selinux/default/policy/policy.33 --common -x',
-            'out': '\nCommons: 1\n   common file\n{\n\topen\n\tread\n}\n'},
-           {'cmd': 'seinfo {ROOT}/etc/selinux/default/policy/policy.33 -c -x',
-            'out': '\nClasses: 2\n   class dir\ninherits file\n{\n\tsearch\n}\n   class file\ninherits file\n\n'}]
+CLASSES = [{'cmd': 'seinfo {ROOT}/etc/selinux/default/policy/policy.33 --common -c -x',
+            'out': '\nClasses: 2\n   class dir\ninherits file\n{\n\tsearch\n}\n   class file\ninherits file\n\n'
+                   '\nCommons: 1\n   common file\n{\n\topen\n\tread\n}\n'}]
 BUILD = [
     {'cmd': 'checkmodule -M -m -o {TMP}/acme/acme.mod {TMP}/acme/acme.te'},
     {'cmd': 'semodule_package -o {TMP}/acme/acme.pp -m {TMP}/acme/acme.mod'},
