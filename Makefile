@@ -7,7 +7,7 @@ demo:            ## main job: the collection's fleet workflow against the local 
 test:            ## the whole test suite (what CI runs)
 	tools/test.sh
 
-test-extended:   ## the steps left out of make test for CI's time (EL7, the corpus on EL8 and EL10, bench-smoke)
+test-extended:   ## the steps left out of make test for CI's time (EL7, the corpus on EL8 and EL10, bench-smoke, selinux_mode_vm under QEMU)
 	tools/test.sh extended
 
 setup:           ## Debian packages + pinned venvs (idempotent, cached)

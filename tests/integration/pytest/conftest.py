@@ -19,6 +19,7 @@ of the files given runs (a developer's run of one file, the corpus and records s
 ``lanes`` marker, or one naming a lane not in LANES, stops the collection: renaming or adding a test can never move
 it out of every lane unnoticed.
 """
+import glob
 import os
 import pathlib
 import shutil
@@ -27,7 +28,11 @@ import tempfile
 
 import pytest
 
-from fleetsec_testlib.store_copy import STORE_DIRS, STORE_ROOT, semodule_has_checksum, semodule_list, store_available, store_type
+from fleetsec_testlib.store_copy import (REPO, STORE_DIRS, STORE_ROOT, run_in_store_namespace, semodule_has_checksum,
+                                         semodule_list, store_available, store_type)
+
+LPM = os.path.join(REPO, 'plugins', 'modules', 'local_policy_module.py')
+STATE_DIR = 'var/lib/fleetsec-selinux'  # local_policy_module's state folder under its policy_root
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -101,9 +106,31 @@ def pristine_policy_root(tmp_path_factory):
         # here, so that a test's digest of the store compares the policy, not that cache.
         subprocess.run(['semodule', '-p', str(root), '-s', store_type(root), '-lfull', '-m'], check=True,
                        capture_output=True)
+    seed_kept_facts(root, tmp_path_factory.mktemp('seed'))
     yield root
     if os.environ.get('FLEETSEC_STORE_SCRATCH'):
         shutil.rmtree(str(root), ignore_errors=True)
+
+
+# A module the gate refuses on every policy of the lanes (shadow_t is a security file in refpolicy and targeted).
+SEED = dict(name='fsseedfacts', te='require { type ntpd_t; type shadow_t; class file write; }\n'
+                                   'allow ntpd_t shadow_t:file write;\n')
+
+
+def seed_kept_facts(root, workdir):
+    """Make ROOT a store local_policy_module has run on: a real run the gate refuses reads the policy's facts and
+    keeps them (a run outside check mode keeps what it learnt, refused or not), and nothing else changes. Each test's
+    first judgement then reads them, as on a host of the fleet, instead of querying the policy again (about 2 s of
+    setools on an EL store, the same answer). A test of a store the module never ran on takes ``bare_policy_root``."""
+    before = semodule_list(str(root))
+    result, dummy = run_in_store_namespace(LPM, root, dict(SEED, policy_root=str(root)), tmp_path=workdir,
+                                           namespace=False)
+    kept = glob.glob(os.path.join(str(root), STATE_DIR, 'cache', 'policy-model-*.json'))
+    if not (result.get('failed') and 'shadow_t' in result.get('msg', '') and len(kept) == 1
+            and semodule_list(str(root)) == before and not os.path.exists(os.path.join(
+                str(root), STATE_DIR, 'modules'))):
+        pytest.fail('seeding the kept facts of the pristine store did not go as expected: %s, kept %s'
+                    % (result, kept))
 
 
 def scratch_folder(prefix):
@@ -122,6 +149,13 @@ def pytest_runtest_makereport(item, call):
     if report.failed:
         item.fleetsec_failed = True
     return report
+
+
+@pytest.fixture
+def bare_policy_root(policy_root):
+    """A per-test copy of the policy store that local_policy_module never ran on (no state folder)."""
+    shutil.rmtree(os.path.join(policy_root, STATE_DIR))
+    return policy_root
 
 
 @pytest.fixture

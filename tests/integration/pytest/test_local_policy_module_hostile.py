@@ -332,7 +332,8 @@ def test_corrupt_record_is_rebuilt_from_the_store(monkeypatch, policy_root, stor
     ('record-is-a-directory', 'not a regular file'),
     ('state-dir-is-a-file', 'not a directory'),
 ])
-def test_record_write_problems_are_found_before_the_commit(monkeypatch, policy_root, store_list, sabotage, message):
+def test_record_write_problems_are_found_before_the_commit(monkeypatch, bare_policy_root, store_list, sabotage, message):
+    policy_root = bare_policy_root  # a store the module never ran on
     if sabotage == 'record-is-a-directory':
         os.makedirs(os.path.join(record_dir(policy_root), 'modules', 'fsitest_w.json'))
         os.chmod(record_dir(policy_root), 0o700)

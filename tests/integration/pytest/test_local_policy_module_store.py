@@ -96,7 +96,8 @@ def test_te_install_rerun_modify_and_failed_compile(monkeypatch, policy_root, st
     assert store_list(policy_root)['fsitest_te'] == (400, 'pp', True, second['checksum'])
 
 
-def test_denials_generation_matches_audit2allow_and_check_mode_changes_nothing(monkeypatch, policy_root, store_list):
+def test_denials_generation_matches_audit2allow_and_check_mode_changes_nothing(monkeypatch, bare_policy_root, store_list):
+    policy_root = bare_policy_root  # a store the module never ran on
     lines = [
         avc(1, 'ntpd_t', 'user_home_t', 'file', 'read'),
         avc(2, 'ntpd_t', 'user_home_t', 'file', 'open'),
