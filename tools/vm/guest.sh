@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Start or stop the EL9-like test guest on the platform its work wants (docs/dev/testbed.md, "User-mode Linux"):
-# user-mode Linux (tools/uml/start.sh) for CPU-bound guest work that needs no boot path, QEMU (tools/vm/start.sh)
-# otherwise. Both write the same connection files into RUN_DIR (ssh_config, inventory.yml, instance.json); this
+# user-mode Linux (tools/uml/start.sh) for the tests' guest work (policy rebuilds, module runs, reboots), QEMU
+# (tools/vm/start.sh) when asked or when UML cannot start. Both write the same connection files into RUN_DIR (ssh_config, inventory.yml, instance.json); this
 # script adds RUN_DIR/platform (uml or qemu), which `stop` reads and removes.
 #
 # Usage: tools/vm/guest.sh start RUN_DIR    (UML; QEMU when FLEETSEC_VM_PLATFORM=qemu or when UML cannot start:
