@@ -31,8 +31,10 @@ import pytest
 from fleetsec_testlib.store_copy import (REPO, STORE_DIRS, STORE_ROOT, run_in_store_namespace, semodule_has_checksum,
                                          semodule_list, store_available, store_type)
 
+from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_model import CACHE_PREFIX
+from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_store import STATE_DIR
+
 LPM = os.path.join(REPO, 'plugins', 'modules', 'local_policy_module.py')
-STATE_DIR = 'var/lib/fleetsec-selinux'  # local_policy_module's state folder under its policy_root
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -125,7 +127,7 @@ def seed_kept_facts(root, workdir):
     before = semodule_list(str(root))
     result, dummy = run_in_store_namespace(LPM, root, dict(SEED, policy_root=str(root)), tmp_path=workdir,
                                            namespace=False)
-    kept = glob.glob(os.path.join(str(root), STATE_DIR, 'cache', 'policy-model-*.json'))
+    kept = glob.glob(os.path.join(str(root), STATE_DIR, 'cache', CACHE_PREFIX + '*.json'))
     if not (result.get('failed') and 'shadow_t' in result.get('msg', '') and len(kept) == 1
             and semodule_list(str(root)) == before and not os.path.exists(os.path.join(
                 str(root), STATE_DIR, 'modules'))):
