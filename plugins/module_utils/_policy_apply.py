@@ -13,13 +13,16 @@ Not part of the public API of the collection: may change without notice.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import hashlib
 import os
 
-from ansible_collections.fleetsec.selinux.plugins.module_utils._files import write_atomic
+from ansible.module_utils.six import string_types
+
+from ansible_collections.fleetsec.selinux.plugins.module_utils._files import read_regular, write_atomic
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_decide import record_data, record_stale, verbs
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_judgement import failing_well
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_request import PlanError
-from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_source import generated_path
+from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_source import carry_generations, generated_path, plain_access
 from ansible_collections.fleetsec.selinux.plugins.module_utils._runner import FleetsecError
 
 
@@ -32,12 +35,46 @@ def apply(ctx, decisions, findings):
     checksums = dict((d.source.entry.name, d.checksum) for d in decisions)
     if operations:
         ctx.store.check_record_writable([d.source.entry.name for d in decisions if d.source.entry.kind is not None])
+        carries = _carries_generations(ctx, decisions)
         failing_well(ctx, installs, lambda: ctx.store.commit(operations))
         checksums.update(_checksums_after_commit(ctx, installs))
+        if carries:
+            _carry_generations(ctx)
     for decision in decisions:
         _record(ctx, decision, checksums[decision.source.entry.name], findings[decision.source.entry.name])
     keep(ctx)
     return checksums
+
+
+def _carries_generations(ctx, decisions):
+    """True when this run's generations stay true for the policy the transaction builds: it only installs plain
+    generated modules (:func:`~._policy_source.plain_access`), each over nothing or over the plain module its record
+    describes (:func:`~._policy_source.carry_generations` says why). Decided from the store as listed before it."""
+    if not ctx.generations:
+        return False
+    for decision in decisions:
+        if not decision.operations:
+            continue
+        entry, record = decision.source.entry, decision.record
+        if verbs(decision) != ['install'] or entry.kind != 'denials' or not plain_access(decision.source.parsed):
+            return False
+        if ctx.store.entry(entry.name, entry.priority) is None:
+            continue
+        rules = (record or {}).get('rules')
+        if not (decision.installed_before is not None and record.get('checksum') == decision.installed_before
+                and isinstance(rules, list) and rules and all(isinstance(r, string_types) for r in rules)
+                and plain_access(rules)):
+            return False
+    return True
+
+
+def _carry_generations(ctx):
+    """Key this run's generations to the policy the transaction built (its checksum read once, after it)."""
+    try:
+        digest = hashlib.sha256(read_regular(ctx.store.policy_file()) or b'').hexdigest()
+    except FleetsecError:
+        return
+    carry_generations(ctx, digest)
 
 
 def _checksums_after_commit(ctx, installs):

@@ -27,12 +27,14 @@ DEVEL_INCLUDE = '/usr/share/selinux/devel/include'
 class Context(object):
     """What every stage of one run shares: the module, its runner and store, the private build directory, the
     warnings, the files the apply stage keeps (``keep``: (name, path in the private directory, destination)),
-    and what is read at most once per run (the policy's classes, the interface information)."""
+    each generation of this run (``generations``: {module name: (where it is kept, its key for a policy checksum,
+    the answer)}), and what is read at most once per run (the policy's classes, the interface information)."""
 
     def __init__(self, module, runner, store, single=True, generating=False):
         self.module, self.runner, self.store = module, runner, store
         self.single, self.generating = single, generating
         self.warnings, self.keep, self.caches = [], [], []
+        self.generations = {}
         self._workdir = self._iface = self._classes = self._policy = self._digest = None
 
     @property
@@ -66,8 +68,10 @@ class Context(object):
 
     def save(self, path, data, supersedes=None):
         """Hand ``data`` (bytes), an answer worth keeping for the next run, to the apply stage (never in a dry run).
-        ``supersedes``: called with ``path`` once it is written, to remove the answers it replaces."""
+        ``supersedes``: called with ``path`` once it is written, to remove the answers it replaces. A second answer
+        for the same ``path`` replaces the first."""
         if not self.dry:
+            self.caches = [kept for kept in self.caches if kept[0] != path]
             self.caches.append((path, data, supersedes))
 
     def policy_digest(self):

@@ -89,22 +89,59 @@ def _generate(ctx, entry, denials):
 
     The answer is kept for the next run (:meth:`~._policy_context.Context.save`) under a key of everything it
     depends on: the denials, the options, the binary policy's checksum, the stamps of audit2allow, sepolgen and the
-    interface information. An unchanged rerun then runs neither audit2allow nor the two seinfo of the classes;
-    after any policy rebuild (this module's own install too) the key differs and the tools run again."""
+    interface information. An unchanged rerun then runs neither audit2allow nor the seinfo of the classes. After a
+    policy rebuild the key differs and the tools run again, except after this module's own transaction when
+    :func:`carry_generations` could key the answer to the rebuilt policy."""
     iface = ctx.interface_info() if entry.refpolicy else None
     key = _generation_key(ctx, entry, denials, iface)
     path = generated_path(ctx.store, entry.name)
     kept = _kept_generation(path, key) if key else None
-    if kept is not None:
-        return kept
-    classes = ctx.defined_classes()
-    lines, unknown = denied.split_undefined_classes(denials, classes) if classes else (denials, [])
-    te, stderr = audit2allow.generate(ctx.runner, entry.name, lines, policy_file=ctx.policy_file_for_audit2allow(),
-                                      refpolicy=entry.refpolicy, interface_info=iface)
+    if kept is None:
+        classes = ctx.defined_classes()
+        lines, unknown = denied.split_undefined_classes(denials, classes) if classes else (denials, [])
+        te, stderr = audit2allow.generate(ctx.runner, entry.name, lines,
+                                          policy_file=ctx.policy_file_for_audit2allow(), refpolicy=entry.refpolicy,
+                                          interface_info=iface)
+        if key:
+            ctx.save(path, _generation_bytes(key, (te, stderr, lines, unknown)))
+        kept = te, stderr, lines, unknown
     if key:
-        ctx.save(path, kept_bytes(dict(format=GENERATED_FORMAT, key=key, te=te, stderr=stderr, lines=lines,
-                                       unknown=unknown)))
-    return te, stderr, lines, unknown
+        ctx.generations[entry.name] = (path, lambda digest: _generation_key(ctx, entry, denials, iface, digest), kept)
+    return kept
+
+
+def _generation_bytes(key, generation):
+    te, stderr, lines, unknown = generation
+    return kept_bytes(dict(format=GENERATED_FORMAT, key=key, te=te, stderr=stderr, lines=lines, unknown=unknown))
+
+
+# Statements that declare nothing and associate nothing: what audit2allow -m writes (allow rules, and allowxperm).
+_PLAIN_ACCESS = ('allow', 'allowxperm')
+
+
+def plain_access(statements):
+    """True when ``statements`` (parsed ``.te`` statements, or the rule texts of a record) are access rules only."""
+    for statement in statements:
+        kind = statement.split(' ', 1)[0] if isinstance(statement, string_types) else statement.kind
+        if kind not in _PLAIN_ACCESS:
+            return False
+    return True
+
+
+def carry_generations(ctx, digest):
+    """After a transaction that only installed plain generated modules (:func:`plain_access`, decided by the apply
+    stage), key this run's generations to the rebuilt policy's checksum ``digest``, so that the first rerun does not
+    generate them again.
+
+    What audit2allow writes depends on the policy in two ways. Its rules: it drops a denial whose names (type, role,
+    user, class, permission, level) the policy does not define, and a transaction of plain access rules defines and
+    removes no name. Its remarks: a denial these very modules now allow is reported as allowed instead of by its
+    boolean or constraint, which describes the modules rather than the policy they were generated for. So the answer
+    computed before the transaction is the one for the rebuilt policy too."""
+    for path, key_for, generation in ctx.generations.values():
+        key = key_for(digest)
+        if key:
+            ctx.save(path, _generation_bytes(key, generation))
 
 
 def generated_path(store, name):
@@ -112,9 +149,10 @@ def generated_path(store, name):
     return os.path.join(store.cache_dir(), '%s%s.json' % (GENERATED_PREFIX, name))
 
 
-def _generation_key(ctx, entry, denials, iface):
-    """The key of one generation (see :func:`_generate`); None when the policy file cannot be read (no keeping)."""
-    digest = ctx.policy_digest()
+def _generation_key(ctx, entry, denials, iface, digest=None):
+    """The key of one generation (see :func:`_generate`) for the policy whose checksum is ``digest`` (by default
+    the store's policy as this run read it); None when the policy file cannot be read (no keeping)."""
+    digest = digest or ctx.policy_digest()
     if digest is None:
         return None
     tools = [stamp(ctx.runner.path('audit2allow', required=False))]

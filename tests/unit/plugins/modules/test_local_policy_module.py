@@ -287,6 +287,9 @@ class Script(object):
             assert kwargs.get('data') == step['stdin']
         if text == 'semodule -p {ROOT} -s default -lfull':
             return 0, self._listed(step.get('out', '')), ''
+        if step.get('rebuilds'):  # the commit writes the rebuilt binary policy
+            with io.open(os.path.join(self.root, 'etc/selinux/default/policy/policy.33'), 'wb') as handle:
+                handle.write(step['rebuilds'].encode('ascii'))
         if step.get('rc', 0) == 0 and args[0] in ('semodule_package', 'sepolgen-ifgen'):
             with io.open(args[args.index('-o') + 1], 'wb') as handle:
                 handle.write(b'PP' if args[0] == 'semodule_package' else b'IFACE')
@@ -662,6 +665,27 @@ def test_an_unchanged_rerun_reuses_the_kept_source(monkeypatch, root):
             {'cmd': 'semodule --help', 'out': 'HELP'}, LISTED]})
         assert not failed and script.commands == [] and result['changed'] is False, result
         assert result['checksum'] == SHA['SHA_A']
+
+
+def test_the_first_rerun_after_its_own_install_reuses_the_kept_source(monkeypatch, root):
+    """The module's own transaction rebuilds the policy, so the policy's checksum changes; a transaction of plain
+    generated modules defines no name and removes none, so the generation is kept under the rebuilt policy's
+    checksum and the first rerun runs neither audit2allow nor seinfo. Another rebuild still generates again."""
+    args = {'name': 'acme', 'denials': [AVC], 'version': '1.0'}
+    commands = generate_commands([AVC], install=True)
+    commands[-1] = dict(commands[-1], rebuilds='REBUILT WITH acme')
+    case, script, result, failed = run_case(monkeypatch, root, {'args': args, 'commands': commands})
+    assert not failed and script.commands == [] and result['changed'], result
+    case, script, result, failed = run_case(monkeypatch, root, {'args': args, 'commands': [
+        {'cmd': 'semodule --help', 'out': 'HELP'}, LISTED]})
+    assert not failed and script.commands == [] and result['changed'] is False, result
+    assert not [c for c in script.seen if c.startswith(('audit2allow', 'seinfo'))], script.seen
+    with io.open(os.path.join(root, 'etc/selinux/default/policy/policy.33'), 'wb') as handle:
+        handle.write(b'REBUILT BY ANOTHER PROGRAM')
+    case, script, result, failed = run_case(monkeypatch, root, {'args': args, 'check_mode': True,
+                                                               'commands': generate_commands([AVC], install=False)})
+    assert not failed and script.commands == [], result
+    assert any(c.startswith('audit2allow ') for c in script.seen), script.seen
 
 
 def test_the_kept_source_goes_with_the_module(monkeypatch, root):
