@@ -49,7 +49,8 @@ def apply(ctx, decisions, findings):
 def _carries_generations(ctx, decisions):
     """True when this run's generations stay true for the policy the transaction builds: it only installs plain
     generated modules (:func:`~._policy_source.plain_access`), each over nothing or over the plain module its record
-    describes (:func:`~._policy_source.carry_generations` says why). Decided from the store as listed before it."""
+    describes, at the same priority (:func:`~._policy_source.carry_generations` says why). Decided from the store as
+    listed before it."""
     if not ctx.generations:
         return False
     for decision in decisions:
@@ -58,9 +59,13 @@ def _carries_generations(ctx, decisions):
         entry, record = decision.source.entry, decision.record
         if verbs(decision) != ['install'] or entry.kind != 'denials' or not plain_access(decision.source.parsed):
             return False
-        if ctx.store.entry(entry.name, entry.priority) is None:
+        installed = ctx.store.modules().get(entry.name, [])
+        if any(found['priority'] != entry.priority for found in installed):
+            return False  # it overrides, or is overridden by, a module of the same name at another priority
+        if not installed:
             continue
-        rules = (record or {}).get('rules')
+        record = record or {}
+        rules = record.get('rules')
         if not (decision.installed_before is not None and record.get('checksum') == decision.installed_before
                 and isinstance(rules, list) and rules and all(isinstance(r, string_types) for r in rules)
                 and plain_access(rules)):

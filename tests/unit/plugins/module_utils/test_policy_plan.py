@@ -132,3 +132,52 @@ def test_a_run_that_fails_before_the_commit_still_keeps_what_it_learnt(tmpdir, h
             plan.run(module, planner.runner, planner.store, ([entry], True, False), 400)
         kept = os.path.exists(os.path.join(root, 'var/lib/fleetsec-selinux/interface_info'))
         assert kept is (not check_mode)
+
+
+class _Listed(object):
+    def __init__(self, listed):
+        self.listed = listed
+
+    def modules(self):
+        return self.listed
+
+
+def _decision(kind='denials', te='allow a_t b_t:file read;', operations=(('install', 400, 'P'),), record=None,
+              before=None):
+    from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_decide as decide
+    from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_source as src
+    from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_te as te_text
+    entry = request_stage.Entry(**dict((f, None) for f in request_stage.Entry._fields))._replace(
+        name='gen', kind=kind, priority=400, state='present')
+    source_ = src.bare(entry, parsed=tuple(te_text.parse_te(te)))
+    return decide.Decision(source_, record, before, None, operations, None, False, [], [])
+
+
+PLAIN_RECORD = {'checksum': 'sha256:old', 'rules': ['allow a_t b_t:file read;']}
+
+
+@pytest.mark.parametrize('case, decision, listed, carried', [
+    ('fresh plain install', _decision(), {}, True),
+    ('over our plain module', _decision(record=PLAIN_RECORD, before='sha256:old'),
+     {'gen': [{'priority': 400}]}, True),
+    ('a te module', _decision(kind='te'), {}, False),
+    ('generated text that declares a type', _decision(te='type c_t; allow a_t c_t:file read;'), {}, False),
+    ('an interface call', _decision(te='files_read_etc_files(a_t)'), {}, False),
+    ('a removal', _decision(operations=(('remove', 400, 'gen'),)), {'gen': [{'priority': 400}]}, False),
+    ('over a module that declared a type', _decision(record=dict(PLAIN_RECORD, rules=['type c_t;']),
+                                                     before='sha256:old'), {'gen': [{'priority': 400}]}, False),
+    ('over a module the record does not describe', _decision(record=PLAIN_RECORD, before='sha256:other'),
+     {'gen': [{'priority': 400}]}, False),
+    ('over a module without record', _decision(before='sha256:old'), {'gen': [{'priority': 400}]}, False),
+    ('a record whose rules are not text', _decision(record=dict(PLAIN_RECORD, rules=[{'kind': 'allow'}]),
+                                                    before='sha256:old'), {'gen': [{'priority': 400}]}, False),
+    ('a module of the same name at another priority', _decision(), {'gen': [{'priority': 100}]}, False),
+])
+def test_which_transactions_carry_the_generations(case, decision, listed, carried):
+    """The generations are keyed to the rebuilt policy only after a transaction that defines and removes no name."""
+    class Ctx(object):
+        generations = {'gen': ('path', None, None)}
+        store = _Listed(listed)
+    assert apply_stage._carries_generations(Ctx(), [decision]) is carried, case
+    Ctx.generations = {}
+    assert apply_stage._carries_generations(Ctx(), [decision]) is False
