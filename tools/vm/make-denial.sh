@@ -45,8 +45,17 @@ run() {
   unit="avctest-$(date +%s%N)"
   rc=0
   systemd-run --quiet --wait --unit="$unit" -p Type=oneshot "$APP" "$SECRET" || rc=$?
-  out=$(journalctl --quiet -o cat -u "$unit" _COMM=avctest 2>/dev/null || true)
-  after=$(avc_count)
+  # journald (the output) and auditd (the records) write after the unit ends, late on a loaded machine: wait (20 s
+  # at most) for the output of a run that succeeded and for the record of one that was denied
+  tries=0
+  while :; do
+    out=$(journalctl --quiet -o cat -u "$unit" _COMM=avctest 2>/dev/null || true)
+    after=$(avc_count)
+    if [ "$rc" -eq 0 ]; then [ -n "$out" ] && break; else [ "$after" -gt "$before" ] && break; fi
+    tries=$((tries + 1))
+    [ "$tries" -ge 20 ] && break
+    sleep 1
+  done
   echo "unit: $unit rc: $rc"
   echo "output: $out"
   echo "new_denials: $((after - before))"

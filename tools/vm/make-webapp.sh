@@ -83,7 +83,17 @@ run() {
   unit="fleetsec-webapp-$(date +%s%N)"
   rc=0
   systemd-run --quiet --wait --unit="$unit" -p Type=oneshot "$APP" -I "$CODE" || rc=$?
-  journalctl --quiet -o cat -u "$unit" _COMM=fleetsec-webapp 2>/dev/null || true
+  # the application's output reaches the journal through journald's stream, which a loaded machine reads late:
+  # wait (30 s at most) for its four step lines, one per step whatever happened
+  tries=0
+  while :; do
+    out=$(journalctl --quiet -o cat -u "$unit" _COMM=fleetsec-webapp 2>/dev/null || true)
+    [ "$(printf '%s\n' "$out" | grep -c -E '^[a-z0-9-]+ (ok|FAILED)')" -ge 4 ] && break
+    tries=$((tries + 1))
+    [ "$tries" -ge 30 ] && { echo "(the journal holds $(printf '%s\n' "$out" | grep -c .) of the 4 step lines after 30 s)"; break; }
+    sleep 1
+  done
+  printf '%s\n' "$out"
   return "$rc"
 }
 
