@@ -487,6 +487,11 @@ class Current(PolicyReader):
     def model(self):
         return self._once('model', lambda: read_model(self.runner, self.policy, self.selinux_dir, self.policy_type))
 
+    def read_listings(self, kinds):
+        """Read the policy's listings ``kinds`` (``booleans``, ``attributes``, ``portcon``) together, one policy load
+        (:meth:`~._setools.Policy.prefetch`)."""
+        self.setools.prefetch(kinds)
+
     def read_boolean_rules(self, names):
         """Read the rules of several booleans in one sesearch (setools 4: a regular expression of their names; each
         query loads the whole policy, seconds on the targeted policy). setools 3 reads them one by one, when judged."""
@@ -593,6 +598,10 @@ class RemedyPlan(object):
 def plan(wanted, current, runner):
     result = RemedyPlan()
     result.policy = current.policy
+    # the policy's listings this plan reads, from one seinfo: booleans always, the attributes for port labels and
+    # file-context rules, the policy's port labels for port labels and for removing one
+    current.read_listings(['booleans'] + (['attributes'] if wanted.ports or wanted.fcontexts else [])
+                          + (['portcon'] if wanted.ports or wanted.ports_absent else []))
     refused = []
     _plan_booleans(wanted, current, result, refused)
     _plan_ports(wanted, current, result, refused)

@@ -569,6 +569,12 @@ def script_interpreter(path):
     return words if words and words[0].startswith('/') else None
 
 
+# the listings Policy.prefetch reads together: (cache key, seinfo flag, section title in setools 4, parser)
+LISTINGS = (('booleans', '-b', 'Booleans', parse_booleans),
+            ('attributes', '-a', 'Type Attributes', parse_attributes),
+            ('portcon', '--portcon', 'Portcon', parse_portcon))
+
+
 class Policy(object):
     """Questions to the binary policy file ``path``, each setools run once (see :func:`policy`); ``path`` None: the
     policy the kernel has loaded (setools' default)."""
@@ -656,6 +662,18 @@ class Policy(object):
                 return split_scan(to_text(result.stdout, errors='surrogate_or_strict'), len(queries))
         return [to_text(self.runner.run('sesearch', args + [self.path], what=what).stdout, errors='surrogate_or_strict')
                 for args in scan_queries(queries, self.generation())]
+
+    def prefetch(self, kinds, what='booleans, attributes and port labels'):
+        """Read several of :data:`LISTINGS` (``booleans``, ``attributes``, ``portcon``) not read yet in one
+        ``seinfo -x`` run (setools 4: one policy load instead of one each); each kind is then answered from it. setools
+        3, or a section its output lacks: that kind is read on its own when asked, as before."""
+        wanted = [listing for listing in LISTINGS if listing[0] in kinds and listing[0] not in self._cache]
+        if len(wanted) < 2 or self.generation() < 4:
+            return
+        sections = split_sections(self._seinfo([flag for dummy, flag, dummy, dummy in wanted] + ['-x'], what))
+        for kind, dummy, title, parse in wanted:
+            if title in sections:
+                self._cache[kind] = parse(sections[title])
 
     def booleans(self, hint=None, what='booleans'):
         """{boolean: value} as the binary policy holds them (defaults and persistent settings)."""

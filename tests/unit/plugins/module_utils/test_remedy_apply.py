@@ -303,6 +303,9 @@ class Current(object):
     def booleans(self):
         return self._booleans
 
+    def read_listings(self, kinds):
+        self.listings = sorted(set(kinds))
+
     def read_boolean_rules(self, names):
         self.read_together = sorted(names)
 
@@ -357,6 +360,20 @@ def test_plan_changes_only_what_differs():
                           ports=[{'ports': '80', 'proto': 'tcp', 'setype': 'http_port_t'}],
                           fcontexts=[{'target': '/var/www(/.*)?', 'setype': 'httpd_sys_content_t'}]), current, None)
     assert plan.lines == [] and not plan.changed
+
+
+@pytest.mark.parametrize('params, listings', [
+    ({'booleans': [{'name': 'httpd_can_network_connect', 'state': True}]}, ['booleans']),
+    ({'fcontexts': [{'target': '/srv/app(/.*)?', 'setype': 'httpd_sys_content_t'}]}, ['attributes', 'booleans']),
+    ({'ports': [{'ports': '8089', 'proto': 'tcp', 'setype': 'http_port_t'}]}, ['attributes', 'booleans', 'portcon']),
+    ({'ports': [{'ports': '8089', 'proto': 'tcp', 'state': 'absent'}]}, ['booleans', 'portcon']),
+])
+def test_plan_reads_the_listings_it_needs_together(params, listings):
+    """One seinfo for the policy's listings the plan reads (booleans always; attributes for a port label or a
+    file-context rule; the policy's port labels for a port label and its removal)."""
+    current = Current()
+    ra.plan(wanted(**params), current, None)
+    assert current.listings == listings
 
 
 def test_plan_one_line_per_change_in_import_syntax():

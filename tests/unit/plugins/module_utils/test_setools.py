@@ -466,3 +466,63 @@ def test_the_loaded_policy_is_asked_without_a_path(tmp_path):
     assert st.policy(runner, None).names('--type', 'type') == set(['httpd_t', 'bin_t'])
     assert runner.calls == [('seinfo', ['--type'], 'type names of the loaded policy')]
     assert st.Policy(runner, None).search_args(source='a_t') == st.search_args(4, source='a_t')
+
+
+LISTINGS4 = '''
+Booleans: 2
+   bool httpd_enable_cgi true;
+   bool nis_enabled false;
+
+Portcon: 2
+   portcon tcp 80 system_u:object_r:http_port_t:s0
+   portcon tcp 1024-65535 system_u:object_r:unreserved_port_t:s0
+Type Attributes: 1
+   attribute port_type;
+	http_port_t
+	unreserved_port_t
+'''
+
+
+def test_prefetch_reads_the_listings_from_one_seinfo(tmp_path):
+    """booleans, attributes and port labels from one ``seinfo -b -a --portcon -x`` (one policy load, setools 4);
+    the questions after it run nothing."""
+    program = tmp_path / 'sesearch'
+    program.write_bytes(b'#!/usr/bin/python3 -s\n')
+
+    class Runner(_Runner):
+        def run(self, name, args=(), check=True, what=None, hint=None):
+            self.calls.append((name, list(args)))
+            return _Result(LISTINGS4)
+
+    runner = Runner(str(program))
+    answers = st.Policy(runner, '/p')
+    answers.prefetch(['portcon', 'booleans', 'attributes'])
+    assert runner.calls == [('seinfo', ['/p', '-b', '-a', '--portcon', '-x'])]
+    assert answers.booleans() == {'httpd_enable_cgi': True, 'nis_enabled': False}
+    assert answers.members('port_type') == set(['http_port_t', 'unreserved_port_t'])
+    assert answers.portcons() == [('tcp', 80, 80, 'http_port_t'), ('tcp', 1024, 65535, 'unreserved_port_t')]
+    answers.prefetch(['booleans', 'portcon'])
+    assert len(runner.calls) == 1
+
+
+def test_prefetch_leaves_setools3_one_kind_alone_and_a_missing_section_to_its_own_run(tmp_path):
+    program = tmp_path / 'sesearch'
+    program.write_bytes(b'\x7fELF\x02\x01\x01')
+    runner = _Runner(str(program))
+    st.Policy(runner, '/p').prefetch(['booleans', 'portcon'])
+    assert runner.calls == []  # setools 3: each listing on its own, when asked
+    program.write_bytes(b'#!/usr/bin/python3 -s\n')
+    st.Policy(runner, '/p').prefetch(['booleans'])
+    assert runner.calls == []  # one kind: nothing to share
+
+    class Runner(_Runner):
+        def run(self, name, args=(), check=True, what=None, hint=None):
+            self.calls.append((name, list(args)))
+            return _Result(LISTINGS4.split('Portcon')[0] if '-a' in args else '   portcon tcp 8080 system_u:object_r:http_cache_port_t:s0\n')
+
+    runner = Runner(str(program))
+    answers = st.Policy(runner, '/p')
+    answers.prefetch(['booleans', 'portcon', 'attributes'])
+    assert answers.booleans() == {'httpd_enable_cgi': True, 'nis_enabled': False} and len(runner.calls) == 1
+    assert answers.portcons() == [('tcp', 8080, 8080, 'http_cache_port_t')]
+    assert runner.calls[1] == ('seinfo', ['/p', '--portcon'])
