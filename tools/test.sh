@@ -163,7 +163,7 @@ step_integration-targets() { tools/integration.sh; }
 # the fleet report written by the playbooks' tasks, rendered in headless Chromium
 step_report() { controller_pytest tests/integration/report; }
 # the fleet playbooks through ansible-runner (as AWX/AAP runs them): where the artefacts land, what the job returns
-step_playbooks() { controller_pytest tests/integration/playbooks; }
+step_playbooks() { controller_pytest tests/integration/playbooks --durations=10; }
 # every benchmark on small inputs, so none rots between `make bench` runs; each exits non-zero when its
 # own checks fail (a rerun that rebuilds or changes something, a missed denial). Figures are discarded.
 step_bench-smoke() {
