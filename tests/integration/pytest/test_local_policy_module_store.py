@@ -165,8 +165,9 @@ def test_the_first_rerun_after_its_own_transaction_generates_nothing(monkeypatch
     ran = [os.path.basename(c[0]) for c in commands]
     assert not [c for c in ran if c in ('audit2allow', 'seinfo')], ran
 
-    declaring = [{'name': 'fsitest_decl', 'te': 'require { type ntpd_t; class file { read }; }\n'
-                                               'type fsitest_carry_t;\nallow ntpd_t fsitest_carry_t:file read;\n'},
+    declared_te = ('require { type ntpd_t; class file { read }; }\n'
+                   'type fsitest_carry_t;\nallow ntpd_t fsitest_carry_t:file read;\n')
+    declaring = [{'name': 'fsitest_decl', 'te': declared_te},
                  {'name': 'fsitest_later', 'denials': [avc(2, 'ntpd_t', 'fsitest_carry_t', 'file', 'getattr')]}]
     declared, failed = run(monkeypatch, dict(modules=declaring, policy_root=policy_root))
     assert not failed and declared['rebuilds'] == 1, declared

@@ -478,8 +478,8 @@ Portcon: 2
    portcon tcp 1024-65535 system_u:object_r:unreserved_port_t:s0
 Type Attributes: 1
    attribute port_type;
-	http_port_t
-	unreserved_port_t
+\thttp_port_t
+\tunreserved_port_t
 '''
 
 
@@ -518,7 +518,9 @@ def test_prefetch_leaves_setools3_one_kind_alone_and_a_missing_section_to_its_ow
     class Runner(_Runner):
         def run(self, name, args=(), check=True, what=None, hint=None):
             self.calls.append((name, list(args)))
-            return _Result(LISTINGS4.split('Portcon')[0] if '-a' in args else '   portcon tcp 8080 system_u:object_r:http_cache_port_t:s0\n')
+            if '-a' in args:
+                return _Result(LISTINGS4.split('Portcon', 1)[0])
+            return _Result('   portcon tcp 8080 system_u:object_r:http_cache_port_t:s0\n')
 
     runner = Runner(str(program))
     answers = st.Policy(runner, '/p')

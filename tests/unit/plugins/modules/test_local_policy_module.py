@@ -682,8 +682,8 @@ def test_the_first_rerun_after_its_own_install_reuses_the_kept_source(monkeypatc
     assert not [c for c in script.seen if c.startswith(('audit2allow', 'seinfo'))], script.seen
     with io.open(os.path.join(root, 'etc/selinux/default/policy/policy.33'), 'wb') as handle:
         handle.write(b'REBUILT BY ANOTHER PROGRAM')
-    case, script, result, failed = run_case(monkeypatch, root, {'args': args, 'check_mode': True,
-                                                               'commands': generate_commands([AVC], install=False)})
+    rerun = {'args': args, 'check_mode': True, 'commands': generate_commands([AVC], install=False)}
+    case, script, result, failed = run_case(monkeypatch, root, rerun)
     assert not failed and script.commands == [], result
     assert any(c.startswith('audit2allow ') for c in script.seen), script.seen
 
