@@ -153,30 +153,26 @@ def _record_commands(monkeypatch):
 
 @pytest.mark.lanes('debian')
 def test_the_first_rerun_after_its_own_transaction_generates_nothing(monkeypatch, policy_root):
-    """A transaction of plain generated modules rebuilds the policy but defines no name: the first rerun reuses the
-    generation (no audit2allow, no seinfo). A transaction that declares a type is not carried: the next run
-    generates again, and a denial that named the new type gets its rule."""
-    plain = [{'name': 'fsitest_gen', 'denials': [avc(1, 'ntpd_t', 'user_home_t', 'file', 'read')]}]
-    first, failed = run(monkeypatch, dict(modules=plain, policy_root=policy_root))
-    assert not failed and first['rebuilds'] == 1, first
-    commands = _record_commands(monkeypatch)
-    again, failed = run(monkeypatch, dict(modules=plain, policy_root=policy_root))
-    assert not failed and again['rebuilds'] == 0 and not again['changed'], again
-    ran = [os.path.basename(c[0]) for c in commands]
-    assert not [c for c in ran if c in ('audit2allow', 'seinfo')], ran
-
+    """A transaction that declares a type is not carried: the next run generates again, and a denial that named the
+    new type gets its rule. A transaction of plain generated modules rebuilds the policy but defines no name: the
+    first rerun after it reuses the generation (no audit2allow, no seinfo)."""
     declared_te = ('require { type ntpd_t; class file { read }; }\n'
                    'type fsitest_carry_t;\nallow ntpd_t fsitest_carry_t:file read;\n')
-    declaring = [{'name': 'fsitest_decl', 'te': declared_te},
-                 {'name': 'fsitest_later', 'denials': [avc(2, 'ntpd_t', 'fsitest_carry_t', 'file', 'getattr')]}]
-    declared, failed = run(monkeypatch, dict(modules=declaring, policy_root=policy_root))
+    modules = [{'name': 'fsitest_decl', 'te': declared_te},
+               {'name': 'fsitest_later', 'denials': [avc(2, 'ntpd_t', 'fsitest_carry_t', 'file', 'getattr')]}]
+    declared, failed = run(monkeypatch, dict(modules=modules, policy_root=policy_root))
     assert not failed and declared['rebuilds'] == 1, declared
     assert [m['changed'] for m in declared['modules']] == [True, False], declared['modules']
-    del commands[:]
-    later, failed = run(monkeypatch, dict(modules=declaring, policy_root=policy_root))
+    commands = _record_commands(monkeypatch)
+    later, failed = run(monkeypatch, dict(modules=modules, policy_root=policy_root))
     assert not failed and later['rebuilds'] == 1, later
     assert later['modules'][1]['rules'] == ['allow ntpd_t fsitest_carry_t:file getattr;'], later['modules']
     assert 'audit2allow' in [os.path.basename(c[0]) for c in commands]
+    del commands[:]
+    again, failed = run(monkeypatch, dict(modules=modules, policy_root=policy_root))
+    assert not failed and again['rebuilds'] == 0 and not again['changed'], again
+    ran = [os.path.basename(c[0]) for c in commands]
+    assert not [c for c in ran if c in ('audit2allow', 'seinfo')], ran
 
 
 def _without_require(te):
