@@ -13,12 +13,11 @@ Not part of the public API of the collection: may change without notice.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-import hashlib
 import os
 
 from ansible.module_utils.six import string_types
 
-from ansible_collections.fleetsec.selinux.plugins.module_utils._files import read_regular, write_atomic
+from ansible_collections.fleetsec.selinux.plugins.module_utils._files import write_atomic
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_decide import record_data, record_stale, verbs
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_judgement import failing_well
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_request import PlanError
@@ -38,8 +37,9 @@ def apply(ctx, decisions, findings):
         carries = _carries_generations(ctx, decisions)
         failing_well(ctx, installs, lambda: ctx.store.commit(operations))
         checksums.update(_checksums_after_commit(ctx, installs))
-        if carries:
-            _carry_generations(ctx)
+        rebuilt = ctx.policy_digest(fresh=True) if carries else None
+        if rebuilt:
+            carry_generations(ctx, rebuilt)
     for decision in decisions:
         _record(ctx, decision, checksums[decision.source.entry.name], findings[decision.source.entry.name])
     keep(ctx)
@@ -71,15 +71,6 @@ def _carries_generations(ctx, decisions):
                 and plain_access(rules)):
             return False
     return True
-
-
-def _carry_generations(ctx):
-    """Key this run's generations to the policy the transaction built (its checksum read once, after it)."""
-    try:
-        digest = hashlib.sha256(read_regular(ctx.store.policy_file()) or b'').hexdigest()
-    except FleetsecError:
-        return
-    carry_generations(ctx, digest)
 
 
 def _checksums_after_commit(ctx, installs):

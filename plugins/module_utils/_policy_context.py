@@ -74,13 +74,17 @@ class Context(object):
             self.caches = [kept for kept in self.caches if kept[0] != path]
             self.caches.append((path, data, supersedes))
 
-    def policy_digest(self):
-        """sha256 of the store's binary policy (read once per run), or None when there is none to read."""
-        if self._digest is None:
+    def policy_digest(self, fresh=False):
+        """sha256 of the store's binary policy (read once per run), or None when there is none to read. ``fresh``:
+        read it again, as a commit left it, without replacing the run's own reading."""
+        if fresh or self._digest is None:
             try:
-                self._digest = hashlib.sha256(read_regular(self.store.policy_file()) or b'').hexdigest()
+                digest = hashlib.sha256(read_regular(self.store.policy_file()) or b'').hexdigest()
             except FleetsecError:
-                self._digest = False
+                digest = False
+            if fresh:
+                return digest or None
+            self._digest = digest
         return self._digest or None
 
     def settle(self):
