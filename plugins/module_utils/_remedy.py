@@ -186,7 +186,7 @@ class Evidence(PolicyReader):
 
     def boolean_rule_count(self, name):
         """How many allow rules the boolean ``name`` guards (``sesearch -A -b``); None when it cannot be told."""
-        rules = self.setools.rules(check=False, boolean=name, what='rules of boolean %s' % name)
+        rules = self.setools.boolean_rules([name], check=False)
         return None if rules is None else len(rules)
 
     def boolean_values(self, names):

@@ -493,14 +493,12 @@ class Current(PolicyReader):
         self.setools.prefetch(kinds)
 
     def read_boolean_rules(self, names):
-        """Read the rules of several booleans in one sesearch (setools 4: a regular expression of their names; each
-        query loads the whole policy, seconds on the targeted policy). setools 3 reads them one by one, when judged."""
+        """Read the rules of several booleans in one query (setools 4, :meth:`~._setools.Policy.boolean_rules`: each
+        query loads the whole policy). setools 3 reads them one by one, when judged."""
         names = sorted(set(name for name in names if ('boolean rules', name) not in self._cache))
         if len(names) < 2 or self.setools.generation() < 4:
             return
-        pattern = setools.name_pattern(names)
-        rules = self.setools.rules(kinds=('-A', '-T'), boolean=pattern, regex=True,
-                                   what='rules of booleans %s' % ', '.join(names))
+        rules = self.setools.boolean_rules(names, kinds=('-A', '-T'))
         for name in names:
             self._cache[('boolean rules', name)] = [rule for rule in rules if rule.condition is not None
                                                     and name in rule.condition.expression.split()]
@@ -512,7 +510,7 @@ class Current(PolicyReader):
         # the boolean is one the policy has (checked before): a failed search fails the run, never passes the value
         rules = self._cache.get(('boolean rules', name))
         if rules is None:
-            rules = self.setools.rules(kinds=('-A', '-T'), boolean=name, what='rules of boolean %s' % name)
+            rules = self.setools.boolean_rules([name], kinds=('-A', '-T'))
         turned_on = [rule for rule in rules if rule.condition is not None and (
             rule.condition.boolean() != name or rule.condition.branch == bool(state))]
         return ['%s: %s' % pair for pair in rule_findings(self.model(), turned_on)]

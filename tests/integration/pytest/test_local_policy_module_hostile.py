@@ -243,6 +243,39 @@ def test_the_one_pass_over_the_rules_answers_what_sesearch_answers(pristine_poli
         assert expected and set(answer.splitlines()) == expected, query
 
 
+@pytest.mark.lanes('debian', 'el9', 'el8', 'el10')
+def test_the_rules_of_booleans_read_from_the_conditionals_are_what_sesearch_answers(pristine_policy_root):
+    """remedy's rules of booleans, read from the policy's conditionals by setools 4's own Python (the release's setools
+    on each EL lane), are sesearch's answer line for line: several booleans (-b PATTERN -rb, allow and type rules),
+    one boolean (-b NAME, allow rules); a name the policy lacks leaves the answer to sesearch, which refuses it."""
+    policy = max(glob.glob(os.path.join(pristine_policy_root, 'etc/selinux/*/policy/policy.*')),
+                 key=lambda p: int(p.rsplit('.', 1)[1]))
+    interpreter = _setools.script_interpreter(shutil.which('sesearch'))
+    assert interpreter, 'sesearch is not a Python script: setools 4 expected on this lane'
+    # guarded alone and in expressions with others (httpd_enable_cgi && httpd_unified ...), on every lane's policy
+    names = ['httpd_builtin_scripting', 'httpd_can_network_connect', 'httpd_enable_cgi', 'httpd_unified']
+
+    def script(booleans, kinds):
+        return subprocess.run(interpreter + ['-c', _setools.BOOLEAN_SCRIPT, policy,
+                                             json.dumps({'booleans': booleans, 'kinds': kinds})],
+                              capture_output=True, text=True)
+
+    def sesearch(args):
+        done = subprocess.run(['sesearch'] + args + [policy], capture_output=True, text=True)
+        return done.returncode, [line for line in done.stdout.splitlines() if line.strip()]
+
+    for booleans, kinds, args in ((names, ['-A', '-T'], _setools.search_args(
+            kinds=('-A', '-T'), boolean=_setools.name_pattern(names), regex=True)),
+            (names[1:2], ['-A'], _setools.search_args(boolean=names[1]))):
+        done = script(booleans, kinds)
+        rc, expected = sesearch(args)
+        assert done.returncode == 0 and rc == 0 and expected, (booleans, done.stderr)
+        assert done.stdout.splitlines() == expected, booleans
+        assert any(' && ' in line for line in expected) or len(booleans) == 1
+    assert script(['fleetsec_no_such_boolean'], ['-A']).returncode == 3
+    assert sesearch(_setools.search_args(boolean='fleetsec_no_such_boolean'))[0] != 0
+
+
 def test_enabling_a_disabled_module_is_judged_like_an_install(monkeypatch, policy_root, store_list):
     te = 'require { type ntpd_t; type shadow_t; class file write; }\nallow ntpd_t shadow_t:file write;\n'
     ack = ['allow ntpd_t shadow_t:file write']

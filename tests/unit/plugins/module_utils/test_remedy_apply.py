@@ -6,6 +6,7 @@ the VM target remedy_vm."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import json
 import re
 
 import pytest
@@ -185,14 +186,28 @@ SESEARCH_B = {
 
 
 class _SesearchRunner(object):
-    def __init__(self, script):
+    """sesearch -b NAME from SESEARCH_B; with ``conditionals``, also the conditional rules script of setools' Python
+    (_setools.BOOLEAN_SCRIPT: the rules of every expression naming one of the booleans; rc 3 for one unknown name),
+    else that script fails and sesearch answers."""
+
+    def __init__(self, script, conditionals=False):
         self.script = script
+        self.conditionals = conditionals
         self.asked = []
+        self.commands = {}
 
     def path(self, name, required=True):
         return self.script
 
     def run(self, name, args=(), check=True, what=None, hint=None):
+        if name == 'setools_python':
+            assert args[1] == setools.BOOLEAN_SCRIPT and check is False
+            names = json.loads(args[3])['booleans']
+            self.asked.append(names)
+            rc = 0 if self.conditionals and (len(names) > 1 or names[0] in SESEARCH_B) else 3
+            lines = sorted(set(line for text in SESEARCH_B.values() for line in text.splitlines()
+                               if set(names) & set(line.split('[')[1].split(']')[0].split())))
+            return type('Result', (), {'rc': rc, 'stdout': ''.join(line + '\n' for line in lines) if rc == 0 else ''})()
         self.asked.append(args[args.index('-b') + 1])
         if args[args.index('-b') + 1] not in SESEARCH_B:
             if check:
@@ -213,10 +228,12 @@ class _SesearchRunner(object):
     ('cluster_b', True, 'execmem'), ('cluster_b', False, 'execmem'),
     # type rules are rules too
     ('httpd_run_unconfined', True, 'privileged domain unconfined_t')])
-def test_a_boolean_is_judged_by_the_rules_it_turns_on(tmp_path, name, state, reason):
+@pytest.mark.parametrize('conditionals', [True, False], ids=['conditionals', 'sesearch'])
+def test_a_boolean_is_judged_by_the_rules_it_turns_on(tmp_path, name, state, reason, conditionals):
     script = tmp_path / 'sesearch'
     script.write_bytes(b'#!/usr/bin/python3\n')
-    current = ra.Current(_SesearchRunner(str(script)), str(tmp_path / 'policy.33'), None, False)
+    runner = _SesearchRunner(str(script), conditionals)
+    current = ra.Current(runner, str(tmp_path / 'policy.33'), None, False)
     facts = pm.derive_facts({'domain': set(['httpd_t', 'unconfined_t']), 'unconfined_domain_type': set(['unconfined_t'])},
                             {'httpd_t': set(['domain']), 'unconfined_t': set(['domain', 'unconfined_domain_type']),
                              'bin_t': set(), 'port_type': set()}, {}, {}, {}, {})
@@ -226,6 +243,8 @@ def test_a_boolean_is_judged_by_the_rules_it_turns_on(tmp_path, name, state, rea
         assert found == []
     else:
         assert found and reason in found[0]
+    # read from the conditionals, else (the script failed) by sesearch
+    assert runner.asked == ([[name]] if conditionals else [[name], name])
 
 
 class _RegexSesearchRunner(_SesearchRunner):
@@ -257,11 +276,20 @@ def test_the_rules_of_several_booleans_are_read_in_one_query(tmp_path):
         if isinstance(runner, _RegexSesearchRunner):
             current.read_boolean_rules(names)
         judged[type(runner)] = [current.boolean_findings(name, state) for name in names for state in (True, False)]
-    # the same findings, from one sesearch instead of one per boolean
+    # the same findings, from one sesearch instead of one per boolean (after the conditionals script failed)
     assert judged[_RegexSesearchRunner] == judged[_SesearchRunner] and any(judged[_SesearchRunner])
     # one query whose pattern matches each name whole (Python 2.7 and 3.6 escape '_' too: the same expression)
-    assert len(runner.asked) == 1 and all(re.match(runner.asked[0], name) for name in names), runner.asked
-    assert not re.match(runner.asked[0], 'cluster_bb') and not re.match(runner.asked[0], 'xcluster_b')
+    assert len(runner.asked) == 2 and runner.asked[0] == names, runner.asked
+    assert all(re.match(runner.asked[1], name) for name in names), runner.asked
+    assert not re.match(runner.asked[1], 'cluster_bb') and not re.match(runner.asked[1], 'xcluster_b')
+    # the same findings from the conditionals themselves, in one run of setools' Python
+    runner = _SesearchRunner(str(script), conditionals=True)
+    current = ra.Current(runner, str(tmp_path / 'policy.33'), None, False)
+    current._cache['model'] = pm.PolicyModel(facts, [], rules_of=lambda names: {}, default_types=lambda paths: {})
+    current.read_boolean_rules(names)
+    assert [current.boolean_findings(name, state) for name in names for state in (True, False)] == judged[
+        _SesearchRunner]
+    assert runner.asked == [names]
 
 
 def test_labels_in_range_sees_every_label_inside():
