@@ -69,8 +69,12 @@ STORE_WORKERS=(-n 2 --dist load)
 # store_pytest ARGS...: controller_pytest with the tests' copies of the store on a memory file system
 # (FLEETSEC_STORE_SCRATCH, tests/integration/pytest/conftest.py), in a folder of the step's own, emptied first; the
 # copies of failed tests stay there until the step runs again
+# FLEETSEC_PYTEST_ARGS: more pytest arguments for a developer's run of a store step, split at white space (no quoting):
+# FLEETSEC_PYTEST_ARGS="-k permissive_domain_through" tools/test.sh integration-store-el8
 store_pytest() {
-  local scratch="/dev/shm/fleetsec-$current_step" rc=0
+  local scratch="/dev/shm/fleetsec-$current_step" rc=0 extra=()
+  read -r -a extra <<<"${FLEETSEC_PYTEST_ARGS:-}"
+  set -- "$@" "${extra[@]}"
   if [ -d /dev/shm ] && [ -w /dev/shm ]; then
     rm -rf "$scratch"
     FLEETSEC_STORE_SCRATCH="$scratch" controller_pytest "$@" || rc=$?

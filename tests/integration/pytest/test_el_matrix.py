@@ -24,6 +24,8 @@ from store_copy import (NAMESPACE_TOOLS, STORE_ROOT, TARGET_PYTHON, commit_num, 
                         namespace_ok, run_in_store_namespace, semodule_has_checksum, store_digest, store_dir,
                         store_type)
 
+from ansible_collections.fleetsec.selinux.plugins.module_utils import _selinux_state, _setools
+
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
 LPM = os.path.join(REPO, 'plugins', 'modules', 'local_policy_module.py')
 MODE = os.path.join(REPO, 'plugins', 'modules', 'selinux_mode.py')
@@ -314,6 +316,7 @@ def test_permissive_domain_through_the_release_semanage(policy_root, tmp_path):
     before, commits = store_digest(root), commit_num(root)
     planned, rc = run(MODE, root, tmp_path, check_mode=True, namespace=True, permissive_domains=[domain])
     assert rc == 0 and planned['changed'] and store_digest(root) == before, planned
+    assert planned['permissive_builtin'] == semanage_permissive(root)[0] == store_permissive(root)[0]
     added, rc = run(MODE, root, tmp_path, namespace=True, permissive_domains=[domain])
     # the policy's own permissive domains (Fedora's permissivedomains.cil on EL10) are listed too, and left alone
     assert rc == 0 and added['changed'] and domain in added['permissive_domains'], added
@@ -321,10 +324,35 @@ def test_permissive_domain_through_the_release_semanage(policy_root, tmp_path):
     assert commit_num(root) == commits + 1 and 'permissive_' + domain in listing(root)
     again, rc = run(MODE, root, tmp_path, namespace=True, permissive_domains=[domain])
     assert rc == 0 and not again['changed'] and commit_num(root) == commits + 1, again
+    # what selinux_mode reads (the store's module list and seinfo) is what the release's semanage lists
+    builtin, customized = semanage_permissive(root)
+    assert customized == [domain] and store_permissive(root) == (builtin, customized)
+    assert (again['permissive_builtin'], again['permissive_domains']) == (builtin, sorted(builtin + customized))
     removed, rc = run(MODE, root, tmp_path, namespace=True, permissive_domains=[domain],
                       permissive_domains_state='absent')
     assert rc == 0 and removed['changed'] and 'permissive_' + domain not in listing(root), removed
     assert sorted(removed['permissive_domains']) == others
+    assert semanage_permissive(root) == store_permissive(root) == (removed['permissive_builtin'], [])
+
+
+def semanage_permissive(root):
+    """``semanage permissive -l`` of the store copy: (builtin, customized), each sorted."""
+    out = subprocess.run(in_store_namespace(root, ['semanage', 'permissive', '-l']), capture_output=True, text=True,
+                         check=True).stdout
+    return tuple(sorted(names) for names in _selinux_state.parse_permissive_list(out))
+
+
+def store_permissive(root):
+    """The same two lists from what selinux_mode reads where semodule and seinfo are installed: the store's module
+    list (``semodule -l``) and the permissive types of the newest binary policy (``seinfo --permissive``)."""
+    modules = subprocess.run(in_store_namespace(root, ['semodule', '-l']), capture_output=True, text=True,
+                             check=True).stdout
+    policy = max(glob.glob(os.path.join(root, 'etc/selinux', store_type(root), 'policy/policy.*')),
+                 key=lambda p: int(p.rsplit('.', 1)[1]))
+    types = subprocess.run(['seinfo', policy, '--permissive'], capture_output=True, text=True, check=True).stdout
+    names = _selinux_state.parse_module_names(modules)
+    assert names is not None, modules
+    return _selinux_state.split_permissive(_setools.parse_names(types), names)
 
 
 def test_explain_through_the_release_audit2why(pristine_policy_root, tmp_path):

@@ -453,6 +453,59 @@ def test_permissive_domains_and_types(tmpdir):
     assert module.calls[1][0] == ['/usr/sbin/seinfo', '--type']
 
 
+# `semodule -l` (userspace 2.5 and later) and `seinfo POLICY --permissive` of a store where semanage permissive -l
+# prints PERMISSIVE_LIST_EL (setools 3 prints the same header and lines)
+SEMODULE_L = 'apache\nntp\npermissive_httpd_t\npermissive_ntpd_t\nvirt-sandbox\n'
+SEINFO_PERMISSIVE = '\nPermissive Types: 3\n   httpd_t\n   ntpd_t\n   sanlk_resetd_t\n'
+
+
+def test_parse_module_names():
+    assert st.parse_module_names(SEMODULE_L) == ['apache', 'ntp', 'permissive_httpd_t', 'permissive_ntpd_t',
+                                                 'virt-sandbox']
+    assert st.parse_module_names('No modules.\n') == []
+    # userspace 2.0 (EL6): a version beside each name, and Disabled: another form, not read
+    assert st.parse_module_names('apache\t2.1.2\nntp\t1.7.0\tDisabled\n') is None
+    assert st.parse_module_names('semodule: SELinux policy is not managed\n') is None
+
+
+def test_split_permissive_as_semanage_lists_them():
+    permissive = st.parse_module_names(SEMODULE_L)
+    assert st.split_permissive({'httpd_t', 'ntpd_t', 'sanlk_resetd_t'}, permissive) == (
+        ['sanlk_resetd_t'], ['httpd_t', 'ntpd_t'])
+    # semanage lists nothing at all when the policy has no permissive type, whatever the store holds
+    assert st.split_permissive(set(), permissive) == ([], [])
+    assert st.split_permissive({'sanlk_resetd_t'}, ['apache']) == (['sanlk_resetd_t'], [])
+
+
+def test_permissive_domains_from_the_store_listing_and_seinfo(tmpdir):
+    bins = dict(BINS, semodule='/usr/sbin/semodule')
+    module = FakeModule({'semodule': (0, SEMODULE_L, ''), 'seinfo': (0, SEINFO_PERMISSIVE, '')}, bins=bins)
+    host = make_host(tmpdir, module)
+    host.selinux_dir = selinux_dir(tmpdir, POLICY)
+    assert host.permissive_domains() == st.parse_permissive_list(PERMISSIVE_LIST_EL)
+    newest = os.path.join(host.selinux_dir, 'targeted', 'policy', 'policy.33')
+    assert [c[0] for c in module.calls] == [['/usr/sbin/semodule', '-l'], ['/usr/sbin/seinfo', newest, '--permissive']]
+
+
+@pytest.mark.parametrize('answers, bins', [
+    # userspace 2.0's listing, a failed listing, a failed seinfo, no seinfo, no semodule: semanage answers
+    ({'semodule': (0, 'apache\t2.1.2\n', '')}, None),
+    ({'semodule': (1, '', 'semodule: Could not connect to policy handler\n')}, None),
+    ({'semodule': (0, SEMODULE_L, ''), 'seinfo': (1, '', 'Invalid policy\n')}, None),
+    ({}, ('seinfo',)),
+    ({}, ('semodule',)),
+])
+def test_permissive_domains_by_semanage_when_the_store_cannot_tell(tmpdir, answers, bins):
+    names = dict(BINS, semodule='/usr/sbin/semodule')
+    for name in bins or ():
+        del names[name]
+    module = FakeModule(dict(answers, semanage=(0, PERMISSIVE_LIST_EL, '')), bins=names)
+    host = make_host(tmpdir, module)
+    host.selinux_dir = selinux_dir(tmpdir, POLICY)
+    assert host.permissive_domains() == (['sanlk_resetd_t'], ['httpd_t', 'ntpd_t'])
+    assert module.calls[-1][0] == ['/usr/sbin/semanage', 'permissive', '-l']
+
+
 def without_seinfo():
     bins = dict(BINS)
     del bins['seinfo']
