@@ -29,6 +29,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.parsing.convert_bool import boolean as to_bool
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils._file_contexts import file_context_lines
+from ansible_collections.fleetsec.selinux.plugins.module_utils._files import write_atomic
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_model import read_model
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_safety import Acknowledged, refusal, refusal_details
 from ansible_collections.fleetsec.selinux.plugins.module_utils._power import PRIVILEGED_PORTS, powerful_user
@@ -474,10 +475,14 @@ class Current(PolicyReader):
     labels and type attributes of the binary policy ``policy`` (``seinfo``), the policy's own ``file_contexts``,
     the running booleans (``getsebool -a``) when ``live``."""
 
-    def __init__(self, runner, policy, file_contexts, live, selinux_dir=None, policy_type=None):
+    def __init__(self, runner, policy, file_contexts, live, selinux_dir=None, policy_type=None, cache_dir=None):
         super(Current, self).__init__(runner, policy, live)
         self.file_contexts = file_contexts
         self.selinux_dir, self.policy_type = selinux_dir, policy_type
+        # local_policy_module's kept facts of the policy (its state directory's cache): read when kept for this very
+        # policy, and what this run queried is offered to keep (:meth:`keep_learnt`)
+        self.cache_dir = cache_dir
+        self.learnt = []
 
     def label_findings(self, target, setype):
         """Why the file-context rule hands out power: local_policy_module's judgement of a ``filecon`` (the tree the
@@ -485,7 +490,34 @@ class Current(PolicyReader):
         return label_findings(self.model(), target, setype)
 
     def model(self):
-        return self._once('model', lambda: read_model(self.runner, self.policy, self.selinux_dir, self.policy_type))
+        """local_policy_module's model of the policy (:func:`~._policy_model.read_model`): its facts are read from
+        the cache kept for this policy's checksum when there is one (the same answer), else queried."""
+        return self._once('model', lambda: read_model(
+            self.runner, self.policy, self.selinux_dir, self.policy_type, cache_dir=self.cache_dir, save=self._learn))
+
+    def _learn(self, path, data, supersedes=None):
+        self.learnt = [kept for kept in self.learnt if kept[0] != path] + [(path, data, supersedes)]
+
+    def keep_learnt(self):
+        """Keep the facts this run queried in the cache (0700 folders, a 0600 file written atomically; older
+        policies' facts removed), for the next run of remedy or local_policy_module on the same policy: called when
+        no transaction changed the policy they describe (a refused, failed or unchanged run outside check mode). A
+        cache that cannot be written only makes the next run slower: the warnings say so."""
+        warnings = []
+        for path, data, supersedes in self.learnt:
+            try:
+                for folder in (os.path.dirname(self.cache_dir), self.cache_dir):
+                    if not os.path.isdir(folder):
+                        os.makedirs(folder, 0o700)
+                    os.chmod(folder, 0o700)
+                write_atomic(None, path, data, mode=0o600)
+                if supersedes is not None:
+                    supersedes(path)
+            except (IOError, OSError, FleetsecError) as err:
+                warnings.append('What this run learnt could not be kept in %s (%s): the next run works it out '
+                                'again.' % (path, err))
+        self.learnt = []
+        return warnings
 
     def read_listings(self, kinds):
         """Read the policy's listings ``kinds`` (``booleans``, ``attributes``, ``portcon``) together, one policy load

@@ -11,12 +11,16 @@ store's content, byte for byte.
 import hashlib
 import os
 import shutil
+import stat
 import subprocess
 
 import pytest
 
 from fleetsec_testlib.store_copy import (NAMESPACE_TOOLS, commit_num, in_store_namespace, namespace_ok,
                                          run_in_store_namespace, store_digest, store_type)
+
+from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_model import CACHE_PREFIX
+from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_store import STATE_DIR
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
 MODULE = os.path.join(REPO, 'plugins', 'modules', 'remedy.py')
@@ -176,6 +180,40 @@ def test_bad_or_dangerous_input_fails_and_changes_nothing(root, tmp_path, args, 
         assert rc != 0 and result.get('failed'), result
         assert message in result['msg'], result['msg']
     assert store_digest(root) == before
+
+
+@pytest.mark.lanes('debian', 'el9')
+def test_a_judgement_reads_the_facts_kept_for_the_policy_and_keeps_what_it_queried(root, tmp_path):
+    """remedy judges with local_policy_module's model of the policy: the facts that module kept for this policy's
+    checksum (the store's, seeded by a refused run) are read, not queried again with seinfo and a pass over the rules;
+    on a store with none, a run outside check mode that changes nothing keeps what it queried (this user's alone),
+    and the next run reads it. Check mode keeps nothing."""
+    real = shutil.which('seinfo')
+    shims, log = tmp_path / 'shims', tmp_path / 'seinfo.log'
+    shims.mkdir()
+    (shims / 'seinfo').write_text('#!/bin/sh\necho "$*" >> %s\nexec %s "$@"\n' % (log, real))
+    (shims / 'seinfo').chmod(0o755)
+    path = '%s:%s' % (shims, os.environ['PATH'])
+    refused = dict(fcontexts=[{'target': '/etc(/.*)?', 'setype': 'httpd_sys_content_t'}])
+    cache = os.path.join(root, STATE_DIR, 'cache')
+
+    def judged(check_mode=False):
+        if log.exists():
+            log.unlink()
+        result, rc = run_in_store_namespace(MODULE, root, dict(refused, _ansible_diff=True), check_mode=check_mode,
+                                            tmp_path=tmp_path, path=path)
+        assert rc != 0 and 'can relabel files the policy protects: /etc' in result['msg'], result
+        return [line for line in log.read_text().splitlines() if '--constrain' in line] if log.exists() else []
+
+    kept = os.listdir(cache)
+    assert len(kept) == 1 and kept[0].startswith(CACHE_PREFIX), kept  # the seeded store's facts of its policy
+    assert judged() == []  # read, not queried
+    shutil.rmtree(cache)
+    assert len(judged(check_mode=True)) == 1 and not os.path.exists(cache)  # queried; check mode keeps nothing
+    assert len(judged()) == 1  # queried, and kept
+    assert os.listdir(cache) == kept and stat.S_IMODE(os.stat(cache).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(os.path.join(cache, kept[0])).st_mode) == 0o600
+    assert judged() == []
 
 
 def test_acknowledged_power_is_applied(root, tmp_path):

@@ -156,10 +156,15 @@ def namespace_ok():
 
 def in_store_namespace(root, command, binds=()):
     """``command`` (argv) run in a private mount namespace where ``root``'s /etc/selinux and /var/lib/selinux are
-    bind-mounted over the host's: how the tools without an alternate-root option (semanage) meet that store.
+    bind-mounted over the host's: how the tools without an alternate-root option (semanage) meet that store. So is
+    ``root``'s state directory of the collection (made empty when missing) over /var/lib/fleetsec-selinux, as on a host
+    where local_policy_module ran: a module run there (remedy) reads and keeps what the store's own runs keep, never
+    this machine's. Its mount point, an empty folder, is made on this machine when missing.
     ``binds``: more (source, target) files or folders to bind-mount there (an EL /etc/os-release)."""
+    from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_store import STATE_DIR
     script = ('set -e; m=$1; r=$2; shift 2; "$m" --bind "$r/etc/selinux" /etc/selinux; '
               'if [ -d "$r/var/lib/selinux" ]; then "$m" --bind "$r/var/lib/selinux" /var/lib/selinux; fi; '
+              'mkdir -p -m 0700 "$r/%s" /%s; "$m" --bind "$r/%s" /%s; ' % ((STATE_DIR,) * 4) +
               'while [ "$1" != -- ]; do "$m" --bind "$1" "$2"; shift 2; done; shift; exec "$@"')
     extra = [str(path) for pair in binds for path in pair]
     return ([UNSHARE, '-m', '--propagation', 'private', '/bin/sh', '-c', script, 'sh', MOUNT, str(root)] + extra

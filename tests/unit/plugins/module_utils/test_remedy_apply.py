@@ -812,3 +812,23 @@ def test_a_refusal_names_what_acknowledges_it_and_that_acknowledges_it(params, k
     assert details['acknowledge'] == [key] and len(details['refused']) == 1
     assert details['msg'].endswith('listing it in allow_dangerous: %s.' % key)
     assert ra.plan(wanted(allow_dangerous=details['acknowledge'], **params), Current(), None).lines
+
+
+def test_what_a_run_learnt_is_kept_private_and_a_failure_is_a_warning(tmp_path):
+    cache = tmp_path / 'state' / 'cache'
+    current = ra.Current(None, str(tmp_path / 'policy.33'), None, False, cache_dir=str(cache))
+    assert current.keep_learnt() == []  # nothing queried: nothing kept, no folder made
+    assert not (tmp_path / 'state').exists()
+    pruned = []
+    current._learn(str(cache / 'policy-model-1.json'), b'{"old": 1}')
+    current._learn(str(cache / 'policy-model-1.json'), b'{"a": 1}', pruned.append)  # the later answer wins
+    assert current.keep_learnt() == []
+    assert (cache / 'policy-model-1.json').read_bytes() == b'{"a": 1}' and pruned == [str(cache / 'policy-model-1.json')]
+    assert [oct(p.stat().st_mode & 0o777) for p in (tmp_path / 'state', cache, cache / 'policy-model-1.json')] == [
+        oct(0o700), oct(0o700), oct(0o600)]
+    # a cache that cannot be written: a warning, the run goes on
+    (tmp_path / 'file').write_text(u'')
+    current = ra.Current(None, str(tmp_path / 'policy.33'), None, False, cache_dir=str(tmp_path / 'file' / 'cache'))
+    current._learn(str(tmp_path / 'file' / 'cache' / 'policy-model-1.json'), b'{}')
+    warnings = current.keep_learnt()
+    assert len(warnings) == 1 and 'could not be kept' in warnings[0] and current.learnt == []
