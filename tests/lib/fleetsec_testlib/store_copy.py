@@ -147,6 +147,7 @@ def semodule_list(root):
 
 UNSHARE = shutil.which('unshare')
 MOUNT = shutil.which('mount')
+MKDIR = shutil.which('mkdir')  # by its path: a test may give the module a PATH without it
 NAMESPACE_TOOLS = UNSHARE is not None and MOUNT is not None
 
 
@@ -164,7 +165,7 @@ def in_store_namespace(root, command, binds=()):
     from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_store import STATE_DIR
     script = ('set -e; m=$1; r=$2; shift 2; "$m" --bind "$r/etc/selinux" /etc/selinux; '
               'if [ -d "$r/var/lib/selinux" ]; then "$m" --bind "$r/var/lib/selinux" /var/lib/selinux; fi; '
-              'mkdir -p -m 0700 "$r/%s" /%s; "$m" --bind "$r/%s" /%s; ' % ((STATE_DIR,) * 4) +
+              '%s -p -m 0700 "$r/%s" /%s; "$m" --bind "$r/%s" /%s; ' % ((MKDIR,) + (STATE_DIR,) * 4) +
               'while [ "$1" != -- ]; do "$m" --bind "$1" "$2"; shift 2; done; shift; exec "$@"')
     extra = [str(path) for pair in binds for path in pair]
     return ([UNSHARE, '-m', '--propagation', 'private', '/bin/sh', '-c', script, 'sh', MOUNT, str(root)] + extra
