@@ -216,6 +216,9 @@ permissive_domains:
     - Every permissive domain type after the module ran (predicted in check mode), built-in and customized, sorted.
     - When O(permissive_domains) is not given, the list is read if C(semanage) is installed, and is null when it
       is not installed or cannot read the policy store.
+    - The two lists are those of C(semanage permissive -l). Where C(semodule) and C(seinfo) are installed they are
+      read with C(semodule -l) (the enabled C(permissive_TYPE) modules) and C(seinfo --permissive) on the newest
+      binary policy, which costs less than loading semanage's Python library; semanage answers otherwise.
   returned: always
   type: list
   elements: str

@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""remedy's run: when the facts it queried about the policy are kept for the next run (only when no transaction changed
-the policy they describe, never in check mode). The keeping itself: test_remedy_apply.py; with the real tools:
-tests/integration/pytest/test_remedy_store.py."""
+"""remedy's run (the module file): when the facts it queried about the policy are kept for the next run (only when
+no transaction changed the policy they describe, never in check mode). The keeping itself: test_remedy_apply.py; with
+the real tools: tests/integration/pytest/test_remedy_store.py."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
