@@ -163,6 +163,28 @@ def kept_bytes(data):
     return to_bytes(json.dumps(data, sort_keys=True))
 
 
+def keep_answers(answers, prepare):
+    """Write each ``(path, data, supersedes)`` of ``answers`` for the next run (a 0600 file written atomically, after
+    ``prepare()`` made its folders), then call ``supersedes(path)`` to remove the answers it replaces. What :func:`read_kept`
+    reads back. A cache that cannot be written only makes the next run slower: the warnings (a list of text) say so."""
+    warnings = []
+    for path, data, supersedes in answers:
+        try:
+            prepare()
+            write_atomic(None, path, data, mode=0o600)
+        except (IOError, OSError, FleetsecError) as err:
+            warnings.append('What this run learnt could not be kept in %s (%s): the next run works it out '
+                            'again.' % (path, err))
+            continue
+        if supersedes is None:
+            continue
+        try:
+            supersedes(path)
+        except (IOError, OSError) as err:
+            warnings.append('The answers %s replaces could not be removed (%s); they are unused.' % (path, err))
+    return warnings
+
+
 def stamp(path):
     """What changes when the file ``path`` is replaced or rewritten: [path, inode, size, mtime]; None when missing.
     Package updates and libsemanage commits replace files (a new inode), edits change the size or the time."""

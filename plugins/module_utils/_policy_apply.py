@@ -17,7 +17,7 @@ import os
 
 from ansible.module_utils.six import string_types
 
-from ansible_collections.fleetsec.selinux.plugins.module_utils._files import write_atomic
+from ansible_collections.fleetsec.selinux.plugins.module_utils._files import keep_answers, write_atomic
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_decide import record_data, record_stale, verbs
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_judgement import failing_well
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_request import PlanError
@@ -134,17 +134,4 @@ def keep(ctx):
             write_atomic(None, target, data, mode=0o600)
         except (IOError, OSError, FleetsecError) as err:
             ctx.warnings.append('The %s could not be kept in %s (%s): the next run makes it again.' % (what, target, err))
-    for path, data, supersedes in ctx.caches:
-        try:
-            ctx.store.ensure_cache_dir()
-            write_atomic(None, path, data, mode=0o600)
-        except (IOError, OSError, FleetsecError) as err:
-            ctx.warnings.append('What this run learnt could not be kept in %s (%s): the next run works it out '
-                                'again.' % (path, err))
-            continue
-        if supersedes is None:
-            continue
-        try:
-            supersedes(path)
-        except (IOError, OSError) as err:
-            ctx.warnings.append('The answers %s replaces could not be removed (%s); they are unused.' % (path, err))
+    ctx.warnings.extend(keep_answers(ctx.caches, ctx.store.ensure_cache_dir))

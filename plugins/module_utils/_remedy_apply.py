@@ -29,7 +29,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.parsing.convert_bool import boolean as to_bool
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils._file_contexts import file_context_lines
-from ansible_collections.fleetsec.selinux.plugins.module_utils._files import write_atomic
+from ansible_collections.fleetsec.selinux.plugins.module_utils._files import keep_answers
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_model import read_model
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_safety import Acknowledged, refusal, refusal_details
 from ansible_collections.fleetsec.selinux.plugins.module_utils._power import PRIVILEGED_PORTS, powerful_user
@@ -503,21 +503,13 @@ class Current(PolicyReader):
         policies' facts removed), for the next run of remedy or local_policy_module on the same policy: called when
         no transaction changed the policy they describe (a refused, failed or unchanged run outside check mode). A
         cache that cannot be written only makes the next run slower: the warnings say so."""
-        warnings = []
-        for path, data, supersedes in self.learnt:
-            try:
-                for folder in (os.path.dirname(self.cache_dir), self.cache_dir):
-                    if not os.path.isdir(folder):
-                        os.makedirs(folder, 0o700)
-                    os.chmod(folder, 0o700)
-                write_atomic(None, path, data, mode=0o600)
-                if supersedes is not None:
-                    supersedes(path)
-            except (IOError, OSError, FleetsecError) as err:
-                warnings.append('What this run learnt could not be kept in %s (%s): the next run works it out '
-                                'again.' % (path, err))
-        self.learnt = []
-        return warnings
+        def prepare():
+            for folder in (os.path.dirname(self.cache_dir), self.cache_dir):
+                if not os.path.isdir(folder):
+                    os.makedirs(folder, 0o700)
+                os.chmod(folder, 0o700)
+        learnt, self.learnt = self.learnt, []
+        return keep_answers(learnt, prepare)
 
     def read_listings(self, kinds):
         """Read the policy's listings ``kinds`` (``booleans``, ``attributes``, ``portcon``) together, one policy load
