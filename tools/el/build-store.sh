@@ -263,6 +263,14 @@ rm -rf "$etc/contexts/netfilter_contexts" "$etc/modules/active/policy.kern" "$st
 # The targeted package ships without sandbox in the store (selinux-policy-sandbox adds it), and
 # without the `previous` copy of the store.
 rm -rf "$store/active/modules/100/sandbox" "$store/previous"
+# %post (postInstall): `semodule -B -n`. It links the installed modules again and libsemanage (2.7 and later) keeps
+# the linked policy (the %ghost policy.linked, seusers.linked, users_extra.linked), as on a host. Without them the
+# first transaction that changes no module (a `semanage import`, a boolean) links every module again: 11.5 s
+# against 0.8 s on the EL9 store (docs/dev/development.md).
+t0=$SECONDS
+nice -n 19 semodule -p "$root" -s "$policy_name" -B -n >>"$buildlog" 2>&1 \
+  || { tail -20 "$buildlog" >&2; die "semodule -B -n (the package's %post) failed on $root"; }
+log "semodule -p ROOT -s $policy_name -B -n (%post): $(( SECONDS - t0 )) s"
 
 # --- selinux-policy-devel: headers, devel Makefile, interface database for audit2allow -R -------
 run_make DESTDIR="$root" install-headers

@@ -20,9 +20,9 @@ import subprocess
 
 import pytest
 
-from store_copy import (NAMESPACE_TOOLS, STORE_ROOT, TARGET_PYTHON, commit_num, hold_lock, in_store_namespace,
-                        namespace_ok, run_in_store_namespace, semodule_has_checksum, store_digest, store_dir,
-                        store_type)
+from fleetsec_testlib.store_copy import (NAMESPACE_TOOLS, STORE_ROOT, TARGET_PYTHON, binary_policy, commit_num,
+                                         hold_lock, in_store_namespace, namespace_ok, run_in_store_namespace,
+                                         semodule_has_checksum, store_digest, store_dir, store_type)
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _selinux_state, _setools
 
@@ -347,8 +347,7 @@ def store_permissive(root):
     list (``semodule -l``) and the permissive types of the newest binary policy (``seinfo --permissive``)."""
     modules = subprocess.run(in_store_namespace(root, ['semodule', '-l']), capture_output=True, text=True,
                              check=True).stdout
-    policy = max(glob.glob(os.path.join(root, 'etc/selinux', store_type(root), 'policy/policy.*')),
-                 key=lambda p: int(p.rsplit('.', 1)[1]))
+    policy = binary_policy(root)
     types = subprocess.run(['seinfo', policy, '--permissive'], capture_output=True, text=True, check=True).stdout
     names = _selinux_state.parse_module_names(modules)
     assert names is not None, modules
@@ -359,8 +358,7 @@ def test_explain_through_the_release_audit2why(pristine_policy_root, tmp_path):
     if os.environ.get('FLEETSEC_EL_NO_SEMANAGE'):
         pytest.skip(os.environ['FLEETSEC_EL_NO_SEMANAGE'])
     root = str(pristine_policy_root)
-    policy = max(glob.glob(os.path.join(root, 'etc/selinux', store_type(root), 'policy/policy.*')),
-                 key=lambda p: int(p.rsplit('.', 1)[1]))
+    policy = binary_policy(root)
     log = tmp_path / 'audit.log'
     log.write_text('\n'.join([
         avc(1, 'ntpd_t', 'user_home_t', 'file', 'read'),

@@ -6,7 +6,6 @@ Each case is one found by adversarial testing (issue "Hostile input, faults and 
 before the fix. Every case asserts the user-visible outcome (refused with a clear message, or done) AND that
 the store is as it was (``semodule -lfull -m`` before/after) unless the case installs on purpose.
 """
-import glob
 import json
 import os
 import shutil
@@ -18,7 +17,7 @@ import time
 
 import pytest
 
-from fleetsec_testlib.store_copy import store_type
+from fleetsec_testlib.store_copy import binary_policy, store_type
 from fleetsec_testlib.module_helpers import run_module
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_apply
@@ -227,8 +226,7 @@ def test_the_one_pass_over_the_rules_answers_what_sesearch_answers(pristine_poli
     """The verdict's one pass over the policy's rules (setools 4's own Python, the release's setools on each EL
     lane) gives, query by query, the very rules sesearch prints: the facts' queries, and the rules written on names
     as source and as target (allow, allowxperm and type_transition: side_rules)."""
-    policy = max(glob.glob(os.path.join(pristine_policy_root, 'etc/selinux/*/policy/policy.*')),
-                 key=lambda p: int(p.rsplit('.', 1)[1]))
+    policy = binary_policy(pristine_policy_root)
     interpreter = _setools.script_interpreter(shutil.which('sesearch'))
     assert interpreter, 'sesearch is not a Python script: setools 4 expected on this lane'
     names = ['domain', 'httpd_t', 'initrc_t', 'shadow_t']  # an attribute, types with allow and type_transition rules
@@ -248,8 +246,7 @@ def test_the_rules_of_booleans_read_from_the_conditionals_are_what_sesearch_answ
     """remedy's rules of booleans, read from the policy's conditionals by setools 4's own Python (the release's setools
     on each EL lane), are sesearch's answer line for line: several booleans (-b PATTERN -rb, allow and type rules),
     one boolean (-b NAME, allow rules); a name the policy lacks leaves the answer to sesearch, which refuses it."""
-    policy = max(glob.glob(os.path.join(pristine_policy_root, 'etc/selinux/*/policy/policy.*')),
-                 key=lambda p: int(p.rsplit('.', 1)[1]))
+    policy = binary_policy(pristine_policy_root)
     interpreter = _setools.script_interpreter(shutil.which('sesearch'))
     assert interpreter, 'sesearch is not a Python script: setools 4 expected on this lane'
     # guarded alone and in expressions with others (httpd_enable_cgi && httpd_unified ...), on every lane's policy

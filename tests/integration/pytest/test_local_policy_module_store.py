@@ -17,7 +17,7 @@ import time
 import pytest
 from ansible.module_utils import basic
 
-from fleetsec_testlib.store_copy import commit_num, hold_lock, run_in_store_namespace, store_digest, store_type
+from fleetsec_testlib.store_copy import binary_policy, commit_num, hold_lock, run_in_store_namespace, store_digest, store_type
 from fleetsec_testlib.module_helpers import run_module
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_store
@@ -46,7 +46,7 @@ def record_path(root, name):
 
 
 def policy_file(root):
-    return max(glob.glob(os.path.join(root, 'etc/selinux/*/policy/policy.*')), key=lambda p: int(p.rsplit('.', 1)[1]))
+    return binary_policy(root)
 
 
 @pytest.mark.lanes('debian', 'el9')

@@ -29,8 +29,8 @@ import subprocess
 
 import pytest
 
-from fleetsec_testlib.store_copy import (REPO, STORE_ROOT, commit_num, run_in_store_namespace, semodule_list,
-                                         store_type)
+from fleetsec_testlib.store_copy import (REPO, STORE_ROOT, binary_policy, commit_num, run_in_store_namespace,
+                                         semodule_list)
 
 pytestmark = pytest.mark.lanes('debian', 'el9', 'records')
 
@@ -108,8 +108,7 @@ def undefined_by_the_policy(policy, dropped):
 
 
 def policy_file(root):
-    return max(glob.glob(os.path.join(root, 'etc/selinux', store_type(root), 'policy/policy.*')),
-               key=lambda path: int(path.rsplit('.', 1)[1]))
+    return binary_policy(root)
 
 
 def audit2allow(args, text=None):

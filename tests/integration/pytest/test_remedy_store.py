@@ -17,7 +17,7 @@ import subprocess
 import pytest
 
 from fleetsec_testlib.store_copy import (NAMESPACE_TOOLS, commit_num, in_store_namespace, namespace_ok,
-                                         run_in_store_namespace, store_digest, store_type)
+                                         run_in_store_namespace, store_digest, store_dir, store_type)
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_model import CACHE_PREFIX
 from ansible_collections.fleetsec.selinux.plugins.module_utils._policy_store import STATE_DIR
@@ -75,6 +75,26 @@ def test_five_remedies_one_transaction_then_nothing(root, tmp_path):
     assert commit_num(root) == commits + 1
     with open(os.path.join(root, 'etc/selinux', store_type(root), 'contexts/files/file_contexts.local')) as handle:
         assert '/srv/fleetsec-app(/.*)?' in handle.read()
+
+
+@pytest.mark.lanes('el9')
+def test_a_store_without_its_saved_linked_policy_is_linked_again_and_keeps_it(root, tmp_path):
+    """The EL stores are built with the package's %post (``semodule -B -n``), so they keep libsemanage's linked
+    policy, as a host does, and a transaction that changes no module does not link them again. A store without it
+    (userspace before 2.7 never saved one; a host whose files were removed) still takes remedy's transaction: it links
+    every module again and keeps the linked policy for the next one."""
+    active = os.path.join(store_dir(root), 'active')
+    linked = ['policy.linked', 'seusers.linked', 'users_extra.linked']
+    assert sorted(n for n in os.listdir(active) if n.endswith('.linked')) == linked, os.listdir(active)
+    for name in linked:
+        os.unlink(os.path.join(active, name))
+    commits = commit_num(root)
+    done, rc = run(root, tmp_path, ports=[PORTS[0]])
+    assert rc == 0 and done['changed'] and done['transactions'] == 1, done
+    assert commit_num(root) == commits + 1
+    assert sorted(n for n in os.listdir(active) if n.endswith('.linked')) == linked, os.listdir(active)
+    again, rc = run(root, tmp_path, ports=[PORTS[0]])
+    assert rc == 0 and not again['changed'] and commit_num(root) == commits + 1, again
 
 
 def test_a_local_label_of_another_type_is_modified_not_added(root, tmp_path):

@@ -48,6 +48,15 @@ def store_dir(root):
                         store_type(root))
 
 
+def binary_policy(root):
+    """The path of ROOT's newest binary policy (``policy.NN``) of its policy type, as the modules find it."""
+    from ansible_collections.fleetsec.selinux.plugins.module_utils import _host_facts
+    policy = _host_facts.newest_policy(os.path.join(str(root), 'etc/selinux', store_type(root), 'policy', 'policy.*'))
+    if policy is None:
+        raise AssertionError('%s holds no binary policy of type %s' % (root, store_type(root)))
+    return policy
+
+
 def parse_commit_num(data):
     """libsemanage's commit counter from the bytes of ``active/commit_num``: the number in decimal (its
     ``snprintf("%d")``, 2.5 to 3.8), zero-padded to the buffer's size."""
