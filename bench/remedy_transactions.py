@@ -13,7 +13,8 @@ remedies of the three kinds (target: B / A at least 10x).
 Both copies are first primed with one unrelated transaction: a store without libsemanage's saved linked policy
 (userspace before 2.7, as on EL7, or a store whose active/*.linked files are gone) relinks every module in its first
 transaction; that one-time cost is reported apart instead of being charged to A or B. The EL stores of
-tools/el/build-store.sh keep the linked policy, as the policy package's %post leaves it on a host. Transactions are libsemanage's own commit counter. Prints a Markdown section.
+tools/el/build-store.sh keep the linked policy, as the policy package's %post leaves it on a host. Transactions are
+libsemanage's own commit counter. Prints a Markdown section.
 """
 import argparse
 import os
