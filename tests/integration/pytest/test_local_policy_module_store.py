@@ -17,7 +17,8 @@ import time
 import pytest
 from ansible.module_utils import basic
 
-from fleetsec_testlib.store_copy import binary_policy, commit_num, hold_lock, run_in_store_namespace, store_digest, store_type
+from fleetsec_testlib.store_copy import (binary_policy, commit_num, hold_lock, run_in_store_namespace, store_digest,
+                                         store_type)
 from fleetsec_testlib.module_helpers import run_module
 
 from ansible_collections.fleetsec.selinux.plugins.module_utils import _policy_store
@@ -43,10 +44,6 @@ def run(monkeypatch, args, **kwargs):
 
 def record_path(root, name):
     return os.path.join(root, 'var/lib/fleetsec-selinux/modules/%s.json' % name)
-
-
-def policy_file(root):
-    return binary_policy(root)
 
 
 @pytest.mark.lanes('debian', 'el9')
@@ -115,7 +112,7 @@ def test_denials_generation_matches_audit2allow_and_check_mode_changes_nothing(m
     unique = lines + [
         'type=AVC msg=audit(0.000:1): avc:  denied  { read } for  pid=0 comm="avctest" scontext=system_u:system_r:ntpd_t:s0 '
         'tcontext=system_u:object_r:user_home_t:s0 tclass=file permissive=0']
-    reference = subprocess.run(['audit2allow', '-m', 'fsitest_den', '-p', policy_file(policy_root)],
+    reference = subprocess.run(['audit2allow', '-m', 'fsitest_den', '-p', binary_policy(policy_root)],
                                input='\n'.join(unique) + '\n', capture_output=True, text=True, check=True).stdout
     # identical to the real tool's output, but for the order of the require lines (sepolgen's set order
     # varies from run to run; the module sorts them so that the same denials give the same text)

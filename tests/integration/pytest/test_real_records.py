@@ -107,10 +107,6 @@ def undefined_by_the_policy(policy, dropped):
     return lacking
 
 
-def policy_file(root):
-    return binary_policy(root)
-
-
 def audit2allow(args, text=None):
     proc = subprocess.run(['audit2allow'] + args, input=text, capture_output=True, text=True, check=False,
                           env=dict(os.environ, LC_ALL='C'))
@@ -140,7 +136,7 @@ def test_real_records_generate_compile_and_load_as_the_release_audit2allow_says(
     root = policy_root
     files = record_files()
     assert files, 'no record files'
-    policy = policy_file(root)
+    policy = binary_policy(root)
     report = {'store': STORE_ROOT, 'policy': os.path.basename(policy), 'files': files}
 
     # 1. read: nothing the release's audit2allow reads is missed
@@ -197,7 +193,7 @@ def test_real_records_generate_compile_and_load_as_the_release_audit2allow_says(
     listed = semodule_list(root)[NAME]
     assert listed[:3] == (400, 'pp', True), listed
     assert listed[3] in (None, result['checksum'])  # None: a userspace without `semodule -m` (2.x)
-    after = audit2allow(['-p', policy_file(root)], '\n'.join(lines) + '\n')
+    after = audit2allow(['-p', binary_policy(root)], '\n'.join(lines) + '\n')
     assert after.returncode == 0, after.stderr
     assert sorted(allowed_rules(after.stdout)) == sorted(line for line in result['te'].splitlines()
                                                          if line.startswith('allow '))
